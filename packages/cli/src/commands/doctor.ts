@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { freemem } from 'node:os';
+import type { Command } from 'commander';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, machineInfo } from '@skingan/core';
+import { globalBackend } from '../options.js';
+import { VERSION } from '../version.js';
+
+const SKINGAN_PACKAGES = ['core', 'data', 'acgan', 'cyclegan', 'path-rank-filter', 'classifier', 'metrics'];
+
+function packageVersion(name: string): string | null {
+  try {
+    const req = createRequire(import.meta.url);
+    const pkgJson = req.resolve(`${name}/package.json`);
+    return (JSON.parse(readFileSync(pkgJson, 'utf8')) as { version: string }).version;
+  } catch {
+    return null;
+  }
+}
+
+export function registerDoctor(program: Command): void {
+  program
+    .command('doctor')
+    .description('show the tfjs backend in use and why a faster one is unavailable, versions, SIMD/threads, CPUs and memory')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const backend = await initBackend({ backend: globalBackend(cmd), log: opts.json ? null : undefined });
+      const machine = machineInfo();
+      const report = {
+        skingan: VERSION,
+        node: process.version,
+        platform: `${process.platform}-${process.arch}`,
+        backend: {
+          name: backend.name,
+          tfBackend: backend.tfBackend,
+          reason: backend.reason,
+          forced: backend.forced,
+          simd: backend.simd,
+          threads: backend.threads,
+          addedKernels: backend.addedKernels,
+        },
+        candidates: backend.candidates,
+        native: {
+          'tfjs-node-gpu': nativeStatus(backend.native.gpu, backend.candidates[0]!.usable, backend.candidates[0]!.reason),
+          'tfjs-node': nativeStatus(backend.native.cpu, backend.name === 'node', backend.candidates[1]!.reason),
+        },
+        versions: {
+          tfjs: tf.version.tfjs,
+          'tfjs-backend-wasm': packageVersion('@tensorflow/tfjs-backend-wasm'),
+          ...Object.fromEntries(SKINGAN_PACKAGES.map((p) => [`@skingan/${p}`, packageVersion(`@skingan/${p}`)])),
+        },
+        machine: {
+          cpus: machine.cpus,
+          totalMemoryGiB: Number((machine.totalMemoryBytes / 2 ** 30).toFixed(1)),
+          freeMemoryGiB: Number((freemem() / 2 ** 30).toFixed(1)),
+        },
+      };
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        return;
+      }
+      const lines = [
+        `skingan ${report.skingan} on Node ${report.node} (${report.platform})`,
+        `backend     ${backend.name} (tfjs '${backend.tfBackend}') — ${backend.reason}`,
+        `SIMD        ${backend.simd === null ? 'n/a' : backend.simd ? 'on' : 'off'}    threads ${backend.threads}`,
+        backend.addedKernels.length ? `kernels     added by skingan: ${backend.addedKernels.join(', ')}` : undefined,
+        `tfjs-node-gpu  ${report.native['tfjs-node-gpu'].status}: ${report.native['tfjs-node-gpu'].reason}`,
+        `tfjs-node      ${report.native['tfjs-node'].status}: ${report.native['tfjs-node'].reason}`,
+        `versions    ${Object.entries(report.versions)
+          .filter(([, v]) => v)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+        `machine     ${report.machine.cpus} CPUs, ${report.machine.totalMemoryGiB} GiB memory (${report.machine.freeMemoryGiB} GiB free)`,
+      ];
+      if (backend.name === 'wasm' || backend.name === 'cpu') {
+        lines.push('', 'For a GPU: install @tensorflow/tfjs-node-gpu (Linux, CUDA 11.2 + cuDNN 8.1) where it can download libtensorflow.');
+      }
+      process.stdout.write(`${lines.filter((l) => l !== undefined).join('\n')}\n`);
+    });
+}
+
+function nativeStatus(
+  probe: { installed: boolean; loaded: boolean; reason?: string },
+  usable: boolean,
+  reason: string,
+): { installed: boolean; loaded: boolean; status: 'usable' | 'not usable'; reason: string } {
+  return { installed: probe.installed, loaded: probe.loaded, status: usable ? 'usable' : 'not usable', reason };
+}

@@ -1,0 +1,20 @@
+import { Command, Option } from 'commander';
+import { registerDoctor } from './commands/doctor.js';
+import { VERSION } from './version.js';
+
+/** The `skingan` command tree. Each command group lives in `commands/<group>.ts`. */
+export function createProgram(): Command {
+  const program = new Command('skingan')
+    .description(
+      'Synthesize dermoscopic skin-lesion images with GANs (ACGAN, CycleGAN) and measure whether they make a lesion classifier better.',
+    )
+    .version(VERSION, '-V, --version')
+    .addOption(new Option('--backend <name>', 'force a tfjs backend (node-gpu, node, wasm, cpu); default: fastest usable').env('SKINGAN_BACKEND'))
+    .option('--debug', 'print stack traces on errors')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (str, write) => write(str) });
+
+  registerDoctor(program);
+  return program;
+}

@@ -1,0 +1,157 @@
+import { cpus, totalmem } from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import { SkinganError } from '../errors.js';
+import { registerMissingKernels } from '../kernels/register.js';
+import { cudaGpuVisible, loadNative, type NativeProbe } from './native.js';
+
+/** The backends skingan can run on, fastest first. */
+export const BACKENDS = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+export interface BackendCandidate {
+  name: BackendName;
+  usable: boolean;
+  /** Why it is (not) used, in one line. */
+  reason: string;
+}
+
+export interface BackendInfo {
+  name: BackendName;
+  /** The tfjs backend id: 'tensorflow', 'wasm' or 'cpu'. */
+  tfBackend: string;
+  /** One line: which backend and why. */
+  reason: string;
+  forced: boolean;
+  simd: boolean | null;
+  threads: number;
+  /** Composite kernels skingan registered because the backend lacked them. */
+  addedKernels: string[];
+  candidates: BackendCandidate[];
+  native: { gpu: NativeProbe; cpu: NativeProbe };
+  tfjsVersion: string;
+}
+
+export interface InitBackendOptions {
+  /** Force a backend; default: `SKINGAN_BACKEND`, else the fastest usable. */
+  backend?: BackendName;
+  /** Where the one-line choice is written; default stderr. `null` silences it. */
+  log?: ((line: string) => void) | null;
+}
+
+let current: BackendInfo | undefined;
+
+/** The backend chosen by `initBackend`, if it ran. */
+export function backendInfo(): BackendInfo | undefined {
+  return current;
+}
+
+export function parseBackendName(value: string, source: string): BackendName {
+  const v = value.trim().toLowerCase();
+  const alias: Record<string, BackendName> = { gpu: 'node-gpu', tensorflow: 'node', native: 'node' };
+  const name = (alias[v] ?? v) as BackendName;
+  if (!BACKENDS.includes(name)) {
+    throw new SkinganError(`${source}: unknown backend "${value}"`, {
+      code: 'USAGE',
+      hint: `use one of: ${BACKENDS.join(', ')}`,
+    });
+  }
+  return name;
+}
+
+/**
+ * Chooses the tfjs backend for the whole process and says which and why on one stderr line:
+ * tfjs-node-gpu with a usable CUDA GPU → tfjs-node (native CPU) → WASM (with the training
+ * kernels it lacks added) → the pure-JS cpu backend. Forcing an unusable backend is an error.
+ * Idempotent: a second call returns the first choice unless another backend is forced.
+ */
+export async function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
+  const env = process.env.SKINGAN_BACKEND;
+  const forced = options.backend ?? (env ? parseBackendName(env, 'SKINGAN_BACKEND') : undefined);
+  if (current && (!forced || forced === current.name)) return current;
+
+  const gpuProbe = loadNative('@tensorflow/tfjs-node-gpu');
+  // tfjs-node-gpu also runs on the CPU; tfjs-node is only needed when the GPU build is absent.
+  const cpuProbe = gpuProbe.loaded ? gpuProbe : loadNative('@tensorflow/tfjs-node');
+  const gpu = cudaGpuVisible();
+  const nativeLoaded = tf.engine().registryFactory.tensorflow !== undefined;
+
+  const candidates: BackendCandidate[] = [
+    {
+      name: 'node-gpu',
+      usable: gpuProbe.loaded && gpu.visible,
+      reason: !gpuProbe.loaded
+        ? `@tensorflow/tfjs-node-gpu ${gpuProbe.reason}`
+        : gpu.visible
+          ? '@tensorflow/tfjs-node-gpu loaded and a CUDA GPU is visible'
+          : `@tensorflow/tfjs-node-gpu loaded but not usable on a GPU: ${gpu.reason}`,
+    },
+    {
+      name: 'node',
+      usable: nativeLoaded,
+      reason: nativeLoaded
+        ? `${cpuProbe.package} loaded (native TensorFlow on the CPU)`
+        : `@tensorflow/tfjs-node ${cpuProbe.reason}`,
+    },
+    { name: 'wasm', usable: true, reason: 'WebAssembly (XNNPACK) with skingan training kernels' },
+    { name: 'cpu', usable: true, reason: 'pure JavaScript (slow: for checks only)' },
+  ];
+
+  let chosen: BackendCandidate;
+  if (forced) {
+    chosen = candidates.find((c) => c.name === forced)!;
+    if (!chosen.usable) {
+      throw new SkinganError(`backend "${forced}" was asked for but is not usable: ${chosen.reason}`, {
+        code: 'BACKEND',
+        hint: 'run `skingan doctor` for details, or choose another backend with SKINGAN_BACKEND',
+      });
+    }
+  } else {
+    chosen = candidates.find((c) => c.usable)!;
+  }
+
+  const tfBackend = chosen.name === 'node' || chosen.name === 'node-gpu' ? 'tensorflow' : chosen.name;
+  if (tfBackend === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+  if (!(await tf.setBackend(tfBackend))) {
+    throw new SkinganError(`tfjs could not initialize the ${tfBackend} backend`, { code: 'BACKEND' });
+  }
+  await tf.ready();
+  if (tfBackend === 'cpu') silenceCpuNodeHint();
+  const addedKernels = registerMissingKernels(tfBackend);
+
+  const simd = tfBackend === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : null;
+  // The WASM backend's threads need SharedArrayBuffer workers, which Node's build does not start.
+  const threads = tfBackend === 'wasm' ? 1 : tfBackend === 'cpu' ? 1 : cpus().length;
+  const why = forced ? `forced by ${options.backend ? 'option' : 'SKINGAN_BACKEND'}` : chosen.reason;
+  const skipped = candidates
+    .slice(0, candidates.indexOf(chosen))
+    .map((c) => `${c.name}: ${c.reason}`)
+    .join('; ');
+  const reason = forced || !skipped ? why : `${why} (${skipped})`;
+
+  current = {
+    name: chosen.name,
+    tfBackend,
+    reason,
+    forced: Boolean(forced),
+    simd,
+    threads,
+    addedKernels,
+    candidates,
+    native: { gpu: gpuProbe, cpu: cpuProbe },
+    tfjsVersion: tf.version.tfjs,
+  };
+  const log = options.log === undefined ? (l: string) => process.stderr.write(`${l}\n`) : options.log;
+  log?.(`skingan: backend ${chosen.name} — ${reason}`);
+  return current;
+}
+
+/** tfjs' cpu backend prints a multi-line hint on first use in Node; our one-line choice replaces it. */
+function silenceCpuNodeHint(): void {
+  const b = tf.backend() as unknown as { firstUse?: boolean };
+  if ('firstUse' in b) b.firstUse = false;
+}
+
+/** Total memory and CPU count, for doctor and memory estimates. */
+export function machineInfo(): { cpus: number; totalMemoryBytes: number } {
+  return { cpus: cpus().length, totalMemoryBytes: totalmem() };
+}

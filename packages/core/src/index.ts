@@ -1,0 +1,40 @@
+export {
+  BACKENDS,
+  type BackendCandidate,
+  type BackendInfo,
+  type BackendName,
+  backendInfo,
+  type InitBackendOptions,
+  initBackend,
+  machineInfo,
+  parseBackendName,
+} from './backend/init-backend.js';
+export { cudaGpuVisible, loadNative, type NativePackage, type NativeProbe } from './backend/native.js';
+export { type ErrorCode, isSkinganError, SkinganError, type SkinganErrorOptions } from './errors.js';
+export {
+  type CheckpointEvent,
+  combineObservers,
+  type EpochEvent,
+  type StepEvent,
+  type TrainingEvent,
+  type TrainingObserver,
+} from './events.js';
+export type {
+  Batch,
+  ConditionalGenerator,
+  FeatureExtractor,
+  ImageTranslator,
+  ProbabilisticClassifier,
+  Sample,
+} from './interfaces.js';
+export { pathExists, recoverDir, replaceDirAtomic, writeFileAtomic, writeJsonAtomic } from './io/atomic.js';
+export { fileSystem, loadModel, type NamedTensor, readTensors, saveModel, writeTensors } from './io/file-handler.js';
+export { COMPOSITE_KERNELS, registerMissingKernels } from './kernels/register.js';
+export { classIndex, ISIC2019, ISIC2019_NAMES, type LabelSpace, subLabelSpace } from './labels.js';
+export { Rng, type RngState } from './random.js';
+export {
+  type CheckpointContent,
+  type CheckpointRef,
+  CheckpointStore,
+} from './run/checkpoint-store.js';
+export { compareConfig, type OpenRunOptions, RunFolder, type RunJson, type RunStatus } from './run/run-folder.js';

@@ -1,0 +1,163 @@
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { SkinganError } from '../errors.js';
+import { pathExists, tempSibling, writeJsonAtomic } from '../io/atomic.js';
+import { fileSystem, readTensors, writeTensors } from '../io/file-handler.js';
+
+/** What a trainer needs to continue exactly where it stopped. */
+export interface CheckpointContent<S = Record<string, unknown>> {
+  step: number;
+  epoch: number;
+  models: Record<string, tf.LayersModel>;
+  optimizers?: Record<string, tf.Optimizer>;
+  /** JSON state: RNG states, image-pool contents' ids, schedules... */
+  state?: S;
+}
+
+export interface CheckpointRef {
+  step: number;
+  epoch: number;
+  dir: string;
+}
+
+interface Manifest<S> {
+  format: 'skingan-checkpoint@1';
+  step: number;
+  epoch: number;
+  models: string[];
+  optimizers: string[];
+  state: S;
+  savedAt: string;
+}
+
+const MANIFEST = 'checkpoint.json';
+const LATEST = 'latest.json';
+const stepDir = (step: number) => `step-${String(step).padStart(8, '0')}`;
+
+/**
+ * The `checkpoints/` folder of a run. Each checkpoint is written into a temp folder and renamed into
+ * place only when complete, and `latest.json` moves only after that: a kill at any moment leaves the
+ * previous checkpoint loadable. Keeps the newest `keep` checkpoints.
+ */
+export class CheckpointStore {
+  constructor(
+    readonly dir: string,
+    readonly keep = 2,
+  ) {}
+
+  async save<S>(content: CheckpointContent<S>): Promise<CheckpointRef> {
+    await fs.mkdir(this.dir, { recursive: true });
+    const final = join(this.dir, stepDir(content.step));
+    const tmp = tempSibling(final);
+    await fs.mkdir(tmp);
+    try {
+      for (const [name, model] of Object.entries(content.models)) {
+        await model.save(fileSystem(join(tmp, name)));
+      }
+      for (const [name, opt] of Object.entries(content.optimizers ?? {})) {
+        await writeTensors(join(tmp, 'optimizers'), name, await opt.getWeights());
+      }
+      const manifest: Manifest<S | undefined> = {
+        format: 'skingan-checkpoint@1',
+        step: content.step,
+        epoch: content.epoch,
+        models: Object.keys(content.models),
+        optimizers: Object.keys(content.optimizers ?? {}),
+        state: content.state,
+        savedAt: new Date().toISOString(),
+      };
+      await writeJsonAtomic(join(tmp, MANIFEST), manifest);
+      await fs.rm(final, { recursive: true, force: true });
+      await fs.rename(tmp, final);
+    } catch (e) {
+      await fs.rm(tmp, { recursive: true, force: true });
+      throw e;
+    }
+    await writeJsonAtomic(join(this.dir, LATEST), { step: content.step, epoch: content.epoch, dir: stepDir(content.step) });
+    await this.prune();
+    return { step: content.step, epoch: content.epoch, dir: final };
+  }
+
+  /** The newest complete checkpoint, or undefined when there is none. */
+  async latest(): Promise<CheckpointRef | undefined> {
+    const all = await this.list();
+    return all[all.length - 1];
+  }
+
+  /** Complete checkpoints, oldest first (a folder counts only once its manifest is in place). */
+  async list(): Promise<CheckpointRef[]> {
+    const entries = await fs.readdir(this.dir).catch(() => [] as string[]);
+    const refs: CheckpointRef[] = [];
+    for (const e of entries.filter((n) => /^step-\d+$/.test(n)).sort()) {
+      const dir = join(this.dir, e);
+      if (!(await pathExists(join(dir, MANIFEST)))) continue;
+      const m = JSON.parse(await fs.readFile(join(dir, MANIFEST), 'utf8')) as Manifest<unknown>;
+      refs.push({ step: m.step, epoch: m.epoch, dir });
+    }
+    return refs;
+  }
+
+  /**
+   * Loads a checkpoint. With `into.models`, copies each saved network's weights into the given
+   * (already built) model, so optimizers keep pointing at the same variables; otherwise returns
+   * freshly loaded models. Restores optimizer state (Adam moments, iteration count) into
+   * `into.optimizers` and returns the saved JSON state.
+   */
+  async restore<S = Record<string, unknown>>(
+    ref: CheckpointRef,
+    into: { models?: Record<string, tf.LayersModel>; optimizers?: Record<string, tf.Optimizer> } = {},
+  ): Promise<{ step: number; epoch: number; models: Record<string, tf.LayersModel>; state: S }> {
+    const manifestPath = join(ref.dir, MANIFEST);
+    let m: Manifest<S>;
+    try {
+      m = JSON.parse(await fs.readFile(manifestPath, 'utf8')) as Manifest<S>;
+    } catch (e) {
+      throw new SkinganError('checkpoint manifest is missing or unreadable', {
+        code: 'BAD_CHECKPOINT',
+        file: manifestPath,
+        hint: 'start without --resume, or delete this checkpoint folder to fall back to the one before',
+        cause: e,
+      });
+    }
+    const models: Record<string, tf.LayersModel> = {};
+    for (const name of m.models) {
+      const loaded = await tf.loadLayersModel(fileSystem(join(ref.dir, name)));
+      const target = into.models?.[name];
+      if (target) {
+        target.setWeights(loaded.getWeights());
+        loaded.dispose();
+        models[name] = target;
+      } else {
+        models[name] = loaded;
+      }
+    }
+    for (const name of Object.keys(into.models ?? {})) {
+      if (!m.models.includes(name)) {
+        throw new SkinganError(`checkpoint has no network "${name}"`, { code: 'BAD_CHECKPOINT', file: manifestPath });
+      }
+    }
+    for (const [name, opt] of Object.entries(into.optimizers ?? {})) {
+      if (!m.optimizers.includes(name)) {
+        throw new SkinganError(`checkpoint has no state for optimizer "${name}"`, { code: 'BAD_CHECKPOINT', file: manifestPath });
+      }
+      const weights = await readTensors(join(ref.dir, 'optimizers'), name);
+      await opt.setWeights(weights);
+      tf.dispose(weights.map((w) => w.tensor));
+    }
+    return { step: m.step, epoch: m.epoch, models, state: m.state };
+  }
+
+  private async prune(): Promise<void> {
+    const all = await this.list();
+    for (const ref of all.slice(0, Math.max(0, all.length - this.keep))) {
+      await fs.rm(ref.dir, { recursive: true, force: true });
+    }
+    // Temp folders of saves that were killed.
+    for (const e of await fs.readdir(this.dir)) {
+      if (e.startsWith('.step-') && !e.includes(`-${process.pid}-`)) {
+        await fs.rm(join(this.dir, e), { recursive: true, force: true });
+      }
+    }
+  }
+}
