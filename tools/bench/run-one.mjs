@@ -9,4 +9,6 @@ const setup = (await import(pathToFileURL(join(here, 'setups', `${name}.mjs`)).h
 const backend = await initBackend({ log: (l) => process.stderr.write(`  ${l}\n`) });
 const out = await setup.run({ backend });
 const peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
-console.log(`RESULT ${JSON.stringify({ name, backend: backend.name, peakRssMB, anchor: setup.anchor, ...out })}`);
+console.log(
+  `RESULT ${JSON.stringify({ name, backend: backend.name, peakRssMB, anchor: setup.anchor, ...out })}`,
+);

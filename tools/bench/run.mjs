@@ -25,14 +25,19 @@ if (unknown.length) {
 const names = asked.length ? asked : all;
 
 function lastResult(stdout) {
-  const line = stdout.split('\n').reverse().find((l) => l.startsWith('RESULT '));
+  const line = stdout
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('RESULT '));
   return line ? JSON.parse(line.slice(7)) : undefined;
 }
 
 function torchAvailable() {
   if (!existsSync(python)) return 'no /usr/bin/python3';
   const r = spawnSync(python, ['-c', 'import torch, torchvision, PIL'], { encoding: 'utf8' });
-  return r.status === 0 ? null : 'PyTorch/PIL missing (apt-get install -y python3-torch python3-torchvision python3-pil)';
+  return r.status === 0
+    ? null
+    : 'PyTorch/PIL missing (apt-get install -y python3-torch python3-torchvision python3-pil)';
 }
 const missingRef = torchAvailable();
 
@@ -61,7 +66,13 @@ for (const name of names) {
       const ref = spawnSync(python, [script, ...r.anchor.args], { encoding: 'utf8', maxBuffer: 1 << 26 });
       const rr = lastResult(ref.stdout ?? '');
       reference = rr
-        ? { impl: rr.impl, medianMs: rr.medianMs, imagesPerSec: rr.imagesPerSec, peakRssMB: rr.peakRssMB ?? rr.maxrssMB, raw: rr }
+        ? {
+            impl: rr.impl,
+            medianMs: rr.medianMs,
+            imagesPerSec: rr.imagesPerSec,
+            peakRssMB: rr.peakRssMB ?? rr.maxrssMB,
+            raw: rr,
+          }
         : { skipped: `anchor failed: ${(ref.stderr ?? '').trim().split('\n').pop()}` };
     }
   }
@@ -96,6 +107,9 @@ for (const name of names) {
     `${name.padEnd(24)} ${r.backend.padEnd(6)} ours ${fmt(oursV)} ${unit}  ${reference?.impl ?? 'reference'} ${reference?.skipped ? `skipped (${reference.skipped})` : fmt(refV)}  ratio ${ratio === null ? '–' : ratio.toFixed(2) + '×'}  peak RSS ${fmt(r.peakRssMB)} MB${r.notes ? `  — ${r.notes}` : ''}`,
   );
 }
-writeFileSync(join(root, 'bench-results.json'), `${JSON.stringify({ date: new Date().toISOString(), results }, null, 2)}\n`);
+writeFileSync(
+  join(root, 'bench-results.json'),
+  `${JSON.stringify({ date: new Date().toISOString(), results }, null, 2)}\n`,
+);
 console.log(`\nwrote ${join(root, 'bench-results.json')}`);
 if (results.some((r) => r.error)) process.exit(1);

@@ -1,5 +1,5 @@
-import type { Command } from 'commander';
 import { type BackendName, parseBackendName } from '@skingan/core';
+import type { Command } from 'commander';
 
 /** The global `--backend` (or SKINGAN_BACKEND), read from any subcommand. */
 export function globalBackend(cmd: Command): BackendName | undefined {

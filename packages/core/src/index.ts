@@ -21,6 +21,7 @@ export {
 } from './events.js';
 export type {
   Batch,
+  BatchSource,
   ConditionalGenerator,
   FeatureExtractor,
   ImageTranslator,
@@ -28,8 +29,15 @@ export type {
   Sample,
 } from './interfaces.js';
 export { pathExists, recoverDir, replaceDirAtomic, writeFileAtomic, writeJsonAtomic } from './io/atomic.js';
-export { fileSystem, loadModel, type NamedTensor, readTensors, saveModel, writeTensors } from './io/file-handler.js';
-export { COMPOSITE_KERNELS, registerMissingKernels } from './kernels/register.js';
+export {
+  fileSystem,
+  loadModel,
+  type NamedTensor,
+  readTensors,
+  saveModel,
+  writeTensors,
+} from './io/file-handler.js';
+export { COMPOSITE_KERNELS, registerTrainingKernels, type TrainingKernels } from './kernels/register.js';
 export { classIndex, ISIC2019, ISIC2019_NAMES, type LabelSpace, subLabelSpace } from './labels.js';
 export { Rng, type RngState } from './random.js';
 export {
@@ -37,4 +45,10 @@ export {
   type CheckpointRef,
   CheckpointStore,
 } from './run/checkpoint-store.js';
-export { compareConfig, type OpenRunOptions, RunFolder, type RunJson, type RunStatus } from './run/run-folder.js';
+export {
+  compareConfig,
+  type OpenRunOptions,
+  RunFolder,
+  type RunJson,
+  type RunStatus,
+} from './run/run-folder.js';

@@ -42,3 +42,17 @@ export interface FeatureExtractor {
   readonly inputSize: number;
   features(images: tf.Tensor4D): tf.Tensor2D;
 }
+
+/**
+ * What trainers read: a dataset iterated epoch by epoch. The same epoch index gives the same
+ * batches in the same order (seeded shuffle and augmentation), so a resumed run sees what an
+ * uninterrupted one would. The consumer disposes each batch's tensors.
+ */
+export interface BatchSource {
+  /** Images per epoch. */
+  readonly size: number;
+  readonly batchSize: number;
+  readonly stepsPerEpoch: number;
+  /** Batches of one epoch; `skipBatches` starts mid-epoch (on resume). */
+  epoch(epoch: number, options?: { skipBatches?: number }): AsyncIterable<Batch>;
+}

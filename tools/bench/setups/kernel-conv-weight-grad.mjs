@@ -1,7 +1,8 @@
 // The weight gradient (Conv2DBackpropFilter) of a 3×3 and a 7×7 convolution: skingan's composite
 // kernel on WASM against tfjs' stock cpu kernel, in the same process.
-import * as tf from '@tensorflow/tfjs';
+
 import { Rng } from '@skingan/core';
+import * as tf from '@tensorflow/tfjs';
 import { timeSteps } from '../timing.mjs';
 
 const shapes = [
@@ -35,7 +36,14 @@ export default {
     for (const s of shapes) {
       const ours = await measure('wasm', s);
       const cpu = await measure('cpu', s);
-      rows.push({ shape: s.label, x: s.x, co: s.co, wasmMs: ours, cpuMs: cpu, speedup: Number((cpu / ours).toFixed(1)) });
+      rows.push({
+        shape: s.label,
+        x: s.x,
+        co: s.co,
+        wasmMs: ours,
+        cpuMs: cpu,
+        speedup: Number((cpu / ours).toFixed(1)),
+      });
     }
     await tf.setBackend('wasm');
     const total = rows.reduce((n, r) => n + r.wasmMs, 0);
@@ -44,7 +52,9 @@ export default {
       medianMs: Number(total.toFixed(1)),
       reference: { impl: 'tfjs-cpu (stock kernel)', medianMs: Number(cpuTotal.toFixed(1)) },
       extra: { shapes: rows },
-      notes: rows.map((r) => `${r.shape}: wasm ${r.wasmMs} ms vs cpu ${r.cpuMs} ms (${r.speedup}× faster)`).join('; '),
+      notes: rows
+        .map((r) => `${r.shape}: wasm ${r.wasmMs} ms vs cpu ${r.cpuMs} ms (${r.speedup}× faster)`)
+        .join('; '),
     };
   },
 };

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { freemem } from 'node:os';
-import type { Command } from 'commander';
-import * as tf from '@tensorflow/tfjs';
 import { initBackend, machineInfo } from '@skingan/core';
+import * as tf from '@tensorflow/tfjs';
+import type { Command } from 'commander';
 import { globalBackend } from '../options.js';
 import { VERSION } from '../version.js';
 
@@ -22,7 +22,9 @@ function packageVersion(name: string): string | null {
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('show the tfjs backend in use and why a faster one is unavailable, versions, SIMD/threads, CPUs and memory')
+    .description(
+      'show the tfjs backend in use and why a faster one is unavailable, versions, SIMD/threads, CPUs and memory',
+    )
     .option('--json', 'print one JSON object')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const backend = await initBackend({ backend: globalBackend(cmd), log: opts.json ? null : undefined });
@@ -39,16 +41,27 @@ export function registerDoctor(program: Command): void {
           simd: backend.simd,
           threads: backend.threads,
           addedKernels: backend.addedKernels,
+          replacedKernels: backend.replacedKernels,
         },
         candidates: backend.candidates,
         native: {
-          'tfjs-node-gpu': nativeStatus(backend.native.gpu, backend.candidates[0]!.usable, backend.candidates[0]!.reason),
-          'tfjs-node': nativeStatus(backend.native.cpu, backend.name === 'node', backend.candidates[1]!.reason),
+          'tfjs-node-gpu': nativeStatus(
+            backend.native.gpu,
+            backend.candidates[0]!.usable,
+            backend.candidates[0]!.reason,
+          ),
+          'tfjs-node': nativeStatus(
+            backend.native.cpu,
+            backend.name === 'node',
+            backend.candidates[1]!.reason,
+          ),
         },
         versions: {
           tfjs: tf.version.tfjs,
           'tfjs-backend-wasm': packageVersion('@tensorflow/tfjs-backend-wasm'),
-          ...Object.fromEntries(SKINGAN_PACKAGES.map((p) => [`@skingan/${p}`, packageVersion(`@skingan/${p}`)])),
+          ...Object.fromEntries(
+            SKINGAN_PACKAGES.map((p) => [`@skingan/${p}`, packageVersion(`@skingan/${p}`)]),
+          ),
         },
         machine: {
           cpus: machine.cpus,
@@ -64,7 +77,12 @@ export function registerDoctor(program: Command): void {
         `skingan ${report.skingan} on Node ${report.node} (${report.platform})`,
         `backend     ${backend.name} (tfjs '${backend.tfBackend}') — ${backend.reason}`,
         `SIMD        ${backend.simd === null ? 'n/a' : backend.simd ? 'on' : 'off'}    threads ${backend.threads}`,
-        backend.addedKernels.length ? `kernels     added by skingan: ${backend.addedKernels.join(', ')}` : undefined,
+        backend.addedKernels.length
+          ? `kernels     added by skingan: ${backend.addedKernels.join(', ')}`
+          : undefined,
+        backend.replacedKernels.length
+          ? `            replaced (wrong or slow in tfjs): ${backend.replacedKernels.join(', ')}`
+          : undefined,
         `tfjs-node-gpu  ${report.native['tfjs-node-gpu'].status}: ${report.native['tfjs-node-gpu'].reason}`,
         `tfjs-node      ${report.native['tfjs-node'].status}: ${report.native['tfjs-node'].reason}`,
         `versions    ${Object.entries(report.versions)
@@ -74,7 +92,10 @@ export function registerDoctor(program: Command): void {
         `machine     ${report.machine.cpus} CPUs, ${report.machine.totalMemoryGiB} GiB memory (${report.machine.freeMemoryGiB} GiB free)`,
       ];
       if (backend.name === 'wasm' || backend.name === 'cpu') {
-        lines.push('', 'For a GPU: install @tensorflow/tfjs-node-gpu (Linux, CUDA 11.2 + cuDNN 8.1) where it can download libtensorflow.');
+        lines.push(
+          '',
+          'For a GPU: install @tensorflow/tfjs-node-gpu (Linux, CUDA 11.2 + cuDNN 8.1) where it can download libtensorflow.',
+        );
       }
       process.stdout.write(`${lines.filter((l) => l !== undefined).join('\n')}\n`);
     });
@@ -85,5 +106,10 @@ function nativeStatus(
   usable: boolean,
   reason: string,
 ): { installed: boolean; loaded: boolean; status: 'usable' | 'not usable'; reason: string } {
-  return { installed: probe.installed, loaded: probe.loaded, status: usable ? 'usable' : 'not usable', reason };
+  return {
+    installed: probe.installed,
+    loaded: probe.loaded,
+    status: usable ? 'usable' : 'not usable',
+    reason,
+  };
 }

@@ -62,7 +62,9 @@ export class Progress {
     if (this.options.quiet) return;
     if (this.tty) this.clear();
     const took = formatDuration(Date.now() - this.start);
-    this.stream.write(`${summary ?? `${this.options.label}: ${this.done}${this.options.total ? `/${this.options.total}` : ''} ${this.options.unit ?? ''}`.trimEnd()} (${took})\n`);
+    this.stream.write(
+      `${summary ?? `${this.options.label}: ${this.done}${this.options.total ? `/${this.options.total}` : ''} ${this.options.unit ?? ''}`.trimEnd()} (${took})\n`,
+    );
   }
 
   private line(): string {
@@ -82,7 +84,8 @@ export class Progress {
     } else {
       parts.push(`${this.done} ${unit}`.trimEnd(), formatDuration(elapsed));
     }
-    for (const [k, v] of Object.entries(this.fields)) parts.push(`${k} ${typeof v === 'number' ? formatNumber(v) : v}`);
+    for (const [k, v] of Object.entries(this.fields))
+      parts.push(`${k} ${typeof v === 'number' ? formatNumber(v) : v}`);
     return parts.join('  ');
   }
 

@@ -1,7 +1,7 @@
 import { cpus, totalmem } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { SkinganError } from '../errors.js';
-import { registerMissingKernels } from '../kernels/register.js';
+import { registerTrainingKernels } from '../kernels/register.js';
 import { cudaGpuVisible, loadNative, type NativeProbe } from './native.js';
 
 /** The backends skingan can run on, fastest first. */
@@ -26,6 +26,8 @@ export interface BackendInfo {
   threads: number;
   /** Composite kernels skingan registered because the backend lacked them. */
   addedKernels: string[];
+  /** Backend kernels skingan replaced because they were wrong or slow. */
+  replacedKernels: string[];
   candidates: BackendCandidate[];
   native: { gpu: NativeProbe; cpu: NativeProbe };
   tfjsVersion: string;
@@ -116,7 +118,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   }
   await tf.ready();
   if (tfBackend === 'cpu') silenceCpuNodeHint();
-  const addedKernels = registerMissingKernels(tfBackend);
+  const { added: addedKernels, replaced: replacedKernels } = registerTrainingKernels(tfBackend);
 
   const simd = tfBackend === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : null;
   // The WASM backend's threads need SharedArrayBuffer workers, which Node's build does not start.
@@ -136,6 +138,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     simd,
     threads,
     addedKernels,
+    replacedKernels,
     candidates,
     native: { gpu: gpuProbe, cpu: cpuProbe },
     tfjsVersion: tf.version.tfjs,

@@ -58,7 +58,14 @@ export function loadNative(pkg: NativePackage): NativeProbe {
       probe = { package: pkg, installed: true, loaded: true, path };
     } catch (e) {
       const detail = (e instanceof Error ? e.message : String(e)).split('\n')[0]!.trim();
-      probe = { package: pkg, installed: true, loaded: false, path, reason: `installed but cannot load: ${explain(detail)}`, detail };
+      probe = {
+        package: pkg,
+        installed: true,
+        loaded: false,
+        path,
+        reason: `installed but cannot load: ${explain(detail)}`,
+        detail,
+      };
     }
   }
   loaded.set(pkg, probe);

@@ -34,7 +34,7 @@ export function fileSystem(dir: string): tf.io.IOHandler {
       }
       const weights = toArrayBuffer(artifacts.weightData);
       const modelJson: tf.io.ModelJSON = {
-        modelTopology: artifacts.modelTopology as {},
+        modelTopology: artifacts.modelTopology as tf.io.ModelJSON['modelTopology'],
         format: artifacts.format,
         generatedBy: artifacts.generatedBy,
         convertedBy: artifacts.convertedBy,
@@ -57,11 +57,14 @@ export function fileSystem(dir: string): tf.io.IOHandler {
         modelJson = JSON.parse(await fs.readFile(jsonPath, 'utf8')) as tf.io.ModelJSON;
       } catch (e) {
         const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-        throw new SkinganError(missing ? 'no saved model here' : `unreadable model.json: ${(e as Error).message}`, {
-          code: missing ? 'NOT_FOUND' : 'BAD_CHECKPOINT',
-          file: jsonPath,
-          cause: e,
-        });
+        throw new SkinganError(
+          missing ? 'no saved model here' : `unreadable model.json: ${(e as Error).message}`,
+          {
+            code: missing ? 'NOT_FOUND' : 'BAD_CHECKPOINT',
+            file: jsonPath,
+            cause: e,
+          },
+        );
       }
       return tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
         const specs: tf.io.WeightsManifestEntry[] = [];
@@ -77,7 +80,10 @@ export function fileSystem(dir: string): tf.io.IOHandler {
           joined.set(b, off);
           off += b.byteLength;
         }
-        const expected = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * bytesPer(s.dtype), 0);
+        const expected = specs.reduce(
+          (n, s) => n + s.shape.reduce((a, b) => a * b, 1) * bytesPer(s.dtype),
+          0,
+        );
         if (expected !== total) {
           throw new SkinganError(`weights are ${total} bytes, the manifest needs ${expected}`, {
             code: 'BAD_CHECKPOINT',
@@ -124,7 +130,9 @@ export async function writeTensors(dir: string, name: string, tensors: NamedTens
 
 /** Reads tensors written by `writeTensors`, in their saved order. */
 export async function readTensors(dir: string, name: string): Promise<NamedTensor[]> {
-  const specs = JSON.parse(await fs.readFile(join(dir, `${name}.json`), 'utf8')) as tf.io.WeightsManifestEntry[];
+  const specs = JSON.parse(
+    await fs.readFile(join(dir, `${name}.json`), 'utf8'),
+  ) as tf.io.WeightsManifestEntry[];
   const buf = await fs.readFile(join(dir, `${name}.bin`));
   const map = tf.io.decodeWeights(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength), specs);
   return specs.map((s) => ({ name: s.name, tensor: map[s.name]! }));

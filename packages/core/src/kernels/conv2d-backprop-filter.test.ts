@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../random.js';
-import { registerMissingKernels } from './register.js';
+import { registerTrainingKernels } from './register.js';
 
 type Pad = 'same' | 'valid' | number;
 interface Case {
@@ -45,7 +45,7 @@ async function backpropFilter(backend: string, c: Case, seed: number): Promise<F
 describe('Conv2DBackpropFilter on wasm', () => {
   beforeAll(async () => {
     await tf.setBackend('wasm');
-    registerMissingKernels('wasm');
+    registerTrainingKernels('wasm');
   });
 
   it.each(cases)('matches the cpu kernel for x=$x k=$k co=$co stride=$stride pad=$pad', async (c) => {
@@ -63,7 +63,11 @@ describe('Conv2DBackpropFilter on wasm', () => {
     const c = cases[1]!;
     const { x, dy } = tensors(c, 2);
     const before = tf.memory();
-    const dw = tf.tidy(() => tf.grad((w: tf.Tensor) => tf.mul(tf.conv2d(x, w as tf.Tensor4D, c.stride, c.pad), dy).sum())(tf.zeros([...c.k, c.x[3], c.co])));
+    const dw = tf.tidy(() =>
+      tf.grad((w: tf.Tensor) => tf.mul(tf.conv2d(x, w as tf.Tensor4D, c.stride, c.pad), dy).sum())(
+        tf.zeros([...c.k, c.x[3], c.co]),
+      ),
+    );
     dw.dispose();
     const after = tf.memory();
     expect(after.numTensors).toBe(before.numTensors);

@@ -12,7 +12,8 @@ import { callKernel, disposeInfos } from './kernel-utils.js';
  */
 export const conv2DBackpropFilter: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } =
+    attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   if (dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter: only NHWC (channelsLast) is supported');
 
   const info = tf.backend_util.computeConv2DInfo(

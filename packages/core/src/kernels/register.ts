@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
+import { transposeOperandsFirst } from './batch-matmul.js';
 import { conv2DBackpropFilter } from './conv2d-backprop-filter.js';
+import { conv2DBackpropInput } from './conv2d-backprop-input.js';
+import { fixedOneHot } from './one-hot.js';
 import { unsortedSegmentSum } from './unsorted-segment-sum.js';
 
 /** The training kernels skingan adds to a backend that lacks them. */
@@ -8,16 +11,58 @@ export const COMPOSITE_KERNELS: readonly { kernelName: string; kernelFunc: tf.Ke
   { kernelName: 'UnsortedSegmentSum', kernelFunc: unsortedSegmentSum },
 ];
 
+/** The kernels skingan put in place on a backend. */
+export interface TrainingKernels {
+  /** Kernels the backend lacked. */
+  added: string[];
+  /** Kernels the backend had but that were wrong or slow, now wrapped or recomposed. */
+  replaced: string[];
+}
+
 /**
- * Registers each composite kernel the backend does not have. Idempotent; returns the names added
- * (an empty list when the backend already has them all).
+ * Registers each composite kernel the backend does not have and, on WASM, replaces the kernels
+ * known to be wrong or slow. Idempotent.
  */
-export function registerMissingKernels(backendName: string): string[] {
+export function registerTrainingKernels(backendName: string): TrainingKernels {
   const added: string[] = [];
   for (const k of COMPOSITE_KERNELS) {
     if (tf.getKernel(k.kernelName, backendName)) continue;
     tf.registerKernel({ kernelName: k.kernelName, backendName, kernelFunc: k.kernelFunc });
     added.push(k.kernelName);
   }
-  return added;
+  const replaced = backendName === 'wasm' ? patchWasmKernels() : [];
+  return { added, replaced };
+}
+
+const WASM_REPLACED = ['OneHot', 'BatchMatMul', '_FusedMatMul', 'Conv2DBackpropInput'];
+let wasmPatched = false;
+
+/**
+ * Replaces WASM kernels that exist but are wrong or slow with wrappers or compositions of the
+ * backend's own fast kernels. Once per process; each replacement is tested against the cpu backend.
+ */
+function patchWasmKernels(): string[] {
+  if (wasmPatched) return WASM_REPLACED;
+  wasmPatched = true;
+  replaceKernel('OneHot', (original) => fixedOneHot(original));
+  replaceKernel('BatchMatMul', (original) => transposeOperandsFirst(original));
+  replaceKernel('_FusedMatMul', (original) => transposeOperandsFirst(original));
+  replaceKernel('Conv2DBackpropInput', (original) => withFallback(conv2DBackpropInput, original));
+  return WASM_REPLACED;
+}
+
+function replaceKernel(name: string, wrap: (original: tf.KernelFunc) => tf.KernelFunc): void {
+  const original = tf.getKernel(name, 'wasm');
+  if (!original) return;
+  tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel({ ...original, kernelFunc: wrap(original.kernelFunc) });
+}
+
+/** Uses the composite where it applies (NHWC, equal strides) and the backend's own kernel otherwise. */
+function withFallback(composite: tf.KernelFunc, original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const a = args.attrs as { strides?: number | [number, number]; dataFormat?: string };
+    const [sh, sw] = Array.isArray(a.strides) ? a.strides : [a.strides ?? 1, a.strides ?? 1];
+    return sh === sw && a.dataFormat !== 'NCHW' ? composite(args) : original(args);
+  };
 }

@@ -74,7 +74,11 @@ export class CheckpointStore {
       await fs.rm(tmp, { recursive: true, force: true });
       throw e;
     }
-    await writeJsonAtomic(join(this.dir, LATEST), { step: content.step, epoch: content.epoch, dir: stepDir(content.step) });
+    await writeJsonAtomic(join(this.dir, LATEST), {
+      step: content.step,
+      epoch: content.epoch,
+      dir: stepDir(content.step),
+    });
     await this.prune();
     return { step: content.step, epoch: content.epoch, dir: final };
   }
@@ -134,12 +138,18 @@ export class CheckpointStore {
     }
     for (const name of Object.keys(into.models ?? {})) {
       if (!m.models.includes(name)) {
-        throw new SkinganError(`checkpoint has no network "${name}"`, { code: 'BAD_CHECKPOINT', file: manifestPath });
+        throw new SkinganError(`checkpoint has no network "${name}"`, {
+          code: 'BAD_CHECKPOINT',
+          file: manifestPath,
+        });
       }
     }
     for (const [name, opt] of Object.entries(into.optimizers ?? {})) {
       if (!m.optimizers.includes(name)) {
-        throw new SkinganError(`checkpoint has no state for optimizer "${name}"`, { code: 'BAD_CHECKPOINT', file: manifestPath });
+        throw new SkinganError(`checkpoint has no state for optimizer "${name}"`, {
+          code: 'BAD_CHECKPOINT',
+          file: manifestPath,
+        });
       }
       const weights = await readTensors(join(ref.dir, 'optimizers'), name);
       await opt.setWeights(weights);

@@ -118,8 +118,10 @@ export class RunFolder<C = unknown> {
   /** An observer that writes every step and epoch event to metrics.jsonl. */
   metricsObserver(): TrainingObserver {
     return {
-      onStep: (e) => this.log({ type: 'step', step: e.step, epoch: e.epoch, ...e.losses, ...e.metrics, ms: e.elapsedMs }),
-      onEpoch: (e) => this.log({ type: 'epoch', step: e.step, epoch: e.epoch, ...e.losses, ...e.metrics, ms: e.elapsedMs }),
+      onStep: (e) =>
+        this.log({ type: 'step', step: e.step, epoch: e.epoch, ...e.losses, ...e.metrics, ms: e.elapsedMs }),
+      onEpoch: (e) =>
+        this.log({ type: 'epoch', step: e.step, epoch: e.epoch, ...e.losses, ...e.metrics, ms: e.elapsedMs }),
       onCheckpoint: (e) => this.log({ type: 'checkpoint', step: e.step, epoch: e.epoch, path: e.path }),
     };
   }
@@ -176,5 +178,7 @@ export function compareConfig(a: unknown, b: unknown, allowed: string[] = []): s
   const ra = (a ?? {}) as Record<string, unknown>;
   const rb = (b ?? {}) as Record<string, unknown>;
   const keys = new Set([...Object.keys(ra), ...Object.keys(rb)]);
-  return [...keys].filter((k) => !allowed.includes(k) && JSON.stringify(ra[k]) !== JSON.stringify(rb[k])).sort();
+  return [...keys]
+    .filter((k) => !allowed.includes(k) && JSON.stringify(ra[k]) !== JSON.stringify(rb[k]))
+    .sort();
 }

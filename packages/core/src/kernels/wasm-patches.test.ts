@@ -1,0 +1,181 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../backend/init-backend.js';
+import { Rng } from '../random.js';
+
+/** Runs `f` on cpu and on wasm (skingan's kernels) from the same seed; returns both outputs. */
+async function onBoth(
+  f: (rng: Rng) => tf.Tensor,
+): Promise<{ cpu: Float32Array; wasm: Float32Array; shape: number[] }> {
+  const run = async (backend: string) => {
+    await tf.setBackend(backend);
+    const out = tf.tidy(() => f(new Rng(17)));
+    const data = (await out.data()) as Float32Array;
+    const shape = out.shape;
+    out.dispose();
+    return { data, shape };
+  };
+  const cpu = await run('cpu');
+  const wasm = await run('wasm');
+  expect(wasm.shape).toEqual(cpu.shape);
+  return { cpu: cpu.data, wasm: wasm.data, shape: cpu.shape };
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+beforeAll(async () => {
+  await initBackend({ backend: 'wasm', log: null });
+});
+
+describe('Conv2DBackpropInput composite (conv2dTranspose and conv input gradients)', () => {
+  const cases = [
+    {
+      label: 'CycleGAN upsample k3 s2 same',
+      dy: [2, 4, 4, 6],
+      k: 3,
+      cin: 5,
+      s: 2,
+      pad: 'same' as const,
+      out: [2, 8, 8, 5],
+    },
+    {
+      label: 'ACGAN k5 s2 same',
+      dy: [2, 4, 4, 8],
+      k: 5,
+      cin: 4,
+      s: 2,
+      pad: 'same' as const,
+      out: [2, 8, 8, 4],
+    },
+    {
+      label: 'DCGAN k4 s2 same',
+      dy: [1, 5, 5, 3],
+      k: 4,
+      cin: 2,
+      s: 2,
+      pad: 'same' as const,
+      out: [1, 10, 10, 2],
+    },
+    { label: 'k3 s1 same', dy: [2, 6, 7, 3], k: 3, cin: 4, s: 1, pad: 'same' as const, out: [2, 6, 7, 4] },
+    {
+      label: 'k7 s1 valid',
+      dy: [1, 4, 4, 3],
+      k: 7,
+      cin: 2,
+      s: 1,
+      pad: 'valid' as const,
+      out: [1, 10, 10, 2],
+    },
+    {
+      label: 'k3 s2 valid, odd size',
+      dy: [1, 4, 4, 2],
+      k: 3,
+      cin: 3,
+      s: 2,
+      pad: 'valid' as const,
+      out: [1, 9, 9, 3],
+    },
+    {
+      label: 'k3 s2 valid, unused last row',
+      dy: [1, 4, 4, 2],
+      k: 3,
+      cin: 3,
+      s: 2,
+      pad: 'valid' as const,
+      out: [1, 10, 10, 3],
+    },
+    { label: 'k1 s2 valid', dy: [2, 3, 3, 4], k: 1, cin: 3, s: 2, pad: 'valid' as const, out: [2, 6, 6, 3] },
+    { label: 'k3 s3 same', dy: [1, 3, 3, 2], k: 3, cin: 2, s: 3, pad: 'same' as const, out: [1, 9, 9, 2] },
+  ];
+  it.each(cases)('matches cpu: $label', async (c) => {
+    const { cpu, wasm } = await onBoth((rng) => {
+      const dy = rng.normalTensor<tf.Rank.R4>(c.dy);
+      const w = rng.normalTensor<tf.Rank.R4>([c.k, c.k, c.cin, c.dy[3]!]);
+      return tf.conv2dTranspose(dy, w, c.out as [number, number, number, number], c.s, c.pad);
+    });
+    expect(maxAbsDiff(cpu, wasm)).toBeLessThanOrEqual(1e-4);
+  });
+
+  it('gives conv2d the same input gradient as cpu (explicit padding, stride 2)', async () => {
+    const { cpu, wasm } = await onBoth((rng) => {
+      const x = rng.normalTensor<tf.Rank.R4>([2, 9, 9, 3]);
+      const w = rng.normalTensor<tf.Rank.R4>([4, 4, 3, 5]);
+      return tf.grad((xx: tf.Tensor) =>
+        tf
+          .conv2d(xx as tf.Tensor4D, w, 2, [
+            [0, 0],
+            [1, 2],
+            [2, 1],
+            [0, 0],
+          ])
+          .square()
+          .sum(),
+      )(x);
+    });
+    expect(maxAbsDiff(cpu, wasm)).toBeLessThanOrEqual(1e-4);
+  });
+
+  it('trains conv2dTranspose weights with the same gradient as cpu', async () => {
+    const { cpu, wasm } = await onBoth((rng) => {
+      const x = rng.normalTensor<tf.Rank.R4>([2, 4, 4, 6]);
+      const w = rng.normalTensor<tf.Rank.R4>([3, 3, 5, 6]);
+      return tf.grad((ww: tf.Tensor) =>
+        tf
+          .conv2dTranspose(x, ww as tf.Tensor4D, [2, 8, 8, 5], 2, 'same')
+          .square()
+          .sum(),
+      )(w);
+    });
+    expect(maxAbsDiff(cpu, wasm) / Math.max(...Array.from(cpu, Math.abs))).toBeLessThanOrEqual(1e-5);
+  });
+});
+
+describe('BatchMatMul with transposed operands', () => {
+  it.each([
+    [false, true],
+    [true, false],
+    [true, true],
+  ])('matches cpu for transposeA=%s transposeB=%s, batched and broadcast', async (ta, tb) => {
+    const { cpu, wasm } = await onBoth((rng) => {
+      const a = rng.normalTensor(ta ? [3, 5, 4] : [3, 4, 5]);
+      const b = rng.normalTensor(tb ? [1, 6, 5] : [1, 5, 6]);
+      return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, ta, tb);
+    });
+    expect(maxAbsDiff(cpu, wasm)).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('matches cpu for a fused dense layer gradient', async () => {
+    const { cpu, wasm } = await onBoth((rng) => {
+      const x = rng.normalTensor<tf.Rank.R2>([7, 5]);
+      const w = rng.normalTensor<tf.Rank.R2>([5, 3]);
+      const bias = rng.normalTensor<tf.Rank.R1>([3]);
+      const g = tf.grads((xx: tf.Tensor, ww: tf.Tensor) =>
+        tf.fused.matMul({ a: xx as tf.Tensor2D, b: ww as tf.Tensor2D, bias, activation: 'relu' }).sum(),
+      )([x, w]);
+      return tf.concat([g[0]!.flatten(), g[1]!.flatten()]);
+    });
+    expect(maxAbsDiff(cpu, wasm)).toBeLessThanOrEqual(1e-5);
+  });
+});
+
+describe('patched kernels leak nothing', () => {
+  it('keeps tensor count and bytes flat', async () => {
+    await tf.setBackend('wasm');
+    const rng = new Rng(1);
+    const dy = rng.normalTensor<tf.Rank.R4>([1, 4, 4, 3]);
+    const w = rng.normalTensor<tf.Rank.R4>([3, 3, 2, 3]);
+    const a = rng.normalTensor<tf.Rank.R2>([4, 3]);
+    const before = tf.memory();
+    tf.tidy(() => {
+      tf.conv2dTranspose(dy, w, [1, 8, 8, 2], 2, 'same');
+      tf.matMul(a, a, true, false);
+    });
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(tf.memory().numBytes).toBe(before.numBytes);
+    tf.dispose([dy, w, a]);
+  });
+});
