@@ -1,0 +1,106 @@
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Job, planJobs } from './job.js';
+import { type RunnerEvent, runJobs } from './runner.js';
+
+// A stand-in for the skingan binary: `write FILE TEXT [sleepMs]`, `fail`, `cat IN OUT`.
+const FAKE_BIN = `
+const fs = require('node:fs');
+const [cmd, ...a] = process.argv.slice(2);
+const resumed = a.includes('--resume');
+if (cmd === 'fail') { console.error('boom: bad input'); process.exit(1); }
+if (cmd === 'write') { setTimeout(() => { fs.writeFileSync(a[0], a[1] + (resumed ? ' (resumed)' : '')); }, Number(a[2] ?? 0)); }
+if (cmd === 'cat') { fs.writeFileSync(a[1], fs.readFileSync(a[0], 'utf8') + '+'); }
+if (cmd === 'print') { process.stdout.write(JSON.stringify({ value: Number(a[0]) })); }
+`;
+
+let dir: string;
+let bin: string;
+beforeEach(async () => {
+  dir = await fs.mkdtemp(join(tmpdir(), 'skingan-jobs-'));
+  bin = join(dir, 'fake-bin.cjs');
+  await fs.writeFile(bin, FAKE_BIN);
+});
+afterEach(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+const exp = () => join(dir, 'exp');
+
+describe('runJobs', () => {
+  it('runs jobs in dependency order, passes folders along, and reuses finished jobs', async () => {
+    const jobs: Job[] = [
+      { id: 'a', stage: 's', args: ['write', '{out}/a.txt', 'A'], deps: [] },
+      { id: 'b', stage: 's', args: ['cat', '{job:a}/a.txt', '{out}/b.txt'], deps: ['a'] },
+      { id: 'c', stage: 's', args: ['print', '3'], deps: [], stdoutFile: 'c.json' },
+    ];
+    const planned = planJobs(jobs, exp());
+    const first = await runJobs(planned, { concurrency: 2, bin });
+    expect(first.map((r) => r.status)).toEqual(['done', 'done', 'done']);
+    expect(await fs.readFile(join(planned[1]!.out, 'b.txt'), 'utf8')).toBe('A+');
+    expect(JSON.parse(await fs.readFile(join(planned[2]!.out, 'c.json'), 'utf8'))).toEqual({ value: 3 });
+
+    const again = await runJobs(planJobs(jobs, exp()), { concurrency: 2, bin });
+    expect(again.map((r) => r.status)).toEqual(['reused', 'reused', 'reused']);
+  });
+
+  it('recomputes only what a changed input affects', async () => {
+    const make = (text: string): Job[] => [
+      { id: 'a', stage: 's', args: ['write', '{out}/a.txt', text], deps: [] },
+      { id: 'b', stage: 's', args: ['cat', '{job:a}/a.txt', '{out}/b.txt'], deps: ['a'] },
+      { id: 'c', stage: 's', args: ['write', '{out}/c.txt', 'C'], deps: [] },
+    ];
+    await runJobs(planJobs(make('A'), exp()), { concurrency: 1, bin });
+    const changed = await runJobs(planJobs(make('Z'), exp()), { concurrency: 1, bin });
+    expect(changed.map((r) => r.status)).toEqual(['done', 'done', 'reused']);
+  });
+
+  it('reports a failure with its log, skips what needs it, and finishes the rest', async () => {
+    const jobs: Job[] = [
+      { id: 'bad', stage: 's', args: ['fail'], deps: [] },
+      { id: 'after', stage: 's', args: ['write', '{out}/x', 'x'], deps: ['bad'] },
+      { id: 'other', stage: 's', args: ['write', '{out}/y', 'y', '50'], deps: [] },
+    ];
+    const events: RunnerEvent[] = [];
+    const r = await runJobs(planJobs(jobs, exp()), { concurrency: 2, bin, onEvent: (e) => events.push(e) });
+    expect(r.map((x) => x.status)).toEqual(['failed', 'skipped', 'done']);
+    expect(r[0]!.error).toMatch(/exit 1: .*boom: bad input/);
+    expect(await fs.readFile(r[0]!.log, 'utf8')).toMatch(/boom: bad input/);
+    expect(r[1]!.error).toBe('needs bad');
+    expect(events.filter((e) => e.type === 'end')).toHaveLength(3);
+  });
+
+  it('resumes a partial folder when the command can, and never runs more than `concurrency` at once', async () => {
+    const jobs: Job[] = [{ id: 'train', stage: 's', args: ['write', '{out}/w.txt', 'W'], deps: [], resumeFlag: '--resume' }];
+    const planned = planJobs(jobs, exp());
+    await fs.mkdir(planned[0]!.out, { recursive: true }); // as left by a killed run
+    await runJobs(planned, { concurrency: 1, bin });
+    expect(await fs.readFile(join(planned[0]!.out, 'w.txt'), 'utf8')).toBe('W (resumed)');
+
+    const many: Job[] = Array.from({ length: 5 }, (_, i) => ({ id: `j${i}`, stage: 's', args: ['write', '{out}/f', 'x', '100'], deps: [] }));
+    let max = 0;
+    await runJobs(planJobs(many, join(dir, 'exp2')), {
+      concurrency: 2,
+      bin,
+      onEvent: (e) => {
+        if (e.type === 'start') max = Math.max(max, e.running);
+      },
+    });
+    expect(max).toBe(2);
+  });
+
+  it('rejects unknown dependencies and cycles', () => {
+    expect(() => planJobs([{ id: 'a', stage: 's', args: [], deps: ['zz'] }], exp())).toThrow(/unknown job dependency "zz"/);
+    expect(() =>
+      planJobs(
+        [
+          { id: 'a', stage: 's', args: [], deps: ['b'] },
+          { id: 'b', stage: 's', args: [], deps: ['a'] },
+        ],
+        exp(),
+      ),
+    ).toThrow(/cycle/);
+  });
+});
