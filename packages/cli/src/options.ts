@@ -1,5 +1,5 @@
 import { type BackendName, parseBackendName } from '@skingan/core';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 
 /** The global `--backend` (or SKINGAN_BACKEND), read from any subcommand. */
 export function globalBackend(cmd: Command): BackendName | undefined {
@@ -14,11 +14,11 @@ function rootOf(cmd: Command): Command {
   return c;
 }
 
-/** Parses an integer option, with a usage error that names the flag. */
+/** Parses an integer option; a bad value is a usage error (exit 2) that names the flag. */
 export function intOption(flag: string): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (!Number.isInteger(n)) throw new Error(`${flag} must be an integer, got "${value}"`);
+    if (!Number.isInteger(n)) throw new InvalidArgumentError(`${flag} must be an integer, got "${value}"`);
     return n;
   };
 }
@@ -27,7 +27,7 @@ export function intOption(flag: string): (value: string) => number {
 export function numberOption(flag: string): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (!Number.isFinite(n)) throw new Error(`${flag} must be a number, got "${value}"`);
+    if (!Number.isFinite(n)) throw new InvalidArgumentError(`${flag} must be a number, got "${value}"`);
     return n;
   };
 }

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { registerData } from './commands/data.js';
 import { registerDoctor } from './commands/doctor.js';
 import { VERSION } from './version.js';
 
@@ -16,5 +17,6 @@ export function createProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(str) });
 
   registerDoctor(program);
+  registerData(program);
   return program;
 }

@@ -1,0 +1,312 @@
+import { cpus } from 'node:os';
+import { resolve } from 'node:path';
+import { SkinganError } from '@skingan/core';
+import {
+  countPerClass,
+  type Dataset,
+  type DownloadProgress,
+  downloadIsic2019,
+  formatProblem,
+  generateDemoSet,
+  loadDataset,
+  makeSplit,
+  type Problem,
+  prepareDataset,
+  SPLIT_PARTS,
+  type SplitFractions,
+  writeSplit,
+} from '@skingan/data';
+import { type Command, Option } from 'commander';
+import { intOption } from '../options.js';
+import { Progress } from '../ui/progress.js';
+
+interface DatasetFlags {
+  classes?: string[];
+  strict?: boolean;
+  json?: boolean;
+}
+
+/** `skingan data stats|split|prepare|download|demo-set`. */
+export function registerData(program: Command): void {
+  const data = program
+    .command('data')
+    .description(
+      'datasets: class counts and problems, stratified splits, one-off resizing, the ISIC 2019 download, the synthetic demo set',
+    );
+
+  withDatasetFlags(
+    data
+      .command('stats')
+      .description(
+        'images per class and every problem found (missing images, images without a row, UNK rows)',
+      )
+      .argument('<dir...>', 'dataset folder(s): labels.csv + images/, or the ISIC 2019 layout'),
+  ).action(async (dirs: string[], opts: DatasetFlags) => stats(dirs, opts));
+
+  withDatasetFlags(
+    data
+      .command('split')
+      .description('stratified train/val/test split (per class, seeded) written as split.json')
+      .argument('<dir...>', 'dataset folder(s)')
+      .requiredOption(
+        '--seed <n>',
+        'shuffling seed: the same seed gives the same split on any machine',
+        intOption('--seed'),
+      )
+      .requiredOption('--out <file>', 'where to write split.json')
+      .option('--fractions <train,val,test>', 'fractions per part', parseFractions, {
+        train: 0.8,
+        val: 0.1,
+        test: 0.1,
+      }),
+  ).action(async (dirs: string[], opts: SplitFlags) => split(dirs, opts));
+
+  withDatasetFlags(
+    data
+      .command('prepare')
+      .description(
+        'resize every image once (short side, bicubic, center crop) into a new dataset folder; resumable',
+      )
+      .argument('<dir...>', 'dataset folder(s)')
+      .requiredOption('--size <px>', 'output side, e.g. 128 or 256', intOption('--size'))
+      .requiredOption('--out <dir>', 'dataset folder to write (rerun to resume)')
+      .option('--concurrency <n>', 'images in flight', intOption('--concurrency'), cpus().length)
+      .addOption(new Option('--format <fmt>', 'image format').choices(['png', 'jpg']).default('png')),
+  ).action(async (dirs: string[], opts: PrepareFlags) => prepare(dirs, opts));
+
+  data
+    .command('download')
+    .description(
+      'download a public dataset (resumable, checksummed): isic2019 = the ISIC 2019 training images + ground truth (~9 GB)',
+    )
+    .argument('<name>', 'dataset name: isic2019')
+    .requiredOption('--out <dir>', 'folder to download into (rerun to resume)')
+    .option('--base-url <url>', 'a mirror serving the same file names')
+    .option('--sha256-images <hex>', 'pin the SHA-256 of ISIC_2019_Training_Input.zip')
+    .option('--sha256-ground-truth <hex>', 'pin the SHA-256 of ISIC_2019_Training_GroundTruth.csv')
+    .option('--keep-zip', 'keep the image zip after extracting it')
+    .option('--retries <n>', 'resumed retries after a dropped connection', intOption('--retries'), 5)
+    .option('--json', 'print one JSON object')
+    .action(async (name: string, opts: DownloadFlags) => download(name, opts));
+
+  data
+    .command('demo-set')
+    .description(
+      'write the built-in SYNTHETIC demo set (lesion-like drawings for the 8 classes; not medical images)',
+    )
+    .requiredOption('--out <dir>', 'folder to write (an earlier demo set there is replaced)')
+    .option('--per-class <n>', 'images per class', intOption('--per-class'), 40)
+    .option('--size <px>', 'image side', intOption('--size'), 64)
+    .option('--seed <n>', 'drawing seed', intOption('--seed'), 0)
+    .option('--json', 'print one JSON object')
+    .action(async (opts: DemoFlags) => demoSet(opts));
+}
+
+function withDatasetFlags(cmd: Command): Command {
+  return cmd
+    .option('--classes <list>', 'only these classes, e.g. MEL,NV', (v: string) =>
+      v
+        .split(',')
+        .map((c) => c.trim())
+        .filter(Boolean),
+    )
+    .option('--strict', 'fail on any problem instead of skipping it')
+    .option('--json', 'print one JSON object');
+}
+
+async function load(dirs: string[], opts: DatasetFlags): Promise<Dataset> {
+  return loadDataset(dirs, { classes: opts.classes, strict: opts.strict });
+}
+
+function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Problems on stderr, the first 20 in full. */
+function warnProblems(problems: readonly Problem[]): void {
+  for (const p of problems.slice(0, 20)) process.stderr.write(`skingan: warning: ${formatProblem(p)}\n`);
+  if (problems.length > 20)
+    process.stderr.write(
+      `skingan: warning: … and ${problems.length - 20} more problems (--json lists all)\n`,
+    );
+}
+
+async function stats(dirs: string[], opts: DatasetFlags): Promise<void> {
+  const ds = await load(dirs, opts);
+  const perClass = countPerClass(ds);
+  const total = ds.samples.length;
+  if (opts.json) {
+    printJson({
+      total,
+      perClass,
+      problems: ds.problems,
+      classes: ds.labelSpace.classes,
+      roots: ds.roots.map(({ dir, layout, synthetic, samples }) => ({
+        dir,
+        layout,
+        synthetic,
+        images: samples,
+      })),
+    });
+    return;
+  }
+  const lines = ds.roots.map(
+    (r) => `${r.dir}  (${r.layout}${r.synthetic ? ', synthetic' : ''}): ${r.samples} images`,
+  );
+  lines.push(`total ${total} images`);
+  for (const [c, n] of Object.entries(perClass)) {
+    lines.push(
+      `  ${c.padEnd(5)} ${String(n).padStart(7)}  ${total ? ((100 * n) / total).toFixed(1).padStart(5) : '  0.0'} %`,
+    );
+  }
+  lines.push(
+    ds.problems.length
+      ? `${ds.problems.length} problem${ds.problems.length > 1 ? 's' : ''} (see warnings)`
+      : 'no problems',
+  );
+  process.stdout.write(`${lines.join('\n')}\n`);
+  warnProblems(ds.problems);
+}
+
+interface SplitFlags extends DatasetFlags {
+  seed: number;
+  out: string;
+  fractions: SplitFractions;
+}
+
+function parseFractions(value: string): SplitFractions {
+  const parts = value.split(',').map(Number);
+  if (parts.length !== 3 || parts.some((x) => !Number.isFinite(x))) {
+    throw new SkinganError(
+      `--fractions must be three numbers train,val,test (e.g. 0.8,0.1,0.1), got "${value}"`,
+      { code: 'USAGE' },
+    );
+  }
+  return { train: parts[0]!, val: parts[1]!, test: parts[2]! };
+}
+
+async function split(dirs: string[], opts: SplitFlags): Promise<void> {
+  const ds = await load(dirs, opts);
+  const s = makeSplit(ds, { seed: opts.seed, fractions: opts.fractions });
+  const out = resolve(opts.out);
+  await writeSplit(out, s);
+  const partOf = new Map<string, string>();
+  for (const part of SPLIT_PARTS) for (const id of s.ids[part]) partOf.set(id, part);
+  const perClass: Record<string, Record<string, number>> = {};
+  for (const c of ds.labelSpace.classes) perClass[c] = { train: 0, val: 0, test: 0 };
+  for (const sample of ds.samples) perClass[ds.labelSpace.classes[sample.label]!]![partOf.get(sample.id)!]!++;
+  const counts = Object.fromEntries(SPLIT_PARTS.map((p) => [p, s.ids[p].length]));
+  if (opts.json) {
+    printJson({ out, seed: s.seed, fractions: s.fractions, counts, perClass, problems: ds.problems });
+    return;
+  }
+  const lines = [
+    `wrote ${out} (seed ${s.seed}): train ${counts.train}, val ${counts.val}, test ${counts.test}`,
+  ];
+  lines.push(`  class   train    val   test`);
+  for (const [c, n] of Object.entries(perClass)) {
+    lines.push(
+      `  ${c.padEnd(5)} ${String(n.train).padStart(7)} ${String(n.val).padStart(6)} ${String(n.test).padStart(6)}`,
+    );
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+  warnProblems(ds.problems);
+}
+
+interface PrepareFlags extends DatasetFlags {
+  size: number;
+  out: string;
+  concurrency: number;
+  format: 'png' | 'jpg';
+}
+
+async function prepare(dirs: string[], opts: PrepareFlags): Promise<void> {
+  let progress: Progress | undefined;
+  const r = await prepareDataset(dirs, opts.out, {
+    size: opts.size,
+    concurrency: opts.concurrency,
+    format: opts.format,
+    classes: opts.classes,
+    strict: opts.strict,
+    onProgress: (p) => {
+      progress ??= new Progress({ label: 'prepare', total: p.total, unit: 'images', quiet: opts.json });
+      progress.update(p.done, { reused: String(p.reused), failed: String(p.failed) });
+    },
+  });
+  const summary = `prepared ${r.written + r.reused} images of ${opts.size}×${opts.size} into ${r.out} (${r.written} written, ${r.reused} already there, ${r.failed} failed)`;
+  if (progress) progress.finish(summary);
+  else if (!opts.json) process.stderr.write(`${summary}\n`);
+  if (opts.json) printJson(r);
+  else warnProblems(r.problems);
+}
+
+interface DownloadFlags {
+  out: string;
+  baseUrl?: string;
+  sha256Images?: string;
+  sha256GroundTruth?: string;
+  keepZip?: boolean;
+  retries: number;
+  json?: boolean;
+}
+
+async function download(name: string, opts: DownloadFlags): Promise<void> {
+  if (name.toLowerCase() !== 'isic2019') {
+    throw new SkinganError(`unknown dataset "${name}"`, { code: 'USAGE', hint: 'available: isic2019' });
+  }
+  let progress: Progress | undefined;
+  let current = '';
+  const mb = (n: number) => Math.round(n / 2 ** 20);
+  const r = await downloadIsic2019(opts.out, {
+    baseUrl: opts.baseUrl,
+    sha256: { images: opts.sha256Images, groundTruth: opts.sha256GroundTruth },
+    keepZip: opts.keepZip,
+    retries: opts.retries,
+    onProgress: (p: DownloadProgress) => {
+      const key = `${p.phase}:${p.file}`;
+      if (key !== current) {
+        progress?.finish();
+        current = key;
+        const extract = p.phase === 'extract';
+        progress = new Progress({
+          label: `${extract ? 'extract' : 'download'} ${p.file}`,
+          total: p.total === undefined ? undefined : extract ? p.total : mb(p.total),
+          unit: extract ? 'files' : 'MiB',
+          quiet: opts.json,
+        });
+      }
+      progress?.update(p.phase === 'extract' ? p.done : mb(p.done));
+    },
+  });
+  progress?.finish();
+  if (opts.json) printJson(r);
+  else
+    process.stdout.write(
+      `ISIC 2019 training set in ${r.dir}: ${r.images} images, ground truth ${r.groundTruth}\n`,
+    );
+}
+
+interface DemoFlags {
+  out: string;
+  perClass: number;
+  size: number;
+  seed: number;
+  json?: boolean;
+}
+
+async function demoSet(opts: DemoFlags): Promise<void> {
+  let progress: Progress | undefined;
+  const r = await generateDemoSet(opts.out, {
+    perClass: opts.perClass,
+    size: opts.size,
+    seed: opts.seed,
+    onProgress: (done, total) => {
+      progress ??= new Progress({ label: 'demo-set', total, unit: 'images', quiet: opts.json });
+      progress.update(done);
+    },
+  });
+  progress?.finish(
+    `wrote the SYNTHETIC demo set (${r.total} images, ${opts.perClass} per class, ${opts.size}²) to ${r.dir}`,
+  );
+  if (opts.json) printJson({ ...r, synthetic: true });
+}

@@ -1,0 +1,119 @@
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { ISIC2019, Rng, type Sample } from '@skingan/core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { HAVE_ISIC_MINI, ISIC_MINI, MISSING_DATA, tempDir } from '../test-utils/fixtures.js';
+import { loadDataset } from './load-dataset.js';
+import { makeSplit, readSplit, selectSplit, writeSplit } from './split.js';
+
+function synthetic(perClass: number[]): Sample[] {
+  return perClass.flatMap((n, label) =>
+    Array.from({ length: n }, (_, i) => ({
+      id: `c${label}_${String(i).padStart(3, '0')}`,
+      label,
+      path: `/x/${label}/${i}`,
+    })),
+  );
+}
+
+describe('makeSplit', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await tempDir();
+  });
+
+  it('is stratified per class with rounded val/test and train taking the rest', () => {
+    const samples = synthetic([60, 10, 3, 0, 1, 25, 7, 100]);
+    const split = makeSplit({ labelSpace: ISIC2019, samples }, { seed: 1 });
+    const count = (part: 'train' | 'val' | 'test', label: number) =>
+      split.ids[part].filter((id) => id.startsWith(`c${label}_`)).length;
+    expect([0, 1, 2, 4, 5, 6, 7].map((l) => [count('train', l), count('val', l), count('test', l)])).toEqual([
+      [48, 6, 6],
+      [8, 1, 1],
+      [3, 0, 0],
+      [1, 0, 0],
+      [19, 3, 3], // 2.5 rounds up
+      [5, 1, 1],
+      [80, 10, 10],
+    ]);
+    const all = [...split.ids.train, ...split.ids.val, ...split.ids.test];
+    expect(new Set(all).size).toBe(samples.length);
+  });
+
+  it('depends only on the seed, not on the order samples were listed in', () => {
+    const samples = synthetic([30, 30, 30, 30, 30, 30, 30, 30]);
+    const a = makeSplit({ labelSpace: ISIC2019, samples }, { seed: 7 });
+    const b = makeSplit({ labelSpace: ISIC2019, samples: new Rng(99).shuffle(samples) }, { seed: 7 });
+    const c = makeSplit({ labelSpace: ISIC2019, samples }, { seed: 8 });
+    expect(b).toEqual(a);
+    expect(c.ids.test).not.toEqual(a.ids.test);
+  });
+
+  it('takes custom fractions and rejects bad ones', () => {
+    const samples = synthetic([20]);
+    const split = makeSplit(
+      { labelSpace: ISIC2019, samples },
+      { seed: 0, fractions: { train: 0.5, val: 0.25, test: 0.25 } },
+    );
+    expect([split.ids.train.length, split.ids.val.length, split.ids.test.length]).toEqual([10, 5, 5]);
+    expect(() =>
+      makeSplit({ labelSpace: ISIC2019, samples }, { seed: 0, fractions: { train: 0.9 } }),
+    ).toThrow('split fractions must be in [0, 1] and sum to 1, got 0.9/0.1/0.1');
+  });
+
+  it('round-trips through split.json and selects parts', async () => {
+    const samples = synthetic([10, 10]);
+    const split = makeSplit({ labelSpace: ISIC2019, samples }, { seed: 3 });
+    const path = join(dir, 'split.json');
+    await writeSplit(path, split);
+    const json = JSON.parse(await fs.readFile(path, 'utf8'));
+    expect(Object.keys(json)).toEqual(['seed', 'fractions', 'ids']);
+    const back = await readSplit(path);
+    expect(back.ids).toEqual(split.ids);
+    const dataset = { samples, skippedIds: new Set<string>() };
+    const test = selectSplit(dataset, back, 'test');
+    expect(test.map((s) => s.id)).toEqual(split.ids.test);
+    expect(test[0]).toBe(samples.find((s) => s.id === split.ids.test[0]));
+  });
+
+  it('selectSplit: ids the dataset skipped are left out, unknown ids are an error', async () => {
+    const samples = synthetic([10]);
+    const split = makeSplit({ labelSpace: ISIC2019, samples }, { seed: 3 });
+    const fewer = samples.filter((s) => s.id !== split.ids.train[0]);
+    expect(
+      selectSplit({ samples: fewer, skippedIds: new Set([split.ids.train[0]!]) }, split, 'train'),
+    ).toHaveLength(7);
+    const path = join(dir, 'other.json');
+    await writeSplit(path, split);
+    await expect(async () =>
+      selectSplit({ samples: fewer, skippedIds: new Set() }, await readSplit(path), 'train'),
+    ).rejects.toThrow(`${path}: the train part names ids this dataset does not have: ${split.ids.train[0]}`);
+  });
+
+  it('readSplit names the file and the defect', async () => {
+    const path = join(dir, 'bad.json');
+    await fs.writeFile(path, '{"seed": 1, "ids": {"train": ["a"], "val": ["a"], "test": []}}');
+    await expect(readSplit(path)).rejects.toThrow(
+      `${path}: not a valid split file: id a is in both train and val`,
+    );
+    await fs.writeFile(path, '{"seed": 1, "ids": {"train": ["a"]}}');
+    await expect(readSplit(path)).rejects.toThrow('"ids.val" is not a list of ids');
+    await expect(readSplit(join(dir, 'none.json'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it.skipIf(!HAVE_ISIC_MINI)(
+    `isic-mini, seed 7: 48/6/6 per class, disjoint ${HAVE_ISIC_MINI ? '' : MISSING_DATA}`,
+    async () => {
+      const ds = await loadDataset(ISIC_MINI);
+      const split = makeSplit(ds, { seed: 7 });
+      const labelOf = new Map(ds.samples.map((s) => [s.id, s.label]));
+      for (let label = 0; label < 8; label++) {
+        const n = (part: 'train' | 'val' | 'test') =>
+          split.ids[part].filter((id) => labelOf.get(id) === label).length;
+        expect([n('train'), n('val'), n('test')]).toEqual([48, 6, 6]);
+      }
+      const all = [...split.ids.train, ...split.ids.val, ...split.ids.test];
+      expect(new Set(all).size).toBe(480);
+    },
+  );
+});

@@ -1,0 +1,101 @@
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadDataset } from '../dataset/load-dataset.js';
+import {
+  HAVE_ISIC_FULLRES,
+  ISIC_FULLRES,
+  MISSING_DATA,
+  makeDataset,
+  tempDir,
+  writeTestImage,
+} from '../test-utils/fixtures.js';
+import { prepareDataset } from './prepare.js';
+
+describe('prepareDataset', () => {
+  let dir: string;
+  let src: string;
+  beforeAll(async () => {
+    dir = await tempDir();
+    src = join(dir, 'src');
+    await makeDataset(
+      src,
+      Array.from({ length: 6 }, (_, i) => ({ id: `img${i}`, className: i % 2 ? 'MEL' : 'NV' })),
+      12,
+    );
+    // A wide JPEG, so the output is a real resize + crop, and a truncated one.
+    await fs.rm(join(src, 'images', 'img0.png'));
+    await writeTestImage(join(src, 'images', 'img0.jpg'), 40, 20, (x) => [x * 6, 0, 0]);
+    const full = await fs.readFile(join(src, 'images', 'img0.jpg'));
+    await fs.rm(join(src, 'images', 'img5.png'));
+    await fs.writeFile(join(src, 'images', 'img5.jpg'), full.subarray(0, full.length >> 1));
+  });
+
+  it('writes size×size PNGs and labels, reporting and leaving out undecodable images', async () => {
+    const out = join(dir, 'out');
+    const seen: number[] = [];
+    const r = await prepareDataset(src, out, {
+      size: 8,
+      concurrency: 2,
+      onProgress: (p) => seen.push(p.done),
+    });
+    expect(r).toMatchObject({ total: 6, written: 5, reused: 0, failed: 1 });
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(r.problems).toEqual([
+      {
+        file: join(src, 'images', 'img5.jpg'),
+        id: 'img5',
+        message: expect.stringMatching(/^cannot decode image: .*premature end of JPEG image \(skipped\)$/),
+      },
+    ]);
+    const ds = await loadDataset(out);
+    expect(ds.samples.map((s) => [s.id, s.label])).toEqual([
+      ['img0', 1],
+      ['img1', 0],
+      ['img2', 1],
+      ['img3', 0],
+      ['img4', 1],
+    ]);
+    expect(ds.problems).toEqual([]);
+    const meta = await sharp(join(out, 'images', 'img0.png')).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['png', 8, 8]);
+    expect(JSON.parse(await fs.readFile(join(out, 'dataset.json'), 'utf8'))).toMatchObject({
+      size: 8,
+      synthetic: false,
+    });
+    await expect(prepareDataset(src, join(dir, 'strict'), { size: 8, strict: true })).rejects.toThrow(
+      `${join(src, 'images', 'img5.jpg')}: cannot decode image`,
+    );
+  });
+
+  it('resumes: keeps finished images, redoes missing ones, clears temp files of a kill', async () => {
+    const out = join(dir, 'resume');
+    await prepareDataset(src, out, { size: 8 });
+    const kept = await fs.stat(join(out, 'images', 'img1.png'));
+    await fs.rm(join(out, 'images', 'img2.png'));
+    await fs.writeFile(join(out, 'images', '.img3.png.999-dead.tmp'), 'half an image');
+    await new Promise((r) => setTimeout(r, 20));
+    const r = await prepareDataset(src, out, { size: 8 });
+    expect(r).toMatchObject({ written: 1, reused: 4, failed: 1 });
+    expect((await fs.stat(join(out, 'images', 'img1.png'))).mtimeMs).toBe(kept.mtimeMs);
+    expect((await fs.readdir(join(out, 'images'))).filter((n) => n.startsWith('.'))).toEqual([]);
+  });
+
+  it('refuses to write into its input folder', async () => {
+    await expect(prepareDataset(src, src, { size: 8 })).rejects.toThrow(
+      'the output folder is the input folder',
+    );
+  });
+
+  it.skipIf(!HAVE_ISIC_FULLRES)(
+    `isic-fullres → 64: 31 images, same labels ${HAVE_ISIC_FULLRES ? '' : MISSING_DATA}`,
+    async () => {
+      const out = join(dir, 'fullres');
+      const r = await prepareDataset(ISIC_FULLRES, out, { size: 64 });
+      expect(r).toMatchObject({ total: 31, written: 31, failed: 0 });
+      const [a, b] = await Promise.all([loadDataset(ISIC_FULLRES), loadDataset(out)]);
+      expect(b.samples.map((s) => [s.id, s.label])).toEqual(a.samples.map((s) => [s.id, s.label]));
+    },
+  );
+});
