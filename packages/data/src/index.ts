@@ -87,3 +87,4 @@ export {
 } from './prepare/prepare.js';
 export { formatProblem, type Problem } from './problems.js';
 export { DatasetWriter, type DatasetWriterOptions } from './writer/dataset-writer.js';
+export { type SubsetOptions, type SubsetResult, subsetDataset } from './subset/subset-dataset.js';

@@ -114,6 +114,35 @@ describe('skingan data', () => {
     expect(new Set(all).size).toBe(480);
   });
 
+  it.skipIf(!haveMini)(
+    'subset: the test part of a split, then the first 2 MEL of it, as dataset folders',
+    async () => {
+      const split = join(dir, 'sub-split.json');
+      expect(runCli(['data', 'split', MINI, '--seed', '7', '--out', split]).code).toBe(0);
+      const test = join(dir, 'test-part');
+      const r = runCli(['data', 'subset', MINI, '--split', split, '--part', 'test', '--out', test, '--json']);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ total: 48, perClass: { MEL: 6, NV: 6, SCC: 6 } });
+      const testIds = JSON.parse(await fs.readFile(split, 'utf8')).ids.test as string[];
+      const stats = JSON.parse(runCli(['data', 'stats', test, '--json']).stdout);
+      expect(stats.total).toBe(48);
+      const mel = join(dir, 'mel-2');
+      expect(
+        runCli(['data', 'subset', test, '--classes', 'MEL', '--per-class', '2', '--out', mel]).code,
+      ).toBe(0);
+      const ids = (await fs.readFile(join(mel, 'labels.csv'), 'utf8'))
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(',')[0]!);
+      expect(ids).toHaveLength(2);
+      for (const id of ids) expect(testIds).toContain(id);
+      const bad = runCli(['data', 'subset', MINI, '--part', 'test', '--out', join(dir, 'x')]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/a split and a part go together/);
+    },
+  );
+
   it.skipIf(!haveFullres)(
     'prepare --size 256: killed mid-way, a rerun finishes without redoing finished images',
     async () => {

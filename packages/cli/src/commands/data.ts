@@ -14,6 +14,8 @@ import {
   prepareDataset,
   SPLIT_PARTS,
   type SplitFractions,
+  type SplitPart,
+  subsetDataset,
   writeSplit,
 } from '@skingan/data';
 import { type Command, Option } from 'commander';
@@ -60,6 +62,24 @@ export function registerData(program: Command): void {
         test: 0.1,
       }),
   ).action(async (dirs: string[], opts: SplitFlags) => split(dirs, opts));
+
+  withDatasetFlags(
+    data
+      .command('subset')
+      .description(
+        'a dataset folder of chosen images of other folders (links): one split part, some classes, the first n per class',
+      )
+      .argument('<dir...>', 'source dataset folder(s)')
+      .requiredOption('--out <dir>', 'dataset folder to write (an earlier subset there is replaced)')
+      .option('--split <file>', 'split.json: keep one part of it (with --part)')
+      .addOption(new Option('--part <part>', 'which part of --split').choices(['train', 'val', 'test']))
+      .option(
+        '--per-class <n>',
+        'the first n images of each class, in source order (nested sets)',
+        intOption('--per-class'),
+      )
+      .option('--copy', 'copy the image files instead of linking them'),
+  ).action(async (dirs: string[], opts: SubsetFlags) => subset(dirs, opts));
 
   withDatasetFlags(
     data
@@ -309,4 +329,30 @@ async function demoSet(opts: DemoFlags): Promise<void> {
     `wrote the SYNTHETIC demo set (${r.total} images, ${opts.perClass} per class, ${opts.size}²) to ${r.dir}`,
   );
   if (opts.json) printJson({ ...r, synthetic: true });
+}
+
+interface SubsetFlags extends DatasetFlags {
+  out: string;
+  split?: string;
+  part?: SplitPart;
+  perClass?: number;
+  copy?: boolean;
+}
+
+async function subset(dirs: string[], opts: SubsetFlags): Promise<void> {
+  const r = await subsetDataset(dirs, resolve(opts.out), {
+    ...(opts.split ? { split: resolve(opts.split) } : {}),
+    ...(opts.part ? { part: opts.part } : {}),
+    ...(opts.classes ? { classes: opts.classes } : {}),
+    ...(opts.perClass !== undefined ? { perClass: opts.perClass } : {}),
+    copy: Boolean(opts.copy),
+  });
+  if (opts.json) {
+    printJson(r);
+    return;
+  }
+  const counts = Object.entries(r.perClass)
+    .map(([c, n]) => `${c} ${n}`)
+    .join(', ');
+  process.stdout.write(`wrote ${r.dir}: ${r.total} images (${counts || 'none'})\n`);
 }
