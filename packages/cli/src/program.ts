@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { registerData } from './commands/data.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerMetrics } from './commands/metrics.js';
 import { VERSION } from './version.js';
 
 /** The `skingan` command tree. Each command group lives in `commands/<group>.ts`. */
@@ -18,5 +19,6 @@ export function createProgram(): Command {
 
   registerDoctor(program);
   registerData(program);
+  registerMetrics(program);
   return program;
 }

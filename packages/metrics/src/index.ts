@@ -1,1 +1,87 @@
-export {};
+export { type ProbabilityTable, predictedClasses } from './classification/inputs.js';
+export { type PredictionsTable, parsePredictionsCsv } from './classification/predictions-csv.js';
+export {
+  type ClassificationReport,
+  type ClassMetrics,
+  classificationReport,
+  classificationReportFromPredictions,
+  confusionMatrix,
+  type ReportOptions,
+  reportFromConfusion,
+} from './classification/report.js';
+export { rocAuc } from './classification/roc-auc.js';
+export {
+  type DisposableFeatureExtractor,
+  type LayerExtractorOptions,
+  layerFeatureExtractor,
+} from './extractors/layer-extractor.js';
+export {
+  type ExtractorSpec,
+  loadFeatureExtractor,
+  loadLayerFeatureExtractor,
+  loadResnet50Extractor,
+  RESNET50_WEIGHTS,
+  resnet50WeightsDir,
+  skinganCacheDir,
+} from './extractors/load-extractor.js';
+export {
+  CAFFE_BGR_MEANS,
+  caffePreprocess,
+  identityPreprocess,
+  PREPROCESS_PRESETS,
+  type Preprocess,
+  unitPreprocess,
+} from './extractors/preprocess.js';
+export { type TestExtractorOptions, testFeatureExtractor } from './extractors/test-extractor.js';
+export { type ExtractOptions, extractFeatures, type ImageSource } from './gan/extract.js';
+export {
+  concatRows,
+  type FeatureInput,
+  type FeatureMatrix,
+  selectRows,
+  toFeatureMatrix,
+  toRows,
+} from './gan/feature-matrix.js';
+export { type FidResult, featureStatistics, fid, frechetDistance, type GaussianStats } from './gan/fid.js';
+export {
+  type KidOptions,
+  type KidResult,
+  type KidSubset,
+  kid,
+  kidFromSubsets,
+  polynomialMmd2,
+} from './gan/kid.js';
+export { type PerClassOptions, type PerClassValue, perClass } from './gan/per-class.js';
+export { type PrdcOptions, type PrdcResult, prdc } from './gan/prdc.js';
+export { classificationTable, confusionMarkdown } from './report/classification-table.js';
+export { extractorNote, type GanMetricsEntry, ganMetricsTable } from './report/gan-table.js';
+export { type ClassifierSummary, summarizeReport, summarizeSeeds } from './report/summary.js';
+export {
+  type Estimate,
+  formatEstimate,
+  type MetricsTable,
+  type RenderOptions,
+  renderCsv,
+  renderMarkdown,
+  type TableColumn,
+  type TableRow,
+  tableToJson,
+} from './report/table.js';
+export { type GeneratedCountEntry, type TrainingSetRow, table62, table72 } from './report/thesis-tables.js';
+export {
+  type BootstrapOptions,
+  bootstrap,
+  bootstrapCI,
+  type ConfidenceInterval,
+  percentileInterval,
+} from './stats/bootstrap.js';
+export { type ClassificationIntervals, classificationIntervals } from './stats/classification-intervals.js';
+export { type McNemarResult, mcnemarExact, mcnemarTest } from './stats/mcnemar.js';
+export {
+  type ClassifierComparison,
+  compareClassifiers,
+  type PairedDifference,
+  pairedBootstrap,
+} from './stats/paired.js';
+export { aggregateSeeds, type SeedAggregate } from './stats/seeds.js';
+export { studentTQuantile } from './stats/special.js';

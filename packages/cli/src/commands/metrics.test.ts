@@ -1,0 +1,172 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../test-utils/run-cli.js';
+
+const ISIC_MINI = fileURLToPath(new URL('../../../../../shared/data/isic-mini', import.meta.url));
+const haveData = existsSync(join(ISIC_MINI, 'labels.csv'));
+if (!haveData) console.warn(`skipping skingan metrics tests: ${ISIC_MINI} is absent`);
+
+let dir: string;
+let rows: string[][]; // labels.csv rows of isic-mini: [id, one-hot…]
+const CLASSES = ['MEL', 'NV', 'BCC', 'AK', 'BKL', 'DF', 'VASC', 'SCC'];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'skingan-metrics-cli-'));
+  if (!haveData) return;
+  rows = (await readFile(join(ISIC_MINI, 'labels.csv'), 'utf8'))
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(','));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe.runIf(haveData)('skingan metrics fid|kid|prd', () => {
+  it('FID of isic-mini against itself is 0 with the test extractor, named in the output', () => {
+    const r = runCli([
+      'metrics',
+      'fid',
+      '--real',
+      ISIC_MINI,
+      '--fake',
+      ISIC_MINI,
+      '--extractor',
+      'test',
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(Math.abs(out.fid)).toBeLessThan(1e-3);
+    expect(out.extractor).toBe('test-random-conv (64-d, 32px)');
+    expect([out.nReal, out.nFake, out.dim]).toEqual([480, 480, 64]);
+    const text = runCli(['metrics', 'fid', '--real', ISIC_MINI, '--fake', ISIC_MINI, '--extractor', 'test']);
+    expect(text.stdout).toMatch(
+      /^FID -?0\.0000 \(extractor: test-random-conv \(64-d, 32px\); 480 real vs 480 generated/,
+    );
+    expect(text.stdout).toContain('not comparable to published (Inception) FIDs');
+  });
+
+  it('a generated set of one class: FID > 0, per-class values only where both sides have images', async () => {
+    // "Generated" = the 60 MEL images of isic-mini, linked (not copied) into a dataset folder.
+    const fake = join(dir, 'mel-only');
+    await mkdir(join(fake, 'images'), { recursive: true });
+    const mel = rows.filter((r) => Number(r[1]) === 1);
+    await writeFile(
+      join(fake, 'labels.csv'),
+      `image,${CLASSES.join(',')},UNK\n${mel.map((r) => r.join(',')).join('\n')}\n`,
+    );
+    for (const r of mel)
+      await symlink(join(ISIC_MINI, 'images', `${r[0]}.jpg`), join(fake, 'images', `${r[0]}.jpg`));
+    const r = runCli([
+      'metrics',
+      'fid',
+      '--real',
+      ISIC_MINI,
+      '--fake',
+      fake,
+      '--extractor',
+      'test',
+      '--per-class',
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.fid).toBeGreaterThan(0.01);
+    expect(out.perClass[0].class).toBe('MEL');
+    expect(Math.abs(out.perClass[0].fid)).toBeLessThan(1e-3);
+    expect(out.perClass[1]).toMatchObject({
+      class: 'NV',
+      skipped: expect.stringMatching(/60 real and 0 generated/),
+    });
+
+    const k = runCli([
+      'metrics',
+      'kid',
+      '--real',
+      ISIC_MINI,
+      '--fake',
+      fake,
+      '--extractor',
+      'test',
+      '--subsets',
+      '10',
+      '--json',
+    ]);
+    expect(JSON.parse(k.stdout)).toMatchObject({
+      subsets: 10,
+      subsetSize: 60,
+      extractor: 'test-random-conv (64-d, 32px)',
+    });
+    const p = JSON.parse(
+      runCli(['metrics', 'prd', '--real', ISIC_MINI, '--fake', fake, '--extractor', 'test', '--json']).stdout,
+    );
+    expect(p.precision).toBe(1); // every generated image is a real one
+    expect(p.recall).toBeLessThan(0.9); // but they cover one class only
+  });
+
+  it('resnet50 without cached weights names the fetch command (exit 1)', () => {
+    const r = runCli(['metrics', 'fid', '--real', ISIC_MINI, '--fake', ISIC_MINI], {
+      SKINGAN_CACHE: join(dir, 'empty-cache'),
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/ResNet-50 weights are not in .*empty-cache\/weights\/resnet50-imagenet/);
+    expect(r.stderr).toContain('skingan weights fetch resnet50-imagenet');
+  });
+});
+
+describe.runIf(haveData)('skingan metrics classify', () => {
+  async function predictions(name: string, wrongEvery: number): Promise<string> {
+    // One-hot of the truth with 0.7/0.3 probabilities; every `wrongEvery`-th image predicted as the next class.
+    const lines = rows.map((r, i) => {
+      const truth = r.slice(1, 9).indexOf('1.0');
+      const pred = i % wrongEvery === 0 ? (truth + 1) % 8 : truth;
+      const p = CLASSES.map((_, c) => (c === pred ? 0.7 : c === truth ? 0.3 : 0).toString());
+      return `${r[0]},${p.join(',')}`;
+    });
+    const file = join(dir, name);
+    await writeFile(file, `image,${CLASSES.join(',')}\n${lines.join('\n')}\n`);
+    return file;
+  }
+
+  it('computes accuracy, balanced accuracy and bootstrap intervals from a predictions CSV', async () => {
+    const file = await predictions('p.csv', 4);
+    const r = runCli([
+      'metrics',
+      'classify',
+      '--pred',
+      file,
+      '--data',
+      ISIC_MINI,
+      '--bootstrap',
+      '200',
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.n).toBe(480);
+    expect(out.accuracy).toBeCloseTo(360 / 480, 12); // every 4th of 480 wrong
+    expect(out.balancedAccuracy).toBeCloseTo(
+      out.perClass.reduce((s: number, m: { recall: number }) => s + m.recall, 0) / 8,
+      12,
+    );
+    expect(out.intervals.accuracy.lower).toBeLessThan(0.75);
+    expect(out.intervals.accuracy.upper).toBeGreaterThan(0.75);
+    const md = runCli(['metrics', 'classify', '--pred', file, '--data', ISIC_MINI, '--bootstrap', '0']);
+    expect(md.stdout).toMatch(/\| balanced accuracy \| — \| 0\.750 \|/);
+    expect(md.stdout).toContain('| true \\ predicted | MEL | NV |');
+  });
+
+  it('an image without a true label is an error naming the file and line', async () => {
+    const file = join(dir, 'bad.csv');
+    await writeFile(file, `image,MEL,NV\n${rows[0]![0]},0.5,0.5\nISIC_9999999,0.1,0.9\n`);
+    const r = runCli(['metrics', 'classify', '--pred', file, '--data', ISIC_MINI]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${file}:3: image ISIC_9999999 has a prediction but no usable true label`);
+  });
+});

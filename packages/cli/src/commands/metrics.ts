@@ -1,0 +1,323 @@
+import { promises as fs } from 'node:fs';
+import { resolve } from 'node:path';
+import { type FeatureExtractor, initBackend, isSkinganError, type Sample, SkinganError } from '@skingan/core';
+import { type Dataset, formatProblem, loadDataset, loadImages } from '@skingan/data';
+import {
+  classificationIntervals,
+  classificationReport,
+  classificationTable,
+  concatRows,
+  confusionMarkdown,
+  extractFeatures,
+  extractorNote,
+  type FeatureMatrix,
+  fid,
+  ganMetricsTable,
+  kid,
+  loadFeatureExtractor,
+  parsePredictionsCsv,
+  perClass,
+  prdc,
+  renderCsv,
+  renderMarkdown,
+} from '@skingan/metrics';
+import { type Command, Option } from 'commander';
+import { globalBackend, intOption, numberOption } from '../options.js';
+import { Progress } from '../ui/progress.js';
+
+interface ClassifyOptions {
+  pred: string;
+  data: string;
+  bootstrap: number;
+  seed: number;
+  level: number;
+  json?: boolean;
+  csv?: boolean;
+}
+
+interface GanOptions {
+  real: string;
+  fake: string;
+  extractor: string;
+  layer?: string;
+  perClass?: boolean;
+  batchSize: number;
+  json?: boolean;
+}
+
+type GanMetric = 'fid' | 'kid' | 'prd';
+
+/** `skingan metrics classify|fid|kid|prd`. */
+export function registerMetrics(program: Command): void {
+  const metrics = program
+    .command('metrics')
+    .description(
+      'classification metrics with bootstrap intervals; FID, KID, precision/recall and density/coverage of generated images',
+    );
+
+  metrics
+    .command('classify')
+    .description(
+      'accuracy, balanced accuracy, per-class precision/recall/F1/AUC and confusion matrix of a predictions CSV',
+    )
+    .requiredOption(
+      '--pred <file>',
+      'predictions CSV: image,<class>,<class>,… (as `skingan classifier predict` writes it)',
+    )
+    .requiredOption('--data <dir>', 'dataset folder with the true labels (labels.csv + images/)')
+    .option(
+      '--bootstrap <n>',
+      'bootstrap resamples for the 95% intervals (0: none)',
+      intOption('--bootstrap'),
+      2000,
+    )
+    .option('--seed <n>', 'bootstrap seed', intOption('--seed'), 0)
+    .option('--level <p>', 'interval coverage', numberOption('--level'), 0.95)
+    .option('--json', 'print one JSON object')
+    .option('--csv', 'print the table as CSV')
+    .action(async (opts: ClassifyOptions) => classify(opts));
+
+  const describe: Record<GanMetric, string> = {
+    fid: 'Fréchet distance between real and generated image features (FID)',
+    kid: 'Kernel Inception Distance: unbiased MMD², cubic kernel, mean ± std over subsets',
+    prd: 'precision/recall (k = 3) and density/coverage (k = 5) of generated images',
+  };
+  for (const metric of ['fid', 'kid', 'prd'] as const) {
+    const cmd = metrics
+      .command(metric)
+      .description(describe[metric])
+      .requiredOption('--real <dir>', 'real dataset folder (labels.csv + images/)')
+      .requiredOption('--fake <dir>', 'generated dataset folder (labels.csv + images/)')
+      .option(
+        '--extractor <which>',
+        'resnet50 (ImageNet ResNet-50 avg-pool, from `skingan weights fetch resnet50-imagenet`), test (small random conv net), or a tfjs layers model folder',
+        'resnet50',
+      )
+      .option('--layer <name>', 'feature layer of a model folder given to --extractor (default: its output)')
+      .option('--per-class', 'also compute the metric per class (real class c vs generated class c)')
+      .option('--batch-size <n>', 'images per forward pass', intOption('--batch-size'), 16)
+      .option('--json', 'print one JSON object');
+    if (metric === 'kid') {
+      cmd
+        .addOption(
+          new Option('--subsets <n>', 'random subsets').argParser(intOption('--subsets')).default(100),
+        )
+        .addOption(
+          new Option('--subset-size <n>', 'largest subset size')
+            .argParser(intOption('--subset-size'))
+            .default(1000),
+        )
+        .addOption(new Option('--seed <n>', 'subset seed').argParser(intOption('--seed')).default(0));
+    }
+    cmd.action(async (opts: GanOptions & Record<string, unknown>, c: Command) => ganMetric(metric, opts, c));
+  }
+}
+
+async function classify(opts: ClassifyOptions): Promise<void> {
+  const predPath = resolve(opts.pred);
+  let text: string;
+  try {
+    text = await fs.readFile(predPath, 'utf8');
+  } catch (e) {
+    throw new SkinganError('cannot read the predictions file', {
+      code: 'NOT_FOUND',
+      file: predPath,
+      cause: e,
+    });
+  }
+  const table = parsePredictionsCsv(text, predPath);
+  let dataset: Dataset;
+  try {
+    dataset = await loadDataset(opts.data, { classes: table.classes });
+  } catch (e) {
+    if (isSkinganError(e) && e.code === 'UNKNOWN_CLASS') {
+      throw new SkinganError(`a class column of the predictions is not an ISIC 2019 class: ${e.message}`, {
+        code: 'USAGE',
+        file: predPath,
+        line: 1,
+        hint: e.hint,
+      });
+    }
+    throw e;
+  }
+  warnProblems(dataset, '--data');
+  const labelOf = new Map(dataset.samples.map((s) => [s.id, s.label]));
+  const labels: number[] = [];
+  table.ids.forEach((id, i) => {
+    const label = labelOf.get(id);
+    if (label === undefined) {
+      const why = dataset.skippedIds.has(id)
+        ? 'its label is a class without a column here, UNK, or its image is missing'
+        : `it is not in ${resolve(opts.data)}`;
+      throw new SkinganError(`image ${id} has a prediction but no usable true label: ${why}`, {
+        file: predPath,
+        line: i + 2,
+        hint: 'predict the same dataset you pass to --data',
+      });
+    }
+    labels.push(label);
+  });
+  const report = classificationReport(labels, table.probs, { classes: table.classes });
+  const intervals =
+    opts.bootstrap > 0
+      ? classificationIntervals(labels, table.probs, table.classes, {
+          resamples: opts.bootstrap,
+          seed: opts.seed,
+          level: opts.level,
+        })
+      : undefined;
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ ...report, intervals: intervals ?? null }, null, 2)}\n`);
+    return;
+  }
+  const t = classificationTable(report, intervals, { title: `Classification metrics: ${opts.pred}` });
+  if (opts.csv) {
+    process.stdout.write(renderCsv(t));
+    return;
+  }
+  process.stdout.write(`${renderMarkdown(t)}\n### Confusion matrix\n\n${confusionMarkdown(report)}`);
+}
+
+async function ganMetric(
+  metric: GanMetric,
+  opts: GanOptions & Record<string, unknown>,
+  cmd: Command,
+): Promise<void> {
+  await initBackend({ backend: globalBackend(cmd), log: opts.json ? null : undefined });
+  const [real, fake] = await Promise.all([loadDataset(opts.real), loadDataset(opts.fake)]);
+  for (const [d, flag] of [
+    [real, '--real'],
+    [fake, '--fake'],
+  ] as const) {
+    warnProblems(d, flag);
+    if (d.samples.length < 2) {
+      throw new SkinganError(`${flag} has ${d.samples.length} usable images; at least 2 are needed`, {
+        code: 'USAGE',
+        file: d.roots[0]?.dir,
+      });
+    }
+  }
+  const extractor = await loadFeatureExtractor(opts.extractor, opts.layer ? { layerName: opts.layer } : {});
+  try {
+    const realF = await featuresOf(extractor, real.samples, opts.batchSize, 'real');
+    const same = resolve(opts.real) === resolve(opts.fake);
+    const fakeF = same ? realF : await featuresOf(extractor, fake.samples, opts.batchSize, 'generated');
+    const compute = (r: FeatureMatrix, g: FeatureMatrix) => {
+      if (metric === 'fid') return { fid: fid(r, g) };
+      if (metric === 'kid') {
+        return {
+          kid: kid(r, g, {
+            subsets: opts.subsets as number,
+            subsetSize: opts.subsetSize as number,
+            seed: opts.seed as number,
+          }),
+        };
+      }
+      return { prdc: prdc(r, g) };
+    };
+    const all = compute(realF, fakeF);
+    const classes = real.labelSpace.classes;
+    const per = opts.perClass
+      ? perClass(
+          realF,
+          real.samples.map((s) => s.label),
+          fakeF,
+          fake.samples.map((s) => s.label),
+          classes,
+          compute,
+          { minRows: metric === 'prd' ? 6 : 2 },
+        )
+      : undefined;
+    if (opts.json) {
+      const out: Record<string, unknown> = { ...flatten(all), extractor: extractor.name, dim: realF.cols };
+      if (per)
+        out.perClass = per.map((p) => ({
+          class: p.class,
+          ...(p.value ? flatten(p.value) : { skipped: p.skipped }),
+        }));
+      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+      return;
+    }
+    process.stdout.write(`${headline(all, extractor.name, realF.rows, fakeF.rows)}\n`);
+    if (per) {
+      const entries = per
+        .filter((p) => p.value)
+        .map((p) => ({ label: p.class, extractor: extractor.name, ...p.value! }));
+      process.stdout.write(`\n${renderMarkdown(ganMetricsTable(entries, { title: 'Per class' }))}`);
+      for (const p of per.filter((q) => !q.value))
+        process.stdout.write(`- ${p.class}: skipped, ${p.skipped}\n`);
+    } else {
+      process.stdout.write(`${extractorNote(extractor.name)}\n`);
+    }
+  } finally {
+    (extractor as FeatureExtractor & { dispose?: () => void }).dispose?.();
+  }
+}
+
+/** Skipped rows/images go to stderr (stdout stays the result): a metric over fewer images than expected should not pass silently. */
+function warnProblems(d: Dataset, flag: string): void {
+  if (d.problems.length === 0) return;
+  const shown = d.problems.slice(0, 5).map((p) => `  ${formatProblem(p)}`);
+  const more = d.problems.length > 5 ? [`  … and ${d.problems.length - 5} more`] : [];
+  process.stderr.write(
+    `skingan: ${flag}: ${d.samples.length} images used, skipped:\n${[...shown, ...more].join('\n')}\n`,
+  );
+}
+
+async function featuresOf(
+  extractor: FeatureExtractor,
+  samples: readonly Sample[],
+  batchSize: number,
+  what: string,
+): Promise<FeatureMatrix> {
+  const progress = new Progress({ label: `${what} features`, total: samples.length, unit: 'images' });
+  const parts: FeatureMatrix[] = [];
+  for (let start = 0; start < samples.length; start += batchSize) {
+    const images = await loadImages(samples.slice(start, start + batchSize), extractor.inputSize);
+    try {
+      parts.push(await extractFeatures(extractor, images, { batchSize }));
+    } finally {
+      images.dispose();
+    }
+    progress.update(Math.min(start + batchSize, samples.length));
+  }
+  progress.finish();
+  return concatRows(parts);
+}
+
+type Computed = {
+  fid?: ReturnType<typeof fid>;
+  kid?: ReturnType<typeof kid>;
+  prdc?: ReturnType<typeof prdc>;
+};
+
+function flatten(c: Computed): Record<string, number> {
+  if (c.fid) return { fid: c.fid.fid, nReal: c.fid.nReal, nFake: c.fid.nFake };
+  if (c.kid) {
+    const { kid: value, std, subsets, subsetSize, nReal, nFake } = c.kid;
+    return { kid: value, kidStd: std, subsets, subsetSize, nReal, nFake };
+  }
+  const p = c.prdc!;
+  return {
+    precision: p.precision,
+    recall: p.recall,
+    density: p.density,
+    coverage: p.coverage,
+    kPrecisionRecall: p.kPrecisionRecall,
+    kDensityCoverage: p.kDensityCoverage,
+    nReal: p.nReal,
+    nFake: p.nFake,
+  };
+}
+
+function headline(c: Computed, extractor: string, nReal: number, nFake: number): string {
+  const where = `(extractor: ${extractor}; ${nReal} real vs ${nFake} generated images)`;
+  if (c.fid) return `FID ${c.fid.fid.toFixed(4)} ${where}`;
+  if (c.kid) return `KID ${c.kid.kid.toFixed(6)} ± ${c.kid.std.toFixed(6)} ${where}`;
+  const p = c.prdc!;
+  return [
+    `precision ${p.precision.toFixed(4)}  recall ${p.recall.toFixed(4)}  (k = ${p.kPrecisionRecall})`,
+    `density   ${p.density.toFixed(4)}  coverage ${p.coverage.toFixed(4)}  (k = ${p.kDensityCoverage})`,
+    where,
+  ].join('\n');
+}

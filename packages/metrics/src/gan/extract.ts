@@ -1,0 +1,65 @@
+import type { FeatureExtractor } from '@skingan/core';
+import * as tf from '@tensorflow/tfjs';
+import { checkFinite, type FeatureMatrix } from './feature-matrix.js';
+
+export type ImageSource = tf.Tensor4D | Iterable<tf.Tensor4D> | AsyncIterable<tf.Tensor4D>;
+
+export interface ExtractOptions {
+  /** Images per `features()` call (default 32). */
+  batchSize?: number;
+  /** Called after each batch with the number of images done so far. */
+  onProgress?: (done: number) => void;
+}
+
+/**
+ * Runs an extractor over images (NHWC in [-1, 1]) and returns float64 features, one row per image.
+ * A tensor passed directly stays the caller's; tensors yielded by an iterable are disposed here
+ * (the consumer disposes, as with `BatchSource`). Images of another size than `extractor.inputSize`
+ * are resized bilinearly; for FID prefer loading them at the input size (data's bicubic resize).
+ */
+export async function extractFeatures(
+  extractor: FeatureExtractor,
+  images: ImageSource,
+  options: ExtractOptions = {},
+): Promise<FeatureMatrix> {
+  const batchSize = options.batchSize ?? 32;
+  const chunks: Float32Array[] = [];
+  let dim = -1;
+  let done = 0;
+  const run = async (x: tf.Tensor4D): Promise<void> => {
+    for (let start = 0; start < x.shape[0]; start += batchSize) {
+      const size = Math.min(batchSize, x.shape[0] - start);
+      const f = tf.tidy(() => {
+        let b = x.shape[0] === size ? x : x.slice([start, 0, 0, 0], [size, -1, -1, -1]);
+        if (b.shape[1] !== extractor.inputSize || b.shape[2] !== extractor.inputSize) {
+          b = tf.image.resizeBilinear(b, [extractor.inputSize, extractor.inputSize]);
+        }
+        return extractor.features(b);
+      });
+      const data = (await f.data()) as Float32Array;
+      if (dim < 0) dim = f.shape[1];
+      f.dispose();
+      chunks.push(data);
+      done += size;
+      options.onProgress?.(done);
+    }
+  };
+  if (images instanceof tf.Tensor) {
+    await run(images);
+  } else {
+    for await (const x of images as AsyncIterable<tf.Tensor4D>) {
+      try {
+        await run(x);
+      } finally {
+        x.dispose();
+      }
+    }
+  }
+  const data = new Float64Array(done * Math.max(dim, 0));
+  let off = 0;
+  for (const c of chunks) {
+    data.set(c, off);
+    off += c.length;
+  }
+  return checkFinite({ rows: done, cols: Math.max(dim, 0), data }, `features from ${extractor.name}`);
+}

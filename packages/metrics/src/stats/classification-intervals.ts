@@ -1,0 +1,72 @@
+import { SkinganError } from '@skingan/core';
+import { checkClassIndices, type ProbabilityTable, predictedClasses } from '../classification/inputs.js';
+import { confusionMatrix, reportFromConfusion } from '../classification/report.js';
+import { type BootstrapOptions, bootstrap, type ConfidenceInterval } from './bootstrap.js';
+
+/** Bootstrap intervals of the count-based classification metrics. */
+export interface ClassificationIntervals {
+  classes: string[];
+  accuracy: ConfidenceInterval;
+  balancedAccuracy: ConfidenceInterval;
+  macroF1: ConfidenceInterval;
+  /** One per class, in `classes` order. */
+  precision: ConfidenceInterval[];
+  recall: ConfidenceInterval[];
+  f1: ConfidenceInterval[];
+}
+
+/**
+ * Percentile-bootstrap intervals over test images for accuracy, balanced accuracy, macro F1 and
+ * per-class precision/recall/F1, from a probability table (argmax) or predicted class indices.
+ */
+export function classificationIntervals(
+  labels: readonly number[],
+  predictions: ProbabilityTable | readonly number[] | Int32Array,
+  classes: readonly string[],
+  options: BootstrapOptions = {},
+): ClassificationIntervals {
+  const k = classes.length;
+  const pred = toPredictions(labels, predictions, k);
+  const flat = bootstrap(
+    labels.length,
+    (idx) => {
+      const r = reportFromConfusion(confusionMatrix(labels, pred, k, idx), classes);
+      return [
+        r.accuracy,
+        r.balancedAccuracy,
+        r.macroF1,
+        ...r.perClass.map((m) => m.precision),
+        ...r.perClass.map((m) => m.recall),
+        ...r.perClass.map((m) => m.f1),
+      ];
+    },
+    options,
+  );
+  return {
+    classes: [...classes],
+    accuracy: flat[0]!,
+    balancedAccuracy: flat[1]!,
+    macroF1: flat[2]!,
+    precision: flat.slice(3, 3 + k),
+    recall: flat.slice(3 + k, 3 + 2 * k),
+    f1: flat.slice(3 + 2 * k, 3 + 3 * k),
+  };
+}
+
+/** Predicted class indices from either a probability table (argmax) or indices (validated). */
+export function toPredictions(
+  labels: readonly number[],
+  predictions: ProbabilityTable | readonly number[] | Int32Array,
+  k: number,
+): Int32Array {
+  if (predictions.length > 0 && typeof predictions[0] !== 'number') {
+    return predictedClasses(labels, predictions as ProbabilityTable, k);
+  }
+  const indices = predictions as readonly number[] | Int32Array;
+  if (indices.length !== labels.length) {
+    throw new SkinganError(`${labels.length} labels but ${indices.length} predictions`);
+  }
+  checkClassIndices(labels, k, 'labels');
+  checkClassIndices(indices, k, 'predictions');
+  return Int32Array.from(indices);
+}
