@@ -1,7 +1,10 @@
 import { Command, Option } from 'commander';
 import { registerData } from './commands/data.js';
+import { registerDemo } from './commands/demo.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerExperiment } from './commands/experiment.js';
 import { registerMetrics } from './commands/metrics.js';
+import { registerReport } from './commands/report.js';
 import { VERSION } from './version.js';
 
 /** The `skingan` command tree. Each command group lives in `commands/<group>.ts`. */
@@ -20,5 +23,8 @@ export function createProgram(): Command {
   registerDoctor(program);
   registerData(program);
   registerMetrics(program);
+  registerExperiment(program);
+  registerDemo(program);
+  registerReport(program);
   return program;
 }

@@ -50,7 +50,14 @@ export function planJobs(jobs: Job[], experimentDir: string): PlannedJob[] {
     visiting.add(id);
     const depKeys = job.deps.map((d) => [d, keyOf(d)]);
     const key = createHash('sha256')
-      .update(JSON.stringify({ args: job.args, inputs: job.inputs ?? {}, deps: depKeys, stdout: job.stdoutFile ?? null }))
+      .update(
+        JSON.stringify({
+          args: job.args,
+          inputs: job.inputs ?? {},
+          deps: depKeys,
+          stdout: job.stdoutFile ?? null,
+        }),
+      )
       .digest('hex')
       .slice(0, 12);
     visiting.delete(id);

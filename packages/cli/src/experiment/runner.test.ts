@@ -73,13 +73,20 @@ describe('runJobs', () => {
   });
 
   it('resumes a partial folder when the command can, and never runs more than `concurrency` at once', async () => {
-    const jobs: Job[] = [{ id: 'train', stage: 's', args: ['write', '{out}/w.txt', 'W'], deps: [], resumeFlag: '--resume' }];
+    const jobs: Job[] = [
+      { id: 'train', stage: 's', args: ['write', '{out}/w.txt', 'W'], deps: [], resumeFlag: '--resume' },
+    ];
     const planned = planJobs(jobs, exp());
     await fs.mkdir(planned[0]!.out, { recursive: true }); // as left by a killed run
     await runJobs(planned, { concurrency: 1, bin });
     expect(await fs.readFile(join(planned[0]!.out, 'w.txt'), 'utf8')).toBe('W (resumed)');
 
-    const many: Job[] = Array.from({ length: 5 }, (_, i) => ({ id: `j${i}`, stage: 's', args: ['write', '{out}/f', 'x', '100'], deps: [] }));
+    const many: Job[] = Array.from({ length: 5 }, (_, i) => ({
+      id: `j${i}`,
+      stage: 's',
+      args: ['write', '{out}/f', 'x', '100'],
+      deps: [],
+    }));
     let max = 0;
     await runJobs(planJobs(many, join(dir, 'exp2')), {
       concurrency: 2,
@@ -92,7 +99,9 @@ describe('runJobs', () => {
   });
 
   it('rejects unknown dependencies and cycles', () => {
-    expect(() => planJobs([{ id: 'a', stage: 's', args: [], deps: ['zz'] }], exp())).toThrow(/unknown job dependency "zz"/);
+    expect(() => planJobs([{ id: 'a', stage: 's', args: [], deps: ['zz'] }], exp())).toThrow(
+      /unknown job dependency "zz"/,
+    );
     expect(() =>
       planJobs(
         [

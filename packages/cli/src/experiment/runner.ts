@@ -67,7 +67,14 @@ export async function runJobs(jobs: PlannedJob[], options: RunJobsOptions): Prom
       if (depResults.some((r) => r && (r.status === 'failed' || r.status === 'skipped'))) {
         pending.delete(id);
         const bad = job.deps.filter((d) => ['failed', 'skipped'].includes(results.get(d)?.status ?? ''));
-        finish(job, { id, status: 'skipped', out: job.out, log: '', ms: 0, error: `needs ${bad.join(', ')}` });
+        finish(job, {
+          id,
+          status: 'skipped',
+          out: job.out,
+          log: '',
+          ms: 0,
+          error: `needs ${bad.join(', ')}`,
+        });
         continue;
       }
       if (running.size >= options.concurrency) continue;
@@ -81,12 +88,17 @@ export async function runJobs(jobs: PlannedJob[], options: RunJobsOptions): Prom
       options.onEvent?.({ type: 'start', job, running: running.size });
     }
     if (running.size > 0) await Promise.race(running.values());
-    else if (pending.size > 0) throw new Error(`jobs cannot start: ${[...pending].join(', ')} (planJobs checks the graph)`);
+    else if (pending.size > 0)
+      throw new Error(`jobs cannot start: ${[...pending].join(', ')} (planJobs checks the graph)`);
   }
   return jobs.map((j) => results.get(j.id)!);
 }
 
-async function runOne(job: PlannedJob, all: Map<string, PlannedJob>, options: RunJobsOptions): Promise<JobResult> {
+async function runOne(
+  job: PlannedJob,
+  all: Map<string, PlannedJob>,
+  options: RunJobsOptions,
+): Promise<JobResult> {
   const log = join(job.out, 'job.log');
   const t0 = Date.now();
   if (await isJobDone(job)) return { id: job.id, status: 'reused', out: job.out, log, ms: 0 };
@@ -120,6 +132,13 @@ async function runOne(job: PlannedJob, all: Map<string, PlannedJob>, options: Ru
     return { id: job.id, status: 'failed', out: job.out, log, ms, error: `exit ${code}: ${tail}` };
   }
   if (stdoutPath) await fs.writeFile(stdoutPath, Buffer.concat(stdoutChunks));
-  await writeJsonAtomic(join(job.out, MARKER), { key: job.key, id: job.id, status: 'done', ms, finishedAt: new Date().toISOString(), args });
+  await writeJsonAtomic(join(job.out, MARKER), {
+    key: job.key,
+    id: job.id,
+    status: 'done',
+    ms,
+    finishedAt: new Date().toISOString(),
+    args,
+  });
   return { id: job.id, status: 'done', out: job.out, log, ms };
 }

@@ -22,6 +22,8 @@ export interface Table {
   caption?: string;
   columns: string[];
   rows: (string | number | null)[][];
+  /** Printed under the table: how values were computed, caveats. */
+  notes?: string[];
 }
 
 export interface Figure {

@@ -6,7 +6,10 @@ import { renderHtml, renderMarkdown } from './render.js';
 import { lineChartSvg } from './svg-chart.js';
 
 // 1×1 transparent PNG.
-const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGBgAAAABQABpfZFQAAAAABJRU5ErkJggg==', 'base64');
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGBgAAAABQABpfZFQAAAAABJRU5ErkJggg==',
+  'base64',
+);
 
 describe('report rendering', () => {
   it('renders tables, facts, charts and embedded images into one offline HTML page and Markdown', async () => {
@@ -19,8 +22,31 @@ describe('report rendering', () => {
         {
           heading: 'Results',
           facts: [['seed', '7']] as [string, string][],
-          tables: [{ caption: 'Table 6.2', columns: ['set', 'acc'], rows: [['ISIC-0', 0.51234], ['acgan-250', null]] }],
-          charts: [{ title: 'losses', xLabel: 'step', series: [{ name: 'D', points: [[0, 1], [1, 0.5]] as [number, number][] }] }],
+          tables: [
+            {
+              caption: 'Table 6.2',
+              columns: ['set', 'acc'],
+              rows: [
+                ['ISIC-0', 0.51234],
+                ['acgan-250', null],
+              ],
+            },
+          ],
+          charts: [
+            {
+              title: 'losses',
+              xLabel: 'step',
+              series: [
+                {
+                  name: 'D',
+                  points: [
+                    [0, 1],
+                    [1, 0.5],
+                  ] as [number, number][],
+                },
+              ],
+            },
+          ],
           images: [{ path: img, caption: 'MEL samples' }],
         },
       ],
@@ -44,10 +70,19 @@ describe('report rendering', () => {
     const svg = lineChartSvg({
       title: 't',
       xLabel: 'x',
-      series: [{ name: 'a', points: [[0, 0], [10, 1], [5, Number.NaN]] }],
+      series: [
+        {
+          name: 'a',
+          points: [
+            [0, 0],
+            [10, 1],
+            [5, Number.NaN],
+          ],
+        },
+      ],
     });
     const d = /<path d="([^"]+)"/.exec(svg)![1]!;
-    // 640×300 with margins 56/130/28/40: (0,0) at the plot's bottom-left, (10,1) at its top-right.
-    expect(d).toBe('M56.0,260.0L510.0,28.0');
+    // 530×280 with margins 56/130/28/40: (0,0) at the plot's bottom-left, (10,1) at its top-right.
+    expect(d).toBe('M56.0,240.0L400.0,28.0');
   });
 });

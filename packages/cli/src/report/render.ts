@@ -17,13 +17,15 @@ function tableHtml(t: Table): string {
   const head = t.columns.map((c) => `<th>${esc(c)}</th>`).join('');
   const body = t.rows.map((r) => `<tr>${r.map((v) => `<td>${esc(cell(v))}</td>`).join('')}</tr>`).join('\n');
   const caption = t.caption ? `<caption>${esc(t.caption)}</caption>` : '';
-  return `<table>${caption}<thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+  const notes = (t.notes ?? []).map((n) => `<p class="note">${esc(n)}</p>`).join('');
+  return `<table>${caption}<thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>${notes}`;
 }
 
 function tableMd(t: Table): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   const out = [line(t.columns), line(t.columns.map(() => '---')), ...t.rows.map((r) => line(r.map(cell)))];
-  return (t.caption ? `*${t.caption}*\n\n` : '') + out.join('\n');
+  const notes = (t.notes ?? []).map((n) => `\n- ${n}`).join('');
+  return (t.caption ? `*${t.caption}*\n\n` : '') + out.join('\n') + (notes ? `\n${notes}` : '');
 }
 
 const CSS = `body{font-family:system-ui,sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem;color:#222}
@@ -31,7 +33,7 @@ h1{margin-bottom:.2rem}.sub{color:#666;margin-top:0}table{border-collapse:collap
 th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}th:first-child,td:first-child{text-align:left}
 caption{text-align:left;font-weight:bold;padding:.3rem 0}figure{display:inline-block;margin:.5rem 1rem .5rem 0;vertical-align:top}
 figure img{image-rendering:pixelated;max-width:100%;border:1px solid #ddd}figcaption{font-size:.85rem;color:#555}
-dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:bold}dd{margin:0;font-family:monospace}`;
+div.scroll{overflow-x:auto}.chart{display:inline-block;margin-right:.5rem}p.note{font-size:.8rem;color:#555;margin:.1rem 0}dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:bold}dd{margin:0;font-family:monospace}`;
 
 /** One self-contained HTML page: images are data URIs, charts inline SVG; it opens from disk offline. */
 export async function renderHtml(report: Report): Promise<string> {
@@ -48,7 +50,7 @@ export async function renderHtml(report: Report): Promise<string> {
     if (s.facts?.length) {
       parts.push(`<dl>${s.facts.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`);
     }
-    for (const t of s.tables ?? []) parts.push(tableHtml(t));
+    for (const t of s.tables ?? []) parts.push(`<div class="scroll">${tableHtml(t)}</div>`);
     for (const c of s.charts ?? []) parts.push(`<div class="chart">${lineChartSvg(c)}</div>`);
     for (const img of s.images ?? []) {
       const data = await fs.readFile(img.path);
@@ -79,7 +81,8 @@ export async function renderMarkdown(report: Report, reportPath: string, chartDi
       await fs.writeFile(file, lineChartSvg(c));
       out.push(`![${c.title}](${relative(dirname(reportPath), file)})`, '');
     }
-    for (const img of s.images ?? []) out.push(`![${img.caption}](${relative(dirname(reportPath), img.path)})`, '');
+    for (const img of s.images ?? [])
+      out.push(`![${img.caption}](${relative(dirname(reportPath), img.path)})`, '');
   }
   return out.join('\n');
 }

@@ -26,7 +26,8 @@ export function lossChart(title: string, records: MetricRecord[], maxPoints = 40
   if (!steps.length) return undefined;
   const skip = new Set(['type', 'step', 'epoch', 'ms']);
   const keys = [...new Set(steps.flatMap((r) => Object.keys(r)))].filter(
-    (k) => !skip.has(k) && steps.some((r) => typeof r[k] === 'number') && /loss|^l_|^d_|^g_|^D|^G/i.test(k),
+    // Loss terms only: accuracies and learning rates have their own scales.
+    (k) => !skip.has(k) && !/acc|lr|rate|mom|beta/i.test(k) && steps.some((r) => typeof r[k] === 'number'),
   );
   if (!keys.length) return undefined;
   const stride = Math.max(1, Math.ceil(steps.length / maxPoints));
@@ -37,7 +38,9 @@ export function lossChart(title: string, records: MetricRecord[], maxPoints = 40
     yLabel: 'loss',
     series: keys.map((k) => ({
       name: k,
-      points: sampled.filter((r) => typeof r[k] === 'number').map((r) => [r.step!, r[k] as number] as [number, number]),
+      points: sampled
+        .filter((r) => typeof r[k] === 'number')
+        .map((r) => [r.step!, r[k] as number] as [number, number]),
     })),
   };
 }
@@ -47,10 +50,17 @@ export async function runSections(dir: string, label = basename(dir)): Promise<S
   const config = await readJson<Record<string, unknown>>(join(dir, 'config.json'));
   const run = await readJson<Record<string, unknown>>(join(dir, 'run.json'));
   const metrics = await readMetricsJsonl(join(dir, 'metrics.jsonl'));
-  const samples = (await fs.readdir(join(dir, 'samples')).catch(() => [] as string[])).filter((f) => f.endsWith('.png')).sort();
+  const samples = (await fs.readdir(join(dir, 'samples')).catch(() => [] as string[]))
+    .filter((f) => f.endsWith('.png'))
+    .sort();
   const chart = lossChart(`${label}: losses`, metrics);
-  const facts: [string, string][] = Object.entries(config ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
-  const status = run ? `${run.kind ?? 'run'} · ${run.status ?? '?'} · backend ${run.backend ?? '?'}` : undefined;
+  const facts: [string, string][] = Object.entries(config ?? {}).map(([k, v]) => [
+    k,
+    typeof v === 'string' ? v : JSON.stringify(v),
+  ]);
+  const status = run
+    ? `${run.kind ?? 'run'} · ${run.status ?? '?'} · backend ${run.backend ?? '?'}`
+    : undefined;
   return [
     {
       heading: label,

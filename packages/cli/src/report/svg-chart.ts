@@ -12,18 +12,23 @@ function niceTicks(lo: number, hi: number, count = 5): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
   const ticks: number[] = [];
-  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push(Number(t.toPrecision(12)));
+  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step)
+    ticks.push(Number(t.toPrecision(12)));
   return ticks;
 }
 
 function fmt(v: number): string {
-  return Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(1) : String(Number(v.toPrecision(3)));
+  return Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0)
+    ? v.toExponential(1)
+    : String(Number(v.toPrecision(3)));
 }
 
 /** A self-contained SVG line chart (no fonts or scripts fetched), for reports opened from disk. */
-export function lineChartSvg(chart: LineChart, width = 640, height = 300): string {
+export function lineChartSvg(chart: LineChart, width = 530, height = 280): string {
   const m = { left: 56, right: 130, top: 28, bottom: 40 };
-  const pts = chart.series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+  const pts = chart.series
+    .flatMap((s) => s.points)
+    .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
   const xs = pts.map((p) => p[0]);
   const ys = pts.map((p) => p[1]);
   const [x0, x1] = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
@@ -46,9 +51,13 @@ export function lineChartSvg(chart: LineChart, width = 640, height = 300): strin
     parts.push(`<text x="${sx(t)}" y="${m.top + h + 16}" text-anchor="middle">${fmt(t)}</text>`);
   }
   parts.push(`<rect x="${m.left}" y="${m.top}" width="${w}" height="${h}" fill="none" stroke="#999"/>`);
-  parts.push(`<text x="${m.left + w / 2}" y="${height - 6}" text-anchor="middle">${esc(chart.xLabel)}</text>`);
+  parts.push(
+    `<text x="${m.left + w / 2}" y="${height - 6}" text-anchor="middle">${esc(chart.xLabel)}</text>`,
+  );
   if (chart.yLabel) {
-    parts.push(`<text transform="translate(14 ${m.top + h / 2}) rotate(-90)" text-anchor="middle">${esc(chart.yLabel)}</text>`);
+    parts.push(
+      `<text transform="translate(14 ${m.top + h / 2}) rotate(-90)" text-anchor="middle">${esc(chart.yLabel)}</text>`,
+    );
   }
   chart.series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length]!;
@@ -58,7 +67,9 @@ export function lineChartSvg(chart: LineChart, width = 640, height = 300): strin
       .join('');
     if (d) parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.5"/>`);
     const ly = m.top + 12 + i * 16;
-    parts.push(`<line x1="${m.left + w + 10}" x2="${m.left + w + 26}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="2"/>`);
+    parts.push(
+      `<line x1="${m.left + w + 10}" x2="${m.left + w + 26}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="2"/>`,
+    );
     parts.push(`<text x="${m.left + w + 30}" y="${ly}">${esc(s.name)}</text>`);
   });
   parts.push('</svg>');

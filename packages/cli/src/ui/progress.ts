@@ -30,6 +30,11 @@ export class Progress {
     this.tty = Boolean(this.stream.isTTY) && !process.env.CI;
   }
 
+  /** Finished units so far. */
+  get count(): number {
+    return this.done;
+  }
+
   /** Sets the count of finished units and optional fields (epoch, losses...) and redraws if due. */
   update(done: number, fields: Record<string, string | number> = {}): void {
     this.done = done;

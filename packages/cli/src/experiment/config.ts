@@ -1,0 +1,157 @@
+import { promises as fs } from 'node:fs';
+import { SkinganError } from '@skingan/core';
+import { z } from 'zod';
+
+const int = () => z.number().int();
+
+/** Everything an experiment's result depends on; saved as experiment.json's `config`. */
+export const ExperimentConfigSchema = z.object({
+  preset: z.string(),
+  /** Drives the split, every model's init/noise/shuffling, and the bootstrap. */
+  seed: int().default(7),
+  fractions: z
+    .object({ train: z.number(), val: z.number(), test: z.number() })
+    .default({ train: 0.8, val: 0.1, test: 0.1 }),
+  acgan: z.object({ preset: z.string(), size: int(), epochs: int(), batchSize: int().optional() }),
+  cyclegan: z.object({
+    preset: z.string(),
+    size: int(),
+    epochs: int(),
+    /** ACGAN images per class the class's CycleGAN learns from (domain A). */
+    trainImages: int().min(1),
+  }),
+  classifier: z.object({
+    preset: z.string(),
+    size: int(),
+    epochs: int().optional(),
+    /** `imagenet` fine-tunes the Keras ResNet-50 as the thesis did. */
+    pretrained: z.string().optional(),
+    freezeEpochs: int().optional(),
+    augment: z.boolean().default(false),
+  }),
+  /** noise2img: synthetic images added per class (thesis: 250 … 3000). */
+  n: z.array(int().min(1)).min(1),
+  /** nv2mel: path-rank-filter fractions (thesis: 1/8, 1/4, 1/2, 1). */
+  alphas: z.array(z.number().gt(0).max(1)).min(1),
+  /** nv2mel: synthetic MEL added (thesis: 500 … 7000), capped at the NV images that exist. */
+  nMel: z.array(int().min(1)).min(1),
+  /** Classifier seeds per training set; ≥ 2 gives mean ± CI. */
+  repeats: int().min(1).default(1),
+  /** Feature extractor for FID/KID: `test`, `resnet50`, or a tfjs model folder. */
+  extractor: z.string().default('test'),
+});
+export type ExperimentConfig = z.infer<typeof ExperimentConfigSchema>;
+
+type PresetInput = z.input<typeof ExperimentConfigSchema>;
+
+/**
+ * `thesis`: the thesis' sizes and grids (needs a GPU); `cpu`: a real but small run for a laptop;
+ * `test`: tiny, for CI; `demo`: `skingan demo`, sized to finish in minutes on 2 CPU cores.
+ */
+export const EXPERIMENT_PRESETS: Record<string, PresetInput> = {
+  thesis: {
+    preset: 'thesis',
+    acgan: { preset: 'thesis', size: 128, epochs: 100 },
+    cyclegan: { preset: 'thesis', size: 256, epochs: 200, trainImages: 1000 },
+    classifier: {
+      preset: 'thesis',
+      size: 224,
+      pretrained: 'imagenet',
+      freezeEpochs: 1,
+      epochs: 10,
+      augment: true,
+    },
+    n: [250, 500, 1000, 2000, 3000],
+    alphas: [1 / 8, 1 / 4, 1 / 2, 1],
+    nMel: [500, 1000, 2000, 3000, 4000, 5000, 6000, 7000],
+    repeats: 3,
+    extractor: 'resnet50',
+  },
+  cpu: {
+    preset: 'cpu',
+    acgan: { preset: 'cpu', size: 64, epochs: 30 },
+    cyclegan: { preset: 'cpu', size: 64, epochs: 10, trainImages: 200 },
+    classifier: { preset: 'cpu', size: 64, augment: true },
+    n: [100, 250, 500],
+    alphas: [1 / 4, 1],
+    nMel: [250, 500, 1000],
+    repeats: 2,
+    extractor: 'test',
+  },
+  test: {
+    preset: 'test',
+    acgan: { preset: 'test', size: 32, epochs: 1 },
+    cyclegan: { preset: 'test', size: 32, epochs: 1, trainImages: 8 },
+    classifier: { preset: 'test', size: 32, epochs: 1 },
+    n: [4, 8],
+    alphas: [1 / 4, 1],
+    nMel: [8, 16],
+    repeats: 1,
+    extractor: 'test',
+  },
+  demo: {
+    preset: 'demo',
+    acgan: { preset: 'cpu', size: 32, epochs: 25 },
+    cyclegan: { preset: 'test', size: 32, epochs: 4, trainImages: 24 },
+    classifier: { preset: 'test', size: 32, epochs: 6 },
+    n: [20, 40],
+    alphas: [1 / 4, 1],
+    nMel: [10, 20],
+    repeats: 2,
+    extractor: 'test',
+  },
+};
+
+/** Preset, then a JSON config file's fields (deep-merged), then explicit overrides. */
+export async function resolveExperimentConfig(
+  preset: string,
+  file?: string,
+  overrides: Partial<PresetInput> = {},
+): Promise<ExperimentConfig> {
+  const base = EXPERIMENT_PRESETS[preset];
+  if (!base) {
+    throw new SkinganError(`unknown preset "${preset}"`, {
+      code: 'USAGE',
+      hint: `use one of: ${Object.keys(EXPERIMENT_PRESETS).join(', ')}`,
+    });
+  }
+  let fromFile: Record<string, unknown> = {};
+  if (file) {
+    try {
+      fromFile = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new SkinganError(`cannot read the config: ${(e as Error).message}`, { code: 'USAGE', file });
+    }
+  }
+  const merged = deepMerge(
+    deepMerge(base as Record<string, unknown>, fromFile),
+    overrides as Record<string, unknown>,
+  );
+  const parsed = ExperimentConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new SkinganError(`config: ${issue.path.join('.') || '(root)'}: ${issue.message}`, {
+      code: 'USAGE',
+      ...(file ? { file } : {}),
+    });
+  }
+  return parsed.data;
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    if (v === undefined) continue;
+    const prev = out[k];
+    out[k] =
+      v &&
+      typeof v === 'object' &&
+      !Array.isArray(v) &&
+      prev &&
+      typeof prev === 'object' &&
+      !Array.isArray(prev)
+        ? deepMerge(prev as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}

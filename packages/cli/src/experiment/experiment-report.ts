@@ -1,0 +1,144 @@
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { initBackend, type Sample } from '@skingan/core';
+import { loadDataset, loadImages, writeGrid } from '@skingan/data';
+import { formatEstimate, type MetricsTable } from '@skingan/metrics';
+import * as tf from '@tensorflow/tfjs';
+import type { Figure, LineChart, Report, Section, Table } from '../report/model.js';
+import { lossChart, readMetricsJsonl } from '../report/run-report.js';
+import { readManifest } from './manifest.js';
+import { buildTables } from './tables.js';
+
+/** A metrics table as a report table: grouped columns become "group header" headings. */
+function toReportTable(t: MetricsTable): Table {
+  return {
+    caption: t.title,
+    columns: [t.rowHeader, ...t.columns.map((c) => (c.group ? `${c.group} ${c.header}` : c.header))],
+    rows: t.rows.map((r) => [
+      r.label,
+      ...t.columns.map((c) => (r.cells[c.key] ? formatEstimate(r.cells[c.key], c.digits ?? 3) : null)),
+    ]),
+    notes: t.notes,
+  };
+}
+
+/**
+ * The report of an experiment folder: config, the thesis table, the paired comparisons, FID/KID,
+ * loss curves of every model, and sample grids per class (real | ACGAN | CycleGAN, or NV → MEL per α).
+ */
+export async function experimentReport(dir: string): Promise<Report> {
+  const m = await readManifest(dir);
+  const outOf = new Map(m.jobs.map((j) => [j.id, j.out]));
+  const done = (id: string) => {
+    const s = m.results?.[id]?.status;
+    return s === 'done' || s === 'reused' ? outOf.get(id) : undefined;
+  };
+  const plan = { ...m.plan, jobs: [] };
+  const { tables, incomplete } = await buildTables(plan, m.data, done, dir, m.config.seed);
+  const sections: Section[] = [];
+
+  const statuses = Object.values(m.results ?? {});
+  const count = (s: string) => statuses.filter((r) => r.status === s).length;
+  sections.push({
+    heading: 'Experiment',
+    text: [
+      m.kind === 'noise2img'
+        ? 'noise → image (thesis ch. 6): ACGAN images of every class, translated by one CycleGAN per class, added to the real training images; classifiers compared on the same untouched test images.'
+        : 'class → class (thesis ch. 7): nevus images translated into melanoma by CycleGANs trained on the path-rank-filtered MEL images, added to the real training images.',
+      `Jobs: ${count('done')} run, ${count('reused')} reused, ${count('failed')} failed, ${count('skipped')} skipped.`,
+      ...(incomplete.length ? [`Incomplete (rows missing): ${incomplete.join(', ')}.`] : []),
+    ],
+    facts: [
+      ['data', m.data.join(', ')],
+      ['preset', m.config.preset],
+      ['backend', m.backend ?? 'default'],
+      ['config', JSON.stringify(m.config)],
+    ],
+  });
+  sections.push({ heading: 'Results', tables: tables.map((t) => toReportTable(t.table)) });
+
+  const charts: LineChart[] = [];
+  const seenSets = new Set<string>();
+  for (const j of m.jobs) {
+    const isGan = j.stage === 'acgan' || j.stage === 'cyclegan';
+    const isFirstClassifier =
+      j.stage === 'classifier' && !seenSets.has(j.id.split('/')[1]!) && seenSets.add(j.id.split('/')[1]!);
+    if (!isGan && !isFirstClassifier) continue;
+    const chart = lossChart(j.id, await readMetricsJsonl(join(j.out, 'run', 'metrics.jsonl')));
+    if (chart) charts.push(chart);
+  }
+  if (charts.length) sections.push({ heading: 'Training curves', charts });
+
+  const images = await sampleGrids(m, dir, done);
+  if (images.length) sections.push({ heading: 'Samples', images });
+  return {
+    title: `skingan ${m.kind}`,
+    subtitle: `${m.data.join(', ')} · preset ${m.config.preset} · updated ${m.updatedAt}`,
+    sections,
+  };
+}
+
+/** Sheets of sample images from the plan's sample jobs: one per class (noise2img) or per α (nv2mel). */
+async function sampleGrids(
+  m: Awaited<ReturnType<typeof readManifest>>,
+  dir: string,
+  done: (id: string) => string | undefined,
+): Promise<Figure[]> {
+  const sources = m.plan.sampleJobs.map((s) => ({ ...s, out: done(s.job) })).filter((s) => s.out);
+  if (!sources.length) return [];
+  await initBackend({ log: null });
+  const size = Math.min(64, m.config.cyclegan.size);
+  const assets = join(dir, 'report-assets');
+  await fs.mkdir(assets, { recursive: true });
+  const figures: Figure[] = [];
+  const perRow = 8;
+  const sets = await Promise.all(
+    sources.map(async (s) => ({ ...s, ds: await loadDataset(join(s.out!, 'data')) })),
+  );
+  if (m.kind === 'noise2img') {
+    for (const [ci, cls] of sets[0]!.ds.labelSpace.classes.entries()) {
+      const rows = sets.map((s) => s.ds.samples.filter((x) => x.label === ci).slice(0, perRow));
+      if (rows.every((r) => r.length === 0)) continue;
+      const figure = await grid(
+        rows,
+        sets.map((s) => s.label),
+        size,
+        join(assets, `samples-${cls}.png`),
+      );
+      if (figure) figures.push({ path: figure, caption: `${cls}: ${sets.map((s) => s.label).join(' | ')}` });
+    }
+  } else {
+    const rows = sets.map((s) => s.ds.samples.slice(0, perRow));
+    const figure = await grid(
+      rows,
+      sets.map((s) => s.label),
+      size,
+      join(assets, 'samples-nv2mel.png'),
+    );
+    if (figure) figures.push({ path: figure, caption: `NV → MEL: ${sets.map((s) => s.label).join(' | ')}` });
+  }
+  return figures;
+}
+
+/** Rows of images as one labelled sheet; short rows are padded with white. */
+async function grid(
+  rows: Sample[][],
+  labels: string[],
+  size: number,
+  path: string,
+): Promise<string | undefined> {
+  const cols = Math.max(...rows.map((r) => r.length));
+  if (!cols) return undefined;
+  const blocks: tf.Tensor4D[] = [];
+  for (const r of rows) {
+    const pad = cols - r.length;
+    const imgs = r.length ? await loadImages(r, size) : undefined;
+    const white = pad ? tf.ones([pad, size, size, 3]) : undefined;
+    blocks.push(imgs && white ? (tf.concat([imgs, white]) as tf.Tensor4D) : ((imgs ?? white) as tf.Tensor4D));
+    tf.dispose([imgs, white].filter((t) => t && !blocks.includes(t as tf.Tensor4D)) as tf.Tensor[]);
+  }
+  const all = tf.concat(blocks) as tf.Tensor4D;
+  await writeGrid(path, all, { rows: rows.length, cols, rowLabels: labels });
+  tf.dispose([...blocks, all]);
+  return path;
+}

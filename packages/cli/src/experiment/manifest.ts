@@ -1,0 +1,44 @@
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { SkinganError, writeJsonAtomic } from '@skingan/core';
+import type { ExperimentConfig } from './config.js';
+import type { PlannedJob } from './job.js';
+import type { ExperimentPlan } from './pipelines/common.js';
+
+/** `experiment.json`: what an experiment folder holds, enough to rebuild its tables and report. */
+export interface ExperimentManifest {
+  format: 'skingan-experiment@1';
+  kind: ExperimentPlan['kind'];
+  data: string[];
+  config: ExperimentConfig;
+  backend: string | null;
+  createdAt: string;
+  updatedAt: string;
+  plan: Omit<ExperimentPlan, 'jobs'>;
+  jobs: { id: string; stage: string; key: string; out: string }[];
+  /** Outcome of the last run of each job. */
+  results?: Record<string, { status: string; ms: number; log: string; error?: string }>;
+}
+
+export const MANIFEST = 'experiment.json';
+
+export async function readManifest(dir: string): Promise<ExperimentManifest> {
+  const path = join(dir, MANIFEST);
+  try {
+    return JSON.parse(await fs.readFile(path, 'utf8')) as ExperimentManifest;
+  } catch (e) {
+    throw new SkinganError('not an experiment folder (experiment.json missing or unreadable)', {
+      code: 'USAGE',
+      file: path,
+      cause: e,
+    });
+  }
+}
+
+export async function writeManifest(dir: string, manifest: ExperimentManifest): Promise<void> {
+  await writeJsonAtomic(join(dir, MANIFEST), { ...manifest, updatedAt: new Date().toISOString() });
+}
+
+export function manifestJobs(jobs: PlannedJob[]): ExperimentManifest['jobs'] {
+  return jobs.map((j) => ({ id: j.id, stage: j.stage, key: j.key, out: j.out }));
+}

@@ -1,0 +1,139 @@
+import type { ExperimentConfig } from '../config.js';
+import type { Job } from '../job.js';
+
+/** A training set of the results table: its row label and the synthetic folder(s) added to real data. */
+export interface TrainingSet {
+  /** Row label in tables, e.g. `acgan-250` or `α=0.25 N=500`. */
+  label: string;
+  /** File-system-safe id for job folders, e.g. `acgan-250` or `a0.25-n500`. */
+  slug: string;
+  /** Job ids whose `{out}/data` folder is added to the real training images (none: ISIC-0). */
+  addJobs: string[];
+  /** Table coordinates, e.g. { kind: 'acgan', n: 250 } or { alpha: 0.25, n: 500 }. */
+  coords: Record<string, string | number>;
+}
+
+/** One trained classifier: its set, its seed, and the job that writes its predictions CSV. */
+export interface ClassifierCell {
+  set: TrainingSet;
+  seed: number;
+  trainJob: string;
+  predictJob: string;
+}
+
+/** The job graph of an experiment and how its outputs become tables. */
+export interface ExperimentPlan {
+  kind: 'noise2img' | 'nv2mel';
+  jobs: Job[];
+  sets: TrainingSet[];
+  cells: ClassifierCell[];
+  /** noise2img: FID/KID jobs per synthetic kind (stdout JSON). */
+  ganMetricJobs: { kind: string; metric: 'fid' | 'kid'; job: string }[];
+  /** Sample-sheet sources for the report: job id → grid label. */
+  sampleJobs: { label: string; job: string }[];
+}
+
+export function splitJob(data: string[], config: ExperimentConfig): Job {
+  const f = config.fractions;
+  return {
+    id: 'split',
+    stage: 'split',
+    args: [
+      'data',
+      'split',
+      ...data,
+      '--seed',
+      String(config.seed),
+      '--fractions',
+      `${f.train},${f.val},${f.test}`,
+      '--out',
+      '{out}/split.json',
+    ],
+    deps: [],
+    inputs: { data: data.map(fingerprintKey) },
+  };
+}
+
+/** `skingan data subset`: a dataset folder of links to chosen images of other folders. */
+export function subsetJob(
+  id: string,
+  stage: string,
+  sources: string[],
+  options: { split?: 'train' | 'val' | 'test'; classes?: string[]; perClass?: number; deps?: string[] },
+): Job {
+  const args = ['data', 'subset', ...sources, '--out', '{out}/data'];
+  if (options.split) args.push('--split', '{job:split}/split.json', '--part', options.split);
+  if (options.classes) args.push('--classes', options.classes.join(','));
+  if (options.perClass !== undefined) args.push('--per-class', String(options.perClass));
+  const deps = [...(options.deps ?? []), ...(options.split ? ['split'] : [])];
+  return { id, stage, args, deps: [...new Set(deps)] };
+}
+
+/** Train a classifier on real train (+ the set's synthetic folders), then predict the test ids. */
+export function classifierJobs(
+  data: string[],
+  config: ExperimentConfig,
+  set: TrainingSet,
+  seed: number,
+): { jobs: Job[]; cell: ClassifierCell } {
+  const c = config.classifier;
+  const trainId = `classifier/${set.slug}/seed-${seed}`;
+  const args = [
+    'classifier',
+    'train',
+    '--data',
+    ...data,
+    '--split',
+    '{job:split}/split.json',
+    '--preset',
+    c.preset,
+    '--size',
+    String(c.size),
+    '--seed',
+    String(seed),
+    '--out',
+    '{out}/run',
+  ];
+  if (set.addJobs.length) args.push('--add', ...set.addJobs.map((j) => `{job:${j}}/data`));
+  if (c.epochs !== undefined) args.push('--epochs', String(c.epochs));
+  if (c.pretrained) args.push('--pretrained', c.pretrained);
+  if (c.freezeEpochs !== undefined) args.push('--freeze-epochs', String(c.freezeEpochs));
+  args.push(c.augment ? '--augment' : '--no-augment');
+  const train: Job = {
+    id: trainId,
+    stage: 'classifier',
+    args,
+    deps: ['split', ...set.addJobs],
+    resumeFlag: '--resume',
+  };
+  const predict: Job = {
+    id: `predict/${set.slug}/seed-${seed}`,
+    stage: 'evaluate',
+    args: [
+      'classifier',
+      'predict',
+      '--model',
+      `{job:${trainId}}/run`,
+      '--data',
+      ...data,
+      '--split',
+      '{job:split}/split.json',
+      '--part',
+      'test',
+      '--out',
+      '{out}/predictions.csv',
+    ],
+    deps: [trainId, 'split'],
+  };
+  return { jobs: [train, predict], cell: { set, seed, trainJob: trainId, predictJob: predict.id } };
+}
+
+/** Seeds of the repeated classifiers: distinct, derived from the experiment seed. */
+export function classifierSeeds(config: ExperimentConfig): number[] {
+  return Array.from({ length: config.repeats }, (_, i) => config.seed * 1000 + i);
+}
+
+/** Paths are part of a job's identity; the data's content is fingerprinted by the runner. */
+function fingerprintKey(path: string): string {
+  return path;
+}

@@ -1,0 +1,205 @@
+import { ISIC2019 } from '@skingan/core';
+import type { ExperimentConfig } from '../config.js';
+import type { Job } from '../job.js';
+import {
+  type ClassifierCell,
+  classifierJobs,
+  classifierSeeds,
+  type ExperimentPlan,
+  splitJob,
+  subsetJob,
+  type TrainingSet,
+} from './common.js';
+
+/**
+ * Thesis ch. 6: split → ACGAN on the train split (all classes) → one CycleGAN per class (ACGAN
+ * images of class c ↔ real train images of class c) → N ACGAN images per class and their CycleGAN
+ * translations → classifiers on real (ISIC-0), real + acgan-N, real + cyclegan-N → the same test ids.
+ * Sets are nested: acgan-250 ⊂ acgan-500 ⊂ …, and cyclegan-N translates exactly acgan-N's images.
+ */
+export function noise2imgPlan(
+  data: string[],
+  config: ExperimentConfig,
+  classes: readonly string[] = ISIC2019.classes,
+): ExperimentPlan {
+  const nMax = Math.max(...config.n);
+  const perClass = Math.max(nMax, config.cyclegan.trainImages);
+  const a = config.acgan;
+  const jobs: Job[] = [splitJob(data, config)];
+
+  const acganArgs = [
+    'acgan',
+    'train',
+    '--data',
+    ...data,
+    '--split',
+    '{job:split}/split.json',
+    '--preset',
+    a.preset,
+    '--size',
+    String(a.size),
+    '--epochs',
+    String(a.epochs),
+    '--seed',
+    String(config.seed),
+    '--out',
+    '{out}/run',
+  ];
+  if (a.batchSize) acganArgs.push('--batch-size', String(a.batchSize));
+  jobs.push({ id: 'acgan', stage: 'acgan', args: acganArgs, deps: ['split'], resumeFlag: '--resume' });
+  jobs.push({
+    id: 'acgan-samples',
+    stage: 'acgan',
+    args: [
+      'acgan',
+      'sample',
+      '--model',
+      '{job:acgan}/run',
+      '--per-class',
+      String(perClass),
+      '--seed',
+      String(config.seed),
+      '--size',
+      String(config.cyclegan.size),
+      '--out',
+      '{out}/data',
+    ],
+    deps: ['acgan'],
+  });
+  jobs.push(subsetJob('real-test', 'data', data, { split: 'test' }));
+
+  for (const c of classes) {
+    jobs.push(subsetJob(`real-train/${c}`, 'data', data, { split: 'train', classes: [c] }));
+    jobs.push(
+      subsetJob(`cyclegan-input/${c}`, 'data', ['{job:acgan-samples}/data'], {
+        classes: [c],
+        perClass: config.cyclegan.trainImages,
+        deps: ['acgan-samples'],
+      }),
+    );
+    const g = config.cyclegan;
+    jobs.push({
+      id: `cyclegan/${c}`,
+      stage: 'cyclegan',
+      args: [
+        'cyclegan',
+        'train',
+        '--a',
+        `{job:cyclegan-input/${c}}/data`,
+        '--b',
+        `{job:real-train/${c}}/data`,
+        '--preset',
+        g.preset,
+        '--size',
+        String(g.size),
+        '--epochs',
+        String(g.epochs),
+        '--seed',
+        String(config.seed),
+        '--out',
+        '{out}/run',
+      ],
+      deps: [`cyclegan-input/${c}`, `real-train/${c}`],
+      resumeFlag: '--resume',
+    });
+    jobs.push({
+      id: `translate/${c}`,
+      stage: 'cyclegan',
+      args: [
+        'cyclegan',
+        'translate',
+        '--model',
+        `{job:cyclegan/${c}}/run`,
+        '--direction',
+        'a2b',
+        '--data',
+        '{job:acgan-samples}/data',
+        '--class',
+        c,
+        '--label',
+        c,
+        '--out',
+        '{out}/data',
+      ],
+      deps: [`cyclegan/${c}`, 'acgan-samples'],
+    });
+  }
+
+  const sets: TrainingSet[] = [
+    { label: 'ISIC-0', slug: 'isic-0', addJobs: [], coords: { kind: 'real', n: 0 } },
+  ];
+  for (const n of config.n) {
+    jobs.push(
+      subsetJob(`acgan-${n}`, 'data', ['{job:acgan-samples}/data'], { perClass: n, deps: ['acgan-samples'] }),
+    );
+    const translated = classes.map((c) => `translate/${c}`);
+    jobs.push(
+      subsetJob(
+        `cyclegan-${n}`,
+        'data',
+        translated.map((t) => `{job:${t}}/data`),
+        { perClass: n, deps: translated },
+      ),
+    );
+    sets.push({
+      label: `acgan-${n}`,
+      slug: `acgan-${n}`,
+      addJobs: [`acgan-${n}`],
+      coords: { kind: 'acgan', n },
+    });
+    sets.push({
+      label: `cyclegan-${n}`,
+      slug: `cyclegan-${n}`,
+      addJobs: [`cyclegan-${n}`],
+      coords: { kind: 'cyclegan', n },
+    });
+  }
+
+  const cells: ClassifierCell[] = [];
+  for (const set of sets) {
+    for (const seed of classifierSeeds(config)) {
+      const r = classifierJobs(data, config, set, seed);
+      jobs.push(...r.jobs);
+      cells.push(r.cell);
+    }
+  }
+
+  const ganMetricJobs: ExperimentPlan['ganMetricJobs'] = [];
+  for (const kind of ['acgan', 'cyclegan']) {
+    for (const metric of ['fid', 'kid'] as const) {
+      const id = `${metric}/${kind}`;
+      jobs.push({
+        id,
+        stage: 'metrics',
+        args: [
+          'metrics',
+          metric,
+          '--real',
+          '{job:real-test}/data',
+          '--fake',
+          `{job:${kind}-${nMax}}/data`,
+          '--extractor',
+          config.extractor,
+          '--per-class',
+          '--json',
+        ],
+        deps: ['real-test', `${kind}-${nMax}`],
+        stdoutFile: `${metric}.json`,
+      });
+      ganMetricJobs.push({ kind, metric, job: id });
+    }
+  }
+
+  return {
+    kind: 'noise2img',
+    jobs,
+    sets,
+    cells,
+    ganMetricJobs,
+    sampleJobs: [
+      { label: 'real (test)', job: 'real-test' },
+      { label: 'ACGAN', job: `acgan-${nMax}` },
+      { label: 'CycleGAN', job: `cyclegan-${nMax}` },
+    ],
+  };
+}

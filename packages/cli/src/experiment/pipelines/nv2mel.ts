@@ -1,0 +1,140 @@
+import type { ExperimentConfig } from '../config.js';
+import type { Job } from '../job.js';
+import {
+  type ClassifierCell,
+  classifierJobs,
+  classifierSeeds,
+  type ExperimentPlan,
+  splitJob,
+  subsetJob,
+  type TrainingSet,
+} from './common.js';
+
+/** `0.25` → `0.25`, `1/8` → `0.125`: stable job ids for α. */
+const alphaId = (a: number) => String(Number(a.toFixed(6)));
+
+/**
+ * Thesis ch. 7: a classifier on all real train data → path-rank-filter of MEL for each α → one
+ * NV ↔ filtered-MEL CycleGAN per α → translate all NV train images → for each N add N synthetic MEL
+ * (the same source NV images for every α, nested 500 ⊂ 1000 ⊂ …) → a classifier per (α, N).
+ * N is capped at the NV train images that exist (`nvTrain`).
+ */
+export function nv2melPlan(data: string[], config: ExperimentConfig, nvTrain: number): ExperimentPlan {
+  const jobs: Job[] = [splitJob(data, config)];
+  const baseSet: TrainingSet = { label: 'ISIC-0', slug: 'isic-0', addJobs: [], coords: { alpha: 0, n: 0 } };
+  const seeds = classifierSeeds(config);
+  const cells: ClassifierCell[] = [];
+  // The ranking classifier is ISIC-0's first seed: the baseline row and the filter share it.
+  for (const seed of seeds) {
+    const r = classifierJobs(data, config, baseSet, seed);
+    jobs.push(...r.jobs);
+    cells.push(r.cell);
+  }
+  const ranker = cells[0]!.trainJob;
+  jobs.push(subsetJob('real-train/NV', 'data', data, { split: 'train', classes: ['NV'] }));
+
+  const ns = [...new Set(config.nMel.map((n) => Math.min(n, nvTrain)))].sort((a, b) => a - b);
+  const sets: TrainingSet[] = [baseSet];
+  const g = config.cyclegan;
+  for (const alpha of config.alphas) {
+    const a = alphaId(alpha);
+    jobs.push({
+      id: `prf/${a}`,
+      stage: 'path-rank-filter',
+      args: [
+        'prf',
+        '--classifier',
+        `{job:${ranker}}/run`,
+        '--data',
+        ...data,
+        '--split',
+        '{job:split}/split.json',
+        '--class',
+        'MEL',
+        '--alpha',
+        String(alpha),
+        '--link',
+        '--out',
+        '{out}/data',
+      ],
+      deps: [ranker, 'split'],
+    });
+    jobs.push({
+      id: `cyclegan/${a}`,
+      stage: 'cyclegan',
+      args: [
+        'cyclegan',
+        'train',
+        '--a',
+        '{job:real-train/NV}/data',
+        '--b',
+        `{job:prf/${a}}/data`,
+        '--preset',
+        g.preset,
+        '--size',
+        String(g.size),
+        '--epochs',
+        String(g.epochs),
+        '--seed',
+        String(config.seed),
+        '--out',
+        '{out}/run',
+      ],
+      deps: ['real-train/NV', `prf/${a}`],
+      resumeFlag: '--resume',
+    });
+    jobs.push({
+      id: `translate/${a}`,
+      stage: 'cyclegan',
+      args: [
+        'cyclegan',
+        'translate',
+        '--model',
+        `{job:cyclegan/${a}}/run`,
+        '--direction',
+        'a2b',
+        '--data',
+        '{job:real-train/NV}/data',
+        '--class',
+        'NV',
+        '--label',
+        'MEL',
+        '--out',
+        '{out}/data',
+      ],
+      deps: [`cyclegan/${a}`, 'real-train/NV'],
+    });
+    for (const n of ns) {
+      const id = `mel-${n}/${a}`;
+      jobs.push(
+        subsetJob(id, 'data', [`{job:translate/${a}}/data`], { perClass: n, deps: [`translate/${a}`] }),
+      );
+      const set: TrainingSet = {
+        label: `α=${a} N=${n}`,
+        slug: `a${a}-n${n}`,
+        addJobs: [id],
+        coords: { alpha, n },
+      };
+      sets.push(set);
+      for (const seed of seeds) {
+        const r = classifierJobs(data, config, set, seed);
+        jobs.push(...r.jobs);
+        cells.push(r.cell);
+      }
+    }
+  }
+  return {
+    kind: 'nv2mel',
+    jobs,
+    sets,
+    cells,
+    ganMetricJobs: [],
+    sampleJobs: [
+      { label: 'real NV (train)', job: 'real-train/NV' },
+      ...config.alphas.map((al) => ({
+        label: `NV → MEL, α=${alphaId(al)}`,
+        job: `translate/${alphaId(al)}`,
+      })),
+    ],
+  };
+}

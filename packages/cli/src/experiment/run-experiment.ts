@@ -1,0 +1,149 @@
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pathExists, SkinganError } from '@skingan/core';
+import { loadDataset, makeSplit } from '@skingan/data';
+import { formatDuration, Progress } from '../ui/progress.js';
+import { resolveExperimentConfig } from './config.js';
+import { planJobs } from './job.js';
+import { type ExperimentManifest, MANIFEST, manifestJobs, readManifest, writeManifest } from './manifest.js';
+import type { ExperimentPlan } from './pipelines/common.js';
+import { noise2imgPlan } from './pipelines/noise2img.js';
+import { nv2melPlan } from './pipelines/nv2mel.js';
+import { type JobResult, runJobs } from './runner.js';
+import { buildTables, type ExperimentTables } from './tables.js';
+
+export interface ExperimentOptions {
+  kind: 'noise2img' | 'nv2mel';
+  data: string[];
+  out: string;
+  preset: string;
+  configFile?: string;
+  repeats?: number;
+  /** Worker processes (WASM uses one core each). */
+  jobs: number;
+  resume: boolean;
+  /** Passed to every worker as SKINGAN_BACKEND. */
+  backend?: string;
+  quiet?: boolean;
+}
+
+export interface ExperimentOutcome {
+  dir: string;
+  results: JobResult[];
+  tables: ExperimentTables;
+}
+
+const BIN = fileURLToPath(new URL('../bin.js', import.meta.url));
+
+/** Classes with at least this many images take part (a CycleGAN needs something to learn from). */
+const MIN_PER_CLASS = 4;
+
+/**
+ * Plans an experiment as jobs, runs them on a local process pool (finished jobs are reused; a
+ * failed job is reported with its log and does not stop the others), then writes the tables.
+ */
+export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOutcome> {
+  const dir = resolve(o.out);
+  const data = o.data.map((d) => resolve(d));
+  const config = await resolveExperimentConfig(
+    o.preset,
+    o.configFile,
+    o.repeats ? { repeats: o.repeats } : {},
+  );
+  let previous: ExperimentManifest | undefined;
+  if (await pathExists(join(dir, MANIFEST))) {
+    if (!o.resume) {
+      throw new SkinganError('an experiment already exists here', {
+        code: 'USAGE',
+        file: dir,
+        hint: 'pass --resume to continue it (finished stages are reused), or choose another --out',
+      });
+    }
+    previous = await readManifest(dir);
+    if (previous.kind !== o.kind) {
+      throw new SkinganError(`this folder holds a ${previous.kind} experiment, not ${o.kind}`, {
+        code: 'USAGE',
+        file: dir,
+      });
+    }
+  }
+
+  const dataset = await loadDataset(data);
+  const counts = new Map<number, number>();
+  for (const s of dataset.samples) counts.set(s.label, (counts.get(s.label) ?? 0) + 1);
+  const classes = dataset.labelSpace.classes.filter((_, i) => (counts.get(i) ?? 0) >= MIN_PER_CLASS);
+  let plan: ExperimentPlan;
+  if (o.kind === 'noise2img') {
+    if (classes.length < 2)
+      throw new SkinganError(`the data has fewer than 2 classes with ${MIN_PER_CLASS}+ images`, {
+        file: data[0],
+      });
+    plan = noise2imgPlan(data, config, classes);
+  } else {
+    for (const need of ['NV', 'MEL']) {
+      if (!classes.includes(need))
+        throw new SkinganError(`nv2mel needs ${need} images (at least ${MIN_PER_CLASS})`, { file: data[0] });
+    }
+    const split = makeSplit(dataset, { seed: config.seed, fractions: config.fractions });
+    const nv = dataset.labelSpace.classes.indexOf('NV');
+    const train = new Set(split.ids.train);
+    plan = nv2melPlan(data, config, dataset.samples.filter((s) => s.label === nv && train.has(s.id)).length);
+  }
+  const jobs = planJobs(plan.jobs, dir);
+  const { jobs: _jobs, ...planData } = plan;
+  const manifest: ExperimentManifest = {
+    format: 'skingan-experiment@1',
+    kind: o.kind,
+    data,
+    config,
+    backend: o.backend ?? null,
+    createdAt: previous?.createdAt ?? new Date().toISOString(),
+    updatedAt: new Date().toISOString(),
+    plan: planData,
+    jobs: manifestJobs(jobs),
+  };
+  await writeManifest(dir, manifest);
+
+  const progress = new Progress({ label: o.kind, total: jobs.length, unit: 'jobs', quiet: o.quiet });
+  const log = (line: string) => progress.log(line);
+  log(`${o.kind}: ${jobs.length} jobs, ${o.jobs} at a time, preset ${config.preset} → ${dir}`);
+  const results = await runJobs(jobs, {
+    concurrency: o.jobs,
+    bin: BIN,
+    env: o.backend ? { SKINGAN_BACKEND: o.backend } : {},
+    onEvent: (e) => {
+      if (e.type === 'start') {
+        progress.update(progress.count, { stage: e.job.stage, job: e.job.id });
+        return;
+      }
+      const r = e.result;
+      if (r.status === 'reused') log(`  reused  ${r.id}`);
+      else if (r.status === 'done') log(`  done    ${r.id} (${formatDuration(r.ms)})`);
+      else if (r.status === 'failed') log(`  FAILED  ${r.id}: ${r.error}\n          log: ${r.log}`);
+      else log(`  skipped ${r.id} (${r.error})`);
+      progress.update(e.finished, { stage: e.job.stage });
+    },
+  });
+  manifest.results = Object.fromEntries(
+    results.map((r) => [
+      r.id,
+      { status: r.status, ms: r.ms, log: r.log, ...(r.error ? { error: r.error } : {}) },
+    ]),
+  );
+  await writeManifest(dir, manifest);
+
+  const outs = new Map(jobs.map((j) => [j.id, j.out]));
+  const ok = new Set(results.filter((r) => r.status === 'done' || r.status === 'reused').map((r) => r.id));
+  const tables = await buildTables(
+    plan,
+    data,
+    (id) => (ok.has(id) ? outs.get(id) : undefined),
+    dir,
+    config.seed,
+  );
+  const counted = (s: string) => results.filter((r) => r.status === s).length;
+  progress.finish(
+    `${o.kind}: ${counted('done')} jobs run, ${counted('reused')} reused, ${counted('failed')} failed, ${counted('skipped')} skipped`,
+  );
+  return { dir, results, tables };
+}

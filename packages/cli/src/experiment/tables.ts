@@ -1,0 +1,256 @@
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { loadDataset } from '@skingan/data';
+import {
+  type ClassificationReport,
+  type ClassifierSummary,
+  classificationIntervals,
+  classificationReport,
+  compareClassifiers,
+  type Estimate,
+  extractorNote,
+  type GeneratedCountEntry,
+  type MetricsTable,
+  parsePredictionsCsv,
+  renderCsv,
+  renderMarkdown,
+  summarizeReport,
+  summarizeSeeds,
+  table62,
+  table72,
+  tableToJson,
+} from '@skingan/metrics';
+import type { ExperimentPlan, TrainingSet } from './pipelines/common.js';
+
+/** Test predictions of one trained classifier, aligned with the true labels. */
+interface CellResult {
+  set: TrainingSet;
+  seed: number;
+  labels: number[];
+  probs: Float64Array[];
+  report: ClassificationReport;
+}
+
+export interface ExperimentTables {
+  /** Table 6.2 or 7.2, then the paired comparisons, then (noise2img) FID/KID. */
+  tables: { name: string; table: MetricsTable }[];
+  /** Sets whose classifiers have not all finished (their rows are missing). */
+  incomplete: string[];
+}
+
+/**
+ * Turns finished jobs into the experiment's tables, writing `tables/<name>.{md,csv,json}`.
+ * `outOf(jobId)` gives a job's folder. Missing predictions leave their rows out (and are listed).
+ */
+export async function buildTables(
+  plan: ExperimentPlan,
+  data: string[],
+  outOf: (jobId: string) => string | undefined,
+  dir: string,
+  seed: number,
+): Promise<ExperimentTables> {
+  const dataset = await loadDataset(data);
+  const classes = [...dataset.labelSpace.classes];
+  const labelOf = new Map(dataset.samples.map((s) => [s.id, s.label]));
+
+  const cells: CellResult[] = [];
+  const incomplete = new Set<string>();
+  for (const cell of plan.cells) {
+    const out = outOf(cell.predictJob);
+    const text = out
+      ? await fs.readFile(join(out, 'predictions.csv'), 'utf8').catch(() => undefined)
+      : undefined;
+    if (text === undefined) {
+      incomplete.add(cell.set.label);
+      continue;
+    }
+    const table = parsePredictionsCsv(text, join(out!, 'predictions.csv'));
+    const order = classes.map((c) => table.classes.indexOf(c));
+    const labels = table.ids.map((id) => labelOf.get(id)!);
+    const probs = table.probs.map((row) => Float64Array.from(order, (j) => (j < 0 ? 0 : row[j]!)));
+    cells.push({
+      set: cell.set,
+      seed: cell.seed,
+      labels,
+      probs,
+      report: classificationReport(labels, probs, { classes }),
+    });
+  }
+
+  // One summary per training set: mean ± t-interval over seeds, or bootstrap CIs for a single seed.
+  // Keyed by slug: sets read back from experiment.json are copies, not the plan's objects.
+  const summaries = new Map<string, ClassifierSummary>();
+  for (const set of plan.sets) {
+    const runs = cells.filter((c) => c.set.slug === set.slug && !incomplete.has(set.label));
+    if (!runs.length) continue;
+    summaries.set(
+      set.slug,
+      runs.length > 1
+        ? summarizeSeeds(runs.map((r) => r.report))
+        : summarizeReport(
+            runs[0]!.report,
+            classificationIntervals(runs[0]!.labels, runs[0]!.probs, classes, { seed, resamples: 1000 }),
+          ),
+    );
+  }
+
+  const tables: { name: string; table: MetricsTable }[] = [];
+  if (plan.kind === 'noise2img') {
+    const rows = plan.sets
+      .filter((s) => summaries.has(s.slug))
+      .map((s) => ({ label: s.label, summary: summaries.get(s.slug)! }));
+    if (rows.length) tables.push({ name: 'table-6.2', table: table62(rows) });
+  } else {
+    const base = plan.sets.find((s) => s.addJobs.length === 0);
+    const entries: GeneratedCountEntry[] = [];
+    for (const s of plan.sets) {
+      const summary = summaries.get(s.slug);
+      if (!summary) continue;
+      if (s.slug === base?.slug) {
+        // The real-only baseline is N = 0 in every α column.
+        const alphas = [
+          ...new Set(plan.sets.filter((x) => x.slug !== base.slug).map((x) => x.coords.alpha as number)),
+        ];
+        for (const alpha of alphas) entries.push({ n: 0, alpha: fmtAlpha(alpha), summary });
+      } else {
+        entries.push({ n: s.coords.n as number, alpha: fmtAlpha(s.coords.alpha as number), summary });
+      }
+    }
+    if (entries.length) tables.push({ name: 'table-7.2', table: table72(entries) });
+  }
+  const comparisons = comparisonTable(plan, cells, classes, seed);
+  if (comparisons) tables.push({ name: 'paired-vs-isic-0', table: comparisons });
+  if (plan.kind === 'noise2img') {
+    const gan = await ganTable(plan, outOf);
+    if (gan) tables.push({ name: 'gan-metrics', table: gan });
+  }
+
+  await fs.mkdir(join(dir, 'tables'), { recursive: true });
+  for (const { name, table } of tables) {
+    await fs.writeFile(join(dir, 'tables', `${name}.md`), `${renderMarkdown(table)}\n`);
+    await fs.writeFile(join(dir, 'tables', `${name}.csv`), renderCsv(table));
+    await fs.writeFile(
+      join(dir, 'tables', `${name}.json`),
+      `${JSON.stringify(tableToJson(table), null, 2)}\n`,
+    );
+  }
+  return { tables, incomplete: [...incomplete] };
+}
+
+const fmtAlpha = (a: number) => {
+  const inv = 1 / a;
+  return Number.isInteger(inv) && inv > 1 ? `1/${inv}` : String(a);
+};
+
+/**
+ * Each set against ISIC-0 on the same test images and the same seed: accuracy difference with
+ * McNemar's exact test, balanced-accuracy difference with a paired-bootstrap interval (mean over
+ * seeds, and in how many seeds the set was better).
+ */
+function comparisonTable(
+  plan: ExperimentPlan,
+  cells: CellResult[],
+  classes: string[],
+  seed: number,
+): MetricsTable | undefined {
+  const base = plan.sets.find((s) => s.addJobs.length === 0);
+  if (!base) return undefined;
+  const rows = [];
+  for (const set of plan.sets) {
+    if (set.slug === base.slug) continue;
+    const pairs = cells
+      .filter((c) => c.set.slug === set.slug)
+      .map((c) => [cells.find((b) => b.set.slug === base.slug && b.seed === c.seed), c] as const)
+      .filter((p): p is readonly [CellResult, CellResult] => p[0] !== undefined);
+    if (!pairs.length) continue;
+    const cmp = pairs.map(([a, b]) =>
+      compareClassifiers(a.labels, a.probs, b.probs, classes, { seed, resamples: 1000 }),
+    );
+    const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+    const first = cmp[0]!;
+    const cellsOut: Record<string, Estimate> = {
+      dAcc: {
+        value: mean(cmp.map((c) => c.accuracy.difference)),
+        lower: first.accuracy.lower,
+        upper: first.accuracy.upper,
+      },
+      mcnemarP: { value: first.accuracy.mcnemar.pValue },
+      dBal: {
+        value: mean(cmp.map((c) => c.balancedAccuracy.difference)),
+        lower: first.balancedAccuracy.lower,
+        upper: first.balancedAccuracy.upper,
+      },
+      better: { value: cmp.filter((c) => c.balancedAccuracy.difference > 0).length },
+      runs: { value: cmp.length },
+    };
+    rows.push({ label: set.label, cells: cellsOut });
+  }
+  if (!rows.length) return undefined;
+  return {
+    title: 'Paired comparison with ISIC-0 (same test images, same seed)',
+    rowHeader: 'training set',
+    columns: [
+      { key: 'dAcc', header: 'Δ accuracy' },
+      { key: 'mcnemarP', header: 'McNemar p' },
+      { key: 'dBal', header: 'Δ bal. acc' },
+      { key: 'better', header: 'bal. acc better (seeds)', digits: 0 },
+      { key: 'runs', header: 'seeds', digits: 0 },
+    ],
+    rows,
+    notes: [
+      'Δ: the set minus ISIC-0, averaged over seeds; [lower, upper]: 95% paired-bootstrap interval of the first seed.',
+      "McNemar p: exact two-sided test on the first seed's discordant test images; p ≥ 0.05 means no evidence of a difference.",
+    ],
+  };
+}
+
+interface GanJson {
+  fid?: number;
+  kid?: number;
+  kidStd?: number;
+  extractor: string;
+  perClass?: { class: string; fid?: number; kid?: number; skipped?: string }[];
+}
+
+/** FID and KID of the ACGAN and CycleGAN images against the real test images, overall and per class. */
+async function ganTable(
+  plan: ExperimentPlan,
+  outOf: (jobId: string) => string | undefined,
+): Promise<MetricsTable | undefined> {
+  const results: Record<string, GanJson> = {};
+  for (const g of plan.ganMetricJobs) {
+    const out = outOf(g.job);
+    const text = out
+      ? await fs.readFile(join(out, `${g.metric}.json`), 'utf8').catch(() => undefined)
+      : undefined;
+    if (text) results[`${g.kind}.${g.metric}`] = JSON.parse(text) as GanJson;
+  }
+  const any = Object.values(results)[0];
+  if (!any) return undefined;
+  const kinds = [...new Set(plan.ganMetricJobs.map((g) => g.kind))];
+  const labels = ['all', ...(any.perClass ?? []).map((p) => p.class)];
+  const value = (r: GanJson | undefined, label: string, key: 'fid' | 'kid'): Estimate | null => {
+    const v = label === 'all' ? r?.[key] : r?.perClass?.find((p) => p.class === label)?.[key];
+    return typeof v === 'number' ? { value: v } : null;
+  };
+  return {
+    title: 'Image quality against the real test images (lower is better)',
+    rowHeader: 'class',
+    columns: kinds.flatMap((k) => [
+      { key: `${k}.fid`, header: 'FID', group: k, digits: 2 },
+      { key: `${k}.kid`, header: 'KID', group: k, digits: 4 },
+    ]),
+    rows: labels.map((label) => ({
+      label,
+      cells: Object.fromEntries(
+        kinds.flatMap((k) =>
+          (['fid', 'kid'] as const).map((m) => [`${k}.${m}`, value(results[`${k}.${m}`], label, m)]),
+        ),
+      ),
+    })),
+    notes: [
+      extractorNote(any.extractor),
+      'Per-class values use few test images per class: read them as a ranking, not as absolute values.',
+    ],
+  };
+}
