@@ -13,7 +13,6 @@ export class Rng {
   private b: number;
   private c: number;
   private d: number;
-  private spareNormal: number | undefined;
 
   constructor(seed: number | string | RngState = 0) {
     if (Array.isArray(seed)) {
@@ -31,7 +30,6 @@ export class Rng {
 
   set state(s: RngState) {
     [this.a, this.b, this.c, this.d] = s;
-    this.spareNormal = undefined;
   }
 
   /** A uniform 32-bit unsigned integer. */
@@ -55,19 +53,15 @@ export class Rng {
     return Math.floor(this.float() * n);
   }
 
-  /** Standard normal (Box-Muller, both values used). */
+  /**
+   * Standard normal (Box-Muller). The second value of each pair is dropped on purpose: a cached
+   * spare would be state outside the four words, and a resumed stream would start one value off.
+   */
   normal(): number {
-    if (this.spareNormal !== undefined) {
-      const s = this.spareNormal;
-      this.spareNormal = undefined;
-      return s;
-    }
     let u = 0;
     while (u === 0) u = this.float();
     const v = this.float();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.spareNormal = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   }
 
   /** Fisher-Yates shuffle of a copy. */

@@ -42,27 +42,7 @@ export const conv2DBackpropInput: tf.KernelFunc = ({ inputs, backend, attrs }) =
   const mw = Math.ceil(kw / s);
   const { top, left } = info.padInfo;
 
-  // Filter [kh, kw, cin, cout] → [mh, mw, cout, s·s·cin], phases (r_h, r_w) in DepthToSpace order.
-  const padded = callKernel(
-    'PadV2',
-    backend,
-    { x: filter },
-    {
-      paddings: [
-        [0, mh * s - kh],
-        [0, mw * s - kw],
-        [0, 0],
-        [0, 0],
-      ],
-      constantValue: 0,
-    },
-  );
-  const split = callKernel('Reshape', backend, { x: padded }, { shape: [mh, s, mw, s, cin, cout] });
-  const flipped = callKernel('Reverse', backend, { x: split }, { dims: [0, 2] });
-  const ordered = callKernel('Transpose', backend, { x: flipped }, { perm: [0, 2, 5, 1, 3, 4] });
-  const phaseFilter = callKernel('Reshape', backend, { x: ordered }, { shape: [mh, mw, cout, s * s * cin] });
-  disposeInfos(backend, padded, split, flipped, ordered);
-
+  const phaseFilter = phaseFilterOf(backend as DataBackend, filter, { kh, kw, cin, cout, s, mh, mw });
   // Z[q] for q up to the last input row any phase needs: (in + top − 1) / s.
   const zh = Math.floor((inH + top - 1) / s) + 1;
   const zw = Math.floor((inW + left - 1) / s) + 1;
@@ -83,7 +63,6 @@ export const conv2DBackpropInput: tf.KernelFunc = ({ inputs, backend, attrs }) =
       dimRoundingMode: undefined as unknown as string,
     },
   );
-  disposeInfos(backend, phaseFilter);
   let full = conv;
   if (s > 1) {
     // DepthToSpace as reshape/transpose: WASM's own DepthToSpace kernel is ~10× slower.
@@ -102,3 +81,69 @@ export const conv2DBackpropInput: tf.KernelFunc = ({ inputs, backend, attrs }) =
   disposeInfos(backend, full);
   return out;
 };
+
+interface DataBackend {
+  readSync(dataId: object): Float32Array;
+  write(values: Float32Array, shape: number[], dtype: 'float32'): object;
+  disposeData(dataId: object): boolean;
+}
+
+interface PhaseGeometry {
+  kh: number;
+  kw: number;
+  cin: number;
+  cout: number;
+  s: number;
+  mh: number;
+  mw: number;
+}
+
+/**
+ * The stacked, flipped sub-filters: V[jh, jw, d, rh, rw, c] = W[(mh−1−jh)·s + rh, (mw−1−jw)·s + rw, c, d]
+ * (zero past the filter's edge). A plain JS loop: WASM's rank-6 Transpose and Reverse were 10× slower
+ * than the convolution itself. Cached per filter buffer, because a step uses the same weights for
+ * several calls (a generator's forward pass, each backward pass through a discriminator); a weight
+ * update gives the variable a new buffer, so a stale entry is never hit.
+ */
+function phaseFilterOf(backend: DataBackend, filter: tf.TensorInfo, g: PhaseGeometry): tf.TensorInfo {
+  const hit = cache.get(filter.dataId);
+  if (hit && hit.backend === backend) {
+    cache.delete(filter.dataId); // re-insert: most recently used last
+    cache.set(filter.dataId, hit);
+    return hit.info;
+  }
+  const { kh, kw, cin, cout, s, mh, mw } = g;
+  const w = backend.readSync(filter.dataId);
+  const out = new Float32Array(mh * mw * cout * s * s * cin);
+  let o = 0;
+  for (let jh = 0; jh < mh; jh++) {
+    for (let jw = 0; jw < mw; jw++) {
+      for (let d = 0; d < cout; d++) {
+        for (let rh = 0; rh < s; rh++) {
+          const y = (mh - 1 - jh) * s + rh;
+          for (let rw = 0; rw < s; rw++) {
+            const x = (mw - 1 - jw) * s + rw;
+            if (y >= kh || x >= kw) {
+              o += cin; // zero taps past the filter's edge
+              continue;
+            }
+            const base = (y * kw + x) * cin * cout + d;
+            for (let c = 0; c < cin; c++) out[o++] = w[base + c * cout]!;
+          }
+        }
+      }
+    }
+  }
+  const shape = [mh, mw, cout, s * s * cin];
+  const info = { dataId: backend.write(out, shape, 'float32'), shape, dtype: 'float32' as const };
+  cache.set(filter.dataId, { backend, info });
+  while (cache.size > CACHE_ENTRIES) {
+    const [key, old] = cache.entries().next().value as [object, { backend: DataBackend; info: tf.TensorInfo }];
+    cache.delete(key);
+    old.backend.disposeData(old.info.dataId);
+  }
+  return info;
+}
+
+const CACHE_ENTRIES = 16;
+const cache = new Map<object, { backend: DataBackend; info: tf.TensorInfo }>();

@@ -134,6 +134,24 @@ describe('Conv2DBackpropInput composite (conv2dTranspose and conv input gradient
   });
 });
 
+describe('Conv2DBackpropInput filter cache', () => {
+  it('follows weight updates: a reassigned variable never hits a stale rearranged filter', async () => {
+    await tf.setBackend('wasm');
+    const rng = new Rng(4);
+    const dy = rng.normalTensor<tf.Rank.R4>([1, 3, 3, 4]);
+    const w = tf.variable(rng.normalTensor<tf.Rank.R4>([3, 3, 2, 4]));
+    const run = () => tf.tidy(() => tf.conv2dTranspose(dy, w as tf.Tensor4D, [1, 6, 6, 2], 2, 'same').dataSync());
+    const first = run();
+    expect(run()).toEqual(first); // cache hit, same weights
+    w.assign(tf.tidy(() => tf.mul(w, -2)));
+    const second = run();
+    second.forEach((v, i) => {
+      expect(v).toBeCloseTo(-2 * first[i]!, 4);
+    });
+    tf.dispose([dy, w]);
+  });
+});
+
 describe('BatchMatMul with transposed operands', () => {
   it.each([
     [false, true],

@@ -122,3 +122,25 @@ describe('CheckpointStore', () => {
     m.dispose();
   });
 });
+
+describe('Adam β-powers', () => {
+  it('are restored bit-exactly (tfjs setWeights alone recomputes them with pow)', async () => {
+    const m = net(5);
+    const opt = tf.train.adam(0.05, 0.5);
+    await trainSteps(m, opt, new Rng(1), 30);
+    const internals = opt as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable };
+    const before = [internals.accBeta1.dataSync()[0], internals.accBeta2.dataSync()[0]];
+    const store = new CheckpointStore(join(dir, 'checkpoints'));
+    const ref = await store.save({ step: 30, epoch: 0, models: { net: m }, optimizers: { adam: opt } });
+    const fresh = tf.train.adam(0.05, 0.5);
+    const m2 = net(5);
+    await store.restore(ref, { models: { net: m2 }, optimizers: { adam: fresh } });
+    const f = fresh as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable };
+    expect([f.accBeta1.dataSync()[0], f.accBeta2.dataSync()[0]]).toEqual(before);
+    [m, m2].forEach((x) => {
+      x.dispose();
+    });
+    opt.dispose();
+    fresh.dispose();
+  });
+});

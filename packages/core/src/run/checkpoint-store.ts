@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { SkinganError } from '../errors.js';
 import { pathExists, tempSibling, writeJsonAtomic } from '../io/atomic.js';
 import { fileSystem, readTensors, writeTensors } from '../io/file-handler.js';
+import { readAdamPowers, writeAdamPowers } from './adam-powers.js';
 
 /** What a trainer needs to continue exactly where it stopped. */
 export interface CheckpointContent<S = Record<string, unknown>> {
@@ -27,6 +28,8 @@ interface Manifest<S> {
   epoch: number;
   models: string[];
   optimizers: string[];
+  /** Adam's running β-powers per optimizer (see adam-powers.ts). */
+  optimizerPowers?: Record<string, [number, number] | null>;
   state: S;
   savedAt: string;
 }
@@ -64,6 +67,7 @@ export class CheckpointStore {
         epoch: content.epoch,
         models: Object.keys(content.models),
         optimizers: Object.keys(content.optimizers ?? {}),
+        optimizerPowers: Object.fromEntries(Object.entries(content.optimizers ?? {}).map(([k, o]) => [k, readAdamPowers(o)])),
         state: content.state,
         savedAt: new Date().toISOString(),
       };
@@ -153,6 +157,7 @@ export class CheckpointStore {
       }
       const weights = await readTensors(join(ref.dir, 'optimizers'), name);
       await opt.setWeights(weights);
+      writeAdamPowers(opt, m.optimizerPowers?.[name]);
       tf.dispose(weights.map((w) => w.tensor));
     }
     return { step: m.step, epoch: m.epoch, models, state: m.state };

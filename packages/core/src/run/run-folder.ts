@@ -85,7 +85,8 @@ export class RunFolder<C = unknown> {
     const now = new Date().toISOString();
     const previous = exists ? await readRunJson(abs) : undefined;
     const latest = exists ? await run.checkpoints.latest() : undefined;
-    if (exists && latest) await run.truncateMetricsAfter(latest.step);
+    // Steps after the checkpoint we resume from will be logged again (all of them without one).
+    if (exists) await run.truncateMetricsAfter(latest?.step ?? 0);
     run.run = {
       ...(previous ?? {}),
       kind: options.kind,
