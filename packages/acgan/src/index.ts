@@ -1,1 +1,50 @@
-export {};
+export {
+  type AcganConfig,
+  type AcganConfigInput,
+  type AcganConfigOverrides,
+  AcganConfigSchema,
+  DIFF_AUGMENT_POLICIES,
+  type DiffAugmentPolicy,
+  type DiscriminatorConfig,
+  DiscriminatorConfigSchema,
+  type GeneratorConfig,
+  GeneratorConfigSchema,
+  PRESETS,
+  type PresetName,
+  parseAcganConfig,
+  type ResolveOptions,
+  resolveAcganConfig,
+  type TrainingConfig,
+  TrainingConfigSchema,
+} from './config.js';
+export { BatchNorm, type BatchNormArgs } from './layers/batch-norm.js';
+export { Conv2D, type Conv2DArgs } from './layers/conv2d.js';
+export { registerAcganLayers } from './layers/register.js';
+export { attachDropoutRng, SeededDropout, type SeededDropoutArgs } from './layers/seeded-dropout.js';
+export { countParams, type ParamCount } from './models/blocks.js';
+export { buildDiscriminator, type ConvSpec, discriminatorConvs } from './models/discriminator.js';
+export { buildGenerator, generatorChannels } from './models/generator.js';
+export {
+  AcganGenerator,
+  FINAL_GENERATOR_DIR,
+  FINAL_INFO_FILE,
+  loadAcganGenerator,
+} from './sampling/acgan-generator.js';
+export { generateImages, imageNoise, sampleGridLabels } from './sampling/generate.js';
+export {
+  resizeImages,
+  type SampleRecord,
+  type SampleToDatasetOptions,
+  sampleToDataset,
+} from './sampling/sample-dataset.js';
+export { cutoutSize, diffAugment, maxShift } from './training/diff-augment.js';
+export { type Divergence, DivergenceMonitor, type DivergenceOptions } from './training/divergence.js';
+export { bceWithLogits, classAccuracy, signAccuracy, softmaxCrossEntropy } from './training/losses.js';
+export { acganStep, type StepLosses, type StepMetrics, type StepResult } from './training/step.js';
+export { type TrainAcganOptions, trainAcgan } from './training/train-acgan.js';
+export {
+  AcganTrainer,
+  type AcganTrainerOptions,
+  type SampleGrid,
+  type TrainResult,
+} from './training/trainer.js';

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { registerAcgan } from './commands/acgan.js';
 import { registerData } from './commands/data.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDoctor } from './commands/doctor.js';
@@ -22,6 +23,7 @@ export function createProgram(): Command {
 
   registerDoctor(program);
   registerData(program);
+  registerAcgan(program);
   registerMetrics(program);
   registerExperiment(program);
   registerDemo(program);

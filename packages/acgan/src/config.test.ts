@@ -1,0 +1,86 @@
+import { ISIC2019, isSkinganError } from '@skingan/core';
+import { describe, expect, it } from 'vitest';
+import { PRESETS, parseAcganConfig, resolveAcganConfig } from './config.js';
+import { discriminatorConvs } from './models/discriminator.js';
+import { generatorChannels } from './models/generator.js';
+
+describe('ACGAN config', () => {
+  it('thesis preset at 128 follows the paper (Odena et al. 2017, Appendix A, ImageNet)', () => {
+    const c = resolveAcganConfig({ preset: 'thesis' });
+    expect(c.imageSize).toBe(128);
+    expect(c.labelSpace.classes).toEqual([...ISIC2019.classes]);
+    expect(c.generator).toMatchObject({
+      kernelSize: 5,
+      labelEmbedding: 0,
+      latentDim: 100,
+      fcBatchNorm: false,
+    });
+    // linear → 8×8×768, then 5×5 stride-2 transposed convs 384 → 192 → 96 → 3 up to 128×128.
+    expect(c.generator.startSize).toBe(8);
+    expect(generatorChannels(c)).toEqual([768, 384, 192, 96]);
+    // Six 3×3 convs, 16 → 512 channels, strides 2,1,2,1,2,1; dropout 0.5; leaky ReLU 0.2.
+    expect(discriminatorConvs(c)).toEqual([
+      { filters: 16, strides: 2 },
+      { filters: 32, strides: 1 },
+      { filters: 64, strides: 2 },
+      { filters: 128, strides: 1 },
+      { filters: 256, strides: 2 },
+      { filters: 512, strides: 1 },
+    ]);
+    expect(c.discriminator).toMatchObject({ kernelSize: 3, dropout: 0.5, leakySlope: 0.2 });
+    expect(c.training).toMatchObject({
+      learningRateG: 2e-4,
+      learningRateD: 2e-4,
+      beta1: 0.5,
+      batchSize: 100,
+    });
+  });
+
+  it('every preset resolves at every supported size', () => {
+    for (const preset of Object.keys(PRESETS) as (keyof typeof PRESETS)[]) {
+      for (const imageSize of [32, 64, 128, 256]) {
+        const c = resolveAcganConfig({ preset, imageSize });
+        expect(c.imageSize).toBe(imageSize);
+        expect(c.preset).toBe(preset);
+      }
+    }
+  });
+
+  it('merges overrides over the preset, deeply', () => {
+    const c = resolveAcganConfig({
+      preset: 'cpu',
+      imageSize: 32,
+      overrides: { training: { batchSize: 7, diffAugment: ['cutout'] }, generator: { channels: 4 }, seed: 3 },
+    });
+    expect(c.training.batchSize).toBe(7);
+    expect(c.training.diffAugment).toEqual(['cutout']);
+    expect(c.training.learningRateD).toBe(2e-4);
+    expect(c.generator.channels).toBe(4);
+    expect(c.generator.kernelSize).toBe(4);
+    expect(c.seed).toBe(3);
+  });
+
+  it('rejects bad values with a USAGE error naming each field', () => {
+    let err: unknown;
+    try {
+      resolveAcganConfig({ preset: 'test', imageSize: 48, overrides: { training: { batchSize: 1 } } });
+    } catch (e) {
+      err = e;
+    }
+    expect(isSkinganError(err)).toBe(true);
+    expect((err as { code: string }).code).toBe('USAGE');
+    expect((err as Error).message).toMatch(/imageSize: must be a power of two/);
+    expect((err as Error).message).toMatch(/training\.batchSize/);
+  });
+
+  it('rejects a start size the image size is not a power-of-two multiple of, and names the file', () => {
+    const raw = { imageSize: 32, generator: { startSize: 3 } };
+    expect(() => parseAcganConfig(raw, '/runs/r/config.json')).toThrow(
+      /\/runs\/r\/config\.json: invalid ACGAN config: generator\.startSize/,
+    );
+  });
+
+  it('rejects an unknown preset with the list of presets', () => {
+    expect(() => resolveAcganConfig({ preset: 'huge' as 'test' })).toThrow(/unknown preset "huge"/);
+  });
+});

@@ -1,0 +1,271 @@
+import { ISIC2019, SkinganError } from '@skingan/core';
+import { z } from 'zod';
+
+const int = () => z.number().int();
+const isPowerOfTwo = (n: number) => n >= 1 && (n & (n - 1)) === 0;
+
+/** The generator: [noise ‖ label code] → linear → stride-2 transposed convs → tanh. */
+export const GeneratorConfigSchema = z.object({
+  /** Length of the noise vector z. */
+  latentDim: int().min(1).default(100),
+  /**
+   * How the label enters: 0 concatenates the one-hot vector itself with z (the paper); n > 0
+   * concatenates a learned n-dim code, computed as one-hot × (classes × n) matrix (an embedding
+   * without `gather`, whose gradient the WASM backend lacks).
+   */
+  labelEmbedding: int().min(0).default(0),
+  /** Side of the feature map the linear layer reshapes into; doubled by each transposed conv. */
+  startSize: int().min(1).default(4),
+  /** Width: channels of the last hidden block; each earlier block has twice as many, up to `maxChannels`. */
+  channels: int().min(1).default(64),
+  maxChannels: int().min(1).default(512),
+  kernelSize: int().min(1).default(5),
+  /** Batch norm after the linear layer (DCGAN style); the paper has ReLU only there. */
+  fcBatchNorm: z.boolean().default(false),
+});
+
+/** The discriminator: convs with leaky ReLU, dropout and batch norm, then a real/fake and a class head. */
+export const DiscriminatorConfigSchema = z.object({
+  /** Width: channels of the first conv; each further conv doubles them, up to `maxChannels`. */
+  channels: int().min(1).default(16),
+  maxChannels: int().min(1).default(512),
+  kernelSize: int().min(1).default(3),
+  /** `paired`: each stride-2 conv is followed by a stride-1 conv (the paper); `strided`: stride-2 convs only (DCGAN). */
+  layout: z.enum(['paired', 'strided']).default('paired'),
+  /** Side of the last feature map, which the heads read flattened. */
+  endSize: int().min(1).default(4),
+  dropout: z.number().min(0).max(0.95).default(0.5),
+  leakySlope: z.number().min(0).max(1).default(0.2),
+});
+
+export const DIFF_AUGMENT_POLICIES = ['color', 'translation', 'cutout'] as const;
+export type DiffAugmentPolicy = (typeof DIFF_AUGMENT_POLICIES)[number];
+
+export const TrainingConfigSchema = z.object({
+  batchSize: int().min(2).default(100),
+  learningRateG: z.number().positive().default(2e-4),
+  learningRateD: z.number().positive().default(2e-4),
+  beta1: z.number().min(0).lt(1).default(0.5),
+  beta2: z.number().min(0).lt(1).default(0.999),
+  /** One-sided label smoothing: the target of real images for the real/fake head (1 = none). */
+  realLabel: z.number().gt(0.5).max(1).default(0.9),
+  /**
+   * G maximizes L_C − L_S. `non-saturating` replaces the log(1 − D(G(z))) part of −L_S by
+   * −log D(G(z)) (same fixed point, useful gradients early on); `minimax` is the literal objective.
+   */
+  generatorLoss: z.enum(['non-saturating', 'minimax']).default('non-saturating'),
+  /** DiffAugment (Zhao et al. 2020) on every image D sees, real and fake, in both steps. */
+  diffAugment: z.array(z.enum(DIFF_AUGMENT_POLICIES)).default([]),
+  /** Class-balanced batches. Recorded here; the BatchSource (built by the caller) applies it. */
+  balanced: z.boolean().default(false),
+  /** Save a checkpoint every this many steps (and always at the end). */
+  checkpointEvery: int().min(1).default(500),
+  /** Columns of the per-epoch sample grid (one row per class, fixed noise). */
+  samplesPerClass: int().min(1).default(8),
+  /** Stop when training is stuck this many steps in a row (losses frozen, or D rejecting every fake). */
+  divergencePatience: int().min(1).default(200),
+  /** G's real/fake loss above this means D(G(z)) ≈ e^-x: D rejects every fake with certainty. */
+  maxGeneratorAdvLoss: z.number().positive().default(20),
+});
+
+export const LabelSpaceSchema = z.object({
+  name: z.string().min(1),
+  classes: z.array(z.string().min(1)).min(2),
+});
+
+export const AcganConfigSchema = z
+  .object({
+    /** The preset the config started from (informational). */
+    preset: z.string().default('custom'),
+    imageSize: int().refine(
+      (n) => isPowerOfTwo(n) && n >= 8 && n <= 512,
+      'must be a power of two from 8 to 512',
+    ),
+    labelSpace: LabelSpaceSchema.default({ name: ISIC2019.name, classes: [...ISIC2019.classes] }),
+    /** One seed drives init, noise, dropout and augmentation. */
+    seed: int().min(0).default(0),
+    epochs: int().min(1).default(100),
+    generator: GeneratorConfigSchema.prefault({}),
+    discriminator: DiscriminatorConfigSchema.prefault({}),
+    training: TrainingConfigSchema.prefault({}),
+  })
+  .superRefine((c, ctx) => {
+    const g = c.generator.startSize;
+    if (!isPowerOfTwo(g) || g >= c.imageSize) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['generator', 'startSize'],
+        message: `must be a power of two below imageSize ${c.imageSize}`,
+      });
+    }
+    const d = c.discriminator.endSize;
+    if (!isPowerOfTwo(d) || d >= c.imageSize) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['discriminator', 'endSize'],
+        message: `must be a power of two below imageSize ${c.imageSize}`,
+      });
+    }
+  });
+
+export type AcganConfig = z.output<typeof AcganConfigSchema>;
+export type AcganConfigInput = z.input<typeof AcganConfigSchema>;
+export type GeneratorConfig = AcganConfig['generator'];
+export type DiscriminatorConfig = AcganConfig['discriminator'];
+export type TrainingConfig = AcganConfig['training'];
+
+type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K];
+};
+export type AcganConfigOverrides = DeepPartial<AcganConfigInput>;
+
+interface Preset {
+  description: string;
+  defaultSize: number;
+  make(size: number): AcganConfigOverrides;
+}
+
+/**
+ * `thesis`: Odena et al. 2017, Appendix A (ImageNet 128×128): 5×5 stride-2 transposed convs from
+ * 768 channels, a discriminator of six 3×3 convs (16 → 512 channels, strides 2,1,2,1,2,1) with
+ * dropout 0.5, the one-hot label concatenated with z, batch 100. `cpu`: the DCGAN-like 64×64 ACGAN
+ * of the PyTorch reference (4×4 convs, learned label embedding, dropout 0.25), small enough for a
+ * laptop. `test`: tiny, for tests and smoke runs.
+ */
+export const PRESETS: Readonly<Record<'thesis' | 'cpu' | 'test', Preset>> = {
+  thesis: {
+    description: 'ACGAN paper (ImageNet 128×128 architecture), batch 100',
+    defaultSize: 128,
+    make: (size) => ({
+      generator: {
+        latentDim: 100,
+        labelEmbedding: 0,
+        startSize: Math.max(2, size / 16),
+        channels: 96,
+        maxChannels: 768,
+        kernelSize: 5,
+        fcBatchNorm: false,
+      },
+      discriminator: {
+        channels: 16,
+        maxChannels: 512,
+        kernelSize: 3,
+        layout: 'paired',
+        endSize: Math.max(2, size / 8),
+        dropout: 0.5,
+      },
+      training: { batchSize: 100, checkpointEvery: 500 },
+      epochs: 100,
+    }),
+  },
+  cpu: {
+    description: 'DCGAN-like ACGAN of the PyTorch reference (ngf = ndf = 32), batch 32',
+    defaultSize: 64,
+    make: () => ({
+      generator: {
+        latentDim: 100,
+        labelEmbedding: 100,
+        startSize: 4,
+        channels: 32,
+        maxChannels: 256,
+        kernelSize: 4,
+        fcBatchNorm: true,
+      },
+      discriminator: {
+        channels: 32,
+        maxChannels: 256,
+        kernelSize: 4,
+        layout: 'strided',
+        endSize: 4,
+        dropout: 0.25,
+      },
+      training: { batchSize: 32, checkpointEvery: 200 },
+      epochs: 50,
+    }),
+  },
+  test: {
+    description: 'tiny networks for tests and smoke runs, batch 16',
+    defaultSize: 32,
+    make: () => ({
+      generator: {
+        latentDim: 16,
+        labelEmbedding: 0,
+        startSize: 4,
+        channels: 8,
+        maxChannels: 32,
+        kernelSize: 4,
+        fcBatchNorm: true,
+      },
+      discriminator: {
+        channels: 8,
+        maxChannels: 32,
+        kernelSize: 4,
+        layout: 'strided',
+        endSize: 4,
+        dropout: 0.25,
+      },
+      training: { batchSize: 16, checkpointEvery: 50, samplesPerClass: 8 },
+      epochs: 2,
+    }),
+  },
+};
+
+export type PresetName = keyof typeof PRESETS;
+
+export interface ResolveOptions {
+  preset?: PresetName;
+  /** Output size; default: the preset's. */
+  imageSize?: number;
+  /** Anything to override (a config file, then flags), merged over the preset. */
+  overrides?: AcganConfigOverrides;
+}
+
+/** Preset → overrides → validated config with every default filled in. */
+export function resolveAcganConfig(options: ResolveOptions = {}): AcganConfig {
+  const presetName = options.preset ?? 'thesis';
+  const preset = PRESETS[presetName];
+  if (!preset) {
+    throw new SkinganError(`unknown preset "${String(presetName)}"`, {
+      code: 'USAGE',
+      hint: `use one of: ${Object.keys(PRESETS).join(', ')}`,
+    });
+  }
+  const imageSize = options.imageSize ?? options.overrides?.imageSize ?? preset.defaultSize;
+  const merged = deepMerge(
+    { preset: presetName, imageSize, ...preset.make(imageSize) } as Record<string, unknown>,
+    (options.overrides ?? {}) as Record<string, unknown>,
+  );
+  if (options.imageSize !== undefined) merged.imageSize = options.imageSize;
+  return parseAcganConfig(merged);
+}
+
+/** Validates a config (e.g. a run's config.json); errors name every bad field. */
+export function parseAcganConfig(value: unknown, file?: string): AcganConfig {
+  const r = AcganConfigSchema.safeParse(value);
+  if (!r.success) {
+    const problems = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new SkinganError(`invalid ACGAN config: ${problems}`, {
+      code: 'USAGE',
+      ...(file ? { file } : {}),
+      hint: 'fix the listed fields (see the preset values with `skingan acgan train --help`)',
+    });
+  }
+  return r.data;
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue;
+    const b = out[k];
+    out[k] =
+      isPlainObject(v) && isPlainObject(b)
+        ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

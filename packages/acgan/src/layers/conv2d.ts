@@ -1,0 +1,69 @@
+import * as tf from '@tensorflow/tfjs';
+
+type Initializer = ReturnType<typeof tf.initializers.zeros>;
+
+export interface Conv2DArgs {
+  filters: number;
+  kernelSize: number;
+  strides?: number;
+  /** Initial kernel values (not serialized: a loaded model gets its saved weights). */
+  kernelInitializer?: Initializer;
+  name?: string;
+}
+
+/**
+ * A 'same'-padded NHWC convolution with bias, computed as `conv2d` + `add` rather than
+ * tf.layers.conv2d's `tf.fused.conv2d`. The fused op's custom gradient computes dx, dW and db
+ * together whatever is asked for, so a GAN's G step would pay for all of D's weight gradients and
+ * the D step for the gradient of the input images, and every call copies its saved inputs. Plain
+ * ops keep tfjs' per-input lazy gradients. Same weights (`kernel` [k, k, in, out], `bias` [out]).
+ */
+export class Conv2D extends tf.layers.Layer {
+  static readonly className = 'SkinganConv2D';
+  readonly filters: number;
+  readonly kernelSize: number;
+  readonly strides: number;
+  private readonly kernelInitializer: Initializer;
+  private kernel!: tf.LayerVariable;
+  private bias!: tf.LayerVariable;
+
+  constructor(args: Conv2DArgs) {
+    super(args);
+    this.filters = args.filters;
+    this.kernelSize = args.kernelSize;
+    this.strides = args.strides ?? 1;
+    this.kernelInitializer = args.kernelInitializer ?? tf.initializers.zeros();
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const channels = shape[shape.length - 1];
+    if (typeof channels !== 'number') throw new Error(`${this.name}: the channel dimension must be known`);
+    const k = this.kernelSize;
+    this.kernel = this.addWeight('kernel', [k, k, channels, this.filters], 'float32', this.kernelInitializer);
+    this.bias = this.addWeight('bias', [this.filters], 'float32', tf.initializers.zeros());
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const [n, h, w] = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const out = (v: number | null) => (v === null ? null : Math.ceil(v / this.strides));
+    return [n ?? null, out(h ?? null), out(w ?? null), this.filters];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor4D;
+    return tf.tidy(() =>
+      tf.add(tf.conv2d(x, this.kernel.read() as tf.Tensor4D, this.strides, 'same'), this.bias.read()),
+    );
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      filters: this.filters,
+      kernelSize: this.kernelSize,
+      strides: this.strides,
+    };
+  }
+}

@@ -1,0 +1,31 @@
+import type { Rng } from '@skingan/core';
+import * as tf from '@tensorflow/tfjs';
+import { BatchNorm } from '../layers/batch-norm.js';
+
+/** N(0, 0.02) weights (Radford et al.; the ACGAN paper's "isotropic gaussian"), seeded from `rng`. */
+export function normalInit(rng: Rng): ReturnType<typeof tf.initializers.randomNormal> {
+  return tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: rng.seed() });
+}
+
+/** Batch norm with PyTorch's running-average momentum (0.1) and epsilon. */
+export function batchNorm(name: string): tf.layers.Layer {
+  return new BatchNorm({ momentum: 0.1, epsilon: 1e-5, name });
+}
+
+/** log2 of a power of two. */
+export function log2(n: number): number {
+  return Math.round(Math.log2(n));
+}
+
+export interface ParamCount {
+  /** Trainable parameters (what PyTorch's `parameters()` counts). */
+  trainable: number;
+  /** Batch-norm running statistics. */
+  nonTrainable: number;
+}
+
+export function countParams(model: tf.LayersModel): ParamCount {
+  const size = (ws: tf.LayerVariable[]) =>
+    ws.reduce((n, w) => n + w.shape.reduce<number>((a, b) => a * (b ?? 0), 1), 0);
+  return { trainable: size(model.trainableWeights), nonTrainable: size(model.nonTrainableWeights) };
+}

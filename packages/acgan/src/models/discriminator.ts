@@ -1,0 +1,54 @@
+import type { Rng } from '@skingan/core';
+import * as tf from '@tensorflow/tfjs';
+import type { AcganConfig } from '../config.js';
+import { Conv2D } from '../layers/conv2d.js';
+import { SeededDropout } from '../layers/seeded-dropout.js';
+import { batchNorm, log2, normalInit } from './blocks.js';
+
+export interface ConvSpec {
+  filters: number;
+  strides: number;
+}
+
+/** The discriminator's convolutions in order: stride-2 downsamples, each followed by a stride-1 conv when `paired`. */
+export function discriminatorConvs(config: AcganConfig): ConvSpec[] {
+  const d = config.discriminator;
+  const stages = log2(config.imageSize / d.endSize);
+  const strides = Array.from({ length: stages }, () => (d.layout === 'paired' ? [2, 1] : [2])).flat();
+  return strides.map((s, j) => ({ filters: Math.min(d.maxChannels, d.channels * 2 ** j), strides: s }));
+}
+
+/**
+ * The ACGAN discriminator: input `image` [B, size, size, 3]; outputs the real/fake logit [B, 1] and
+ * the class logits [B, classes].
+ *
+ *   (conv k×k (→ BN except the first) → leaky ReLU → dropout) × m → flatten → { linear 1, linear C }
+ */
+export function buildDiscriminator(config: AcganConfig, rng: Rng): tf.LayersModel {
+  const d = config.discriminator;
+  const numClasses = config.labelSpace.classes.length;
+  const image = tf.input({ shape: [config.imageSize, config.imageSize, 3], name: 'image' });
+  let h: tf.SymbolicTensor = image;
+  discriminatorConvs(config).forEach((spec, j) => {
+    const name = `conv${j + 1}`;
+    h = new Conv2D({
+      filters: spec.filters,
+      kernelSize: d.kernelSize,
+      strides: spec.strides,
+      kernelInitializer: normalInit(rng),
+      name,
+    }).apply(h) as tf.SymbolicTensor;
+    if (j > 0) h = batchNorm(`${name}_bn`).apply(h) as tf.SymbolicTensor;
+    h = tf.layers.leakyReLU({ alpha: d.leakySlope, name: `${name}_lrelu` }).apply(h) as tf.SymbolicTensor;
+    if (d.dropout > 0)
+      h = new SeededDropout({ rate: d.dropout, name: `${name}_dropout` }).apply(h) as tf.SymbolicTensor;
+  });
+  const features = tf.layers.flatten({ name: 'flatten' }).apply(h) as tf.SymbolicTensor;
+  const adversarial = tf.layers
+    .dense({ units: 1, kernelInitializer: normalInit(rng), name: 'adversarial' })
+    .apply(features) as tf.SymbolicTensor;
+  const auxiliary = tf.layers
+    .dense({ units: numClasses, kernelInitializer: normalInit(rng), name: 'auxiliary' })
+    .apply(features) as tf.SymbolicTensor;
+  return tf.model({ inputs: image, outputs: [adversarial, auxiliary], name: 'acgan_discriminator' });
+}

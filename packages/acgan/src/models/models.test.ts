@@ -1,0 +1,138 @@
+import { initBackend, Rng } from '@skingan/core';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type AcganConfig, resolveAcganConfig } from '../config.js';
+import { countParams } from './blocks.js';
+import { buildDiscriminator } from './discriminator.js';
+import { buildGenerator } from './generator.js';
+
+beforeAll(async () => {
+  await initBackend({ backend: 'wasm', log: null });
+});
+
+function build(config: AcganConfig) {
+  const rng = new Rng(1);
+  return { g: buildGenerator(config, rng), d: buildDiscriminator(config, rng) };
+}
+
+/** Trainable parameters from the architecture's definition, layer by layer. */
+function expectedParams(c: AcganConfig): { g: number; d: number } {
+  const C = c.labelSpace.classes.length;
+  const { generator: g, discriminator: d } = c;
+  const conv = (k: number, cin: number, cout: number) => k * k * cin * cout + cout;
+  let gp = 0;
+  const code = g.labelEmbedding > 0 ? g.labelEmbedding : C;
+  if (g.labelEmbedding > 0) gp += C * g.labelEmbedding;
+  const stages = Math.log2(c.imageSize / g.startSize);
+  const ch = (i: number) => Math.min(g.maxChannels, g.channels * 2 ** (stages - 1 - i));
+  const fcOut = g.startSize ** 2 * ch(0);
+  gp += (g.latentDim + code) * fcOut + fcOut + (g.fcBatchNorm ? 2 * ch(0) : 0);
+  for (let i = 0; i < stages; i++) {
+    const last = i === stages - 1;
+    const out = last ? 3 : ch(i + 1);
+    gp += conv(g.kernelSize, ch(i), out) + (last ? 0 : 2 * out);
+  }
+  let dp = 0;
+  let cin = 3;
+  const downs = Math.log2(c.imageSize / d.endSize) * (d.layout === 'paired' ? 2 : 1);
+  for (let j = 0; j < downs; j++) {
+    const cout = Math.min(d.maxChannels, d.channels * 2 ** j);
+    dp += conv(d.kernelSize, cin, cout) + (j > 0 ? 2 * cout : 0);
+    cin = cout;
+  }
+  const features = d.endSize ** 2 * cin;
+  dp += features + 1 + features * C + C;
+  return { g: gp, d: dp };
+}
+
+describe('generator and discriminator', () => {
+  it.each([32, 64, 128, 256])('test preset at %i: output shapes and parameter counts', (size) => {
+    const c = resolveAcganConfig({ preset: 'test', imageSize: size });
+    const { g, d } = build(c);
+    const B = 2;
+    const [img, adv, aux] = tf.tidy(() => {
+      const z = tf.zeros([B, c.generator.latentDim]);
+      const y = tf.oneHot(tf.tensor1d([0, 7], 'int32'), 8).toFloat();
+      const x = g.predict([z, y]) as tf.Tensor;
+      const [a, b] = d.predict(x) as tf.Tensor[];
+      return [x, a!, b!];
+    });
+    expect(img.shape).toEqual([B, size, size, 3]);
+    expect(adv.shape).toEqual([B, 1]);
+    expect(aux.shape).toEqual([B, 8]);
+    const range = tf.tidy(() => [tf.min(img).dataSync()[0]!, tf.max(img).dataSync()[0]!]);
+    expect(range[0]).toBeGreaterThanOrEqual(-1);
+    expect(range[1]).toBeLessThanOrEqual(1);
+    const want = expectedParams(c);
+    expect(countParams(g).trainable).toBe(want.g);
+    expect(countParams(d).trainable).toBe(want.d);
+    tf.dispose([img, adv, aux]);
+    g.dispose();
+    d.dispose();
+  });
+
+  it('cpu preset at 64 has the PyTorch reference ACGAN parameter counts (torch_reference.py --setup acgan --ngf 32 --ndf 32)', () => {
+    const c = resolveAcganConfig({ preset: 'cpu', imageSize: 64 });
+    const { g, d } = build(c);
+    // Printed by the anchor script: paramsG 1514947, paramsD 727913.
+    expect(countParams(g).trainable).toBe(1_514_947);
+    expect(countParams(d).trainable).toBe(727_913);
+    // The same layer shapes: fc 200 → 4·4·256, transposed convs 256→128→64→32→3, convs 3→32→64→128→256.
+    const kernels = (m: tf.LayersModel) =>
+      m.trainableWeights.filter((w) => w.name.includes('kernel')).map((w) => w.shape.join('x'));
+    expect(kernels(g)).toEqual(['8x100', '200x4096', '4x4x128x256', '4x4x64x128', '4x4x32x64', '4x4x3x32']);
+    expect(kernels(d)).toEqual(['4x4x3x32', '4x4x32x64', '4x4x64x128', '4x4x128x256', '4096x1', '4096x8']);
+    g.dispose();
+    d.dispose();
+  });
+
+  it('thesis preset at 128: parameter counts worked out from the paper table', () => {
+    const c = resolveAcganConfig({ preset: 'thesis', imageSize: 128 });
+    const { g, d } = build(c);
+    const gWant =
+      (100 + 8) * 8 * 8 * 768 +
+      8 * 8 * 768 + // [z ‖ one-hot] → 8×8×768
+      (5 * 5 * 768 * 384 + 384) +
+      2 * 384 +
+      (5 * 5 * 384 * 192 + 192) +
+      2 * 192 +
+      (5 * 5 * 192 * 96 + 96) +
+      2 * 96 +
+      (5 * 5 * 96 * 3 + 3);
+    const dWant =
+      9 * 3 * 16 +
+      16 +
+      (9 * 16 * 32 + 32) +
+      2 * 32 +
+      (9 * 32 * 64 + 64) +
+      2 * 64 +
+      (9 * 64 * 128 + 128) +
+      2 * 128 +
+      (9 * 128 * 256 + 256) +
+      2 * 256 +
+      (9 * 256 * 512 + 512) +
+      2 * 512 +
+      (16 * 16 * 512 + 1) +
+      (16 * 16 * 512 * 8 + 8);
+    expect(countParams(g).trainable).toBe(gWant);
+    expect(countParams(d).trainable).toBe(dWant);
+    g.dispose();
+    d.dispose();
+  });
+
+  it('the same seed builds the same weights', () => {
+    const c = resolveAcganConfig({ preset: 'test', imageSize: 32 });
+    const a = buildGenerator(c, new Rng(5));
+    const b = buildGenerator(c, new Rng(5));
+    const other = buildGenerator(c, new Rng(6));
+    const fcKernel = (m: tf.LayersModel) => m.getLayer('fc').getWeights()[0]!.dataSync();
+    const wa = fcKernel(a);
+    expect(Array.from(fcKernel(b))).toEqual(Array.from(wa));
+    expect(Array.from(fcKernel(other))).not.toEqual(Array.from(wa));
+    // N(0, 0.02)
+    const std = Math.sqrt(Array.from(wa).reduce((s, v) => s + v * v, 0) / wa.length);
+    expect(std).toBeGreaterThan(0.017);
+    expect(std).toBeLessThan(0.023);
+    for (const m of [a, b, other]) m.dispose();
+  });
+});

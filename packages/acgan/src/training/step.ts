@@ -1,0 +1,143 @@
+import type { Rng } from '@skingan/core';
+import * as tf from '@tensorflow/tfjs';
+import type { AcganConfig } from '../config.js';
+import { diffAugment } from './diff-augment.js';
+import { bceWithLogits, classAccuracy, signAccuracy, softmaxCrossEntropy } from './losses.js';
+
+/** Loss terms of one step, as logged: D's and G's totals and their parts. */
+export interface StepLosses {
+  [name: string]: number;
+  d: number;
+  g: number;
+  dAdvReal: number;
+  dAdvFake: number;
+  dAuxReal: number;
+  dAuxFake: number;
+  gAdv: number;
+  gAux: number;
+}
+
+/** Accuracies of one step: D's real/fake head on real and on fake images, the class head on each. */
+export interface StepMetrics {
+  [name: string]: number;
+  dAccReal: number;
+  dAccFake: number;
+  auxAccReal: number;
+  auxAccFake: number;
+}
+
+export interface StepResult {
+  losses: StepLosses;
+  metrics: StepMetrics;
+}
+
+export interface StepNetworks {
+  generator: tf.LayersModel;
+  discriminator: tf.LayersModel;
+  optimizerG: tf.Optimizer;
+  optimizerD: tf.Optimizer;
+}
+
+export interface StepStreams {
+  /** Noise and fake labels. */
+  noise: Rng;
+  /** DiffAugment parameters. */
+  augment: Rng;
+}
+
+/**
+ * One ACGAN update (Odena et al. 2017, eq. 2–3), in the order of the PyTorch reference:
+ *
+ * 1. G step: fake = G(z, c); G maximizes L_C − L_S on D(fake), i.e. minimizes
+ *    CE(aux, c) + BCE(adv, 1) (non-saturating) or CE(aux, c) − BCE(adv, 0) (minimax).
+ * 2. D step on the same fake (no gradient to G): D maximizes L_S + L_C, i.e. minimizes
+ *    BCE(adv_real, realLabel) + BCE(adv_fake, 0) + CE(aux_real, y) + CE(aux_fake, c).
+ *
+ * z and c are drawn from `streams.noise`, so the step is reproducible from the stream states.
+ */
+export function acganStep(
+  nets: StepNetworks,
+  config: AcganConfig,
+  streams: StepStreams,
+  images: tf.Tensor4D,
+  labels: tf.Tensor1D,
+): StepResult {
+  const { generator: G, discriminator: D } = nets;
+  const t = config.training;
+  const numClasses = config.labelSpace.classes.length;
+  const batch = images.shape[0];
+  const z = streams.noise.normalTensor<tf.Rank.R2>([batch, config.generator.latentDim]);
+  const fakeLabels = Int32Array.from({ length: batch }, () => streams.noise.int(numClasses));
+  const fakeOneHot = tf.tidy(
+    () => tf.cast(tf.oneHot(tf.tensor1d(fakeLabels, 'int32'), numClasses), 'float32') as tf.Tensor2D,
+  );
+  const realOneHot = tf.tidy(
+    () => tf.cast(tf.oneHot(tf.cast(labels, 'int32'), numClasses), 'float32') as tf.Tensor2D,
+  );
+  const augment = (x: tf.Tensor4D) => diffAugment(x, t.diffAugment, streams.augment);
+  const gVars = G.trainableWeights.map((w) => w.read() as tf.Variable);
+  const dVars = D.trainableWeights.map((w) => w.read() as tf.Variable);
+
+  let fake: tf.Tensor4D | undefined;
+  let gStats: tf.Tensor | undefined;
+  let dStats: tf.Tensor | undefined;
+  try {
+    const g = tf.variableGrads(() => {
+      fake = tf.keep(G.apply([z, fakeOneHot], { training: true }) as tf.Tensor4D);
+      const [adv, aux] = D.apply(augment(fake), { training: true }) as [tf.Tensor, tf.Tensor2D];
+      const gAdv =
+        t.generatorLoss === 'non-saturating' ? bceWithLogits(adv, 1) : tf.neg(bceWithLogits(adv, 0));
+      const gAux = softmaxCrossEntropy(aux, fakeOneHot);
+      gStats = tf.keep(tf.stack([gAdv, gAux]));
+      return tf.add(gAdv, gAux) as tf.Scalar;
+    }, gVars);
+    nets.optimizerG.applyGradients(g.grads);
+    tf.dispose([g.value, ...Object.values(g.grads)]);
+
+    const fakeImages = fake!;
+    const d = tf.variableGrads(() => {
+      const [advR, auxR] = D.apply(augment(images), { training: true }) as [tf.Tensor, tf.Tensor2D];
+      const [advF, auxF] = D.apply(augment(fakeImages), { training: true }) as [tf.Tensor, tf.Tensor2D];
+      const terms = [
+        bceWithLogits(advR, t.realLabel),
+        bceWithLogits(advF, 0),
+        softmaxCrossEntropy(auxR, realOneHot),
+        softmaxCrossEntropy(auxF, fakeOneHot),
+      ];
+      const accs = [
+        signAccuracy(advR, true),
+        signAccuracy(advF, false),
+        classAccuracy(auxR, realOneHot),
+        classAccuracy(auxF, fakeOneHot),
+      ];
+      dStats = tf.keep(tf.stack([...terms, ...accs]));
+      return tf.addN(terms) as tf.Scalar;
+    }, dVars);
+    nets.optimizerD.applyGradients(d.grads);
+    tf.dispose([d.value, ...Object.values(d.grads)]);
+
+    const [gAdv, gAux] = gStats!.dataSync();
+    const [dAdvReal, dAdvFake, dAuxReal, dAuxFake, dAccReal, dAccFake, auxAccReal, auxAccFake] =
+      dStats!.dataSync();
+    return {
+      losses: {
+        d: dAdvReal! + dAdvFake! + dAuxReal! + dAuxFake!,
+        g: gAdv! + gAux!,
+        dAdvReal: dAdvReal!,
+        dAdvFake: dAdvFake!,
+        dAuxReal: dAuxReal!,
+        dAuxFake: dAuxFake!,
+        gAdv: gAdv!,
+        gAux: gAux!,
+      },
+      metrics: { dAccReal: dAccReal!, dAccFake: dAccFake!, auxAccReal: auxAccReal!, auxAccFake: auxAccFake! },
+    };
+  } finally {
+    tf.dispose([
+      z,
+      fakeOneHot,
+      realOneHot,
+      ...[fake, gStats, dStats].filter((x): x is tf.Tensor => x !== undefined),
+    ]);
+  }
+}

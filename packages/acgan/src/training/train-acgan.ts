@@ -1,0 +1,50 @@
+import { promises as fs } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type BatchSource, CheckpointStore, RunFolder } from '@skingan/core';
+import type { ParamCount } from '../models/blocks.js';
+import { AcganTrainer, type AcganTrainerOptions, type TrainResult } from './trainer.js';
+
+export interface TrainAcganOptions extends Omit<AcganTrainerOptions, 'run'> {
+  /** The run folder (created; with `resume`, an existing one is continued from its newest checkpoint). */
+  out: string;
+  resume?: boolean;
+  source: BatchSource;
+}
+
+/**
+ * A whole training run: opens the run folder (config.json, run.json), trains, and records how it
+ * ended in run.json: `completed`, `interrupted` (stopped, resumable) or `failed` (with the error).
+ */
+export async function trainAcgan(
+  options: TrainAcganOptions,
+): Promise<TrainResult & { dir: string; params: { generator: ParamCount; discriminator: ParamCount } }> {
+  if (options.resume) await forgetStepsWithoutCheckpoint(resolve(options.out));
+  const run = await RunFolder.open(options.out, {
+    kind: 'acgan',
+    config: options.config,
+    resume: options.resume ?? false,
+    // Training longer is the one change a resume may make.
+    resumableKeys: ['epochs'],
+  });
+  let trainer: AcganTrainer | undefined;
+  try {
+    trainer = await AcganTrainer.create({ ...options, run });
+    const result = await trainer.train(options.source);
+    await run.finish(result.status === 'completed' ? 'completed' : 'interrupted');
+    return { ...result, dir: run.dir, params: trainer.params };
+  } catch (e) {
+    await run.finish('failed', e);
+    throw e;
+  } finally {
+    trainer?.dispose();
+  }
+}
+
+/**
+ * A run killed before its first checkpoint restarts from step 0, but RunFolder only drops the
+ * metrics logged after a checkpoint: drop them all here, so no step is logged twice.
+ */
+async function forgetStepsWithoutCheckpoint(dir: string): Promise<void> {
+  if (await new CheckpointStore(join(dir, 'checkpoints')).latest()) return;
+  await fs.rm(join(dir, 'metrics.jsonl'), { force: true });
+}

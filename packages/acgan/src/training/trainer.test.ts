@@ -1,0 +1,193 @@
+import { promises as fs, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initBackend, isSkinganError, loadModel } from '@skingan/core';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { colourDataset, memorySource } from '../test-utils/memory-source.js';
+import { tinyConfig } from '../test-utils/tiny-config.js';
+import { trainAcgan } from './train-acgan.js';
+import { AcganTrainer, type SampleGrid } from './trainer.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'acgan-trainer-'));
+const COLOURS = [
+  [0.8, -0.8, -0.8],
+  [-0.8, 0.8, -0.8],
+  [-0.8, -0.8, 0.8],
+  [0.8, 0.8, -0.8],
+] as const;
+let data: { images: tf.Tensor4D; labels: number[] };
+
+beforeAll(async () => {
+  await initBackend({ backend: 'wasm', log: null });
+  data = colourDataset(COLOURS, 8, 16, 1); // 32 images: 4 steps per epoch at batch 8
+});
+afterAll(() => {
+  data.images.dispose();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const source = (poison?: number) =>
+  memorySource(data.images, data.labels, {
+    batchSize: 8,
+    seed: 3,
+    ...(poison === undefined ? {} : { poison }),
+  });
+
+async function readJsonl(path: string): Promise<Record<string, unknown>[]> {
+  return (await fs.readFile(path, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+describe('AcganTrainer', () => {
+  it('leaks no tensors over 50 steps, and hands over one fixed-noise grid per epoch', async () => {
+    const config = tinyConfig({ epochs: 13, training: { diffAugment: ['color', 'translation', 'cutout'] } });
+    const counts: number[] = [];
+    const grids: Pick<SampleGrid, 'epoch' | 'rows' | 'cols' | 'labels'>[] = [];
+    const trainer = await AcganTrainer.create({
+      config,
+      maxSteps: 50,
+      observer: { onStep: () => void counts.push(tf.memory().numTensors) },
+      onSamples: (g) => {
+        expect(g.images.shape).toEqual([8, 16, 16, 3]);
+        grids.push({ epoch: g.epoch, rows: g.rows, cols: g.cols, labels: g.labels });
+      },
+    });
+    const result = await trainer.train(source());
+    expect(result).toMatchObject({ status: 'stopped', step: 50 });
+    expect(counts).toHaveLength(50);
+    // Adam's moments appear at step 1 and the fixed noise at the first grid (after step 4).
+    expect(new Set(counts.slice(5))).toEqual(new Set([counts[5]]));
+    expect(grids.map((g) => g.epoch)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(grids[0]).toMatchObject({ rows: 4, cols: 2, labels: [0, 0, 1, 1, 2, 2, 3, 3] });
+    // Fixed noise: the same weights draw the same grid.
+    const a = trainer.sampleGrid();
+    const b = trainer.sampleGrid();
+    expect(tf.tidy(() => tf.max(tf.abs(tf.sub(a.images, b.images))).dataSync()[0])).toBe(0);
+    tf.dispose([a.images, b.images]);
+    const before = tf.memory().numTensors;
+    trainer.dispose();
+    expect(tf.memory().numTensors).toBeLessThan(before);
+  });
+
+  it('a run killed mid-way and resumed ends like an uninterrupted one (same steps, losses within 1e-4)', async () => {
+    // 4 steps per epoch, checkpoints every 6: step 18 is mid-epoch, and late enough that tfjs'
+    // pow-based Adam restore would differ from the running product (core restores the products).
+    const config = tinyConfig({
+      epochs: 6,
+      training: { checkpointEvery: 6, diffAugment: ['color', 'translation', 'cutout'] },
+    });
+    const full = await trainAcgan({ config, out: join(tmp, 'full'), source: source() });
+    expect(full.status).toBe('completed');
+    expect(full.step).toBe(24);
+
+    const out = join(tmp, 'resumed');
+    const first = await trainAcgan({ config, out, source: source(), maxSteps: 21 });
+    expect(first).toMatchObject({ status: 'stopped', step: 21 });
+    expect(JSON.parse(await fs.readFile(join(out, 'run.json'), 'utf8')).status).toBe('interrupted');
+    // A kill loses the work since the last periodic checkpoint (step 18): drop the one saved at 21.
+    await fs.rm(join(out, 'checkpoints', 'step-00000021'), { recursive: true });
+    const second = await trainAcgan({ config, out, source: source(), resume: true });
+    expect(second.status).toBe('completed');
+    expect(second.step).toBe(full.step);
+    for (const [k, v] of Object.entries(full.last!.losses)) {
+      expect(Math.abs(second.last!.losses[k]! - v), k).toBeLessThan(1e-4);
+    }
+    // Every step is logged once; on the same backend in the same process the losses are equal to
+    // float rounding at every step, not just close (GAN training amplifies any difference).
+    const stepsOf = async (dir: string) =>
+      (await readJsonl(join(dir, 'metrics.jsonl'))).filter((r) => r.type === 'step');
+    const [a, b] = [await stepsOf(join(tmp, 'full')), await stepsOf(out)];
+    expect(b.map((r) => r.step)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
+    for (const [i, r] of b.entries()) {
+      for (const k of ['d', 'g']) {
+        expect(Math.abs((r[k] as number) - (a[i]![k] as number)), `step ${r.step} ${k}`).toBeLessThan(1e-6);
+      }
+    }
+    // And the final weights are bit for bit the same.
+    const [ga, gb] = [
+      await loadModel(join(tmp, 'full', 'model', 'generator')),
+      await loadModel(join(out, 'model', 'generator')),
+    ];
+    const wb = gb.getWeights();
+    for (const [i, w] of ga.getWeights().entries()) {
+      expect(
+        tf.tidy(() => tf.max(tf.abs(tf.sub(w, wb[i]!))).dataSync()[0]),
+        ga.weights[i]!.name,
+      ).toBe(0);
+    }
+    ga.dispose();
+    gb.dispose();
+    const run = JSON.parse(await fs.readFile(join(out, 'run.json'), 'utf8'));
+    expect(run.status).toBe('completed');
+    expect(run.attempts.map((x: { fromStep: number }) => x.fromStep)).toEqual([0, 18]);
+    expect(run.params.generator.trainable).toBeGreaterThan(0);
+  });
+
+  it('logs losses and accuracies per step and per epoch, and saves the final generator', async () => {
+    const out = join(tmp, 'full');
+    const records = await readJsonl(join(out, 'metrics.jsonl'));
+    const step = records.find((r) => r.type === 'step')!;
+    for (const k of ['d', 'g', 'dAdvReal', 'dAdvFake', 'dAuxReal', 'dAuxFake', 'gAdv', 'gAux']) {
+      expect(Number.isFinite(step[k]), k).toBe(true);
+    }
+    for (const k of ['dAccReal', 'dAccFake', 'auxAccReal', 'auxAccFake']) {
+      expect(step[k] as number).toBeGreaterThanOrEqual(0);
+      expect(step[k] as number).toBeLessThanOrEqual(1);
+    }
+    expect(records.filter((r) => r.type === 'epoch').map((r) => r.epoch)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(records.filter((r) => r.type === 'checkpoint').map((r) => r.step)).toEqual([6, 12, 18, 24]);
+    const g = await loadModel(join(out, 'model', 'generator'));
+    expect(g.outputs[0]!.shape).toEqual([null, 16, 16, 3]);
+    g.dispose();
+  });
+
+  it('stops on a NaN loss with DIVERGED, after saving the state before the bad step', async () => {
+    const out = join(tmp, 'nan');
+    const config = tinyConfig({ epochs: 3 });
+    let err: unknown;
+    try {
+      await trainAcgan({ config, out, source: source(5) }); // batch 5 (step 6) is NaN
+    } catch (e) {
+      err = e;
+    }
+    expect(isSkinganError(err)).toBe(true);
+    expect((err as { code: string }).code).toBe('DIVERGED');
+    expect((err as Error).message).toMatch(/loss d = NaN.* at step 6/);
+    expect((err as Error).message).toMatch(
+      /last good state \(step 5, before the bad step\) is saved in .*step-00000005/,
+    );
+    const g = await loadModel(join(out, 'checkpoints', 'step-00000005', 'generator'));
+    const d = await loadModel(join(out, 'checkpoints', 'step-00000005', 'discriminator'));
+    for (const w of [...g.getWeights(), ...d.getWeights()]) {
+      expect(tf.tidy(() => tf.all(tf.isFinite(w)).dataSync()[0])).toBe(1);
+    }
+    g.dispose();
+    d.dispose();
+    const run = JSON.parse(await fs.readFile(join(out, 'run.json'), 'utf8'));
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatch(/diverged/);
+    const steps = (await readJsonl(join(out, 'metrics.jsonl'))).filter((r) => r.type === 'step');
+    expect(steps.map((r) => r.step)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('stops when D rejects every fake for `divergencePatience` steps, saving the state it reached', async () => {
+    const out = join(tmp, 'stuck');
+    // Any G loss counts as "D wins" with this threshold: the run must stop after 3 steps.
+    const config = tinyConfig({ training: { divergencePatience: 3, maxGeneratorAdvLoss: 1e-6 } });
+    const err = await trainAcgan({ config, out, source: source() }).catch((e: unknown) => e);
+    expect((err as { code: string }).code).toBe('DIVERGED');
+    expect((err as Error).message).toMatch(/rejected every generated image with certainty for 3 steps/);
+    expect((err as Error).message).toMatch(/last good state \(step 3\) is saved/);
+    expect((err as { hint: string }).hint).toMatch(/--diffaugment/);
+    expect(await fs.readdir(join(out, 'checkpoints'))).toContain('step-00000003');
+  });
+
+  it('refuses to train into an existing run without resume', async () => {
+    await expect(
+      trainAcgan({ config: tinyConfig(), out: join(tmp, 'full'), source: source() }),
+    ).rejects.toThrow(/a run already exists here/);
+  });
+});

@@ -1,0 +1,353 @@
+import { promises as fs } from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  type AcganConfigOverrides,
+  loadAcganGenerator,
+  PRESETS,
+  type PresetName,
+  parseAcganConfig,
+  resolveAcganConfig,
+  sampleToDataset,
+  trainAcgan,
+} from '@skingan/acgan';
+import { CheckpointStore, classIndex, initBackend, pathExists, SkinganError } from '@skingan/core';
+import {
+  createBatchSource,
+  DatasetWriter,
+  formatProblem,
+  loadDataset,
+  readSplit,
+  selectSplit,
+  writeGrid,
+} from '@skingan/data';
+import { type Command, Option } from 'commander';
+import { globalBackend, intOption } from '../options.js';
+import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
+
+interface TrainOptions {
+  data: string[];
+  split?: string;
+  classes?: string;
+  preset?: PresetName;
+  config?: string;
+  size?: number;
+  epochs?: number;
+  batchSize?: number;
+  seed?: number;
+  balanced?: boolean;
+  diffaugment?: boolean;
+  checkpointEvery?: number;
+  out: string;
+  resume?: boolean;
+  json?: boolean;
+}
+
+interface SampleOptions {
+  model: string;
+  perClass: number;
+  out: string;
+  size?: number;
+  seed: number;
+  classes?: string;
+  batchSize: number;
+  format: 'png' | 'jpg';
+  json?: boolean;
+}
+
+/** `skingan acgan train|sample`. */
+export function registerAcgan(program: Command): void {
+  const acgan = program
+    .command('acgan')
+    .description('ACGAN (Odena et al. 2017): class-conditional lesion images from noise');
+
+  acgan
+    .command('train')
+    .description(
+      'train an ACGAN on all classes at once; writes a run folder (config, metrics, checkpoints, sample grids)',
+    )
+    .requiredOption('--data <dir...>', 'dataset folder(s) (labels.csv + images/, or the ISIC 2019 layout)')
+    .option('--split <file>', 'split.json: train on its train part only')
+    .option('--classes <list>', 'comma-separated classes to train on (default: all 8 ISIC 2019 classes)')
+    .addOption(
+      new Option('--preset <name>', `architecture and defaults (default thesis): ${describePresets()}`)
+        .choices(Object.keys(PRESETS))
+        .default(undefined, 'thesis'),
+    )
+    .option('--config <file>', 'JSON with config fields to override (flags override the file)')
+    .option('--size <n>', 'image size: 32, 64, 128 or 256 (default: the preset’s)', intOption('--size'))
+    .option('--epochs <n>', 'epochs (default: the preset’s)', intOption('--epochs'))
+    .option('--batch-size <n>', 'batch size (default: the preset’s)', intOption('--batch-size'))
+    .option(
+      '--seed <n>',
+      'seed for init, noise, dropout, shuffling and augmentation (default 0)',
+      intOption('--seed'),
+    )
+    .option('--balanced', 'class-balanced batches (ISIC 2019 is about 50:1 between NV and DF)')
+    .option(
+      '--diffaugment',
+      'DiffAugment (color, translation, cutout) on everything D sees: for small datasets',
+    )
+    .option(
+      '--checkpoint-every <n>',
+      'checkpoint every n steps (default: the preset’s)',
+      intOption('--checkpoint-every'),
+    )
+    .requiredOption('--out <dir>', 'run folder to create')
+    .option('--resume', 'continue the run in --out from its newest checkpoint (only --epochs may change)')
+    .option('--json', 'print the result as one JSON object on stdout')
+    .action(async (opts: TrainOptions, cmd: Command) => {
+      await initBackend({ backend: globalBackend(cmd), log: opts.json ? null : undefined });
+      await train(opts);
+    });
+
+  acgan
+    .command('sample')
+    .description(
+      'draw N images per class from a trained ACGAN into a dataset folder (labels.csv, images/, provenance.jsonl)',
+    )
+    .requiredOption('--model <dir>', 'ACGAN run folder (its final model, else its newest checkpoint)')
+    .requiredOption('--per-class <n>', 'images per class', intOption('--per-class'))
+    .requiredOption('--out <dir>', 'dataset folder to create')
+    .option('--size <n>', 'resize to n×n (default: the model’s size)', intOption('--size'))
+    .option(
+      '--seed <n>',
+      'base seed; image k uses seed + k (recorded in provenance.jsonl)',
+      intOption('--seed'),
+      0,
+    )
+    .option('--classes <list>', 'comma-separated classes to draw (default: all of the model’s)')
+    .option('--batch-size <n>', 'images generated at a time', intOption('--batch-size'), 32)
+    .addOption(new Option('--format <ext>', 'image format').choices(['png', 'jpg']).default('png'))
+    .option('--json', 'print the result as one JSON object on stdout')
+    .action(async (opts: SampleOptions, cmd: Command) => {
+      await initBackend({ backend: globalBackend(cmd), log: opts.json ? null : undefined });
+      await sample(opts);
+    });
+}
+
+function describePresets(): string {
+  return Object.entries(PRESETS)
+    .map(([name, p]) => `${name} (${p.defaultSize}², ${p.description})`)
+    .join('; ');
+}
+
+async function train(opts: TrainOptions): Promise<void> {
+  const out = resolve(opts.out);
+  const dataset = await loadDataset(opts.data, opts.classes ? { classes: splitList(opts.classes) } : {});
+  const log = (line: string) => {
+    if (!opts.json) process.stderr.write(`${line}\n`);
+  };
+  for (const p of dataset.problems.slice(0, 5)) log(`warning: ${formatProblem(p)}`);
+  if (dataset.problems.length > 5) log(`warning: … ${dataset.problems.length - 5} more problems skipped`);
+  const samples = opts.split ? selectSplit(dataset, await readSplit(opts.split), 'train') : dataset.samples;
+
+  const config = await resolveTrainConfig(opts, out, dataset.labelSpace);
+  const t = config.training;
+  if (samples.length < t.batchSize) {
+    throw new SkinganError(`${samples.length} training images make no batch of ${t.batchSize}`, {
+      code: 'USAGE',
+      hint: 'lower --batch-size or add data',
+    });
+  }
+  const source = createBatchSource(samples, {
+    imageSize: config.imageSize,
+    batchSize: t.batchSize,
+    seed: config.seed,
+    balanced: t.balanced,
+    // Batch norm on a last batch of one or two images would skew the statistics.
+    dropLast: true,
+    labelSpace: dataset.labelSpace,
+  });
+  const firstStep = opts.resume
+    ? ((await new CheckpointStore(join(out, 'checkpoints')).latest())?.step ?? 0)
+    : 0;
+  const totalSteps = config.epochs * source.stepsPerEpoch;
+  const progress = new Progress({
+    label: 'acgan',
+    total: totalSteps - firstStep,
+    unit: 'steps',
+    quiet: opts.json,
+  });
+  const bar = trainingProgress(progress, config.epochs, firstStep);
+  log(
+    `acgan: ${samples.length} images, ${config.labelSpace.classes.length} classes, ${config.imageSize}², preset ${config.preset}, ` +
+      `batch ${t.batchSize}, ${source.stepsPerEpoch} steps/epoch × ${config.epochs} epochs${firstStep ? `, resuming at step ${firstStep}` : ''}`,
+  );
+
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    progress.log(
+      'interrupt: stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)',
+    );
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const started = Date.now();
+  try {
+    const result = await trainAcgan({
+      config,
+      out,
+      resume: opts.resume ?? false,
+      source,
+      signal: controller.signal,
+      observer: {
+        // The bar shows the two totals; metrics.jsonl has every term.
+        onStep: (e) => bar.onStep?.({ ...e, losses: { d: e.losses.d!, g: e.losses.g! } }),
+        onEpoch: (e) => bar.onEpoch?.({ ...e, losses: { d: e.losses.d!, g: e.losses.g! } }),
+      },
+      onSamples: async (grid) => {
+        const file = join(out, 'samples', `epoch-${String(grid.epoch + 1).padStart(3, '0')}.png`);
+        await writeGrid(file, grid.images, { rows: grid.rows, cols: grid.cols, rowLabels: grid.classes });
+      },
+    });
+    const params = result.params;
+    const summary = {
+      run: result.dir,
+      status: result.status,
+      step: result.step,
+      epoch: result.epoch,
+      params: { generator: params.generator.trainable, discriminator: params.discriminator.trainable },
+      losses: result.last?.losses ?? null,
+      metrics: result.last?.metrics ?? null,
+      seconds: Math.round((Date.now() - started) / 1000),
+    };
+    progress.finish(
+      result.status === 'completed'
+        ? `acgan: trained ${result.step} steps into ${result.dir} (G ${fmtParams(summary.params.generator)}, D ${fmtParams(summary.params.discriminator)} parameters)`
+        : `acgan: stopped at step ${result.step}; continue with --resume --out ${opts.out}`,
+    );
+    if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    else log(`took ${formatDuration(Date.now() - started)}; sample grids in ${join(result.dir, 'samples')}`);
+    if (result.status !== 'completed') process.exitCode = 130;
+  } finally {
+    process.off('SIGINT', onSigint);
+    source.dispose();
+  }
+}
+
+/**
+ * Preset → --config file → flags. On --resume the run's own config.json is the base, so the
+ * flags need not be repeated; given flags still override it (and the run refuses changes other
+ * than --epochs).
+ */
+async function resolveTrainConfig(
+  opts: TrainOptions,
+  out: string,
+  labelSpace: { name: string; classes: readonly string[] },
+) {
+  const flags: AcganConfigOverrides = {
+    labelSpace: { name: labelSpace.name, classes: [...labelSpace.classes] },
+    ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    training: {
+      ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
+      ...(opts.balanced ? { balanced: true } : {}),
+      ...(opts.diffaugment ? { diffAugment: ['color', 'translation', 'cutout'] } : {}),
+      ...(opts.checkpointEvery !== undefined ? { checkpointEvery: opts.checkpointEvery } : {}),
+    },
+  };
+  const savedPath = join(out, 'config.json');
+  if (opts.resume && (await pathExists(savedPath))) {
+    const saved = parseAcganConfig(JSON.parse(await fs.readFile(savedPath, 'utf8')), savedPath);
+    if (opts.size !== undefined && opts.size !== saved.imageSize) {
+      throw new SkinganError(`--size ${opts.size} differs from the run's ${saved.imageSize}`, {
+        code: 'USAGE',
+        file: savedPath,
+        hint: 'resume with the same size, or start a new run',
+      });
+    }
+    return parseAcganConfig(mergeDeep(saved, flags), savedPath);
+  }
+  const fileOverrides = opts.config ? await readConfigFile(opts.config) : {};
+  return resolveAcganConfig({
+    preset: opts.preset ?? (fileOverrides.preset as PresetName | undefined) ?? 'thesis',
+    ...(opts.size !== undefined ? { imageSize: opts.size } : {}),
+    overrides: mergeDeep(fileOverrides, flags) as AcganConfigOverrides,
+  });
+}
+
+async function readConfigFile(path: string): Promise<AcganConfigOverrides> {
+  try {
+    return JSON.parse(await fs.readFile(path, 'utf8')) as AcganConfigOverrides;
+  } catch (e) {
+    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new SkinganError(
+      missing ? 'config file not found' : `config file is not valid JSON: ${(e as Error).message}`,
+      {
+        code: 'USAGE',
+        file: resolve(path),
+        cause: e,
+      },
+    );
+  }
+}
+
+function mergeDeep<T extends object>(base: T, over: object): T {
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    const bothObjects = [v, b].every((x) => typeof x === 'object' && x !== null && !Array.isArray(x));
+    out[k] = bothObjects ? mergeDeep(b as object, v as object) : v;
+  }
+  return out as T;
+}
+
+async function sample(opts: SampleOptions): Promise<void> {
+  const generator = await loadAcganGenerator(opts.model);
+  try {
+    const space = generator.labelSpace;
+    const classes = opts.classes ? splitList(opts.classes).map((c) => classIndex(space, c)) : undefined;
+    const size = opts.size ?? generator.imageSize;
+    const run = generator.source?.run ?? resolve(opts.model);
+    const step = generator.source?.step ?? null;
+    const writer = await DatasetWriter.open(opts.out, {
+      labelSpace: space,
+      format: opts.format,
+      idPrefix: 'acgan',
+      meta: { generator: 'acgan', run, step, seed: opts.seed, perClass: opts.perClass, size },
+    });
+    const total = opts.perClass * (classes?.length ?? space.classes.length);
+    const progress = new Progress({ label: 'acgan sample', total, unit: 'images', quiet: opts.json });
+    const result = await sampleToDataset(generator, {
+      perClass: opts.perClass,
+      seed: opts.seed,
+      size,
+      batchSize: opts.batchSize,
+      ...(classes ? { classes } : {}),
+      write: async (images, records) => {
+        await writer.add(
+          images,
+          records.map((r) => r.label),
+          undefined,
+          records.map((r) => ({ generator: 'acgan', run, step, seed: r.seed, index: r.index, size })),
+        );
+      },
+      onProgress: (done) => progress.update(done),
+    });
+    await writer.close();
+    progress.finish(
+      `acgan sample: wrote ${result.count} images (${Object.entries(result.perClass)
+        .map(([c, n]) => `${c} ${n}`)
+        .join(', ')}) to ${writer.dir}`,
+    );
+    if (opts.json) {
+      process.stdout.write(
+        `${JSON.stringify({ out: writer.dir, run, step, size, count: result.count, perClass: result.perClass }, null, 2)}\n`,
+      );
+    }
+  } finally {
+    generator.dispose();
+  }
+}
+
+function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function fmtParams(n: number): string {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(1)}k`;
+}
