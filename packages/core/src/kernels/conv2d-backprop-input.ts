@@ -138,7 +138,10 @@ function phaseFilterOf(backend: DataBackend, filter: tf.TensorInfo, g: PhaseGeom
   const info = { dataId: backend.write(out, shape, 'float32'), shape, dtype: 'float32' as const };
   cache.set(filter.dataId, { backend, info });
   while (cache.size > CACHE_ENTRIES) {
-    const [key, old] = cache.entries().next().value as [object, { backend: DataBackend; info: tf.TensorInfo }];
+    const [key, old] = cache.entries().next().value as [
+      object,
+      { backend: DataBackend; info: tf.TensorInfo },
+    ];
     cache.delete(key);
     old.backend.disposeData(old.info.dataId);
   }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { transposeOperandsFirst } from './batch-matmul.js';
+import { fusedBatchNormGrad } from './batch-norm-grad.js';
 import { conv2DBackpropFilter } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInput } from './conv2d-backprop-input.js';
 import { fixedOneHot } from './one-hot.js';
@@ -31,7 +32,9 @@ export function registerTrainingKernels(backendName: string): TrainingKernels {
     added.push(k.kernelName);
   }
   const replaced = backendName === 'wasm' ? patchWasmKernels() : [];
-  return { added, replaced };
+  // Gradients are backend-independent: the faster batch-norm gradient serves every backend.
+  tf.registerGradient(fusedBatchNormGrad);
+  return { added, replaced: [...replaced, 'FusedBatchNorm (gradient)'] };
 }
 
 const WASM_REPLACED = ['OneHot', 'BatchMatMul', '_FusedMatMul', 'Conv2DBackpropInput'];

@@ -140,7 +140,8 @@ describe('Conv2DBackpropInput filter cache', () => {
     const rng = new Rng(4);
     const dy = rng.normalTensor<tf.Rank.R4>([1, 3, 3, 4]);
     const w = tf.variable(rng.normalTensor<tf.Rank.R4>([3, 3, 2, 4]));
-    const run = () => tf.tidy(() => tf.conv2dTranspose(dy, w as tf.Tensor4D, [1, 6, 6, 2], 2, 'same').dataSync());
+    const run = () =>
+      tf.tidy(() => tf.conv2dTranspose(dy, w as tf.Tensor4D, [1, 6, 6, 2], 2, 'same').dataSync());
     const first = run();
     expect(run()).toEqual(first); // cache hit, same weights
     w.assign(tf.tidy(() => tf.mul(w, -2)));
@@ -195,5 +196,31 @@ describe('patched kernels leak nothing', () => {
     expect(tf.memory().numTensors).toBe(before.numTensors);
     expect(tf.memory().numBytes).toBe(before.numBytes);
     tf.dispose([dy, w, a]);
+  });
+});
+
+describe('FusedBatchNorm gradient', () => {
+  it('equals autodiff of the composed formula, through batch statistics, on wasm', async () => {
+    await tf.setBackend('wasm');
+    const rng = new Rng(8);
+    const x = rng.normalTensor<tf.Rank.R4>([3, 4, 4, 5]);
+    const scale = rng.normalTensor<tf.Rank.R1>([5]);
+    const offset = rng.normalTensor<tf.Rank.R1>([5]);
+    const w = rng.normalTensor<tf.Rank.R4>([3, 4, 4, 5]);
+    const loss = (fused: boolean) => (xx: tf.Tensor, s: tf.Tensor, o: tf.Tensor) => {
+      const { mean, variance } = tf.moments(xx, [0, 1, 2]);
+      const y = fused
+        ? tf.batchNorm(xx as tf.Tensor4D, mean, variance, o as tf.Tensor1D, s as tf.Tensor1D, 1e-3)
+        : tf.add(tf.mul(tf.mul(tf.sub(xx, mean), tf.rsqrt(tf.add(variance, 1e-3))), s), o);
+      return tf.sum(tf.mul(y, w));
+    };
+    const got = tf.grads(loss(true))([x, scale, offset]);
+    const want = tf.grads(loss(false))([x, scale, offset]);
+    for (let i = 0; i < 3; i++) {
+      expect(
+        maxAbsDiff((await got[i]!.data()) as Float32Array, (await want[i]!.data()) as Float32Array),
+      ).toBeLessThanOrEqual(1e-4);
+    }
+    tf.dispose([x, scale, offset, w, ...got, ...want]);
   });
 });

@@ -18,7 +18,10 @@ export function readAdamPowers(optimizer: tf.Optimizer): [number, number] | null
 }
 
 /** Puts saved β-powers back after `setWeights` (no-op for optimizers without them). */
-export function writeAdamPowers(optimizer: tf.Optimizer, powers: readonly [number, number] | null | undefined): void {
+export function writeAdamPowers(
+  optimizer: tf.Optimizer,
+  powers: readonly [number, number] | null | undefined,
+): void {
   const o = optimizer as unknown as AdamInternals;
   if (!powers || !(o.accBeta1 instanceof tf.Variable) || !(o.accBeta2 instanceof tf.Variable)) return;
   tf.tidy(() => {

@@ -67,7 +67,9 @@ export class CheckpointStore {
         epoch: content.epoch,
         models: Object.keys(content.models),
         optimizers: Object.keys(content.optimizers ?? {}),
-        optimizerPowers: Object.fromEntries(Object.entries(content.optimizers ?? {}).map(([k, o]) => [k, readAdamPowers(o)])),
+        optimizerPowers: Object.fromEntries(
+          Object.entries(content.optimizers ?? {}).map(([k, o]) => [k, readAdamPowers(o)]),
+        ),
         state: content.state,
         savedAt: new Date().toISOString(),
       };
