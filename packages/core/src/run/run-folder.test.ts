@@ -59,6 +59,9 @@ describe('RunFolder', () => {
     const resumed = await RunFolder.open(target, { kind: 'test', config: {}, resume: true });
     expect((await resumed.readMetrics()).map((r) => r.step)).toEqual([1, 2, 3]);
     expect(resumed.status.attempts.map((a) => a.fromStep)).toEqual([0, 3]);
+    expect(resumed.checkpoints.keep).toBe(2);
+    const one = await RunFolder.open(join(dir, 'r1'), { kind: 'test', config: {}, keepCheckpoints: 1 });
+    expect(one.checkpoints.keep).toBe(1);
     model.dispose();
   });
 });

@@ -48,8 +48,9 @@ export class RunFolder<C = unknown> {
   private constructor(
     readonly dir: string,
     readonly config: C,
+    keepCheckpoints?: number,
   ) {
-    this.checkpoints = new CheckpointStore(join(dir, 'checkpoints'));
+    this.checkpoints = new CheckpointStore(join(dir, 'checkpoints'), keepCheckpoints);
     this.samplesDir = join(dir, 'samples');
     this.metricsPath = join(dir, 'metrics.jsonl');
   }
@@ -78,7 +79,7 @@ export class RunFolder<C = unknown> {
       }
       config = options.config;
     }
-    const run = new RunFolder<C>(abs, config);
+    const run = new RunFolder<C>(abs, config, options.keepCheckpoints);
     await fs.mkdir(run.samplesDir, { recursive: true });
     await fs.mkdir(run.checkpoints.dir, { recursive: true });
     await writeJsonAtomic(configPath, config);
