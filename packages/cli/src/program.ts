@@ -1,11 +1,14 @@
 import { Command, Option } from 'commander';
 import { registerAcgan } from './commands/acgan.js';
+import { registerClassifier } from './commands/classifier.js';
 import { registerData } from './commands/data.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerExperiment } from './commands/experiment.js';
 import { registerMetrics } from './commands/metrics.js';
+import { registerPrf } from './commands/prf.js';
 import { registerReport } from './commands/report.js';
+import { registerWeights } from './commands/weights.js';
 import { VERSION } from './version.js';
 
 /** The `skingan` command tree. Each command group lives in `commands/<group>.ts`. */
@@ -24,6 +27,9 @@ export function createProgram(): Command {
   registerDoctor(program);
   registerData(program);
   registerAcgan(program);
+  registerClassifier(program);
+  registerPrf(program);
+  registerWeights(program);
   registerMetrics(program);
   registerExperiment(program);
   registerDemo(program);

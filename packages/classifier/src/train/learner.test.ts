@@ -1,0 +1,217 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ISIC2019, initBackend, RunFolder, subLabelSpace } from '@skingan/core';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createResNetClassifier, ImageClassifier } from '../classifier.js';
+import { memorySource, TINY_RESNET, toyImages } from '../test-utils/memory-source.js';
+import { Learner } from './learner.js';
+import { fineTunePhases, oneCyclePhase } from './phases.js';
+
+const SIZE = 16;
+const labelSpace = subLabelSpace(ISIC2019, ['MEL', 'NV', 'BCC']);
+let tmp: string;
+let data: ReturnType<typeof toyImages>;
+let val: ReturnType<typeof toyImages>;
+
+beforeAll(async () => {
+  await initBackend({ backend: 'wasm', log: null });
+  tmp = await mkdtemp(join(tmpdir(), 'skingan-learner-'));
+  data = toyImages(24, SIZE, 3, 1);
+  val = toyImages(12, SIZE, 3, 2);
+});
+
+afterAll(async () => {
+  tf.dispose([data.images, val.images]);
+  await rm(tmp, { recursive: true, force: true });
+});
+
+const classifier = (seed = 0) =>
+  createResNetClassifier(TINY_RESNET, { labelSpace, inputSize: SIZE, seed, headDropout: 0.25 });
+const weightsOf = (m: tf.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
+
+describe('Learner', () => {
+  it.each([
+    ['features computed once', false],
+    ['backbone run per batch (augmentation)', true],
+  ])(
+    'a frozen phase (%s) leaves every backbone weight bit-identical, BatchNorm statistics included, and trains the head',
+    async (_name, augmented) => {
+      const c = classifier();
+      const learner = new Learner(c, {
+        train: memorySource(data.images, data.labels, 8, 1),
+        augmented,
+        seed: 1,
+      });
+      const backboneBefore = weightsOf(c.backbone);
+      const headBefore = weightsOf(c.head);
+      await learner.fit([oneCyclePhase(2, 1e-2, { frozen: true })]);
+      expect(weightsOf(c.backbone)).toEqual(backboneBefore);
+      expect(weightsOf(c.head)).not.toEqual(headBefore);
+      // Unfrozen, the backbone (and its BatchNorm statistics) moves.
+      await learner.fit([oneCyclePhase(1, 1e-2)]);
+      expect(weightsOf(c.backbone)).not.toEqual(backboneBefore);
+      learner.dispose();
+      c.dispose();
+    },
+  );
+
+  it('keeps the tensor count flat across steps', () => {
+    const c = classifier();
+    const learner = new Learner(c, { train: memorySource(data.images, data.labels, 8) });
+    const x = data.images.slice(0, 8);
+    const y = tf.tensor1d(data.labels.slice(0, 8), 'int32');
+    const lr = [1e-3, 1e-3, 1e-3];
+    learner.step({ images: x, labels: y }, false, lr, 0.9); // creates the optimizer's state
+    const n = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) learner.step({ images: x, labels: y }, false, lr, 0.9);
+    learner.step({ images: x, labels: y }, true, lr, 0.9);
+    expect(tf.memory().numTensors).toBe(n);
+    tf.dispose([x, y]);
+    learner.dispose();
+    c.dispose();
+  });
+
+  it('learns the toy problem and keeps the best epoch by validation balanced accuracy', async () => {
+    const c = classifier(3);
+    const learner = new Learner(c, {
+      train: memorySource(data.images, data.labels, 8, 2),
+      val: memorySource(val.images, val.labels, 6),
+      seed: 2,
+      wd: 0,
+    });
+    const result = await learner.fit([oneCyclePhase(6, 2e-2)]);
+    expect(result.history).toHaveLength(6);
+    const bestBa = Math.max(...result.history.map((h) => h.valBalancedAccuracy!));
+    expect(result.best!.valBalancedAccuracy).toBe(bestBa);
+    expect(bestBa).toBeGreaterThan(0.9);
+    // The classifier holds the best epoch's weights: validating again reproduces its numbers.
+    const again = await learner.validate();
+    expect(again.report.balancedAccuracy).toBe(result.best!.valBalancedAccuracy);
+    expect(again.loss).toBeCloseTo(result.best!.valLoss!, 5);
+    learner.dispose();
+    c.dispose();
+  });
+
+  it('stops a phase early after `patience` epochs without a better balanced accuracy', async () => {
+    const c = classifier(4);
+    // A learning rate of ~0 never improves on the first epoch.
+    const learner = new Learner(c, {
+      train: memorySource(data.images, data.labels, 12),
+      val: memorySource(val.images, val.labels, 12),
+      patience: 2,
+    });
+    const r = await learner.fit([oneCyclePhase(10, 1e-12)]);
+    expect(r.stoppedEarly).toBe(true);
+    expect(r.history).toHaveLength(3);
+    expect(r.best!.epoch).toBe(0);
+    learner.dispose();
+    c.dispose();
+  });
+
+  it('stops at once on the abort signal, writes no final model, and resumes from the last epoch checkpoint', async () => {
+    const c = classifier(7);
+    const run = await RunFolder.open(join(tmp, 'abort'), { kind: 'classifier', config: {} });
+    const controller = new AbortController();
+    const learner = new Learner(c, {
+      train: memorySource(data.images, data.labels, 8),
+      run,
+      signal: controller.signal,
+      // Abort in the middle of the second epoch (3 steps per epoch).
+      observer: {
+        onStep: (e) => {
+          if (e.step === 5) controller.abort();
+        },
+      },
+    });
+    const r = await learner.fit([oneCyclePhase(3, 1e-2)]);
+    expect(r).toMatchObject({ interrupted: true, epochs: 1, steps: 5 });
+    expect(await readdir(run.dir)).not.toContain('model');
+    expect((await run.checkpoints.latest())?.epoch).toBe(0);
+    learner.dispose();
+    c.dispose();
+  });
+
+  it('LR finder restores the weights and optimizer state it started from', async () => {
+    const c = classifier(5);
+    const learner = new Learner(c, { train: memorySource(data.images, data.labels, 8, 3), seed: 3 });
+    const before = [...weightsOf(c.backbone), ...weightsOf(c.head)];
+    await learner.optimizer.getWeights(); // creates the optimizer's counters variable
+    const n = tf.memory().numTensors;
+    const r = await learner.lrFind({ numIt: 12, endLr: 100 });
+    expect(r.lrs.length).toBeGreaterThan(5);
+    expect([...weightsOf(c.backbone), ...weightsOf(c.head)]).toEqual(before);
+    expect((await learner.optimizer.getWeights()).map((w) => w.name)).toEqual(['counters']);
+    expect(learner.optimizer.iterations).toBe(0);
+    expect(tf.memory().numTensors).toBe(n);
+    learner.dispose();
+    c.dispose();
+  });
+
+  it('checkpoints every epoch and a resumed run ends with the same weights as an uninterrupted one', async () => {
+    const phases = fineTunePhases(2, { freezeEpochs: 1, baseLr: 1e-2 });
+    const train = () => memorySource(data.images, data.labels, 8, 4);
+    const valSrc = () => memorySource(val.images, val.labels, 12);
+
+    const full = classifier(6);
+    const runA = await RunFolder.open(join(tmp, 'a'), { kind: 'classifier', config: { x: 1 } });
+    const la = new Learner(full, {
+      train: train(),
+      val: valSrc(),
+      seed: 5,
+      run: runA,
+      observer: runA.metricsObserver(),
+    });
+    const ra = await la.fit(phases);
+    expect(ra.epochs).toBe(3);
+    expect(await readdir(join(runA.dir, 'model'))).toEqual(
+      expect.arrayContaining(['backbone', 'head', 'classifier.json']),
+    );
+    const epochLines = (await runA.readMetrics()).filter((m) => m.type === 'epoch');
+    expect(epochLines.map((m) => m.epoch)).toEqual([0, 1, 2]);
+    expect(epochLines[0]).toHaveProperty('valBalancedAccuracy');
+
+    // Interrupted after the second epoch's checkpoint (the first unfrozen one)...
+    const partial = classifier(6);
+    const runB = await RunFolder.open(join(tmp, 'b'), { kind: 'classifier', config: { x: 1 } });
+    const stop = new Error('killed');
+    const lb = new Learner(partial, {
+      train: train(),
+      val: valSrc(),
+      seed: 5,
+      run: runB,
+      observer: {
+        onCheckpoint: (e) => {
+          if (e.epoch === 1) throw stop;
+        },
+      },
+    });
+    await expect(lb.fit(phases)).rejects.toBe(stop);
+    lb.dispose();
+    partial.dispose();
+
+    // ...then resumed in a fresh process-like state: new model and learner from the same seed.
+    const resumed = classifier(6);
+    const runB2 = await RunFolder.open(join(tmp, 'b'), {
+      kind: 'classifier',
+      config: { x: 1 },
+      resume: true,
+    });
+    const lc = new Learner(resumed, { train: train(), val: valSrc(), seed: 5, run: runB2 });
+    const rc = await lc.fit(phases, { resume: true });
+    expect(rc.epochs).toBe(3);
+    expect(rc.history.map((h) => h.epoch)).toEqual([0, 1, 2]);
+    expect(weightsOf(resumed.backbone)).toEqual(weightsOf(full.backbone));
+    expect(weightsOf(resumed.head)).toEqual(weightsOf(full.head));
+
+    // The saved model reloads with the same predictions.
+    const loaded = await ImageClassifier.load(runB2.dir);
+    const p1 = resumed.predictProba(val.images);
+    const p2 = loaded.predictProba(val.images);
+    expect(Array.from(p2.dataSync())).toEqual(Array.from(p1.dataSync()));
+    tf.dispose([p1, p2]);
+    for (const x of [la, lc]) x.dispose();
+    for (const x of [full, resumed, loaded]) x.dispose();
+  });
+});

@@ -1,0 +1,554 @@
+import { promises as fs } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  CLASSIFIER_PRESETS,
+  type ClassifierConfig,
+  findLearningRate,
+  ImageClassifier,
+  planPhases,
+  predictBatches,
+  RESNET_ARCH_NAMES,
+  resolveClassifierConfig,
+  trainClassifier,
+  writeLrFinderReport,
+  writeProbabilitiesCsv,
+} from '@skingan/classifier';
+import { initBackend, pathExists, RunFolder, type Sample, SkinganError } from '@skingan/core';
+import {
+  createBatchSource,
+  type Dataset,
+  formatProblem,
+  loadDataset,
+  readSplit,
+  SPLIT_PARTS,
+  type SplitPart,
+  selectSplit,
+} from '@skingan/data';
+import {
+  classificationReport,
+  classificationTable,
+  confusionMarkdown,
+  renderMarkdown,
+} from '@skingan/metrics';
+import { type Command, Option } from 'commander';
+import { globalBackend, intOption, numberOption } from '../options.js';
+import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
+
+/** Flags shared by `train` and `lr-find`: what network, at what size, with what data. */
+interface ModelFlags {
+  data: string[];
+  split?: string;
+  add?: string[];
+  classes?: string;
+  preset: string;
+  config?: string;
+  arch?: string;
+  pretrained?: string;
+  size?: number;
+  batchSize?: number;
+  lr?: number;
+  wd?: number;
+  augment?: boolean;
+  balance?: ClassifierConfig['balance'];
+  seed?: number;
+  json?: boolean;
+}
+
+interface TrainFlags extends ModelFlags {
+  out: string;
+  epochs?: number;
+  freezeEpochs?: number;
+  patience?: number;
+  resume?: boolean;
+}
+
+interface LrFindFlags extends ModelFlags {
+  out: string;
+  startLr: number;
+  endLr: number;
+  numIt: number;
+  freezeEpochs?: number;
+}
+
+interface EvalFlags {
+  model: string;
+  data: string[];
+  split?: string;
+  part?: SplitPart;
+  batchSize: number;
+  out?: string;
+  json?: boolean;
+}
+
+/** `skingan classifier train|eval|predict|lr-find`. */
+export function registerClassifier(program: Command): void {
+  const classifier = program
+    .command('classifier')
+    .description(
+      'lesion classifiers the fastai way: ImageNet ResNet-50 fine-tuning or ResNets from scratch, one-cycle, LR finder',
+    );
+
+  addModelFlags(
+    classifier
+      .command('train')
+      .description(
+        'train a classifier into a run folder (config, metrics.jsonl, checkpoints, model/): fine_tune for pretrained weights, fit_one_cycle from scratch',
+      ),
+  )
+    .requiredOption('--out <dir>', 'run folder to create')
+    .option('--epochs <n>', 'epochs with everything trainable (default: the preset’s)', intOption('--epochs'))
+    .option(
+      '--freeze-epochs <n>',
+      'head-only epochs before unfreezing (pretrained weights only)',
+      intOption('--freeze-epochs'),
+    )
+    .option(
+      '--patience <n>',
+      'early stopping: epochs without a better validation balanced accuracy',
+      intOption('--patience'),
+    )
+    .option(
+      '--resume',
+      'continue the run in --out from its last checkpoint (only --epochs and --patience may change)',
+    )
+    .action(async (opts: TrainFlags, cmd: Command) => {
+      await initBackend({ backend: globalBackend(cmd), log: opts.json ? null : undefined });
+      await train(opts);
+    });
+
+  addModelFlags(
+    classifier
+      .command('lr-find')
+      .description(
+        'fastai’s learning-rate finder: an exponential sweep on the train part; writes lr-find.json and lr-find.png',
+      ),
+  )
+    .requiredOption('--out <dir>', 'folder for lr-find.json and lr-find.png')
+    .option('--start-lr <x>', 'first learning rate', numberOption('--start-lr'), 1e-7)
+    .option('--end-lr <x>', 'last learning rate', numberOption('--end-lr'), 10)
+    .option('--num-it <n>', 'steps of the sweep', intOption('--num-it'), 100)
+    .option(
+      '--freeze-epochs <n>',
+      'with pretrained weights, >0 (default) sweeps the head alone as fine_tune starts',
+      intOption('--freeze-epochs'),
+    )
+    .action(async (opts: LrFindFlags, cmd: Command) => {
+      await initBackend({ backend: globalBackend(cmd), log: opts.json ? null : undefined });
+      await lrFind(opts);
+    });
+
+  addEvalFlags(
+    classifier
+      .command('eval')
+      .description(
+        'per-class precision/recall/F1/AUC, accuracy, balanced accuracy and the confusion matrix on a dataset',
+      ),
+  )
+    .option('--out <file>', 'also write the report as JSON to this file')
+    .option('--json', 'print the report as one JSON object')
+    .action(async (opts: EvalFlags, cmd: Command) => {
+      await initBackend({ backend: globalBackend(cmd), log: opts.json ? null : undefined });
+      await evaluate(opts);
+    });
+
+  addEvalFlags(
+    classifier.command('predict').description('class probabilities of every image as CSV (image,<class>,…)'),
+  )
+    .requiredOption('--out <file>', 'CSV file to write')
+    .option('--json', 'print a summary as JSON')
+    .action(async (opts: EvalFlags & { out: string }, cmd: Command) => {
+      await initBackend({ backend: globalBackend(cmd), log: opts.json ? null : undefined });
+      await predict(opts);
+    });
+}
+
+function addModelFlags(cmd: Command): Command {
+  return cmd
+    .requiredOption('--data <dir...>', 'dataset folder(s) (labels.csv + images/, or the ISIC 2019 layout)')
+    .option(
+      '--split <file>',
+      'split.json: train on its train part, validate on its val part (test never used)',
+    )
+    .option('--add <dir...>', 'extra training folders used in full, e.g. synthetic images')
+    .option('--classes <list>', 'comma-separated classes (default: the 8 ISIC 2019 classes)')
+    .addOption(
+      new Option(
+        '--preset <name>',
+        'defaults: thesis (ImageNet ResNet-50, 224²), cpu (small ResNet, 128²), test (tiny)',
+      )
+        .choices(Object.keys(CLASSIFIER_PRESETS))
+        .default('thesis'),
+    )
+    .option('--config <file>', 'JSON with config fields (flags override it)')
+    .addOption(new Option('--arch <name>', 'architecture trained from scratch').choices(RESNET_ARCH_NAMES))
+    .option(
+      '--pretrained <weights>',
+      'start from weights: imagenet (Keras ResNet-50, see `skingan weights fetch`), a classifier run, or a tfjs model folder; "none" trains from scratch',
+    )
+    .option('--size <n>', 'image size (default: the preset’s)', intOption('--size'))
+    .option('--batch-size <n>', 'batch size (default: the preset’s)', intOption('--batch-size'))
+    .option(
+      '--lr <x>',
+      'peak learning rate (from scratch) or fine_tune base_lr (pretrained)',
+      numberOption('--lr'),
+    )
+    .option('--wd <x>', 'decoupled weight decay (fastai: 0.01)', numberOption('--wd'))
+    .option('--augment', 'random flips, turns, zoom/shift and colour jitter')
+    .option('--no-augment', 'no augmentation (a frozen backbone then computes its features once)')
+    .addOption(
+      new Option(
+        '--balance <how>',
+        'class balance: oversample (sampler), weight the loss (weights), or none',
+      ).choices(['none', 'sampler', 'weights']),
+    )
+    .option('--seed <n>', 'seed for init, shuffling, augmentation and dropout', intOption('--seed'))
+    .option('--json', 'print the result as one JSON object on stdout');
+}
+
+function addEvalFlags(cmd: Command): Command {
+  return cmd
+    .requiredOption('--model <dir>', 'classifier run folder (or its model/ folder)')
+    .requiredOption('--data <dir...>', 'dataset folder(s)')
+    .option('--split <file>', 'split.json: only its --part (default test); without it every image of --data')
+    .addOption(new Option('--part <name>', 'which part of --split').choices([...SPLIT_PARTS]))
+    .option('--batch-size <n>', 'images per forward pass', intOption('--batch-size'), 32);
+}
+
+function log(json: boolean | undefined): (line: string) => void {
+  return (line) => {
+    if (!json) process.stderr.write(`${line}\n`);
+  };
+}
+
+function splitList(s: string): string[] {
+  return s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+}
+
+async function readConfigFile(path: string | undefined): Promise<Record<string, unknown>> {
+  if (!path) return {};
+  try {
+    return JSON.parse(await fs.readFile(path, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new SkinganError(`cannot read the config file: ${(e as Error).message}`, {
+      code: 'USAGE',
+      file: resolve(path),
+      cause: e,
+    });
+  }
+}
+
+function resolveConfig(
+  opts: ModelFlags & { epochs?: number; freezeEpochs?: number; patience?: number },
+  file: Record<string, unknown>,
+): ClassifierConfig {
+  const pretrained =
+    opts.pretrained === undefined ? undefined : opts.pretrained === 'none' ? null : opts.pretrained;
+  return resolveClassifierConfig(
+    opts.preset,
+    file,
+    {
+      arch: opts.arch,
+      pretrained,
+      imageSize: opts.size,
+      batchSize: opts.batchSize,
+      lr: opts.lr,
+      wd: opts.wd,
+      augment: opts.augment,
+      balance: opts.balance,
+      seed: opts.seed,
+      epochs: opts.epochs,
+      freezeEpochs: opts.freezeEpochs ?? (pretrained === null ? 0 : undefined),
+      patience: opts.patience,
+    },
+    opts.config ? `config ${opts.config}` : 'config',
+  );
+}
+
+function warnProblems(dataset: Dataset, say: (l: string) => void): void {
+  for (const p of dataset.problems.slice(0, 5)) say(`warning: ${formatProblem(p)}`);
+  if (dataset.problems.length > 5) say(`warning: … ${dataset.problems.length - 5} more problems skipped`);
+}
+
+/** Train and validation samples: the split's parts of --data, plus every image of --add for training. */
+async function trainingData(
+  opts: ModelFlags,
+  say: (l: string) => void,
+): Promise<{ dataset: Dataset; train: Sample[]; val: Sample[] }> {
+  const classes = opts.classes ? { classes: splitList(opts.classes) } : {};
+  const dataset = await loadDataset(opts.data, classes);
+  warnProblems(dataset, say);
+  if (!opts.split) {
+    throw new SkinganError('training needs --split, so that test images never reach the classifier', {
+      code: 'USAGE',
+      hint: 'make one with `skingan data split DIR --seed 7 --out split.json`',
+    });
+  }
+  const split = await readSplit(opts.split);
+  const train = selectSplit(dataset, split, 'train');
+  const val = selectSplit(dataset, split, 'val');
+  if (opts.add?.length) {
+    const extra = await loadDataset(opts.add, classes);
+    warnProblems(extra, say);
+    train.push(...extra.samples);
+  }
+  if (train.length === 0)
+    throw new SkinganError('no training images', { code: 'USAGE', file: resolve(opts.split) });
+  return { dataset, train, val };
+}
+
+async function train(opts: TrainFlags): Promise<void> {
+  const say = log(opts.json);
+  const out = resolve(opts.out);
+  const config = resolveConfig(opts, await readConfigFile(opts.config));
+  const phases = planPhases(config);
+  const { dataset, train: trainSamples, val: valSamples } = await trainingData(opts, say);
+  const trainSource = createBatchSource(trainSamples, {
+    imageSize: config.imageSize,
+    batchSize: config.batchSize,
+    seed: config.seed,
+    augment: config.augment,
+    balanced: config.balance === 'sampler',
+    labelSpace: dataset.labelSpace,
+  });
+  const valSource = valSamples.length
+    ? createBatchSource(valSamples, {
+        imageSize: config.imageSize,
+        batchSize: config.batchSize,
+        seed: config.seed,
+        shuffle: false,
+      })
+    : undefined;
+  const run = await RunFolder.open(out, {
+    kind: 'classifier',
+    config: {
+      ...config,
+      labelSpace: dataset.labelSpace,
+      data: opts.data.map((d) => resolve(d)),
+      add: (opts.add ?? []).map((d) => resolve(d)),
+      split: opts.split ? resolve(opts.split) : null,
+    },
+    resume: opts.resume,
+    resumableKeys: ['epochs', 'patience'],
+  });
+  const totalEpochs = phases.reduce((n, p) => n + p.epochs, 0);
+  const stepsPerEpoch = trainSource.stepsPerEpoch;
+  const firstStep = opts.resume ? ((await run.checkpoints.latest())?.step ?? 0) : 0;
+  const progress = new Progress({
+    label: 'classifier',
+    total: totalEpochs * stepsPerEpoch - firstStep,
+    unit: 'steps',
+    quiet: opts.json,
+  });
+  const bar = trainingProgress(progress, totalEpochs, firstStep);
+  const what = config.pretrained ? `${config.arch} from ${config.pretrained}` : `${config.arch} from scratch`;
+  say(
+    `classifier: ${what}, ${trainSamples.length} train / ${valSamples.length} val images, ${config.imageSize}², batch ${config.batchSize}, ` +
+      phases
+        .map(
+          (p) =>
+            `${p.epochs} ${p.frozen ? 'frozen' : 'unfrozen'} epoch(s) at lr ≤ ${Math.max(...p.lrMax).toExponential(1)}`,
+        )
+        .join(' then '),
+  );
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    progress.log(
+      'interrupt: stopping now; --resume continues from the last epoch checkpoint (Ctrl-C again to quit at once)',
+    );
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const started = Date.now();
+  const metrics = run.metricsObserver();
+  try {
+    const { classifier, result } = await trainClassifier({
+      config,
+      labelSpace: dataset.labelSpace,
+      train: trainSource,
+      val: valSource,
+      trainLabels: trainSamples.map((s) => s.label),
+      run,
+      resume: opts.resume,
+      signal: controller.signal,
+      log: (l) => progress.log(l),
+      observer: {
+        onStep: (e) => {
+          metrics.onStep?.(e);
+          return bar.onStep?.(e);
+        },
+        onCheckpoint: (e) => metrics.onCheckpoint?.(e),
+        onEpoch: (e) => {
+          metrics.onEpoch?.(e);
+          const m = e.metrics ?? {};
+          const val =
+            m.valBalancedAccuracy !== undefined
+              ? `  val loss ${e.losses.valLoss?.toFixed(3)}  acc ${m.valAccuracy?.toFixed(3)}  bal.acc ${m.valBalancedAccuracy.toFixed(3)}`
+              : '';
+          progress.log(
+            `epoch ${e.epoch + 1}/${e.epochs}  loss ${e.losses.loss?.toFixed(3)}${val}  (${formatDuration(e.elapsedMs)})`,
+          );
+        },
+      },
+    });
+    const summary = {
+      run: run.dir,
+      status: result.interrupted ? 'interrupted' : 'completed',
+      arch: config.arch,
+      pretrained: config.pretrained,
+      params: classifier.trainableParams(),
+      epochs: result.epochs,
+      steps: result.steps,
+      stoppedEarly: result.stoppedEarly,
+      best: result.best,
+      seconds: Math.round((Date.now() - started) / 1000),
+    };
+    classifier.dispose();
+    await run.update({ params: summary.params, best: result.best, stoppedEarly: result.stoppedEarly });
+    await run.finish(result.interrupted ? 'interrupted' : 'completed');
+    progress.finish(
+      result.interrupted
+        ? `classifier: stopped at step ${result.steps}; continue with --resume --out ${opts.out}`
+        : `classifier: ${result.epochs} epochs into ${run.dir}${result.best ? ` (best epoch ${result.best.epoch + 1}: val balanced accuracy ${result.best.valBalancedAccuracy?.toFixed(3)})` : ''}`,
+    );
+    if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    if (result.interrupted) process.exitCode = 130;
+  } catch (e) {
+    await run.finish('failed', e);
+    throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
+    trainSource.dispose();
+    valSource?.dispose();
+  }
+}
+
+async function lrFind(opts: LrFindFlags): Promise<void> {
+  const say = log(opts.json);
+  const config = resolveConfig(opts, await readConfigFile(opts.config));
+  const { dataset, train: samples } = await trainingData(opts, say);
+  const source = createBatchSource(samples, {
+    imageSize: config.imageSize,
+    batchSize: config.batchSize,
+    seed: config.seed,
+    augment: config.augment,
+    balanced: config.balance === 'sampler',
+    labelSpace: dataset.labelSpace,
+  });
+  const progress = new Progress({ label: 'lr-find', total: opts.numIt, unit: 'steps', quiet: opts.json });
+  try {
+    const r = await findLearningRate({
+      config,
+      labelSpace: dataset.labelSpace,
+      train: source,
+      startLr: opts.startLr,
+      endLr: opts.endLr,
+      numIt: opts.numIt,
+      log: (l) => progress.log(l),
+      onStep: (i, lr, loss) => progress.update(i + 1, { lr: lr.toExponential(1), loss }),
+    });
+    const out = resolve(opts.out);
+    const files = await writeLrFinderReport(out, r, {
+      arch: config.arch,
+      pretrained: config.pretrained,
+      imageSize: config.imageSize,
+      batchSize: config.batchSize,
+      frozen: r.frozen,
+    });
+    progress.finish(`lr-find: ${r.lrs.length} steps (${r.stopped})`);
+    const s = r.suggestion;
+    const summary = { suggestion: s, stopped: r.stopped, steps: r.lrs.length, frozen: r.frozen, ...files };
+    if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    else {
+      process.stdout.write(
+        s
+          ? `suggested learning rate (valley): ${s.valley.toExponential(2)}   steep: ${s.steep.toExponential(2)}   minimum/10: ${s.minimum.toExponential(2)}\n`
+          : 'too few steps for a suggestion: raise --num-it or lower --start-lr\n',
+      );
+      process.stdout.write(`curve: ${files.png}\n`);
+    }
+  } finally {
+    source.dispose();
+  }
+}
+
+/** The samples to evaluate or predict: a split's part (default test), or every image. */
+async function evalSamples(
+  opts: EvalFlags,
+  classes: readonly string[],
+  say: (l: string) => void,
+): Promise<{ samples: Sample[]; what: string }> {
+  const dataset = await loadDataset(opts.data, { classes });
+  warnProblems(dataset, say);
+  if (!opts.split) {
+    if (opts.part) throw new SkinganError('--part needs --split', { code: 'USAGE' });
+    return { samples: dataset.samples, what: `every image of ${opts.data.join(', ')}` };
+  }
+  const part = opts.part ?? 'test';
+  return {
+    samples: selectSplit(dataset, await readSplit(opts.split), part),
+    what: `the ${part} part of ${opts.split}`,
+  };
+}
+
+async function runPredictions(opts: EvalFlags, say: (l: string) => void) {
+  const classifier = await ImageClassifier.load(opts.model);
+  const classes = classifier.labelSpace.classes;
+  try {
+    const { samples, what } = await evalSamples(opts, classes, say);
+    if (samples.length === 0) throw new SkinganError(`no images in ${what}`, { code: 'USAGE' });
+    const source = createBatchSource(samples, {
+      imageSize: classifier.inputSize,
+      batchSize: opts.batchSize,
+      seed: 0,
+      shuffle: false,
+      strict: true,
+    });
+    const progress = new Progress({
+      label: 'predict',
+      total: samples.length,
+      unit: 'images',
+      quiet: opts.json,
+    });
+    try {
+      const table = await predictBatches(classifier, source.epoch(0), (n) => progress.update(n));
+      progress.finish(`predicted ${table.ids.length} images (${what})`);
+      return { table, classes: [...classes], what };
+    } finally {
+      source.dispose();
+    }
+  } finally {
+    classifier.dispose();
+  }
+}
+
+async function evaluate(opts: EvalFlags): Promise<void> {
+  const say = log(opts.json);
+  const { table, classes, what } = await runPredictions(opts, say);
+  const report = classificationReport(table.labels, table.probs, { classes });
+  const json = { model: resolve(opts.model), images: what, ...report };
+  if (opts.out) await fs.writeFile(resolve(opts.out), `${JSON.stringify(json, null, 2)}\n`);
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(
+    `${renderMarkdown(classificationTable(report, undefined, { title: `${opts.model} on ${what}` }))}\n### Confusion matrix\n\n${confusionMarkdown(report)}`,
+  );
+}
+
+async function predict(opts: EvalFlags & { out: string }): Promise<void> {
+  const say = log(opts.json);
+  const out = resolve(opts.out);
+  if (await pathExists(out)) say(`note: replacing ${out}`);
+  const { table, classes, what } = await runPredictions(opts, say);
+  await writeProbabilitiesCsv(out, table, classes);
+  if (opts.json)
+    process.stdout.write(
+      `${JSON.stringify({ out, images: table.ids.length, of: what, classes }, null, 2)}\n`,
+    );
+  else say(`wrote ${out}`);
+}

