@@ -87,7 +87,12 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
     const split = makeSplit(dataset, { seed: config.seed, fractions: config.fractions });
     const nv = dataset.labelSpace.classes.indexOf('NV');
     const train = new Set(split.ids.train);
-    plan = nv2melPlan(data, config, dataset.samples.filter((s) => s.label === nv && train.has(s.id)).length);
+    plan = nv2melPlan(
+      data,
+      config,
+      dataset.samples.filter((s) => s.label === nv && train.has(s.id)).length,
+      classes,
+    );
   }
   const jobs = planJobs(plan.jobs, dir);
   const { jobs: _jobs, ...planData } = plan;

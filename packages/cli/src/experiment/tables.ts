@@ -51,6 +51,8 @@ export async function buildTables(
 ): Promise<ExperimentTables> {
   const dataset = await loadDataset(data);
   const classes = [...dataset.labelSpace.classes];
+  // Columns for the classes the data has (a 3-class dataset gets a 3-class table).
+  const present = classes.filter((_, i) => dataset.samples.some((s) => s.label === i));
   const labelOf = new Map(dataset.samples.map((s) => [s.id, s.label]));
 
   const cells: CellResult[] = [];
@@ -99,7 +101,7 @@ export async function buildTables(
     const rows = plan.sets
       .filter((s) => summaries.has(s.slug))
       .map((s) => ({ label: s.label, summary: summaries.get(s.slug)! }));
-    if (rows.length) tables.push({ name: 'table-6.2', table: table62(rows) });
+    if (rows.length) tables.push({ name: 'table-6.2', table: table62(rows, { classes: present }) });
   } else {
     const base = plan.sets.find((s) => s.addJobs.length === 0);
     const entries: GeneratedCountEntry[] = [];

@@ -1,3 +1,4 @@
+import { ISIC2019 } from '@skingan/core';
 import type { ExperimentConfig } from '../config.js';
 import type { Job } from '../job.js';
 
@@ -75,6 +76,7 @@ export function classifierJobs(
   config: ExperimentConfig,
   set: TrainingSet,
   seed: number,
+  classes?: readonly string[],
 ): { jobs: Job[]; cell: ClassifierCell } {
   const c = config.classifier;
   const trainId = `classifier/${set.slug}/seed-${seed}`;
@@ -95,6 +97,7 @@ export function classifierJobs(
     '{out}/run',
   ];
   if (set.addJobs.length) args.push('--add', ...set.addJobs.map((j) => `{job:${j}}/data`));
+  if (classes) args.push(...classesFlag(classes));
   if (c.epochs !== undefined) args.push('--epochs', String(c.epochs));
   if (c.pretrained) args.push('--pretrained', c.pretrained);
   if (c.freezeEpochs !== undefined) args.push('--freeze-epochs', String(c.freezeEpochs));
@@ -136,4 +139,9 @@ export function classifierSeeds(config: ExperimentConfig): number[] {
 /** Paths are part of a job's identity; the data's content is fingerprinted by the runner. */
 function fingerprintKey(path: string): string {
   return path;
+}
+
+/** `--classes A,B,…` when the data holds only some of the 8 ISIC 2019 classes (none otherwise). */
+export function classesFlag(classes: readonly string[]): string[] {
+  return classes.length < ISIC2019.classes.length ? ['--classes', classes.join(',')] : [];
 }

@@ -3,6 +3,7 @@ import type { ExperimentConfig } from '../config.js';
 import type { Job } from '../job.js';
 import {
   type ClassifierCell,
+  classesFlag,
   classifierJobs,
   classifierSeeds,
   type ExperimentPlan,
@@ -46,6 +47,7 @@ export function noise2imgPlan(
     '{out}/run',
   ];
   if (a.batchSize) acganArgs.push('--batch-size', String(a.batchSize));
+  acganArgs.push(...classesFlag(classes));
   jobs.push({ id: 'acgan', stage: 'acgan', args: acganArgs, deps: ['split'], resumeFlag: '--resume' });
   jobs.push({
     id: 'acgan-samples',
@@ -158,7 +160,7 @@ export function noise2imgPlan(
   const cells: ClassifierCell[] = [];
   for (const set of sets) {
     for (const seed of classifierSeeds(config)) {
-      const r = classifierJobs(data, config, set, seed);
+      const r = classifierJobs(data, config, set, seed, classes);
       jobs.push(...r.jobs);
       cells.push(r.cell);
     }

@@ -19,14 +19,19 @@ const alphaId = (a: number) => String(Number(a.toFixed(6)));
  * (the same source NV images for every α, nested 500 ⊂ 1000 ⊂ …) → a classifier per (α, N).
  * N is capped at the NV train images that exist (`nvTrain`).
  */
-export function nv2melPlan(data: string[], config: ExperimentConfig, nvTrain: number): ExperimentPlan {
+export function nv2melPlan(
+  data: string[],
+  config: ExperimentConfig,
+  nvTrain: number,
+  classes?: readonly string[],
+): ExperimentPlan {
   const jobs: Job[] = [splitJob(data, config)];
   const baseSet: TrainingSet = { label: 'ISIC-0', slug: 'isic-0', addJobs: [], coords: { alpha: 0, n: 0 } };
   const seeds = classifierSeeds(config);
   const cells: ClassifierCell[] = [];
   // The ranking classifier is ISIC-0's first seed: the baseline row and the filter share it.
   for (const seed of seeds) {
-    const r = classifierJobs(data, config, baseSet, seed);
+    const r = classifierJobs(data, config, baseSet, seed, classes);
     jobs.push(...r.jobs);
     cells.push(r.cell);
   }
@@ -117,7 +122,7 @@ export function nv2melPlan(data: string[], config: ExperimentConfig, nvTrain: nu
       };
       sets.push(set);
       for (const seed of seeds) {
-        const r = classifierJobs(data, config, set, seed);
+        const r = classifierJobs(data, config, set, seed, classes);
         jobs.push(...r.jobs);
         cells.push(r.cell);
       }

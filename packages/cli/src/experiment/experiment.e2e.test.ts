@@ -1,0 +1,176 @@
+import { spawn } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, runCli } from '../test-utils/run-cli.js';
+
+// End to end on real images: a 3-class subset of isic-mini keeps the job graph small (about
+// 30 jobs of the `test` preset), so the whole file runs in a few minutes on 2 cores.
+const MINI = fileURLToPath(new URL('../../../../../shared/data/isic-mini', import.meta.url));
+const haveMini = existsSync(join(MINI, 'labels.csv'));
+const CHROMIUM = '/usr/bin/chromium';
+
+let dir: string;
+let data: string;
+const readTable = async (exp: string, name: string) =>
+  JSON.parse(await fs.readFile(join(exp, 'tables', `${name}.json`), 'utf8'));
+
+beforeAll(async () => {
+  dir = await fs.mkdtemp(join(tmpdir(), 'skingan-e2e-'));
+  data = join(dir, 'mini3');
+  if (haveMini)
+    expect(runCli(['data', 'subset', MINI, '--classes', 'MEL,NV,BCC', '--out', data]).code).toBe(0);
+});
+afterAll(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe.skipIf(!haveMini)('skingan experiment (isic-mini, 3 classes, test preset)', () => {
+  const full = () => join(dir, 'full');
+
+  it('noise2img writes Table 6.2 with every row and column of the grid, FID/KID and a report', async () => {
+    const r = runCli([
+      'experiment',
+      'noise2img',
+      '--data',
+      data,
+      '--preset',
+      'test',
+      '--jobs',
+      '2',
+      '--out',
+      full(),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/report: .*report\.html/);
+    const t = await readTable(full(), 'table-6.2');
+    expect(t.rows.map((row: { label: string }) => row.label)).toEqual([
+      'ISIC-0',
+      'acgan-4',
+      'cyclegan-4',
+      'acgan-8',
+      'cyclegan-8',
+    ]);
+    const columns = t.columns.map((c: { key: string }) => c.key);
+    expect(columns).toEqual(
+      ['MEL', 'NV', 'BCC']
+        .flatMap((c) => [`${c}.precision`, `${c}.recall`])
+        .concat('accuracy', 'balancedAccuracy'),
+    );
+    for (const row of t.rows) expect(row.cells.accuracy.value).toBeGreaterThanOrEqual(0);
+    for (const name of ['table-6.2', 'paired-vs-isic-0', 'gan-metrics']) {
+      for (const ext of ['md', 'csv', 'json'])
+        expect(existsSync(join(full(), 'tables', `${name}.${ext}`))).toBe(true);
+    }
+    expect(await fs.readFile(join(full(), 'tables', 'gan-metrics.md'), 'utf8')).toMatch(/test-random-conv/);
+  });
+
+  it.skipIf(!existsSync(CHROMIUM))(
+    'report.html opens from disk in a browser with its tables and every image loaded',
+    async () => {
+      const { chromium } = await import('playwright-core');
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      });
+      try {
+        const page = await browser.newPage();
+        const requests: string[] = [];
+        page.on('request', (req) => requests.push(req.url()));
+        await page.goto(pathToFileURL(join(full(), 'report.html')).href, { waitUntil: 'load' });
+        const captions = await page.locator('table caption').allTextContents();
+        expect(captions.some((c) => c.includes('Table 6.2'))).toBe(true);
+        expect(captions.some((c) => c.includes('Paired comparison'))).toBe(true);
+        expect(await page.locator('table tbody tr').count()).toBeGreaterThan(5);
+        // Evaluated in the page: `complete` and `naturalWidth` are HTMLImageElement properties.
+        const images = await page.locator('img').evaluateAll((els) =>
+          els.map((e) => ({
+            ok: Boolean(
+              (e as unknown as { complete: boolean; naturalWidth: number }).complete &&
+                (e as unknown as { naturalWidth: number }).naturalWidth > 0,
+            ),
+          })),
+        );
+        expect(images.length).toBe(3); // one sheet per class: real | ACGAN | CycleGAN
+        expect(images.every((i) => i.ok)).toBe(true);
+        expect(await page.locator('svg').count()).toBeGreaterThan(0);
+        expect(requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:'))).toEqual([]);
+      } finally {
+        await browser.close();
+      }
+    },
+  );
+
+  it('killed in the middle and rerun with --resume: reuses finished jobs and ends with the same tables', async () => {
+    const out = join(dir, 'resumed');
+    const args = [
+      BIN,
+      'experiment',
+      'noise2img',
+      '--data',
+      data,
+      '--preset',
+      'test',
+      '--jobs',
+      '2',
+      '--out',
+      out,
+    ];
+    // Kill the whole process group (the experiment and its workers) once a few jobs are done.
+    const child = spawn(process.execPath, args, {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CI: '1' },
+    });
+    let err = '';
+    await new Promise<void>((resolve) => {
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if ((err.match(/ {2}done {4}/g) ?? []).length >= 8 && child.pid) {
+          process.kill(-child.pid, 'SIGKILL');
+        }
+      });
+      child.on('close', () => resolve());
+    });
+    expect(existsSync(join(out, 'tables'))).toBe(false);
+    const again = runCli(args.slice(1).concat('--resume'));
+    expect(again.code, again.stderr).toBe(0);
+    const reused = (again.stderr.match(/ {2}reused /g) ?? []).length;
+    expect(reused).toBeGreaterThanOrEqual(8);
+    expect(await readTable(out, 'table-6.2')).toEqual(await readTable(full(), 'table-6.2'));
+    // A finished experiment reruns without running anything.
+    const third = runCli(args.slice(1).concat('--resume'));
+    expect(third.stderr).toMatch(/0 jobs run, \d+ reused, 0 failed/);
+  });
+
+  it('nv2mel writes Table 7.2 with a row per N and a column group per α', async () => {
+    const out = join(dir, 'nv2mel');
+    const r = runCli([
+      'experiment',
+      'nv2mel',
+      '--data',
+      data,
+      '--preset',
+      'test',
+      '--jobs',
+      '2',
+      '--out',
+      out,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const t = await readTable(out, 'table-7.2');
+    expect(t.rows.map((row: { label: string }) => row.label)).toEqual(['0', '8', '16']);
+    const text = JSON.stringify(t);
+    for (const a of ['1/4', '1']) expect(text).toContain(`α=${a}`);
+  });
+});
