@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { registerAcgan } from './commands/acgan.js';
 import { registerClassifier } from './commands/classifier.js';
+import { registerCyclegan } from './commands/cyclegan.js';
 import { registerData } from './commands/data.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDoctor } from './commands/doctor.js';
@@ -27,6 +28,7 @@ export function createProgram(): Command {
   registerDoctor(program);
   registerData(program);
   registerAcgan(program);
+  registerCyclegan(program);
   registerClassifier(program);
   registerPrf(program);
   registerWeights(program);

@@ -1,1 +1,61 @@
-export {};
+export {
+  type CycleGanConfig,
+  type CycleGanConfigInput,
+  CycleGanConfigSchema,
+  PRESET_NAMES,
+  PRESETS,
+  type PresetName,
+  resolveConfig,
+} from './config.js';
+export {
+  InstanceNormalization,
+  type InstanceNormalizationArgs,
+  instanceNormalization,
+} from './layers/instance-normalization.js';
+export {
+  PaddedConv2D,
+  PaddedConv2DTranspose,
+  type PaddedConv2DTransposeArgs,
+  type PaddedConvArgs,
+  paddedConv2d,
+  paddedConv2dTranspose,
+} from './layers/padded-conv.js';
+export {
+  ReflectionPadding2D,
+  type ReflectionPadding2DArgs,
+  reflectionPadding2d,
+} from './layers/reflection-padding.js';
+export { CYCLEGAN_LAYERS, registerCycleganLayers } from './layers/register.js';
+export {
+  type CycleGanNets,
+  createCycleGanNets,
+  disposeNets,
+  initNets,
+  NET_NAMES,
+  type NetsConfig,
+} from './networks/cyclegan-nets.js';
+export { countParams, initNormal } from './networks/init.js';
+export { applyEager } from './networks/layer-plan.js';
+export { createPatchDiscriminator, type PatchDiscriminatorConfig } from './networks/patch-discriminator.js';
+export { createResnetGenerator, type ResnetGeneratorConfig } from './networks/resnet-generator.js';
+export { conv2d, conv2dTranspose } from './ops/conv.js';
+export { instanceNorm } from './ops/instance-norm.js';
+export { reflectPad } from './ops/reflect-pad.js';
+export { centerCrop, randomCropFlip } from './training/augment.js';
+export { LOSS_NAMES, type StepLosses } from './training/cycle-step.js';
+export { ImagePool } from './training/image-pool.js';
+export { lrFactor } from './training/lr-schedule.js';
+export {
+  estimateTrainingMemory,
+  type MemoryEstimate,
+  passMemory,
+  WASM_HEAP_LIMIT,
+} from './training/memory.js';
+export { type SampleGrid, type SampleImages, sampleGrids } from './training/samples.js';
+export {
+  CycleGanTrainer,
+  type TrainerOptions,
+  type TrainOptions,
+  type TrainResult,
+} from './training/trainer.js';
+export { CycleGanTranslator, type Direction, loadTranslator, readRunConfig } from './translator.js';

@@ -1,0 +1,181 @@
+import * as tf from '@tensorflow/tfjs';
+import { AdjointKernels } from '../ops/adjoint-kernels.js';
+import { conv2d, conv2dTranspose, convTransposeOutSize } from '../ops/conv.js';
+import { LAYER_PACKAGE, type LayerArgs, nhwc, single } from './layer-utils.js';
+
+export interface PaddedConvArgs extends LayerArgs {
+  filters: number;
+  /** Square kernel side. */
+  kernelSize: number;
+  /** Default 1. */
+  strides?: number;
+  /** Zero rows/columns added on every side, as PyTorch's `padding`. Default 0. */
+  padding?: number;
+  /** Default true. */
+  useBias?: boolean;
+}
+
+export interface PaddedConv2DTransposeArgs extends PaddedConvArgs {
+  /** Extra rows/columns at the bottom/right of the output, as PyTorch's `output_padding`. Default 0. */
+  outputPadding?: number;
+}
+
+function checkInt(name: string, v: number, min: number): void {
+  if (!Number.isInteger(v) || v < min) throw new Error(`${name} must be an integer ≥ ${min}, got ${v}`);
+}
+
+/** What the two convolution layers share: weights (created as zeros: initialize after building) and config. */
+abstract class PaddedConvBase extends tf.layers.Layer {
+  readonly filters: number;
+  readonly kernelSize: number;
+  readonly strides: number;
+  readonly padding: number;
+  readonly useBias: boolean;
+  protected kernel: tf.LayerVariable | null = null;
+  protected bias: tf.LayerVariable | null = null;
+  private adjointCache: { source: object; kernels: AdjointKernels } | null = null;
+
+  constructor(args: PaddedConvArgs) {
+    super(args);
+    this.filters = args.filters;
+    this.kernelSize = args.kernelSize;
+    this.strides = args.strides ?? 1;
+    this.padding = args.padding ?? 0;
+    this.useBias = args.useBias ?? true;
+    checkInt('filters', this.filters, 1);
+    checkInt('kernelSize', this.kernelSize, 1);
+    checkInt('strides', this.strides, 1);
+    checkInt('padding', this.padding, 0);
+  }
+
+  protected abstract kernelShape(inChannels: number): number[];
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const inC = nhwc(inputShape)[3];
+    if (inC == null) throw new Error(`${this.name}: the channel count of the input must be known`);
+    this.kernel = this.addWeight('kernel', this.kernelShape(inC), 'float32', tf.initializers.zeros());
+    if (this.useBias) this.bias = this.addWeight('bias', [this.filters], 'float32', tf.initializers.zeros());
+    this.built = true;
+  }
+
+  protected weightsOf(): [tf.Tensor4D, tf.Tensor1D | null] {
+    if (!this.kernel) throw new Error(`${this.name} is not built`);
+    return [this.kernel.read() as tf.Tensor4D, (this.bias?.read() as tf.Tensor1D | undefined) ?? null];
+  }
+
+  /**
+   * The kernels of the adjoint convolution for the current weights, built once per weight update
+   * (a variable gets new data on each optimizer step) and reused by every backward pass until
+   * then: a CycleGAN step back-propagates through each generator three times.
+   */
+  protected readonly adjoint = (): AdjointKernels => {
+    const w = this.weightsOf()[0];
+    const source = (w as unknown as { dataId: object }).dataId;
+    if (this.adjointCache?.source !== source) {
+      this.adjointCache?.kernels.dispose();
+      this.adjointCache = { source, kernels: new AdjointKernels(w) };
+    }
+    return this.adjointCache.kernels;
+  };
+
+  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
+    this.adjointCache?.kernels.dispose();
+    this.adjointCache = null;
+    return super.dispose();
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      filters: this.filters,
+      kernelSize: this.kernelSize,
+      strides: this.strides,
+      padding: this.padding,
+      useBias: this.useBias,
+    };
+  }
+}
+
+/**
+ * 2-D convolution with PyTorch's `Conv2d` padding (`padding` zeros on every side) instead of
+ * tfjs' 'same'/'valid', so layer outputs line up with the reference implementation. Kernel
+ * [k, k, inC, filters]. Its gradients use forward convolutions only (see ops/conv.ts).
+ */
+export class PaddedConv2D extends PaddedConvBase {
+  static readonly className = 'PaddedConv2D';
+
+  protected kernelShape(inChannels: number): number[] {
+    return [this.kernelSize, this.kernelSize, inChannels, this.filters];
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const [n, h, w] = nhwc(inputShape);
+    const out = (d: number | null | undefined) =>
+      d == null ? null : Math.floor((d + 2 * this.padding - this.kernelSize) / this.strides) + 1;
+    return [n ?? null, out(h), out(w), this.filters];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const [w, b] = this.weightsOf();
+    return conv2d(single(inputs) as tf.Tensor4D, w, b, this.strides, this.padding, this.adjoint);
+  }
+}
+tf.serialization.registerClass(PaddedConv2D, LAYER_PACKAGE);
+
+/**
+ * Transposed 2-D convolution with PyTorch's `ConvTranspose2d` semantics (`padding`,
+ * `outputPadding`): k3 s2 p1 op1 doubles height and width exactly as the CycleGAN reference does.
+ * Kernel [k, k, filters, inC] (tfjs' conv2dTranspose layout).
+ */
+export class PaddedConv2DTranspose extends PaddedConvBase {
+  static readonly className = 'PaddedConv2DTranspose';
+  readonly outputPadding: number;
+
+  constructor(args: PaddedConv2DTransposeArgs) {
+    super(args);
+    this.outputPadding = args.outputPadding ?? 0;
+    checkInt('outputPadding', this.outputPadding, 0);
+    if (this.outputPadding >= this.strides) {
+      throw new Error(`outputPadding (${this.outputPadding}) must be smaller than strides (${this.strides})`);
+    }
+  }
+
+  protected kernelShape(inChannels: number): number[] {
+    return [this.kernelSize, this.kernelSize, this.filters, inChannels];
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const [n, h, w] = nhwc(inputShape);
+    const out = (d: number | null | undefined) =>
+      d == null
+        ? null
+        : convTransposeOutSize(d, this.kernelSize, this.strides, this.padding, this.outputPadding);
+    return [n ?? null, out(h), out(w), this.filters];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const [w, b] = this.weightsOf();
+    return conv2dTranspose(
+      single(inputs) as tf.Tensor4D,
+      w,
+      b,
+      this.strides,
+      this.padding,
+      this.outputPadding,
+      this.adjoint,
+    );
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), outputPadding: this.outputPadding };
+  }
+}
+tf.serialization.registerClass(PaddedConv2DTranspose, LAYER_PACKAGE);
+
+export function paddedConv2d(args: PaddedConvArgs): PaddedConv2D {
+  return new PaddedConv2D(args);
+}
+
+export function paddedConv2dTranspose(args: PaddedConv2DTransposeArgs): PaddedConv2DTranspose {
+  return new PaddedConv2DTranspose(args);
+}

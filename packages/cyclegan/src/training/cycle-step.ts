@@ -1,0 +1,170 @@
+import * as tf from '@tensorflow/tfjs';
+import type { CycleGanNets } from '../networks/cyclegan-nets.js';
+import { applyEager } from '../networks/layer-plan.js';
+import type { ImagePool } from './image-pool.js';
+import { l1Loss, lsganLoss } from './losses.js';
+
+/** Every loss term of one step, named as in the reference (`G_A` is G_A's adversarial loss, etc.). */
+export interface StepLosses {
+  G_A: number;
+  cycle_A: number;
+  idt_A: number;
+  G_B: number;
+  cycle_B: number;
+  idt_B: number;
+  /** Sum of the six generator terms. */
+  G: number;
+  D_A: number;
+  D_B: number;
+}
+
+export const LOSS_NAMES: readonly (keyof StepLosses)[] = [
+  'G_A',
+  'cycle_A',
+  'idt_A',
+  'G_B',
+  'cycle_B',
+  'idt_B',
+  'G',
+  'D_A',
+  'D_B',
+];
+
+export interface StepContext {
+  nets: CycleGanNets;
+  /** One Adam over both generators' variables, one over both discriminators' (as the reference). */
+  optG: { applyGradients(grads: tf.NamedTensorMap): void };
+  optD: { applyGradients(grads: tf.NamedTensorMap): void };
+  /** Pool of G_B's fakes (A images) for D_B, and of G_A's fakes (B images) for D_A. */
+  poolA: ImagePool;
+  poolB: ImagePool;
+  lambdaA: number;
+  lambdaB: number;
+  lambdaIdentity: number;
+}
+
+const variablesOf = (...models: tf.LayersModel[]): tf.Variable[] =>
+  models.flatMap((m) => m.trainableWeights.map((w) => w.read() as tf.Variable));
+
+/** Sums the gradients of several backward passes, per variable, freeing each part at once. */
+class GradientSum {
+  private readonly sums = new Map<string, tf.Tensor>();
+
+  add({ value, grads }: { value: tf.Scalar; grads: tf.NamedTensorMap }): void {
+    value.dispose();
+    for (const [name, g] of Object.entries(grads)) {
+      const prev = this.sums.get(name);
+      if (prev) {
+        this.sums.set(name, tf.add(prev, g));
+        tf.dispose([prev, g]);
+      } else {
+        this.sums.set(name, g);
+      }
+    }
+  }
+
+  /** The summed gradients by variable name; clears the sum. The caller disposes them. */
+  take(): tf.NamedTensorMap {
+    const out = Object.fromEntries(this.sums);
+    this.sums.clear();
+    return out;
+  }
+}
+
+/**
+ * One CycleGAN iteration as the reference's `optimize_parameters`: the generators' step (D frozen),
+ * then the discriminators' step on real images and pooled fakes.
+ *
+ * Memory: the generator loss is a sum of independent parts, so its gradient is taken one part at a
+ * time (A → B → A with D_A on the fake, B → A → B with D_B, then each identity pass) and summed.
+ * Each backward pass holds the activations of at most two generator passes instead of all six.
+ */
+export function cycleGanStep(ctx: StepContext, realA: tf.Tensor4D, realB: tf.Tensor4D): StepLosses {
+  const { G_A, G_B, D_A, D_B } = ctx.nets;
+  const gVars = variablesOf(G_A, G_B);
+  const terms: Partial<Record<keyof StepLosses, tf.Scalar>> = {};
+  // Loss terms outlive their backward pass (a clone shares the data) so all are read in one sync.
+  const term = (name: keyof StepLosses, t: tf.Tensor) => {
+    terms[name] = tf.keep(t.clone() as tf.Scalar);
+    return t as tf.Scalar;
+  };
+  let fakeB: tf.Tensor4D | undefined;
+  let fakeA: tf.Tensor4D | undefined;
+  try {
+    const gGrads = new GradientSum();
+    gGrads.add(
+      tf.variableGrads(() => {
+        fakeB = tf.keep(applyEager(G_A, realA) as tf.Tensor4D);
+        const adv = term('G_A', lsganLoss(applyEager(D_A, fakeB), 1));
+        const cycle = term('cycle_A', tf.mul(l1Loss(applyEager(G_B, fakeB), realA), ctx.lambdaA));
+        return tf.add(adv, cycle);
+      }, gVars),
+    );
+    gGrads.add(
+      tf.variableGrads(() => {
+        fakeA = tf.keep(applyEager(G_B, realB) as tf.Tensor4D);
+        const adv = term('G_B', lsganLoss(applyEager(D_B, fakeA), 1));
+        const cycle = term('cycle_B', tf.mul(l1Loss(applyEager(G_A, fakeA), realB), ctx.lambdaB));
+        return tf.add(adv, cycle);
+      }, gVars),
+    );
+    if (ctx.lambdaIdentity > 0) {
+      // G_A should leave B images alone, G_B A images.
+      gGrads.add(
+        tf.variableGrads(
+          () =>
+            term('idt_A', tf.mul(l1Loss(applyEager(G_A, realB), realB), ctx.lambdaB * ctx.lambdaIdentity)),
+          variablesOf(G_A),
+        ),
+      );
+      gGrads.add(
+        tf.variableGrads(
+          () =>
+            term('idt_B', tf.mul(l1Loss(applyEager(G_B, realA), realA), ctx.lambdaA * ctx.lambdaIdentity)),
+          variablesOf(G_B),
+        ),
+      );
+    } else {
+      terms.idt_A = tf.keep(tf.scalar(0));
+      terms.idt_B = tf.keep(tf.scalar(0));
+    }
+    const g = gGrads.take();
+    ctx.optG.applyGradients(g);
+    tf.dispose(Object.values(g));
+
+    const dGrads = new GradientSum();
+    const discriminatorStep = (
+      name: 'D_A' | 'D_B',
+      d: tf.LayersModel,
+      real: tf.Tensor4D,
+      fake: tf.Tensor4D,
+      pool: ImagePool,
+    ) => {
+      const pooled = pool.query(fake);
+      try {
+        dGrads.add(
+          tf.variableGrads(() => {
+            const lossReal = lsganLoss(applyEager(d, real), 1);
+            const lossFake = lsganLoss(applyEager(d, pooled), 0);
+            return term(name, tf.mul(tf.add(lossReal, lossFake), 0.5));
+          }, variablesOf(d)),
+        );
+      } finally {
+        pooled.dispose();
+      }
+    };
+    discriminatorStep('D_A', D_A, realB, fakeB!, ctx.poolB);
+    discriminatorStep('D_B', D_B, realA, fakeA!, ctx.poolA);
+    const d = dGrads.take();
+    ctx.optD.applyGradients(d);
+    tf.dispose(Object.values(d));
+
+    const names = LOSS_NAMES.filter((n) => n !== 'G');
+    const values = tf.tidy(() => tf.stack(names.map((n) => terms[n]!)).dataSync());
+    const losses = Object.fromEntries(names.map((n, i) => [n, values[i]!])) as unknown as StepLosses;
+    losses.G = losses.G_A + losses.cycle_A + losses.idt_A + losses.G_B + losses.cycle_B + losses.idt_B;
+    return losses;
+  } finally {
+    tf.dispose([...Object.values(terms), ...(fakeA ? [fakeA] : []), ...(fakeB ? [fakeB] : [])]);
+  }
+}
