@@ -19,7 +19,12 @@ export function createProgram(): Command {
       'Synthesize dermoscopic skin-lesion images with GANs (ACGAN, CycleGAN) and measure whether they make a lesion classifier better.',
     )
     .version(VERSION, '-V, --version')
-    .addOption(new Option('--backend <name>', 'force a tfjs backend (node-gpu, node, wasm, cpu); default: fastest usable').env('SKINGAN_BACKEND'))
+    .addOption(
+      new Option(
+        '--backend <name>',
+        'force a tfjs backend (node-gpu, node, wasm, cpu); default: fastest usable',
+      ).env('SKINGAN_BACKEND'),
+    )
     .option('--debug', 'print stack traces on errors')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
@@ -29,12 +34,12 @@ export function createProgram(): Command {
   registerData(program);
   registerAcgan(program);
   registerCyclegan(program);
+  registerReport(program);
+  registerExperiment(program);
+  registerDemo(program);
+  registerMetrics(program);
   registerClassifier(program);
   registerPrf(program);
   registerWeights(program);
-  registerMetrics(program);
-  registerExperiment(program);
-  registerDemo(program);
-  registerReport(program);
   return program;
 }
