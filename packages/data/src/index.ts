@@ -86,5 +86,5 @@ export {
   prepareDataset,
 } from './prepare/prepare.js';
 export { formatProblem, type Problem } from './problems.js';
-export { DatasetWriter, type DatasetWriterOptions } from './writer/dataset-writer.js';
 export { type SubsetOptions, type SubsetResult, subsetDataset } from './subset/subset-dataset.js';
+export { DatasetWriter, type DatasetWriterOptions } from './writer/dataset-writer.js';

@@ -10,7 +10,9 @@ describe('skingan doctor', () => {
     expect(report.backend.simd).toBe(true);
     expect(report.backend.addedKernels).toContain('Conv2DBackpropFilter');
     expect(report.native['tfjs-node-gpu'].status).toBe('not usable');
-    expect(report.native['tfjs-node-gpu'].reason).toMatch(/tfjs-node-gpu (not installed|installed but cannot load: .+)/);
+    expect(report.native['tfjs-node-gpu'].reason).toMatch(
+      /tfjs-node-gpu (not installed|installed but cannot load: .+)/,
+    );
     expect(report.versions.tfjs).toMatch(/^4\./);
     expect(report.machine.cpus).toBeGreaterThan(0);
   });

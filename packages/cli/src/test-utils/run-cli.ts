@@ -10,7 +10,11 @@ export interface CliResult {
 }
 
 /** Runs the built `skingan` binary (tests depend on `build`, as turbo's task graph ensures). */
-export function runCli(args: string[], env: Record<string, string | undefined> = {}, cwd?: string): CliResult {
+export function runCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  cwd?: string,
+): CliResult {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     encoding: 'utf8',
     env: { ...process.env, CI: '1', ...env },
