@@ -91,13 +91,13 @@ export const EXPERIMENT_PRESETS: Record<string, PresetInput> = {
   },
   demo: {
     preset: 'demo',
-    acgan: { preset: 'cpu', size: 32, epochs: 25 },
+    acgan: { preset: 'cpu', size: 32, epochs: 60 },
     cyclegan: { preset: 'test', size: 32, epochs: 4, trainImages: 24 },
     classifier: { preset: 'test', size: 32, epochs: 6 },
     n: [20, 40],
     alphas: [1 / 4, 1],
     nMel: [10, 20],
-    repeats: 2,
+    repeats: 3,
     extractor: 'test',
   },
 };

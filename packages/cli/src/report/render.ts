@@ -54,8 +54,11 @@ export async function renderHtml(report: Report): Promise<string> {
     for (const c of s.charts ?? []) parts.push(`<div class="chart">${lineChartSvg(c)}</div>`);
     for (const img of s.images ?? []) {
       const data = await fs.readFile(img.path);
+      // Sample sheets of 32–64 px images are shown at twice their size, pixelated (see CSS).
+      const width = data.length > 24 ? data.readUInt32BE(16) : 0;
+      const size = width > 0 && width < 500 ? ` width="${width * 2}"` : '';
       parts.push(
-        `<figure><img src="data:image/png;base64,${data.toString('base64')}" alt="${esc(img.caption)}"><figcaption>${esc(img.caption)}</figcaption></figure>`,
+        `<figure><img src="data:image/png;base64,${data.toString('base64')}"${size} alt="${esc(img.caption)}"><figcaption>${esc(img.caption)}</figcaption></figure>`,
       );
     }
     parts.push('</section>');

@@ -79,6 +79,8 @@ describe('thesis Table 7.2 layout', () => {
     // N = 1000: mean of two seeds with a t interval, and nothing for α = 1/4.
     expect(md[5]).toMatch(/^\| 1000 \| 0\.750 \[[-\d.]+, [\d.]+\] \|.*\| — \| — \| — \| — \|$/);
     expect(table.notes.join(' ')).toContain('means over 2 seeds');
+    // 0.6 and 0.9: mean 0.75 ± t(0.975, 1)·0.212/√2 = ±1.91, clipped to the possible [0, 1].
+    expect(seeds.accuracy).toEqual({ value: 0.75, lower: 0, upper: 1 });
   });
 
   it('rejects two results for the same cell', () => {

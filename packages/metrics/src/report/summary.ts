@@ -60,9 +60,14 @@ export function summarizeSeeds(
       );
     }
   }
+  // Every summarized metric is a proportion: a t-interval from few seeds can reach past [0, 1]
+  // (df = 1 gives t ≈ 12.7), and the part outside is impossible, so it is clipped.
+  const clip = (x: number) => (Number.isNaN(x) ? x : Math.min(1, Math.max(0, x)));
   const agg = (values: number[]): Estimate => {
     const a = aggregateSeeds(values, options);
-    return reports.length > 1 ? { value: a.mean, lower: a.lower, upper: a.upper } : { value: a.mean };
+    return reports.length > 1
+      ? { value: a.mean, lower: clip(a.lower), upper: clip(a.upper) }
+      : { value: a.mean };
   };
   return {
     classes: [...first.classes],
