@@ -5,10 +5,10 @@
 // `cpu` preset of @skingan/acgan run through AcganTrainer.trainStep (NaN rollback snapshot and
 // loss read-back included). SKINGAN_PROFILE=1 adds a per-kernel time breakdown.
 
-import { performance } from 'node:perf_hooks';
 import { AcganTrainer, resolveAcganConfig } from '@skingan/acgan';
 import { Rng } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
+import { profileKernels } from '../profile-kernels.mjs';
 import { timeSteps } from '../timing.mjs';
 
 const SIZE = 64;
@@ -77,75 +77,3 @@ export default {
     };
   },
 };
-
-/**
- * Exclusive time per kernel call site over `steps` steps: every kernel of the active backend is
- * wrapped with a timer (WASM kernels run synchronously, so wall time is kernel time). A kernel
- * that runs inside another (skingan's composites in @skingan/core) is listed as `outer > inner`.
- */
-async function profileKernels(step, steps = 2, top = 25) {
-  const backend = tf.getBackend();
-  const kernels = tf.getKernelsForBackend(backend);
-  const stats = new Map();
-  const stack = [];
-  for (const k of kernels) {
-    tf.unregisterKernel(k.kernelName, backend);
-    tf.registerKernel({
-      ...k,
-      kernelFunc: (args) => {
-        const key = `${stack.length ? `${stack[0].name} > ` : ''}${k.kernelName} ${shapes(args.inputs)}`;
-        const frame = { name: k.kernelName, child: 0 };
-        stack.push(frame);
-        const t0 = performance.now();
-        try {
-          return k.kernelFunc(args);
-        } finally {
-          stack.pop();
-          const total = performance.now() - t0;
-          if (stack.length) stack[stack.length - 1].child += total;
-          const s = stats.get(key) ?? { top: stack.length ? stack[0].name : k.kernelName, calls: 0, ms: 0 };
-          s.calls++;
-          s.ms += total - frame.child;
-          stats.set(key, s);
-        }
-      },
-    });
-  }
-  const t0 = performance.now();
-  try {
-    for (let i = 0; i < steps; i++) await step();
-  } finally {
-    for (const k of kernels) {
-      tf.unregisterKernel(k.kernelName, backend);
-      tf.registerKernel(k);
-    }
-  }
-  const stepMs = (performance.now() - t0) / steps;
-  const rows = [...stats].map(([site, s]) => ({
-    site,
-    top: s.top,
-    calls: s.calls / steps,
-    ms: s.ms / steps,
-  }));
-  const share = (ms) => Number(((100 * ms) / stepMs).toFixed(1));
-  const byTop = new Map();
-  for (const r of rows) byTop.set(r.top, (byTop.get(r.top) ?? 0) + r.ms);
-  return {
-    stepMs: Number(stepMs.toFixed(1)),
-    kernelMs: Number(rows.reduce((n, r) => n + r.ms, 0).toFixed(1)),
-    byKernel: [...byTop]
-      .sort((a, b) => b[1] - a[1])
-      .map(([kernel, ms]) => ({ kernel, ms: Number(ms.toFixed(1)), share: share(ms) })),
-    bySite: rows
-      .sort((a, b) => b.ms - a.ms)
-      .slice(0, top)
-      .map((r) => ({ site: r.site, calls: r.calls, ms: Number(r.ms.toFixed(1)), share: share(r.ms) })),
-  };
-}
-
-function shapes(inputs) {
-  return Object.entries(inputs ?? {})
-    .filter(([, t]) => t?.shape)
-    .map(([name, t]) => `${name}[${t.shape.join('x')}]`)
-    .join(' ');
-}

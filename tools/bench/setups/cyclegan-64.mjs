@@ -7,6 +7,7 @@
 import { Rng } from '@skingan/core';
 import { CycleGanTrainer, resolveConfig } from '@skingan/cyclegan';
 import * as tf from '@tensorflow/tfjs';
+import { profileKernels } from '../profile-kernels.mjs';
 import { timeSteps } from '../timing.mjs';
 
 /** A CycleGAN step benchmark; shared by the cyclegan-* setups. */
@@ -49,7 +50,7 @@ export function cycleganBench({ size, ngf, ndf, blocks, warmup = 1, steps = 5 })
       const heapMiB =
         tf.getBackend() === 'wasm' ? Math.round(tf.backend().wasm.HEAPU8.length / 2 ** 20) : null;
       const extra = { memoryEstimateMiB: trainer.memory.summary.peakMiB, wasmHeapMiB: heapMiB };
-      if (process.env.SKINGAN_PROFILE) extra.profile = profileKernels(step);
+      if (process.env.SKINGAN_PROFILE) extra.profile = await profileKernels(step, { steps: 1 });
       trainer.dispose();
       return {
         medianMs: r.medianMs,
@@ -60,78 +61,3 @@ export function cycleganBench({ size, ngf, ndf, blocks, warmup = 1, steps = 5 })
     },
   };
 }
-
-/**
- * Exclusive time per kernel over one step: wraps every kernel of the active backend with a timer
- * (WASM kernels run synchronously), grouped by kernel and by kernel + shapes. A composite kernel's
- * inner kernels (skingan's, in @skingan/core) are counted under their own names, `via` the composite.
- */
-export function profileKernels(step, top = 40) {
-  const backend = tf.getBackend();
-  const kernels = tf.getKernelsForBackend(backend);
-  const rows = new Map();
-  const stack = [];
-  for (const k of kernels) {
-    tf.unregisterKernel(k.kernelName, backend);
-    tf.registerKernel({
-      ...k,
-      kernelFunc: (args) => {
-        const frame = { child: 0 };
-        const via = stack.length ? stack[0].name : null;
-        stack.push({ ...frame, name: k.kernelName });
-        const t0 = performance.now();
-        try {
-          return k.kernelFunc(args);
-        } finally {
-          const mine = stack.pop();
-          const total = performance.now() - t0;
-          if (stack.length) stack[stack.length - 1].child += total;
-          const shapes = Object.entries(args.inputs ?? {})
-            .filter(([, t]) => t?.shape)
-            .map(([n, t]) => `${n}[${t.shape.join('x')}]`)
-            .join(' ');
-          const s = args.attrs?.strides ? ` s${[].concat(args.attrs.strides).join('x')}` : '';
-          const key = `${via ? `${via} > ` : ''}${k.kernelName} ${shapes}${s}`;
-          const r = rows.get(key) ?? { kernel: k.kernelName, key, calls: 0, ms: 0 };
-          r.calls++;
-          r.ms += total - mine.child;
-          rows.set(key, r);
-        }
-      },
-    });
-  }
-  const t0 = performance.now();
-  try {
-    step();
-  } finally {
-    for (const k of kernels) {
-      tf.unregisterKernel(k.kernelName, backend);
-      tf.registerKernel(k);
-    }
-  }
-  const stepMs = performance.now() - t0;
-  const all = [...rows.values()];
-  const byKernel = new Map();
-  for (const r of all) {
-    const g = byKernel.get(r.kernel) ?? { kernel: r.kernel, calls: 0, ms: 0 };
-    g.calls += r.calls;
-    g.ms += r.ms;
-    byKernel.set(r.kernel, g);
-  }
-  const fmt = (r) => ({
-    ...r,
-    ms: Number(r.ms.toFixed(1)),
-    share: Number(((100 * r.ms) / stepMs).toFixed(1)),
-  });
-  return {
-    stepMs: Number(stepMs.toFixed(1)),
-    kernelMs: Number(all.reduce((n, r) => n + r.ms, 0).toFixed(1)),
-    byKernel: [...byKernel.values()].sort((a, b) => b.ms - a.ms).map(fmt),
-    byShape: all
-      .sort((a, b) => b.ms - a.ms)
-      .slice(0, top)
-      .map(fmt),
-  };
-}
-
-export default cycleganBench({ size: 64, ngf: 16, ndf: 16, blocks: 3 });

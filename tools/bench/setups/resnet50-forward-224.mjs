@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { createPretrainedClassifier, createResNetClassifier, weightsCacheDir } from '@skingan/classifier';
 import { ISIC2019, Rng } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
+import { profileKernels } from '../profile-kernels.mjs';
 import { timeSteps } from '../timing.mjs';
-import { profileKernels } from './resnet18-64.mjs';
 
 const SIZE = 224;
 const BATCH = 8;
