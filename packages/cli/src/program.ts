@@ -31,15 +31,15 @@ export function createProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(str) });
 
   registerDoctor(program);
+  registerDemo(program);
   registerData(program);
   registerAcgan(program);
   registerCyclegan(program);
-  registerReport(program);
-  registerExperiment(program);
-  registerDemo(program);
-  registerMetrics(program);
   registerClassifier(program);
-  registerPrf(program);
   registerWeights(program);
+  registerPrf(program);
+  registerMetrics(program);
+  registerExperiment(program);
+  registerReport(program);
   return program;
 }
