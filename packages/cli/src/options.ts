@@ -1,4 +1,11 @@
-import { type BackendName, parseBackendName } from '@skingan/core';
+import {
+  type BackendName,
+  classIndex,
+  isSkinganError,
+  type LabelSpace,
+  parseBackendName,
+  SkinganError,
+} from '@skingan/core';
 import { type Command, InvalidArgumentError } from 'commander';
 
 /** The global `--backend` (or SKINGAN_BACKEND), read from any subcommand. */
@@ -30,4 +37,24 @@ export function numberOption(flag: string): (value: string) => number {
     if (!Number.isFinite(n)) throw new InvalidArgumentError(`${flag} must be a number, got "${value}"`);
     return n;
   };
+}
+
+/** A class named by a flag: an unknown one is a usage error (exit 2) that names the flag. */
+export function flagClassIndex(space: LabelSpace, name: string, flag: string, context = ''): number {
+  try {
+    return classIndex(space, name);
+  } catch (e) {
+    if (isSkinganError(e) && e.code === 'UNKNOWN_CLASS') {
+      throw new SkinganError(`${flag}: ${e.message}${context}`, { code: 'USAGE', hint: e.hint });
+    }
+    throw e;
+  }
+}
+
+/** `A, B,C` → ['A', 'B', 'C'] for comma-separated flags. */
+export function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 }

@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   type AcganConfigOverrides,
+  AcganConfigSchema,
   loadAcganGenerator,
   PRESETS,
   type PresetName,
@@ -10,7 +11,7 @@ import {
   sampleToDataset,
   trainAcgan,
 } from '@skingan/acgan';
-import { CheckpointStore, classIndex, initBackend, pathExists, SkinganError } from '@skingan/core';
+import { CheckpointStore, ISIC2019, initBackend, pathExists, SkinganError } from '@skingan/core';
 import {
   createBatchSource,
   DatasetWriter,
@@ -21,7 +22,7 @@ import {
   writeGrid,
 } from '@skingan/data';
 import { type Command, Option } from 'commander';
-import { globalBackend, intOption } from '../options.js';
+import { flagClassIndex, globalBackend, intOption, splitList } from '../options.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
 
 interface TrainOptions {
@@ -133,7 +134,10 @@ function describePresets(): string {
 
 async function train(opts: TrainOptions): Promise<void> {
   const out = resolve(opts.out);
-  const dataset = await loadDataset(opts.data, opts.classes ? { classes: splitList(opts.classes) } : {});
+  checkSize(opts.size);
+  const classes = opts.classes ? splitList(opts.classes) : undefined;
+  for (const c of classes ?? []) flagClassIndex(ISIC2019, c, '--classes');
+  const dataset = await loadDataset(opts.data, classes ? { classes } : {});
   const log = (line: string) => {
     if (!opts.json) process.stderr.write(`${line}\n`);
   };
@@ -297,7 +301,9 @@ async function sample(opts: SampleOptions): Promise<void> {
   const generator = await loadAcganGenerator(opts.model);
   try {
     const space = generator.labelSpace;
-    const classes = opts.classes ? splitList(opts.classes).map((c) => classIndex(space, c)) : undefined;
+    const classes = opts.classes
+      ? splitList(opts.classes).map((c) => flagClassIndex(space, c, '--classes'))
+      : undefined;
     const size = opts.size ?? generator.imageSize;
     const run = generator.source?.run ?? resolve(opts.model);
     const step = generator.source?.step ?? null;
@@ -341,11 +347,16 @@ async function sample(opts: SampleOptions): Promise<void> {
   }
 }
 
-function splitList(value: string): string[] {
-  return value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+/** The config schema's rule for imageSize, with the flag and its value in the message. */
+function checkSize(size: number | undefined): void {
+  if (size === undefined) return;
+  const r = AcganConfigSchema.shape.imageSize.safeParse(size);
+  if (!r.success) {
+    throw new SkinganError(`--size ${size}: ${r.error.issues[0]?.message ?? 'invalid image size'}`, {
+      code: 'USAGE',
+      hint: 'the presets train at 32, 64, 128 or 256',
+    });
+  }
 }
 
 function fmtParams(n: number): string {

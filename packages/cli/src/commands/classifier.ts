@@ -3,17 +3,19 @@ import { resolve } from 'node:path';
 import {
   CLASSIFIER_PRESETS,
   type ClassifierConfig,
+  findClassifierDir,
   findLearningRate,
   ImageClassifier,
   planPhases,
   predictBatches,
   RESNET_ARCH_NAMES,
   resolveClassifierConfig,
+  resolvePretrained,
   trainClassifier,
   writeLrFinderReport,
   writeProbabilitiesCsv,
 } from '@skingan/classifier';
-import { initBackend, pathExists, RunFolder, type Sample, SkinganError } from '@skingan/core';
+import { ISIC2019, initBackend, pathExists, RunFolder, type Sample, SkinganError } from '@skingan/core';
 import {
   createBatchSource,
   type Dataset,
@@ -31,7 +33,7 @@ import {
   renderMarkdown,
 } from '@skingan/metrics';
 import { type Command, Option } from 'commander';
-import { globalBackend, intOption, numberOption } from '../options.js';
+import { flagClassIndex, globalBackend, intOption, numberOption, splitList } from '../options.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
 
 /** Flags shared by `train` and `lr-find`: what network, at what size, with what data. */
@@ -126,7 +128,7 @@ export function registerClassifier(program: Command): void {
     .requiredOption('--out <dir>', 'folder for lr-find.json and lr-find.png')
     .option('--start-lr <x>', 'first learning rate', numberOption('--start-lr'), 1e-7)
     .option('--end-lr <x>', 'last learning rate', numberOption('--end-lr'), 10)
-    .option('--num-it <n>', 'steps of the sweep', intOption('--num-it'), 100)
+    .option('--num-it <n>', 'steps of the sweep (at least 6)', intOption('--num-it'), 100)
     .option(
       '--freeze-epochs <n>',
       'with pretrained weights, >0 (default) sweeps the head alone as fine_tune starts',
@@ -220,13 +222,6 @@ function log(json: boolean | undefined): (line: string) => void {
   };
 }
 
-function splitList(s: string): string[] {
-  return s
-    .split(',')
-    .map((x) => x.trim())
-    .filter(Boolean);
-}
-
 async function readConfigFile(path: string | undefined): Promise<Record<string, unknown>> {
   if (!path) return {};
   try {
@@ -278,6 +273,7 @@ async function trainingData(
   say: (l: string) => void,
 ): Promise<{ dataset: Dataset; train: Sample[]; val: Sample[] }> {
   const classes = opts.classes ? { classes: splitList(opts.classes) } : {};
+  for (const c of classes.classes ?? []) flagClassIndex(ISIC2019, c, '--classes');
   const dataset = await loadDataset(opts.data, classes);
   warnProblems(dataset, say);
   if (!opts.split) {
@@ -305,6 +301,11 @@ async function train(opts: TrainFlags): Promise<void> {
   const config = resolveConfig(opts, await readConfigFile(opts.config));
   const phases = planPhases(config);
   const { dataset, train: trainSamples, val: valSamples } = await trainingData(opts, say);
+  // Missing weights stop the run before its folder exists: otherwise the rerun after
+  // `skingan weights fetch` would find "a run already exists here".
+  if (config.pretrained && !(await findClassifierDir(config.pretrained).catch(() => undefined))) {
+    await resolvePretrained(config.pretrained);
+  }
   const trainSource = createBatchSource(trainSamples, {
     imageSize: config.imageSize,
     batchSize: config.batchSize,
@@ -438,7 +439,12 @@ async function lrFind(opts: LrFindFlags): Promise<void> {
     balanced: config.balance === 'sampler',
     labelSpace: dataset.labelSpace,
   });
-  const progress = new Progress({ label: 'lr-find', total: opts.numIt, unit: 'steps', quiet: opts.json });
+  const progress = new Progress({
+    label: 'lr-find',
+    total: Math.max(6, opts.numIt), // the finder's minimum
+    unit: 'steps',
+    quiet: opts.json,
+  });
   try {
     const r = await findLearningRate({
       config,

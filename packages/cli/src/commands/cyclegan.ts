@@ -35,7 +35,7 @@ import {
 } from '@skingan/data';
 import * as tf from '@tensorflow/tfjs';
 import { type Command, Option } from 'commander';
-import { globalBackend, intOption, numberOption } from '../options.js';
+import { flagClassIndex, globalBackend, intOption, numberOption } from '../options.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
 
 interface TrainOptions {
@@ -419,6 +419,9 @@ async function readConfigFile(path: string): Promise<Partial<CycleGanConfigInput
 }
 
 async function translate(opts: TranslateOptions): Promise<void> {
+  // Class names on the command line are checked before the model loads.
+  if (opts.class) flagClassIndex(ISIC2019, opts.class, '--class');
+  if (opts.label) flagClassIndex(ISIC2019, opts.label, '--label');
   const translator = await loadTranslator(opts.model, opts.direction);
   try {
     const run = translator.source.run ?? resolve(opts.model);

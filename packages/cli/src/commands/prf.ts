@@ -13,7 +13,7 @@ import {
 } from '@skingan/data';
 import { pathRankFilter, type Selection, writeKeptDataset } from '@skingan/path-rank-filter';
 import { type Command, Option } from 'commander';
-import { globalBackend, intOption, numberOption } from '../options.js';
+import { flagClassIndex, globalBackend, intOption, numberOption } from '../options.js';
 import { Progress } from '../ui/progress.js';
 
 interface PrfFlags {
@@ -80,7 +80,10 @@ async function prf(opts: PrfFlags): Promise<void> {
   }
   const classifier = await ImageClassifier.load(opts.classifier);
   try {
-    const target = classifier.labelSpace.classes[classIndex(classifier.labelSpace, opts.class)]!;
+    const target =
+      classifier.labelSpace.classes[
+        flagClassIndex(classifier.labelSpace, opts.class, '--class', " among the classifier's classes")
+      ]!;
     const dataset = await loadDataset(opts.data, { classes: classifier.labelSpace.classes });
     for (const p of dataset.problems.slice(0, 5)) say(`warning: ${formatProblem(p)}`);
     let pool: Sample[] = dataset.samples;
