@@ -61,3 +61,5 @@ export function cycleganBench({ size, ngf, ndf, blocks, warmup = 1, steps = 5 })
     },
   };
 }
+
+export default cycleganBench({ size: 64, ngf: 16, ndf: 16, blocks: 3 });
