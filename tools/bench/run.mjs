@@ -104,7 +104,7 @@ for (const name of names) {
   const oursV = r.medianMs ?? r.imagesPerSec;
   const refV = reference?.medianMs ?? reference?.imagesPerSec;
   console.log(
-    `${name.padEnd(24)} ${r.backend.padEnd(6)} ours ${fmt(oursV)} ${unit}  ${reference?.impl ?? 'reference'} ${reference?.skipped ? `skipped (${reference.skipped})` : fmt(refV)}  ratio ${ratio === null ? '–' : ratio.toFixed(2) + '×'}  peak RSS ${fmt(r.peakRssMB)} MB${r.notes ? `  — ${r.notes}` : ''}`,
+    `${name.padEnd(24)} ${r.backend.padEnd(6)} ours ${fmt(oursV)} ${unit}  ${reference?.impl ?? 'reference'} ${reference?.skipped ? `skipped (${reference.skipped})` : fmt(refV)}  ratio ${ratio === null ? '–' : ratio < 0.1 ? `1/${(1 / ratio).toFixed(0)}` : `${ratio.toFixed(2)}×`}  peak RSS ${fmt(r.peakRssMB)} MB${r.notes ? `  — ${r.notes}` : ''}`,
   );
 }
 writeFileSync(
