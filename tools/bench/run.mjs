@@ -3,7 +3,7 @@
 // (../shared/anchors: PyTorch / PIL) in the same run, prints both and the ratio, and writes
 // bench-results.json at the repo root.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -107,9 +107,17 @@ for (const name of names) {
     `${name.padEnd(24)} ${r.backend.padEnd(6)} ours ${fmt(oursV)} ${unit}  ${reference?.impl ?? 'reference'} ${reference?.skipped ? `skipped (${reference.skipped})` : fmt(refV)}  ratio ${ratio === null ? '–' : ratio < 0.1 ? `1/${(1 / ratio).toFixed(0)}` : `${ratio.toFixed(2)}×`}  peak RSS ${fmt(r.peakRssMB)} MB${r.notes ? `  — ${r.notes}` : ''}`,
   );
 }
-writeFileSync(
-  join(root, 'bench-results.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), results }, null, 2)}\n`,
-);
-console.log(`\nwrote ${join(root, 'bench-results.json')}`);
+// Setups run now replace their earlier entries; the others are kept, each with its own date.
+const resultsPath = join(root, 'bench-results.json');
+let previous = [];
+try {
+  previous = JSON.parse(readFileSync(resultsPath, 'utf8')).results ?? [];
+} catch {
+  // first run, or an unreadable file: start afresh
+}
+const date = new Date().toISOString();
+const merged = [...previous.filter((p) => !names.includes(p.name)), ...results.map((r) => ({ ...r, date }))];
+merged.sort((a, b) => a.name.localeCompare(b.name));
+writeFileSync(resultsPath, `${JSON.stringify({ date, results: merged }, null, 2)}\n`);
+console.log(`\nwrote ${resultsPath}`);
 if (results.some((r) => r.error)) process.exit(1);
