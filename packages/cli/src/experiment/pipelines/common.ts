@@ -145,3 +145,57 @@ function fingerprintKey(path: string): string {
 export function classesFlag(classes: readonly string[]): string[] {
   return classes.length < ISIC2019.classes.length ? ['--classes', classes.join(',')] : [];
 }
+
+/** One CycleGAN between the `data` folders of two jobs (A = `aJob`, B = `bJob`). */
+export function cycleganTrainJob(id: string, aJob: string, bJob: string, config: ExperimentConfig): Job {
+  const g = config.cyclegan;
+  return {
+    id,
+    stage: 'cyclegan',
+    args: [
+      'cyclegan',
+      'train',
+      '--a',
+      `{job:${aJob}}/data`,
+      '--b',
+      `{job:${bJob}}/data`,
+      '--preset',
+      g.preset,
+      '--size',
+      String(g.size),
+      '--epochs',
+      String(g.epochs),
+      '--seed',
+      String(config.seed),
+      '--out',
+      '{out}/run',
+    ],
+    deps: [aJob, bJob],
+    resumeFlag: '--resume',
+  };
+}
+
+/** Translates the `from` images of a job's `data` folder A → B, labelling them `to`. */
+export function translateJob(id: string, modelJob: string, dataJob: string, from: string, to: string): Job {
+  return {
+    id,
+    stage: 'cyclegan',
+    args: [
+      'cyclegan',
+      'translate',
+      '--model',
+      `{job:${modelJob}}/run`,
+      '--direction',
+      'a2b',
+      '--data',
+      `{job:${dataJob}}/data`,
+      '--class',
+      from,
+      '--label',
+      to,
+      '--out',
+      '{out}/data',
+    ],
+    deps: [modelJob, dataJob],
+  };
+}

@@ -6,10 +6,12 @@ import {
   classesFlag,
   classifierJobs,
   classifierSeeds,
+  cycleganTrainJob,
   type ExperimentPlan,
   splitJob,
   subsetJob,
   type TrainingSet,
+  translateJob,
 } from './common.js';
 
 /**
@@ -79,52 +81,8 @@ export function noise2imgPlan(
         deps: ['acgan-samples'],
       }),
     );
-    const g = config.cyclegan;
-    jobs.push({
-      id: `cyclegan/${c}`,
-      stage: 'cyclegan',
-      args: [
-        'cyclegan',
-        'train',
-        '--a',
-        `{job:cyclegan-input/${c}}/data`,
-        '--b',
-        `{job:real-train/${c}}/data`,
-        '--preset',
-        g.preset,
-        '--size',
-        String(g.size),
-        '--epochs',
-        String(g.epochs),
-        '--seed',
-        String(config.seed),
-        '--out',
-        '{out}/run',
-      ],
-      deps: [`cyclegan-input/${c}`, `real-train/${c}`],
-      resumeFlag: '--resume',
-    });
-    jobs.push({
-      id: `translate/${c}`,
-      stage: 'cyclegan',
-      args: [
-        'cyclegan',
-        'translate',
-        '--model',
-        `{job:cyclegan/${c}}/run`,
-        '--direction',
-        'a2b',
-        '--data',
-        '{job:acgan-samples}/data',
-        '--class',
-        c,
-        '--label',
-        c,
-        '--out',
-        '{out}/data',
-      ],
-      deps: [`cyclegan/${c}`, 'acgan-samples'],
-    });
+    jobs.push(cycleganTrainJob(`cyclegan/${c}`, `cyclegan-input/${c}`, `real-train/${c}`, config));
+    jobs.push(translateJob(`translate/${c}`, `cyclegan/${c}`, 'acgan-samples', c, c));
   }
 
   const sets: TrainingSet[] = [

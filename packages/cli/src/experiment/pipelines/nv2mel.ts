@@ -4,10 +4,12 @@ import {
   type ClassifierCell,
   classifierJobs,
   classifierSeeds,
+  cycleganTrainJob,
   type ExperimentPlan,
   splitJob,
   subsetJob,
   type TrainingSet,
+  translateJob,
 } from './common.js';
 
 /** `0.25` → `0.25`, `1/8` → `0.125`: stable job ids for α. */
@@ -40,7 +42,6 @@ export function nv2melPlan(
 
   const ns = [...new Set(config.nMel.map((n) => Math.min(n, nvTrain)))].sort((a, b) => a - b);
   const sets: TrainingSet[] = [baseSet];
-  const g = config.cyclegan;
   for (const alpha of config.alphas) {
     const a = alphaId(alpha);
     jobs.push({
@@ -64,51 +65,8 @@ export function nv2melPlan(
       ],
       deps: [ranker, 'split'],
     });
-    jobs.push({
-      id: `cyclegan/${a}`,
-      stage: 'cyclegan',
-      args: [
-        'cyclegan',
-        'train',
-        '--a',
-        '{job:real-train/NV}/data',
-        '--b',
-        `{job:prf/${a}}/data`,
-        '--preset',
-        g.preset,
-        '--size',
-        String(g.size),
-        '--epochs',
-        String(g.epochs),
-        '--seed',
-        String(config.seed),
-        '--out',
-        '{out}/run',
-      ],
-      deps: ['real-train/NV', `prf/${a}`],
-      resumeFlag: '--resume',
-    });
-    jobs.push({
-      id: `translate/${a}`,
-      stage: 'cyclegan',
-      args: [
-        'cyclegan',
-        'translate',
-        '--model',
-        `{job:cyclegan/${a}}/run`,
-        '--direction',
-        'a2b',
-        '--data',
-        '{job:real-train/NV}/data',
-        '--class',
-        'NV',
-        '--label',
-        'MEL',
-        '--out',
-        '{out}/data',
-      ],
-      deps: [`cyclegan/${a}`, 'real-train/NV'],
-    });
+    jobs.push(cycleganTrainJob(`cyclegan/${a}`, 'real-train/NV', `prf/${a}`, config));
+    jobs.push(translateJob(`translate/${a}`, `cyclegan/${a}`, 'real-train/NV', 'NV', 'MEL'));
     for (const n of ns) {
       const id = `mel-${n}/${a}`;
       jobs.push(
