@@ -1,12 +1,12 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../test-utils/run-cli.js';
+import { haveIsicMini, ISIC_MINI } from '../test-utils/shared-data.js';
 
-const MINI = fileURLToPath(new URL('../../../../../shared/data/isic-mini', import.meta.url));
-const haveMini = existsSync(join(MINI, 'labels.csv'));
+const MINI = ISIC_MINI;
+const haveMini = haveIsicMini;
 if (!haveMini) console.warn(`skipping the classifier/prf CLI tests: ${MINI} is absent`);
 
 /** A CSV file as its header and rows of cells (no quoting in the files checked here). */

@@ -1,29 +1,15 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../test-utils/run-cli.js';
+import { haveIsicMini, ISIC_MINI, pngSize, readJsonl } from '../test-utils/shared-data.js';
 
-const MINI = fileURLToPath(new URL('../../../../../shared/data/isic-mini', import.meta.url));
-const haveMini = existsSync(join(MINI, 'labels.csv'));
+const MINI = ISIC_MINI;
+const haveMini = haveIsicMini;
 if (!haveMini) console.warn(`skipping the cyclegan CLI tests: ${MINI} is absent`);
 
 const CLASSES = ['MEL', 'NV', 'BCC', 'AK', 'BKL', 'DF', 'VASC', 'SCC'];
-
-/** Width and height from a PNG's IHDR chunk. */
-async function pngSize(path: string): Promise<[number, number]> {
-  const b = await fs.readFile(path);
-  expect(b.subarray(1, 4).toString()).toBe('PNG');
-  return [b.readUInt32BE(16), b.readUInt32BE(20)];
-}
-
-async function readJsonl(path: string): Promise<Record<string, unknown>[]> {
-  return (await fs.readFile(path, 'utf8'))
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 /** labels.csv as id → class name (the one-hot column set to 1). */
 async function readLabels(dir: string): Promise<Map<string, string>> {
