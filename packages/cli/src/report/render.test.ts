@@ -84,5 +84,18 @@ describe('report rendering', () => {
     const d = /<path d="([^"]+)"/.exec(svg)![1]!;
     // 530×280 with margins 56/130/28/40: (0,0) at the plot's bottom-left, (10,1) at its top-right.
     expect(d).toBe('M56.0,240.0L400.0,28.0');
+    const many = lineChartSvg({
+      title: 't',
+      xLabel: 'x',
+      series: Array.from({ length: 9 }, (_, i) => ({
+        name: `s${i}`,
+        points: [
+          [0, i],
+          [1, i + 1],
+        ] as [number, number][],
+      })),
+    });
+    // The ninth series reuses the first colour, dashed (its line and its legend key).
+    expect(many.match(/stroke-dasharray/g)).toHaveLength(2);
   });
 });

@@ -65,10 +65,12 @@ export function lineChartSvg(chart: LineChart, width = 530, height = 280): strin
       .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y))
       .map(([x, y], j) => `${j ? 'L' : 'M'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`)
       .join('');
-    if (d) parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.5"/>`);
+    // Past eight series the colours repeat, so the repeats are dashed.
+    const dash = i >= COLORS.length ? ' stroke-dasharray="5 3"' : '';
+    if (d) parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.5"${dash}/>`);
     const ly = m.top + 12 + i * 16;
     parts.push(
-      `<line x1="${m.left + w + 10}" x2="${m.left + w + 26}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="2"/>`,
+      `<line x1="${m.left + w + 10}" x2="${m.left + w + 26}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="2"${dash}/>`,
     );
     parts.push(`<text x="${m.left + w + 30}" y="${ly}">${esc(s.name)}</text>`);
   });
