@@ -43,25 +43,25 @@ export const conv2DBackpropInput: tf.KernelFunc = ({ inputs, backend, attrs }) =
   const { top, left } = info.padInfo;
 
   const phaseFilter = phaseFilterOf(backend as DataBackend, filter, { kh, kw, cin, cout, s, mh, mw });
+  if (s === 1) {
+    // One phase: shifting the padding by the forward pass' own makes the conv's output exactly dx,
+    // with no rows computed only to be cut (at 2×2 and 'same' that would be 2.25× the work).
+    const pads = [mh - 1 - top, inH - outH + top, mw - 1 - left, inW - outW + left];
+    if (pads.every((p) => p >= 0)) {
+      const dx = conv2d(backend, dy, phaseFilter, [pads[0]!, pads[1]!], [pads[2]!, pads[3]!]);
+      if (dx.shape[1] === inH && dx.shape[2] === inW) return dx;
+      disposeInfos(backend, dx);
+    }
+  }
   // Z[q] for q up to the last input row any phase needs: (in + top − 1) / s.
   const zh = Math.floor((inH + top - 1) / s) + 1;
   const zw = Math.floor((inW + left - 1) / s) + 1;
-  const conv = callKernel(
-    'Conv2D',
+  const conv = conv2d(
     backend,
-    { x: dy, filter: phaseFilter },
-    {
-      strides: [1, 1],
-      pad: [
-        [0, 0],
-        [mh - 1, Math.max(0, zh - outH)],
-        [mw - 1, Math.max(0, zw - outW)],
-        [0, 0],
-      ],
-      dataFormat: 'NHWC',
-      dilations: [1, 1],
-      dimRoundingMode: undefined as unknown as string,
-    },
+    dy,
+    phaseFilter,
+    [mh - 1, Math.max(0, zh - outH)],
+    [mw - 1, Math.max(0, zw - outW)],
   );
   let full = conv;
   if (s > 1) {
@@ -81,6 +81,28 @@ export const conv2DBackpropInput: tf.KernelFunc = ({ inputs, backend, attrs }) =
   disposeInfos(backend, full);
   return out;
 };
+
+/** A stride-1 Conv2D with explicit [before, after] padding of rows and columns. */
+function conv2d(
+  backend: unknown,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  rows: [number, number],
+  cols: [number, number],
+): tf.TensorInfo {
+  return callKernel(
+    'Conv2D',
+    backend,
+    { x, filter },
+    {
+      strides: [1, 1],
+      pad: [[0, 0], rows, cols, [0, 0]],
+      dataFormat: 'NHWC',
+      dilations: [1, 1],
+      dimRoundingMode: undefined as unknown as string,
+    },
+  );
+}
 
 interface DataBackend {
   readSync(dataId: object): Float32Array;
