@@ -1,6 +1,8 @@
 import {
+  type BackendInfo,
   type BackendName,
   classIndex,
+  initBackend,
   isSkinganError,
   type LabelSpace,
   parseBackendName,
@@ -57,4 +59,12 @@ export function splitList(value: string): string[] {
     .split(',')
     .map((x) => x.trim())
     .filter(Boolean);
+}
+
+/**
+ * The backend for a command: the global `--backend` (or SKINGAN_BACKEND), with the one-line choice
+ * on stderr unless the command prints JSON.
+ */
+export function initCommandBackend(cmd: Command, json?: boolean): Promise<BackendInfo> {
+  return initBackend({ backend: globalBackend(cmd), log: json ? null : undefined });
 }

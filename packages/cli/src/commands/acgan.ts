@@ -11,7 +11,7 @@ import {
   sampleToDataset,
   trainAcgan,
 } from '@skingan/acgan';
-import { CheckpointStore, ISIC2019, initBackend, pathExists, SkinganError } from '@skingan/core';
+import { CheckpointStore, ISIC2019, pathExists, SkinganError } from '@skingan/core';
 import {
   createBatchSource,
   DatasetWriter,
@@ -22,7 +22,7 @@ import {
   writeGrid,
 } from '@skingan/data';
 import { type Command, Option } from 'commander';
-import { flagClassIndex, globalBackend, intOption, splitList } from '../options.js';
+import { flagClassIndex, initCommandBackend, intOption, splitList } from '../options.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
 
 interface TrainOptions {
@@ -97,7 +97,7 @@ export function registerAcgan(program: Command): void {
     .option('--resume', 'continue the run in --out from its newest checkpoint (only --epochs may change)')
     .option('--json', 'print the result as one JSON object on stdout')
     .action(async (opts: TrainOptions, cmd: Command) => {
-      await initBackend({ backend: globalBackend(cmd), log: opts.json ? null : undefined });
+      await initCommandBackend(cmd, opts.json);
       await train(opts);
     });
 
@@ -121,7 +121,7 @@ export function registerAcgan(program: Command): void {
     .addOption(new Option('--format <ext>', 'image format').choices(['png', 'jpg']).default('png'))
     .option('--json', 'print the result as one JSON object on stdout')
     .action(async (opts: SampleOptions, cmd: Command) => {
-      await initBackend({ backend: globalBackend(cmd), log: opts.json ? null : undefined });
+      await initCommandBackend(cmd, opts.json);
       await sample(opts);
     });
 }

@@ -15,7 +15,7 @@ import {
   writeLrFinderReport,
   writeProbabilitiesCsv,
 } from '@skingan/classifier';
-import { ISIC2019, initBackend, pathExists, RunFolder, type Sample, SkinganError } from '@skingan/core';
+import { ISIC2019, pathExists, RunFolder, type Sample, SkinganError } from '@skingan/core';
 import {
   createBatchSource,
   type Dataset,
@@ -33,7 +33,7 @@ import {
   renderMarkdown,
 } from '@skingan/metrics';
 import { type Command, Option } from 'commander';
-import { flagClassIndex, globalBackend, intOption, numberOption, splitList } from '../options.js';
+import { flagClassIndex, initCommandBackend, intOption, numberOption, splitList } from '../options.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
 
 /** Flags shared by `train` and `lr-find`: what network, at what size, with what data. */
@@ -114,7 +114,7 @@ export function registerClassifier(program: Command): void {
       'continue the run in --out from its last checkpoint (only --epochs and --patience may change)',
     )
     .action(async (opts: TrainFlags, cmd: Command) => {
-      await initBackend({ backend: globalBackend(cmd), log: opts.json ? null : undefined });
+      await initCommandBackend(cmd, opts.json);
       await train(opts);
     });
 
@@ -135,7 +135,7 @@ export function registerClassifier(program: Command): void {
       intOption('--freeze-epochs'),
     )
     .action(async (opts: LrFindFlags, cmd: Command) => {
-      await initBackend({ backend: globalBackend(cmd), log: opts.json ? null : undefined });
+      await initCommandBackend(cmd, opts.json);
       await lrFind(opts);
     });
 
@@ -149,7 +149,7 @@ export function registerClassifier(program: Command): void {
     .option('--out <file>', 'also write the report as JSON to this file')
     .option('--json', 'print the report as one JSON object')
     .action(async (opts: EvalFlags, cmd: Command) => {
-      await initBackend({ backend: globalBackend(cmd), log: opts.json ? null : undefined });
+      await initCommandBackend(cmd, opts.json);
       await evaluate(opts);
     });
 
@@ -159,7 +159,7 @@ export function registerClassifier(program: Command): void {
     .requiredOption('--out <file>', 'CSV file to write')
     .option('--json', 'print a summary as JSON')
     .action(async (opts: EvalFlags & { out: string }, cmd: Command) => {
-      await initBackend({ backend: globalBackend(cmd), log: opts.json ? null : undefined });
+      await initCommandBackend(cmd, opts.json);
       await predict(opts);
     });
 }

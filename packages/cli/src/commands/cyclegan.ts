@@ -4,7 +4,6 @@ import {
   CheckpointStore,
   classIndex,
   ISIC2019,
-  initBackend,
   pathExists,
   RunFolder,
   type Sample,
@@ -35,7 +34,7 @@ import {
 } from '@skingan/data';
 import * as tf from '@tensorflow/tfjs';
 import { type Command, Option } from 'commander';
-import { flagClassIndex, globalBackend, intOption, numberOption } from '../options.js';
+import { flagClassIndex, initCommandBackend, intOption, numberOption } from '../options.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
 
 interface TrainOptions {
@@ -148,7 +147,7 @@ export function registerCyclegan(program: Command): void {
     )
     .option('--json', 'print the result as one JSON object on stdout')
     .action(async (opts: TrainOptions, cmd: Command) => {
-      await initBackend({ backend: globalBackend(cmd), log: opts.json ? null : undefined });
+      await initCommandBackend(cmd, opts.json);
       await train(opts);
     });
 
@@ -179,7 +178,7 @@ export function registerCyclegan(program: Command): void {
     .requiredOption('--out <dir>', 'dataset folder to create')
     .option('--json', 'print the result as one JSON object on stdout')
     .action(async (opts: TranslateOptions, cmd: Command) => {
-      await initBackend({ backend: globalBackend(cmd), log: opts.json ? null : undefined });
+      await initCommandBackend(cmd, opts.json);
       await translate(opts);
     });
 }

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { freemem } from 'node:os';
-import { initBackend, machineInfo } from '@skingan/core';
+import { machineInfo } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import type { Command } from 'commander';
-import { globalBackend } from '../options.js';
+import { initCommandBackend } from '../options.js';
 import { VERSION } from '../version.js';
 
 const SKINGAN_PACKAGES = ['core', 'data', 'acgan', 'cyclegan', 'path-rank-filter', 'classifier', 'metrics'];
@@ -27,7 +27,7 @@ export function registerDoctor(program: Command): void {
     )
     .option('--json', 'print one JSON object')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const backend = await initBackend({ backend: globalBackend(cmd), log: opts.json ? null : undefined });
+      const backend = await initCommandBackend(cmd, opts.json);
       const machine = machineInfo();
       const report = {
         skingan: VERSION,

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
-import { type FeatureExtractor, initBackend, isSkinganError, type Sample, SkinganError } from '@skingan/core';
+import { type FeatureExtractor, isSkinganError, type Sample, SkinganError } from '@skingan/core';
 import { type Dataset, formatProblem, loadDataset, loadImages } from '@skingan/data';
 import {
   classificationIntervals,
@@ -22,7 +22,7 @@ import {
   renderMarkdown,
 } from '@skingan/metrics';
 import { type Command, Option } from 'commander';
-import { globalBackend, intOption, numberOption } from '../options.js';
+import { initCommandBackend, intOption, numberOption } from '../options.js';
 import { Progress } from '../ui/progress.js';
 
 interface ClassifyOptions {
@@ -183,7 +183,7 @@ async function ganMetric(
   opts: GanOptions & Record<string, unknown>,
   cmd: Command,
 ): Promise<void> {
-  await initBackend({ backend: globalBackend(cmd), log: opts.json ? null : undefined });
+  await initCommandBackend(cmd, opts.json);
   const [real, fake] = await Promise.all([loadDataset(opts.real), loadDataset(opts.fake)]);
   for (const [d, flag] of [
     [real, '--real'],

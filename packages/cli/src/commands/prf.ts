@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
 import { ImageClassifier } from '@skingan/classifier';
-import { classIndex, initBackend, pathExists, type Sample, SkinganError } from '@skingan/core';
+import { classIndex, pathExists, type Sample, SkinganError } from '@skingan/core';
 import {
   formatProblem,
   loadDataset,
@@ -13,7 +13,7 @@ import {
 } from '@skingan/data';
 import { pathRankFilter, type Selection, writeKeptDataset } from '@skingan/path-rank-filter';
 import { type Command, Option } from 'commander';
-import { flagClassIndex, globalBackend, intOption, numberOption } from '../options.js';
+import { flagClassIndex, initCommandBackend, intOption, numberOption } from '../options.js';
 import { Progress } from '../ui/progress.js';
 
 interface PrfFlags {
@@ -53,7 +53,7 @@ export function registerPrf(program: Command): void {
     .option('--batch-size <n>', 'images per forward pass', intOption('--batch-size'), 32)
     .option('--json', 'print the result as one JSON object')
     .action(async (opts: PrfFlags, cmd: Command) => {
-      await initBackend({ backend: globalBackend(cmd), log: opts.json ? null : undefined });
+      await initCommandBackend(cmd, opts.json);
       await prf(opts);
     });
 }
