@@ -2,18 +2,9 @@ import { join, resolve } from 'node:path';
 import { pathExists } from '@skingan/core';
 import { generateDemoSet } from '@skingan/data';
 import type { Command } from 'commander';
-import { experimentCommand, withExperimentFlags } from './experiment.js';
+import { type ExperimentFlags, experimentCommand, withExperimentFlags } from './experiment.js';
 
-interface DemoFlags {
-  out: string;
-  data?: string[];
-  config?: string;
-  preset: string;
-  repeats?: number;
-  jobs: number;
-  resume?: boolean;
-  report: boolean;
-}
+type DemoFlags = Omit<ExperimentFlags, 'data'> & { data?: string[] };
 
 export function registerDemo(program: Command): void {
   withExperimentFlags(

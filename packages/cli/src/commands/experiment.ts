@@ -5,7 +5,8 @@ import { type ExperimentOptions, runExperiment } from '../experiment/run-experim
 import { globalBackend, intOption } from '../options.js';
 import { reportFor, writeReport } from './report.js';
 
-interface ExperimentFlags {
+/** Flags of `experiment noise2img|nv2mel` (and of `demo`, whose --data is optional). */
+export interface ExperimentFlags {
   data: string[];
   out: string;
   config?: string;
