@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// pnpm bench [name…] — times each setup on the current backend in its own process, runs its anchor
-// (../shared/anchors: PyTorch / PIL) in the same run, prints both and the ratio, and writes
-// bench-results.json at the repo root.
+// pnpm bench [name…] [--rounds=N] — times each setup on the current backend in its own process, runs
+// its anchor (../shared/anchors: PyTorch / PIL) in the same run, prints both and the ratio, and writes
+// bench-results.json at the repo root. With --rounds=N, ours and the anchor take turns N times and the
+// ratio is that of the medians over rounds: on a shared machine one round can be off by 2×.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -23,6 +24,16 @@ if (unknown.length) {
   process.exit(2);
 }
 const names = asked.length ? asked : all;
+const roundsArg = process.argv.find((a) => a.startsWith('--rounds='));
+const rounds = roundsArg ? Number(roundsArg.slice('--rounds='.length)) : 1;
+if (!Number.isInteger(rounds) || rounds < 1) {
+  console.error(`--rounds: "${roundsArg}" is not a whole number ≥ 1`);
+  process.exit(2);
+}
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 
 function lastResult(stdout) {
   const line = stdout
@@ -41,40 +52,61 @@ function torchAvailable() {
 }
 const missingRef = torchAvailable();
 
+/** Runs a setup's anchor script once; `{ skipped }` says why it could not. */
+function anchorRun(anchor) {
+  if (!anchor) return null;
+  const script = join(anchors, anchor.script);
+  if (missingRef) return { skipped: missingRef };
+  if (!existsSync(script)) return { skipped: `${script} not found` };
+  const ref = spawnSync(python, [script, ...anchor.args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const rr = lastResult(ref.stdout ?? '');
+  return rr
+    ? {
+        impl: rr.impl,
+        medianMs: rr.medianMs,
+        imagesPerSec: rr.imagesPerSec,
+        peakRssMB: rr.peakRssMB ?? rr.maxrssMB,
+        raw: rr,
+      }
+    : { skipped: `anchor failed: ${(ref.stderr ?? '').trim().split('\n').pop()}` };
+}
+
 const results = [];
 for (const name of names) {
   process.stderr.write(`\n▶ ${name}\n`);
-  const ours = spawnSync(process.execPath, [join(here, 'run-one.mjs'), name], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 1 << 26,
-  });
-  const r = lastResult(ours.stdout ?? '');
+  const ourRounds = [];
+  const refRounds = [];
+  let r;
+  let reference = null;
+  for (let round = 0; round < rounds; round++) {
+    if (rounds > 1) process.stderr.write(`  round ${round + 1} of ${rounds}\n`);
+    const ours = spawnSync(process.execPath, [join(here, 'run-one.mjs'), name], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 1 << 26,
+    });
+    r = lastResult(ours.stdout ?? '');
+    if (!r) {
+      console.error(`  ${name}: failed (exit ${ours.status})`);
+      break;
+    }
+    ourRounds.push(r.medianMs ?? r.imagesPerSec);
+    reference = r.reference ?? anchorRun(r.anchor);
+    if (reference && !reference.skipped) refRounds.push(reference.medianMs ?? reference.imagesPerSec);
+  }
   if (!r) {
-    console.error(`  ${name}: failed (exit ${ours.status})`);
-    results.push({ name, error: `exit ${ours.status}` });
+    results.push({ name, error: 'failed' });
     continue;
   }
-  let reference = r.reference ?? null;
-  if (!reference && r.anchor) {
-    const script = join(anchors, r.anchor.script);
-    if (missingRef) {
-      reference = { skipped: missingRef };
-    } else if (!existsSync(script)) {
-      reference = { skipped: `${script} not found` };
-    } else {
-      const ref = spawnSync(python, [script, ...r.anchor.args], { encoding: 'utf8', maxBuffer: 1 << 26 });
-      const rr = lastResult(ref.stdout ?? '');
-      reference = rr
-        ? {
-            impl: rr.impl,
-            medianMs: rr.medianMs,
-            imagesPerSec: rr.imagesPerSec,
-            peakRssMB: rr.peakRssMB ?? rr.maxrssMB,
-            raw: rr,
-          }
-        : { skipped: `anchor failed: ${(ref.stderr ?? '').trim().split('\n').pop()}` };
+  if (rounds > 1) {
+    // The medians over rounds stand for the run; each round's figure is kept beside them.
+    if (r.medianMs) r.medianMs = median(ourRounds);
+    else r.imagesPerSec = median(ourRounds);
+    if (refRounds.length && reference) {
+      if (reference.medianMs) reference.medianMs = median(refRounds);
+      else reference.imagesPerSec = median(refRounds);
     }
+    r.extra = { ...(r.extra ?? {}), rounds: { ours: ourRounds, reference: refRounds } };
   }
   // ratio > 1 means we are slower (time) or faster (throughput): the unit says which.
   let ratio = null;

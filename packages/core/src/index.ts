@@ -39,6 +39,7 @@ export {
 } from './io/file-handler.js';
 export { COMPOSITE_KERNELS, registerTrainingKernels, type TrainingKernels } from './kernels/register.js';
 export { classIndex, ISIC2019, ISIC2019_NAMES, type LabelSpace, subLabelSpace } from './labels.js';
+export { convHelpersReady, startConvHelpers } from './parallel/conv-helpers.js';
 export { Rng, type RngState } from './random.js';
 export {
   type CheckpointContent,

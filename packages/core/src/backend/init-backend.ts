@@ -2,6 +2,7 @@ import { cpus, totalmem } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { SkinganError } from '../errors.js';
 import { registerTrainingKernels } from '../kernels/register.js';
+import { startConvHelpers } from '../parallel/conv-helpers.js';
 import { cudaGpuVisible, loadNative, type NativeProbe } from './native.js';
 
 /** The backends skingan can run on, fastest first. */
@@ -36,6 +37,11 @@ export interface BackendInfo {
 export interface InitBackendOptions {
   /** Force a backend; default: `SKINGAN_BACKEND`, else the fastest usable. */
   backend?: BackendName;
+  /**
+   * Threads for the WASM backend's convolutions (this one plus helpers); default `SKINGAN_THREADS`,
+   * else the CPU count up to 4. Native backends manage their own threads.
+   */
+  threads?: number;
   /** Where the one-line choice is written; default stderr. `null` silences it. */
   log?: ((line: string) => void) | null;
 }
@@ -121,8 +127,13 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   const { added: addedKernels, replaced: replacedKernels } = registerTrainingKernels(tfBackend);
 
   const simd = tfBackend === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : null;
-  // The WASM backend's threads need SharedArrayBuffer workers, which Node's build does not start.
-  const threads = tfBackend === 'wasm' ? 1 : tfBackend === 'cpu' ? 1 : cpus().length;
+  // tfjs' own WASM threads need a browser's workers; skingan splits convolutions over helper threads.
+  // The helpers start in the background: convolutions use them once they are up.
+  let threads = tfBackend === 'cpu' ? 1 : cpus().length;
+  if (tfBackend === 'wasm') {
+    threads = wasmThreads(options.threads);
+    void startConvHelpers(threads - 1);
+  }
   const why = forced ? `forced by ${options.backend ? 'option' : 'SKINGAN_BACKEND'}` : chosen.reason;
   const skipped = candidates
     .slice(0, candidates.indexOf(chosen))
@@ -146,6 +157,21 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   const log = options.log === undefined ? (l: string) => process.stderr.write(`${l}\n`) : options.log;
   log?.(`skingan: backend ${chosen.name} — ${reason}`);
   return current;
+}
+
+/** The WASM thread count asked for: the option, else SKINGAN_THREADS, else the CPU count up to 4. */
+function wasmThreads(option: number | undefined): number {
+  const env = process.env.SKINGAN_THREADS;
+  const value = option ?? (env ? Number(env) : Math.min(4, cpus().length));
+  if (!Number.isInteger(value) || value < 1) {
+    throw new SkinganError(
+      `${option === undefined ? 'SKINGAN_THREADS' : 'threads'}: "${env ?? option}" is not a whole number ≥ 1`,
+      {
+        code: 'USAGE',
+      },
+    );
+  }
+  return value;
 }
 
 /** tfjs' cpu backend prints a multi-line hint on first use in Node; our one-line choice replaces it. */

@@ -4,6 +4,7 @@ import { fusedBatchNormGrad } from './batch-norm-grad.js';
 import { conv2DBackpropFilter } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInput } from './conv2d-backprop-input.js';
 import { fixedOneHot } from './one-hot.js';
+import { parallelConv } from './parallel-conv.js';
 import { unsortedSegmentSum } from './unsorted-segment-sum.js';
 
 /** The training kernels skingan adds to a backend that lacks them. */
@@ -37,7 +38,14 @@ export function registerTrainingKernels(backendName: string): TrainingKernels {
   return { added, replaced: [...replaced, 'FusedBatchNorm (gradient)'] };
 }
 
-const WASM_REPLACED = ['OneHot', 'BatchMatMul', '_FusedMatMul', 'Conv2DBackpropInput'];
+const WASM_REPLACED = [
+  'OneHot',
+  'BatchMatMul',
+  '_FusedMatMul',
+  'Conv2DBackpropInput',
+  'Conv2D (split over threads)',
+  'FusedConv2D (split over threads)',
+];
 let wasmPatched = false;
 
 /**
@@ -51,6 +59,9 @@ function patchWasmKernels(): string[] {
   replaceKernel('BatchMatMul', (original) => transposeOperandsFirst(original));
   replaceKernel('_FusedMatMul', (original) => transposeOperandsFirst(original));
   replaceKernel('Conv2DBackpropInput', (original) => withFallback(conv2DBackpropInput, original));
+  // Split across the helper threads when there are any (startConvHelpers); unchanged otherwise.
+  replaceKernel('Conv2D', (original) => parallelConv('Conv2D', original));
+  replaceKernel('FusedConv2D', (original) => parallelConv('FusedConv2D', original));
   return WASM_REPLACED;
 }
 

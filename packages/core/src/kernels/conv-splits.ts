@@ -1,0 +1,321 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ConvHelper, HelperConstant, HelperResult } from '../parallel/conv-helpers.js';
+import { ownPart, partKey } from './filter-parts.js';
+import { releaseView, sliceColumns, viewOf, type WasmBackend, writeColumns } from './wasm-heap.js';
+
+// The three ways parallel-conv.ts splits a convolution between this thread and the helpers. Each
+// posts the helpers' shares, runs its own share through the backend's kernel and merges the results
+// into one output tensor.
+
+export interface ConvInputs {
+  x: tf.TensorInfo;
+  filter: tf.TensorInfo;
+  bias?: tf.TensorInfo;
+  preluActivationWeights?: tf.TensorInfo;
+}
+
+/** One call of a conv kernel being split. */
+export interface SplitCall {
+  kernel: string;
+  /** The backend's own kernel, for this thread's share. */
+  original: tf.KernelFunc;
+  args: Parameters<tf.KernelFunc>[0];
+  backend: WasmBackend;
+}
+
+/** Which balance a split feeds: rows behave like images (each thread packs the whole filter). */
+export type SplitKind = 'batch' | 'channels';
+
+/** How many convolutions were split, and how (for tests and profiles). */
+export const splitCounts = { batch: 0, rows: 0, channels: 0 };
+
+/**
+ * The share of the work the helpers take, per kind of split, adjusted after each split so that all
+ * threads finish together (this thread also copies the helpers' inputs and merges their results).
+ */
+export const helperShare: Record<SplitKind, number> = { batch: 0.5, channels: 0.5 };
+
+function rebalance(kind: SplitKind, share: number, ownMs: number, helperMs: number): void {
+  if (ownMs <= 0 || helperMs <= 0) return;
+  const ownRate = (1 - share) / ownMs;
+  const helperRate = share / helperMs;
+  const ideal = helperRate / (helperRate + ownRate);
+  helperShare[kind] = Math.min(0.75, Math.max(0.25, 0.8 * helperShare[kind] + 0.2 * ideal));
+}
+
+/** Boundaries [0, b1, …, bk, total]: helper i takes [b_i, b_i+1), this thread the last range. */
+export function boundsOf(total: number, helpers: number, share: number): number[] {
+  const each = Math.max(
+    1,
+    Math.min(Math.floor((total - 1) / helpers), Math.round((total * share) / helpers)),
+  );
+  return [...Array.from({ length: helpers + 1 }, (_, i) => i * each), total];
+}
+
+/** Constants for a helper: the inputs other than x, whole. */
+function wholeInputs(
+  backend: WasmBackend,
+  others: Record<string, tf.TensorInfo | undefined>,
+): Record<string, HelperConstant> {
+  const constants: Record<string, HelperConstant> = {};
+  for (const [name, t] of Object.entries(others)) {
+    if (t) constants[name] = { key: t.dataId, shape: t.shape, read: () => backend.typedArrayFromHeap(t) };
+  }
+  return constants;
+}
+
+/** Splits by images: helper i takes images [bounds[i], bounds[i+1]), this thread the last range. */
+export function splitBatch(
+  { kernel, original, args, backend }: SplitCall,
+  helpers: ConvHelper[],
+  bounds: number[],
+): tf.TensorInfo {
+  const { x, ...others } = args.inputs as unknown as ConvInputs & Record<string, tf.TensorInfo>;
+  const [n, h, w, cin] = x.shape as [number, number, number, number];
+  const image = h * w * cin;
+  const constants = wholeInputs(backend, others);
+  const [, oh, ow, oc] = outShape(args);
+  const outImage = oh * ow * oc;
+  const own = bounds[helpers.length]!;
+  const jobs = helpers.map((helper, i) => () => {
+    const [a, b] = [bounds[i]!, bounds[i + 1]!];
+    const data = backend.typedArrayFromHeap(x).subarray(a * image, b * image);
+    helper.post({
+      kernel,
+      x: { data, shape: [b - a, h, w, cin] },
+      constants,
+      attrs: args.attrs ?? {},
+      outSize: (b - a) * outImage,
+    });
+  });
+  splitCounts.batch++;
+  return runSplit(
+    'batch',
+    own / n,
+    backend,
+    helpers,
+    jobs,
+    () => {
+      const view = viewOf(backend, x, own * image, [n - own, h, w, cin]);
+      try {
+        return single(original({ ...args, inputs: { ...args.inputs, x: view } }));
+      } finally {
+        releaseView(backend, view);
+      }
+    },
+    (mine, results) => {
+      const out = backend.makeOutput([n, oh, ow, oc], 'float32');
+      const heap = backend.typedArrayFromHeap(out);
+      for (const [i, r] of results.entries()) heap.set(r.data, bounds[i]! * outImage);
+      heap.set(backend.typedArrayFromHeap(mine), own * outImage);
+      return out;
+    },
+  );
+}
+
+/**
+ * Splits one image by output rows: helper i computes rows [bounds[i], bounds[i+1]) from the input
+ * rows they read (explicit padding where the part touches the image's edge), this thread the last range.
+ */
+export function splitRows(
+  { kernel, original, args, backend }: SplitCall,
+  helpers: ConvHelper[],
+  bounds: number[],
+): tf.TensorInfo {
+  const { x, ...others } = args.inputs as unknown as ConvInputs & Record<string, tf.TensorInfo>;
+  const [, inH, w, cin] = x.shape as [number, number, number, number];
+  const info = convInfo(args);
+  const { top, left, right } = info.padInfo;
+  const { strideHeight: sh, dilationHeight: dh, filterHeight: kh, outHeight, outWidth, outChannels } = info;
+  const rowSize = w * cin;
+  const outRow = outWidth * outChannels;
+  /** Input rows [a, b) and the padding that outputs rows [r0, r1) need. */
+  const part = (r0: number, r1: number) => {
+    const first = r0 * sh - top;
+    const last = (r1 - 1) * sh - top + (kh - 1) * dh; // inclusive
+    const a = Math.max(0, first);
+    const b = Math.min(inH, last + 1);
+    const attrs = {
+      ...(args.attrs ?? {}),
+      pad: [
+        [0, 0],
+        [a - first, last + 1 - b],
+        [left, right],
+        [0, 0],
+      ],
+      dimRoundingMode: undefined,
+    } as unknown as tf.NamedAttrMap;
+    return { a, b, attrs };
+  };
+  const constants = wholeInputs(backend, others);
+  const own = bounds[helpers.length]!;
+  const jobs = helpers.map((helper, i) => () => {
+    const [r0, r1] = [bounds[i]!, bounds[i + 1]!];
+    const { a, b, attrs } = part(r0, r1);
+    const data = backend.typedArrayFromHeap(x).subarray(a * rowSize, b * rowSize);
+    helper.post({
+      kernel,
+      x: { data, shape: [1, b - a, w, cin] },
+      constants,
+      attrs,
+      outSize: (r1 - r0) * outRow,
+    });
+  });
+  splitCounts.rows++;
+  return runSplit(
+    'batch',
+    own / outHeight,
+    backend,
+    helpers,
+    jobs,
+    () => {
+      const { a, b, attrs } = part(own, outHeight);
+      const view = viewOf(backend, x, a * rowSize, [1, b - a, w, cin]);
+      try {
+        return single(original({ ...args, inputs: { ...args.inputs, x: view }, attrs }));
+      } finally {
+        releaseView(backend, view);
+      }
+    },
+    (mine, results) => {
+      const out = backend.makeOutput([1, outHeight, outWidth, outChannels], 'float32');
+      const heap = backend.typedArrayFromHeap(out);
+      for (const [i, r] of results.entries()) heap.set(r.data, bounds[i]! * outRow);
+      heap.set(backend.typedArrayFromHeap(mine), own * outRow);
+      return out;
+    },
+  );
+}
+
+/** Splits by output channels: helper i takes [bounds[i], bounds[i+1]), this thread the last range. */
+export function splitChannels(
+  { kernel, original, args, backend }: SplitCall,
+  helpers: ConvHelper[],
+  bounds: number[],
+): tf.TensorInfo {
+  const { x, filter, bias } = args.inputs as unknown as ConvInputs;
+  const cout = filter.shape[3]!;
+  const c0 = bounds[helpers.length]!; // this thread: [c0, cout)
+  const [n, oh, ow] = outShape(args);
+  const jobs = helpers.map((helper, i) => () => {
+    const [a, b] = [bounds[i]!, bounds[i + 1]!];
+    const constants: Record<string, HelperConstant> = {
+      filter: {
+        key: partKey(filter.dataId, a, b),
+        shape: [...filter.shape.slice(0, 3), b - a],
+        read: () => sliceColumns(backend.typedArrayFromHeap(filter), cout, a, b),
+      },
+    };
+    if (bias) {
+      constants.bias = {
+        key: partKey(bias.dataId, a, b),
+        shape: [b - a],
+        read: () => backend.typedArrayFromHeap(bias).subarray(a, b),
+      };
+    }
+    const data = backend.typedArrayFromHeap(x);
+    helper.post({
+      kernel,
+      x: { data, shape: x.shape },
+      constants,
+      attrs: args.attrs ?? {},
+      outSize: n * oh * ow * (b - a),
+    });
+  });
+  splitCounts.channels++;
+  return runSplit(
+    'channels',
+    c0 / cout,
+    backend,
+    helpers,
+    jobs,
+    () => {
+      const ownFilter = ownPart(backend, filter, c0, cout);
+      const ownBias = bias ? ownPart(backend, bias, c0, cout) : undefined;
+      return single(
+        original({
+          ...args,
+          inputs: { ...args.inputs, filter: ownFilter, ...(ownBias ? { bias: ownBias } : {}) },
+        }),
+      );
+    },
+    (mine, results) => {
+      const out = backend.makeOutput([n, oh, ow, cout], 'float32');
+      const heap = backend.typedArrayFromHeap(out);
+      for (const [i, r] of results.entries()) writeColumns(heap, cout, bounds[i]!, r.data);
+      writeColumns(heap, cout, c0, backend.typedArrayFromHeap(mine));
+      return out;
+    },
+  );
+}
+
+/**
+ * Posts the helpers' jobs, computes this thread's share, collects every answer (also when this
+ * thread failed, so that no answer is left over for the next job) and merges.
+ */
+function runSplit(
+  kind: SplitKind,
+  share: number,
+  backend: WasmBackend,
+  helpers: ConvHelper[],
+  jobs: (() => void)[],
+  computeOwn: () => tf.TensorInfo,
+  merge: (own: tf.TensorInfo, results: HelperResult[]) => tf.TensorInfo,
+): tf.TensorInfo {
+  const start = performance.now();
+  let ownMs = 0;
+  let posted = 0;
+  let own: tf.TensorInfo | undefined;
+  let failure: unknown;
+  try {
+    for (const post of jobs) {
+      post();
+      posted++;
+    }
+    own = computeOwn();
+    ownMs = performance.now() - start;
+  } catch (err) {
+    failure = err;
+  }
+  const results: HelperResult[] = [];
+  for (const helper of helpers.slice(0, posted)) {
+    try {
+      results.push(helper.collect());
+    } catch (err) {
+      failure ??= err;
+    }
+  }
+  if (failure !== undefined || !own) {
+    if (own) backend.disposeData(own.dataId);
+    throw failure;
+  }
+  rebalance(kind, share, ownMs, Math.max(...results.map((r) => r.ms)));
+  try {
+    return merge(own, results);
+  } finally {
+    backend.disposeData(own.dataId);
+  }
+}
+
+function single(out: tf.TensorInfo | tf.TensorInfo[]): tf.TensorInfo {
+  return Array.isArray(out) ? out[0]! : out;
+}
+
+/** [n, outHeight, outWidth, outChannels] of a conv kernel call. */
+export function outShape(args: Parameters<tf.KernelFunc>[0]): [number, number, number, number] {
+  const info = convInfo(args);
+  return [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
+}
+
+function convInfo(args: Parameters<tf.KernelFunc>[0]): tf.backend_util.Conv2DInfo {
+  const { x, filter } = args.inputs as unknown as ConvInputs;
+  const a = args.attrs as unknown as tf.Conv2DAttrs;
+  return tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    a.strides,
+    a.dilations,
+    a.pad,
+    a.dimRoundingMode,
+  );
+}

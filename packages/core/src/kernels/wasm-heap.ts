@@ -1,0 +1,101 @@
+import type * as tf from '@tensorflow/tfjs';
+
+/** What of the WASM backend skingan's parallel kernels read and write: its heap and tensor table. */
+export interface WasmBackend {
+  wasm: {
+    tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
+  };
+  dataIdMap: {
+    get(dataId: object): { memoryOffset: number } | undefined;
+    set(dataId: object, data: object): void;
+    delete(dataId: object): void;
+  };
+  dataIdNextNumber: number;
+  /** A view of a tensor's memory; invalid once the heap grows (any allocation may grow it). */
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** A tensor entry that views part of another tensor's memory (no copy); release it with `releaseView`. */
+export function viewOf(
+  backend: WasmBackend,
+  of: tf.TensorInfo,
+  offset: number,
+  shape: number[],
+): tf.TensorInfo {
+  const base = backend.dataIdMap.get(of.dataId);
+  if (!base) throw new Error('parallel conv: the input tensor is not on the WASM backend');
+  const id = backend.dataIdNextNumber++;
+  const dataId = { id };
+  const memoryOffset = base.memoryOffset + offset * Float32Array.BYTES_PER_ELEMENT;
+  backend.dataIdMap.set(dataId, { id, memoryOffset, shape, dtype: 'float32', refCount: 1 });
+  backend.wasm.tfjs.registerTensor(id, size(shape), memoryOffset);
+  return { dataId, shape, dtype: 'float32' };
+}
+
+/** Forgets a view without freeing the memory it shows (which belongs to the viewed tensor). */
+export function releaseView(backend: WasmBackend, view: tf.TensorInfo): void {
+  backend.wasm.tfjs.disposeData((view.dataId as { id: number }).id);
+  backend.dataIdMap.delete(view.dataId);
+}
+
+/**
+ * Columns [c0, c1) of a row-major [rows, width] array, packed: the channel slice of an NHWC tensor or
+ * of an HWIO filter's output channels.
+ */
+export function sliceColumns(src: Float32Array, width: number, c0: number, c1: number): Float32Array {
+  const w = c1 - c0;
+  const rows = src.length / width;
+  const out = new Float32Array(rows * w);
+  if (w >= ROW_COPY_MIN) {
+    for (let r = 0; r < rows; r++) out.set(src.subarray(r * width + c0, r * width + c1), r * w);
+    return out;
+  }
+  for (let r = 0; r < rows; r++) {
+    const from = r * width + c0;
+    const to = r * w;
+    for (let c = 0; c < w; c++) out[to + c] = src[from + c]!;
+  }
+  return out;
+}
+
+/** Writes a packed [rows, c1 − c0] block into columns [c0, c1) of a row-major [rows, width] array. */
+export function writeColumns(dst: Float32Array, width: number, c0: number, block: Float32Array): void {
+  const rows = dst.length / width;
+  const w = block.length / rows;
+  if (w >= ROW_COPY_MIN) {
+    for (let r = 0; r < rows; r++) dst.set(block.subarray(r * w, (r + 1) * w), r * width + c0);
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    const to = r * width + c0;
+    const from = r * w;
+    for (let c = 0; c < w; c++) dst[to + c] = block[from + c]!;
+  }
+}
+
+/** From this row length on, a native copy per row beats an element loop. */
+const ROW_COPY_MIN = 32;
+
+const disposalListeners = new Set<(dataId: object) => void>();
+const watched = new WeakSet<object>();
+
+/**
+ * Calls `listener` with each dataId whose memory the backend frees, so that caches keyed by tensor
+ * (a filter's packed parts, its copy in a helper thread) live exactly as long as the tensor: memory
+ * freed promptly is reused warm, where a bounded cache would keep touching fresh pages.
+ */
+export function onDisposal(backend: WasmBackend, listener: (dataId: object) => void): void {
+  disposalListeners.add(listener);
+  if (watched.has(backend)) return;
+  watched.add(backend);
+  const dispose = backend.disposeData.bind(backend);
+  backend.disposeData = (dataId: object, force?: boolean) => {
+    const freed = (dispose as (d: object, f?: boolean) => boolean)(dataId, force);
+    if (freed) for (const l of disposalListeners) l(dataId);
+    return freed;
+  };
+}
