@@ -22,6 +22,10 @@ const cases: Case[] = [
   { x: [2, 12, 12, 8], k: [4, 4], co: 8, stride: 2, pad: 1 },
   { x: [4, 6, 6, 5], k: [1, 1], co: 7, stride: 2, pad: 'valid' },
   { x: [1, 6, 6, 1], k: [2, 3], co: 1, stride: 1, pad: 'same' },
+  // From 5 images on, the batch-as-channels form (the cases above take the unfolded one).
+  { x: [6, 9, 7, 3], k: [3, 3], co: 5, stride: 2, pad: 'same' },
+  { x: [8, 10, 10, 4], k: [4, 4], co: 3, stride: 2, pad: 1 },
+  { x: [5, 11, 11, 2], k: [3, 3], co: 4, stride: 1, pad: 'valid' },
 ];
 
 function tensors(c: Case, seed: number) {
@@ -58,11 +62,11 @@ describe('Conv2DBackpropFilter on wasm', () => {
     expect(want.some((v) => v !== 0)).toBe(true);
   });
 
-  it('frees every intermediate', async () => {
+  it.each([cases[1]!, cases[8]!])('frees every intermediate (x=$x)', async (c) => {
     await tf.setBackend('wasm');
-    const c = cases[1]!;
     const { x, dy } = tensors(c, 2);
     const before = tf.memory();
+    const buffers = tf.backend().numDataIds();
     const dw = tf.tidy(() =>
       tf.grad((w: tf.Tensor) => tf.mul(tf.conv2d(x, w as tf.Tensor4D, c.stride, c.pad), dy).sum())(
         tf.zeros([...c.k, c.x[3], c.co]),
@@ -72,6 +76,7 @@ describe('Conv2DBackpropFilter on wasm', () => {
     const after = tf.memory();
     expect(after.numTensors).toBe(before.numTensors);
     expect(after.numBytes).toBe(before.numBytes);
+    expect(tf.backend().numDataIds()).toBe(buffers); // the kernel's own buffers too
     tf.dispose([x, dy]);
   });
 });
