@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { callKernel, disposeInfos } from './kernel-utils.js';
+import type { WasmBackend } from './wasm-heap.js';
 
 /**
  * Conv2DBackpropInput (the input gradient of conv2d, and conv2dTranspose's forward pass) composed
@@ -63,24 +64,48 @@ export const conv2DBackpropInput: tf.KernelFunc = ({ inputs, backend, attrs }) =
     [mh - 1, Math.max(0, zh - outH)],
     [mw - 1, Math.max(0, zw - outW)],
   );
-  let full = conv;
-  if (s > 1) {
-    // DepthToSpace as reshape/transpose: WASM's own DepthToSpace kernel is ~10× slower.
-    const [, ch, cw] = conv.shape as [number, number, number, number];
-    const r6 = callKernel('Reshape', backend, { x: conv }, { shape: [n, ch, cw, s, s, cin] });
-    const t6 = callKernel('Transpose', backend, { x: r6 }, { perm: [0, 1, 3, 2, 4, 5] });
-    full = callKernel('Reshape', backend, { x: t6 }, { shape: [n, ch * s, cw * s, cin] });
-    disposeInfos(backend, conv, r6, t6);
-  }
-  const out = callKernel(
-    'Slice',
-    backend,
-    { x: full },
-    { begin: [0, top, left, 0], size: [n, inH, inW, cin] },
-  );
-  disposeInfos(backend, full);
+  const out = interleavePhases(backend as unknown as WasmBackend, conv, { n, s, cin, top, left, inH, inW });
+  disposeInfos(backend, conv);
   return out;
 };
+
+/**
+ * dx[b, y, x, :] = Z[b, ⌊Y/s⌋, ⌊X/s⌋, phase (Y mod s, X mod s)] for Y = y + top, X = x + left: the
+ * depth-to-space shuffle of the stacked phases and the crop to the input's size in one pass of
+ * channel-run copies (as WASM kernels, a rank-6 Transpose and a Slice that moved 3 floats at a time
+ * cost more than the convolution on small layers).
+ */
+function interleavePhases(
+  backend: WasmBackend,
+  z: tf.TensorInfo,
+  g: { n: number; s: number; cin: number; top: number; left: number; inH: number; inW: number },
+): tf.TensorInfo {
+  const { n, s, cin, top, left, inH, inW } = g;
+  const [, zh, zw, pixel] = z.shape as [number, number, number, number];
+  const out = backend.makeOutput([n, inH, inW, cin], 'float32');
+  const src = backend.typedArrayFromHeap(z);
+  const dst = backend.typedArrayFromHeap(out);
+  let to = 0;
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < inH; y++) {
+      const Y = y + top;
+      const row = (b * zh + Math.floor(Y / s)) * zw * pixel + (Y % s) * s * cin;
+      if (s === 1) {
+        dst.set(src.subarray(row + left * cin, row + (left + inW) * cin), to);
+        to += inW * cin;
+        continue;
+      }
+      for (let x = 0; x < inW; x++) {
+        const X = x + left;
+        const from = row + Math.floor(X / s) * pixel + (X % s) * cin;
+        if (cin >= 16) dst.set(src.subarray(from, from + cin), to);
+        else for (let c = 0; c < cin; c++) dst[to + c] = src[from + c]!;
+        to += cin;
+      }
+    }
+  }
+  return out;
+}
 
 /** A stride-1 Conv2D with explicit [before, after] padding of rows and columns. */
 function conv2d(
