@@ -92,8 +92,8 @@ const BASELINE = 64 * 2 ** 20;
  *   copies of the forward and adjoint kernels, and the generator gradients being summed (≤ 3 copies);
  * - the largest backward pass, A → B → A (G_A, D_A on the fake, G_B): kept activations plus one
  *   gradient per intermediate tensor (tfjs frees them only when the pass ends), ×1.5 for op
- *   temporaries (instance norm and the phase convolutions make 2-4 copies) and allocator
- *   fragmentation;
+ *   temporaries (instance norm and the phase convolutions make 2-4 copies; the WASM filter
+ *   gradient of a 7×7 conv unfolds its input into 7 copies) and allocator fragmentation;
  * - both image pools, the input batches and their crops, and a 64 MiB baseline.
  */
 export function estimateTrainingMemory(nets: CycleGanNets, config: MemoryConfig): MemoryEstimate {
@@ -106,7 +106,7 @@ export function estimateTrainingMemory(nets: CycleGanNets, config: MemoryConfig)
   const g = passMemory(nets.G_A, b, size);
   const d = passMemory(nets.D_A, b, size);
   const chain = 2 * (g.kept + g.gradients) + d.kept + d.gradients;
-  const activationBytes = Math.ceil(1.5 * (chain + 4 * g.largest));
+  const activationBytes = Math.ceil(1.5 * (chain + (4 + 7) * g.largest));
   const image = size * size * 3 * F32;
   const bufferBytes =
     2 * config.poolSize * image + 2 * b * (config.loadSize * config.loadSize * 3 * F32 + 2 * image);
