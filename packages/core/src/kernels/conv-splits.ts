@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ConvHelper, HelperConstant, HelperResult } from '../parallel/conv-helpers.js';
-import { ownPart, partKey } from './filter-parts.js';
+import { ownPart, partKey, wholeKey } from './filter-parts.js';
 import { releaseView, sliceColumns, viewOf, type WasmBackend, writeColumns } from './wasm-heap.js';
 
 // The three ways parallel-conv.ts splits a convolution between this thread and the helpers. Each
@@ -26,8 +26,8 @@ export interface SplitCall {
 /** Which balance a split feeds: rows behave like images (each thread packs the whole filter). */
 export type SplitKind = 'batch' | 'channels';
 
-/** How many convolutions were split, and how (for tests and profiles). */
-export const splitCounts = { batch: 0, rows: 0, channels: 0 };
+/** How many convolutions (and matrix products) were split, and how (for tests and profiles). */
+export const splitCounts = { batch: 0, rows: 0, channels: 0, matmul: 0 };
 
 /**
  * The share of the work the helpers take, per kind of split, adjusted after each split so that all
@@ -53,13 +53,18 @@ export function boundsOf(total: number, helpers: number, share: number): number[
 }
 
 /** Constants for a helper: the inputs other than x, whole. */
-function wholeInputs(
+export function wholeInputs(
   backend: WasmBackend,
   others: Record<string, tf.TensorInfo | undefined>,
 ): Record<string, HelperConstant> {
   const constants: Record<string, HelperConstant> = {};
   for (const [name, t] of Object.entries(others)) {
-    if (t) constants[name] = { key: t.dataId, shape: t.shape, read: () => backend.typedArrayFromHeap(t) };
+    if (t)
+      constants[name] = {
+        key: wholeKey(t.dataId, t.shape),
+        shape: t.shape,
+        read: () => backend.typedArrayFromHeap(t),
+      };
   }
   return constants;
 }
@@ -253,7 +258,7 @@ export function splitChannels(
  * Posts the helpers' jobs, computes this thread's share, collects every answer (also when this
  * thread failed, so that no answer is left over for the next job) and merges.
  */
-function runSplit(
+export function runSplit(
   kind: SplitKind,
   share: number,
   backend: WasmBackend,
@@ -297,7 +302,7 @@ function runSplit(
   }
 }
 
-function single(out: tf.TensorInfo | tf.TensorInfo[]): tf.TensorInfo {
+export function single(out: tf.TensorInfo | tf.TensorInfo[]): tf.TensorInfo {
   return Array.isArray(out) ? out[0]! : out;
 }
 

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { gemmPays, inputGradByGemm } from './input-grad-gemm.js';
 import { callKernel, disposeInfos } from './kernel-utils.js';
 import type { WasmBackend } from './wasm-heap.js';
 
@@ -11,7 +12,9 @@ import type { WasmBackend } from './wasm-heap.js';
  * filter taps k ≡ r (mod s). Each of the s² phases (r_h, r_w) is therefore a stride-1 correlation of
  * dy with the flipped sub-filter W[r::s]; stacking the phases along output channels makes it ONE
  * stride-1 conv, and a depth-to-space shuffle interleaves the phases back into the full-resolution result.
- * The arithmetic equals the true cost (no multiplications by inserted zeros).
+ * The arithmetic equals the true cost (no multiplications by inserted zeros). On deep layers with
+ * small maps, where the filter dwarfs dy, one matrix product and a scatter serve instead
+ * (input-grad-gemm.ts).
  */
 export const conv2DBackpropInput: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
@@ -43,6 +46,8 @@ export const conv2DBackpropInput: tf.KernelFunc = ({ inputs, backend, attrs }) =
   const mw = Math.ceil(kw / s);
   const { top, left } = info.padInfo;
 
+  const geometry = { n, inH, inW, cin, cout, kh, kw, stride: s, top, left, outH, outW };
+  if (gemmPays(geometry)) return inputGradByGemm(backend as unknown as WasmBackend, dy, filter, geometry);
   const phaseFilter = phaseFilterOf(backend as DataBackend, filter, { kh, kw, cin, cout, s, mh, mw });
   if (s === 1) {
     // One phase: shifting the padding by the forward pass' own makes the conv's output exactly dx,

@@ -6,17 +6,31 @@ import { sliceColumns, type WasmBackend } from './wasm-heap.js';
 // parts (as tensors of the WASM backend) and the keys that name each part in a helper's cache. Both
 // live exactly as long as the tensor they are cut from (`forgetTensor`, called on every free).
 
-/** One key object per (tensor, channel range), so a helper's cache never confuses a part with the whole. */
+/**
+ * One key object per (tensor, channel range), so a helper's cache never confuses a part with the
+ * whole or with another part.
+ */
 export function partKey(dataId: object, a: number, b: number): object {
+  return derivedKey(dataId, `${a}:${b}`);
+}
+
+/**
+ * One key object per (tensor, view of it): a tensor's buffer may reach kernels under several shapes
+ * (a [K, N] matrix and the same values as [1, K, N]), and a helper must hold each as given.
+ */
+export function wholeKey(dataId: object, shape: readonly number[]): object {
+  return derivedKey(dataId, shape.join('x'));
+}
+
+function derivedKey(dataId: object, name: string): object {
   let parts = partKeys.get(dataId);
   if (!parts) {
     parts = new Map();
     partKeys.set(dataId, parts);
   }
-  const name = `${a}:${b}`;
   let key = parts.get(name);
   if (!key) {
-    key = { dataId, a, b };
+    key = { dataId, name };
     parts.set(name, key);
   }
   return key;
@@ -57,11 +71,8 @@ const ownParts = new Map<object, { backend: WasmBackend; info: tf.TensorInfo }>(
 /** Drops what the caches here and in the helpers hold for a freed tensor (the whole, or its parts). */
 export function forgetTensor(dataId: object): void {
   const parts = partKeys.get(dataId);
-  for (const helper of convHelpers()) {
-    helper.forget(dataId);
-    if (parts) for (const key of parts.values()) helper.forget(key);
-  }
   if (!parts) return;
+  for (const helper of convHelpers()) for (const key of parts.values()) helper.forget(key);
   for (const key of parts.values()) {
     const own = ownParts.get(key);
     if (!own) continue;

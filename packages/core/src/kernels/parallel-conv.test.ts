@@ -112,6 +112,28 @@ describe('convolutions split over helper threads', () => {
     }
   });
 
+  it('matrix products (plain, fused with bias and relu, and with transposed operands) split by rows, bit-identical', async () => {
+    const products = (seed: number) =>
+      tf.tidy(() => {
+        const rng = new Rng(seed);
+        const a = rng.uniformTensor<tf.Rank.R2>([300, 256], -1, 1);
+        const b = rng.uniformTensor<tf.Rank.R2>([256, 256], -1, 1);
+        const bias = rng.uniformTensor<tf.Rank.R1>([256], -1, 1);
+        return [
+          tf.matMul(a, b),
+          tf.fused.matMul({ a, b, bias, activation: 'relu' }),
+          tf.matMul(b, a, false, true),
+        ].map((t) => t.dataSync() as Float32Array);
+      });
+    await startConvHelpers(0);
+    const alone = products(6);
+    expect(await startConvHelpers(1)).toBe(1);
+    const before = splitCounts.matmul;
+    const split = products(6);
+    expect(splitCounts.matmul).toBe(before + 3);
+    for (const [i, values] of split.entries()) expect(values).toEqual(alone[i]);
+  });
+
   it('two helpers (three threads) give the same values', async () => {
     await startConvHelpers(0);
     const c = cases[0]!;
@@ -124,19 +146,24 @@ describe('convolutions split over helper threads', () => {
   it('leaks no tensors, and a helper frees its copy of a filter when the filter is freed', async () => {
     expect(await startConvHelpers(1)).toBe(1);
     const helper = convHelpers()[0]!;
-    const x = tf.randomNormal<tf.Rank.R4>([2, 8, 8, 128]);
+    const x = tf.randomNormal<tf.Rank.R4>([2, 8, 8, 128]); // split by channels
+    const images = tf.randomNormal<tf.Rank.R4>([8, 32, 32, 16]); // split by images
     const counts: number[] = [];
     for (let i = 0; i < 4; i++) {
       const w = tf.randomNormal<tf.Rank.R4>([3, 3, 128, 128]);
+      const v = tf.randomNormal<tf.Rank.R4>([3, 3, 16, 16]);
       const held = helper.constantsHeld;
-      const before = splitCounts.channels;
+      const before = { ...splitCounts };
       tf.conv2d(x, w, 1, 'same').dispose();
-      expect(splitCounts.channels).toBe(before + 1);
-      expect(helper.constantsHeld).toBe(held + 1); // its part of w
-      w.dispose();
-      expect(helper.constantsHeld).toBe(held); // dropped with w
+      tf.conv2d(images, v, 1, 'same').dispose();
+      expect(splitCounts.channels).toBe(before.channels + 1);
+      expect(splitCounts.batch).toBe(before.batch + 1);
+      expect(helper.constantsHeld).toBe(held + 2); // its part of w, and v whole
+      tf.dispose([w, v]);
+      expect(helper.constantsHeld).toBe(held); // dropped with them
       counts.push(tf.memory().numTensors);
     }
+    images.dispose();
     x.dispose();
     expect(new Set(counts).size).toBe(1);
   });

@@ -50,8 +50,9 @@ export function parallelConv(kernel: string, original: tf.KernelFunc): tf.Kernel
     }
     const [n, h, w, cin] = x.shape as [number, number, number, number];
     const [kh, kw, , cout] = filter.shape as [number, number, number, number];
-    const attrs = args.attrs ?? {};
-    if ((n * h * w * kh * kw * cin * cout) / strideArea(attrs) < MIN_MACS) return original(args);
+    const [, oh, ow] = outShape(args);
+    const outputs = n * oh * ow * cout;
+    if (outputs * kh * kw * cin < MIN_MACS) return original(args);
 
     const backend = args.backend as unknown as WasmBackend;
     onDisposal(backend, forgetTensor);
@@ -59,14 +60,14 @@ export function parallelConv(kernel: string, original: tf.KernelFunc): tf.Kernel
       cout >= 2 && !inputs.preluActivationWeights && (!inputs.bias || inputs.bias.shape[0] === cout);
     let plan = plans.get(filter.dataId);
     if (!plan || plan.helpers !== helpers.length) {
-      plan = choosePlan(n * h * w * cin, kh * kw * cin * cout, strideArea(attrs), cin, cout, helpers.length);
+      plan = choosePlan(n * h * w * cin, kh * kw * cin * cout, outputs, cout, helpers.length);
       plans.set(filter.dataId, plan);
     }
     const call: SplitCall = { kernel, original, args, backend };
     if (plan.kind === 'channels' && channelsOk) {
       return splitChannels(call, helpers.slice(0, plan.bounds.length - 2), plan.bounds);
     }
-    const total = n === 1 ? outShape(args)[1] : n; // one image: split its output rows
+    const total = n === 1 ? oh : n; // one image: split its output rows
     const k = Math.min(helpers.length + 1, total) - 1;
     if (k < 1) return original(args);
     const bounds = boundsOf(total, k, helperShare.batch);
@@ -85,18 +86,11 @@ type Plan = { kind: 'batch'; helpers: number } | { kind: 'channels'; helpers: nu
  */
 const plans = new WeakMap<object, Plan>();
 
-function strideArea(attrs: tf.NamedAttrMap): number {
-  const s = (attrs as { strides?: number | [number, number] }).strides ?? 1;
-  const [sh, sw] = Array.isArray(s) ? s : [s, s];
-  return Math.max(1, sh * sw);
-}
-
 /**
  * By images (rows) or by channels, whichever costs this thread less beyond its share of the
- * arithmetic, for a filter not packed yet: X input, F filter values, `area` input pixels per output.
+ * arithmetic, for a filter not packed yet: X input, F filter and O output values.
  */
-function choosePlan(X: number, F: number, area: number, cin: number, cout: number, helpers: number): Plan {
-  const O = (X / cin / area) * cout;
+function choosePlan(X: number, F: number, O: number, cout: number, helpers: number): Plan {
   const byBatch = PACK_NS * F + COPY_NS * (X / 2 + O);
   const byChannels = (PACK_NS / 2 + COPY_NS) * F + COPY_NS * X + STRIDED_NS * O;
   if (byBatch <= byChannels) return { kind: 'batch', helpers };

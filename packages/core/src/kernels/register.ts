@@ -5,6 +5,7 @@ import { conv2DBackpropFilter } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInput } from './conv2d-backprop-input.js';
 import { fixedOneHot } from './one-hot.js';
 import { parallelConv } from './parallel-conv.js';
+import { parallelMatMul } from './parallel-matmul.js';
 import { unsortedSegmentSum } from './unsorted-segment-sum.js';
 
 /** The training kernels skingan adds to a backend that lacks them. */
@@ -56,8 +57,10 @@ function patchWasmKernels(): string[] {
   if (wasmPatched) return WASM_REPLACED;
   wasmPatched = true;
   replaceKernel('OneHot', (original) => fixedOneHot(original));
-  replaceKernel('BatchMatMul', (original) => transposeOperandsFirst(original));
-  replaceKernel('_FusedMatMul', (original) => transposeOperandsFirst(original));
+  replaceKernel('BatchMatMul', (original) => transposeOperandsFirst(parallelMatMul('BatchMatMul', original)));
+  replaceKernel('_FusedMatMul', (original) =>
+    transposeOperandsFirst(parallelMatMul('_FusedMatMul', original)),
+  );
   replaceKernel('Conv2DBackpropInput', (original) => withFallback(conv2DBackpropInput, original));
   // Split across the helper threads when there are any (startConvHelpers); unchanged otherwise.
   replaceKernel('Conv2D', (original) => parallelConv('Conv2D', original));

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend.js';
 import { Rng } from '../random.js';
+import { gemmPays } from './input-grad-gemm.js';
 
 /** Runs `f` on cpu and on wasm (skingan's kernels) from the same seed; returns both outputs. */
 async function onBoth(
@@ -90,8 +91,52 @@ describe('Conv2DBackpropInput composite (conv2dTranspose and conv input gradient
     },
     { label: 'k1 s2 valid', dy: [2, 3, 3, 4], k: 1, cin: 3, s: 2, pad: 'valid' as const, out: [2, 6, 6, 3] },
     { label: 'k3 s3 same', dy: [1, 3, 3, 2], k: 3, cin: 2, s: 3, pad: 'same' as const, out: [1, 9, 9, 2] },
+    // Deep layers on small maps: one matrix product and a scatter (input-grad-gemm.ts).
+    {
+      label: 'gemm: k3 s1 same, 2×2 maps',
+      dy: [2, 2, 2, 64],
+      k: 3,
+      cin: 64,
+      s: 1,
+      pad: 'same' as const,
+      out: [2, 2, 2, 64],
+      gemm: true,
+    },
+    {
+      label: 'gemm: k4 s2 same',
+      dy: [2, 2, 2, 48],
+      k: 4,
+      cin: 24,
+      s: 2,
+      pad: 'same' as const,
+      out: [2, 4, 4, 24],
+      gemm: true,
+    },
+    {
+      label: 'gemm: k3 s2 valid, unused last row',
+      dy: [1, 3, 3, 40],
+      k: 3,
+      cin: 20,
+      s: 2,
+      pad: 'valid' as const,
+      out: [1, 8, 8, 20],
+      gemm: true,
+    },
   ];
   it.each(cases)('matches cpu: $label', async (c) => {
+    const [n, inH, inW] = c.out as [number, number, number, number];
+    const info = tf.backend_util.computeConv2DInfo(
+      c.out as [number, number, number, number],
+      [c.k, c.k, c.cin, c.dy[3]!],
+      c.s,
+      1,
+      c.pad,
+    );
+    const geometry = {
+      ...{ n, inH, inW, cin: c.cin, cout: c.dy[3]!, kh: c.k, kw: c.k, stride: c.s },
+      ...{ top: info.padInfo.top, left: info.padInfo.left, outH: c.dy[1]!, outW: c.dy[2]! },
+    };
+    expect(gemmPays(geometry)).toBe(Boolean((c as { gemm?: boolean }).gemm));
     const { cpu, wasm } = await onBoth((rng) => {
       const dy = rng.normalTensor<tf.Rank.R4>(c.dy);
       const w = rng.normalTensor<tf.Rank.R4>([c.k, c.k, c.cin, c.dy[3]!]);

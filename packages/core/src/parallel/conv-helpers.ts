@@ -25,8 +25,11 @@ export interface HelperConstant {
 
 export interface HelperJob {
   kernel: string;
-  /** The input that differs from job to job: its values (a view is fine: they are copied) and shape. */
-  x: { data: Float32Array; shape: number[] };
+  /**
+   * The input that differs from job to job: its values (a view is fine: they are copied), shape and
+   * name among the kernel's inputs (default `x`).
+   */
+  x: { data: Float32Array; shape: number[]; name?: string };
   /** The other inputs (filter, bias, …). */
   constants: Record<string, HelperConstant>;
   attrs: tf.NamedAttrMap;
@@ -165,7 +168,7 @@ export class ConvHelper {
     this.port.postMessage({
       kernel: job.kernel,
       attrs: job.attrs,
-      x: { shape: job.x.shape },
+      x: { shape: job.x.shape, name: job.x.name ?? 'x' },
       constants,
       out: { offset: end, size: job.outSize },
       evict,

@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * A helper thread of the WASM backend: its own tfjs WASM instance runs the share of a convolution
- * that the main thread hands it (see conv-helpers.ts). Plain JavaScript, because worker threads load
+ * or matrix product that the main thread hands it (see conv-helpers.ts). Plain JavaScript, because worker threads load
  * files as they are, from src/ in tests and from dist/ once built.
  *
  * Protocol, one job at a time: the main thread writes the inputs into the shared buffer, posts the
@@ -55,7 +55,7 @@ for (;;) {
 }
 
 /**
- * @param {{ kernel: string, attrs: Record<string, unknown>, x: { shape: number[] },
+ * @param {{ kernel: string, attrs: Record<string, unknown>, x: { shape: number[], name: string },
  *   constants: Record<string, { id: number, shape: number[], offset?: number }>,
  *   out: { offset: number, size: number }, evict: number[], reset: boolean,
  *   shared?: SharedArrayBuffer }} job
@@ -79,7 +79,7 @@ function run(job) {
     inputs[name] = t;
   }
   const x = tf.tensor(read(0, job.x.shape), job.x.shape, 'float32');
-  inputs.x = x;
+  inputs[job.x.name] = x;
   const out = /** @type {tf.Tensor} */ (
     tf.engine().runKernel(job.kernel, inputs, /** @type {tf.NamedAttrMap} */ (job.attrs))
   );
