@@ -69,52 +69,92 @@ export function wholeInputs(
   return constants;
 }
 
-/** Splits by images: helper i takes images [bounds[i], bounds[i+1]), this thread the last range. */
-export function splitBatch(
+/** What one part of a split along leading rows reads: a contiguous range of the split input. */
+export interface RowPart {
+  /** Offset (in values) into the split input, and the shape of the part read. */
+  offset: number;
+  shape: number[];
+  attrs: tf.NamedAttrMap;
+}
+
+export interface LeadingSplit {
+  /** The input split along its leading rows (`x`, or `a` of a matrix product). */
+  input: string;
+  /** The whole result's shape, and how many values one of its leading rows holds. */
+  outShape: number[];
+  outRow: number;
+  kind: 'batch' | 'rows' | 'matmul';
+  /** What output rows [r0, r1) read. */
+  part(r0: number, r1: number): RowPart;
+}
+
+/**
+ * The split shared by images of a batch, rows of one image and rows of a matrix product: each part
+ * reads a contiguous range of the split input (this thread through a view, no copy) and yields a
+ * contiguous range of the result's leading rows. Helper i computes rows [bounds[i], bounds[i+1]),
+ * this thread the last range; the other inputs go to the helpers whole.
+ */
+export function splitLeading(
   { kernel, original, args, backend }: SplitCall,
+  spec: LeadingSplit,
   helpers: ConvHelper[],
   bounds: number[],
 ): tf.TensorInfo {
-  const { x, ...others } = args.inputs as unknown as ConvInputs & Record<string, tf.TensorInfo>;
-  const [n, h, w, cin] = x.shape as [number, number, number, number];
-  const image = h * w * cin;
+  const { [spec.input]: source, ...others } = args.inputs as Record<string, tf.TensorInfo>;
   const constants = wholeInputs(backend, others);
-  const [, oh, ow, oc] = outShape(args);
-  const outImage = oh * ow * oc;
+  const total = bounds[bounds.length - 1]!;
   const own = bounds[helpers.length]!;
   const jobs = helpers.map((helper, i) => () => {
-    const [a, b] = [bounds[i]!, bounds[i + 1]!];
-    const data = backend.typedArrayFromHeap(x).subarray(a * image, b * image);
-    helper.post({
-      kernel,
-      x: { data, shape: [b - a, h, w, cin] },
-      constants,
-      attrs: args.attrs ?? {},
-      outSize: (b - a) * outImage,
-    });
+    const [r0, r1] = [bounds[i]!, bounds[i + 1]!];
+    const { offset, shape, attrs } = spec.part(r0, r1);
+    const end = offset + shape.reduce((a, b) => a * b, 1);
+    const data = backend.typedArrayFromHeap(source!).subarray(offset, end);
+    const outSize = (r1 - r0) * spec.outRow;
+    helper.post({ kernel, x: { name: spec.input, data, shape }, constants, attrs, outSize });
   });
-  splitCounts.batch++;
+  splitCounts[spec.kind]++;
   return runSplit(
     'batch',
-    own / n,
+    own / total,
     backend,
     helpers,
     jobs,
     () => {
-      const view = viewOf(backend, x, own * image, [n - own, h, w, cin]);
+      const { offset, shape, attrs } = spec.part(own, total);
+      const view = viewOf(backend, source!, offset, shape);
       try {
-        return single(original({ ...args, inputs: { ...args.inputs, x: view } }));
+        return single(original({ ...args, inputs: { ...args.inputs, [spec.input]: view }, attrs }));
       } finally {
         releaseView(backend, view);
       }
     },
     (mine, results) => {
-      const out = backend.makeOutput([n, oh, ow, oc], 'float32');
+      const out = backend.makeOutput(spec.outShape, 'float32');
       const heap = backend.typedArrayFromHeap(out);
-      for (const [i, r] of results.entries()) heap.set(r.data, bounds[i]! * outImage);
-      heap.set(backend.typedArrayFromHeap(mine), own * outImage);
+      for (const [i, r] of results.entries()) heap.set(r.data, bounds[i]! * spec.outRow);
+      heap.set(backend.typedArrayFromHeap(mine), own * spec.outRow);
       return out;
     },
+  );
+}
+
+/** Splits by images: helper i takes images [bounds[i], bounds[i+1]), this thread the last range. */
+export function splitBatch(call: SplitCall, helpers: ConvHelper[], bounds: number[]): tf.TensorInfo {
+  const { x } = call.args.inputs as unknown as ConvInputs;
+  const [n, h, w, cin] = x.shape as [number, number, number, number];
+  const [, oh, ow, oc] = outShape(call.args);
+  const attrs = call.args.attrs ?? {};
+  return splitLeading(
+    call,
+    {
+      input: 'x',
+      outShape: [n, oh, ow, oc],
+      outRow: oh * ow * oc,
+      kind: 'batch',
+      part: (r0, r1) => ({ offset: r0 * h * w * cin, shape: [r1 - r0, h, w, cin], attrs }),
+    },
+    helpers,
+    bounds,
   );
 }
 
@@ -122,73 +162,40 @@ export function splitBatch(
  * Splits one image by output rows: helper i computes rows [bounds[i], bounds[i+1]) from the input
  * rows they read (explicit padding where the part touches the image's edge), this thread the last range.
  */
-export function splitRows(
-  { kernel, original, args, backend }: SplitCall,
-  helpers: ConvHelper[],
-  bounds: number[],
-): tf.TensorInfo {
-  const { x, ...others } = args.inputs as unknown as ConvInputs & Record<string, tf.TensorInfo>;
+export function splitRows(call: SplitCall, helpers: ConvHelper[], bounds: number[]): tf.TensorInfo {
+  const { x } = call.args.inputs as unknown as ConvInputs;
   const [, inH, w, cin] = x.shape as [number, number, number, number];
-  const info = convInfo(args);
+  const info = convInfo(call.args);
   const { top, left, right } = info.padInfo;
   const { strideHeight: sh, dilationHeight: dh, filterHeight: kh, outHeight, outWidth, outChannels } = info;
-  const rowSize = w * cin;
-  const outRow = outWidth * outChannels;
-  /** Input rows [a, b) and the padding that outputs rows [r0, r1) need. */
-  const part = (r0: number, r1: number) => {
-    const first = r0 * sh - top;
-    const last = (r1 - 1) * sh - top + (kh - 1) * dh; // inclusive
-    const a = Math.max(0, first);
-    const b = Math.min(inH, last + 1);
-    const attrs = {
-      ...(args.attrs ?? {}),
-      pad: [
-        [0, 0],
-        [a - first, last + 1 - b],
-        [left, right],
-        [0, 0],
-      ],
-      dimRoundingMode: undefined,
-    } as unknown as tf.NamedAttrMap;
-    return { a, b, attrs };
-  };
-  const constants = wholeInputs(backend, others);
-  const own = bounds[helpers.length]!;
-  const jobs = helpers.map((helper, i) => () => {
-    const [r0, r1] = [bounds[i]!, bounds[i + 1]!];
-    const { a, b, attrs } = part(r0, r1);
-    const data = backend.typedArrayFromHeap(x).subarray(a * rowSize, b * rowSize);
-    helper.post({
-      kernel,
-      x: { data, shape: [1, b - a, w, cin] },
-      constants,
-      attrs,
-      outSize: (r1 - r0) * outRow,
-    });
-  });
-  splitCounts.rows++;
-  return runSplit(
-    'batch',
-    own / outHeight,
-    backend,
+  return splitLeading(
+    call,
+    {
+      input: 'x',
+      outShape: [1, outHeight, outWidth, outChannels],
+      outRow: outWidth * outChannels,
+      kind: 'rows',
+      part: (r0, r1) => {
+        const first = r0 * sh - top; // input rows read, padding included
+        const last = (r1 - 1) * sh - top + (kh - 1) * dh;
+        const a = Math.max(0, first);
+        const b = Math.min(inH, last + 1);
+        const pad = [
+          [0, 0],
+          [a - first, last + 1 - b],
+          [left, right],
+          [0, 0],
+        ];
+        const attrs = {
+          ...(call.args.attrs ?? {}),
+          pad,
+          dimRoundingMode: undefined,
+        } as unknown as tf.NamedAttrMap;
+        return { offset: a * w * cin, shape: [1, b - a, w, cin], attrs };
+      },
+    },
     helpers,
-    jobs,
-    () => {
-      const { a, b, attrs } = part(own, outHeight);
-      const view = viewOf(backend, x, a * rowSize, [1, b - a, w, cin]);
-      try {
-        return single(original({ ...args, inputs: { ...args.inputs, x: view }, attrs }));
-      } finally {
-        releaseView(backend, view);
-      }
-    },
-    (mine, results) => {
-      const out = backend.makeOutput([1, outHeight, outWidth, outChannels], 'float32');
-      const heap = backend.typedArrayFromHeap(out);
-      for (const [i, r] of results.entries()) heap.set(r.data, bounds[i]! * outRow);
-      heap.set(backend.typedArrayFromHeap(mine), own * outRow);
-      return out;
-    },
+    bounds,
   );
 }
 

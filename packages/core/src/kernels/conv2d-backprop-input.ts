@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { gemmPays, inputGradByGemm } from './input-grad-gemm.js';
-import { callKernel, disposeInfos } from './kernel-utils.js';
+import { callKernel, disposeInfos, TensorCache } from './kernel-utils.js';
 import type { WasmBackend } from './wasm-heap.js';
 
 /**
@@ -158,12 +158,8 @@ interface PhaseGeometry {
  * update gives the variable a new buffer, so a stale entry is never hit.
  */
 function phaseFilterOf(backend: DataBackend, filter: tf.TensorInfo, g: PhaseGeometry): tf.TensorInfo {
-  const hit = cache.get(filter.dataId);
-  if (hit && hit.backend === backend) {
-    cache.delete(filter.dataId); // re-insert: most recently used last
-    cache.set(filter.dataId, hit);
-    return hit.info;
-  }
+  const hit = cache.get(filter.dataId, backend);
+  if (hit) return hit;
   const { kh, kw, cin, cout, s, mh, mw } = g;
   const w = backend.readSync(filter.dataId);
   const out = new Float32Array(mh * mw * cout * s * s * cin);
@@ -188,17 +184,8 @@ function phaseFilterOf(backend: DataBackend, filter: tf.TensorInfo, g: PhaseGeom
   }
   const shape = [mh, mw, cout, s * s * cin];
   const info = { dataId: backend.write(out, shape, 'float32'), shape, dtype: 'float32' as const };
-  cache.set(filter.dataId, { backend, info });
-  while (cache.size > CACHE_ENTRIES) {
-    const [key, old] = cache.entries().next().value as [
-      object,
-      { backend: DataBackend; info: tf.TensorInfo },
-    ];
-    cache.delete(key);
-    old.backend.disposeData(old.info.dataId);
-  }
+  cache.set(filter.dataId, backend, info);
   return info;
 }
 
-const CACHE_ENTRIES = 16;
-const cache = new Map<object, { backend: DataBackend; info: tf.TensorInfo }>();
+const cache = new TensorCache(16);

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { convHelpers } from '../parallel/conv-helpers.js';
+import { TensorCache } from './kernel-utils.js';
 import { sliceColumns, type WasmBackend } from './wasm-heap.js';
 
 // Channel parts of filters and biases, for convolutions split by output channels: this thread's own
@@ -43,40 +44,22 @@ const partKeys = new WeakMap<object, Map<string, object>>();
  */
 export function ownPart(backend: WasmBackend, info: tf.TensorInfo, c0: number, c1: number): tf.TensorInfo {
   const key = partKey(info.dataId, c0, c1);
-  const hit = ownParts.get(key);
-  if (hit && hit.backend === backend) {
-    ownParts.delete(key);
-    ownParts.set(key, hit);
-    return hit.info;
-  }
+  const hit = ownParts.get(key, backend);
+  if (hit) return hit;
   const width = info.shape[info.shape.length - 1]!;
   const data = sliceColumns(backend.typedArrayFromHeap(info), width, c0, c1);
   const part = backend.makeOutput([...info.shape.slice(0, -1), c1 - c0], 'float32');
   backend.typedArrayFromHeap(part).set(data);
-  ownParts.set(key, { backend, info: part });
-  while (ownParts.size > OWN_PARTS_KEPT) {
-    const [oldKey, old] = ownParts.entries().next().value as [
-      object,
-      { backend: WasmBackend; info: tf.TensorInfo },
-    ];
-    ownParts.delete(oldKey);
-    old.backend.disposeData(old.info.dataId);
-  }
+  ownParts.set(key, backend, part);
   return part;
 }
 /** Bound for parts of tensors that live on unused (each part is dropped when its tensor is freed). */
-const OWN_PARTS_KEPT = 256;
-const ownParts = new Map<object, { backend: WasmBackend; info: tf.TensorInfo }>();
+const ownParts = new TensorCache(256);
 
 /** Drops what the caches here and in the helpers hold for a freed tensor (the whole, or its parts). */
 export function forgetTensor(dataId: object): void {
   const parts = partKeys.get(dataId);
   if (!parts) return;
   for (const helper of convHelpers()) for (const key of parts.values()) helper.forget(key);
-  for (const key of parts.values()) {
-    const own = ownParts.get(key);
-    if (!own) continue;
-    ownParts.delete(key);
-    own.backend.disposeData(own.info.dataId);
-  }
+  for (const key of parts.values()) ownParts.delete(key);
 }

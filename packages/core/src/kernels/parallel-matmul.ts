@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { convHelpers } from '../parallel/conv-helpers.js';
-import { boundsOf, helperShare, runSplit, single, splitCounts, wholeInputs } from './conv-splits.js';
-import { releaseView, viewOf, type WasmBackend } from './wasm-heap.js';
+import { boundsOf, helperShare, splitLeading } from './conv-splits.js';
+import type { WasmBackend } from './wasm-heap.js';
 
 /** Below this many multiply-adds a product stays on this thread (see MIN_MACS in parallel-conv.ts). */
 const MIN_MACS = 15e6;
@@ -36,48 +36,22 @@ export function parallelMatMul(kernel: string, original: tf.KernelFunc): tf.Kern
     // [M, K] × [K, N] (tfjs passes 2-D products as they are) or [1, M, K] × [1, K, N].
     const [m, k] = a.shape.slice(-2) as [number, number];
     const n = b.shape[b.shape.length - 1]!;
-    const rows = (count: number) => (a.shape.length === 3 ? [1, count, k] : [count, k]);
     if (m * k * n < MIN_MACS) return original(args);
-    const backend = args.backend as unknown as WasmBackend;
     const parts = Math.min(helpers.length + 1, m) - 1;
     if (parts < 1) return original(args);
-    const used = helpers.slice(0, parts);
-    const bounds = boundsOf(m, parts, helperShare.batch);
-    const own = bounds[parts]!;
-    const constants = wholeInputs(backend, others);
-    const jobs = used.map((helper, i) => () => {
-      const [r0, r1] = [bounds[i]!, bounds[i + 1]!];
-      const data = backend.typedArrayFromHeap(a).subarray(r0 * k, r1 * k);
-      helper.post({
-        kernel,
-        x: { name: 'a', data, shape: rows(r1 - r0) },
-        constants,
-        attrs: args.attrs ?? {},
-        outSize: (r1 - r0) * n,
-      });
-    });
-    splitCounts.matmul++;
-    return runSplit(
-      'batch',
-      own / m,
-      backend,
-      used,
-      jobs,
-      () => {
-        const view = viewOf(backend, a, own * k, rows(m - own));
-        try {
-          return single(original({ ...args, inputs: { ...args.inputs, a: view } }));
-        } finally {
-          releaseView(backend, view);
-        }
+    const call = { kernel, original, args, backend: args.backend as unknown as WasmBackend };
+    const batch = a.shape.length === 3 ? [1] : [];
+    return splitLeading(
+      call,
+      {
+        input: 'a',
+        outShape: [...batch, m, n],
+        outRow: n,
+        kind: 'matmul',
+        part: (r0, r1) => ({ offset: r0 * k, shape: [...batch, r1 - r0, k], attrs: args.attrs ?? {} }),
       },
-      (mine, results) => {
-        const out = backend.makeOutput([...mine.shape.slice(0, -2), m, n], 'float32');
-        const heap = backend.typedArrayFromHeap(out);
-        for (const [i, r] of results.entries()) heap.set(r.data, bounds[i]! * n);
-        heap.set(backend.typedArrayFromHeap(mine), own * n);
-        return out;
-      },
+      helpers.slice(0, parts),
+      boundsOf(m, parts, helperShare.batch),
     );
   };
 }
