@@ -1,7 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ConvHelper, HelperConstant, HelperResult } from '../parallel/conv-helpers.js';
-import { ownPart, partKey, wholeKey } from './filter-parts.js';
-import { releaseView, sliceColumns, viewOf, type WasmBackend, writeColumns } from './wasm-heap.js';
+import { forgetTensor, ownPart, partKey, wholeKey } from './filter-parts.js';
+import {
+  onDisposal,
+  releaseView,
+  sliceColumns,
+  viewOf,
+  type WasmBackend,
+  writeColumns,
+} from './wasm-heap.js';
 
 // The three ways parallel-conv.ts splits a convolution between this thread and the helpers. Each
 // posts the helpers' shares, runs its own share through the backend's kernel and merges the results
@@ -274,6 +281,8 @@ export function runSplit(
   computeOwn: () => tf.TensorInfo,
   merge: (own: tf.TensorInfo, results: HelperResult[]) => tf.TensorInfo,
 ): tf.TensorInfo {
+  // What the helpers (and this thread) keep of an input is dropped when the input is freed.
+  onDisposal(backend, forgetTensor);
   const start = performance.now();
   let ownMs = 0;
   let posted = 0;

@@ -129,8 +129,10 @@ describe('convolutions split over helper threads', () => {
     const alone = products(6);
     expect(await startConvHelpers(1)).toBe(1);
     const before = splitCounts.matmul;
+    const held = convHelpers()[0]!.constantsHeld;
     const split = products(6);
     expect(splitCounts.matmul).toBe(before + 3);
+    expect(convHelpers()[0]!.constantsHeld).toBe(held); // b and its bias dropped with the tidy
     for (const [i, values] of split.entries()) expect(values).toEqual(alone[i]);
   });
 

@@ -10,8 +10,7 @@ import {
   splitChannels,
   splitRows,
 } from './conv-splits.js';
-import { forgetTensor } from './filter-parts.js';
-import { onDisposal, type WasmBackend } from './wasm-heap.js';
+import type { WasmBackend } from './wasm-heap.js';
 
 export { splitCounts } from './conv-splits.js';
 
@@ -55,7 +54,6 @@ export function parallelConv(kernel: string, original: tf.KernelFunc): tf.Kernel
     if (outputs * kh * kw * cin < MIN_MACS) return original(args);
 
     const backend = args.backend as unknown as WasmBackend;
-    onDisposal(backend, forgetTensor);
     const channelsOk =
       cout >= 2 && !inputs.preluActivationWeights && (!inputs.bias || inputs.bias.shape[0] === cout);
     let plan = plans.get(filter.dataId);
