@@ -229,9 +229,12 @@ console.log(JSON.stringify([{ filename: 'pkg-1.0.0.tgz', integrity: ${JSON.strin
     });
   });
 
-  const cached = existsSync(join(weightsCacheDir('resnet50-imagenet'), 'model.json'));
+  // Needs the cached weights and the shared test images (beside the checkout, as ../shared).
+  const cached =
+    existsSync(join(weightsCacheDir('resnet50-imagenet'), 'model.json')) &&
+    existsSync(join(natural, 'chelsea.png'));
   describe.skipIf(!cached)(
-    'the Keras ImageNet ResNet-50 (runs when `skingan weights fetch resnet50-imagenet` has cached it)',
+    'the Keras ImageNet ResNet-50 (runs when `skingan weights fetch resnet50-imagenet` has cached it and ../shared/data/natural is there)',
     () => {
       // ImageNet class indices (Keras' imagenet_class_index.json): 285 Egyptian_cat, 967 espresso.
       it.each([
