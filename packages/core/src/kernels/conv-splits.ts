@@ -1,5 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ConvHelper, HelperConstant, HelperResult } from '../parallel/conv-helpers.js';
+import {
+  type ConvHelper,
+  type HelperConstant,
+  type HelperResult,
+  retireConvHelper,
+} from '../parallel/conv-helpers.js';
 import { forgetTensor, ownPart, partKey, wholeKey } from './filter-parts.js';
 import {
   onDisposal,
@@ -268,6 +273,27 @@ export function splitChannels(
   );
 }
 
+/** Thrown by a split whose helper failed (the helper is retired): recompute on this thread. */
+export class HelperFailure extends Error {
+  constructor() {
+    super('a conv helper failed');
+  }
+}
+
+/** Runs a split; if a helper failed, the whole call again with the backend's kernel on this thread. */
+export function orOnThisThread(
+  original: tf.KernelFunc,
+  args: Parameters<tf.KernelFunc>[0],
+  split: () => tf.TensorInfo,
+): tf.TensorInfo | tf.TensorInfo[] {
+  try {
+    return split();
+  } catch (err) {
+    if (err instanceof HelperFailure) return original(args);
+    throw err;
+  }
+}
+
 /**
  * Posts the helpers' jobs, computes this thread's share, collects every answer (also when this
  * thread failed, so that no answer is left over for the next job) and merges.
@@ -288,13 +314,22 @@ export function runSplit(
   let posted = 0;
   let own: tf.TensorInfo | undefined;
   let failure: unknown;
+  let helperFailed = false;
   try {
-    for (const post of jobs) {
-      post();
+    for (const [i, post] of jobs.entries()) {
+      try {
+        post();
+      } catch (err) {
+        retireConvHelper(helpers[i]!, err);
+        helperFailed = true;
+        break;
+      }
       posted++;
     }
-    own = computeOwn();
-    ownMs = performance.now() - start;
+    if (!helperFailed) {
+      own = computeOwn();
+      ownMs = performance.now() - start;
+    }
   } catch (err) {
     failure = err;
   }
@@ -303,11 +338,14 @@ export function runSplit(
     try {
       results.push(helper.collect());
     } catch (err) {
-      failure ??= err;
+      helperFailed = true;
+      retireConvHelper(helper, err);
     }
   }
-  if (failure !== undefined || !own) {
+  if (failure !== undefined || !own || helperFailed) {
     if (own) backend.disposeData(own.dataId);
+    // A helper's failure is not the model's: the caller recomputes the whole call on this thread.
+    if (failure === undefined && helperFailed) throw new HelperFailure();
     throw failure;
   }
   rebalance(kind, share, ownMs, Math.max(...results.map((r) => r.ms)));

@@ -136,6 +136,18 @@ describe('convolutions split over helper threads', () => {
     for (const [i, values] of split.entries()) expect(values).toEqual(alone[i]);
   });
 
+  it('a helper thread that died is retired, and the call is computed on this thread', async () => {
+    const c = cases[0]!;
+    await startConvHelpers(0);
+    const alone = convAndGrads(c, 7);
+    expect(await startConvHelpers(1)).toBe(1);
+    await convHelpers()[0]!.stop();
+    await new Promise((resolve) => setTimeout(resolve, 20)); // its exit event
+    expect(convAndGrads(c, 7)).toEqual(alone);
+    expect(convHelpers()).toHaveLength(0);
+    expect(await startConvHelpers(1)).toBe(1); // and a new one can be started
+  });
+
   it('two helpers (three threads) give the same values', async () => {
     await startConvHelpers(0);
     const c = cases[0]!;

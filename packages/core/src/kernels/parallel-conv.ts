@@ -4,6 +4,7 @@ import {
   boundsOf,
   type ConvInputs,
   helperShare,
+  orOnThisThread,
   outShape,
   type SplitCall,
   splitBatch,
@@ -62,16 +63,17 @@ export function parallelConv(kernel: string, original: tf.KernelFunc): tf.Kernel
       plans.set(filter.dataId, plan);
     }
     const call: SplitCall = { kernel, original, args, backend };
-    if (plan.kind === 'channels' && channelsOk) {
-      return splitChannels(call, helpers.slice(0, plan.bounds.length - 2), plan.bounds);
-    }
+    const channels = plan.kind === 'channels' && channelsOk ? plan : undefined;
     const total = n === 1 ? oh : n; // one image: split its output rows
     const k = Math.min(helpers.length + 1, total) - 1;
-    if (k < 1) return original(args);
-    const bounds = boundsOf(total, k, helperShare.batch);
-    return n === 1
-      ? splitRows(call, helpers.slice(0, k), bounds)
-      : splitBatch(call, helpers.slice(0, k), bounds);
+    if (!channels && k < 1) return original(args);
+    return orOnThisThread(original, args, () => {
+      if (channels) return splitChannels(call, helpers.slice(0, channels.bounds.length - 2), channels.bounds);
+      const bounds = boundsOf(total, k, helperShare.batch);
+      return n === 1
+        ? splitRows(call, helpers.slice(0, k), bounds)
+        : splitBatch(call, helpers.slice(0, k), bounds);
+    });
   };
 }
 

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { convHelpers } from '../parallel/conv-helpers.js';
-import { boundsOf, helperShare, splitLeading } from './conv-splits.js';
+import { boundsOf, helperShare, orOnThisThread, splitLeading } from './conv-splits.js';
 import type { WasmBackend } from './wasm-heap.js';
 
 /** Below this many multiply-adds a product stays on this thread (see MIN_MACS in parallel-conv.ts). */
@@ -41,17 +41,19 @@ export function parallelMatMul(kernel: string, original: tf.KernelFunc): tf.Kern
     if (parts < 1) return original(args);
     const call = { kernel, original, args, backend: args.backend as unknown as WasmBackend };
     const batch = a.shape.length === 3 ? [1] : [];
-    return splitLeading(
-      call,
-      {
-        input: 'a',
-        outShape: [...batch, m, n],
-        outRow: n,
-        kind: 'matmul',
-        part: (r0, r1) => ({ offset: r0 * k, shape: [...batch, r1 - r0, k], attrs: args.attrs ?? {} }),
-      },
-      helpers.slice(0, parts),
-      boundsOf(m, parts, helperShare.batch),
+    return orOnThisThread(original, args, () =>
+      splitLeading(
+        call,
+        {
+          input: 'a',
+          outShape: [...batch, m, n],
+          outRow: n,
+          kind: 'matmul',
+          part: (r0, r1) => ({ offset: r0 * k, shape: [...batch, r1 - r0, k], attrs: args.attrs ?? {} }),
+        },
+        helpers.slice(0, parts),
+        boundsOf(m, parts, helperShare.batch),
+      ),
     );
   };
 }

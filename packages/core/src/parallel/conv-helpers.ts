@@ -7,7 +7,7 @@ const READY = 2;
 
 /** How long a helper may take to start, and to answer one job, before it is declared broken. */
 const START_TIMEOUT_MS = 60_000;
-const JOB_TIMEOUT_MS = 10 * 60_000;
+const JOB_TIMEOUT_MS = 2 * 60_000; // the largest split job (a 256² thesis conv) takes ~1 s
 /**
  * Most filters and biases a helper keeps between jobs. Each is dropped when its tensor is freed (see
  * `forget`); this bound only matters for tensors that live on unused.
@@ -105,6 +105,9 @@ export class ConvHelper {
     worker.on('error', (err) => {
       helper.broken = err;
     });
+    worker.on('exit', (code) => {
+      helper.broken ??= new Error(`exited with code ${code}`);
+    });
     return helper;
   }
 
@@ -186,7 +189,7 @@ export class ConvHelper {
     if (!this.pending) throw new Error('conv helper: no job is pending');
     const deadline = Date.now() + JOB_TIMEOUT_MS;
     while (Atomics.load(this.flags, DONE) < this.posted) {
-      if (Date.now() > deadline) throw new Error('conv helper: no answer within 10 minutes');
+      if (Date.now() > deadline) throw new Error('conv helper: no answer within 2 minutes');
       Atomics.wait(this.flags, DONE, this.posted - 1, 1000);
     }
     this.pending = false;
@@ -250,6 +253,21 @@ export function startConvHelpers(count: number): Promise<number> {
     return ok.length;
   });
   return starting;
+}
+
+/**
+ * Takes a helper that failed out of the pool (and stops its thread), saying so once on stderr:
+ * convolutions go on with the threads left, at worst on this one alone.
+ */
+export function retireConvHelper(helper: ConvHelper, why: unknown): void {
+  if (!helpers.includes(helper)) return;
+  helpers = helpers.filter((h) => h !== helper);
+  wanted = helpers.length; // a later startConvHelpers(n) starts afresh
+  const reason = why instanceof Error ? why.message.split('\n')[0] : String(why);
+  process.stderr.write(
+    `skingan: a conv helper thread failed (${reason}); going on with ${helpers.length + 1} thread(s)\n`,
+  );
+  void helper.stop();
 }
 
 /** Resolves to the number of helper threads once the last `startConvHelpers` has settled. */
