@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { convHelpersReady, startConvHelpers } from '../parallel/conv-helpers.js';
 import { initBackend, parseBackendName } from './init-backend.js';
 
 describe('initBackend', () => {
@@ -33,6 +34,25 @@ describe('initBackend', () => {
     expect(tf.getBackend()).toBe('cpu');
     const back = await initBackend({ backend: 'wasm', log: null });
     expect(back.name).toBe('wasm');
+  });
+
+  it('starts the asked number of WASM threads, and refuses a bad SKINGAN_THREADS', async () => {
+    await initBackend({ backend: 'cpu', log: null });
+    const info = await initBackend({ backend: 'wasm', threads: 3, log: null });
+    expect(info.threads).toBe(3);
+    expect(await convHelpersReady()).toBe(2);
+    await initBackend({ backend: 'cpu', log: null });
+    process.env.SKINGAN_THREADS = '0';
+    try {
+      await expect(initBackend({ backend: 'wasm', log: null })).rejects.toMatchObject({
+        code: 'USAGE',
+        message: 'SKINGAN_THREADS: "0" is not a whole number ≥ 1',
+      });
+    } finally {
+      delete process.env.SKINGAN_THREADS;
+    }
+    expect(tf.getBackend()).toBe('cpu'); // refused before anything changed
+    await startConvHelpers(0);
   });
 
   it('refuses an unusable or unknown backend with a reason', async () => {

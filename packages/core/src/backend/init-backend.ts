@@ -118,6 +118,8 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   }
 
   const tfBackend = chosen.name === 'node' || chosen.name === 'node-gpu' ? 'tensorflow' : chosen.name;
+  // Checked before anything changes: a bad SKINGAN_THREADS leaves the engine as it was.
+  const threadsWanted = tfBackend === 'wasm' ? wasmThreads(options.threads) : undefined;
   if (tfBackend === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
   if (!(await tf.setBackend(tfBackend))) {
     throw new SkinganError(`tfjs could not initialize the ${tfBackend} backend`, { code: 'BACKEND' });
@@ -130,8 +132,8 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   // tfjs' own WASM threads need a browser's workers; skingan splits convolutions over helper threads.
   // The helpers start in the background: convolutions use them once they are up.
   let threads = tfBackend === 'cpu' ? 1 : cpus().length;
-  if (tfBackend === 'wasm') {
-    threads = wasmThreads(options.threads);
+  if (threadsWanted !== undefined) {
+    threads = threadsWanted;
     void startConvHelpers(threads - 1);
   }
   const why = forced ? `forced by ${options.backend ? 'option' : 'SKINGAN_BACKEND'}` : chosen.reason;
@@ -164,12 +166,11 @@ function wasmThreads(option: number | undefined): number {
   const env = process.env.SKINGAN_THREADS;
   const value = option ?? (env ? Number(env) : Math.min(4, cpus().length));
   if (!Number.isInteger(value) || value < 1) {
-    throw new SkinganError(
-      `${option === undefined ? 'SKINGAN_THREADS' : 'threads'}: "${env ?? option}" is not a whole number ≥ 1`,
-      {
-        code: 'USAGE',
-      },
-    );
+    const [source, given] = option === undefined ? ['SKINGAN_THREADS', env] : ['threads', option];
+    throw new SkinganError(`${source}: "${given}" is not a whole number ≥ 1`, {
+      code: 'USAGE',
+      hint: 'e.g. SKINGAN_THREADS=2, or 1 to keep every kernel on the main thread',
+    });
   }
   return value;
 }
