@@ -7,7 +7,7 @@ const READY = 2;
 
 /** How long a helper may take to start, and to answer one job, before it is declared broken. */
 const START_TIMEOUT_MS = 60_000;
-const JOB_TIMEOUT_MS = 2 * 60_000; // the largest split job (a 256² thesis conv) takes ~1 s
+const JOB_TIMEOUT_MS = 2 * 60_000; // split jobs take milliseconds, at 256² up to about a second
 /**
  * Most filters and biases a helper keeps between jobs. Each is dropped when its tensor is freed (see
  * `forget`); this bound only matters for tensors that live on unused.
