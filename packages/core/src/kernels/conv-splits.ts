@@ -6,6 +6,7 @@ import {
   retireConvHelper,
 } from '../parallel/conv-helpers.js';
 import { forgetTensor, ownPart, partKey, wholeKey } from './filter-parts.js';
+import { single } from './kernel-utils.js';
 import {
   onDisposal,
   releaseView,
@@ -354,10 +355,6 @@ export function runSplit(
   } finally {
     backend.disposeData(own.dataId);
   }
-}
-
-export function single(out: tf.TensorInfo | tf.TensorInfo[]): tf.TensorInfo {
-  return Array.isArray(out) ? out[0]! : out;
 }
 
 /** [n, outHeight, outWidth, outChannels] of a conv kernel call. */

@@ -16,8 +16,12 @@ export function callKernel(
 ): tf.TensorInfo {
   const config = tf.getKernel(name, tf.getBackend());
   if (!config) throw new Error(`kernel ${name} is not registered for backend ${tf.getBackend()}`);
-  const out = config.kernelFunc({ inputs, backend: backend as tf.KernelBackend, attrs });
-  return Array.isArray(out) ? (out[0] as tf.TensorInfo) : (out as tf.TensorInfo);
+  return single(config.kernelFunc({ inputs, backend: backend as tf.KernelBackend, attrs }));
+}
+
+/** A kernel's one output (kernel functions may return a list). */
+export function single(out: tf.TensorInfo | tf.TensorInfo[]): tf.TensorInfo {
+  return Array.isArray(out) ? out[0]! : out;
 }
 
 /** Frees intermediates created with `callKernel`. */
