@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { gemmPays, inputGradByGemm } from './input-grad-gemm.js';
 import { callKernel, disposeInfos, TensorCache } from './kernel-utils.js';
-import type { WasmBackend } from './wasm-heap.js';
+import { onDisposal, type WasmBackend } from './wasm-heap.js';
 
 /**
  * Conv2DBackpropInput (the input gradient of conv2d, and conv2dTranspose's forward pass) composed
@@ -48,7 +48,15 @@ export const conv2DBackpropInput: tf.KernelFunc = ({ inputs, backend, attrs }) =
 
   const geometry = { n, inH, inW, cin, cout, kh, kw, stride: s, top, left, outH, outW };
   if (gemmPays(geometry)) return inputGradByGemm(backend as unknown as WasmBackend, dy, filter, geometry);
-  const phaseFilter = phaseFilterOf(backend as DataBackend, filter, { kh, kw, cin, cout, s, mh, mw });
+  const phaseFilter = phaseFilterOf(backend as unknown as WasmBackend, filter, {
+    kh,
+    kw,
+    cin,
+    cout,
+    s,
+    mh,
+    mw,
+  });
   if (s === 1) {
     // One phase: shifting the padding by the forward pass' own makes the conv's output exactly dx,
     // with no rows computed only to be cut (at 2×2 and 'same' that would be 2.25× the work).
@@ -134,12 +142,6 @@ function conv2d(
   );
 }
 
-interface DataBackend {
-  readSync(dataId: object): Float32Array;
-  write(values: Float32Array, shape: number[], dtype: 'float32'): object;
-  disposeData(dataId: object): boolean;
-}
-
 interface PhaseGeometry {
   kh: number;
   kw: number;
@@ -153,15 +155,15 @@ interface PhaseGeometry {
 /**
  * The stacked, flipped sub-filters: V[jh, jw, d, rh, rw, c] = W[(mh−1−jh)·s + rh, (mw−1−jw)·s + rw, c, d]
  * (zero past the filter's edge). A plain JS loop: WASM's rank-6 Transpose and Reverse were 10× slower
- * than the convolution itself. Cached per filter buffer, because a step uses the same weights for
- * several calls (a generator's forward pass, each backward pass through a discriminator); a weight
- * update gives the variable a new buffer, so a stale entry is never hit.
+ * than the convolution itself. Cached per filter buffer while that buffer lives, because a step uses
+ * the same weights for several calls (a generator's forward pass, each backward pass through a
+ * discriminator); a weight update gives the variable a new buffer, so a stale entry is never hit.
  */
-function phaseFilterOf(backend: DataBackend, filter: tf.TensorInfo, g: PhaseGeometry): tf.TensorInfo {
+function phaseFilterOf(backend: WasmBackend, filter: tf.TensorInfo, g: PhaseGeometry): tf.TensorInfo {
   const hit = cache.get(filter.dataId, backend);
   if (hit) return hit;
   const { kh, kw, cin, cout, s, mh, mw } = g;
-  const w = backend.readSync(filter.dataId);
+  const w = backend.typedArrayFromHeap(filter); // read before anything is allocated
   const out = new Float32Array(mh * mw * cout * s * s * cin);
   let o = 0;
   for (let jh = 0; jh < mh; jh++) {
@@ -182,10 +184,13 @@ function phaseFilterOf(backend: DataBackend, filter: tf.TensorInfo, g: PhaseGeom
       }
     }
   }
-  const shape = [mh, mw, cout, s * s * cin];
-  const info = { dataId: backend.write(out, shape, 'float32'), shape, dtype: 'float32' as const };
+  const info = backend.makeOutput([mh, mw, cout, s * s * cin], 'float32');
+  backend.typedArrayFromHeap(info).set(out);
   cache.set(filter.dataId, backend, info);
+  onDisposal(backend, dropPhaseFilter);
   return info;
 }
 
+/** Rearranged filters, each dropped when its filter is freed (or, unused, after 16 newer ones). */
 const cache = new TensorCache(16);
+const dropPhaseFilter = (dataId: object) => cache.delete(dataId);

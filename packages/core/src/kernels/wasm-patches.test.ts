@@ -196,6 +196,24 @@ describe('Conv2DBackpropInput filter cache', () => {
     });
     tf.dispose([dy, w]);
   });
+
+  it.each([
+    ['sub-pixel conv, stride 2', [2, 4, 4, 6], [3, 3, 5, 6], [2, 8, 8, 5], 2],
+    ['matrix product and scatter', [2, 2, 2, 64], [3, 3, 64, 64], [2, 2, 2, 64], 1],
+  ] as const)(
+    '%s: every buffer, the rearranged filter too, is freed with the filter',
+    async (_, d, f, out, s) => {
+      await tf.setBackend('wasm');
+      const rng = new Rng(6);
+      const dy = rng.normalTensor<tf.Rank.R4>([...d]);
+      const buffers = tf.backend().numDataIds();
+      const w = rng.normalTensor<tf.Rank.R4>([...f]);
+      for (let i = 0; i < 3; i++) tf.conv2dTranspose(dy, w, [...out], s, 'same').dispose();
+      w.dispose();
+      expect(tf.backend().numDataIds()).toBe(buffers);
+      dy.dispose();
+    },
+  );
 });
 
 describe('BatchMatMul with transposed operands', () => {
