@@ -154,6 +154,7 @@ describe('convolutions split over helper threads', () => {
     const alone = convAndGrads(c, 4);
     expect(await startConvHelpers(2)).toBe(2);
     const split = convAndGrads(c, 4);
+    for (const helper of convHelpers()) expect(helper.jobs).toBeGreaterThan(0); // both took a share
     for (const [i, values] of split.entries()) expect(values).toEqual(alone[i]);
   });
 

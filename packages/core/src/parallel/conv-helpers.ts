@@ -111,6 +111,11 @@ export class ConvHelper {
     return helper;
   }
 
+  /** How many jobs the helper was given. */
+  get jobs(): number {
+    return this.posted;
+  }
+
   /** How many filters and biases the helper holds now. */
   get constantsHeld(): number {
     return this.sent.size;
