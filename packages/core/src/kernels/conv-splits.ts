@@ -39,6 +39,12 @@ export interface SplitCall {
 /** Which balance a split feeds: rows behave like images (each thread packs the whole filter). */
 export type SplitKind = 'batch' | 'channels';
 
+/**
+ * Below this many multiply-adds (≈1.5 ms of one thread's work) a conv or product stays on this
+ * thread: a hand-off costs ~0.1 ms plus the copies.
+ */
+export const MIN_SPLIT_MACS = 15e6;
+
 /** How many convolutions (and matrix products) were split, and how (for tests and profiles). */
 export const splitCounts = { batch: 0, rows: 0, channels: 0, matmul: 0 };
 

@@ -4,6 +4,7 @@ import {
   boundsOf,
   type ConvInputs,
   helperShare,
+  MIN_SPLIT_MACS,
   orOnThisThread,
   outShape,
   type SplitCall,
@@ -15,11 +16,6 @@ import type { WasmBackend } from './wasm-heap.js';
 
 export { splitCounts } from './conv-splits.js';
 
-/**
- * Below this many multiply-adds (≈1.5 ms of one thread's work) a conv stays on this thread: a
- * hand-off costs ~0.1 ms plus the copies.
- */
-const MIN_MACS = 15e6;
 /**
  * Costs on the main thread in ns per float, measured on WASM (tools/bench): XNNPACK packing a filter
  * it has not seen (its transposed copy plus packing), a contiguous copy, a strided one.
@@ -52,7 +48,7 @@ export function parallelConv(kernel: string, original: tf.KernelFunc): tf.Kernel
     const [kh, kw, , cout] = filter.shape as [number, number, number, number];
     const [, oh, ow] = outShape(args);
     const outputs = n * oh * ow * cout;
-    if (outputs * kh * kw * cin < MIN_MACS) return original(args);
+    if (outputs * kh * kw * cin < MIN_SPLIT_MACS) return original(args);
 
     const backend = args.backend as unknown as WasmBackend;
     const channelsOk =

@@ -1,10 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { convHelpers } from '../parallel/conv-helpers.js';
-import { boundsOf, helperShare, orOnThisThread, splitLeading } from './conv-splits.js';
+import { boundsOf, helperShare, MIN_SPLIT_MACS, orOnThisThread, splitLeading } from './conv-splits.js';
 import type { WasmBackend } from './wasm-heap.js';
-
-/** Below this many multiply-adds a product stays on this thread (see MIN_MACS in parallel-conv.ts). */
-const MIN_MACS = 15e6;
 
 /**
  * Wraps a WASM matrix product kernel (BatchMatMul, _FusedMatMul) so that the helper threads compute
@@ -36,7 +33,7 @@ export function parallelMatMul(kernel: string, original: tf.KernelFunc): tf.Kern
     // [M, K] × [K, N] (tfjs passes 2-D products as they are) or [1, M, K] × [1, K, N].
     const [m, k] = a.shape.slice(-2) as [number, number];
     const n = b.shape[b.shape.length - 1]!;
-    if (m * k * n < MIN_MACS) return original(args);
+    if (m * k * n < MIN_SPLIT_MACS) return original(args);
     const parts = Math.min(helpers.length + 1, m) - 1;
     if (parts < 1) return original(args);
     const call = { kernel, original, args, backend: args.backend as unknown as WasmBackend };
