@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { callKernel, disposeInfos } from './kernel-utils.js';
-import type { WasmBackend } from './wasm-heap.js';
+import { heapWords, type WasmBackend, wordOffset } from './wasm-heap.js';
 
 /**
  * Conv2DBackpropFilter for backends that lack it (WASM), composed from the backend's own kernels.
@@ -112,15 +112,17 @@ function unfoldedConv(
   const hp = (oh - 1) * sh + kh; // the padded rows the forward pass read
   const xT = callKernel('Transpose', backend, { x }, { perm: [3, 1, 0, 2] }); // [ci, H, n, W]
   const X = backend.makeOutput([ci, hp, kw, n * ow], 'float32');
-  const src = backend.typedArrayFromHeap(xT);
-  const dst = backend.typedArrayFromHeap(X);
+  // One view of the whole heap: a view per copied row would cost more than the copy (rows are short).
+  const heap = heapWords(backend);
+  const src = wordOffset(backend, xT);
+  const dst = wordOffset(backend, X);
   const run = n * ow;
   for (let c = 0; c < ci; c++) {
     for (let r = 0; r < hp; r++) {
       const h = r - top;
-      let to = (c * hp + r) * kw * run;
+      let to = dst + (c * hp + r) * kw * run;
       if (h < 0 || h >= H) {
-        dst.fill(0, to, to + kw * run);
+        heap.fill(0, to, to + kw * run);
         continue;
       }
       for (let j = 0; j < kw; j++) {
@@ -128,11 +130,11 @@ function unfoldedConv(
         const lo = Math.min(ow, Math.max(0, Math.ceil((left - j) / sw)));
         const hi = Math.max(lo, Math.min(ow, Math.floor((W - 1 + left - j) / sw) + 1));
         for (let b = 0; b < n; b++) {
-          const from = ((c * H + h) * n + b) * W + j - left;
-          dst.fill(0, to, to + lo);
-          if (sw === 1 && hi - lo >= 16) dst.set(src.subarray(from + lo, from + hi), to + lo);
-          else for (let o = lo; o < hi; o++) dst[to + o] = src[from + o * sw]!;
-          dst.fill(0, to + hi, to + ow);
+          const from = src + ((c * H + h) * n + b) * W + j - left;
+          for (let o = 0; o < lo; o++) heap[to + o] = 0;
+          if (sw === 1 && hi - lo >= 16) heap.copyWithin(to + lo, from + lo, from + hi);
+          else for (let o = lo; o < hi; o++) heap[to + o] = heap[from + o * sw]!;
+          for (let o = hi; o < ow; o++) heap[to + o] = 0;
           to += ow;
         }
       }

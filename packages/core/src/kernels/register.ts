@@ -3,6 +3,7 @@ import { transposeOperandsFirst } from './batch-matmul.js';
 import { fusedBatchNormGrad } from './batch-norm-grad.js';
 import { conv2DBackpropFilter } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInput } from './conv2d-backprop-input.js';
+import { heapConcat, heapPack, heapSlice } from './copy-kernels.js';
 import { fixedOneHot } from './one-hot.js';
 import { parallelConv } from './parallel-conv.js';
 import { parallelMatMul } from './parallel-matmul.js';
@@ -41,6 +42,9 @@ export function registerTrainingKernels(backendName: string): TrainingKernels {
 
 const WASM_REPLACED = [
   'OneHot',
+  'Slice',
+  'Concat',
+  'Pack',
   'BatchMatMul',
   '_FusedMatMul',
   'Conv2DBackpropInput',
@@ -57,6 +61,9 @@ function patchWasmKernels(): string[] {
   if (wasmPatched) return WASM_REPLACED;
   wasmPatched = true;
   replaceKernel('OneHot', (original) => fixedOneHot(original));
+  replaceKernel('Slice', heapSlice);
+  replaceKernel('Concat', heapConcat);
+  replaceKernel('Pack', heapPack);
   replaceKernel('BatchMatMul', (original) => transposeOperandsFirst(parallelMatMul('BatchMatMul', original)));
   replaceKernel('_FusedMatMul', (original) =>
     transposeOperandsFirst(parallelMatMul('_FusedMatMul', original)),

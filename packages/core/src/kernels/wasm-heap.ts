@@ -3,6 +3,7 @@ import type * as tf from '@tensorflow/tfjs';
 /** What of the WASM backend skingan's parallel kernels read and write: its heap and tensor table. */
 export interface WasmBackend {
   wasm: {
+    HEAPU8: Uint8Array;
     tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
   };
   dataIdMap: {
@@ -13,11 +14,27 @@ export interface WasmBackend {
   dataIdNextNumber: number;
   /** A view of a tensor's memory; invalid once the heap grows (any allocation may grow it). */
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
 }
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * The whole heap as 4-byte words, and where a tensor's data starts in it: copies between tensors
+ * then go through `copyWithin` (no view object per row, no garbage). Int32, so that a copy keeps
+ * every bit pattern (a float32 NaN payload, an int32 that reads as one). Invalid once the heap grows.
+ */
+export function heapWords(backend: WasmBackend): Int32Array {
+  return new Int32Array(backend.wasm.HEAPU8.buffer);
+}
+
+/** Where `info`'s data starts in `heapWords` (4-byte dtypes only). */
+export function wordOffset(backend: WasmBackend, info: tf.TensorInfo): number {
+  const data = backend.dataIdMap.get(info.dataId);
+  if (!data) throw new Error('the tensor is not on the WASM backend');
+  return data.memoryOffset / 4;
+}
 
 /** A tensor entry that views part of another tensor's memory (no copy); release it with `releaseView`. */
 export function viewOf(
