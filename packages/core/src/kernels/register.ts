@@ -4,6 +4,7 @@ import { fusedBatchNormGrad } from './batch-norm-grad.js';
 import { conv2DBackpropFilter } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInput } from './conv2d-backprop-input.js';
 import { heapConcat, heapPack, heapSlice } from './copy-kernels.js';
+import { maxPoolGradByWindows } from './max-pool-grad.js';
 import { fixedOneHot } from './one-hot.js';
 import { parallelConv } from './parallel-conv.js';
 import { parallelMatMul } from './parallel-matmul.js';
@@ -45,6 +46,7 @@ const WASM_REPLACED = [
   'Slice',
   'Concat',
   'Pack',
+  'MaxPoolGrad',
   'BatchMatMul',
   '_FusedMatMul',
   'Conv2DBackpropInput',
@@ -64,6 +66,7 @@ function patchWasmKernels(): string[] {
   replaceKernel('Slice', heapSlice);
   replaceKernel('Concat', heapConcat);
   replaceKernel('Pack', heapPack);
+  replaceKernel('MaxPoolGrad', maxPoolGradByWindows);
   replaceKernel('BatchMatMul', (original) => transposeOperandsFirst(parallelMatMul('BatchMatMul', original)));
   replaceKernel('_FusedMatMul', (original) =>
     transposeOperandsFirst(parallelMatMul('_FusedMatMul', original)),
