@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { ADAM_STEP_KERNEL, wasmAdamAvailable, wasmAdamStep } from './adam-step.js';
 import { transposeOperandsFirst } from './batch-matmul.js';
 import { fusedBatchNormGrad } from './batch-norm-grad.js';
 import { conv2DBackpropFilter } from './conv2d-backprop-filter.js';
@@ -34,6 +35,12 @@ export function registerTrainingKernels(backendName: string): TrainingKernels {
     if (tf.getKernel(k.kernelName, backendName)) continue;
     tf.registerKernel({ kernelName: k.kernelName, backendName, kernelFunc: k.kernelFunc });
     added.push(k.kernelName);
+  }
+  // The fused Adam update, where WASM's heap can be reached from a SIMD module of our own.
+  const wasm = backendName === 'wasm' ? tf.findBackend('wasm') : null;
+  if (wasm && !tf.getKernel(ADAM_STEP_KERNEL, 'wasm') && wasmAdamAvailable(wasm)) {
+    tf.registerKernel({ kernelName: ADAM_STEP_KERNEL, backendName, kernelFunc: wasmAdamStep });
+    added.push(ADAM_STEP_KERNEL);
   }
   const replaced = backendName === 'wasm' ? patchWasmKernels() : [];
   // Gradients are backend-independent: the faster batch-norm gradient serves every backend.
