@@ -1,4 +1,4 @@
-import { type NamedTensor, SkinganError } from '@skingan/core';
+import { adamStep, type NamedTensor, SkinganError } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 
 export interface AdamConfig {
@@ -11,7 +11,8 @@ export interface AdamConfig {
 
 /**
  * Adam as PyTorch computes it (bias corrections folded into the step:
- * w ← w − lr/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)), updating one variable at a time.
+ * w ← w − lr/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)), updating one variable at a time with
+ * @skingan/core's `adamStep` (one SIMD pass on WASM).
  *
  * Why not tf.train.adam: its update runs all variables in one tidy scope, so the ~10 temporaries
  * per variable live until the last variable is done: about 7 extra copies of the parameters at the
@@ -61,12 +62,16 @@ export class Adam {
       const g = grads[x.name];
       if (!g) return;
       tf.tidy(() => {
-        const m = tf.add(tf.mul(this.m[i]!, this.beta1), tf.mul(g, 1 - this.beta1));
-        const v = tf.add(tf.mul(this.v[i]!, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
-        const denom = tf.add(tf.mul(tf.sqrt(v), invSqrtBias2), this.epsilon);
+        const [p, m, v] = adamStep(x, g, this.m[i]!, this.v[i]!, {
+          beta1: this.beta1,
+          beta2: this.beta2,
+          eps: this.epsilon,
+          sqrtScale: invSqrtBias2,
+          stepSize,
+        });
         this.m[i]!.assign(m);
         this.v[i]!.assign(v);
-        x.assign(tf.sub(x, tf.mul(tf.div(m, denom), stepSize)));
+        x.assign(p);
       });
     });
     this.t = t;
