@@ -172,24 +172,7 @@ export function adamLoopFor(backend: WasmBackend): AdamLoop | null {
       const instance = new WA.Instance(new WA.Module(adamModuleBytes()), { env: { memory } });
       const adam = instance.exports.adam as (...args: number[]) => void;
       loop = (p, n, h) => {
-        adam(
-          p.p,
-          p.g,
-          p.m,
-          p.v,
-          p.pOut,
-          p.mOut,
-          p.vOut,
-          n,
-          h.beta1,
-          h.oneMinusBeta1,
-          h.beta2,
-          h.oneMinusBeta2,
-          h.c,
-          h.eps,
-          h.stepSize,
-          h.decay,
-        );
+        adam(p.p, p.g, p.m, p.v, p.pOut, p.mOut, p.vOut, n, ...factorList(h));
         const tail = n & 3;
         if (tail) scalarTail(memory, p, n - tail, n, h);
       };
@@ -199,6 +182,13 @@ export function adamLoopFor(backend: WasmBackend): AdamLoop | null {
   }
   loops.set(backend, loop);
   return loop;
+}
+
+type Factors = [number, number, number, number, number, number, number, number];
+
+/** The factors in the module's parameter order. */
+function factorList(h: AdamFactors): Factors {
+  return [h.beta1, h.oneMinusBeta1, h.beta2, h.oneMinusBeta2, h.c, h.eps, h.stepSize, h.decay];
 }
 
 /**
@@ -214,16 +204,7 @@ function scalarTail(
 ): void {
   const f = Math.fround;
   const heap = new Float32Array(memory.buffer);
-  const [b1, ob1, b2, ob2, c, eps, step, decay] = [
-    h.beta1,
-    h.oneMinusBeta1,
-    h.beta2,
-    h.oneMinusBeta2,
-    h.c,
-    h.eps,
-    h.stepSize,
-    h.decay,
-  ].map(f) as [number, number, number, number, number, number, number, number];
+  const [b1, ob1, b2, ob2, c, eps, step, decay] = factorList(h).map(f) as Factors;
   for (let i = from; i < to; i++) {
     const g = heap[p.g / 4 + i]!;
     const m = f(f(b1 * heap[p.m / 4 + i]!) + f(ob1 * g));
