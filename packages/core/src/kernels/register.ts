@@ -4,7 +4,8 @@ import { transposeOperandsFirst } from './batch-matmul.js';
 import { fusedBatchNormGrad } from './batch-norm-grad.js';
 import { conv2DBackpropFilter } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInput } from './conv2d-backprop-input.js';
-import { heapConcat, heapPack, heapSlice } from './copy-kernels.js';
+import { heapConcat, heapPack, heapSlice, sharedIdentity } from './copy-kernels.js';
+import { leadingAxesReduce } from './leading-axes-reduce.js';
 import { maxPoolGradByWindows } from './max-pool-grad.js';
 import { fixedOneHot } from './one-hot.js';
 import { parallelConv } from './parallel-conv.js';
@@ -54,6 +55,9 @@ const WASM_REPLACED = [
   'Concat',
   'Pack',
   'MaxPoolGrad',
+  'Identity',
+  'Sum',
+  'Mean',
   'BatchMatMul',
   '_FusedMatMul',
   'Conv2DBackpropInput',
@@ -74,6 +78,9 @@ function patchWasmKernels(): string[] {
   replaceKernel('Concat', heapConcat);
   replaceKernel('Pack', heapPack);
   replaceKernel('MaxPoolGrad', maxPoolGradByWindows);
+  replaceKernel('Identity', sharedIdentity);
+  replaceKernel('Sum', (original) => leadingAxesReduce('Sum', original));
+  replaceKernel('Mean', (original) => leadingAxesReduce('Mean', original));
   replaceKernel('BatchMatMul', (original) => transposeOperandsFirst(parallelMatMul('BatchMatMul', original)));
   replaceKernel('_FusedMatMul', (original) =>
     transposeOperandsFirst(parallelMatMul('_FusedMatMul', original)),

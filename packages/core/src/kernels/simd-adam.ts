@@ -1,3 +1,22 @@
+import {
+  F32,
+  F32X4_ADD,
+  F32X4_DIV,
+  F32X4_MUL,
+  F32X4_SPLAT,
+  F32X4_SQRT,
+  F32X4_SUB,
+  get,
+  I32,
+  instantiateOverHeap,
+  moduleBytes,
+  set,
+  V128,
+  vload,
+  vstore,
+  WA,
+  type WasmMemory,
+} from './wasm-asm.js';
 import type { WasmBackend } from './wasm-heap.js';
 
 /**
@@ -29,10 +48,6 @@ export interface AdamFactors {
   decay: number;
 }
 
-const I32 = 0x7f;
-const F32 = 0x7d;
-const V128 = 0x7b;
-
 // Parameters: 7 byte offsets (p, g, m, v, p', m', v'), n, then the 8 factors; locals: i, end, 8 splats.
 const [P, G, M, V, PO, MO, VO, N] = [0, 1, 2, 3, 4, 5, 6, 7];
 const FACTOR = 8; // beta1, 1-beta1, beta2, 1-beta2, c, eps, stepSize, decay: params 8..15
@@ -40,32 +55,15 @@ const I = 16;
 const END = 17;
 const SPLAT = 18; // v128 locals 18..25, the factors splatted
 
-const simd = (op: number) => (op < 0x80 ? [0xfd, op] : [0xfd, (op & 0x7f) | 0x80, op >> 7]);
-const get = (i: number) => [0x20, i];
-const set = (i: number) => [0x21, i];
-const load = (base: number) => [...get(base), ...get(I), 0x6a, ...simd(0x00), 0, 0];
-const store = (base: number, value: number[]) => [
-  ...get(base),
-  ...get(I),
-  0x6a,
-  ...value,
-  ...simd(0x0b),
-  0,
-  0,
-];
-const [SQRT, ADD, SUB, MUL, DIV] = [0xe3, 0xe4, 0xe5, 0xe6, 0xe7].map(simd) as [
-  number[],
-  number[],
-  number[],
-  number[],
-  number[],
-];
+const load = (base: number) => [...get(base), ...get(I), 0x6a, ...vload()];
+const store = (base: number, value: number[]) => [...get(base), ...get(I), 0x6a, ...value, ...vstore()];
+const [SQRT, ADD, SUB, MUL, DIV] = [F32X4_SQRT, F32X4_ADD, F32X4_SUB, F32X4_MUL, F32X4_DIV];
 const factor = (k: number) => get(SPLAT + k);
 const [B1, OB1, B2, OB2, C, EPS, STEP, DECAY] = [0, 1, 2, 3, 4, 5, 6, 7];
 
 function body(): number[] {
   const code: number[] = [];
-  for (let k = 0; k < 8; k++) code.push(...get(FACTOR + k), ...simd(0x13), ...set(SPLAT + k)); // f32x4.splat
+  for (let k = 0; k < 8; k++) code.push(...get(FACTOR + k), ...F32X4_SPLAT, ...set(SPLAT + k));
   // end = (n & ~3) · 4 bytes; i = 0
   code.push(...get(N), 0x41, 0x7c, 0x71, 0x41, 2, 0x74, ...set(END), 0x41, 0, ...set(I));
   code.push(0x02, 0x40, 0x03, 0x40); // block, loop
@@ -92,64 +90,24 @@ function body(): number[] {
   ];
   code.push(...store(PO, pNew));
   code.push(...get(I), 0x41, 16, 0x6a, ...set(I), 0x0c, 0, 0x0b, 0x0b); // i += 16; br loop; end; end
-  const locals = [2, 2, I32, 8, V128]; // 2 local groups: 2 × i32, 8 × v128
-  const fn = [...locals, ...code, 0x0b];
-  return [...uleb(fn.length), ...fn];
+  return code;
 }
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n) byte |= 0x80;
-    out.push(byte);
-  } while (n);
-  return out;
-}
-
-const section = (id: number, content: number[]) => [id, ...uleb(content.length), ...content];
-const name = (s: string) => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
 
 /** The module's bytes: imports env.memory, exports `adam`. */
 export function adamModuleBytes(): Uint8Array {
-  const params = [...new Array(8).fill(I32), ...new Array(8).fill(F32)];
-  const type = section(1, [1, 0x60, ...uleb(params.length), ...params, 0]);
-  const imports = section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x00, 1]);
-  const functions = section(3, [1, 0]);
-  const exports = section(7, [1, ...name('adam'), 0x00, 0]);
-  const code = section(10, [1, ...body()]);
-  return new Uint8Array([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    1,
-    0,
-    0,
-    0,
-    ...type,
-    ...imports,
-    ...functions,
-    ...exports,
-    ...code,
+  const params = [...new Array<number>(8).fill(I32), ...new Array<number>(8).fill(F32)];
+  return moduleBytes([
+    {
+      name: 'adam',
+      params,
+      locals: [
+        [2, I32],
+        [8, V128],
+      ],
+      code: body(),
+    },
   ]);
 }
-
-/** The WebAssembly API this file uses (the package compiles without the DOM library that types it). */
-interface WasmMemory {
-  buffer: ArrayBuffer;
-}
-const WA = (
-  globalThis as unknown as {
-    WebAssembly: {
-      Memory: abstract new (...args: never[]) => WasmMemory;
-      Module: new (bytes: Uint8Array) => object;
-      Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-      validate(bytes: Uint8Array): boolean;
-    };
-  }
-).WebAssembly;
 
 /** Whether this runtime accepts the module (WebAssembly SIMD). */
 export function adamModuleValid(): boolean {
@@ -166,19 +124,15 @@ export function adamLoopFor(backend: WasmBackend): AdamLoop | null {
   const cached = loops.get(backend);
   if (cached !== undefined) return cached;
   let loop: AdamLoop | null = null;
-  try {
-    const memory = (backend.wasm as unknown as { asm?: { memory?: unknown } }).asm?.memory;
-    if (memory instanceof WA.Memory && !(memory.buffer instanceof SharedArrayBuffer)) {
-      const instance = new WA.Instance(new WA.Module(adamModuleBytes()), { env: { memory } });
-      const adam = instance.exports.adam as (...args: number[]) => void;
-      loop = (p, n, h) => {
-        adam(p.p, p.g, p.m, p.v, p.pOut, p.mOut, p.vOut, n, ...factorList(h));
-        const tail = n & 3;
-        if (tail) scalarTail(memory, p, n - tail, n, h);
-      };
-    }
-  } catch {
-    loop = null;
+  const module = instantiateOverHeap(backend.wasm, adamModuleBytes());
+  if (module) {
+    const { memory, exports } = module;
+    const adam = exports.adam as (...args: number[]) => void;
+    loop = (p, n, h) => {
+      adam(p.p, p.g, p.m, p.v, p.pOut, p.mOut, p.vOut, n, ...factorList(h));
+      const tail = n & 3;
+      if (tail) scalarTail(memory, p, n - tail, n, h);
+    };
   }
   loops.set(backend, loop);
   return loop;
