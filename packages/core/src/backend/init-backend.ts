@@ -1,6 +1,7 @@
 import { cpus, totalmem } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { SkinganError } from '../errors.js';
+import { startGemmThreads } from '../kernels/gemm-conv.js';
 import { registerTrainingKernels } from '../kernels/register.js';
 import { startConvHelpers } from '../parallel/conv-helpers.js';
 import { cudaGpuVisible, loadNative, type NativeProbe } from './native.js';
@@ -135,6 +136,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   if (threadsWanted !== undefined) {
     threads = threadsWanted;
     void startConvHelpers(threads - 1);
+    if (process.env.SKINGAN_GEMM !== '0') startGemmThreads(threads - 1);
   }
   const why = forced ? `forced by ${options.backend ? 'option' : 'SKINGAN_BACKEND'}` : chosen.reason;
   const skipped = candidates

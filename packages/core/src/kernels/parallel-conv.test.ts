@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend.js';
 import { convHelpers, startConvHelpers } from '../parallel/conv-helpers.js';
+import { stopGemmThreads } from './gemm-conv.js';
 import { Rng } from '../random.js';
 import { splitCounts } from './parallel-conv.js';
 
@@ -92,6 +93,8 @@ function convAndGrads(c: Case, seed: number): Float32Array[] {
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm', threads: 1, log: null });
+  // These tests are of the XNNPACK split, the path taken where skingan's own loops are off.
+  stopGemmThreads();
 });
 
 afterAll(async () => {

@@ -5,6 +5,7 @@ import { fusedBatchNormGrad } from './batch-norm-grad.js';
 import { conv2DBackpropFilter } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInput } from './conv2d-backprop-input.js';
 import { heapConcat, heapPack, heapSlice, sharedIdentity } from './copy-kernels.js';
+import { gemmConv, gemmFilterGrad, gemmInputGrad } from './gemm-conv.js';
 import { leadingAxesReduce } from './leading-axes-reduce.js';
 import { maxPoolGradByWindows } from './max-pool-grad.js';
 import { fixedOneHot } from './one-hot.js';
@@ -63,6 +64,7 @@ const WASM_REPLACED = [
   'Conv2DBackpropInput',
   'Conv2D (split over threads)',
   'FusedConv2D (split over threads)',
+  'Conv2D, FusedConv2D, Conv2DBackpropInput, Conv2DBackpropFilter (SIMD loops of skingan)',
 ];
 let wasmPatched = false;
 
@@ -89,6 +91,10 @@ function patchWasmKernels(): string[] {
   // Split across the helper threads when there are any (startConvHelpers); unchanged otherwise.
   replaceKernel('Conv2D', (original) => parallelConv('Conv2D', original));
   replaceKernel('FusedConv2D', (original) => parallelConv('FusedConv2D', original));
+  // skingan's own SIMD loops where they apply (gemm-conv.ts), once startGemmThreads has run.
+  for (const name of ['Conv2D', 'FusedConv2D']) replaceKernel(name, gemmConv);
+  replaceKernel('Conv2DBackpropInput', gemmInputGrad);
+  replaceKernel('Conv2DBackpropFilter', gemmFilterGrad);
   return WASM_REPLACED;
 }
 

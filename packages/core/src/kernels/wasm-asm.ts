@@ -76,8 +76,12 @@ const section = (id: number, content: number[]) => [id, ...uleb(content.length),
 const name = (s: string) => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
 const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
 
-/** A module that imports env.memory and exports `functions` (each returns nothing). */
-export function moduleBytes(functions: WasmFunction[]): Uint8Array {
+/**
+ * A module that imports env.memory and exports `functions` (each returns nothing). With
+ * `sharedMaxPages` the memory imported is a shared one of at most that many 64 KiB pages.
+ */
+export function moduleBytes(functions: WasmFunction[], sharedMaxPages?: number): Uint8Array {
+  const limits = sharedMaxPages ? [0x03, 1, ...uleb(sharedMaxPages)] : [0x00, 1];
   const types = functions.map((f) => [0x60, ...uleb(f.params.length), ...f.params, 0]);
   const bodies = functions.map((f) => {
     const body = [...vec(f.locals.map(([n, t]) => [...uleb(n), t])), ...f.code, 0x0b];
@@ -86,7 +90,7 @@ export function moduleBytes(functions: WasmFunction[]): Uint8Array {
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
     ...section(1, vec(types)),
-    ...section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x00, 1]),
+    ...section(2, [1, ...name('env'), ...name('memory'), 0x02, ...limits]),
     ...section(3, vec(functions.map((_, i) => uleb(i)))),
     ...section(7, vec(functions.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]))),
     ...section(10, vec(bodies)),

@@ -1,0 +1,475 @@
+import * as tf from '@tensorflow/tfjs';
+import { GemmThreads } from '../parallel/gemm-threads.js';
+import { type WasmBackend, wordOffset } from './wasm-heap.js';
+
+/*
+ * Convolutions and their two gradients on skingan's own SIMD loops (simd-gemm.ts), split over this
+ * thread and the helper threads of one shared memory (gemm-threads.ts):
+ * - forward (Conv2D, FusedConv2D with a bias and linear/relu): an indirect matrix product over the
+ *   input's pixels, no unfolded copy;
+ * - input gradient (Conv2DBackpropInput): the same product over the output gradient's pixels, one
+ *   per phase of the stride (rows whose taps line up alike), so a stride of 2 skips the zeros a
+ *   dilated formulation would multiply;
+ * - filter gradient (Conv2DBackpropFilter): sums of outer products of input channels and output
+ *   gradient rows, written straight into HWIO order.
+ * Filters are packed by a plain copy each call: training changes them every step, and XNNPACK's
+ * packing of an unseen filter (~12 ns a value) cost as much as the arithmetic on deep layers.
+ */
+
+let pool: GemmThreads | null = null;
+
+/** How many times each loop has run (tests check that a case took this path). */
+export const gemmConvCounts = { forward: 0, inputGrad: 0, filterGrad: 0 };
+
+/** Starts the shared memory and `helpers` helper threads (again: replaces the previous ones). */
+export function startGemmThreads(helpers: number): void {
+  pool?.close();
+  pool = new GemmThreads(helpers);
+}
+
+/** Stops the helper threads; the kernels fall back to the backend's own until started again. */
+export function stopGemmThreads(): void {
+  pool?.close();
+  pool = null;
+}
+
+type Info = tf.backend_util.Conv2DInfo;
+
+/** Byte offsets of regions in the shared memory, 64-byte aligned, laid out before anything is written. */
+class Layout {
+  private top = 64;
+  take(floats: number): number {
+    const at = this.top;
+    this.top += Math.ceil((floats * 4 + 16) / 64) * 64; // 16 bytes of slack: SIMD reads past a row
+    return at;
+  }
+  get bytes(): number {
+    return this.top;
+  }
+}
+
+const heapF32 = (backend: WasmBackend) => new Float32Array(backend.wasm.HEAPU8.buffer);
+
+/** Splits [0, n) into one contiguous range per thread. */
+function ranges(n: number, parts: number): [number, number][] {
+  const k = Math.max(1, Math.min(parts, n));
+  return Array.from({ length: k }, (_, i) => [Math.floor((n * i) / k), Math.floor((n * (i + 1)) / k)]);
+}
+
+/** Copies a row-major [rows, width] block (row stride `from` floats) to rows of `to` floats. */
+function copyRows(
+  src: Float32Array,
+  srcAt: number,
+  dst: Float32Array,
+  dstAt: number,
+  rows: number,
+  width: number,
+  srcStride: number,
+  dstStride: number,
+): void {
+  if (srcStride === width && dstStride === width) {
+    dst.set(src.subarray(srcAt, srcAt + rows * width), dstAt);
+    return;
+  }
+  if (width >= 32) {
+    for (let r = 0; r < rows; r++) {
+      const s = srcAt + r * srcStride;
+      dst.set(src.subarray(s, s + width), dstAt + r * dstStride);
+    }
+    return;
+  }
+  // Short rows: a view per row would cost more than the copy.
+  for (let r = 0; r < rows; r++) {
+    const s = srcAt + r * srcStride;
+    const d = dstAt + r * dstStride;
+    for (let c = 0; c < width; c++) dst[d + c] = src[s + c]!;
+  }
+}
+
+/** The forward convolution; null where this path does not apply (the caller then uses tfjs'). */
+export function gemmConvForward(
+  backend: WasmBackend,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: Info,
+  epilogue?: { bias?: tf.TensorInfo; relu: boolean },
+): tf.TensorInfo | null {
+  const threads = pool;
+  if (!threads) return null;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow } = info;
+  const { outChannels: co, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const { top, left } = info.padInfo;
+  const taps = kh * kw;
+  const m = n * oh * ow;
+  const blocks = Math.ceil(m / 4);
+  const panels = Math.ceil(co / 8);
+  const co8 = panels * 8;
+
+  const layout = new Layout();
+  const zeros = layout.take(ci + 4);
+  const X = layout.take(n * h * w * ci);
+  const B = layout.take(panels * taps * ci * 8);
+  const WS = layout.take(co % 8 === 0 ? taps * ci * co : 0); // the filter, copied for pack8
+  const C = layout.take(blocks * 4 * co8);
+  const ind = layout.take(blocks * taps * 4);
+  const cind = layout.take(blocks * 4);
+  if (!threads.reserve(layout.bytes)) return null;
+
+  const out = backend.makeOutput([n, oh, ow, co], 'float32');
+  const heap = heapF32(backend);
+  const f = new Float32Array(threads.memory.buffer);
+  const p = new Int32Array(threads.memory.buffer);
+  f.fill(0, zeros / 4, zeros / 4 + ci + 4);
+  const xAt = wordOffset(backend, x);
+  f.set(heap.subarray(xAt, xAt + n * h * w * ci), X / 4);
+
+  // B: the HWIO filter is already [taps·ci, co]; panels of 8 output channels.
+  const wAt = wordOffset(backend, filter);
+  const k = taps * ci;
+  if (co % 8 === 0) {
+    f.set(heap.subarray(wAt, wAt + k * co), WS / 4);
+    threads.run('pack8', [[WS, k, co, B]]);
+  } else {
+    for (let j = 0; j < panels; j++) {
+      const c0 = j * 8;
+      const width = Math.min(8, co - c0);
+      let dst = B / 4 + j * k * 8;
+      for (let r = 0; r < k; r++, dst += 8) {
+        const src = wAt + r * co + c0;
+        for (let q = 0; q < width; q++) f[dst + q] = heap[src + q]!;
+        for (let q = width; q < 8; q++) f[dst + q] = 0;
+      }
+    }
+  }
+
+  // Indirection: each row's pixel for each tap (or zeros); rows past m read zeros into spare rows of C.
+  const tapY = Array.from({ length: taps }, (_, t) => Math.floor(t / kw) - top);
+  const tapX = Array.from({ length: taps }, (_, t) => (t % kw) - left);
+  for (let row = 0; row < blocks * 4; row++) {
+    const at = ind / 4 + (row >> 2) * taps * 4 + (row & 3);
+    p[cind / 4 + row] = C + row * co8 * 4;
+    const ox = row % ow;
+    const oy = Math.floor(row / ow) % oh;
+    const img = Math.floor(row / (ow * oh));
+    for (let t = 0; t < taps; t++) {
+      const iy = oy * sh + tapY[t]!;
+      const ix = ox * sw + tapX[t]!;
+      const inside = row < m && iy >= 0 && iy < h && ix >= 0 && ix < w;
+      p[at + t * 4] = inside ? X + ((img * h + iy) * w + ix) * ci * 4 : zeros;
+    }
+  }
+
+  threads.run(
+    'igemm',
+    ranges(blocks, threads.threads).map(([b0, b1]) => [ind, cind, b0, b1, taps, ci, B, panels]),
+  );
+  gemmConvCounts.forward++;
+
+  const dst = heapF32(backend);
+  const outAt = wordOffset(backend, out);
+  copyRows(f, C / 4, dst, outAt, m, co, co8, co);
+  if (epilogue) applyEpilogue(backend, dst, outAt, m, co, epilogue);
+  return out;
+}
+
+function applyEpilogue(
+  backend: WasmBackend,
+  heap: Float32Array,
+  at: number,
+  rows: number,
+  cols: number,
+  { bias, relu }: { bias?: tf.TensorInfo; relu: boolean },
+): void {
+  const b = bias ? heap.subarray(wordOffset(backend, bias), wordOffset(backend, bias) + cols) : null;
+  for (let r = 0; r < rows; r++) {
+    const base = at + r * cols;
+    for (let c = 0; c < cols; c++) {
+      let v = heap[base + c]!;
+      if (b) v = Math.fround(v + b[c]!);
+      heap[base + c] = relu && v < 0 ? 0 : v;
+    }
+  }
+}
+
+/** The input gradient of a convolution: dX[N, H, W, Ci] from dY[N, OH, OW, Co] and the filter. */
+export function gemmConvInputGrad(
+  backend: WasmBackend,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: Info,
+): tf.TensorInfo | null {
+  const threads = pool;
+  if (!threads) return null;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow } = info;
+  const { outChannels: co, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const { top, left } = info.padInfo;
+  const panels = Math.ceil(ci / 8);
+  const ci8 = panels * 8;
+  const mod = (a: number, s: number) => ((a % s) + s) % s;
+
+  // One product per phase (py, px) of the stride: its rows iy ≡ py, ix ≡ px, and its taps.
+  const phases: { py: number; px: number; taps: [number, number][]; rows: number }[] = [];
+  for (let py = 0; py < sh; py++) {
+    for (let px = 0; px < sw; px++) {
+      const taps: [number, number][] = [];
+      for (let ky = 0; ky < kh; ky++) {
+        for (let kx = 0; kx < kw; kx++) {
+          if (mod(py + top - ky, sh) === 0 && mod(px + left - kx, sw) === 0) taps.push([ky, kx]);
+        }
+      }
+      const rows = n * Math.ceil((h - py) / sh) * Math.ceil((w - px) / sw);
+      if (rows > 0) phases.push({ py, px, taps, rows });
+    }
+  }
+
+  const layout = new Layout();
+  const zeros = layout.take(co + 4);
+  const DY = layout.take(n * oh * ow * co);
+  const WS = layout.take(ci % 8 === 0 ? kh * kw * ci * co : 0); // the filter, copied for packT8
+  const C = layout.take((n * h * w + 4) * ci8); // 4 spare rows for blocks' padding
+  const regions = phases.map((ph) => {
+    const blocks = Math.ceil(ph.rows / 4);
+    return {
+      blocks,
+      B: layout.take(panels * ph.taps.length * co * 8),
+      ind: layout.take(blocks * ph.taps.length * 4),
+      cind: layout.take(blocks * 4),
+    };
+  });
+  if (!threads.reserve(layout.bytes)) return null;
+
+  const out = backend.makeOutput([n, h, w, ci], 'float32');
+  const heap = heapF32(backend);
+  const f = new Float32Array(threads.memory.buffer);
+  const p = new Int32Array(threads.memory.buffer);
+  f.fill(0, zeros / 4, zeros / 4 + co + 4);
+  const dyAt = wordOffset(backend, dy);
+  f.set(heap.subarray(dyAt, dyAt + n * oh * ow * co), DY / 4);
+  const wAt = wordOffset(backend, filter);
+  if (ci % 8 === 0) f.set(heap.subarray(wAt, wAt + kh * kw * ci * co), WS / 4);
+  const spare = C + n * h * w * ci8 * 4;
+  const dims: [number, number, number, number, number] = [n, h, w, sh, sw];
+
+  phases.forEach((ph, i) => {
+    const { blocks, B, ind, cind } = regions[i]!;
+    const taps = ph.taps.length;
+    if (taps === 0) {
+      // No tap reaches these pixels (a 1×1 filter with stride 2): their gradient is zero.
+      forPhaseRows(ph, dims, (_, iy, ix, img) => {
+        const at = C / 4 + ((img * h + iy) * w + ix) * ci8;
+        f.fill(0, at, at + ci8);
+      });
+      return;
+    }
+    // B: per tap the filter's [ci, co] matrix transposed, in panels of 8 input channels.
+    for (let t = 0; t < taps; t++) {
+      const [ky, kx] = ph.taps[t]!;
+      if (ci % 8 === 0) {
+        const src = WS + (ky * kw + kx) * ci * co * 4;
+        threads.run('packT8', [[src, ci, co, B + t * co * 32, taps * co * 32]]);
+        continue;
+      }
+      for (let j = 0; j < panels; j++) {
+        const width = Math.min(8, ci - j * 8);
+        const src = wAt + ((ky * kw + kx) * ci + j * 8) * co;
+        const dst = B / 4 + (j * taps + t) * co * 8;
+        for (let c = 0; c < co; c++) {
+          for (let q = 0; q < width; q++) f[dst + c * 8 + q] = heap[src + q * co + c]!;
+          for (let q = width; q < 8; q++) f[dst + c * 8 + q] = 0;
+        }
+      }
+    }
+    const tapY = ph.taps.map(([ky]) => top - ky);
+    const tapX = ph.taps.map(([, kx]) => left - kx);
+    forPhaseRows(ph, dims, (row, iy, ix, img) => {
+      const at = ind / 4 + (row >> 2) * taps * 4 + (row & 3);
+      p[cind / 4 + row] = C + ((img * h + iy) * w + ix) * ci8 * 4;
+      for (let t = 0; t < taps; t++) {
+        const y = iy + tapY[t]!;
+        const x = ix + tapX[t]!;
+        const oy = y / sh;
+        const ox = x / sw;
+        const inside = y >= 0 && x >= 0 && oy < oh && ox < ow;
+        p[at + t * 4] = inside ? DY + ((img * oh + oy) * ow + ox) * co * 4 : zeros;
+      }
+    });
+    for (let row = ph.rows; row < blocks * 4; row++) {
+      p[cind / 4 + row] = spare;
+      for (let t = 0; t < taps; t++) p[ind / 4 + ((row >> 2) * taps + t) * 4 + (row & 3)] = zeros;
+    }
+    threads.run(
+      'igemm',
+      ranges(blocks, threads.threads).map(([b0, b1]) => [ind, cind, b0, b1, taps, co, B, panels]),
+    );
+  });
+
+  copyRows(f, C / 4, heapF32(backend), wordOffset(backend, out), n * h * w, ci, ci8, ci);
+  gemmConvCounts.inputGrad++;
+  return out;
+}
+
+/** Calls `each(row, iy, ix, image)` for the rows of one stride phase, in row order. */
+function forPhaseRows(
+  ph: { py: number; px: number },
+  [n, h, w, sh, sw]: [number, number, number, number, number],
+  each: (row: number, iy: number, ix: number, img: number) => void,
+): void {
+  let row = 0;
+  for (let img = 0; img < n; img++) {
+    for (let iy = ph.py; iy < h; iy += sh) {
+      for (let ix = ph.px; ix < w; ix += sw) each(row++, iy, ix, img);
+    }
+  }
+}
+
+/** The filter gradient: dW[KH, KW, Ci, Co] from x[N, H, W, Ci] and dY[N, OH, OW, Co]. */
+export function gemmConvFilterGrad(
+  backend: WasmBackend,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: Info,
+): tf.TensorInfo | null {
+  const threads = pool;
+  if (!threads) return null;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow } = info;
+  const { outChannels: co, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const { top, left } = info.padInfo;
+  const taps = kh * kw;
+  const m = n * oh * ow;
+  const cb = Math.ceil(ci / 4);
+  const ci4 = cb * 4;
+  const panels = Math.ceil(co / 8);
+  const co8 = panels * 8;
+
+  const layout = new Layout();
+  const zeros = layout.take(ci4 + 4);
+  const X = layout.take(n * h * w * ci);
+  const DY = layout.take(m * co8);
+  const OUT = layout.take(taps * ci4 * co8);
+  const xind = layout.take(taps * m);
+  if (!threads.reserve(layout.bytes)) return null;
+
+  const out = backend.makeOutput([kh, kw, ci, co], 'float32');
+  const heap = heapF32(backend);
+  const f = new Float32Array(threads.memory.buffer);
+  const p = new Int32Array(threads.memory.buffer);
+  f.fill(0, zeros / 4, zeros / 4 + ci4 + 4);
+  const xAt = wordOffset(backend, x);
+  f.set(heap.subarray(xAt, xAt + n * h * w * ci), X / 4);
+  const dyAt = wordOffset(backend, dy);
+  if (co8 !== co) f.fill(0, DY / 4, DY / 4 + m * co8);
+  copyRows(heap, dyAt, f, DY / 4, m, co, co, co8);
+  for (let t = 0; t < taps; t++) {
+    const ky = Math.floor(t / kw);
+    const kx = t % kw;
+    let at = xind / 4 + t * m;
+    for (let img = 0; img < n; img++) {
+      for (let oy = 0; oy < oh; oy++) {
+        const iy = oy * sh + ky - top;
+        const rowOk = iy >= 0 && iy < h;
+        for (let ox = 0; ox < ow; ox++) {
+          const ix = ox * sw + kx - left;
+          p[at++] = rowOk && ix >= 0 && ix < w ? X + ((img * h + iy) * w + ix) * ci * 4 : zeros;
+        }
+      }
+    }
+  }
+  threads.run(
+    'wgrad',
+    ranges(taps * cb, threads.threads).map(([t0, t1]) => [
+      xind,
+      m,
+      cb,
+      t0,
+      t1,
+      DY,
+      co8 * 4,
+      panels,
+      OUT,
+      co8 * 4,
+    ]),
+  );
+  const dst = heapF32(backend);
+  const outAt = wordOffset(backend, out);
+  for (let t = 0; t < taps; t++)
+    copyRows(f, OUT / 4 + t * ci4 * co8, dst, outAt + t * ci * co, ci, co, co8, co);
+  gemmConvCounts.filterGrad++;
+  return out;
+}
+
+/** Whether `x` is float32 NHWC with a unit dilation: what these loops compute. */
+function applies(
+  inputs: tf.TensorInfo[],
+  attrs: { dataFormat?: string; dilations?: number | number[] },
+): boolean {
+  const d = attrs.dilations;
+  const dilated = Array.isArray(d) ? d.some((v) => v !== 1) : d !== undefined && d !== 1;
+  const nhwc =
+    attrs.dataFormat === undefined || attrs.dataFormat === 'NHWC' || attrs.dataFormat === 'channelsLast';
+  return pool !== null && nhwc && !dilated && inputs.every((t) => t.dtype === 'float32');
+}
+
+type ConvAttrs = tf.Conv2DAttrs & Partial<tf.FusedConv2DAttrs>;
+
+/** Conv2D / FusedConv2D on the loops above where they apply, else `original`. */
+export function gemmConv(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { x, filter, bias, preluActivationWeights } = args.inputs as Record<
+      string,
+      tf.TensorInfo | undefined
+    >;
+    const a = args.attrs as unknown as ConvAttrs;
+    const activation = a.activation ?? 'linear';
+    if (!x || !filter || preluActivationWeights || !['linear', 'relu'].includes(activation))
+      return original(args);
+    if (!applies([x, filter], a) || x.shape.length !== 4) return original(args);
+    if (bias && bias.shape.reduce((p, v) => p * v, 1) !== filter.shape[3]) return original(args);
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filter.shape as [number, number, number, number],
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+    );
+    const epilogue = bias || activation === 'relu' ? { bias, relu: activation === 'relu' } : undefined;
+    const out = gemmConvForward(args.backend as unknown as WasmBackend, x, filter, info, epilogue);
+    return out ?? original(args);
+  };
+}
+
+/** Conv2DBackpropInput on the loops above where they apply, else `original`. */
+export function gemmInputGrad(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { dy, filter } = args.inputs as Record<string, tf.TensorInfo>;
+    const a = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+    if (!dy || !filter || !applies([dy, filter], a)) return original(args);
+    const info = tf.backend_util.computeConv2DInfo(
+      a.inputShape as [number, number, number, number],
+      filter.shape as [number, number, number, number],
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+    );
+    return gemmConvInputGrad(args.backend as unknown as WasmBackend, dy, filter, info) ?? original(args);
+  };
+}
+
+/** Conv2DBackpropFilter on the loops above where they apply, else `original`. */
+export function gemmFilterGrad(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { x, dy } = args.inputs as Record<string, tf.TensorInfo>;
+    const a = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+    if (!x || !dy || !applies([x, dy], a)) return original(args);
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      a.filterShape as [number, number, number, number],
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+    );
+    return gemmConvFilterGrad(args.backend as unknown as WasmBackend, x, dy, info) ?? original(args);
+  };
+}

@@ -1,0 +1,258 @@
+import {
+  F32X4_ADD,
+  F32X4_MUL,
+  get,
+  I32,
+  I32_ADD,
+  I32_GE_U,
+  I32_MUL,
+  I32_SHL,
+  i32,
+  moduleBytes,
+  set,
+  simd,
+  uleb,
+  V128,
+  V128_ZERO,
+  vload,
+  vstore,
+  type WasmFunction,
+} from './wasm-asm.js';
+
+/*
+ * The two matrix-product loops of skingan's convolutions (gemm-conv.ts), as WebAssembly SIMD. Both
+ * compute 4 × 8 blocks of the result in 8 v128 accumulators: per step, two loads of 8 values of B,
+ * four broadcasts of A, eight multiplies and eight adds. XNNPACK's WASM build reaches ~15 G
+ * multiply-adds/s a thread here and packs every filter it has not seen (~12 ns a value, i.e. every
+ * filter during training); these loops reach ~20 G and read filters packed by a plain copy.
+ *
+ * `igemm` (forward convolution, and the input gradient as a convolution of the output gradient):
+ *   C[row] = Σ_tap Σ_k A[tap][row][k] · B[tap·Kc + k, ·]
+ * A is indirect: for each block of 4 rows and each tap, 4 pointers to Kc contiguous values (a
+ * pixel's channels, or zeros where the tap falls in the padding). B is packed in panels of 8
+ * columns, [panel][tap·Kc + k][8]. C is indirect too: 4 row pointers per block.
+ *
+ * `wgrad` (the filter gradient):
+ *   dW[tap, ci + r, co…co+7] = Σ_m X[tap][m][ci + r] · dY[m, co…co+7]
+ * with X indirect as above (a pointer per tap and output pixel) and dY rows read where they lie.
+ */
+
+const I32_LOAD = (offset = 0) => [0x28, 2, ...uleb(offset)];
+const I32_DIV_U = [0x6e];
+const I32_REM_U = [0x70];
+const SPLAT_LOAD = (offset = 0) => [...simd(0x09), 2, ...uleb(offset)]; // v128.load32_splat
+const tee = (i: number) => [0x22, i];
+
+/** acc[2r] += s·b0, acc[2r+1] += s·b1 for the broadcast on the stack. */
+function rank1(acc: number, r: number, s: number, b0: number, b1: number): number[] {
+  return [
+    ...tee(s),
+    ...get(b0),
+    ...F32X4_MUL,
+    ...get(acc + 2 * r),
+    ...F32X4_ADD,
+    ...set(acc + 2 * r),
+    ...get(s),
+    ...get(b1),
+    ...F32X4_MUL,
+    ...get(acc + 2 * r + 1),
+    ...F32X4_ADD,
+    ...set(acc + 2 * r + 1),
+  ];
+}
+
+const loop = (body: number[]) => [0x02, 0x40, 0x03, 0x40, ...body, 0x0c, 0, 0x0b, 0x0b];
+/** br_if out of the enclosing block when a >= b (unsigned). */
+const exitIf = (a: number[], b: number[]) => [...a, ...b, ...I32_GE_U, 0x0d, 1];
+const inc = (local: number, by: number[]) => [...get(local), ...by, ...I32_ADD, ...set(local)];
+const zeroAcc = (acc: number) => Array.from({ length: 8 }, (_, q) => [...V128_ZERO, ...set(acc + q)]).flat();
+
+function igemm(): WasmFunction {
+  // params
+  const [IND, CIND, MB0, MB1, P, KC, B, PANELS] = [0, 1, 2, 3, 4, 5, 6, 7];
+  // locals
+  const [MB, J, T, A0, AEND, BP, PB, KB, Q] = [8, 9, 10, 11, 15, 16, 17, 18, 19];
+  const [ACC, B0, B1, S] = [20, 28, 29, 30];
+  const kStep: number[] = [...get(BP), ...vload(0), ...set(B0), ...get(BP), ...vload(16), ...set(B1)];
+  for (let r = 0; r < 4; r++) kStep.push(...get(A0 + r), ...SPLAT_LOAD(), ...rank1(ACC, r, S, B0, B1));
+  for (let r = 0; r < 4; r++) kStep.push(...inc(A0 + r, i32(4)));
+  kStep.push(...inc(BP, i32(32)));
+  const tapStep: number[] = [
+    // Q = ind + ((mb·P + t) << 4): this block's 4 pointers for tap t
+    ...get(IND),
+    ...get(MB),
+    ...get(P),
+    ...I32_MUL,
+    ...get(T),
+    ...I32_ADD,
+    ...i32(4),
+    ...I32_SHL,
+    ...I32_ADD,
+    ...set(Q),
+  ];
+  for (let r = 0; r < 4; r++) tapStep.push(...get(Q), ...I32_LOAD(4 * r), ...set(A0 + r));
+  tapStep.push(...get(A0), ...get(KB), ...I32_ADD, ...set(AEND));
+  tapStep.push(...loop([...exitIf(get(A0), get(AEND)), ...kStep]));
+  const panelStep: number[] = [
+    ...zeroAcc(ACC),
+    ...[...get(B), ...get(J), ...get(PB), ...I32_MUL, ...I32_ADD, ...set(BP)],
+    ...[...i32(0), ...set(T)],
+    ...loop([...exitIf(get(T), get(P)), ...tapStep, ...inc(T, i32(1))]),
+    ...[...get(CIND), ...get(MB), ...i32(4), ...I32_SHL, ...I32_ADD, ...set(Q)],
+  ];
+  for (let r = 0; r < 4; r++) {
+    // the row pointer plus j·32 bytes
+    const at = [...get(Q), ...I32_LOAD(4 * r), ...get(J), ...i32(5), ...I32_SHL, ...I32_ADD];
+    panelStep.push(...at, ...get(ACC + 2 * r), ...vstore(0), ...at, ...get(ACC + 2 * r + 1), ...vstore(16));
+  }
+  const code: number[] = [
+    ...[...get(KC), ...i32(2), ...I32_SHL, ...set(KB)],
+    ...[...get(P), ...get(KC), ...I32_MUL, ...i32(5), ...I32_SHL, ...set(PB)],
+    ...[...get(MB0), ...set(MB)],
+    ...loop([
+      ...exitIf(get(MB), get(MB1)),
+      ...[...i32(0), ...set(J)],
+      ...loop([...exitIf(get(J), get(PANELS)), ...panelStep, ...inc(J, i32(1))]),
+      ...inc(MB, i32(1)),
+    ]),
+  ];
+  return {
+    name: 'igemm',
+    params: new Array<number>(8).fill(I32),
+    locals: [
+      [12, I32],
+      [11, V128],
+    ],
+    code,
+  };
+}
+
+function wgrad(): WasmFunction {
+  // params: xind, M, CB (4-channel blocks per tap), t0, t1 (task range, task = tap·CB + block), dy,
+  // dyStride (bytes), panels, out, outRow (bytes)
+  const [XIND, M, CB, T0, T1, DY, DYS, PANELS, OUT, OROW] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const [J, T, XP, XEND, DYP, CI, X] = [10, 11, 12, 13, 14, 15, 16];
+  const [ACC, B0, B1, S] = [17, 25, 26, 27];
+  const mStep: number[] = [
+    ...[...get(XP), ...I32_LOAD(), ...get(CI), ...I32_ADD, ...set(X)],
+    ...[...get(DYP), ...vload(0), ...set(B0), ...get(DYP), ...vload(16), ...set(B1)],
+  ];
+  for (let r = 0; r < 4; r++) mStep.push(...get(X), ...SPLAT_LOAD(4 * r), ...rank1(ACC, r, S, B0, B1));
+  mStep.push(...inc(XP, i32(4)), ...inc(DYP, get(DYS)));
+  const tap = [...get(T), ...get(CB), ...I32_DIV_U];
+  const block = [...get(T), ...get(CB), ...I32_REM_U];
+  const taskStep: number[] = [
+    ...zeroAcc(ACC),
+    // XP = xind + tap·M·4; XEND = XP + M·4; CI = block·16 bytes; DYP = dy + j·32
+    ...[...get(XIND), ...tap, ...get(M), ...I32_MUL, ...i32(2), ...I32_SHL, ...I32_ADD, ...set(XP)],
+    ...[...get(XP), ...get(M), ...i32(2), ...I32_SHL, ...I32_ADD, ...set(XEND)],
+    ...[...block, ...i32(4), ...I32_SHL, ...set(CI)],
+    ...[...get(DY), ...get(J), ...i32(5), ...I32_SHL, ...I32_ADD, ...set(DYP)],
+    ...loop([...exitIf(get(XP), get(XEND)), ...mStep]),
+  ];
+  for (let r = 0; r < 4; r++) {
+    // out + (tap·CB·4 + block·4 + r)·outRow + j·32 = out + (T·4 + r)·outRow + j·32
+    const at = [
+      ...get(OUT),
+      ...get(T),
+      ...i32(2),
+      ...I32_SHL,
+      ...i32(r),
+      ...I32_ADD,
+      ...get(OROW),
+      ...I32_MUL,
+      ...I32_ADD,
+      ...get(J),
+      ...i32(5),
+      ...I32_SHL,
+      ...I32_ADD,
+    ];
+    taskStep.push(...at, ...get(ACC + 2 * r), ...vstore(0), ...at, ...get(ACC + 2 * r + 1), ...vstore(16));
+  }
+  const code = [
+    ...[...i32(0), ...set(J)],
+    ...loop([
+      ...exitIf(get(J), get(PANELS)),
+      ...[...get(T0), ...set(T)],
+      ...loop([...exitIf(get(T), get(T1)), ...taskStep, ...inc(T, i32(1))]),
+      ...inc(J, i32(1)),
+    ]),
+  ];
+  return {
+    name: 'wgrad',
+    params: new Array<number>(10).fill(I32),
+    locals: [
+      [7, I32],
+      [11, V128],
+    ],
+    code,
+  };
+}
+
+/**
+ * `pack8(src, rows, n, dst)`: a row-major [rows, n] matrix (n a multiple of 8) into panels of 8
+ * columns, [n/8][rows][8]: the forward product's B from an HWIO filter.
+ */
+function pack8(): WasmFunction {
+  const [SRC, ROWS, N, DST] = [0, 1, 2, 3];
+  const [R, J, S, D, PANEL] = [4, 5, 6, 7, 8];
+  const copy = [
+    ...get(D),
+    ...get(S),
+    ...vload(0),
+    ...vstore(0),
+    ...get(D),
+    ...get(S),
+    ...vload(16),
+    ...vstore(16),
+  ];
+  const row = [
+    ...[...get(DST), ...get(R), ...i32(5), ...I32_SHL, ...I32_ADD, ...set(D)],
+    ...[...i32(0), ...set(J)],
+    ...loop([
+      ...exitIf(get(J), get(N)),
+      ...copy,
+      ...inc(S, i32(32)),
+      ...inc(D, get(PANEL)),
+      ...inc(J, i32(8)),
+    ]),
+  ];
+  const code = [
+    ...[...get(ROWS), ...i32(5), ...I32_SHL, ...set(PANEL)],
+    ...[...get(SRC), ...set(S), ...i32(0), ...set(R)],
+    ...loop([...exitIf(get(R), get(ROWS)), ...row, ...inc(R, i32(1))]),
+  ];
+  return { name: 'pack8', params: [I32, I32, I32, I32], locals: [[5, I32]], code };
+}
+
+/**
+ * `packT8(src, ci, co, dst, panelBytes)`: one tap's [ci, co] filter matrix (ci a multiple of 8),
+ * transposed into panels of 8 input channels: dst[i/8 · panelBytes + (c·8 + i mod 8)·4] =
+ * src[i, c]. The input gradient's B, a tap at a time.
+ */
+function packT8(): WasmFunction {
+  const [SRC, CI, CO, DST, PANEL] = [0, 1, 2, 3, 4];
+  const [I, C, S, D] = [5, 6, 7, 8];
+  const F32_LOAD = [0x2a, 2, 0];
+  const F32_STORE = [0x38, 2, 0];
+  const I32_AND = [0x71];
+  const I32_SHR_U = [0x76];
+  const inner = [...get(D), ...get(S), ...F32_LOAD, ...F32_STORE, ...inc(S, i32(4)), ...inc(D, i32(32))];
+  const row = [
+    // D = dst + (i >> 3)·panel + (i & 7)·4
+    ...[...get(DST), ...get(I), ...i32(3), ...I32_SHR_U, ...get(PANEL), ...I32_MUL, ...I32_ADD],
+    ...[...get(I), ...i32(7), ...I32_AND, ...i32(2), ...I32_SHL, ...I32_ADD, ...set(D)],
+    ...[...i32(0), ...set(C)],
+    ...loop([...exitIf(get(C), get(CO)), ...inner, ...inc(C, i32(1))]),
+  ];
+  const code = [
+    ...[...get(SRC), ...set(S), ...i32(0), ...set(I)],
+    ...loop([...exitIf(get(I), get(CI)), ...row, ...inc(I, i32(1))]),
+  ];
+  return { name: 'packT8', params: [I32, I32, I32, I32, I32], locals: [[4, I32]], code };
+}
+
+/** The module: imports env.memory (shared between the threads that run it), exports igemm, wgrad, pack8, packT8. */
+export function gemmModuleBytes(maxPages: number): Uint8Array {
+  return moduleBytes([igemm(), wgrad(), pack8(), packT8()], maxPages);
+}
