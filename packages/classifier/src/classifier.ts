@@ -13,6 +13,7 @@ import {
   writeJsonAtomic,
 } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
+import { skipImageGradient } from './architectures/image-gradient.js';
 import {
   buildHead,
   buildResNetBackbone,
@@ -53,7 +54,9 @@ export class ImageClassifier implements ProbabilisticClassifier, FeatureExtracto
     readonly backbone: tf.LayersModel,
     readonly head: tf.LayersModel,
     readonly spec: ClassifierSpec,
-  ) {}
+  ) {
+    skipImageGradient(backbone);
+  }
 
   get labelSpace(): LabelSpace {
     return this.spec.labelSpace;

@@ -50,6 +50,13 @@ class Layout {
 
 const heapF32 = (backend: WasmBackend) => new Float32Array(backend.wasm.HEAPU8.buffer);
 
+/**
+ * Whether a product should keep one panel of B in cache while it sweeps the rows: where B (k × n
+ * floats) is larger than half of a core's L2 cache (~1 MiB here), sweeping B once per 4 rows would
+ * stream it from L3 (deep layers: 9 MB for 3×3×512×512).
+ */
+const panelsOuter = (k: number, n: number) => (k * n * 4 > 512 * 1024 ? 1 : 0);
+
 /** Splits [0, n) into one contiguous range per thread. */
 function ranges(n: number, parts: number): [number, number][] {
   const k = Math.max(1, Math.min(parts, n));
@@ -128,7 +135,14 @@ export function gemmConvForward(
   const k = taps * ci;
   if (co % 8 === 0) {
     f.set(heap.subarray(wAt, wAt + k * co), WS / 4);
-    threads.run('pack8', [[WS, k, co, B]]);
+    const jobs = ranges(k, threads.threads).map(([r0, r1]) => [
+      WS + r0 * co * 4,
+      r1 - r0,
+      co,
+      B + r0 * 32,
+      k * 32,
+    ]);
+    threads.run('pack8', jobs);
   } else {
     for (let j = 0; j < panels; j++) {
       const c0 = j * 8;
@@ -161,7 +175,17 @@ export function gemmConvForward(
 
   threads.run(
     'igemm',
-    ranges(blocks, threads.threads).map(([b0, b1]) => [ind, cind, b0, b1, taps, ci, B, panels]),
+    ranges(blocks, threads.threads).map(([b0, b1]) => [
+      ind,
+      cind,
+      b0,
+      b1,
+      taps,
+      ci,
+      B,
+      panels,
+      panelsOuter(k, co8),
+    ]),
   );
   gemmConvCounts.forward++;
 
@@ -262,13 +286,20 @@ export function gemmConvInputGrad(
       return;
     }
     // B: per tap the filter's [ci, co] matrix transposed, in panels of 8 input channels.
-    for (let t = 0; t < taps; t++) {
+    if (ci % 8 === 0) {
+      // a tap per thread at a time
+      const jobs = ph.taps.map(([ky, kx], t) => [
+        WS + (ky * kw + kx) * ci * co * 4,
+        ci,
+        co,
+        B + t * co * 32,
+        taps * co * 32,
+      ]);
+      for (let t = 0; t < taps; t += threads.threads)
+        threads.run('packT8', jobs.slice(t, t + threads.threads));
+    }
+    for (let t = 0; t < taps && ci % 8 !== 0; t++) {
       const [ky, kx] = ph.taps[t]!;
-      if (ci % 8 === 0) {
-        const src = WS + (ky * kw + kx) * ci * co * 4;
-        threads.run('packT8', [[src, ci, co, B + t * co * 32, taps * co * 32]]);
-        continue;
-      }
       for (let j = 0; j < panels; j++) {
         const width = Math.min(8, ci - j * 8);
         const src = wAt + ((ky * kw + kx) * ci + j * 8) * co;
@@ -299,7 +330,17 @@ export function gemmConvInputGrad(
     }
     threads.run(
       'igemm',
-      ranges(blocks, threads.threads).map(([b0, b1]) => [ind, cind, b0, b1, taps, co, B, panels]),
+      ranges(blocks, threads.threads).map(([b0, b1]) => [
+        ind,
+        cind,
+        b0,
+        b1,
+        taps,
+        co,
+        B,
+        panels,
+        panelsOuter(taps * co, ci8),
+      ]),
     );
   });
 
@@ -348,6 +389,8 @@ export function gemmConvFilterGrad(
   const OUT = layout.take(taps * ci4 * co8);
   const xind = layout.take(taps * m);
   if (!threads.reserve(layout.bytes)) return null;
+  // Rows summed per pass over the tiles: their input pixels stay in the L1 cache meanwhile.
+  const chunk = Math.min(1024, Math.max(32, Math.round(2048 / ci)));
 
   const out = backend.makeOutput([kh, kw, ci, co], 'float32');
   const heap = heapF32(backend);
@@ -387,6 +430,7 @@ export function gemmConvFilterGrad(
       panels,
       OUT,
       co8 * 4,
+      chunk,
     ]),
   );
   const dst = heapF32(backend);

@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend.js';
 import { convHelpers, startConvHelpers } from '../parallel/conv-helpers.js';
-import { stopGemmThreads } from './gemm-conv.js';
 import { Rng } from '../random.js';
+import { stopGemmThreads } from './gemm-conv.js';
 import { splitCounts } from './parallel-conv.js';
 
 interface Case {

@@ -69,10 +69,10 @@ const zeroAcc = (acc: number) => Array.from({ length: 8 }, (_, q) => [...V128_ZE
 
 function igemm(): WasmFunction {
   // params
-  const [IND, CIND, MB0, MB1, P, KC, B, PANELS] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [IND, CIND, MB0, MB1, P, KC, B, PANELS, PANELS_OUTER] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   // locals
-  const [MB, J, T, A0, AEND, BP, PB, KB, Q] = [8, 9, 10, 11, 15, 16, 17, 18, 19];
-  const [ACC, B0, B1, S] = [20, 28, 29, 30];
+  const [MB, J, T, A0, AEND, BP, PB, KB, Q] = [9, 10, 11, 12, 16, 17, 18, 19, 20];
+  const [ACC, B0, B1, S] = [21, 29, 30, 31];
   const kStep: number[] = [...get(BP), ...vload(0), ...set(B0), ...get(BP), ...vload(16), ...set(B1)];
   for (let r = 0; r < 4; r++) kStep.push(...get(A0 + r), ...SPLAT_LOAD(), ...rank1(ACC, r, S, B0, B1));
   for (let r = 0; r < 4; r++) kStep.push(...inc(A0 + r, i32(4)));
@@ -108,6 +108,16 @@ function igemm(): WasmFunction {
   const code: number[] = [
     ...[...get(KC), ...i32(2), ...I32_SHL, ...set(KB)],
     ...[...get(P), ...get(KC), ...I32_MUL, ...i32(5), ...I32_SHL, ...set(PB)],
+    // blocks outer (B streams, A stays in cache) or panels outer (a panel of B stays in cache)
+    ...[...get(PANELS_OUTER), 0x04, 0x40],
+    ...[...i32(0), ...set(J)],
+    ...loop([
+      ...exitIf(get(J), get(PANELS)),
+      ...[...get(MB0), ...set(MB)],
+      ...loop([...exitIf(get(MB), get(MB1)), ...panelStep, ...inc(MB, i32(1))]),
+      ...inc(J, i32(1)),
+    ]),
+    0x05,
     ...[...get(MB0), ...set(MB)],
     ...loop([
       ...exitIf(get(MB), get(MB1)),
@@ -115,10 +125,11 @@ function igemm(): WasmFunction {
       ...loop([...exitIf(get(J), get(PANELS)), ...panelStep, ...inc(J, i32(1))]),
       ...inc(MB, i32(1)),
     ]),
+    0x0b,
   ];
   return {
     name: 'igemm',
-    params: new Array<number>(8).fill(I32),
+    params: new Array<number>(9).fill(I32),
     locals: [
       [12, I32],
       [11, V128],
@@ -129,10 +140,11 @@ function igemm(): WasmFunction {
 
 function wgrad(): WasmFunction {
   // params: xind, M, CB (4-channel blocks per tap), t0, t1 (task range, task = tap·CB + block), dy,
-  // dyStride (bytes), panels, out, outRow (bytes)
-  const [XIND, M, CB, T0, T1, DY, DYS, PANELS, OUT, OROW] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const [J, T, XP, XEND, DYP, CI, X] = [10, 11, 12, 13, 14, 15, 16];
-  const [ACC, B0, B1, S] = [17, 25, 26, 27];
+  // dyStride (bytes), panels, out, outRow (bytes), chunk (rows summed per pass over the tiles: X's
+  // rows for a chunk stay in the L1 cache while every tile reads them)
+  const [XIND, M, CB, T0, T1, DY, DYS, PANELS, OUT, OROW, CHUNK] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const [J, T, XP, XEND, DYP, CI, X, O, M0, M1, ACCUM] = [11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21];
+  const [ACC, B0, B1, S] = [22, 30, 31, 32];
   const mStep: number[] = [
     ...[...get(XP), ...I32_LOAD(), ...get(CI), ...I32_ADD, ...set(X)],
     ...[...get(DYP), ...vload(0), ...set(B0), ...get(DYP), ...vload(16), ...set(B1)],
@@ -141,35 +153,58 @@ function wgrad(): WasmFunction {
   mStep.push(...inc(XP, i32(4)), ...inc(DYP, get(DYS)));
   const tap = [...get(T), ...get(CB), ...I32_DIV_U];
   const block = [...get(T), ...get(CB), ...I32_REM_U];
-  const taskStep: number[] = [
-    ...zeroAcc(ACC),
-    // XP = xind + tap·M·4; XEND = XP + M·4; CI = block·16 bytes; DYP = dy + j·32
-    ...[...get(XIND), ...tap, ...get(M), ...I32_MUL, ...i32(2), ...I32_SHL, ...I32_ADD, ...set(XP)],
-    ...[...get(XP), ...get(M), ...i32(2), ...I32_SHL, ...I32_ADD, ...set(XEND)],
-    ...[...block, ...i32(4), ...I32_SHL, ...set(CI)],
-    ...[...get(DY), ...get(J), ...i32(5), ...I32_SHL, ...I32_ADD, ...set(DYP)],
-    ...loop([...exitIf(get(XP), get(XEND)), ...mStep]),
+  // The tile's address: out + (tap·CB·4 + block·4 + r)·outRow + j·32 = out + (T·4 + r)·outRow + j·32
+  const tile = [
+    ...[...get(OUT), ...get(T), ...i32(2), ...I32_SHL, ...get(OROW), ...I32_MUL, ...I32_ADD],
+    ...[...get(J), ...i32(5), ...I32_SHL, ...I32_ADD, ...set(O)],
   ];
+  const row = (r: number) => [...get(O), ...get(OROW), ...i32(r), ...I32_MUL, ...I32_ADD];
+  const loadTile: number[] = [];
+  const storeTile: number[] = [];
   for (let r = 0; r < 4; r++) {
-    // out + (tap·CB·4 + block·4 + r)·outRow + j·32 = out + (T·4 + r)·outRow + j·32
-    const at = [
-      ...get(OUT),
-      ...get(T),
-      ...i32(2),
-      ...I32_SHL,
-      ...i32(r),
-      ...I32_ADD,
-      ...get(OROW),
+    loadTile.push(
+      ...row(r),
+      ...vload(0),
+      ...set(ACC + 2 * r),
+      ...row(r),
+      ...vload(16),
+      ...set(ACC + 2 * r + 1),
+    );
+    storeTile.push(
+      ...row(r),
+      ...get(ACC + 2 * r),
+      ...vstore(0),
+      ...row(r),
+      ...get(ACC + 2 * r + 1),
+      ...vstore(16),
+    );
+  }
+  const taskStep: number[] = [
+    ...tile,
+    // a later run of rows adds to the tile an earlier one stored
+    ...[...get(ACCUM), 0x04, 0x40, ...loadTile, 0x05, ...zeroAcc(ACC), 0x0b],
+    // XP = xind + (tap·M + m0)·4; XEND = xind + (tap·M + m1)·4; CI = block·16 bytes
+    ...[...get(XIND), ...tap, ...get(M), ...I32_MUL, ...i32(2), ...I32_SHL, ...I32_ADD, ...set(XEND)],
+    ...[...get(XEND), ...get(M0), ...i32(2), ...I32_SHL, ...I32_ADD, ...set(XP)],
+    ...[...get(XEND), ...get(M1), ...i32(2), ...I32_SHL, ...I32_ADD, ...set(XEND)],
+    ...[...block, ...i32(4), ...I32_SHL, ...set(CI)],
+    // DYP = dy + m0·dyStride + j·32
+    ...[
+      ...get(DY),
+      ...get(M0),
+      ...get(DYS),
       ...I32_MUL,
       ...I32_ADD,
       ...get(J),
       ...i32(5),
       ...I32_SHL,
       ...I32_ADD,
-    ];
-    taskStep.push(...at, ...get(ACC + 2 * r), ...vstore(0), ...at, ...get(ACC + 2 * r + 1), ...vstore(16));
-  }
-  const code = [
+      ...set(DYP),
+    ],
+    ...loop([...exitIf(get(XP), get(XEND)), ...mStep]),
+    ...storeTile,
+  ];
+  const pass = [
     ...[...i32(0), ...set(J)],
     ...loop([
       ...exitIf(get(J), get(PANELS)),
@@ -178,11 +213,24 @@ function wgrad(): WasmFunction {
       ...inc(J, i32(1)),
     ]),
   ];
+  // m0 = 0; while m0 < M: m1 = min(m0 + chunk, M); pass; accumulate = 1; m0 = m1
+  const SELECT = [0x1b];
+  const I32_LT_U = [0x49];
+  const code = [
+    ...[...i32(0), ...set(M0), ...i32(0), ...set(ACCUM)],
+    ...loop([
+      ...exitIf(get(M0), get(M)),
+      ...[...get(M0), ...get(CHUNK), ...I32_ADD, ...set(M1)],
+      ...[...get(M1), ...get(M), ...get(M1), ...get(M), ...I32_LT_U, ...SELECT, ...set(M1)],
+      ...pass,
+      ...[...i32(1), ...set(ACCUM), ...get(M1), ...set(M0)],
+    ]),
+  ];
   return {
     name: 'wgrad',
-    params: new Array<number>(10).fill(I32),
+    params: new Array<number>(11).fill(I32),
     locals: [
-      [7, I32],
+      [11, I32],
       [11, V128],
     ],
     code,
@@ -190,12 +238,13 @@ function wgrad(): WasmFunction {
 }
 
 /**
- * `pack8(src, rows, n, dst)`: a row-major [rows, n] matrix (n a multiple of 8) into panels of 8
- * columns, [n/8][rows][8]: the forward product's B from an HWIO filter.
+ * `pack8(src, rows, n, dst, panelBytes)`: a row-major [rows, n] matrix (n a multiple of 8) into
+ * panels of 8 columns, dst[j·panelBytes + (r·8 + q)·4] = src[r, 8j + q]: the forward product's B from
+ * an HWIO filter (threads each pack a run of rows).
  */
 function pack8(): WasmFunction {
-  const [SRC, ROWS, N, DST] = [0, 1, 2, 3];
-  const [R, J, S, D, PANEL] = [4, 5, 6, 7, 8];
+  const [SRC, ROWS, N, DST, PANEL] = [0, 1, 2, 3, 4];
+  const [R, J, S, D] = [5, 6, 7, 8];
   const copy = [
     ...get(D),
     ...get(S),
@@ -218,11 +267,10 @@ function pack8(): WasmFunction {
     ]),
   ];
   const code = [
-    ...[...get(ROWS), ...i32(5), ...I32_SHL, ...set(PANEL)],
     ...[...get(SRC), ...set(S), ...i32(0), ...set(R)],
     ...loop([...exitIf(get(R), get(ROWS)), ...row, ...inc(R, i32(1))]),
   ];
-  return { name: 'pack8', params: [I32, I32, I32, I32], locals: [[5, I32]], code };
+  return { name: 'pack8', params: [I32, I32, I32, I32, I32], locals: [[4, I32]], code };
 }
 
 /**

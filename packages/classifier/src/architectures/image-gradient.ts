@@ -1,0 +1,52 @@
+import * as tf from '@tensorflow/tfjs';
+
+interface ConvLayer {
+  kernel: { read(): tf.Tensor4D };
+  bias?: { read(): tf.Tensor1D } | null;
+  strides: number[];
+  padding: 'same' | 'valid';
+  dataFormat: string;
+  dilationRate: number | number[];
+  activation: { apply(x: tf.Tensor): tf.Tensor };
+  call(inputs: tf.Tensor | tf.Tensor[], kwargs: object): tf.Tensor | tf.Tensor[];
+}
+
+/**
+ * Stops a network's first convolutions from computing the gradient of the images they read.
+ *
+ * tfjs-layers convolves with `tf.fused.conv2d`, whose gradient computes the input's gradient eagerly
+ * along with the filter's. For a convolution fed by the images (directly or through layers without
+ * weights, such as Keras ResNet-50's ZeroPadding2D), that gradient flows nowhere: a ResNet stem's is
+ * ~5% of a training step. Those layers are made to call `tf.conv2d`, then add the bias and apply
+ * the activation as separate ops: the same values, and tfjs skips the gradient of an input that
+ * does not depend on a trained variable. The layers' config and weights, and so saved models, are
+ * unchanged. Returns the names of the layers changed.
+ */
+export function skipImageGradient(model: tf.LayersModel): string[] {
+  const weightFree = new Set<string>();
+  const changed: string[] = [];
+  for (const layer of model.layers) {
+    const inbound = layer.inboundNodes.flatMap((node) => node.inboundLayers);
+    if (!inbound.every((l) => weightFree.has(l.name))) continue;
+    if (layer.weights.length === 0) {
+      weightFree.add(layer.name);
+    } else if (layer.getClassName() === 'Conv2D' && unfuse(layer as unknown as ConvLayer)) {
+      changed.push(layer.name);
+    }
+  }
+  return changed;
+}
+
+function unfuse(conv: ConvLayer): boolean {
+  const dilations = Array.isArray(conv.dilationRate) ? conv.dilationRate : [conv.dilationRate];
+  if (conv.dataFormat !== 'channelsLast' || dilations.some((d) => d !== 1)) return false;
+  const [sh, sw] = conv.strides as [number, number];
+  conv.call = (inputs) =>
+    tf.tidy(() => {
+      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+      let y: tf.Tensor = tf.conv2d(x, conv.kernel.read(), [sh, sw], conv.padding);
+      if (conv.bias) y = tf.add(y, conv.bias.read());
+      return conv.activation.apply(y);
+    });
+  return true;
+}
