@@ -13,6 +13,7 @@ import {
   writeJsonAtomic,
 } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
+import { fuseBatchNorm } from './architectures/batch-norm.js';
 import { skipImageGradient } from './architectures/image-gradient.js';
 import {
   buildHead,
@@ -56,6 +57,7 @@ export class ImageClassifier implements ProbabilisticClassifier, FeatureExtracto
     readonly spec: ClassifierSpec,
   ) {
     skipImageGradient(backbone);
+    fuseBatchNorm(backbone);
   }
 
   get labelSpace(): LabelSpace {

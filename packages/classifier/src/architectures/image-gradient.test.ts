@@ -77,7 +77,9 @@ describe('skipImageGradient', () => {
     const after = await forwardAndGrads(model, images);
     expect(after.inputGrads).toBe(before.inputGrads - 1);
     for (let i = 0; i < before.values.length; i++) {
-      before.values[i]!.forEach((v, j) => expect(after.values[i]![j]).toBeCloseTo(v, 4));
+      before.values[i]!.forEach((v, j) => {
+        expect(after.values[i]![j]).toBeCloseTo(v, 4);
+      });
     }
     tf.dispose(images);
     model.dispose();

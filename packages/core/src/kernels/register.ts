@@ -2,6 +2,15 @@ import * as tf from '@tensorflow/tfjs';
 import { ADAM_STEP_KERNEL, wasmAdamAvailable, wasmAdamStep } from './adam-step.js';
 import { transposeOperandsFirst } from './batch-matmul.js';
 import { fusedBatchNormGrad } from './batch-norm-grad.js';
+import {
+  BN_AFFINE_KERNEL,
+  BN_GRAD_SUMS_KERNEL,
+  BN_STATS_KERNEL,
+  wasmBatchNormAffine,
+  wasmBatchNormAvailable,
+  wasmBatchNormGradSums,
+  wasmBatchNormStats,
+} from './batch-norm-training.js';
 import { conv2DBackpropFilter } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInput } from './conv2d-backprop-input.js';
 import { heapConcat, heapPack, heapSlice, sharedIdentity } from './copy-kernels.js';
@@ -43,6 +52,18 @@ export function registerTrainingKernels(backendName: string): TrainingKernels {
   if (wasm && !tf.getKernel(ADAM_STEP_KERNEL, 'wasm') && wasmAdamAvailable(wasm)) {
     tf.registerKernel({ kernelName: ADAM_STEP_KERNEL, backendName, kernelFunc: wasmAdamStep });
     added.push(ADAM_STEP_KERNEL);
+  }
+  // BatchNorm's training passes (batchNormTraining), likewise.
+  if (wasm && !tf.getKernel(BN_STATS_KERNEL, 'wasm') && wasmBatchNormAvailable(wasm)) {
+    const kernels: [string, tf.KernelFunc][] = [
+      [BN_STATS_KERNEL, wasmBatchNormStats],
+      [BN_AFFINE_KERNEL, wasmBatchNormAffine],
+      [BN_GRAD_SUMS_KERNEL, wasmBatchNormGradSums],
+    ];
+    for (const [kernelName, kernelFunc] of kernels) {
+      tf.registerKernel({ kernelName, backendName, kernelFunc });
+      added.push(kernelName);
+    }
   }
   const replaced = backendName === 'wasm' ? patchWasmKernels() : [];
   // Gradients are backend-independent: the faster batch-norm gradient serves every backend.
