@@ -63,7 +63,7 @@ function ranges(n: number, parts: number): [number, number][] {
   return Array.from({ length: k }, (_, i) => [Math.floor((n * i) / k), Math.floor((n * (i + 1)) / k)]);
 }
 
-/** Copies a row-major [rows, width] block (row stride `from` floats) to rows of `to` floats. */
+/** Copies `rows` rows of `width` floats from rows `srcStride` apart to rows `dstStride` apart. */
 function copyRows(
   src: Float32Array,
   srcAt: number,
