@@ -454,6 +454,23 @@ function applies(
 }
 
 type ConvAttrs = tf.Conv2DAttrs & Partial<tf.FusedConv2DAttrs>;
+type Shape4 = [number, number, number, number];
+
+/** A convolution's geometry (output size, padding) from its input and filter shapes. */
+function geometry(
+  xShape: number[],
+  filterShape: number[],
+  a: Pick<tf.Conv2DAttrs, 'strides' | 'pad' | 'dimRoundingMode'>,
+): Info {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as Shape4,
+    filterShape as Shape4,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
+}
 
 /** Conv2D / FusedConv2D on the loops above where they apply, else `original`. */
 export function gemmConv(original: tf.KernelFunc): tf.KernelFunc {
@@ -468,14 +485,7 @@ export function gemmConv(original: tf.KernelFunc): tf.KernelFunc {
       return original(args);
     if (!applies([x, filter], a) || x.shape.length !== 4) return original(args);
     if (bias && bias.shape.reduce((p, v) => p * v, 1) !== filter.shape[3]) return original(args);
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      filter.shape as [number, number, number, number],
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-    );
+    const info = geometry(x.shape, filter.shape, a);
     const epilogue = bias || activation === 'relu' ? { bias, relu: activation === 'relu' } : undefined;
     const out = gemmConvForward(args.backend as unknown as WasmBackend, x, filter, info, epilogue);
     return out ?? original(args);
@@ -488,14 +498,7 @@ export function gemmInputGrad(original: tf.KernelFunc): tf.KernelFunc {
     const { dy, filter } = args.inputs as Record<string, tf.TensorInfo>;
     const a = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
     if (!dy || !filter || !applies([dy, filter], a)) return original(args);
-    const info = tf.backend_util.computeConv2DInfo(
-      a.inputShape as [number, number, number, number],
-      filter.shape as [number, number, number, number],
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-    );
+    const info = geometry(a.inputShape, filter.shape, a);
     return gemmConvInputGrad(args.backend as unknown as WasmBackend, dy, filter, info) ?? original(args);
   };
 }
@@ -506,14 +509,7 @@ export function gemmFilterGrad(original: tf.KernelFunc): tf.KernelFunc {
     const { x, dy } = args.inputs as Record<string, tf.TensorInfo>;
     const a = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
     if (!x || !dy || !applies([x, dy], a)) return original(args);
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      a.filterShape as [number, number, number, number],
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-    );
+    const info = geometry(x.shape, a.filterShape, a);
     return gemmConvFilterGrad(args.backend as unknown as WasmBackend, x, dy, info) ?? original(args);
   };
 }

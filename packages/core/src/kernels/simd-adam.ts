@@ -8,8 +8,8 @@ import {
   F32X4_SUB,
   get,
   I32,
-  instantiateOverHeap,
   moduleBytes,
+  moduleOverHeap,
   set,
   V128,
   vload,
@@ -121,21 +121,14 @@ const loops = new WeakMap<object, AdamLoop | null>();
  * shared one, or a runtime without WebAssembly SIMD): callers then compose the update from kernels.
  */
 export function adamLoopFor(backend: WasmBackend): AdamLoop | null {
-  const cached = loops.get(backend);
-  if (cached !== undefined) return cached;
-  let loop: AdamLoop | null = null;
-  const module = instantiateOverHeap(backend.wasm, adamModuleBytes());
-  if (module) {
-    const { memory, exports } = module;
+  return moduleOverHeap(loops, backend, adamModuleBytes, ({ memory, exports }) => {
     const adam = exports.adam as (...args: number[]) => void;
-    loop = (p, n, h) => {
+    return (p, n, h) => {
       adam(p.p, p.g, p.m, p.v, p.pOut, p.mOut, p.vOut, n, ...factorList(h));
       const tail = n & 3;
       if (tail) scalarTail(memory, p, n - tail, n, h);
     };
-  }
-  loops.set(backend, loop);
-  return loop;
+  });
 }
 
 type Factors = [number, number, number, number, number, number, number, number];

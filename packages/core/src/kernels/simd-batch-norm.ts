@@ -1,3 +1,4 @@
+import { columnBlocks } from './simd-reduce.js';
 import {
   F32,
   F32X4_ADD,
@@ -10,8 +11,8 @@ import {
   I32,
   I32_ADD,
   i32,
-  instantiateOverHeap,
   moduleBytes,
+  moduleOverHeap,
   set,
   V128,
   V128_ZERO,
@@ -177,31 +178,23 @@ const cache = new WeakMap<object, BatchNormLoops | null>();
  * be multiples of 4 (callers check; ResNets' are multiples of 16).
  */
 export function batchNormLoopsFor(backend: WasmBackend): BatchNormLoops | null {
-  const cached = cache.get(backend);
-  if (cached !== undefined) return cached;
-  const module = instantiateOverHeap(backend.wasm, batchNormModuleBytes());
-  let loops: BatchNormLoops | null = null;
-  if (module) {
-    const e = module.exports as Record<string, Fn>;
-    /** Calls `call` per block of 16 channels, then of 4, with the block's byte offset. */
-    const blocks = (cols: number, call: (width: 16 | 4, byteOffset: number) => void) => {
-      let c = 0;
-      for (; c + 16 <= cols; c += 16) call(16, 4 * c);
-      for (; c + 4 <= cols; c += 4) call(4, 4 * c);
-    };
-    loops = {
+  return moduleOverHeap(cache, backend, batchNormModuleBytes, ({ exports }) => {
+    const e = exports as Record<string, Fn>;
+    return {
       sqdev: (x, rows, cols, mean, out, d) =>
-        blocks(cols, (w, o) => e[`sqdev${w}`]!(x + o, rows, 4 * cols, mean + o, out + o, d)),
+        columnBlocks(cols, (w, o) => e[`sqdev${w}`]!(x + o, rows, 4 * cols, mean + o, out + o, d)),
       dsums: (x, dy, rows, cols, mean, s1, s2) =>
-        blocks(cols, (w, o) => e[`dsums${w}`]!(x + o, dy + o, rows, 4 * cols, mean + o, s1 + o, s2 + o)),
+        columnBlocks(cols, (w, o) =>
+          e[`dsums${w}`]!(x + o, dy + o, rows, 4 * cols, mean + o, s1 + o, s2 + o),
+        ),
       affine: (x, rows, cols, mean, a, b, out) =>
-        blocks(cols, (w, o) => e[`affine${w}`]!(x + o, rows, 4 * cols, mean + o, a + o, b + o, out + o)),
+        columnBlocks(cols, (w, o) =>
+          e[`affine${w}`]!(x + o, rows, 4 * cols, mean + o, a + o, b + o, out + o),
+        ),
       affine2: (x, z, rows, cols, mean, a, ee, b, out) =>
-        blocks(cols, (w, o) =>
+        columnBlocks(cols, (w, o) =>
           e[`affine2_${w}`]!(x + o, z + o, rows, 4 * cols, mean + o, a + o, ee + o, b + o, out + o),
         ),
     };
-  }
-  cache.set(backend, loops);
-  return loops;
+  });
 }

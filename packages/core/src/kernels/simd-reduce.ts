@@ -7,8 +7,8 @@ import {
   get,
   I32,
   I32_ADD,
-  instantiateOverHeap,
   moduleBytes,
+  moduleOverHeap,
   set,
   V128,
   V128_ZERO,
@@ -60,25 +60,24 @@ export function reduceModuleBytes(): Uint8Array {
 
 const cache = new WeakMap<object, ColumnSums | null>();
 
+/** Calls `call` per block of 16 columns, then of 4, with the block's width and byte offset. */
+export function columnBlocks(cols: number, call: (width: 16 | 4, byteOffset: number) => void): number {
+  let c = 0;
+  for (; c + 16 <= cols; c += 16) call(16, 4 * c);
+  for (; c + 4 <= cols; c += 4) call(4, 4 * c);
+  return c;
+}
+
 /** The column sums bound to `backend`'s heap, or null where a module cannot reach it. */
 export function columnSumsFor(backend: WasmBackend): ColumnSums | null {
-  const cached = cache.get(backend);
-  if (cached !== undefined) return cached;
-  const module = instantiateOverHeap(backend.wasm, reduceModuleBytes());
-  let sums: ColumnSums | null = null;
-  if (module) {
-    const { memory, exports } = module;
-    const [sum16, sum4] = [exports.sum16, exports.sum4] as ((...a: number[]) => void)[];
-    sums = (x, rows, cols, out, divisor) => {
-      const stride = cols * 4;
-      let c = 0;
-      for (; c + 16 <= cols; c += 16) sum16!(x + 4 * c, rows, stride, out + 4 * c, divisor);
-      for (; c + 4 <= cols; c += 4) sum4!(x + 4 * c, rows, stride, out + 4 * c, divisor);
-      if (c < cols) scalarColumns(new Float32Array(memory.buffer), x / 4, rows, cols, c, out / 4, divisor);
+  return moduleOverHeap(cache, backend, reduceModuleBytes, ({ memory, exports }) => {
+    const sum = exports as Record<string, (...a: number[]) => void>;
+    return (x, rows, cols, out, divisor) => {
+      const done = columnBlocks(cols, (w, o) => sum[`sum${w}`]!(x + o, rows, cols * 4, out + o, divisor));
+      if (done < cols)
+        scalarColumns(new Float32Array(memory.buffer), x / 4, rows, cols, done, out / 4, divisor);
     };
-  }
-  cache.set(backend, sums);
-  return sums;
+  });
 }
 
 /** The last cols mod 4 columns in JavaScript, each addition rounded to float32 as the lanes round. */

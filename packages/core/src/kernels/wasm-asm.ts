@@ -129,3 +129,21 @@ export function instantiateOverHeap(
     return null;
   }
 }
+
+/**
+ * `bind` applied to a module over `backend`'s heap, made once per backend and kept in `cache`; null
+ * (also kept) where the module cannot be had there.
+ */
+export function moduleOverHeap<T>(
+  cache: WeakMap<object, T | null>,
+  backend: { wasm: unknown },
+  bytes: () => Uint8Array,
+  bind: (module: { memory: WasmMemory; exports: Record<string, unknown> }) => T,
+): T | null {
+  const cached = cache.get(backend);
+  if (cached !== undefined) return cached;
+  const module = instantiateOverHeap(backend.wasm, bytes());
+  const bound = module ? bind(module) : null;
+  cache.set(backend, bound);
+  return bound;
+}
