@@ -93,6 +93,37 @@ function copyRows(
   }
 }
 
+/** A call's output tensor and views of both memories, valid until the next allocation. */
+interface Call {
+  out: tf.TensorInfo;
+  heap: Float32Array;
+  f: Float32Array;
+  p: Int32Array;
+}
+
+/**
+ * Makes room for `layout` (null where the shared memory cannot grow that far), the output tensor,
+ * `zeros` floats of zeros (what taps in the padding read) and a copy of `input`.
+ */
+function startCall(
+  threads: GemmThreads,
+  backend: WasmBackend,
+  layout: Layout,
+  outShape: number[],
+  zeros: { at: number; floats: number },
+  input: { tensor: tf.TensorInfo; at: number },
+): Call | null {
+  if (!threads.reserve(layout.bytes)) return null;
+  const out = backend.makeOutput(outShape, 'float32');
+  const heap = heapF32(backend);
+  const f = new Float32Array(threads.memory.buffer);
+  f.fill(0, zeros.at / 4, zeros.at / 4 + zeros.floats);
+  const from = wordOffset(backend, input.tensor);
+  const size = input.tensor.shape.reduce((a, b) => a * b, 1);
+  f.set(heap.subarray(from, from + size), input.at / 4);
+  return { out, heap, f, p: new Int32Array(threads.memory.buffer) };
+}
+
 /** The forward convolution; null where this path does not apply (the caller then uses tfjs'). */
 export function gemmConvForward(
   backend: WasmBackend,
@@ -120,15 +151,16 @@ export function gemmConvForward(
   const C = layout.take(blocks * 4 * co8);
   const ind = layout.take(blocks * taps * 4);
   const cind = layout.take(blocks * 4);
-  if (!threads.reserve(layout.bytes)) return null;
-
-  const out = backend.makeOutput([n, oh, ow, co], 'float32');
-  const heap = heapF32(backend);
-  const f = new Float32Array(threads.memory.buffer);
-  const p = new Int32Array(threads.memory.buffer);
-  f.fill(0, zeros / 4, zeros / 4 + ci + 4);
-  const xAt = wordOffset(backend, x);
-  f.set(heap.subarray(xAt, xAt + n * h * w * ci), X / 4);
+  const call = startCall(
+    threads,
+    backend,
+    layout,
+    [n, oh, ow, co],
+    { at: zeros, floats: ci + 4 },
+    { tensor: x, at: X },
+  );
+  if (!call) return null;
+  const { out, heap, f, p } = call;
 
   // B: the HWIO filter is already [taps·ci, co]; panels of 8 output channels.
   const wAt = wordOffset(backend, filter);
@@ -260,15 +292,16 @@ export function gemmConvInputGrad(
       cind: layout.take(blocks * 4),
     };
   });
-  if (!threads.reserve(layout.bytes)) return null;
-
-  const out = backend.makeOutput([n, h, w, ci], 'float32');
-  const heap = heapF32(backend);
-  const f = new Float32Array(threads.memory.buffer);
-  const p = new Int32Array(threads.memory.buffer);
-  f.fill(0, zeros / 4, zeros / 4 + co + 4);
-  const dyAt = wordOffset(backend, dy);
-  f.set(heap.subarray(dyAt, dyAt + n * oh * ow * co), DY / 4);
+  const call = startCall(
+    threads,
+    backend,
+    layout,
+    [n, h, w, ci],
+    { at: zeros, floats: co + 4 },
+    { tensor: dy, at: DY },
+  );
+  if (!call) return null;
+  const { out, heap, f, p } = call;
   const wAt = wordOffset(backend, filter);
   if (ci % 8 === 0) f.set(heap.subarray(wAt, wAt + kh * kw * ci * co), WS / 4);
   const spare = C + n * h * w * ci8 * 4;
@@ -388,17 +421,18 @@ export function gemmConvFilterGrad(
   const DY = layout.take(m * co8);
   const OUT = layout.take(taps * ci4 * co8);
   const xind = layout.take(taps * m);
-  if (!threads.reserve(layout.bytes)) return null;
   // Rows summed per pass over the tiles: their input pixels stay in the L1 cache meanwhile.
   const chunk = Math.min(1024, Math.max(32, Math.round(2048 / ci)));
-
-  const out = backend.makeOutput([kh, kw, ci, co], 'float32');
-  const heap = heapF32(backend);
-  const f = new Float32Array(threads.memory.buffer);
-  const p = new Int32Array(threads.memory.buffer);
-  f.fill(0, zeros / 4, zeros / 4 + ci4 + 4);
-  const xAt = wordOffset(backend, x);
-  f.set(heap.subarray(xAt, xAt + n * h * w * ci), X / 4);
+  const call = startCall(
+    threads,
+    backend,
+    layout,
+    [kh, kw, ci, co],
+    { at: zeros, floats: ci4 + 4 },
+    { tensor: x, at: X },
+  );
+  if (!call) return null;
+  const { out, heap, f, p } = call;
   const dyAt = wordOffset(backend, dy);
   if (co8 !== co) f.fill(0, DY / 4, DY / 4 + m * co8);
   copyRows(heap, dyAt, f, DY / 4, m, co, co, co8);
