@@ -41,6 +41,7 @@ describe('fuseBatchNorm', () => {
       model.layers.filter((l) => l.getClassName() === 'BatchNormalization').map((l) => l.name),
     );
     expect(names.length).toBeGreaterThan(5);
+    expect(fuseBatchNorm(model)).toEqual([]); // once per layer
     const images = new Rng(2).uniformTensor<tf.Rank.R4>([4, 32, 32, 3], -1, 1);
     const fused = trainingPass(model, images);
     const reference = trainingPass(keras, images);

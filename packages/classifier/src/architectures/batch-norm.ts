@@ -24,7 +24,7 @@ interface BatchNormLayer {
 export function fuseBatchNorm(model: tf.LayersModel): string[] {
   const changed: string[] = [];
   for (const layer of model.layers) {
-    if (layer.getClassName() !== 'BatchNormalization') continue;
+    if (layer.getClassName() !== 'BatchNormalization' || fused.has(layer)) continue;
     const bn = layer as unknown as BatchNormLayer;
     if (!bn.gamma || !bn.beta || (bn.axis !== -1 && bn.axis !== (layer.inputSpec?.[0]?.ndim ?? 0) - 1))
       continue;
@@ -45,10 +45,14 @@ export function fuseBatchNorm(model: tf.LayersModel): string[] {
         ),
       );
     };
+    fused.add(layer);
     changed.push(layer.name);
   }
   return changed;
 }
+
+/** Layers already changed: a second call (the same backbone in two classifiers) leaves them be. */
+const fused = new WeakSet<object>();
 
 /** Keras' update, op for op: moving − (moving − value)·(1 − momentum). */
 function movingAverage(variable: tf.LayerVariable, value: tf.Tensor, momentum: number): void {

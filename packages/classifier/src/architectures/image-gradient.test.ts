@@ -37,6 +37,7 @@ describe('skipImageGradient', () => {
     const model = make();
     const plain = twin(make, model);
     expect(skipImageGradient(model)).toEqual(['conv1_conv']);
+    expect(skipImageGradient(model)).toEqual([]); // once per layer
     const images = new Rng(2).uniformTensor<tf.Rank.R4>([2, 32, 32, 3], -1, 1);
     const before = await forwardAndGrads(plain, images);
     const after = await forwardAndGrads(model, images);

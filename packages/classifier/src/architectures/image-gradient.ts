@@ -30,12 +30,20 @@ export function skipImageGradient(model: tf.LayersModel): string[] {
     if (!inbound.every((l) => weightFree.has(l.name))) continue;
     if (layer.weights.length === 0) {
       weightFree.add(layer.name);
-    } else if (layer.getClassName() === 'Conv2D' && unfuse(layer as unknown as ConvLayer)) {
+    } else if (
+      layer.getClassName() === 'Conv2D' &&
+      !unfused.has(layer) &&
+      unfuse(layer as unknown as ConvLayer)
+    ) {
+      unfused.add(layer);
       changed.push(layer.name);
     }
   }
   return changed;
 }
+
+/** Layers already changed: a second call leaves them be. */
+const unfused = new WeakSet<object>();
 
 function unfuse(conv: ConvLayer): boolean {
   const dilations = Array.isArray(conv.dilationRate) ? conv.dilationRate : [conv.dilationRate];

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { GemmThreads } from '../parallel/gemm-threads.js';
-import { type WasmBackend, wordOffset } from './wasm-heap.js';
+import { copyRows, heapFloats, type WasmBackend, wordOffset } from './wasm-heap.js';
 
 /*
  * Convolutions and their two gradients on skingan's own SIMD loops (simd-gemm.ts), split over this
@@ -48,8 +48,6 @@ class Layout {
   }
 }
 
-const heapF32 = (backend: WasmBackend) => new Float32Array(backend.wasm.HEAPU8.buffer);
-
 /**
  * Whether a product should keep one panel of B in cache while it sweeps the rows: where B (k × n
  * floats) is larger than half of a core's L2 cache (~1 MiB here), sweeping B once per 4 rows would
@@ -61,36 +59,6 @@ const panelsOuter = (k: number, n: number) => (k * n * 4 > 512 * 1024 ? 1 : 0);
 function ranges(n: number, parts: number): [number, number][] {
   const k = Math.max(1, Math.min(parts, n));
   return Array.from({ length: k }, (_, i) => [Math.floor((n * i) / k), Math.floor((n * (i + 1)) / k)]);
-}
-
-/** Copies `rows` rows of `width` floats from rows `srcStride` apart to rows `dstStride` apart. */
-function copyRows(
-  src: Float32Array,
-  srcAt: number,
-  dst: Float32Array,
-  dstAt: number,
-  rows: number,
-  width: number,
-  srcStride: number,
-  dstStride: number,
-): void {
-  if (srcStride === width && dstStride === width) {
-    dst.set(src.subarray(srcAt, srcAt + rows * width), dstAt);
-    return;
-  }
-  if (width >= 32) {
-    for (let r = 0; r < rows; r++) {
-      const s = srcAt + r * srcStride;
-      dst.set(src.subarray(s, s + width), dstAt + r * dstStride);
-    }
-    return;
-  }
-  // Short rows: a view per row would cost more than the copy.
-  for (let r = 0; r < rows; r++) {
-    const s = srcAt + r * srcStride;
-    const d = dstAt + r * dstStride;
-    for (let c = 0; c < width; c++) dst[d + c] = src[s + c]!;
-  }
 }
 
 /** A call's output tensor and views of both memories, valid until the next allocation. */
@@ -115,7 +83,7 @@ function startCall(
 ): Call | null {
   if (!threads.reserve(layout.bytes)) return null;
   const out = backend.makeOutput(outShape, 'float32');
-  const heap = heapF32(backend);
+  const heap = heapFloats(backend);
   const f = new Float32Array(threads.memory.buffer);
   f.fill(0, zeros.at / 4, zeros.at / 4 + zeros.floats);
   const from = wordOffset(backend, input.tensor);
@@ -221,7 +189,7 @@ export function gemmConvForward(
   );
   gemmConvCounts.forward++;
 
-  const dst = heapF32(backend);
+  const dst = heapFloats(backend);
   const outAt = wordOffset(backend, out);
   copyRows(f, C / 4, dst, outAt, m, co, co8, co);
   if (epilogue) applyEpilogue(backend, dst, outAt, m, co, epilogue);
@@ -377,7 +345,7 @@ export function gemmConvInputGrad(
     );
   });
 
-  copyRows(f, C / 4, heapF32(backend), wordOffset(backend, out), n * h * w, ci, ci8, ci);
+  copyRows(f, C / 4, heapFloats(backend), wordOffset(backend, out), n * h * w, ci, ci8, ci);
   gemmConvCounts.inputGrad++;
   return out;
 }
@@ -467,7 +435,7 @@ export function gemmConvFilterGrad(
       chunk,
     ]),
   );
-  const dst = heapF32(backend);
+  const dst = heapFloats(backend);
   const outAt = wordOffset(backend, out);
   for (let t = 0; t < taps; t++)
     copyRows(f, OUT / 4 + t * ci4 * co8, dst, outAt + t * ci * co, ci, co, co8, co);

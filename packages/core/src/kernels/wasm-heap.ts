@@ -59,23 +59,50 @@ export function releaseView(backend: WasmBackend, view: tf.TensorInfo): void {
   backend.dataIdMap.delete(view.dataId);
 }
 
+/** The whole heap as float32 values; invalid once the heap grows. */
+export function heapFloats(backend: WasmBackend): Float32Array {
+  return new Float32Array(backend.wasm.HEAPU8.buffer);
+}
+
+/**
+ * Copies `rows` rows of `width` values from rows `srcStride` apart (from `srcAt`) to rows `dstStride`
+ * apart (from `dstAt`): one native copy when both are contiguous, one per row for long rows, an
+ * element loop for short ones (a view per row would cost more than the copy).
+ */
+export function copyRows(
+  src: Float32Array,
+  srcAt: number,
+  dst: Float32Array,
+  dstAt: number,
+  rows: number,
+  width: number,
+  srcStride: number,
+  dstStride: number,
+): void {
+  if (srcStride === width && dstStride === width) {
+    dst.set(src.subarray(srcAt, srcAt + rows * width), dstAt);
+  } else if (width >= ROW_COPY_MIN) {
+    for (let r = 0; r < rows; r++) {
+      const s = srcAt + r * srcStride;
+      dst.set(src.subarray(s, s + width), dstAt + r * dstStride);
+    }
+  } else {
+    for (let r = 0; r < rows; r++) {
+      const s = srcAt + r * srcStride;
+      const d = dstAt + r * dstStride;
+      for (let c = 0; c < width; c++) dst[d + c] = src[s + c]!;
+    }
+  }
+}
+
 /**
  * Columns [c0, c1) of a row-major [rows, width] array, packed: the channel slice of an NHWC tensor or
  * of an HWIO filter's output channels.
  */
 export function sliceColumns(src: Float32Array, width: number, c0: number, c1: number): Float32Array {
-  const w = c1 - c0;
   const rows = src.length / width;
-  const out = new Float32Array(rows * w);
-  if (w >= ROW_COPY_MIN) {
-    for (let r = 0; r < rows; r++) out.set(src.subarray(r * width + c0, r * width + c1), r * w);
-    return out;
-  }
-  for (let r = 0; r < rows; r++) {
-    const from = r * width + c0;
-    const to = r * w;
-    for (let c = 0; c < w; c++) out[to + c] = src[from + c]!;
-  }
+  const out = new Float32Array(rows * (c1 - c0));
+  copyRows(src, c0, out, 0, rows, c1 - c0, width, c1 - c0);
   return out;
 }
 
@@ -83,15 +110,7 @@ export function sliceColumns(src: Float32Array, width: number, c0: number, c1: n
 export function writeColumns(dst: Float32Array, width: number, c0: number, block: Float32Array): void {
   const rows = dst.length / width;
   const w = block.length / rows;
-  if (w >= ROW_COPY_MIN) {
-    for (let r = 0; r < rows; r++) dst.set(block.subarray(r * w, (r + 1) * w), r * width + c0);
-    return;
-  }
-  for (let r = 0; r < rows; r++) {
-    const to = r * width + c0;
-    const from = r * w;
-    for (let c = 0; c < w; c++) dst[to + c] = block[from + c]!;
-  }
+  copyRows(block, 0, dst, c0, rows, w, w, width);
 }
 
 /** From this row length on, a native copy per row beats an element loop. */
