@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend.js';
 import { Rng } from '../random.js';
-import { gemmConvCounts, startGemmThreads, stopGemmThreads } from './gemm-conv.js';
+import { gemmConvCounts, gemmThreadCount, startGemmThreads, stopGemmThreads } from './gemm-conv.js';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 interface Case {
@@ -120,6 +120,19 @@ describe("convolutions on skingan's SIMD loops", () => {
       for (let j = 0; j < cpu.values[i]!.length; j++)
         expect(wasm.values[i]![j]).toBeCloseTo(cpu.values[i]![j]!, 4);
     }
+  });
+
+  it('give the same values, bit for bit, on one thread and on two', async () => {
+    const c = cases[2]!; // the stem: every loop, several stride phases
+    startGemmThreads(0);
+    expect(gemmThreadCount()).toBe(1);
+    const one = await convAndGrads('wasm', c);
+    startGemmThreads(1);
+    const deadline = Date.now() + 30_000;
+    while (gemmThreadCount() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(gemmThreadCount()).toBe(2);
+    const two = await convAndGrads('wasm', c);
+    expect(two.values).toEqual(one.values);
   });
 
   it('compute a hand-worked 2×2 example exactly', async () => {

@@ -27,6 +27,11 @@ export function startGemmThreads(helpers: number): void {
   pool = new GemmThreads(helpers);
 }
 
+/** Threads that take a share of each call now: this one and the helpers that have started (0: off). */
+export function gemmThreadCount(): number {
+  return pool?.threads ?? 0;
+}
+
 /** Stops the helper threads; the kernels fall back to the backend's own until started again. */
 export function stopGemmThreads(): void {
   pool?.close();
