@@ -101,7 +101,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
         ? `${cpuProbe.package} loaded (native TensorFlow on the CPU)`
         : `@tensorflow/tfjs-node ${cpuProbe.reason}`,
     },
-    { name: 'wasm', usable: true, reason: 'WebAssembly (XNNPACK) with skingan training kernels' },
+    { name: 'wasm', usable: true, reason: 'WebAssembly SIMD: XNNPACK and skingan training kernels' },
     { name: 'cpu', usable: true, reason: 'pure JavaScript (slow: for checks only)' },
   ];
 

@@ -82,10 +82,7 @@ const WASM_REPLACED = [
   'Mean',
   'BatchMatMul',
   '_FusedMatMul',
-  'Conv2DBackpropInput',
-  'Conv2D (split over threads)',
-  'FusedConv2D (split over threads)',
-  'Conv2D, FusedConv2D, Conv2DBackpropInput, Conv2DBackpropFilter (SIMD loops of skingan)',
+  'Conv2D, FusedConv2D, Conv2DBackpropInput (SIMD loops of skingan split over threads; XNNPACK, split over threads, where they do not apply)',
 ];
 let wasmPatched = false;
 
