@@ -82,7 +82,11 @@ export class GemmThreads {
     if (bytes <= have) return true;
     const pages = Math.ceil((bytes - have) / PAGE);
     if (have / PAGE + pages > MAX_PAGES) return false;
-    this.memory.grow(pages);
+    try {
+      this.memory.grow(pages);
+    } catch {
+      return false; // the system refused the memory: the caller falls back to tfjs' kernel
+    }
     return true;
   }
 
