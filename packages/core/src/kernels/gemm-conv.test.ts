@@ -124,7 +124,7 @@ describe("convolutions on skingan's SIMD loops", () => {
 
   it('give the same values, bit for bit, on one thread and on two', async () => {
     const c = cases[2]!; // the stem: every loop, several stride phases
-    startGemmThreads(0);
+    expect(startGemmThreads(0)).toBe(true);
     expect(gemmThreadCount()).toBe(1);
     const one = await convAndGrads('wasm', c);
     startGemmThreads(1);

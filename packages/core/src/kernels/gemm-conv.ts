@@ -21,10 +21,19 @@ let pool: GemmThreads | null = null;
 /** How many times each loop has run (tests check that a case took this path). */
 export const gemmConvCounts = { forward: 0, inputGrad: 0, filterGrad: 0 };
 
-/** Starts the shared memory and `helpers` helper threads (again: replaces the previous ones). */
-export function startGemmThreads(helpers: number): void {
+/**
+ * Starts the shared memory and `helpers` helper threads (again: replaces the previous ones). Where
+ * the runtime has no shared WebAssembly memory or SIMD, the kernels keep tfjs' own; returns whether
+ * the loops are on.
+ */
+export function startGemmThreads(helpers: number): boolean {
   pool?.close();
-  pool = new GemmThreads(helpers);
+  try {
+    pool = new GemmThreads(helpers);
+  } catch {
+    pool = null;
+  }
+  return pool !== null;
 }
 
 /** Threads that take a share of each call now: this one and the helpers that have started (0: off). */
