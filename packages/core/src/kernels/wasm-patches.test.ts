@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend.js';
 import { Rng } from '../random.js';
+import { gemmConvCounts, stopGemmThreads } from './gemm-conv.js';
 import { gemmPays } from './input-grad-gemm.js';
 
 /** Runs `f` on cpu and on wasm (skingan's kernels) from the same seed; returns both outputs. */
@@ -30,6 +31,9 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm', log: null });
+  // The Conv2DBackpropInput tests here are of the composite, the path taken where skingan's own
+  // convolution loops (gemm-conv.test.ts) are off or do not apply.
+  stopGemmThreads();
 });
 
 describe('Conv2DBackpropInput composite (conv2dTranspose and conv input gradients)', () => {
@@ -285,5 +289,11 @@ describe('FusedBatchNorm gradient', () => {
       ).toBeLessThanOrEqual(1e-4);
     }
     tf.dispose([x, scale, offset, w, ...got, ...want]);
+  });
+});
+
+describe('the path these tests took', () => {
+  it('was the composite Conv2DBackpropInput, never the SIMD loops', () => {
+    expect(gemmConvCounts.inputGrad).toBe(0);
   });
 });
