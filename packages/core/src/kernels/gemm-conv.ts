@@ -75,6 +75,43 @@ function ranges(n: number, parts: number): [number, number][] {
   return Array.from({ length: k }, (_, i) => [Math.floor((n * i) / k), Math.floor((n * (i + 1)) / k)]);
 }
 
+/**
+ * The indirect product (simd-gemm.ts's igemm) of `blocks` blocks of 4 rows, `taps` pointers of `kc`
+ * values each per row, against `panels` panels of B, its blocks split over the threads.
+ */
+function product(
+  threads: GemmThreads,
+  g: { ind: number; cind: number; blocks: number; taps: number; kc: number; B: number; panels: number },
+): void {
+  const outer = panelsOuter(g.taps * g.kc, g.panels * 8);
+  const jobs = ranges(g.blocks, threads.threads).map(([b0, b1]) => [
+    ...[g.ind, g.cind, b0, b1],
+    ...[g.taps, g.kc, g.B, g.panels, outer],
+  ]);
+  threads.run('igemm', jobs);
+}
+
+/**
+ * B's panels of 8 columns in JavaScript, for widths pack8 and packT8 do not take (not a multiple of
+ * 8): dst[j·panelStep + r·8 + q] = src[r·rowStep + (8j + q)·colStep], zeros past the last column.
+ */
+function packPanels(
+  src: Float32Array,
+  srcAt: number,
+  dst: Float32Array,
+  dstAt: number,
+  g: { rows: number; cols: number; rowStep: number; colStep: number; panelStep: number },
+): void {
+  for (let j = 0; j * 8 < g.cols; j++) {
+    const width = Math.min(8, g.cols - j * 8);
+    for (let r = 0; r < g.rows; r++) {
+      const from = srcAt + r * g.rowStep + j * 8 * g.colStep;
+      const to = dstAt + j * g.panelStep + r * 8;
+      for (let q = 0; q < 8; q++) dst[to + q] = q < width ? src[from + q * g.colStep]! : 0;
+    }
+  }
+}
+
 /** A call's output tensor and views of both memories, valid until the next allocation. */
 interface Call {
   out: tf.TensorInfo;
@@ -158,16 +195,7 @@ export function gemmConvForward(
     ]);
     threads.run('pack8', jobs);
   } else {
-    for (let j = 0; j < panels; j++) {
-      const c0 = j * 8;
-      const width = Math.min(8, co - c0);
-      let dst = B / 4 + j * k * 8;
-      for (let r = 0; r < k; r++, dst += 8) {
-        const src = wAt + r * co + c0;
-        for (let q = 0; q < width; q++) f[dst + q] = heap[src + q]!;
-        for (let q = width; q < 8; q++) f[dst + q] = 0;
-      }
-    }
+    packPanels(heap, wAt, f, B / 4, { rows: k, cols: co, rowStep: co, colStep: 1, panelStep: k * 8 });
   }
 
   // Indirection: each row's pixel for each tap (or zeros); rows past m read zeros into spare rows of C.
@@ -187,20 +215,7 @@ export function gemmConvForward(
     }
   }
 
-  threads.run(
-    'igemm',
-    ranges(blocks, threads.threads).map(([b0, b1]) => [
-      ind,
-      cind,
-      b0,
-      b1,
-      taps,
-      ci,
-      B,
-      panels,
-      panelsOuter(k, co8),
-    ]),
-  );
+  product(threads, { ind, cind, blocks, taps, kc: ci, B, panels });
   gemmConvCounts.forward++;
 
   const dst = heapFloats(backend);
@@ -315,15 +330,9 @@ export function gemmConvInputGrad(
     }
     for (let t = 0; t < taps && ci % 8 !== 0; t++) {
       const [ky, kx] = ph.taps[t]!;
-      for (let j = 0; j < panels; j++) {
-        const width = Math.min(8, ci - j * 8);
-        const src = wAt + ((ky * kw + kx) * ci + j * 8) * co;
-        const dst = B / 4 + (j * taps + t) * co * 8;
-        for (let c = 0; c < co; c++) {
-          for (let q = 0; q < width; q++) f[dst + c * 8 + q] = heap[src + q * co + c]!;
-          for (let q = width; q < 8; q++) f[dst + c * 8 + q] = 0;
-        }
-      }
+      const src = wAt + (ky * kw + kx) * ci * co;
+      const geometry = { rows: co, cols: ci, rowStep: 1, colStep: co, panelStep: taps * co * 8 };
+      packPanels(heap, src, f, B / 4 + t * co * 8, geometry);
     }
     const tapY = ph.taps.map(([ky]) => top - ky);
     const tapX = ph.taps.map(([, kx]) => left - kx);
@@ -343,20 +352,7 @@ export function gemmConvInputGrad(
       p[cind / 4 + row] = spare;
       for (let t = 0; t < taps; t++) p[ind / 4 + ((row >> 2) * taps + t) * 4 + (row & 3)] = zeros;
     }
-    threads.run(
-      'igemm',
-      ranges(blocks, threads.threads).map(([b0, b1]) => [
-        ind,
-        cind,
-        b0,
-        b1,
-        taps,
-        co,
-        B,
-        panels,
-        panelsOuter(taps * co, ci8),
-      ]),
-    );
+    product(threads, { ind, cind, blocks, taps, kc: co, B, panels });
   });
 
   copyRows(f, C / 4, heapFloats(backend), wordOffset(backend, out), n * h * w, ci, ci8, ci);
