@@ -6,6 +6,7 @@ import {
   retireConvHelper,
 } from '../parallel/conv-helpers.js';
 import { forgetTensor, ownPart, partKey, wholeKey } from './filter-parts.js';
+import { kernelPathTaken } from './kernel-trace.js';
 import { single } from './kernel-utils.js';
 import {
   onDisposal,
@@ -44,9 +45,6 @@ export type SplitKind = 'batch' | 'channels';
  * thread: a hand-off costs ~0.1 ms plus the copies.
  */
 export const MIN_SPLIT_MACS = 15e6;
-
-/** How many convolutions (and matrix products) were split, and how (for tests and profiles). */
-export const splitCounts = { batch: 0, rows: 0, channels: 0, matmul: 0 };
 
 /**
  * The share of the work the helpers take, per kind of split, adjusted after each split so that all
@@ -131,7 +129,7 @@ export function splitLeading(
     const outSize = (r1 - r0) * spec.outRow;
     helper.post({ kernel, x: { name: spec.input, data, shape }, constants, attrs, outSize });
   });
-  splitCounts[spec.kind]++;
+  kernelPathTaken(`split.${spec.kind}`);
   return runSplit(
     'batch',
     own / total,
@@ -253,7 +251,7 @@ export function splitChannels(
       outSize: n * oh * ow * (b - a),
     });
   });
-  splitCounts.channels++;
+  kernelPathTaken('split.channels');
   return runSplit(
     'channels',
     c0 / cout,

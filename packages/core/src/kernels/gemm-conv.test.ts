@@ -2,7 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend.js';
 import { Rng } from '../random.js';
-import { gemmConvCounts, gemmThreadCount, startGemmThreads, stopGemmThreads } from './gemm-conv.js';
+import { countKernelPaths } from '../test-utils/kernel-paths.js';
+import { gemmThreadCount, startGemmThreads, stopGemmThreads } from './gemm-conv.js';
+
+const paths = countKernelPaths();
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 interface Case {
@@ -97,12 +100,12 @@ afterAll(() => stopGemmThreads());
 describe("convolutions on skingan's SIMD loops", () => {
   it.each(cases)('match the cpu backend, with their gradients: $label', async (c) => {
     const cpu = await convAndGrads('cpu', c);
-    const before = { ...gemmConvCounts };
+    const before = { ...paths };
     const wasm = await convAndGrads('wasm', c);
     // forward (twice: once outside the gradient), input and filter gradients all took this path
-    expect(gemmConvCounts.forward - before.forward).toBe(2);
-    expect(gemmConvCounts.inputGrad - before.inputGrad).toBe(1);
-    expect(gemmConvCounts.filterGrad - before.filterGrad).toBe(1);
+    expect(paths['gemm.forward'] - before['gemm.forward']).toBe(2);
+    expect(paths['gemm.inputGrad'] - before['gemm.inputGrad']).toBe(1);
+    expect(paths['gemm.filterGrad'] - before['gemm.filterGrad']).toBe(1);
     expect(wasm.shapes).toEqual(cpu.shapes);
     for (let i = 0; i < 3; i++) {
       const scale = cpu.values[i]!.reduce((a, v) => Math.max(a, Math.abs(v)), 0);

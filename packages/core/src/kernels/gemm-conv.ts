@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { GemmThreads } from '../parallel/gemm-threads.js';
+import { kernelPathTaken } from './kernel-trace.js';
 import { copyRows, heapFloats, type WasmBackend, wordOffset } from './wasm-heap.js';
 
 /*
@@ -17,9 +18,6 @@ import { copyRows, heapFloats, type WasmBackend, wordOffset } from './wasm-heap.
  */
 
 let pool: GemmThreads | null = null;
-
-/** How many times each loop has run (tests check that a case took this path). */
-export const gemmConvCounts = { forward: 0, inputGrad: 0, filterGrad: 0 };
 
 /**
  * Starts the shared memory and `helpers` helper threads (again: replaces the previous ones). Where
@@ -216,7 +214,7 @@ export function gemmConvForward(
   }
 
   product(threads, { ind, cind, blocks, taps, kc: ci, B, panels });
-  gemmConvCounts.forward++;
+  kernelPathTaken('gemm.forward');
 
   const dst = heapFloats(backend);
   const outAt = wordOffset(backend, out);
@@ -356,7 +354,7 @@ export function gemmConvInputGrad(
   });
 
   copyRows(f, C / 4, heapFloats(backend), wordOffset(backend, out), n * h * w, ci, ci8, ci);
-  gemmConvCounts.inputGrad++;
+  kernelPathTaken('gemm.inputGrad');
   return out;
 }
 
@@ -449,7 +447,7 @@ export function gemmConvFilterGrad(
   const outAt = wordOffset(backend, out);
   for (let t = 0; t < taps; t++)
     copyRows(f, OUT / 4 + t * ci4 * co8, dst, outAt + t * ci * co, ci, co, co8, co);
-  gemmConvCounts.filterGrad++;
+  kernelPathTaken('gemm.filterGrad');
   return out;
 }
 

@@ -3,8 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend.js';
 import { convHelpers, startConvHelpers } from '../parallel/conv-helpers.js';
 import { Rng } from '../random.js';
+import { countKernelPaths } from '../test-utils/kernel-paths.js';
 import { stopGemmThreads } from './gemm-conv.js';
-import { splitCounts } from './parallel-conv.js';
+
+const paths = countKernelPaths();
 
 interface Case {
   label: string;
@@ -13,7 +15,7 @@ interface Case {
   stride: number;
   pad: 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
   /** Which split the cost model picks for the forward conv. */
-  split: keyof typeof splitCounts;
+  split: 'batch' | 'rows' | 'channels';
 }
 
 // Each forward conv is above the split threshold (15M multiply-adds); the gradients' convs too.
@@ -106,9 +108,9 @@ describe('convolutions split over helper threads', () => {
     await startConvHelpers(0);
     const alone = convAndGrads(c, 3);
     expect(await startConvHelpers(1)).toBe(1);
-    const before = { ...splitCounts };
+    const before = { ...paths };
     const split = convAndGrads(c, 3);
-    expect(splitCounts[c.split]).toBeGreaterThan(before[c.split]);
+    expect(paths[`split.${c.split}`]).toBeGreaterThan(before[`split.${c.split}`]);
     for (let i = 0; i < alone.length; i++) {
       expect(split[i]!.length).toBe(alone[i]!.length);
       expect(split[i]).toEqual(alone[i]);
@@ -131,10 +133,10 @@ describe('convolutions split over helper threads', () => {
     await startConvHelpers(0);
     const alone = products(6);
     expect(await startConvHelpers(1)).toBe(1);
-    const before = splitCounts.matmul;
+    const before = paths['split.matmul'];
     const held = convHelpers()[0]!.constantsHeld;
     const split = products(6);
-    expect(splitCounts.matmul).toBe(before + 3);
+    expect(paths['split.matmul']).toBe(before + 3);
     expect(convHelpers()[0]!.constantsHeld).toBe(held); // b and its bias dropped with the tidy
     for (const [i, values] of split.entries()) expect(values).toEqual(alone[i]);
   });
@@ -171,11 +173,11 @@ describe('convolutions split over helper threads', () => {
       const w = tf.randomNormal<tf.Rank.R4>([3, 3, 128, 128]);
       const v = tf.randomNormal<tf.Rank.R4>([3, 3, 16, 16]);
       const held = helper.constantsHeld;
-      const before = { ...splitCounts };
+      const before = { ...paths };
       tf.conv2d(x, w, 1, 'same').dispose();
       tf.conv2d(images, v, 1, 'same').dispose();
-      expect(splitCounts.channels).toBe(before.channels + 1);
-      expect(splitCounts.batch).toBe(before.batch + 1);
+      expect(paths['split.channels']).toBe(before['split.channels'] + 1);
+      expect(paths['split.batch']).toBe(before['split.batch'] + 1);
       expect(helper.constantsHeld).toBe(held + 2); // its part of w, and v whole
       tf.dispose([w, v]);
       expect(helper.constantsHeld).toBe(held); // dropped with them

@@ -14,8 +14,6 @@ import {
 } from './conv-splits.js';
 import type { WasmBackend } from './wasm-heap.js';
 
-export { splitCounts } from './conv-splits.js';
-
 /**
  * Costs on the main thread in ns per float, measured on WASM (tools/bench): XNNPACK packing a filter
  * it has not seen (its transposed copy plus packing), a contiguous copy, a strided one.

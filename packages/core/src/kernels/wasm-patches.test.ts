@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend.js';
 import { Rng } from '../random.js';
-import { gemmConvCounts, stopGemmThreads } from './gemm-conv.js';
+import { countKernelPaths } from '../test-utils/kernel-paths.js';
+import { stopGemmThreads } from './gemm-conv.js';
 import { gemmPays } from './input-grad-gemm.js';
 
 /** Runs `f` on cpu and on wasm (skingan's kernels) from the same seed; returns both outputs. */
@@ -28,6 +29,8 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
 }
+
+const paths = countKernelPaths();
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm', log: null });
@@ -294,6 +297,6 @@ describe('FusedBatchNorm gradient', () => {
 
 describe('the path these tests took', () => {
   it('was the composite Conv2DBackpropInput, never the SIMD loops', () => {
-    expect(gemmConvCounts.inputGrad).toBe(0);
+    expect(paths['gemm.inputGrad']).toBe(0);
   });
 });
