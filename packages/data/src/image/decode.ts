@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import { cpus } from 'node:os';
 import { type Sample, SkinganError } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { mapPool } from '../util/pool.js';
 
 /**
@@ -81,7 +81,7 @@ export async function loadImages(
  * The sharp pipeline of `decodeImageBytes` up to the crop, so callers can end it with `.raw()`,
  * `.png()` or `.jpeg()` without an extra copy.
  */
-export async function resizeCropPipeline(input: Buffer, size: number): Promise<sharp.Sharp> {
+export async function resizeCropPipeline(input: Buffer, size: number): Promise<Sharp> {
   const image = sharp(input, { failOn: 'truncated' });
   const meta = await image.metadata();
   if (!meta.width || !meta.height) throw new Error('image has no size');
