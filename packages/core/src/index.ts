@@ -29,6 +29,7 @@ export type {
   Sample,
 } from './interfaces.js';
 export { pathExists, recoverDir, replaceDirAtomic, writeFileAtomic, writeJsonAtomic } from './io/atomic.js';
+export { isBlankRecord, parseCsvRecords } from './io/csv.js';
 export {
   fileSystem,
   loadModel,

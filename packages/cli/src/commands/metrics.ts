@@ -125,7 +125,7 @@ async function classify(opts: ClassifyOptions): Promise<void> {
       cause: e,
     });
   }
-  const table = parsePredictionsCsv(text, predPath);
+  const table = await parsePredictionsCsv(text, predPath);
   let dataset: Dataset;
   try {
     dataset = await loadDataset(opts.data, { classes: table.classes });

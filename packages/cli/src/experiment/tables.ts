@@ -66,7 +66,7 @@ export async function buildTables(
       incomplete.add(cell.set.label);
       continue;
     }
-    const table = parsePredictionsCsv(text, join(out!, 'predictions.csv'));
+    const table = await parsePredictionsCsv(text, join(out!, 'predictions.csv'));
     const order = classes.map((c) => table.classes.indexOf(c));
     const labels = table.ids.map((id) => labelOf.get(id)!);
     const probs = table.probs.map((row) => Float64Array.from(order, (j) => (j < 0 ? 0 : row[j]!)));

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
-import { ISIC2019, SkinganError, writeFileAtomic } from '@skingan/core';
-import { parseString, writeToString } from 'fast-csv';
+import { ISIC2019, isBlankRecord, parseCsvRecords, SkinganError, writeFileAtomic } from '@skingan/core';
+import { writeToString } from 'fast-csv';
 import { checkId } from '../ids.js';
 
 /** The ISIC 2019 "unknown" column: rows set there have no usable class. */
@@ -56,7 +56,7 @@ export async function parseLabelsCsv(
   file: string,
   options: ReadLabelsOptions = {},
 ): Promise<LabelsCsv> {
-  const records = await parseRecords(text.replace(/^\uFEFF/, ''), file);
+  const records = await parseCsvRecords(text, file);
   const header = records[0]?.map((h) => h.trim());
   if (!header || header.every((h) => h === '')) {
     throw new SkinganError('the labels file is empty', {
@@ -72,7 +72,7 @@ export async function parseLabelsCsv(
   for (let r = 1; r < records.length; r++) {
     const fields = records[r]!;
     const line = r + 1;
-    if (fields.length === 0 || (fields.length === 1 && fields[0]!.trim() === '')) continue;
+    if (isBlankRecord(fields)) continue;
     if (fields.length !== header.length) {
       throw new SkinganError(`the row has ${fields.length} fields, the header has ${header.length}`, {
         file,
@@ -161,18 +161,6 @@ function readHeader(header: string[], file: string): HeaderColumns {
     });
   }
   return { image, classes };
-}
-
-function parseRecords(text: string, file: string): Promise<string[][]> {
-  return new Promise((resolve, reject) => {
-    const records: string[][] = [];
-    parseString<string[], string[]>(text, { headers: false, ignoreEmpty: false })
-      .on('error', (e: Error) =>
-        reject(new SkinganError(`not a valid CSV file: ${e.message}`, { file, cause: e })),
-      )
-      .on('data', (r: string[]) => records.push(r))
-      .on('end', () => resolve(records));
-  });
 }
 
 /** Labels CSV text in the official format (`0.0`/`1.0`, LF line ends). */

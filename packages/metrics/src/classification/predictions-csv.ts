@@ -1,4 +1,4 @@
-import { SkinganError } from '@skingan/core';
+import { isBlankRecord, parseCsvRecords, SkinganError } from '@skingan/core';
 
 /** A probability table as the classifier's `predict` writes it: `image,<class>,<class>,…`. */
 export interface PredictionsTable {
@@ -9,32 +9,32 @@ export interface PredictionsTable {
 
 /**
  * Parses a predictions CSV: a header `image` followed by one column per class name, then one row
- * per image with its class probabilities. Errors name the file and the 1-based line. Fields are
- * plain (no quoting), as skingan writes them; blank lines are ignored.
+ * per image with its class probabilities. Any valid CSV is read (quoted fields such as
+ * `"image","MEL"`, as spreadsheets and pandas may write them; LF or CRLF; a byte-order mark);
+ * fields are trimmed and blank lines ignored. Errors name the file and the 1-based line.
  */
-export function parsePredictionsCsv(text: string, file = 'predictions.csv'): PredictionsTable {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  const headerLine = lines.findIndex((l) => l.trim() !== '');
-  if (headerLine < 0) throw new SkinganError('empty predictions file', { file });
-  const header = split(lines[headerLine]!);
+export async function parsePredictionsCsv(text: string, file = 'predictions.csv'): Promise<PredictionsTable> {
+  const records = await parseCsvRecords(text, file);
+  const headerAt = records.findIndex((r) => !isBlankRecord(r));
+  if (headerAt < 0) throw new SkinganError('empty predictions file', { file });
+  const header = records[headerAt]!.map((f) => f.trim());
   if (header[0]?.toLowerCase() !== 'image' || header.length < 3) {
-    throw new SkinganError(`the header must be "image,<class>,<class>,…", got "${lines[headerLine]}"`, {
+    throw new SkinganError(`the header must be "image,<class>,<class>,…", got "${header.join(',')}"`, {
       file,
-      line: headerLine + 1,
+      line: headerAt + 1,
       hint: 'write it with `skingan classifier predict`, or one probability column per class name',
     });
   }
   const classes = header.slice(1);
   const dup = classes.find((c, i) => classes.indexOf(c) !== i);
-  if (dup) throw new SkinganError(`class column "${dup}" appears twice`, { file, line: headerLine + 1 });
+  if (dup) throw new SkinganError(`class column "${dup}" appears twice`, { file, line: headerAt + 1 });
   const ids: string[] = [];
   const probs: Float64Array[] = [];
   const seen = new Map<string, number>();
-  for (let i = headerLine + 1; i < lines.length; i++) {
-    const raw = lines[i]!;
-    if (raw.trim() === '') continue;
-    const fields = split(raw);
-    const line = i + 1;
+  for (let r = headerAt + 1; r < records.length; r++) {
+    if (isBlankRecord(records[r]!)) continue;
+    const fields = records[r]!.map((f) => f.trim());
+    const line = r + 1;
     if (fields.length !== header.length) {
       throw new SkinganError(`${fields.length} fields, the header has ${header.length}`, { file, line });
     }
@@ -60,8 +60,4 @@ export function parsePredictionsCsv(text: string, file = 'predictions.csv'): Pre
   }
   if (ids.length === 0) throw new SkinganError('no prediction rows', { file });
   return { classes, ids, probs };
-}
-
-function split(line: string): string[] {
-  return line.split(',').map((f) => f.trim());
 }
