@@ -1,30 +1,23 @@
-import { isSkinganError } from '@skingan/core';
 import { CommanderError } from 'commander';
 import { createProgram } from './program.js';
+import { exitCodeOf, printError, wantsJson } from './ui/output.js';
 
 /**
- * Runs the CLI and returns the exit code: 0 ok, 2 usage error, 1 failure. Errors meant for the user
- * (SkinganError) print their message and hint without a stack trace; `--debug` adds the stack.
+ * Runs the CLI and returns the exit code: 0 ok, 2 usage error, 1 failure. Every error is printed
+ * here, once (ui/output.ts): errors meant for the user (SkinganError) print their message and hint
+ * without a stack trace, `--debug` adds the stack, and with `--json` the error is a JSON document on
+ * stdout instead.
  */
 export async function main(argv: string[]): Promise<number> {
-  const program = createProgram();
+  const json = wantsJson(argv);
+  const program = createProgram({ json });
   const debug = argv.includes('--debug');
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      // commander already printed the message (or the help/version).
-      return e.exitCode === 0 ? 0 : 2;
-    }
-    if (isSkinganError(e)) {
-      process.stderr.write(`skingan: ${e.describe()}\n`);
-      if (debug && e.stack) process.stderr.write(`${e.stack}\n`);
-      return e.code === 'USAGE' ? 2 : 1;
-    }
-    const err = e instanceof Error ? e : new Error(String(e));
-    process.stderr.write(`skingan: ${err.message}\n`);
-    process.stderr.write(debug ? `${err.stack}\n` : '  (run with --debug for the stack trace)\n');
-    return 1;
+    if (e instanceof CommanderError && e.exitCode === 0) return 0; // --help, --version
+    printError(e, { json, debug });
+    return exitCodeOf(e);
   }
 }

@@ -12,8 +12,11 @@ import { registerReport } from './commands/report.js';
 import { registerWeights } from './commands/weights.js';
 import { VERSION } from './version.js';
 
-/** The `skingan` command tree. Each command group lives in `commands/<group>.ts`. */
-export function createProgram(): Command {
+/**
+ * The `skingan` command tree. Each command group lives in `commands/<group>.ts`. With `json`,
+ * commander's own usage errors are not printed: main.ts prints them as JSON.
+ */
+export function createProgram(options: { json?: boolean } = {}): Command {
   const program = new Command('skingan')
     .description(
       'Synthesize dermoscopic skin-lesion images with GANs (ACGAN, CycleGAN) and measure whether they make a lesion classifier better.',
@@ -27,8 +30,8 @@ export function createProgram(): Command {
     )
     .option('--debug', 'print stack traces on errors')
     .exitOverride()
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ outputError: (str, write) => write(str) });
+    .showHelpAfterError(options.json ? false : '(run with --help for usage)')
+    .configureOutput({ outputError: (str, write) => (options.json ? undefined : write(str)) });
 
   registerDoctor(program);
   registerDemo(program);

@@ -23,6 +23,7 @@ import {
 } from '@skingan/data';
 import { type Command, Option } from 'commander';
 import { flagClassIndex, initCommandBackend, intOption, splitList } from '../options.js';
+import { printJson } from '../ui/output.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
 
 interface TrainOptions {
@@ -221,7 +222,7 @@ async function train(opts: TrainOptions): Promise<void> {
         ? `acgan: trained ${result.step} steps into ${result.dir} (G ${fmtParams(summary.params.generator)}, D ${fmtParams(summary.params.discriminator)} parameters)`
         : `acgan: stopped at step ${result.step}; continue with --resume --out ${opts.out}`,
     );
-    if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    if (opts.json) printJson(summary);
     else log(`took ${formatDuration(Date.now() - started)}; sample grids in ${join(result.dir, 'samples')}`);
     if (result.status !== 'completed') process.exitCode = 130;
   } finally {
@@ -338,9 +339,7 @@ async function sample(opts: SampleOptions): Promise<void> {
         .join(', ')}) to ${writer.dir}`,
     );
     if (opts.json) {
-      process.stdout.write(
-        `${JSON.stringify({ out: writer.dir, run, step, size, count: result.count, perClass: result.perClass }, null, 2)}\n`,
-      );
+      printJson({ out: writer.dir, run, step, size, count: result.count, perClass: result.perClass });
     }
   } finally {
     generator.dispose();

@@ -34,6 +34,7 @@ import {
 } from '@skingan/metrics';
 import { type Command, Option } from 'commander';
 import { flagClassIndex, initCommandBackend, intOption, numberOption, splitList } from '../options.js';
+import { printJson } from '../ui/output.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
 
 /** Flags shared by `train` and `lr-find`: what network, at what size, with what data. */
@@ -415,7 +416,7 @@ async function train(opts: TrainFlags): Promise<void> {
         ? `classifier: stopped at step ${result.steps}; continue with --resume --out ${opts.out}`
         : `classifier: ${result.epochs} epochs into ${run.dir}${result.best ? ` (best epoch ${result.best.epoch + 1}: val balanced accuracy ${result.best.valBalancedAccuracy?.toFixed(3)})` : ''}`,
     );
-    if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    if (opts.json) printJson(summary);
     if (result.interrupted) process.exitCode = 130;
   } catch (e) {
     await run.finish('failed', e);
@@ -467,7 +468,7 @@ async function lrFind(opts: LrFindFlags): Promise<void> {
     progress.finish(`lr-find: ${r.lrs.length} steps (${r.stopped})`);
     const s = r.suggestion;
     const summary = { suggestion: s, stopped: r.stopped, steps: r.lrs.length, frozen: r.frozen, ...files };
-    if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    if (opts.json) printJson(summary);
     else {
       process.stdout.write(
         s
@@ -538,7 +539,7 @@ async function evaluate(opts: EvalFlags): Promise<void> {
   const json = { model: resolve(opts.model), images: what, ...report };
   if (opts.out) await fs.writeFile(resolve(opts.out), `${JSON.stringify(json, null, 2)}\n`);
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+    printJson(json);
     return;
   }
   process.stdout.write(
@@ -552,9 +553,6 @@ async function predict(opts: EvalFlags & { out: string }): Promise<void> {
   if (await pathExists(out)) say(`note: replacing ${out}`);
   const { table, classes, what } = await runPredictions(opts, say);
   await writeProbabilitiesCsv(out, table, classes);
-  if (opts.json)
-    process.stdout.write(
-      `${JSON.stringify({ out, images: table.ids.length, of: what, classes }, null, 2)}\n`,
-    );
+  if (opts.json) printJson({ out, images: table.ids.length, of: what, classes });
   else say(`wrote ${out}`);
 }

@@ -35,6 +35,7 @@ import {
 import * as tf from '@tensorflow/tfjs';
 import { type Command, Option } from 'commander';
 import { flagClassIndex, initCommandBackend, intOption, numberOption } from '../options.js';
+import { printJson } from '../ui/output.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
 
 interface TrainOptions {
@@ -292,7 +293,7 @@ async function train(opts: TrainOptions): Promise<void> {
         memoryEstimateMiB: trainer.memory.summary.peakMiB,
         seconds: Math.round((Date.now() - started) / 1000),
       };
-      process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+      printJson(summary);
     } else {
       log(`took ${formatDuration(Date.now() - started)}; sample grids in ${run.samplesDir}`);
     }
@@ -497,9 +498,15 @@ async function translate(opts: TranslateOptions): Promise<void> {
       `cyclegan translate: wrote ${writer.size} ${target} images (${opts.direction}) to ${writer.dir}`,
     );
     if (opts.json) {
-      process.stdout.write(
-        `${JSON.stringify({ out: writer.dir, run, step, direction: opts.direction, label: target, size, count: writer.size }, null, 2)}\n`,
-      );
+      printJson({
+        out: writer.dir,
+        run,
+        step,
+        direction: opts.direction,
+        label: target,
+        size,
+        count: writer.size,
+      });
     }
   } finally {
     translator.dispose();

@@ -20,6 +20,7 @@ import {
 } from '@skingan/data';
 import { type Command, Option } from 'commander';
 import { intOption } from '../options.js';
+import { printJson } from '../ui/output.js';
 import { Progress } from '../ui/progress.js';
 
 interface DatasetFlags {
@@ -136,10 +137,6 @@ function withDatasetFlags(cmd: Command): Command {
 
 async function load(dirs: string[], opts: DatasetFlags): Promise<Dataset> {
   return loadDataset(dirs, { classes: opts.classes, strict: opts.strict });
-}
-
-function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** Problems on stderr, the first 20 in full. */

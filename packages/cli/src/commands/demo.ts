@@ -31,7 +31,7 @@ export function registerDemo(program: Command): void {
     }
     // A demo rerun continues where the last one stopped.
     const resume = opts.resume ?? (await pathExists(join(out, 'experiment.json')));
-    const report = await experimentCommand('noise2img', { ...opts, out, data, resume }, cmd);
-    if (report) process.stdout.write(`\nOpen the report: ${report}\n`);
+    const summary = await experimentCommand('noise2img', { ...opts, out, data, resume }, cmd);
+    if (summary.report && !opts.json) process.stdout.write(`\nOpen the report: ${summary.report.html}\n`);
   });
 }

@@ -5,6 +5,7 @@ import { machineInfo } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import type { Command } from 'commander';
 import { initCommandBackend } from '../options.js';
+import { printJson } from '../ui/output.js';
 import { VERSION } from '../version.js';
 
 const SKINGAN_PACKAGES = ['core', 'data', 'acgan', 'cyclegan', 'path-rank-filter', 'classifier', 'metrics'];
@@ -70,7 +71,7 @@ export function registerDoctor(program: Command): void {
         },
       };
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        printJson(report);
         return;
       }
       const lines = [

@@ -1,8 +1,11 @@
 import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { SkinganError } from '@skingan/core';
 import type { Command } from 'commander';
 import { EXPERIMENT_PRESETS } from '../experiment/config.js';
 import { type ExperimentOptions, runExperiment } from '../experiment/run-experiment.js';
 import { globalBackend, intOption } from '../options.js';
+import { errorDocument, printJson } from '../ui/output.js';
 import { reportFor, writeReport } from './report.js';
 
 /** Flags of `experiment noise2img|nv2mel` (and of `demo`, whose --data is optional). */
@@ -15,14 +18,28 @@ export interface ExperimentFlags {
   jobs: number;
   resume?: boolean;
   report: boolean;
+  json?: boolean;
 }
 
-/** Runs an experiment, writes its report, prints where everything is; exit 1 if any job failed. */
+/** What `experiment … --json` (and `demo --json`) prints. */
+export interface ExperimentSummary {
+  kind: ExperimentOptions['kind'];
+  dir: string;
+  tables: { name: string; md: string; csv: string; json: string }[];
+  report: { html: string; md: string } | null;
+  jobs: { total: number; failed: number; skipped: number };
+  failed: { id: string; log: string; error: string | null }[];
+}
+
+/**
+ * Runs an experiment, writes its report, prints where everything is (or, with --json, the summary);
+ * exit 1 if any job failed, and with --json the summary then also carries an `error`.
+ */
 export async function experimentCommand(
   kind: ExperimentOptions['kind'],
   opts: ExperimentFlags,
   cmd: Command,
-): Promise<string> {
+): Promise<ExperimentSummary> {
   const backend = globalBackend(cmd);
   const outcome = await runExperiment({
     kind,
@@ -35,25 +52,42 @@ export async function experimentCommand(
     resume: Boolean(opts.resume),
     ...(backend ? { backend } : {}),
   });
+  const report = opts.report ? await writeReport(outcome.dir, await reportFor(outcome.dir)) : null;
+  const failed = outcome.results.filter((r) => r.status === 'failed');
+  const summary: ExperimentSummary = {
+    kind,
+    dir: outcome.dir,
+    tables: outcome.tables.tables.map((t) => {
+      const base = join(outcome.dir, 'tables', t.name);
+      return { name: t.name, md: `${base}.md`, csv: `${base}.csv`, json: `${base}.json` };
+    }),
+    report,
+    jobs: {
+      total: outcome.results.length,
+      failed: failed.length,
+      skipped: outcome.results.filter((r) => r.status === 'skipped').length,
+    },
+    failed: failed.map((f) => ({ id: f.id, log: f.log, error: f.error ?? null })),
+  };
+  const failure = failed.length
+    ? new SkinganError(`${failed.length} job(s) failed: ${failed.map((f) => f.id).join(', ')}`, {
+        code: 'INTERNAL',
+        hint: 'fix the cause (see each job log) and rerun with --resume: finished jobs are reused',
+      })
+    : undefined;
+  if (failure) process.exitCode = 1;
+  if (opts.json) {
+    printJson(failure ? { ...summary, ...errorDocument(failure) } : summary);
+    return summary;
+  }
   const lines = outcome.tables.tables.map(
     (t) => `  ${t.name}: ${outcome.dir}/tables/${t.name}.{md,csv,json}`,
   );
-  let reportPath = '';
-  if (opts.report) {
-    const { html } = await writeReport(outcome.dir, await reportFor(outcome.dir));
-    reportPath = html;
-    lines.push(`report: ${html}`);
-  }
-  const failed = outcome.results.filter((r) => r.status === 'failed');
+  if (report) lines.push(`report: ${report.html}`);
   for (const f of failed) lines.push(`failed: ${f.id} (log: ${f.log})`);
   process.stdout.write(`tables:\n${lines.join('\n')}\n`);
-  if (failed.length) {
-    process.stderr.write(
-      `skingan: ${failed.length} job(s) failed; fix the cause and rerun with --resume (finished jobs are reused)\n`,
-    );
-    process.exitCode = 1;
-  }
-  return reportPath;
+  if (failure) process.stderr.write(`skingan: ${failure.describe()}\n`);
+  return summary;
 }
 
 export function withExperimentFlags(cmd: Command, defaults: { preset: string }): Command {
@@ -82,7 +116,8 @@ export function withExperimentFlags(cmd: Command, defaults: { preset: string }):
       '--resume',
       'continue the experiment in --out: finished jobs are reused, partial training resumes',
     )
-    .option('--no-report', 'skip report.html / report.md');
+    .option('--no-report', 'skip report.html / report.md')
+    .option('--json', 'print one JSON object: tables, report and failed jobs');
 }
 
 export function registerExperiment(program: Command): void {

@@ -23,6 +23,7 @@ import {
 } from '@skingan/metrics';
 import { type Command, Option } from 'commander';
 import { initCommandBackend, intOption, numberOption } from '../options.js';
+import { printJson } from '../ui/output.js';
 import { Progress } from '../ui/progress.js';
 
 interface ClassifyOptions {
@@ -167,7 +168,7 @@ async function classify(opts: ClassifyOptions): Promise<void> {
         })
       : undefined;
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ ...report, intervals: intervals ?? null }, null, 2)}\n`);
+    printJson({ ...report, intervals: intervals ?? null });
     return;
   }
   const t = classificationTable(report, intervals, { title: `Classification metrics: ${opts.pred}` });
@@ -235,7 +236,7 @@ async function ganMetric(
           class: p.class,
           ...(p.value ? flatten(p.value) : { skipped: p.skipped }),
         }));
-      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+      printJson(out);
       return;
     }
     process.stdout.write(`${headline(all, extractor.name, realF.rows, fakeF.rows)}\n`);

@@ -14,6 +14,7 @@ import {
 import { pathRankFilter, type Selection, writeKeptDataset } from '@skingan/path-rank-filter';
 import { type Command, Option } from 'commander';
 import { flagClassIndex, initCommandBackend, intOption, numberOption } from '../options.js';
+import { printJson } from '../ui/output.js';
 import { Progress } from '../ui/progress.js';
 
 interface PrfFlags {
@@ -133,7 +134,7 @@ async function prf(opts: PrfFlags): Promise<void> {
       ...result.counts,
       kept: result.kept.map((k) => k.id),
     };
-    if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    if (opts.json) printJson(summary);
     else say(`wrote ${out} (${result.counts.kept} images, labels.csv, ranking.csv)`);
   } finally {
     classifier.dispose();

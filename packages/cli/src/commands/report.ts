@@ -6,6 +6,7 @@ import { experimentReport } from '../experiment/experiment-report.js';
 import type { Report } from '../report/model.js';
 import { renderHtml, renderMarkdown } from '../report/render.js';
 import { runReport } from '../report/run-report.js';
+import { printJson } from '../ui/output.js';
 
 /** Writes `report.html` (self-contained) and `report.md` into `dir`; returns their paths. */
 export async function writeReport(dir: string, report: Report): Promise<{ html: string; md: string }> {
@@ -34,9 +35,11 @@ export function registerReport(program: Command): void {
       'write report.html (one self-contained page: tables, loss curves, sample grids, FID/KID) and report.md for an experiment or run folder',
     )
     .argument('<dir>', 'experiment or run folder')
-    .action(async (dirArg: string) => {
+    .option('--json', 'print one JSON object: the paths written')
+    .action(async (dirArg: string, opts: { json?: boolean }) => {
       const dir = resolve(dirArg);
       const { html, md } = await writeReport(dir, await reportFor(dir));
-      process.stdout.write(`report: ${html}\n        ${md}\n`);
+      if (opts.json) printJson({ dir, html, md });
+      else process.stdout.write(`report: ${html}\n        ${md}\n`);
     });
 }

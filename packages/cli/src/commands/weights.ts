@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fetchPretrained, PRETRAINED, weightsCacheDir } from '@skingan/classifier';
 import type { Command } from 'commander';
+import { printJson } from '../ui/output.js';
 
 /** `skingan weights fetch|list`: pretrained weights in the local cache. */
 export function registerWeights(program: Command): void {
@@ -22,7 +23,7 @@ export function registerWeights(program: Command): void {
         if (!opts.json) process.stderr.write(`${l}\n`);
       };
       const r = await fetchPretrained(name, { force: opts.force, log: say });
-      if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      if (opts.json) printJson(r);
       else
         process.stdout.write(
           `${r.fetched ? 'fetched' : 'already cached'}: ${r.name} → ${r.dir} (${r.files.length} files, ${(r.bytes / 2 ** 20).toFixed(1)} MiB, ${r.integrity.slice(0, 19)}…)\n`,
@@ -47,7 +48,7 @@ export function registerWeights(program: Command): void {
         };
       });
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        printJson(rows);
         return;
       }
       for (const r of rows) {
