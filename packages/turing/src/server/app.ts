@@ -41,6 +41,8 @@ export async function buildApp(store: StudyStore, options: AppOptions = {}): Pro
     return503OnClosing: true,
   });
   await app.register(formbody, { bodyLimit: options.bodyLimit ?? 2048 });
+  // Answers come as a form (or JSON); anything else is refused with 415 rather than parsed.
+  app.removeContentTypeParser('text/plain');
 
   app.addHook('onRequest', async (req, reply) => {
     const nonce = randomBytes(16).toString('base64');
