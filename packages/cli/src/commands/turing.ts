@@ -198,7 +198,7 @@ export function registerTuring(program: Command): void {
 /** `name=dir` or `dir` (named after the folder). */
 function syntheticFlag(v: string): { name: string; dir: string } {
   const eq = v.indexOf('=');
-  const [name, dir] = eq > 0 ? [v.slice(0, eq), v.slice(eq + 1)] : [basename(resolve(v)), v];
+  const [name, dir] = eq >= 0 ? [v.slice(0, eq), v.slice(eq + 1)] : [basename(resolve(v)), v];
   if (!dir || !name) throw new InvalidArgumentError(`--synthetic must be DIR or NAME=DIR, got "${v}"`);
   return { name, dir };
 }
