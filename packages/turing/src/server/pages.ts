@@ -8,16 +8,16 @@ export function esc(s: string): string {
 }
 
 const CSS = `*{box-sizing:border-box}body{font-family:system-ui,sans-serif;margin:0;background:#15171a;color:#eee}
-main{max-width:1100px;margin:0 auto;padding:1rem;display:flex;flex-direction:column;align-items:center;gap:.8rem}
+main{max-width:1100px;margin:0 auto;padding:.8rem 1rem;display:flex;flex-direction:column;align-items:center;gap:.6rem}
 header{width:100%;display:flex;align-items:center;gap:1rem}header .who{color:#aaa;white-space:nowrap}
 progress{flex:1;height:.9rem;accent-color:#4c9be8}.count{white-space:nowrap;font-variant-numeric:tabular-nums}
-.image{width:min(68vh,94vw);height:min(68vh,94vw);background:#000;display:flex;align-items:center;justify-content:center;border-radius:6px;overflow:hidden}
+.image{width:min(60vh,94vw);height:min(60vh,94vw);background:#000;display:flex;align-items:center;justify-content:center;border-radius:6px;overflow:hidden}
 .image img{width:100%;height:100%;object-fit:contain}
-form{display:flex;flex-direction:column;align-items:center;gap:.7rem;width:100%}
+form{display:flex;flex-direction:column;align-items:center;gap:.55rem;width:100%}
 fieldset{border:0;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:.5rem;justify-content:center;align-items:center}
 legend{float:left;margin-right:.6rem;color:#aaa;font-size:.9rem}
 input[type=radio]{position:absolute;opacity:0;width:1px;height:1px}
-label.btn{display:inline-block;border:2px solid #555;border-radius:8px;padding:.55rem 1rem;cursor:pointer;background:#23262b;font-size:1rem;user-select:none}
+label.btn{display:inline-block;border:2px solid #555;border-radius:8px;padding:.45rem .75rem;cursor:pointer;background:#23262b;font-size:1rem;user-select:none}
 label.big{font-size:1.35rem;padding:.8rem 2.4rem;min-width:11rem;text-align:center}
 input:checked+label.btn{border-color:#4c9be8;background:#1e3b5c}input:focus-visible+label.btn{outline:2px solid #fff}
 kbd{font-family:ui-monospace,monospace;font-size:.8em;border:1px solid #777;border-radius:4px;padding:0 .3em;margin-left:.4em;color:#ccc}
