@@ -1,12 +1,12 @@
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { haveChromium, launchChromium } from '../test-utils/chromium.js';
 import { runCli } from '../test-utils/run-cli.js';
 import { invite, makeCliStudy, type Served, serve } from '../test-utils/turing-study.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** Set to a folder to keep the screenshots (docs/turing/ holds the ones in the repository). */
 const SHOTS = process.env.SKINGAN_TURING_SCREENSHOTS;
 
@@ -29,7 +29,7 @@ function script(rater: number, i: number): Given & { keys: string[] } {
   };
 }
 
-describe.skipIf(!existsSync(CHROMIUM))('skingan turing in a browser (Debian’s Chromium)', () => {
+describe.skipIf(!haveChromium)('skingan turing in a browser (Debian’s Chromium)', () => {
   let root: string;
   let server: Served | undefined;
   beforeAll(async () => {
@@ -46,17 +46,7 @@ describe.skipIf(!existsSync(CHROMIUM))('skingan turing in a browser (Debian’s 
     const raters = ['Dr A', 'Dr B'];
     const links = raters.map((n) => invite(study, n));
     server = await serve(study);
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-sync',
-      ],
-    });
+    const browser = await launchChromium();
     const given: Given[][] = [[], []];
     const requests: string[] = [];
     try {
