@@ -128,6 +128,18 @@ describe('skingan turing report on a simulated study', () => {
     expect(html).toContain('<td>expert</td><td>120</td>');
     const md = await fs.readFile(join(out, 'report.md'), 'utf8');
     expect(md).toContain('| all raters | 240 |');
+
+    // The same tables in an experiment's (here: a run's) report, next to what it already shows.
+    const run = join(root, 'sim-run');
+    await fs.mkdir(run);
+    await fs.writeFile(join(run, 'config.json'), '{"preset":"test"}');
+    const withRun = runCli(['turing', 'report', study, '--out', out, '--experiment', run]);
+    expect(withRun.code).toBe(0);
+    const runHtml = await fs.readFile(join(run, 'report.html'), 'utf8');
+    expect(runHtml).toContain('<h2>Turing test: study</h2>');
+    expect(runHtml).toContain('<dt>preset</dt><dd>test</dd>');
+    expect(runHtml).toContain('<td>expert</td><td>120</td>');
+    expect(await fs.readFile(join(run, 'report.md'), 'utf8')).toContain('| all raters | 240 |');
   });
 });
 

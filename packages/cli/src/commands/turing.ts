@@ -5,7 +5,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { intOption, splitList } from '../options.js';
 import type { Report } from '../report/model.js';
 import { Progress } from '../ui/progress.js';
-import { writeReport } from './report.js';
+import { reportFor, writeReport } from './report.js';
 
 // @skingan/turing (fastify, better-sqlite3) is imported when a turing command runs, not at start-up.
 const turing = () => import('@skingan/turing');
@@ -147,8 +147,12 @@ export function registerTuring(program: Command): void {
     )
     .argument('<study>', 'study folder')
     .option('--out <dir>', 'where to write the report (default: the study folder)')
+    .option(
+      '--experiment <dir>',
+      'also add the Turing section to that experiment’s (or run’s) report.html and report.md (rewritten; `skingan report DIR` alone drops it again)',
+    )
     .option('--json', 'print the statistics as one JSON object')
-    .action(async (dir: string, opts: { out?: string; json?: boolean }) => {
+    .action(async (dir: string, opts: { out?: string; experiment?: string; json?: boolean }) => {
       const { analyzeAnswers, analysisToJson, answersCsv, turingTables } = await turing();
       const study = resolve(dir);
       const out = resolve(opts.out ?? study);
@@ -162,9 +166,10 @@ export function registerTuring(program: Command): void {
         await fs.writeFile(join(out, 'answers.csv'), answersCsv(answers));
         const nReal = images.filter((i) => i.source === 'real').length;
         const generators = [...new Set(images.map((i) => i.generator).filter(Boolean))].join(', ');
+        const subtitle = `${images.length} images (${nReal} real, ${images.length - nReal} synthetic from ${generators}), ${raters.length} raters, ${answers.length} answers`;
         const report: Report = {
           title: `Turing test: ${info.name}`,
-          subtitle: `${images.length} images (${nReal} real, ${images.length - nReal} synthetic from ${generators}), ${raters.length} raters, ${answers.length} answers`,
+          subtitle,
           sections: [
             {
               heading: 'Can experts tell real from synthetic?',
@@ -182,9 +187,21 @@ export function registerTuring(program: Command): void {
           ],
         };
         const paths = await writeReport(out, report);
+        let experiment: { html: string; md: string } | undefined;
+        if (opts.experiment) {
+          const exp = resolve(opts.experiment);
+          const base = await reportFor(exp);
+          const section = report.sections[0]!;
+          base.sections.push({
+            ...section,
+            heading: `Turing test: ${info.name}`,
+            text: [subtitle, ...(section.text ?? [])],
+          });
+          experiment = await writeReport(exp, base);
+        }
         if (opts.json) {
           process.stdout.write(
-            `${JSON.stringify({ study, raters: raters.length, images: images.length, ...(analysisToJson(analysis) as object), files: { ...paths, csv: join(out, 'answers.csv') } }, null, 2)}\n`,
+            `${JSON.stringify({ study, raters: raters.length, images: images.length, ...(analysisToJson(analysis) as object), files: { ...paths, csv: join(out, 'answers.csv'), experiment: experiment ?? null } }, null, 2)}\n`,
           );
           return;
         }
