@@ -58,7 +58,7 @@ describe('skingan turing serve', () => {
     }
   });
 
-  it('binds 127.0.0.1 by default and refuses a folder that is not a study (exit 2)', async () => {
+  it('refuses a folder that is not a study (exit 2, with a hint)', async () => {
     const r = runCli(['turing', 'serve', root, '--port', '0']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`skingan: ${root}: not a Turing study folder (no study.sqlite)`);
