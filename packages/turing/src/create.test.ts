@@ -105,6 +105,18 @@ describe('createStudy', () => {
     await expect(fs.access(out)).rejects.toThrow();
   });
 
+  it('refuses an unknown class by name, listing the classes', async () => {
+    await expect(
+      createStudy({
+        real: t.real,
+        synthetic: [{ name: 'g', dir: t.synthetic }],
+        perClass: 1,
+        out: join(t.root, 'x'),
+        classes: ['MELANOMA'],
+      }),
+    ).rejects.toThrow('unknown class "MELANOMA"');
+  });
+
   it('splits the synthetic share across generators', async () => {
     const other = join(t.root, 'other');
     await generateDemoSet(other, { perClass: 3, size: 32, seed: 2 });

@@ -1,6 +1,14 @@
 import { promises as fs } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { ISIC2019, pathExists, Rng, replaceDirAtomic, type Sample, SkinganError } from '@skingan/core';
+import {
+  classIndex,
+  ISIC2019,
+  pathExists,
+  Rng,
+  replaceDirAtomic,
+  type Sample,
+  SkinganError,
+} from '@skingan/core';
 import { loadDataset } from '@skingan/data';
 import sharp from 'sharp';
 import { IMAGES_DIR, type StudyImage, StudyStore } from './store/store.js';
@@ -86,20 +94,12 @@ export async function createStudy(options: CreateStudyOptions): Promise<CreateSt
       byClass: byClass((await loadDataset(s.dir)).samples),
     })),
   );
-  const classes =
-    options.classes ??
-    ISIC2019.classes
-      .map((_, i) => i)
-      .filter((c) => synthetic.some((s) => (s.byClass.get(c)?.length ?? 0) > 0));
-  const classIds = classes.map((c) => (typeof c === 'number' ? c : ISIC2019.classes.indexOf(c)));
-  classIds.forEach((c, i) => {
-    if (c < 0) {
-      throw new SkinganError(`unknown class "${classes[i]}"`, {
-        code: 'USAGE',
-        hint: `classes are ${ISIC2019.classes.join(', ')}`,
-      });
-    }
-  });
+  // Default: every class some generator produced (real images of other classes have no counterpart).
+  const classIds = options.classes
+    ? options.classes.map((c) => classIndex(ISIC2019, c))
+    : ISIC2019.classes
+        .map((_, i) => i)
+        .filter((c) => synthetic.some((s) => (s.byClass.get(c)?.length ?? 0) > 0));
 
   const drawn: Drawn[] = [];
   const summary: CreateStudyResult['perClass'] = {};

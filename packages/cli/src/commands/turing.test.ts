@@ -159,5 +159,21 @@ describe('skingan turing create', () => {
     ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--synthetic must be DIR or NAME=DIR, got "=x"');
+    const cls = runCli([
+      'turing',
+      'create',
+      '--real',
+      root,
+      '--synthetic',
+      root,
+      '--per-class',
+      '1',
+      '--classes',
+      'MEL,XYZ',
+      '--out',
+      join(root, 'none'),
+    ]);
+    expect(cls.code).toBe(2);
+    expect(cls.stderr).toContain('skingan: --classes: unknown class "XYZ"');
   });
 });

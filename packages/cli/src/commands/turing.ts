@@ -1,8 +1,9 @@
 import { promises as fs } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { ISIC2019 } from '@skingan/core';
 import type { StudyStore } from '@skingan/turing';
 import { type Command, InvalidArgumentError } from 'commander';
-import { intOption, splitList } from '../options.js';
+import { flagClassIndex, intOption, splitList } from '../options.js';
 import type { Report } from '../report/model.js';
 import { Progress } from '../ui/progress.js';
 import { reportFor, writeReport } from './report.js';
@@ -58,6 +59,7 @@ export function registerTuring(program: Command): void {
     )
     .option('--json', 'print one JSON object')
     .action(async (opts: CreateFlags) => {
+      for (const c of opts.classes ?? []) flagClassIndex(ISIC2019, c, '--classes');
       const { createStudy } = await turing();
       let progress: Progress | undefined;
       const r = await createStudy({
