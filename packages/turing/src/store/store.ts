@@ -76,7 +76,7 @@ export class StudyStore {
   ) {}
 
   /** Opens the study in `dir` (migrating an older schema). */
-  static open(dir: string, options: { readonly?: boolean } = {}): StudyStore {
+  static open(dir: string): StudyStore {
     const file = join(dir, DB_FILE);
     if (!existsSync(file)) {
       throw new SkinganError(`not a Turing study folder (no ${DB_FILE})`, {
@@ -85,14 +85,14 @@ export class StudyStore {
         hint: 'create one with `skingan turing create --real DIR --synthetic DIR --per-class N --out STUDY`',
       });
     }
-    return StudyStore.connect(dir, file, options.readonly ?? false);
+    return StudyStore.connect(dir, file);
   }
 
   /** A new database in `dir` with the study and its key (used while building the study folder). */
   static create(dir: string, info: StudyInfo, images: readonly StudyImage[]): StudyStore {
     const file = join(dir, DB_FILE);
     if (existsSync(file)) throw new SkinganError('a study database already exists', { file, code: 'USAGE' });
-    const store = StudyStore.connect(dir, file, false);
+    const store = StudyStore.connect(dir, file);
     const db = store.db;
     db.transaction(() => {
       db.prepare(
@@ -106,15 +106,14 @@ export class StudyStore {
     return store;
   }
 
-  private static connect(dir: string, file: string, readonly: boolean): StudyStore {
-    const db = new Database(file, { readonly, fileMustExist: readonly });
-    if (!readonly) {
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
-    }
+  private static connect(dir: string, file: string): StudyStore {
+    const db = new Database(file);
+    // WAL: readers (a report) never block the server's writes. FULL: a commit is fsynced.
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
-    if (!readonly) migrate(db, file);
+    migrate(db, file);
     return new StudyStore(db, dir);
   }
 
