@@ -9,10 +9,9 @@ const pkg = (name: string) => fileURLToPath(new URL(`./packages/${name}/src/inde
 export default defineConfig({
   resolve: {
     alias: Object.fromEntries(
-      ['core', 'data', 'acgan', 'cyclegan', 'path-rank-filter', 'classifier', 'metrics'].map((n) => [
-        `@skingan/${n}`,
-        pkg(n),
-      ]),
+      ['core', 'data', 'acgan', 'cyclegan', 'path-rank-filter', 'classifier', 'metrics', 'turing'].map(
+        (n) => [`@skingan/${n}`, pkg(n)],
+      ),
     ),
   },
   test: {

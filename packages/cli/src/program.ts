@@ -9,6 +9,7 @@ import { registerExperiment } from './commands/experiment.js';
 import { registerMetrics } from './commands/metrics.js';
 import { registerPrf } from './commands/prf.js';
 import { registerReport } from './commands/report.js';
+import { registerTuring } from './commands/turing.js';
 import { registerWeights } from './commands/weights.js';
 import { VERSION } from './version.js';
 
@@ -44,5 +45,6 @@ export function createProgram(options: { json?: boolean } = {}): Command {
   registerMetrics(program);
   registerExperiment(program);
   registerReport(program);
+  registerTuring(program);
   return program;
 }

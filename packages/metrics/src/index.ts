@@ -84,4 +84,4 @@ export {
   pairedBootstrap,
 } from './stats/paired.js';
 export { aggregateSeeds, type SeedAggregate } from './stats/seeds.js';
-export { studentTQuantile } from './stats/special.js';
+export { binomialHalfCdf, studentTQuantile } from './stats/special.js';

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { haveChromium, launchChromium } from '../test-utils/chromium.js';
 import { BIN, runCli } from '../test-utils/run-cli.js';
 
 // End to end on real images: a 3-class subset of isic-mini keeps the job graph small (about
 // 30 jobs of the `test` preset), so the whole file runs in a few minutes on 2 cores.
 const MINI = fileURLToPath(new URL('../../../../../shared/data/isic-mini', import.meta.url));
 const haveMini = existsSync(join(MINI, 'labels.csv'));
-const CHROMIUM = '/usr/bin/chromium';
 
 let dir: string;
 let data: string;
@@ -67,22 +67,10 @@ describe.skipIf(!haveMini)('skingan experiment (isic-mini, 3 classes, test prese
     expect(await fs.readFile(join(full(), 'tables', 'gan-metrics.md'), 'utf8')).toMatch(/test-random-conv/);
   });
 
-  it.skipIf(!existsSync(CHROMIUM))(
+  it.skipIf(!haveChromium)(
     'report.html opens from disk in a browser with its tables and every image loaded',
     async () => {
-      const { chromium } = await import('playwright-core');
-      const browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      const browser = await launchChromium();
       try {
         const page = await browser.newPage();
         const requests: string[] = [];
