@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, promises as fs, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 import { generateDemoSet } from '../demo/demo-set.js';
+import { SHARED_DATA } from './shared-dir.js';
 
 /**
  * The images the tests read: the real data beside the repository (`../shared/data`, or
@@ -13,9 +14,7 @@ import { generateDemoSet } from '../demo/demo-set.js';
  * The demo set has isic-mini's shape (8 classes × 60 images), so tests assert the same counts on
  * either; only the tests that need real photographs (isic-fullres) skip without the real data.
  */
-export const SHARED_DATA = process.env.SKINGAN_SHARED_DATA
-  ? resolve(process.env.SKINGAN_SHARED_DATA)
-  : fileURLToPath(new URL('../../../../../shared/data/', import.meta.url));
+export { SHARED_DATA };
 export const ISIC_FULLRES = join(SHARED_DATA, 'isic-fullres');
 /** isic-fullres: 31 real full-resolution photographs (JPEG/EXIF decoding, resizing parity). */
 export const HAVE_ISIC_FULLRES = existsSync(join(ISIC_FULLRES, 'labels.csv'));
