@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -200,6 +200,7 @@ describe('skingan data', () => {
     const ranges: (string | undefined)[] = [];
     let cutOnce = true;
     let zip: Buffer;
+    let out = '';
     beforeAll(async () => {
       zip = storedZip([
         { name: 'ISIC_2019_Training_Input/ISIC_0000001.jpg', data: Buffer.alloc(3000, 7) }, // never decoded here
@@ -222,8 +223,17 @@ describe('skingan data', () => {
           ...(m ? { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
         });
         if (req.url?.endsWith('.zip') && cutOnce) {
+          // A dropped connection after 500 bytes, dropped only once the client has written them
+          // (its .part file): a client still opening that file would lose them to the drop.
           cutOnce = false;
-          res.write(body.subarray(0, 500), () => setTimeout(() => res.destroy(), 20));
+          res.write(body.subarray(0, 500));
+          const part = join(out, 'ISIC_2019_Training_Input.zip.part');
+          const poll = setInterval(() => {
+            if (existsSync(part) && statSync(part).size >= 500) {
+              clearInterval(poll);
+              res.destroy();
+            }
+          }, 10);
           return;
         }
         res.end(body.subarray(start));
@@ -237,7 +247,7 @@ describe('skingan data', () => {
     });
 
     it('resumes a dropped transfer, extracts, and leaves a folder loadDataset reads', async () => {
-      const out = join(dir, 'isic');
+      out = join(dir, 'isic');
       const r = await runAsync([
         'data',
         'download',
