@@ -33,7 +33,7 @@ describe('skingan demo --preset test --classes MEL,NV', () => {
     dir = await fs.mkdtemp(join(tmpdir(), 'skingan-cli-demo-'));
     out = join(dir, 'demo');
     first = demo();
-  }, 900_000);
+  });
   afterAll(async () => {
     await fs.rm(dir, { recursive: true, force: true });
   });
