@@ -1,6 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+/**
+ * The globalSetup of the packages whose tests read images: real data from ../shared/data
+ * ($SKINGAN_SHARED_DATA) or the generated demo set, resolved once per run.
+ */
+export const TEST_DATA_SETUP = fileURLToPath(
+  new URL('./packages/data/src/test-utils/test-data.setup.ts', import.meta.url),
+);
+
 const pkg = (name: string) => fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url));
 
 // Tests import sibling packages from source, so `pnpm test` in one package needs no build of the others.

@@ -53,6 +53,11 @@ export function flagClassIndex(space: LabelSpace, name: string, flag: string, co
   }
 }
 
+/** A comma-separated class list flag as the space's class names; an unknown one is a usage error. */
+export function flagClasses(space: LabelSpace, value: string, flag: string): string[] {
+  return splitList(value).map((c) => space.classes[flagClassIndex(space, c, flag)]!);
+}
+
 /** `A, B,C` → ['A', 'B', 'C'] for comma-separated flags. */
 export function splitList(value: string): string[] {
   return value

@@ -13,7 +13,9 @@ import { decodeImage, prepareDataset } from '@skingan/data';
 import { median } from '../timing.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const FULLRES = join(here, '..', '..', '..', '..', 'shared', 'data', 'isic-fullres');
+// The real data beside the repository, or where SKINGAN_SHARED_DATA says (as for the tests).
+const SHARED_DATA = process.env.SKINGAN_SHARED_DATA || join(here, '..', '..', '..', '..', 'shared', 'data');
+const FULLRES = join(SHARED_DATA, 'isic-fullres');
 const IMAGES = join(FULLRES, 'images');
 const SIZE = 256;
 const REPEATS = 5;

@@ -3,10 +3,10 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ISIC2019, initBackend, saveModel, subLabelSpace, writeJsonAtomic } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SHARED_DATA } from '../../../data/src/test-utils/shared-dir.js';
 import { createPretrainedClassifier } from '../classifier.js';
 import { caffePreprocess } from '../preprocess.js';
 import { readPngTensor } from '../test-utils/png-decode.js';
@@ -20,7 +20,8 @@ import {
   weightsCacheDir,
 } from './weights-cache.js';
 
-const natural = fileURLToPath(new URL('../../../../../shared/data/natural', import.meta.url));
+// Real photographs (a cat, a coffee cup) in the shared data: ../shared/data or $SKINGAN_SHARED_DATA.
+const natural = join(SHARED_DATA, 'natural');
 let tmp: string;
 
 beforeAll(async () => {
@@ -229,12 +230,12 @@ console.log(JSON.stringify([{ filename: 'pkg-1.0.0.tgz', integrity: ${JSON.strin
     });
   });
 
-  // Needs the cached weights and the shared test images (beside the checkout, as ../shared).
+  // Needs the cached weights and the real photographs of the shared data.
   const cached =
     existsSync(join(weightsCacheDir('resnet50-imagenet'), 'model.json')) &&
     existsSync(join(natural, 'chelsea.png'));
   describe.skipIf(!cached)(
-    'the Keras ImageNet ResNet-50 (runs when `skingan weights fetch resnet50-imagenet` has cached it and ../shared/data/natural is there)',
+    `the Keras ImageNet ResNet-50 (runs when \`skingan weights fetch resnet50-imagenet\` has cached it and ${natural} is there)`,
     () => {
       // ImageNet class indices (Keras' imagenet_class_index.json): 285 Egyptian_cat, 967 espresso.
       it.each([

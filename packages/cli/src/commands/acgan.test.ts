@@ -3,18 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../test-utils/run-cli.js';
-import { haveIsicMini, ISIC_MINI, pngSize, readJsonl } from '../test-utils/shared-data.js';
+import { pngSize, readJsonl, testImages } from '../test-utils/shared-data.js';
 
-const MINI = ISIC_MINI;
-const haveMini = haveIsicMini;
-if (!haveMini) console.warn(`skipping the acgan CLI tests: ${MINI} is absent`);
+const MINI = testImages().dir;
 
 const CLASSES = ['MEL', 'NV', 'BCC', 'AK', 'BKL', 'DF', 'VASC', 'SCC'];
 
 const stepsOf = (records: Record<string, unknown>[]) =>
   records.filter((r) => r.type === 'step').map((r) => r.step as number);
 
-describe.skipIf(!haveMini)('skingan acgan', () => {
+describe(`skingan acgan (${testImages().name})`, () => {
   let dir: string;
   let sub: string;
   let run: string;

@@ -3,11 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../test-utils/run-cli.js';
-import { haveIsicMini, ISIC_MINI } from '../test-utils/shared-data.js';
+import { testImages } from '../test-utils/shared-data.js';
 
-const MINI = ISIC_MINI;
-const haveMini = haveIsicMini;
-if (!haveMini) console.warn(`skipping the classifier/prf CLI tests: ${MINI} is absent`);
+const MINI = testImages().dir;
 
 /** A CSV file as its header and rows of cells (no quoting in the files checked here). */
 async function readCsv(path: string): Promise<{ header: string[]; rows: string[][] }> {
@@ -37,7 +35,7 @@ const EPOCHS = 8;
 const argmax = (xs: number[]) => xs.indexOf(Math.max(...xs));
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
-describe.skipIf(!haveMini)('skingan classifier and prf', () => {
+describe(`skingan classifier and prf (${testImages().name})`, () => {
   let dir: string;
   let sub: string;
   let split: string;

@@ -3,11 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../test-utils/run-cli.js';
-import { haveIsicMini, ISIC_MINI, pngSize, readJsonl } from '../test-utils/shared-data.js';
+import { pngSize, readJsonl, testImages } from '../test-utils/shared-data.js';
 
-const MINI = ISIC_MINI;
-const haveMini = haveIsicMini;
-if (!haveMini) console.warn(`skipping the cyclegan CLI tests: ${MINI} is absent`);
+const MINI = testImages().dir;
 
 const CLASSES = ['MEL', 'NV', 'BCC', 'AK', 'BKL', 'DF', 'VASC', 'SCC'];
 
@@ -25,7 +23,7 @@ async function readLabels(dir: string): Promise<Map<string, string>> {
   );
 }
 
-describe.skipIf(!haveMini)('skingan cyclegan', () => {
+describe(`skingan cyclegan (${testImages().name})`, () => {
   let dir: string;
   let sub: string;
   let run: string;

@@ -1,25 +1,21 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync, promises as fs, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, runCli } from '../test-utils/run-cli.js';
+import {
+  ISIC_FULLRES as FULLRES,
+  HAVE_ISIC_FULLRES as haveFullres,
+  NO_PHOTOGRAPHS,
+  pngSize,
+  testImages,
+} from '../test-utils/shared-data.js';
 
-const SHARED = fileURLToPath(new URL('../../../../../shared/data/', import.meta.url));
-const MINI = join(SHARED, 'isic-mini');
-const FULLRES = join(SHARED, 'isic-fullres');
-const haveMini = existsSync(join(MINI, 'labels.csv'));
-const haveFullres = existsSync(join(FULLRES, 'labels.csv'));
-
-/** Width and height from a PNG's IHDR chunk. */
-async function pngSize(path: string): Promise<[number, number]> {
-  const b = await fs.readFile(path);
-  return [b.readUInt32BE(16), b.readUInt32BE(20)];
-}
+const { dir: MINI, name: MINI_NAME } = testImages();
 
 /** A minimal zip (stored entries), enough for the downloader's extraction. */
 function storedZip(entries: { name: string; data: Buffer }[]): Buffer {
@@ -84,7 +80,7 @@ describe('skingan data', () => {
     dir = await fs.mkdtemp(join(tmpdir(), 'skingan-cli-data-'));
   });
 
-  it.skipIf(!haveMini)('stats --json: isic-mini has 480 images, 60 per class, no problems', () => {
+  it(`stats --json: ${MINI_NAME} has 480 images, 60 per class, no problems`, () => {
     const r = runCli(['data', 'stats', MINI, '--json']);
     expect(r.code).toBe(0);
     const stats = JSON.parse(r.stdout);
@@ -95,7 +91,7 @@ describe('skingan data', () => {
     });
   });
 
-  it.skipIf(!haveMini)('split --seed 7 twice gives identical files, 48/6/6 per class, disjoint', async () => {
+  it('split --seed 7 twice gives identical files, 48/6/6 per class, disjoint', async () => {
     const a = join(dir, 'a.json');
     const b = join(dir, 'b.json');
     expect(runCli(['data', 'split', MINI, '--seed', '7', '--out', a]).code).toBe(0);
@@ -114,37 +110,34 @@ describe('skingan data', () => {
     expect(new Set(all).size).toBe(480);
   });
 
-  it.skipIf(!haveMini)(
-    'subset: the test part of a split, then the first 2 MEL of it, as dataset folders',
-    async () => {
-      const split = join(dir, 'sub-split.json');
-      expect(runCli(['data', 'split', MINI, '--seed', '7', '--out', split]).code).toBe(0);
-      const test = join(dir, 'test-part');
-      const r = runCli(['data', 'subset', MINI, '--split', split, '--part', 'test', '--out', test, '--json']);
-      expect(r.code).toBe(0);
-      expect(JSON.parse(r.stdout)).toMatchObject({ total: 48, perClass: { MEL: 6, NV: 6, SCC: 6 } });
-      const testIds = JSON.parse(await fs.readFile(split, 'utf8')).ids.test as string[];
-      const stats = JSON.parse(runCli(['data', 'stats', test, '--json']).stdout);
-      expect(stats.total).toBe(48);
-      const mel = join(dir, 'mel-2');
-      expect(
-        runCli(['data', 'subset', test, '--classes', 'MEL', '--per-class', '2', '--out', mel]).code,
-      ).toBe(0);
-      const ids = (await fs.readFile(join(mel, 'labels.csv'), 'utf8'))
-        .trim()
-        .split('\n')
-        .slice(1)
-        .map((l) => l.split(',')[0]!);
-      expect(ids).toHaveLength(2);
-      for (const id of ids) expect(testIds).toContain(id);
-      const bad = runCli(['data', 'subset', MINI, '--part', 'test', '--out', join(dir, 'x')]);
-      expect(bad.code).toBe(2);
-      expect(bad.stderr).toMatch(/a split and a part go together/);
-    },
-  );
+  it('subset: the test part of a split, then the first 2 MEL of it, as dataset folders', async () => {
+    const split = join(dir, 'sub-split.json');
+    expect(runCli(['data', 'split', MINI, '--seed', '7', '--out', split]).code).toBe(0);
+    const test = join(dir, 'test-part');
+    const r = runCli(['data', 'subset', MINI, '--split', split, '--part', 'test', '--out', test, '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ total: 48, perClass: { MEL: 6, NV: 6, SCC: 6 } });
+    const testIds = JSON.parse(await fs.readFile(split, 'utf8')).ids.test as string[];
+    const stats = JSON.parse(runCli(['data', 'stats', test, '--json']).stdout);
+    expect(stats.total).toBe(48);
+    const mel = join(dir, 'mel-2');
+    expect(runCli(['data', 'subset', test, '--classes', 'MEL', '--per-class', '2', '--out', mel]).code).toBe(
+      0,
+    );
+    const ids = (await fs.readFile(join(mel, 'labels.csv'), 'utf8'))
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(',')[0]!);
+    expect(ids).toHaveLength(2);
+    for (const id of ids) expect(testIds).toContain(id);
+    const bad = runCli(['data', 'subset', MINI, '--part', 'test', '--out', join(dir, 'x')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/a split and a part go together/);
+  });
 
   it.skipIf(!haveFullres)(
-    'prepare --size 256: killed mid-way, a rerun finishes without redoing finished images',
+    `prepare --size 256 of real photographs: killed mid-way, a rerun finishes without redoing finished images ${haveFullres ? '' : NO_PHOTOGRAPHS}`,
     async () => {
       const out = join(dir, 'P');
       const args = ['data', 'prepare', FULLRES, '--size', '256', '--out', out, '--concurrency', '1'];
@@ -207,6 +200,7 @@ describe('skingan data', () => {
     const ranges: (string | undefined)[] = [];
     let cutOnce = true;
     let zip: Buffer;
+    let out = '';
     beforeAll(async () => {
       zip = storedZip([
         { name: 'ISIC_2019_Training_Input/ISIC_0000001.jpg', data: Buffer.alloc(3000, 7) }, // never decoded here
@@ -229,8 +223,17 @@ describe('skingan data', () => {
           ...(m ? { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
         });
         if (req.url?.endsWith('.zip') && cutOnce) {
+          // A dropped connection after 500 bytes, dropped only once the client has written them
+          // (its .part file): a client still opening that file would lose them to the drop.
           cutOnce = false;
-          res.write(body.subarray(0, 500), () => setTimeout(() => res.destroy(), 20));
+          res.write(body.subarray(0, 500));
+          const part = join(out, 'ISIC_2019_Training_Input.zip.part');
+          const poll = setInterval(() => {
+            if (existsSync(part) && statSync(part).size >= 500) {
+              clearInterval(poll);
+              res.destroy();
+            }
+          }, 10);
           return;
         }
         res.end(body.subarray(start));
@@ -244,7 +247,7 @@ describe('skingan data', () => {
     });
 
     it('resumes a dropped transfer, extracts, and leaves a folder loadDataset reads', async () => {
-      const out = join(dir, 'isic');
+      out = join(dir, 'isic');
       const r = await runAsync([
         'data',
         'download',

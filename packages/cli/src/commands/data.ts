@@ -1,6 +1,6 @@
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
-import { SkinganError } from '@skingan/core';
+import { ISIC2019, SkinganError } from '@skingan/core';
 import {
   countPerClass,
   type Dataset,
@@ -19,7 +19,7 @@ import {
   writeSplit,
 } from '@skingan/data';
 import { type Command, Option } from 'commander';
-import { intOption } from '../options.js';
+import { flagClasses, intOption } from '../options.js';
 import { printJson } from '../ui/output.js';
 import { Progress } from '../ui/progress.js';
 
@@ -119,6 +119,7 @@ export function registerData(program: Command): void {
     .option('--per-class <n>', 'images per class', intOption('--per-class'), 40)
     .option('--size <px>', 'image side', intOption('--size'), 64)
     .option('--seed <n>', 'drawing seed', intOption('--seed'), 0)
+    .option('--classes <list>', 'comma-separated classes to draw (default: all 8 ISIC 2019 classes)')
     .option('--json', 'print one JSON object')
     .action(async (opts: DemoFlags) => demoSet(opts));
 }
@@ -308,6 +309,7 @@ interface DemoFlags {
   perClass: number;
   size: number;
   seed: number;
+  classes?: string;
   json?: boolean;
 }
 
@@ -317,6 +319,7 @@ async function demoSet(opts: DemoFlags): Promise<void> {
     perClass: opts.perClass,
     size: opts.size,
     seed: opts.seed,
+    ...(opts.classes ? { classes: flagClasses(ISIC2019, opts.classes, '--classes') } : {}),
     onProgress: (done, total) => {
       progress ??= new Progress({ label: 'demo-set', total, unit: 'images', quiet: opts.json });
       progress.update(done);

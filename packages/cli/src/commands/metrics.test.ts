@@ -1,22 +1,19 @@
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../test-utils/run-cli.js';
+import { testImages } from '../test-utils/shared-data.js';
 
-const ISIC_MINI = fileURLToPath(new URL('../../../../../shared/data/isic-mini', import.meta.url));
-const haveData = existsSync(join(ISIC_MINI, 'labels.csv'));
-if (!haveData) console.warn(`skipping skingan metrics tests: ${ISIC_MINI} is absent`);
+// isic-mini, or the demo set of the same shape (8 classes × 60 images).
+const { dir: ISIC_MINI, name, ext } = testImages();
 
 let dir: string;
-let rows: string[][]; // labels.csv rows of isic-mini: [id, one-hot…]
+let rows: string[][]; // labels.csv rows of the images: [id, one-hot…]
 const CLASSES = ['MEL', 'NV', 'BCC', 'AK', 'BKL', 'DF', 'VASC', 'SCC'];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'skingan-metrics-cli-'));
-  if (!haveData) return;
   rows = (await readFile(join(ISIC_MINI, 'labels.csv'), 'utf8'))
     .trim()
     .split('\n')
@@ -27,8 +24,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe.runIf(haveData)('skingan metrics fid|kid|prd', () => {
-  it('FID of isic-mini against itself is 0 with the test extractor, named in the output', () => {
+describe(`skingan metrics fid|kid|prd (${name})`, () => {
+  it('FID of the images against themselves is 0 with the test extractor, named in the output', () => {
     const r = runCli([
       'metrics',
       'fid',
@@ -53,7 +50,7 @@ describe.runIf(haveData)('skingan metrics fid|kid|prd', () => {
   });
 
   it('a generated set of one class: FID > 0, per-class values only where both sides have images', async () => {
-    // "Generated" = the 60 MEL images of isic-mini, linked (not copied) into a dataset folder.
+    // "Generated" = the 60 MEL images, linked (not copied) into a dataset folder.
     const fake = join(dir, 'mel-only');
     await mkdir(join(fake, 'images'), { recursive: true });
     const mel = rows.filter((r) => Number(r[1]) === 1);
@@ -62,7 +59,7 @@ describe.runIf(haveData)('skingan metrics fid|kid|prd', () => {
       `image,${CLASSES.join(',')},UNK\n${mel.map((r) => r.join(',')).join('\n')}\n`,
     );
     for (const r of mel)
-      await symlink(join(ISIC_MINI, 'images', `${r[0]}.jpg`), join(fake, 'images', `${r[0]}.jpg`));
+      await symlink(join(ISIC_MINI, 'images', `${r[0]}${ext}`), join(fake, 'images', `${r[0]}${ext}`));
     const r = runCli([
       'metrics',
       'fid',
@@ -122,7 +119,7 @@ describe.runIf(haveData)('skingan metrics fid|kid|prd', () => {
   });
 });
 
-describe.runIf(haveData)('skingan metrics classify', () => {
+describe(`skingan metrics classify (${name})`, () => {
   async function predictions(name: string, wrongEvery: number): Promise<string> {
     // One-hot of the truth with 0.7/0.3 probabilities; every `wrongEvery`-th image predicted as the next class.
     const lines = rows.map((r, i) => {

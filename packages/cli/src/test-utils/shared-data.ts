@@ -1,11 +1,14 @@
-import { existsSync, promises as fs } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { promises as fs } from 'node:fs';
 
-/** The real data beside the project (../shared/data): read from there, never copied. */
-export const SHARED_DATA = fileURLToPath(new URL('../../../../../shared/data/', import.meta.url));
-export const ISIC_MINI = join(SHARED_DATA, 'isic-mini');
-export const haveIsicMini = existsSync(join(ISIC_MINI, 'labels.csv'));
+// One place decides which images the tests read (real ../shared/data, or the generated demo set):
+// the data package's test utilities, whose globalSetup this package's vitest.config.ts runs.
+export {
+  HAVE_ISIC_FULLRES,
+  ISIC_FULLRES,
+  NO_PHOTOGRAPHS,
+  type TestImages,
+  testImages,
+} from '../../../data/src/test-utils/test-data.js';
 
 /** Width and height from a PNG's IHDR chunk (and a check that it is a PNG). */
 export async function pngSize(path: string): Promise<[number, number]> {

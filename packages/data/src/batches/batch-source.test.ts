@@ -2,20 +2,53 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { type Batch, initBackend } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadDataset } from '../dataset/load-dataset.js';
 import type { Problem } from '../problems.js';
-import {
-  HAVE_ISIC_MINI,
-  ISIC_MINI,
-  MISSING_DATA,
-  makeDataset,
-  tempDir,
-  writeTestImage,
-} from '../test-utils/fixtures.js';
+import { makeDataset, tempDir } from '../test-utils/fixtures.js';
+import { testImages } from '../test-utils/test-data.js';
 import { createBatchSource } from './batch-source.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Every decode the batch source asks for, as events in order; `idle()` waits for those in flight. */
+const decodes = vi.hoisted(() => {
+  const events: { kind: 'start' | 'done'; path: string }[] = [];
+  let inFlight = 0;
+  let waiters: (() => void)[] = [];
+  return {
+    events,
+    started: () => events.filter((e) => e.kind === 'start').map((e) => e.path),
+    finished: () => events.filter((e) => e.kind === 'done').map((e) => e.path),
+    begin(path: string) {
+      events.push({ kind: 'start', path });
+      inFlight++;
+    },
+    end(path: string) {
+      events.push({ kind: 'done', path });
+      if (--inFlight === 0) for (const w of waiters.splice(0)) w();
+    },
+    idle: () => (inFlight === 0 ? Promise.resolve() : new Promise<void>((r) => waiters.push(r))),
+    reset() {
+      events.length = 0;
+      waiters = [];
+    },
+  };
+});
+vi.mock('../image/decode.js', async (original) => {
+  const real = await original<typeof import('../image/decode.js')>();
+  return {
+    ...real,
+    decodeImageBytes: async (path: string, size: number) => {
+      decodes.begin(path);
+      try {
+        return await real.decodeImageBytes(path, size);
+      } finally {
+        decodes.end(path);
+      }
+    },
+  };
+});
 
 /** Reads an epoch into plain values and disposes every tensor. */
 async function collect(
@@ -137,77 +170,76 @@ describe('createBatchSource', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('decodes ahead: with prefetch the trainer no longer waits for decoding', async () => {
-    // Cache off, so every batch is decoded; a trainer slower than decoding should then never wait
-    // after the first batch, while without prefetch it waits for every decode.
-    const big = join(dir, 'big');
-    await fs.mkdir(big);
-    const many = await Promise.all(
-      Array.from({ length: 40 }, async (_, i) => {
-        const path = join(big, `b${i}.jpg`);
-        await writeTestImage(path, 320, 240, (x, y) => [(x * i) % 256, (y * 3) % 256, (x + y) % 256]);
-        return { id: `b${i}`, label: 0, path };
-      }),
+  it('decodes ahead: with prefetch the next batches are decoded while the trainer holds this one', async () => {
+    // Cache off, so every batch is decoded. The trainer "works" on each batch until no decode is in
+    // flight (event order, not time): with prefetch the next batch is then decoded before it is asked
+    // for; without, none of it is.
+    const ahead = join(dir, 'ahead');
+    await makeDataset(
+      ahead,
+      Array.from({ length: 40 }, (_, i) => ({ id: `a${i}`, className: 'NV' })),
     );
-    const waits = async (prefetch: number) => {
+    const many = (await loadDataset(ahead)).samples;
+    const pathOf = new Map(many.map((s) => [s.id, s.path]));
+    const trace = async (prefetch: number) => {
       const source = createBatchSource(many, {
-        imageSize: 32,
+        imageSize: 4,
         batchSize: 8,
         seed: 1,
         prefetch,
         cacheBytes: 0,
       });
-      const w: number[] = [];
-      let t = performance.now();
-      for await (const b of source.epoch(0)) {
-        w.push(performance.now() - t);
+      decodes.reset();
+      const atHandOut: number[] = []; // decodes started when each batch reaches the trainer
+      const readyWhenAsked: boolean[] = []; // every image of the batch decoded before it was asked for
+      const it = source.epoch(0)[Symbol.asyncIterator]();
+      let finishedBefore = decodes.finished();
+      for (let r = await it.next(); !r.done; r = await it.next()) {
+        const b = r.value;
+        readyWhenAsked.push(b.ids.every((id) => finishedBefore.includes(pathOf.get(id)!)));
+        atHandOut.push(decodes.started().length);
         tf.dispose([b.images, b.labels]);
-        await sleep(60);
-        t = performance.now();
+        await decodes.idle(); // the trainer's step, as long as decoding takes
+        finishedBefore = decodes.finished();
       }
-      return w.slice(1).sort((a, b) => a - b);
+      return { atHandOut, readyWhenAsked };
     };
-    const ahead = await waits(2);
-    const onDemand = await waits(0);
-    const median = (xs: number[]) => xs[xs.length >> 1]!;
-    expect(median(ahead)).toBeLessThan(median(onDemand) / 2);
+    // 5 batches of 8. With prefetch 2, batch k reaches the trainer with batches k+1 and k+2 started.
+    const withPrefetch = await trace(2);
+    expect(withPrefetch.atHandOut).toEqual([24, 32, 40, 40, 40]);
+    expect(withPrefetch.readyWhenAsked).toEqual([false, true, true, true, true]);
+    // Without, nothing is decoded before it is asked for: the trainer waits for every batch.
+    const onDemand = await trace(0);
+    expect(onDemand.atHandOut).toEqual([8, 16, 24, 32, 40]);
+    expect(onDemand.readyWhenAsked).toEqual([false, false, false, false, false]);
   });
 
-  it.skipIf(!HAVE_ISIC_MINI)(
-    `isic-mini 64², batch 32: keeps a 5 ms/step trainer fed, tensors flat over 5 epochs ${HAVE_ISIC_MINI ? '' : MISSING_DATA}`,
-    async () => {
-      const ds = await loadDataset(ISIC_MINI);
-      const source = createBatchSource(ds.samples, {
-        imageSize: 64,
-        batchSize: 32,
-        seed: 7,
-        labelSpace: ds.labelSpace,
-      });
-      const before = tf.memory().numTensors;
-      const waits: number[][] = [];
-      for (let e = 0; e < 5; e++) {
-        const w: number[] = [];
-        let t = performance.now();
-        for await (const b of source.epoch(e)) {
-          w.push(performance.now() - t);
-          expect(b.images.shape).toEqual([b.ids.length, 64, 64, 3]);
-          tf.dispose([b.images, b.labels]);
-          await sleep(5);
-          t = performance.now();
-        }
-        expect(w).toHaveLength(15);
-        waits.push(w);
+  it(`${testImages().name} 64², batch 32: from epoch 2 on no image is decoded again, tensors flat over 5 epochs`, async () => {
+    const mini = testImages();
+    const ds = await loadDataset(mini.dir);
+    const source = createBatchSource(ds.samples, {
+      imageSize: 64,
+      batchSize: 32,
+      seed: 7,
+      labelSpace: ds.labelSpace,
+    });
+    const before = tf.memory().numTensors;
+    decodes.reset();
+    const decodedBy: number[] = []; // decodes started by the end of each epoch
+    for (let e = 0; e < 5; e++) {
+      let batches = 0;
+      for await (const b of source.epoch(e)) {
+        expect(b.images.shape).toEqual([b.ids.length, 64, 64, 3]);
+        tf.dispose([b.images, b.labels]);
+        batches++;
       }
-      expect(tf.memory().numTensors).toBe(before);
-      expect(source.cachedBytes).toBe(480 * 64 * 64 * 3);
-      // Epoch 1 decodes (bounded by the CPUs); from epoch 2 on batches are ready when asked.
-      const later = waits
-        .slice(1)
-        .flat()
-        .sort((a, b) => a - b);
-      const waited = later.reduce((a, b) => a + b, 0);
-      expect(later[later.length >> 1]).toBeLessThan(3);
-      expect(waited).toBeLessThan(later.length * 5); // waiting less than the trainer works
-    },
-  );
+      expect(batches).toBe(15);
+      decodedBy.push(decodes.started().length);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    expect(source.cachedBytes).toBe(480 * 64 * 64 * 3);
+    // Epoch 1 decodes each image once; later epochs are served from the cache, ready when asked.
+    expect(decodedBy).toEqual([480, 480, 480, 480, 480]);
+    expect(new Set(decodes.started()).size).toBe(480);
+  });
 });

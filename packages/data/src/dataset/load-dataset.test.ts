@@ -2,16 +2,8 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { ISIC2019 } from '@skingan/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  HAVE_ISIC_MINI,
-  HEADER,
-  ISIC_MINI,
-  MISSING_DATA,
-  makeDataset,
-  row,
-  tempDir,
-  writeTestImage,
-} from '../test-utils/fixtures.js';
+import { HEADER, makeDataset, row, tempDir, writeTestImage } from '../test-utils/fixtures.js';
+import { testImages } from '../test-utils/test-data.js';
 import { countPerClass, loadDataset } from './load-dataset.js';
 
 describe('loadDataset', () => {
@@ -131,22 +123,19 @@ describe('loadDataset', () => {
     );
   });
 
-  it.skipIf(!HAVE_ISIC_MINI)(
-    `isic-mini: 480 images, 60 per class, no problems ${HAVE_ISIC_MINI ? '' : MISSING_DATA}`,
-    async () => {
-      const ds = await loadDataset(ISIC_MINI);
-      expect(ds.samples).toHaveLength(480);
-      expect(countPerClass(ds)).toEqual({
-        MEL: 60,
-        NV: 60,
-        BCC: 60,
-        AK: 60,
-        BKL: 60,
-        DF: 60,
-        VASC: 60,
-        SCC: 60,
-      });
-      expect(ds.problems).toEqual([]);
-    },
-  );
+  it(`${testImages().name}: 480 images, 60 per class, no problems`, async () => {
+    const ds = await loadDataset(testImages().dir);
+    expect(ds.samples).toHaveLength(480);
+    expect(countPerClass(ds)).toEqual({
+      MEL: 60,
+      NV: 60,
+      BCC: 60,
+      AK: 60,
+      BKL: 60,
+      DF: 60,
+      VASC: 60,
+      SCC: 60,
+    });
+    expect(ds.problems).toEqual([]);
+  });
 });

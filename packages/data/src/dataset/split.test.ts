@@ -2,7 +2,8 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { ISIC2019, Rng, type Sample } from '@skingan/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { HAVE_ISIC_MINI, ISIC_MINI, MISSING_DATA, tempDir } from '../test-utils/fixtures.js';
+import { tempDir } from '../test-utils/fixtures.js';
+import { testImages } from '../test-utils/test-data.js';
 import { loadDataset } from './load-dataset.js';
 import { makeSplit, readSplit, selectSplit, writeSplit } from './split.js';
 
@@ -101,19 +102,16 @@ describe('makeSplit', () => {
     await expect(readSplit(join(dir, 'none.json'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
-  it.skipIf(!HAVE_ISIC_MINI)(
-    `isic-mini, seed 7: 48/6/6 per class, disjoint ${HAVE_ISIC_MINI ? '' : MISSING_DATA}`,
-    async () => {
-      const ds = await loadDataset(ISIC_MINI);
-      const split = makeSplit(ds, { seed: 7 });
-      const labelOf = new Map(ds.samples.map((s) => [s.id, s.label]));
-      for (let label = 0; label < 8; label++) {
-        const n = (part: 'train' | 'val' | 'test') =>
-          split.ids[part].filter((id) => labelOf.get(id) === label).length;
-        expect([n('train'), n('val'), n('test')]).toEqual([48, 6, 6]);
-      }
-      const all = [...split.ids.train, ...split.ids.val, ...split.ids.test];
-      expect(new Set(all).size).toBe(480);
-    },
-  );
+  it(`${testImages().name}, seed 7: 48/6/6 per class, disjoint`, async () => {
+    const ds = await loadDataset(testImages().dir);
+    const split = makeSplit(ds, { seed: 7 });
+    const labelOf = new Map(ds.samples.map((s) => [s.id, s.label]));
+    for (let label = 0; label < 8; label++) {
+      const n = (part: 'train' | 'val' | 'test') =>
+        split.ids[part].filter((id) => labelOf.get(id) === label).length;
+      expect([n('train'), n('val'), n('test')]).toEqual([48, 6, 6]);
+    }
+    const all = [...split.ids.train, ...split.ids.val, ...split.ids.test];
+    expect(new Set(all).size).toBe(480);
+  });
 });

@@ -63,6 +63,32 @@ describe('generateDemoSet', () => {
     );
   });
 
+  it('classes: only those, each image as in the full set; an unknown class is refused', async () => {
+    const full = join(dir, 'full');
+    const two = join(dir, 'two');
+    await generateDemoSet(full, { perClass: 2, size: 32, seed: 4 });
+    const r = await generateDemoSet(two, { perClass: 2, size: 32, seed: 4, classes: ['nv', 'MEL'] });
+    expect(r).toMatchObject({ total: 4, perClass: { NV: 2, MEL: 2 } });
+    const ds = await loadDataset(two);
+    expect(ds.samples.map((s) => s.id)).toEqual([
+      'demo_NV_0000',
+      'demo_NV_0001',
+      'demo_MEL_0000',
+      'demo_MEL_0001',
+    ]);
+    for (const s of ds.samples) {
+      const name = join('images', `${s.id}.png`);
+      expect((await fs.readFile(join(two, name))).equals(await fs.readFile(join(full, name)))).toBe(true);
+    }
+    expect(JSON.parse(await fs.readFile(join(two, 'dataset.json'), 'utf8')).classes).toEqual(['NV', 'MEL']);
+    await expect(generateDemoSet(join(dir, 'bad'), { classes: ['MEL', 'XYZ'] })).rejects.toThrow(
+      'unknown class "XYZ"',
+    );
+    await expect(generateDemoSet(join(dir, 'bad'), { classes: ['MEL', 'mel'] })).rejects.toThrow(
+      'demo classes must be distinct and at least one, got MEL,MEL',
+    );
+  });
+
   it('classes are learnable: 1-nearest-neighbour on colour histograms beats 75 % on held-out images', async () => {
     const out = join(dir, 'learn');
     await generateDemoSet(out, { perClass: 20, size: 48, seed: 3 });

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
+  classIndex,
   ISIC2019,
   Rng,
   replaceDirAtomic,
@@ -24,6 +25,8 @@ export interface DemoSetOptions {
   size?: number;
   /** Default 0. The same options give byte-identical folders. */
   seed?: number;
+  /** ISIC 2019 classes to draw, in this order; default all 8. A class's images do not depend on the others. */
+  classes?: readonly string[];
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -34,9 +37,9 @@ export interface DemoSetResult {
 }
 
 /**
- * Writes the built-in SYNTHETIC demo set: deterministic drawings of "lesion-like" blobs for the 8
- * ISIC 2019 classes (class-dependent size, shape, colours and texture on varied skin tones, with
- * hairs and dermatoscope rims as class-independent clutter), so `skingan demo` runs without a
+ * Writes the built-in SYNTHETIC demo set: deterministic drawings of "lesion-like" blobs for the
+ * ISIC 2019 classes, all 8 or `classes` (class-dependent size, shape, colours and texture on varied
+ * skin tones, with hairs and dermatoscope rims as class-independent clutter), so `skingan demo` runs without a
  * download. They are not medical images. The folder says so in README.md and in dataset.json
  * (`"synthetic": true`), and is a normal dataset folder otherwise. An existing demo set in `dir` is
  * replaced atomically; any other non-empty folder is refused.
@@ -53,10 +56,20 @@ export async function generateDemoSet(dir: string, options: DemoSetOptions = {})
       code: 'USAGE',
     });
   }
+  const classes = (options.classes ?? ISIC2019.classes).map(
+    (c) => ISIC2019.classes[classIndex(ISIC2019, c)]!,
+  );
+  if (classes.length === 0 || new Set(classes).size !== classes.length) {
+    throw new SkinganError(
+      `demo classes must be distinct and at least one, got ${classes.join(',') || 'none'}`,
+      {
+        code: 'USAGE',
+      },
+    );
+  }
   const root = resolve(dir);
   await refuseForeignFolder(root);
 
-  const classes = ISIC2019.classes;
   const jobs = classes.flatMap((className) => Array.from({ length: perClass }, (_, i) => ({ className, i })));
   const id = (c: string, i: number) => `demo_${c}_${String(i).padStart(4, '0')}`;
   let done = 0;
@@ -93,7 +106,7 @@ export async function generateDemoSet(dir: string, options: DemoSetOptions = {})
       size,
       seed,
     });
-    await writeFileAtomic(join(tmp, 'README.md'), readme(perClass, size, seed));
+    await writeFileAtomic(join(tmp, 'README.md'), readme(perClass, size, seed, classes));
   });
   return { dir: root, total: jobs.length, perClass: Object.fromEntries(classes.map((c) => [c, perClass])) };
 }
@@ -114,11 +127,11 @@ async function refuseForeignFolder(root: string): Promise<void> {
   }
 }
 
-function readme(perClass: number, size: number, seed: number): string {
+function readme(perClass: number, size: number, seed: number, classes: readonly string[]): string {
   return `# SYNTHETIC demo set — not real skin lesions
 
 Every image in this folder was drawn by a program (\`skingan data demo-set\`, seed ${seed}): coloured
-blobs on skin-toned backgrounds, ${perClass} per ISIC 2019 class, ${size}×${size} pixels. The classes differ
+blobs on skin-toned backgrounds, ${perClass} per ISIC 2019 class (${classes.join(', ')}), ${size}×${size} pixels. The classes differ
 in size, border, colours and texture in ways loosely inspired by dermoscopy (e.g. "MEL" blobs are
 large, irregular and multi-coloured; "DF" blobs are small with a white centre), so that the skingan
 pipeline has something learnable to run on without downloading data.

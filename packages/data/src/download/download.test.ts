@@ -27,13 +27,17 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /**
  * A static file server on 127.0.0.1 with Range, ETag and If-Range, that can cut a response after
- * some bytes (a dropped connection).
+ * some bytes (a dropped connection). The cut waits for the client: the server sends exactly the
+ * bytes, and drops the connection only once the client reports (`received`) that it has them all,
+ * so a slow client cannot lose them to the drop (a dropped fetch discards what it had not read).
  */
 class TestServer {
   files = new Map<string, Buffer>();
   requests: { path: string; range?: string; status: number }[] = [];
   /** Bytes after which the next response for a path is cut. */
   cutAfter = new Map<string, number>();
+  /** Responses sent up to their cut, waiting for the client to have the bytes: path → [bytes, drop]. */
+  private cuts = new Map<string, [number, () => void]>();
   private server: Server = createServer((req, res) => this.handle(req, res));
   url = '';
 
@@ -74,10 +78,20 @@ class TestServer {
     const cut = this.cutAfter.get(path);
     if (cut !== undefined) {
       this.cutAfter.delete(path);
-      res.write(part.subarray(0, cut), () => setTimeout(() => res.destroy(), 20));
+      this.cuts.set(path, [cut, () => res.destroy()]);
+      res.write(part.subarray(0, cut));
       return;
     }
     res.end(part);
+  }
+
+  /** The client's progress on `path`: drops a cut response's connection once the client has its bytes. */
+  received(path: string, bytes: number): void {
+    const cut = this.cuts.get(path);
+    if (cut && bytes >= cut[0]) {
+      this.cuts.delete(path);
+      cut[1]();
+    }
   }
 }
 
@@ -115,7 +129,10 @@ describe('download', () => {
       baseUrl: server.url,
       retries: 0,
       sha256: { images: sha256(zip) },
-      onProgress: (p: { phase: string }) => phases.add(p.phase),
+      onProgress: (p: { phase: string; file: string; done: number }) => {
+        phases.add(p.phase);
+        if (p.phase === 'download') server.received(p.file, p.done);
+      },
     };
     await expect(downloadIsic2019(out, opts)).rejects.toThrow(
       /download of .*ISIC_2019_Training_Input\.zip interrupted after 1000 bytes/,
@@ -157,6 +174,7 @@ describe('download', () => {
     const r = await downloadFile(`${server.url}ISIC_2019_Training_Input.zip`, dest, {
       retries: 2,
       retryDelayMs: 1,
+      onProgress: (done) => server.received('ISIC_2019_Training_Input.zip', done),
     });
     expect(r).toMatchObject({ bytes: zip.length, sha256: sha256(zip), cached: false });
     expect(server.requests.map((q) => q.range)).toEqual([undefined, 'bytes=300-']);
@@ -168,7 +186,10 @@ describe('download', () => {
     const url = `${server.url}changing.csv`;
     server.files.set('changing.csv', Buffer.from('a'.repeat(5000)));
     server.cutAfter.set('changing.csv', 2000);
-    await expect(downloadFile(url, dest, { retries: 0 })).rejects.toThrow('interrupted after 2000 bytes');
+    const onProgress = (done: number) => server.received('changing.csv', done);
+    await expect(downloadFile(url, dest, { retries: 0, onProgress })).rejects.toThrow(
+      'interrupted after 2000 bytes',
+    );
     server.files.set('changing.csv', Buffer.from('b'.repeat(4000)));
     server.requests = [];
     await downloadFile(url, dest, { retries: 0 });

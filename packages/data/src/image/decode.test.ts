@@ -5,13 +5,8 @@ import { initBackend } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  HAVE_ISIC_FULLRES,
-  ISIC_FULLRES,
-  MISSING_DATA,
-  tempDir,
-  writeTestImage,
-} from '../test-utils/fixtures.js';
+import { tempDir, writeTestImage } from '../test-utils/fixtures.js';
+import { HAVE_ISIC_FULLRES, ISIC_FULLRES, NO_PHOTOGRAPHS } from '../test-utils/test-data.js';
 import { decodeImage, decodeImageBytes, loadImages } from './decode.js';
 
 /** The pixel (x, y) of an HWC byte image of width `w`. */
@@ -138,7 +133,7 @@ describe('decodeImage', () => {
   const pil =
     existsSync('/usr/bin/python3') && spawnSync('/usr/bin/python3', ['-c', 'import PIL, numpy']).status === 0;
   it.skipIf(!pil || !HAVE_ISIC_FULLRES)(
-    `matches PIL's resize + center crop on real JPEGs ${HAVE_ISIC_FULLRES ? '' : MISSING_DATA}`,
+    `matches PIL's resize + center crop on real JPEGs ${HAVE_ISIC_FULLRES ? '' : NO_PHOTOGRAPHS}`,
     async () => {
       const script = [
         'import sys, numpy as np',

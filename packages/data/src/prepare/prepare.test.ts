@@ -3,14 +3,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset } from '../dataset/load-dataset.js';
-import {
-  HAVE_ISIC_FULLRES,
-  ISIC_FULLRES,
-  MISSING_DATA,
-  makeDataset,
-  tempDir,
-  writeTestImage,
-} from '../test-utils/fixtures.js';
+import { makeDataset, tempDir, writeTestImage } from '../test-utils/fixtures.js';
+import { HAVE_ISIC_FULLRES, ISIC_FULLRES, NO_PHOTOGRAPHS } from '../test-utils/test-data.js';
 import { prepareDataset } from './prepare.js';
 
 describe('prepareDataset', () => {
@@ -93,7 +87,7 @@ describe('prepareDataset', () => {
   });
 
   it.skipIf(!HAVE_ISIC_FULLRES)(
-    `isic-fullres → 64: 31 images, same labels ${HAVE_ISIC_FULLRES ? '' : MISSING_DATA}`,
+    `isic-fullres → 64: 31 images, same labels ${HAVE_ISIC_FULLRES ? '' : NO_PHOTOGRAPHS}`,
     async () => {
       const out = join(dir, 'fullres');
       const r = await prepareDataset(ISIC_FULLRES, out, { size: 64 });

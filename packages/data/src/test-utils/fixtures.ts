@@ -1,16 +1,9 @@
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 
-/** /work/shared/data (beside the repository), where the real test data lives; never copied into the repo. */
-export const SHARED_DATA = fileURLToPath(new URL('../../../../../shared/data/', import.meta.url));
-export const ISIC_MINI = join(SHARED_DATA, 'isic-mini');
-export const ISIC_FULLRES = join(SHARED_DATA, 'isic-fullres');
-export const HAVE_ISIC_MINI = existsSync(join(ISIC_MINI, 'labels.csv'));
-export const HAVE_ISIC_FULLRES = existsSync(join(ISIC_FULLRES, 'labels.csv'));
-export const MISSING_DATA = `shared test data not found at ${SHARED_DATA} (skipped)`;
+// The real data beside the repository, and the demo set standing in for it: ./test-data.ts.
 
 export async function tempDir(tag = 'skingan-data-'): Promise<string> {
   return fs.mkdtemp(join(tmpdir(), tag));
