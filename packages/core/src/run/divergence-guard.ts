@@ -83,7 +83,8 @@ export class DivergenceGuard {
       }
     }
     for (const [loss, value] of entries) {
-      const history = (this.recent[loss] ??= []);
+      const history = this.recent[loss] ?? [];
+      this.recent[loss] = history;
       history.push(value);
       if (history.length > this.window) history.shift();
     }
