@@ -2,6 +2,11 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import {
   type BatchSource,
+  DivergedError,
+  DivergenceGuard,
+  type DivergenceGuardState,
+  learningRateHint,
+  pathExists,
   Rng,
   type RngState,
   type RunFolder,
@@ -89,6 +94,8 @@ interface TrainState {
   stoppedEarly: boolean;
   history: EpochRecord[];
   rng: RngState;
+  /** The divergence guard's recent losses (absent in checkpoints of older versions). */
+  guard?: DivergenceGuardState;
 }
 
 const BEST_DIR = 'best';
@@ -169,7 +176,11 @@ export class Learner {
       rng: this.dropoutRng.state,
     };
     let best: tf.Tensor[] | null = null;
+    const guard = new DivergenceGuard();
     const latest = resume && run ? await run.checkpoints.latest() : undefined;
+    /** The step of the checkpoint a resume would start from (the last good state). */
+    let checkpointStep: number | null = latest?.step ?? null;
+    const totalEpochs = phases.reduce((n, p) => n + p.epochs, 0);
     if (latest && run) {
       const restored = await run.checkpoints.restore<TrainState>(latest, {
         models: { backbone: this.classifier.backbone, head: this.classifier.head },
@@ -177,10 +188,15 @@ export class Learner {
       });
       Object.assign(state, restored.state);
       this.dropoutRng.state = state.rng;
-      if (state.best) best = await this.readBest(join(run.dir, BEST_DIR));
-      this.options.log?.(`resuming at epoch ${state.nextEpoch + 1} (step ${state.step})`);
+      guard.setState(state.guard);
+      if (state.best) best = await this.readBest(run.dir, state.best);
+      this.options.log?.(
+        state.nextEpoch >= totalEpochs
+          ? `the run has trained all ${totalEpochs} epochs already: nothing to resume`
+          : `resuming at epoch ${state.nextEpoch + 1} (step ${state.step})`,
+      );
     }
-    const totalEpochs = phases.reduce((n, p) => n + p.epochs, 0);
+    let trained = false;
     const signal = this.options.signal;
     let phaseStart = 0;
     try {
@@ -214,10 +230,17 @@ export class Learner {
             const epochInPhase = epoch - phaseStart;
             let lossSum = 0;
             let steps = 0;
-            const stepAt = (loss: number, lr: number[], mom: number) => {
+            const stepAt = async (loss: number, lr: number[], mom: number) => {
               lossSum += loss;
               state.step += 1;
-              return observer?.onStep?.({
+              const divergence = guard.check(state.step, { loss });
+              if (divergence) {
+                throw new DivergedError('classifier training', divergence, {
+                  checkpointStep,
+                  hint: learningRateHint('--lr'),
+                });
+              }
+              await observer?.onStep?.({
                 kind: 'step',
                 step: state.step,
                 epoch,
@@ -256,12 +279,7 @@ export class Learner {
               }
             }
             if (signal?.aborted) break;
-            if (!Number.isFinite(lossSum)) {
-              throw new SkinganError(`training diverged in epoch ${epoch + 1} (loss ${lossSum})`, {
-                code: 'DIVERGED',
-                hint: 'lower the learning rate (see `skingan classifier lr-find`)',
-              });
-            }
+            trained = true;
             const record: EpochRecord = {
               epoch,
               phase: phaseIndex,
@@ -312,6 +330,7 @@ export class Learner {
             });
             if (run) {
               state.rng = this.dropoutRng.state;
+              state.guard = guard.getState();
               const ref = await run.checkpoints.save<TrainState>({
                 step: state.step,
                 epoch,
@@ -319,6 +338,7 @@ export class Learner {
                 optimizers: { adam: this.optimizer },
                 state,
               });
+              checkpointStep = state.step;
               await observer?.onCheckpoint?.({ kind: 'checkpoint', step: state.step, epoch, path: ref.dir });
             }
           }
@@ -344,7 +364,8 @@ export class Learner {
         };
       }
       if (best) this.restore(best);
-      if (run) {
+      // A resume of a finished run trains nothing and leaves its model/ as it is.
+      if (run && (trained || !(await pathExists(join(run.dir, MODEL_DIR))))) {
         await this.classifier.save(join(run.dir, MODEL_DIR));
         await fs.rm(join(run.dir, BEST_DIR), { recursive: true, force: true });
       }
@@ -515,14 +536,48 @@ export class Learner {
     this.classifier.head.setWeights(weights.slice(n));
   }
 
-  private async readBest(dir: string): Promise<tf.Tensor[] | null> {
+  /**
+   * The weights of the best epoch so far, for a resume: from `best/`, or from `model/` once the
+   * run has finished (it then holds the best weights and `best/` is gone). Missing or damaged, it
+   * fails: resuming without it would end with other weights than the result names.
+   */
+  private async readBest(runDir: string, record: EpochRecord): Promise<tf.Tensor[]> {
+    const bestDir = join(runDir, BEST_DIR);
+    const modelDir = join(runDir, MODEL_DIR);
+    const dir = (await pathExists(bestDir)) ? bestDir : (await pathExists(modelDir)) ? modelDir : undefined;
+    const what = `the best model (epoch ${record.epoch + 1})`;
+    if (!dir) {
+      throw new SkinganError(`${what} is missing: neither best/ nor model/ is in the run`, {
+        code: 'BAD_CHECKPOINT',
+        file: runDir,
+        hint: 'start the run again in a new folder (without --resume)',
+      });
+    }
+    let c: ImageClassifier;
     try {
-      const c = await ImageClassifier.load(dir);
-      const w = [...c.backbone.getWeights(), ...c.head.getWeights()].map((t) => tf.clone(t));
+      c = await ImageClassifier.load(dir);
+    } catch (e) {
+      throw new SkinganError(`${what} cannot be read: ${e instanceof Error ? e.message : String(e)}`, {
+        code: 'BAD_CHECKPOINT',
+        file: dir,
+        hint: 'start the run again in a new folder (without --resume)',
+        cause: e,
+      });
+    }
+    try {
+      const w = [...c.backbone.getWeights(), ...c.head.getWeights()];
+      const own = [...this.classifier.backbone.getWeights(), ...this.classifier.head.getWeights()];
+      const same = w.length === own.length && w.every((t, i) => t.shape.join() === own[i]!.shape.join());
+      if (!same) {
+        throw new SkinganError(`${what} is another network than this run's`, {
+          code: 'BAD_CHECKPOINT',
+          file: dir,
+          hint: 'start the run again in a new folder (without --resume)',
+        });
+      }
+      return w.map((t) => tf.clone(t));
+    } finally {
       c.dispose();
-      return w;
-    } catch {
-      return null;
     }
   }
 }
