@@ -8,6 +8,8 @@ export interface TrainAcganOptions extends Omit<AcganTrainerOptions, 'run'> {
   /** The run folder (created; with `resume`, an existing one is continued from its newest checkpoint). */
   out: string;
   resume?: boolean;
+  /** Resume a run that diverged with unchanged settings (otherwise the learning rates must change). */
+  resumeDiverged?: boolean;
   source: BatchSource;
 }
 
@@ -23,8 +25,11 @@ export async function trainAcgan(
     kind: 'acgan',
     config: options.config,
     resume: options.resume ?? false,
-    // Training longer is the one change a resume may make.
+    // Training longer is the one change a resume may make; after a divergence, the training
+    // settings (learning rates) too, and they must change.
     resumableKeys: ['epochs'],
+    retuneKeys: ['training'],
+    resumeDiverged: options.resumeDiverged ?? false,
   });
   let trainer: AcganTrainer | undefined;
   try {

@@ -3,10 +3,12 @@ import {
   type BatchSource,
   type CheckpointRef,
   combineObservers,
+  DivergedError,
+  learningRateHint,
   Rng,
   type RngState,
   type RunFolder,
-  SkinganError,
+  type SkinganError,
   saveModel,
   type TrainingObserver,
   writeJsonAtomic,
@@ -76,7 +78,9 @@ interface TrainerState {
  * Trains an ACGAN on a `BatchSource`: Adam for both networks, a step as `acganStep`, per-step
  * events (losses, accuracies) to the observer and metrics.jsonl, checkpoints every
  * `training.checkpointEvery` steps and at the end, a fixed-noise sample grid per epoch, and
- * divergence detection (NaN/inf → roll back one step, save, throw `DIVERGED`).
+ * divergence detection (core's `DivergenceGuard` plus GAN-specific stalls, see `DivergenceMonitor`:
+ * NaN/inf → roll back one step, save, throw `DIVERGED`; an exploding loss → stop at the last
+ * checkpoint).
  *
  *   const trainer = await AcganTrainer.create({ config, run, onSamples });
  *   await trainer.train(batches);
@@ -273,18 +277,24 @@ export class AcganTrainer {
     if (divergence) throw await this.diverged(divergence, false);
   }
 
-  /** Saves the last good state and builds the error that stops training. */
+  /**
+   * Builds the error that stops training, after saving the last good state: the state before the
+   * bad step (NaN/inf, rolled back) or the state reached (a stall). After an exploding loss the
+   * networks have taken its update: nothing is saved, the last checkpoint stays the one to resume.
+   */
   private async diverged(d: Divergence, rolledBack: boolean): Promise<SkinganError> {
-    const ref = this.options.run ? await this.checkpoint(this.observer) : undefined;
-    const saved = ref
-      ? ` The last good state (step ${ref.step}${rolledBack ? ', before the bad step' : ''}) is saved in ${ref.dir}.`
-      : '';
-    return new SkinganError(`ACGAN training diverged: ${d.message}.${saved}`, {
-      code: 'DIVERGED',
+    const run = this.options.run;
+    const ref = run && d.kind !== 'exploding' ? await this.checkpoint(this.observer) : undefined;
+    const checkpointStep = ref?.step ?? (await run?.checkpoints.latest())?.step ?? null;
+    const stall = d.kind === 'frozen' || d.kind === 'discriminator-wins';
+    return new DivergedError(`ACGAN training${rolledBack ? ' (rolled back one step)' : ''}`, d, {
+      checkpointStep,
       hint:
         d.kind === 'discriminator-wins'
           ? 'the discriminator overpowers the generator: try --diffaugment, more label smoothing (training.realLabel) or a lower learningRateD'
-          : 'lower the learning rates (training.learningRateG/learningRateD) or check the input images for NaN, then start a new run',
+          : stall
+            ? 'lower the learning rates (training.learningRateG/learningRateD) or check the input images'
+            : `${learningRateHint('training.learningRateG/learningRateD (--config)')}; or check the input images for NaN`,
     });
   }
 
