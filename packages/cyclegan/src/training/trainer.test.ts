@@ -120,17 +120,14 @@ describe('CycleGanTrainer', () => {
     const b = new TensorSource(tintedImages(3, 28, 'blue', 12), 1, 12, 'b');
     const t = new CycleGanTrainer(config);
     const logged: number[] = [];
-    const err = await t
-      .train(a, b, { run, observer: { onStep: (e) => void logged.push(e.step) } })
-      .catch(
-        (e: unknown) =>
-          e as {
-            code: string;
-            message: string;
-            hint: string;
-            divergence: { step: number; checkpointStep: number | null };
-          },
-      );
+    type Diverged = {
+      code: string;
+      message: string;
+      hint: string;
+      divergence: { step: number; checkpointStep: number | null };
+    };
+    const observer = { onStep: (e: StepEvent) => void logged.push(e.step) };
+    const err = (await t.train(a, b, { run, observer }).catch((e: unknown) => e)) as Diverged;
     expect(err.code).toBe('DIVERGED');
     expect(err.message).toMatch(/^CycleGAN training diverged: loss \w+ = .* at step \d+/);
     expect(err.hint).toMatch(/resume with a lower --lr/);
