@@ -70,6 +70,7 @@ export {
 } from './run/folder-lock.js';
 export {
   compareConfig,
+  describeRunStatus,
   type OpenRunOptions,
   RunFolder,
   type RunJson,

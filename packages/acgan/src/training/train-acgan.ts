@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { type BatchSource, CheckpointStore, RunFolder } from '@skingan/core';
 import type { ParamCount } from '../models/blocks.js';
 import { AcganTrainer, type AcganTrainerOptions, type TrainResult } from './trainer.js';
@@ -20,7 +20,6 @@ export interface TrainAcganOptions extends Omit<AcganTrainerOptions, 'run'> {
 export async function trainAcgan(
   options: TrainAcganOptions,
 ): Promise<TrainResult & { dir: string; params: { generator: ParamCount; discriminator: ParamCount } }> {
-  if (options.resume) await forgetStepsWithoutCheckpoint(resolve(options.out));
   const run = await RunFolder.open(options.out, {
     kind: 'acgan',
     config: options.config,
@@ -33,6 +32,8 @@ export async function trainAcgan(
   });
   let trainer: AcganTrainer | undefined;
   try {
+    // Only once the run's lock is held: another process may be writing this folder.
+    if (options.resume) await forgetStepsWithoutCheckpoint(run.dir);
     trainer = await AcganTrainer.create({ ...options, run });
     const result = await trainer.train(options.source);
     await run.finish(result.status === 'completed' ? 'completed' : 'interrupted');

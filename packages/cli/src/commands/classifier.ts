@@ -35,6 +35,7 @@ import {
 import { type Command, Option } from 'commander';
 import { flagClassIndex, initCommandBackend, intOption, numberOption, splitList } from '../options.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
+import { onStopSignals } from '../ui/stop-signals.js';
 
 /** Flags shared by `train` and `lr-find`: what network, at what size, with what data. */
 interface ModelFlags {
@@ -62,6 +63,7 @@ interface TrainFlags extends ModelFlags {
   freezeEpochs?: number;
   patience?: number;
   resume?: boolean;
+  resumeDiverged?: boolean;
 }
 
 interface LrFindFlags extends ModelFlags {
@@ -111,7 +113,11 @@ export function registerClassifier(program: Command): void {
     )
     .option(
       '--resume',
-      'continue the run in --out from its last checkpoint (only --epochs and --patience may change)',
+      'continue the run in --out from its last checkpoint (only --epochs and --patience may change; --lr after a divergence)',
+    )
+    .option(
+      '--resume-diverged',
+      'with --resume: retry a run that diverged with unchanged settings (otherwise lower the learning rate)',
     )
     .action(async (opts: TrainFlags, cmd: Command) => {
       await initCommandBackend(cmd, opts.json);
@@ -333,6 +339,8 @@ async function train(opts: TrainFlags): Promise<void> {
     },
     resume: opts.resume,
     resumableKeys: ['epochs', 'patience'],
+    retuneKeys: ['lr'],
+    resumeDiverged: opts.resumeDiverged ?? false,
   });
   const totalEpochs = phases.reduce((n, p) => n + p.epochs, 0);
   const stepsPerEpoch = trainSource.stepsPerEpoch;
@@ -354,15 +362,10 @@ async function train(opts: TrainFlags): Promise<void> {
         )
         .join(' then '),
   );
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
-    progress.log(
-      'interrupt: stopping now; --resume continues from the last epoch checkpoint (Ctrl-C again to quit at once)',
-    );
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const stop = onStopSignals(
+    (l) => progress.log(l),
+    'stopping now; --resume continues from the last epoch checkpoint',
+  );
   const started = Date.now();
   const metrics = run.metricsObserver();
   try {
@@ -374,7 +377,7 @@ async function train(opts: TrainFlags): Promise<void> {
       trainLabels: trainSamples.map((s) => s.label),
       run,
       resume: opts.resume,
-      signal: controller.signal,
+      signal: stop.signal,
       log: (l) => progress.log(l),
       observer: {
         onStep: (e) => {
@@ -416,12 +419,12 @@ async function train(opts: TrainFlags): Promise<void> {
         : `classifier: ${result.epochs} epochs into ${run.dir}${result.best ? ` (best epoch ${result.best.epoch + 1}: val balanced accuracy ${result.best.valBalancedAccuracy?.toFixed(3)})` : ''}`,
     );
     if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-    if (result.interrupted) process.exitCode = 130;
+    if (result.interrupted) process.exitCode = stop.exitCode;
   } catch (e) {
     await run.finish('failed', e);
     throw e;
   } finally {
-    process.off('SIGINT', onSigint);
+    stop.dispose();
     trainSource.dispose();
     valSource?.dispose();
   }

@@ -1,4 +1,5 @@
 import { cpus } from 'node:os';
+import { lockFolder } from '@skingan/core';
 import type { Command } from 'commander';
 import { EXPERIMENT_PRESETS } from '../experiment/config.js';
 import { type ExperimentOptions, runExperiment } from '../experiment/run-experiment.js';
@@ -24,6 +25,20 @@ export async function experimentCommand(
   cmd: Command,
 ): Promise<string> {
   const backend = globalBackend(cmd);
+  // Its jobs lock their own folders; this lock keeps a second experiment out of the whole tree.
+  const lock = await lockFolder(opts.out, { command: `experiment ${kind}` });
+  try {
+    return await runLocked(kind, opts, backend);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function runLocked(
+  kind: ExperimentOptions['kind'],
+  opts: ExperimentFlags,
+  backend: ReturnType<typeof globalBackend>,
+): Promise<string> {
   const outcome = await runExperiment({
     kind,
     data: opts.data,

@@ -133,3 +133,19 @@ describe('RunFolder', () => {
     expect(again.status.attempts).toHaveLength(3);
   });
 });
+
+describe('describeRunStatus', () => {
+  it('reads "running" with a dead pid on this host as stopped (process gone); another host stays running', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { describeRunStatus } = await import('./run-folder.js');
+    const dead = Number(
+      spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout,
+    );
+    expect(describeRunStatus({ status: 'running', pid: dead, host: hostname() })).toBe(
+      `stopped (process gone: pid ${dead} no longer runs; --resume continues from the last checkpoint)`,
+    );
+    expect(describeRunStatus({ status: 'running', pid: process.pid, host: hostname() })).toBe('running');
+    expect(describeRunStatus({ status: 'running', pid: dead, host: 'elsewhere' })).toBe('running');
+    expect(describeRunStatus({ status: 'completed' })).toBe('completed');
+  });
+});

@@ -6,7 +6,7 @@ import type { TrainingObserver } from '../events.js';
 import { pathExists, writeFileAtomic, writeJsonAtomic } from '../io/atomic.js';
 import { CheckpointStore } from './checkpoint-store.js';
 import { type DivergenceRecord, divergenceOf } from './divergence-guard.js';
-import { type FolderLock, lockFolder } from './folder-lock.js';
+import { type FolderLock, lockFolder, processGone } from './folder-lock.js';
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted';
 
@@ -230,6 +230,19 @@ async function readRunJson(dir: string): Promise<RunJson | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A run's status as a person should read it: a run.json that says "running" while its process is
+ * gone from this host (killed with -9, a crash, a reboot) reads "stopped (process gone)"; a
+ * diverged run names the step and loss.
+ */
+export function describeRunStatus(run: Partial<RunJson>): string {
+  if (run.status === 'running' && processGone(run.pid, run.host)) {
+    return `stopped (process gone: pid ${run.pid} no longer runs; --resume continues from the last checkpoint)`;
+  }
+  if (run.divergence) return `${run.status} (diverged: ${run.divergence.message})`;
+  return run.status ?? '?';
 }
 
 function divergedResumeError(dir: string, d: DivergenceRecord, retuneKeys: string[]): SkinganError {
