@@ -171,4 +171,27 @@ describe('skingan training safety', () => {
     expect(lower.code, lower.stderr).toBe(0);
     expect((await readJson(join(out, 'run.json'))).status).toBe('completed');
   }, 300_000);
+
+  it('data prepare and experiment into a folder a live process holds: exit 2 naming it, nothing written there', async () => {
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    try {
+      for (const [name, args] of [
+        ['P', ['data', 'prepare', data, '--size', '16']],
+        ['E', ['experiment', 'noise2img', '--data', data, '--preset', 'demo']],
+      ] as const) {
+        const out = join(dir, name);
+        await fs.mkdir(out);
+        const held = { pid: other.pid, host: hostname(), command: 'acgan train', startedAt: 'x' };
+        await fs.writeFile(join(out, '.skingan.lock'), JSON.stringify(held));
+        const r = runCli([...args, '--out', out]);
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toContain(
+          `another process is writing into this folder: \`acgan train\` (pid ${other.pid}`,
+        );
+        expect(await fs.readdir(out)).toEqual(['.skingan.lock']);
+      }
+    } finally {
+      other.kill();
+    }
+  }, 120_000);
 });
