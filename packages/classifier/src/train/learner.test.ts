@@ -298,7 +298,7 @@ describe('Learner', () => {
     const d = err.divergence;
     expect(d.step).toBe(steps.length + 1);
     expect(d.step).toBeGreaterThan(1);
-    expect(err.message).toContain(`classifier training diverged: loss loss = `);
+    expect(err.message).toContain(`classifier training diverged: loss = `);
     expect(err.message).toContain(`at step ${d.step}`);
     expect(err.hint).toContain('lower --lr');
     // The last good checkpoint is the last epoch's end before the divergence (or none).

@@ -155,7 +155,7 @@ describe('skingan training safety', () => {
     const out = join(dir, 'L');
     const r = runCli(classifier(out, '--epochs', '3', '--lr', '1e6'));
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/classifier training diverged: loss loss = \S+ at step \d+/);
+    expect(r.stderr).toMatch(/classifier training diverged: loss = \S+ at step \d+/);
     expect(r.stderr).toContain('resume with a lower --lr');
     expect(r.stderr).not.toContain('probability of class');
     const run = await readJson(join(out, 'run.json'));

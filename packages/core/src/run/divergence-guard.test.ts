@@ -11,9 +11,7 @@ describe('DivergenceGuard', () => {
       loss: 'd',
       message: 'loss d = NaN at step 2',
     });
-    expect(guard.check(3, { loss: Number.POSITIVE_INFINITY })?.message).toBe(
-      'loss loss = Infinity at step 3',
-    );
+    expect(guard.check(3, { loss: Number.POSITIVE_INFINITY })?.message).toBe('loss = Infinity at step 3');
   });
 
   it('stops a loss over 1000× the median of its recent values (1.3e11 after losses near 2)', () => {
@@ -30,7 +28,7 @@ describe('DivergenceGuard', () => {
       loss: 'loss',
       value: 1.3e11,
       median: 1999,
-      message: 'loss loss = 1.30e+11 at step 7, over 1000× its median 1999 of the last 3 steps',
+      message: 'loss = 1.30e+11 at step 7, over 1000× its median 1999 of the last 3 steps',
     });
   });
 
@@ -56,7 +54,7 @@ describe('DivergenceGuard', () => {
     const e = new DivergedError('classifier training', d, { checkpointStep: 2, hint: 'lower --lr' });
     expect(e.code).toBe('DIVERGED');
     expect(e.message).toBe(
-      'classifier training diverged: loss loss = NaN at step 4. The last good checkpoint (step 2) is kept for --resume.',
+      'classifier training diverged: loss = NaN at step 4. The last good checkpoint (step 2) is kept for --resume.',
     );
     expect(divergenceOf(e)).toEqual({
       kind: 'non-finite',
@@ -64,7 +62,7 @@ describe('DivergenceGuard', () => {
       loss: 'loss',
       value: 'NaN',
       checkpointStep: 2,
-      message: 'loss loss = NaN at step 4',
+      message: 'loss = NaN at step 4',
     });
     expect(divergenceOf(new Error('x'))).toBeUndefined();
   });

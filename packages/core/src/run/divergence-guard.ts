@@ -64,7 +64,7 @@ export class DivergenceGuard {
         step,
         loss,
         value,
-        message: `loss ${bad.map(([k, v]) => `${k} = ${v}`).join(', ')} at step ${step}`,
+        message: `${bad.map(([k, v]) => `${lossName(k)} = ${v}`).join(', ')} at step ${step}`,
       };
     }
     for (const [loss, value] of entries) {
@@ -78,7 +78,7 @@ export class DivergenceGuard {
           loss,
           value,
           median,
-          message: `loss ${loss} = ${fmt(value)} at step ${step}, over ${fmt(this.factor)}× its median ${fmt(median)} of the last ${history.length} steps`,
+          message: `${lossName(loss)} = ${formatLoss(value)} at step ${step}, over ${formatLoss(this.factor)}× its median ${formatLoss(median)} of the last ${history.length === 1 ? 'step' : `${history.length} steps`}`,
         };
       }
     }
@@ -146,13 +146,19 @@ export function learningRateHint(setting: string): string {
   return `the learning rate is the usual cause: resume with a lower ${setting} (\`--resume\` refuses to replay the same settings), or start a new run`;
 }
 
+/** How a loss is named in messages: "loss" alone, or "loss d" for a trainer's term `d`. */
+export function lossName(key: string): string {
+  return key === 'loss' ? 'loss' : `loss ${key}`;
+}
+
 function medianOf(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-function fmt(x: number): string {
+/** A loss value for messages: exponent notation when large or tiny. */
+export function formatLoss(x: number): string {
   return Math.abs(x) >= 1e4 || (x !== 0 && Math.abs(x) < 1e-3)
     ? x.toExponential(2)
     : String(+x.toPrecision(4));

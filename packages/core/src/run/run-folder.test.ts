@@ -107,7 +107,7 @@ describe('RunFolder', () => {
       resume: true,
     }).catch((e) => e);
     expect(err.message).toContain(
-      'this run diverged at step 7 (loss loss = NaN); resuming it unchanged from its checkpoint at step 4 would replay the divergence',
+      'this run diverged at step 7 (loss = NaN); resuming it unchanged from its checkpoint at step 4 would replay the divergence',
     );
     expect(err.hint).toContain('--resume-diverged');
     // Other keys than the retune keys still may not change.

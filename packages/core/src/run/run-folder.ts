@@ -5,7 +5,7 @@ import { SkinganError } from '../errors.js';
 import type { TrainingObserver } from '../events.js';
 import { pathExists, writeFileAtomic, writeJsonAtomic } from '../io/atomic.js';
 import { CheckpointStore } from './checkpoint-store.js';
-import { type DivergenceRecord, divergenceOf } from './divergence-guard.js';
+import { type DivergenceRecord, divergenceOf, formatLoss, lossName } from './divergence-guard.js';
 import { type FolderLock, lockFolder, processGone } from './folder-lock.js';
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted';
@@ -248,7 +248,7 @@ export function describeRunStatus(run: Partial<RunJson>): string {
 function divergedResumeError(dir: string, d: DivergenceRecord, retuneKeys: string[]): SkinganError {
   const from = d.checkpointStep === null ? 'step 0' : `its checkpoint at step ${d.checkpointStep}`;
   return new SkinganError(
-    `this run diverged at step ${d.step} (loss ${d.loss} = ${d.value}); resuming it unchanged from ${from} would replay the divergence`,
+    `this run diverged at step ${d.step} (${lossName(d.loss)} = ${typeof d.value === 'number' ? formatLoss(d.value) : d.value}); resuming it unchanged from ${from} would replay the divergence`,
     {
       code: 'USAGE',
       file: dir,
