@@ -7,7 +7,7 @@ describe('DivergenceMonitor', () => {
     expect(m.check(1, { d: 1, g: 2 }, 1)).toBeUndefined();
     const d = m.check(2, { d: Number.NaN, g: Number.POSITIVE_INFINITY }, 1);
     expect(d?.kind).toBe('non-finite');
-    expect(d?.message).toBe('loss d = NaN, g = Infinity at step 2');
+    expect(d?.message).toBe('loss d = NaN, loss g = Infinity at step 2');
   });
 
   it('reports frozen losses only after `patience` unchanged steps in a row', () => {
