@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { EXPERIMENT_PRESETS } from '../experiment/config.js';
 import { type ExperimentOptions, runExperiment } from '../experiment/run-experiment.js';
 import { globalBackend, intOption } from '../options.js';
+import { onStopSignals } from '../ui/stop-signals.js';
 import { reportFor, writeReport } from './report.js';
 
 /** Flags of `experiment noise2img|nv2mel` (and of `demo`, whose --data is optional). */
@@ -27,9 +28,19 @@ export async function experimentCommand(
   const backend = globalBackend(cmd);
   // Its jobs lock their own folders; this lock keeps a second experiment out of the whole tree.
   const lock = await lockFolder(opts.out, { command: `experiment ${kind}` });
+  // Ctrl-C reaches the jobs from the terminal; a SIGTERM sent to this process is passed on.
+  const stop = onStopSignals(
+    (l) => process.stderr.write(`${l}\n`),
+    'stopping the running jobs at their next checkpoint; --resume continues them',
+  );
   try {
-    return await runLocked(kind, opts, backend);
+    const report = await runLocked(kind, opts, backend, stop.signal, () =>
+      stop.exitCode === 143 ? 'SIGTERM' : null,
+    );
+    if (stop.signal.aborted) process.exitCode = stop.exitCode;
+    return report;
   } finally {
+    stop.dispose();
     await lock.release();
   }
 }
@@ -38,8 +49,12 @@ async function runLocked(
   kind: ExperimentOptions['kind'],
   opts: ExperimentFlags,
   backend: ReturnType<typeof globalBackend>,
+  signal: AbortSignal,
+  forward: () => NodeJS.Signals | null,
 ): Promise<string> {
   const outcome = await runExperiment({
+    signal,
+    forward,
     kind,
     data: opts.data,
     out: opts.out,
