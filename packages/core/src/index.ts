@@ -56,6 +56,7 @@ export {
   type DivergenceGuardState,
   type DivergenceRecord,
   divergenceOf,
+  lastGoodCheckpoint,
   learningRateHint,
 } from './run/divergence-guard.js';
 export {

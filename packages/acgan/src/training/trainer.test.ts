@@ -144,7 +144,7 @@ describe('AcganTrainer', () => {
     g.dispose();
   });
 
-  it('stops on a NaN loss with DIVERGED, after saving the state before the bad step', async () => {
+  it('stops on a NaN loss with DIVERGED at the last good checkpoint (finite weights), naming step and loss', async () => {
     const out = join(tmp, 'nan');
     const config = tinyConfig({ epochs: 3 });
     let err: unknown;
@@ -156,10 +156,11 @@ describe('AcganTrainer', () => {
     expect(isSkinganError(err)).toBe(true);
     expect((err as { code: string }).code).toBe('DIVERGED');
     expect((err as Error).message).toMatch(/loss d = NaN.* at step 6/);
-    expect((err as Error).message).toMatch(/rolled back one step.*last good checkpoint \(step 5\) is kept/);
-    expect((err as { divergence: { checkpointStep: number } }).divergence.checkpointStep).toBe(5);
-    const g = await loadModel(join(out, 'checkpoints', 'step-00000005', 'generator'));
-    const d = await loadModel(join(out, 'checkpoints', 'step-00000005', 'discriminator'));
+    // Checkpoints every 4 steps: step 4 is the last one before the weights of step 5.
+    expect((err as Error).message).toMatch(/last good checkpoint \(step 4\) is kept/);
+    expect((err as { divergence: { checkpointStep: number } }).divergence.checkpointStep).toBe(4);
+    const g = await loadModel(join(out, 'checkpoints', 'step-00000004', 'generator'));
+    const d = await loadModel(join(out, 'checkpoints', 'step-00000004', 'discriminator'));
     for (const w of [...g.getWeights(), ...d.getWeights()]) {
       expect(tf.tidy(() => tf.all(tf.isFinite(w)).dataSync()[0])).toBe(1);
     }

@@ -4,6 +4,7 @@ import {
   type CheckpointRef,
   combineObservers,
   DivergedError,
+  lastGoodCheckpoint,
   learningRateHint,
   Rng,
   type RngState,
@@ -79,8 +80,7 @@ interface TrainerState {
  * events (losses, accuracies) to the observer and metrics.jsonl, checkpoints every
  * `training.checkpointEvery` steps and at the end, a fixed-noise sample grid per epoch, and
  * divergence detection (core's `DivergenceGuard` plus GAN-specific stalls, see `DivergenceMonitor`:
- * NaN/inf → roll back one step, save, throw `DIVERGED`; an exploding loss → stop at the last
- * checkpoint).
+ * NaN/inf or an exploding loss → roll back / stop at the last good checkpoint and throw `DIVERGED`).
  *
  *   const trainer = await AcganTrainer.create({ config, run, onSamples });
  *   await trainer.train(batches);
@@ -269,26 +269,26 @@ export class AcganTrainer {
     await before.restore();
     this.applyState(state);
     const divergence = this.monitor.check(this.step + 1, result.losses, result.losses.gAdv)!;
-    throw await this.diverged(divergence, true);
+    throw await this.diverged(divergence);
   }
 
   private async checkDivergence(result: StepResult): Promise<void> {
     const divergence = this.monitor.check(this.step, result.losses, result.losses.gAdv);
-    if (divergence) throw await this.diverged(divergence, false);
+    if (divergence) throw await this.diverged(divergence);
   }
 
   /**
-   * Builds the error that stops training, after saving the last good state: the state before the
-   * bad step (NaN/inf, rolled back) or the state reached (a stall). After an exploding loss the
-   * networks have taken its update: nothing is saved, the last checkpoint stays the one to resume.
+   * Builds the error that stops training. After a stall (losses frozen, D winning) the state reached
+   * is saved; after a NaN/inf or exploding loss the weights that produced it are not, and a
+   * checkpoint that holds them is set aside (`lastGoodCheckpoint`): a resume starts before them.
    */
-  private async diverged(d: Divergence, rolledBack: boolean): Promise<SkinganError> {
+  private async diverged(d: Divergence): Promise<SkinganError> {
     const run = this.options.run;
-    const ref = run && d.kind !== 'exploding' ? await this.checkpoint(this.observer) : undefined;
-    const checkpointStep = ref?.step ?? (await run?.checkpoints.latest())?.step ?? null;
     const stall = d.kind === 'frozen' || d.kind === 'discriminator-wins';
-    return new DivergedError(`ACGAN training${rolledBack ? ' (rolled back one step)' : ''}`, d, {
-      checkpointStep,
+    if (run && stall) await this.checkpoint(this.observer);
+    const good = await lastGoodCheckpoint(run?.checkpoints, d);
+    return new DivergedError('ACGAN training', d, {
+      ...good,
       hint:
         d.kind === 'discriminator-wins'
           ? 'the discriminator overpowers the generator: try --diffaugment, more label smoothing (training.realLabel) or a lower learningRateD'

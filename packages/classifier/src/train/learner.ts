@@ -5,6 +5,7 @@ import {
   DivergedError,
   DivergenceGuard,
   type DivergenceGuardState,
+  lastGoodCheckpoint,
   learningRateHint,
   pathExists,
   Rng,
@@ -178,8 +179,6 @@ export class Learner {
     let best: tf.Tensor[] | null = null;
     const guard = new DivergenceGuard();
     const latest = resume && run ? await run.checkpoints.latest() : undefined;
-    /** The step of the checkpoint a resume would start from (the last good state). */
-    let checkpointStep: number | null = latest?.step ?? null;
     const totalEpochs = phases.reduce((n, p) => n + p.epochs, 0);
     if (latest && run) {
       const restored = await run.checkpoints.restore<TrainState>(latest, {
@@ -235,8 +234,9 @@ export class Learner {
               state.step += 1;
               const divergence = guard.check(state.step, { loss });
               if (divergence) {
+                const good = await lastGoodCheckpoint(run?.checkpoints, divergence);
                 throw new DivergedError('classifier training', divergence, {
-                  checkpointStep,
+                  ...good,
                   hint: learningRateHint('--lr'),
                 });
               }
@@ -338,7 +338,6 @@ export class Learner {
                 optimizers: { adam: this.optimizer },
                 state,
               });
-              checkpointStep = state.step;
               await observer?.onCheckpoint?.({ kind: 'checkpoint', step: state.step, epoch, path: ref.dir });
             }
           }

@@ -1,4 +1,5 @@
 import { SkinganError } from '../errors.js';
+import type { CheckpointStore } from './checkpoint-store.js';
 
 /** A training step whose loss shows the run has diverged. */
 export interface Divergence {
@@ -112,16 +113,41 @@ export interface DivergenceRecord {
   message: string;
 }
 
+/**
+ * The checkpoint a diverged run resumes from. A loss at step s is computed on the weights after
+ * step s − 1: after a NaN/inf or exploding loss, a checkpoint of step s − 1 or later holds the
+ * weights that produced it, so those are set aside (`suspect-step-…`, not deleted). A stall (GAN
+ * losses frozen, say) leaves every checkpoint in place.
+ */
+export async function lastGoodCheckpoint(
+  store: CheckpointStore | undefined,
+  d: Divergence,
+): Promise<{ checkpointStep: number | null; setAside: number[] }> {
+  if (!store) return { checkpointStep: null, setAside: [] };
+  if (d.kind !== 'non-finite' && d.kind !== 'exploding') {
+    return { checkpointStep: (await store.latest())?.step ?? null, setAside: [] };
+  }
+  const { moved, latest } = await store.setAsideFrom(d.step - 1);
+  return { checkpointStep: latest?.step ?? null, setAside: moved };
+}
+
 /** The `DIVERGED` error a trainer throws: names the step, the loss, the checkpoint and the likely cause. */
 export class DivergedError extends SkinganError {
   readonly divergence: DivergenceRecord;
 
-  constructor(what: string, d: Divergence, options: { checkpointStep: number | null; hint: string }) {
+  constructor(
+    what: string,
+    d: Divergence,
+    options: { checkpointStep: number | null; setAside?: number[]; hint: string },
+  ) {
+    const aside = options.setAside?.length
+      ? ` The checkpoint of step ${options.setAside.join(', ')} holds the weights that produced it: moved to checkpoints/suspect-step-….`
+      : '';
     const kept =
       options.checkpointStep === null
-        ? ' No checkpoint was written before it.'
+        ? ' No good checkpoint was written before it.'
         : ` The last good checkpoint (step ${options.checkpointStep}) is kept for --resume.`;
-    super(`${what} diverged: ${d.message}.${kept}`, { code: 'DIVERGED', hint: options.hint });
+    super(`${what} diverged: ${d.message}.${aside}${kept}`, { code: 'DIVERGED', hint: options.hint });
     this.divergence = {
       kind: d.kind,
       step: d.step,

@@ -5,6 +5,7 @@ import {
   DivergedError,
   DivergenceGuard,
   type DivergenceGuardState,
+  lastGoodCheckpoint,
   learningRateHint,
   type NamedTensor,
   Rng,
@@ -229,8 +230,9 @@ export class CycleGanTrainer {
             const divergence = this.guard.check(this.stepCount, { ...lastLosses });
             if (divergence) {
               tf.dispose([realA, realB]);
+              const good = await lastGoodCheckpoint(run?.checkpoints, divergence);
               throw new DivergedError('CycleGAN training', divergence, {
-                checkpointStep: checkpoint?.step ?? null,
+                ...good,
                 hint: `${learningRateHint('--lr')}; or check the input images`,
               });
             }
