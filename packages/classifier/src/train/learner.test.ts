@@ -249,7 +249,7 @@ describe('Learner', () => {
     second.c.dispose();
   });
 
-  it('resume with a damaged best/ fails loudly (BAD_CHECKPOINT naming best/) instead of ending with other weights', async () => {
+  it('resume with a damaged best/, or one of a later epoch than the checkpoint names, fails loudly (BAD_CHECKPOINT naming best/) instead of ending with other weights', async () => {
     const c = classifier(9);
     const run = await RunFolder.open(join(tmp, 'damaged'), { kind: 'classifier', config: {} });
     const stop = new Error('killed');
@@ -265,13 +265,21 @@ describe('Learner', () => {
     });
     await expect(l.fit([oneCyclePhase(3, 1e-2)])).rejects.toBe(stop);
     l.dispose();
-    await writeFile(join(run.dir, 'best', 'classifier.json'), '{"truncat');
     const c2 = classifier(9);
     const l2 = new Learner(c2, {
       train: memorySource(data.images, data.labels, 8),
       val: memorySource(val.images, val.labels, 12),
       run,
     });
+    // A best/ of a later epoch than the checkpoint names (written after it, before a kill).
+    const marker = join(run.dir, 'best', 'best-epoch.json');
+    expect(JSON.parse(await readFile(marker, 'utf8'))).toEqual({ epoch: 0 });
+    await writeFile(marker, JSON.stringify({ epoch: 2 }));
+    await expect(l2.fit([oneCyclePhase(3, 1e-2)], { resume: true })).rejects.toThrow(
+      "best/ holds epoch 3's weights, but the checkpoint resumed from names epoch 1 as the best",
+    );
+    await writeFile(marker, JSON.stringify({ epoch: 0 }));
+    await writeFile(join(run.dir, 'best', 'classifier.json'), '{"truncat');
     const err = await l2.fit([oneCyclePhase(3, 1e-2)], { resume: true }).catch((e) => e);
     expect(err.code).toBe('BAD_CHECKPOINT');
     expect(err.message).toContain(`${join(run.dir, 'best')}: the best model (epoch 1) cannot be read`);

@@ -13,6 +13,7 @@ import {
   type RunFolder,
   SkinganError,
   type TrainingObserver,
+  writeJsonAtomic,
 } from '@skingan/core';
 import { type ClassificationReport, classificationReport } from '@skingan/metrics';
 import * as tf from '@tensorflow/tfjs';
@@ -100,6 +101,8 @@ interface TrainState {
 }
 
 const BEST_DIR = 'best';
+/** In `best/`: which epoch's weights it holds, checked on resume against the checkpoint's record. */
+const BEST_EPOCH_FILE = 'best-epoch.json';
 const MODEL_DIR = 'model';
 
 /**
@@ -298,7 +301,10 @@ export class Learner {
                 state.badEpochs = 0;
                 tf.dispose(best ?? []);
                 best = this.snapshot();
-                if (run) await this.classifier.save(join(run.dir, BEST_DIR));
+                if (run) {
+                  await this.classifier.save(join(run.dir, BEST_DIR));
+                  await writeJsonAtomic(join(run.dir, BEST_DIR, BEST_EPOCH_FILE), { epoch });
+                }
               } else {
                 state.badEpochs += 1;
                 const patience = this.options.patience;
@@ -551,6 +557,24 @@ export class Learner {
         file: runDir,
         hint: 'start the run again in a new folder (without --resume)',
       });
+    }
+    if (dir === bestDir) {
+      // A best/ saved after the checkpoint resumed from (killed before that epoch's checkpoint, or
+      // a checkpoint set aside after a divergence) holds another epoch's weights.
+      const saved = await fs
+        .readFile(join(bestDir, BEST_EPOCH_FILE), 'utf8')
+        .then((t) => (JSON.parse(t) as { epoch: number }).epoch)
+        .catch(() => undefined);
+      if (saved !== undefined && saved !== record.epoch) {
+        throw new SkinganError(
+          `best/ holds epoch ${saved + 1}'s weights, but the checkpoint resumed from names epoch ${record.epoch + 1} as the best`,
+          {
+            code: 'BAD_CHECKPOINT',
+            file: bestDir,
+            hint: 'start the run again in a new folder (without --resume)',
+          },
+        );
+      }
     }
     let c: ImageClassifier;
     try {
