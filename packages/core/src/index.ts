@@ -50,7 +50,29 @@ export {
   CheckpointStore,
 } from './run/checkpoint-store.js';
 export {
+  DivergedError,
+  type Divergence,
+  DivergenceGuard,
+  type DivergenceGuardOptions,
+  type DivergenceGuardState,
+  type DivergenceRecord,
+  divergenceOf,
+  lastGoodCheckpoint,
+  learningRateHint,
+} from './run/divergence-guard.js';
+export {
+  type FolderLock,
+  folderLockHolder,
+  isProcessAlive,
+  LOCK_FILE,
+  type LockHolder,
+  type LockOptions,
+  lockFolder,
+  processGone,
+} from './run/folder-lock.js';
+export {
   compareConfig,
+  describeRunStatus,
   type OpenRunOptions,
   RunFolder,
   type RunJson,

@@ -7,7 +7,7 @@ describe('DivergenceMonitor', () => {
     expect(m.check(1, { d: 1, g: 2 }, 1)).toBeUndefined();
     const d = m.check(2, { d: Number.NaN, g: Number.POSITIVE_INFINITY }, 1);
     expect(d?.kind).toBe('non-finite');
-    expect(d?.message).toBe('loss d = NaN, g = Infinity at step 2');
+    expect(d?.message).toBe('loss d = NaN, loss g = Infinity at step 2');
   });
 
   it('reports frozen losses only after `patience` unchanged steps in a row', () => {
@@ -38,5 +38,18 @@ describe('DivergenceMonitor', () => {
     const b = new DivergenceMonitor({ patience: 3, maxGeneratorAdvLoss: 20 });
     b.setState(a.getState());
     expect(b.check(3, { d: 3 }, 25)?.kind).toBe('discriminator-wins');
+  });
+});
+
+describe('DivergenceMonitor on the shared guard', () => {
+  it('learningRateG 1e6: losses near 1e14 after losses near 1 stop the run as exploding, naming step and loss', () => {
+    const m = new DivergenceMonitor({ patience: 5, maxGeneratorAdvLoss: 20 });
+    for (let s = 1; s <= 4; s++) expect(m.check(s, { d: 1.3 + s / 100, g: 0.9 }, 0.7)).toBeUndefined();
+    const d = m.check(5, { d: 1.3, g: 1e14 }, 0.7);
+    expect(d).toMatchObject({ kind: 'exploding', step: 5, loss: 'g', value: 1e14, median: 0.9 });
+    // The guard's history is part of the checkpointed state.
+    const b = new DivergenceMonitor({ patience: 5, maxGeneratorAdvLoss: 20 });
+    b.setState(JSON.parse(JSON.stringify(m.getState())));
+    expect(b.check(5, { d: 1.3, g: 1e14 }, 0.7)?.kind).toBe('exploding');
   });
 });

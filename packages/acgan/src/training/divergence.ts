@@ -1,15 +1,13 @@
-/** Why training stopped. */
-export interface Divergence {
-  kind: 'non-finite' | 'frozen' | 'discriminator-wins';
-  /** The step whose losses showed it. */
-  step: number;
-  message: string;
-}
+import { type Divergence, DivergenceGuard, type DivergenceGuardState } from '@skingan/core';
+
+export type { Divergence };
 
 export interface DivergenceMonitorState {
   frozenSteps: number;
   saturatedSteps: number;
   previous: Record<string, number> | null;
+  /** The shared guard's recent losses (absent in checkpoints of older versions). */
+  guard?: DivergenceGuardState;
 }
 
 export interface DivergenceOptions {
@@ -22,26 +20,26 @@ export interface DivergenceOptions {
 }
 
 /**
- * Watches each step's losses for the ways GAN training fails for good: a NaN/inf loss (at once),
+ * Watches each step's losses for the ways GAN training fails for good: a NaN/inf loss or one
+ * exploding past its running median (at once: core's `DivergenceGuard`, shared by every trainer),
  * all losses frozen (dead units, saturated tanh) or D rejecting every fake with certainty (G gets
  * no signal), each for `patience` steps in a row. Its state goes into checkpoints so a resumed run
  * counts on from where it stopped.
  */
 export class DivergenceMonitor {
-  private state: DivergenceMonitorState = { frozenSteps: 0, saturatedSteps: 0, previous: null };
+  private state: Omit<DivergenceMonitorState, 'guard'> = {
+    frozenSteps: 0,
+    saturatedSteps: 0,
+    previous: null,
+  };
+  private readonly guard = new DivergenceGuard();
 
   constructor(private readonly options: DivergenceOptions) {}
 
   /** The divergence these losses show, if any; `gAdv` is G's real/fake loss. */
   check(step: number, losses: Record<string, number>, gAdv: number): Divergence | undefined {
-    const bad = Object.entries(losses).filter(([, v]) => !Number.isFinite(v));
-    if (bad.length) {
-      return {
-        kind: 'non-finite',
-        step,
-        message: `loss ${bad.map(([k, v]) => `${k} = ${v}`).join(', ')} at step ${step}`,
-      };
-    }
+    const numeric = this.guard.check(step, losses);
+    if (numeric) return numeric;
     const tol = this.options.frozenTolerance ?? 1e-7;
     const prev = this.state.previous;
     const frozen =
@@ -50,13 +48,22 @@ export class DivergenceMonitor {
     this.state.saturatedSteps = gAdv > this.options.maxGeneratorAdvLoss ? this.state.saturatedSteps + 1 : 0;
     this.state.previous = { ...losses };
     const p = this.options.patience;
+    const first = Object.entries(losses)[0] ?? ['loss', Number.NaN];
     if (this.state.frozenSteps >= p) {
-      return { kind: 'frozen', step, message: `no loss has changed for ${p} steps (up to step ${step})` };
+      return {
+        kind: 'frozen',
+        step,
+        loss: first[0],
+        value: first[1],
+        message: `no loss has changed for ${p} steps (up to step ${step})`,
+      };
     }
     if (this.state.saturatedSteps >= p) {
       return {
         kind: 'discriminator-wins',
         step,
+        loss: 'gAdv',
+        value: gAdv,
         message: `the discriminator has rejected every generated image with certainty for ${p} steps (G's real/fake loss ${gAdv.toFixed(1)} at step ${step})`,
       };
     }
@@ -64,10 +71,16 @@ export class DivergenceMonitor {
   }
 
   getState(): DivergenceMonitorState {
-    return { ...this.state, previous: this.state.previous ? { ...this.state.previous } : null };
+    return {
+      ...this.state,
+      previous: this.state.previous ? { ...this.state.previous } : null,
+      guard: this.guard.getState(),
+    };
   }
 
   setState(state: DivergenceMonitorState): void {
-    this.state = { ...state, previous: state.previous ? { ...state.previous } : null };
+    const { guard, ...own } = state;
+    this.state = { ...own, previous: own.previous ? { ...own.previous } : null };
+    this.guard.setState(guard);
   }
 }

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { type BatchSource, CheckpointStore, RunFolder } from '@skingan/core';
 import type { ParamCount } from '../models/blocks.js';
 import { AcganTrainer, type AcganTrainerOptions, type TrainResult } from './trainer.js';
@@ -8,6 +8,8 @@ export interface TrainAcganOptions extends Omit<AcganTrainerOptions, 'run'> {
   /** The run folder (created; with `resume`, an existing one is continued from its newest checkpoint). */
   out: string;
   resume?: boolean;
+  /** Resume a run that diverged with unchanged settings (otherwise the learning rates must change). */
+  resumeDiverged?: boolean;
   source: BatchSource;
 }
 
@@ -18,16 +20,20 @@ export interface TrainAcganOptions extends Omit<AcganTrainerOptions, 'run'> {
 export async function trainAcgan(
   options: TrainAcganOptions,
 ): Promise<TrainResult & { dir: string; params: { generator: ParamCount; discriminator: ParamCount } }> {
-  if (options.resume) await forgetStepsWithoutCheckpoint(resolve(options.out));
   const run = await RunFolder.open(options.out, {
     kind: 'acgan',
     config: options.config,
     resume: options.resume ?? false,
-    // Training longer is the one change a resume may make.
+    // Training longer is the one change a resume may make; after a divergence, the training
+    // settings (learning rates) too, and they must change.
     resumableKeys: ['epochs'],
+    retuneKeys: ['training'],
+    resumeDiverged: options.resumeDiverged ?? false,
   });
   let trainer: AcganTrainer | undefined;
   try {
+    // Only once the run's lock is held: another process may be writing this folder.
+    if (options.resume) await forgetStepsWithoutCheckpoint(run.dir);
     trainer = await AcganTrainer.create({ ...options, run });
     const result = await trainer.train(options.source);
     await run.finish(result.status === 'completed' ? 'completed' : 'interrupted');

@@ -144,7 +144,7 @@ describe('AcganTrainer', () => {
     g.dispose();
   });
 
-  it('stops on a NaN loss with DIVERGED, after saving the state before the bad step', async () => {
+  it('stops on a NaN loss with DIVERGED at the last good checkpoint (finite weights), naming step and loss', async () => {
     const out = join(tmp, 'nan');
     const config = tinyConfig({ epochs: 3 });
     let err: unknown;
@@ -156,11 +156,11 @@ describe('AcganTrainer', () => {
     expect(isSkinganError(err)).toBe(true);
     expect((err as { code: string }).code).toBe('DIVERGED');
     expect((err as Error).message).toMatch(/loss d = NaN.* at step 6/);
-    expect((err as Error).message).toMatch(
-      /last good state \(step 5, before the bad step\) is saved in .*step-00000005/,
-    );
-    const g = await loadModel(join(out, 'checkpoints', 'step-00000005', 'generator'));
-    const d = await loadModel(join(out, 'checkpoints', 'step-00000005', 'discriminator'));
+    // Checkpoints every 4 steps: step 4 is the last one before the weights of step 5.
+    expect((err as Error).message).toMatch(/last good checkpoint \(step 4\) is kept/);
+    expect((err as { divergence: { checkpointStep: number } }).divergence.checkpointStep).toBe(4);
+    const g = await loadModel(join(out, 'checkpoints', 'step-00000004', 'generator'));
+    const d = await loadModel(join(out, 'checkpoints', 'step-00000004', 'discriminator'));
     for (const w of [...g.getWeights(), ...d.getWeights()]) {
       expect(tf.tidy(() => tf.all(tf.isFinite(w)).dataSync()[0])).toBe(1);
     }
@@ -180,9 +180,39 @@ describe('AcganTrainer', () => {
     const err = await trainAcgan({ config, out, source: source() }).catch((e: unknown) => e);
     expect((err as { code: string }).code).toBe('DIVERGED');
     expect((err as Error).message).toMatch(/rejected every generated image with certainty for 3 steps/);
-    expect((err as Error).message).toMatch(/last good state \(step 3\) is saved/);
+    expect((err as Error).message).toMatch(/last good checkpoint \(step 3\) is kept/);
     expect((err as { hint: string }).hint).toMatch(/--diffaugment/);
     expect(await fs.readdir(join(out, 'checkpoints'))).toContain('step-00000003');
+  });
+
+  it('learningRateG 1e6: stops as diverged at the exploding step, records it, and a resume must lower the rate', async () => {
+    const out = join(tmp, 'lr');
+    const config = tinyConfig({
+      epochs: 3,
+      training: { learningRateG: 1e6, learningRateD: 1e6, checkpointEvery: 2 },
+    });
+    const err = (await trainAcgan({ config, out, source: source() }).catch((e: unknown) => e)) as {
+      code: string;
+      message: string;
+      hint: string;
+      divergence: { step: number; kind: string; checkpointStep: number | null };
+    };
+    expect(err.code).toBe('DIVERGED');
+    expect(err.message).toMatch(
+      /^ACGAN training( \(rolled back one step\))? diverged: loss \w+ = .* at step \d+/,
+    );
+    expect(err.hint).toMatch(/learning rate is the usual cause: resume with a lower training.learningRateG/);
+    const steps = (await readJsonl(join(out, 'metrics.jsonl'))).filter((r) => r.type === 'step');
+    // It stopped at once: no step after the divergent one was trained or logged.
+    expect(steps.length).toBeLessThanOrEqual(err.divergence.step);
+    const run = JSON.parse(await fs.readFile(join(out, 'run.json'), 'utf8'));
+    expect(run).toMatchObject({ status: 'failed', divergence: { step: err.divergence.step } });
+    await expect(trainAcgan({ config, out, source: source(), resume: true })).rejects.toThrow(
+      `this run diverged at step ${err.divergence.step}`,
+    );
+    const lower = tinyConfig({ epochs: 3, training: { checkpointEvery: 2 } });
+    const again = await trainAcgan({ config: lower, out, source: source(), resume: true, maxSteps: 1 });
+    expect(again.step).toBeGreaterThanOrEqual(1);
   });
 
   it('refuses to train into an existing run without resume', async () => {

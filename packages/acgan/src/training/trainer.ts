@@ -3,10 +3,13 @@ import {
   type BatchSource,
   type CheckpointRef,
   combineObservers,
+  DivergedError,
+  lastGoodCheckpoint,
+  learningRateHint,
   Rng,
   type RngState,
   type RunFolder,
-  SkinganError,
+  type SkinganError,
   saveModel,
   type TrainingObserver,
   writeJsonAtomic,
@@ -76,7 +79,8 @@ interface TrainerState {
  * Trains an ACGAN on a `BatchSource`: Adam for both networks, a step as `acganStep`, per-step
  * events (losses, accuracies) to the observer and metrics.jsonl, checkpoints every
  * `training.checkpointEvery` steps and at the end, a fixed-noise sample grid per epoch, and
- * divergence detection (NaN/inf → roll back one step, save, throw `DIVERGED`).
+ * divergence detection (core's `DivergenceGuard` plus GAN-specific stalls, see `DivergenceMonitor`:
+ * NaN/inf or an exploding loss → roll back / stop at the last good checkpoint and throw `DIVERGED`).
  *
  *   const trainer = await AcganTrainer.create({ config, run, onSamples });
  *   await trainer.train(batches);
@@ -265,26 +269,32 @@ export class AcganTrainer {
     await before.restore();
     this.applyState(state);
     const divergence = this.monitor.check(this.step + 1, result.losses, result.losses.gAdv)!;
-    throw await this.diverged(divergence, true);
+    throw await this.diverged(divergence);
   }
 
   private async checkDivergence(result: StepResult): Promise<void> {
     const divergence = this.monitor.check(this.step, result.losses, result.losses.gAdv);
-    if (divergence) throw await this.diverged(divergence, false);
+    if (divergence) throw await this.diverged(divergence);
   }
 
-  /** Saves the last good state and builds the error that stops training. */
-  private async diverged(d: Divergence, rolledBack: boolean): Promise<SkinganError> {
-    const ref = this.options.run ? await this.checkpoint(this.observer) : undefined;
-    const saved = ref
-      ? ` The last good state (step ${ref.step}${rolledBack ? ', before the bad step' : ''}) is saved in ${ref.dir}.`
-      : '';
-    return new SkinganError(`ACGAN training diverged: ${d.message}.${saved}`, {
-      code: 'DIVERGED',
+  /**
+   * Builds the error that stops training. After a stall (losses frozen, D winning) the state reached
+   * is saved; after a NaN/inf or exploding loss the weights that produced it are not, and a
+   * checkpoint that holds them is set aside (`lastGoodCheckpoint`): a resume starts before them.
+   */
+  private async diverged(d: Divergence): Promise<SkinganError> {
+    const run = this.options.run;
+    const stall = d.kind === 'frozen' || d.kind === 'discriminator-wins';
+    if (run && stall) await this.checkpoint(this.observer);
+    const good = await lastGoodCheckpoint(run?.checkpoints, d);
+    return new DivergedError('ACGAN training', d, {
+      ...good,
       hint:
         d.kind === 'discriminator-wins'
           ? 'the discriminator overpowers the generator: try --diffaugment, more label smoothing (training.realLabel) or a lower learningRateD'
-          : 'lower the learning rates (training.learningRateG/learningRateD) or check the input images for NaN, then start a new run',
+          : stall
+            ? 'lower the learning rates (training.learningRateG/learningRateD) or check the input images'
+            : `${learningRateHint('training.learningRateG/learningRateD (--config)')}; or check the input images for NaN`,
     });
   }
 

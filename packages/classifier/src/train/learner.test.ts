@@ -1,4 +1,5 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ISIC2019, initBackend, RunFolder, subLabelSpace } from '@skingan/core';
@@ -214,4 +215,123 @@ describe('Learner', () => {
     for (const x of [la, lc]) x.dispose();
     for (const x of [full, resumed, loaded]) x.dispose();
   });
+
+  it('resume of a finished run trains nothing and keeps model/ (the best epoch, not the last checkpoint) byte for byte', async () => {
+    const fit = async (resume: boolean) => {
+      const c = classifier(8);
+      const run = await RunFolder.open(join(tmp, 'done'), { kind: 'classifier', config: {}, resume });
+      const l = new Learner(c, {
+        train: memorySource(data.images, data.labels, 8, 2),
+        val: memorySource(val.images, val.labels, 6),
+        seed: 2,
+        wd: 0,
+        patience: 1,
+        run,
+      });
+      const r = await l.fit([oneCyclePhase(10, 2e-2)], { resume });
+      l.dispose();
+      return { c, r, run };
+    };
+    const first = await fit(false);
+    // Early stopping makes the last checkpoint one epoch past the best.
+    expect(first.r.best!.epoch).toBe(first.r.history.length - 2);
+    const modelDir = join(first.run.dir, 'model');
+    const files = await listFiles(modelDir);
+    const before = await checksums(files);
+    const second = await fit(true);
+    expect(second.r.best).toEqual(first.r.best);
+    expect(second.r.epochs).toBe(first.r.epochs);
+    expect(await checksums(files)).toEqual(before);
+    // The classifier ends with model/'s weights too.
+    expect(weightsOf(second.c.head)).toEqual(weightsOf(first.c.head));
+    expect(weightsOf(second.c.backbone)).toEqual(weightsOf(first.c.backbone));
+    first.c.dispose();
+    second.c.dispose();
+  });
+
+  it('resume with a damaged best/, or one of a later epoch than the checkpoint names, fails loudly (BAD_CHECKPOINT naming best/) instead of ending with other weights', async () => {
+    const c = classifier(9);
+    const run = await RunFolder.open(join(tmp, 'damaged'), { kind: 'classifier', config: {} });
+    const stop = new Error('killed');
+    const l = new Learner(c, {
+      train: memorySource(data.images, data.labels, 8),
+      val: memorySource(val.images, val.labels, 12),
+      run,
+      observer: {
+        onCheckpoint: (e) => {
+          if (e.epoch === 0) throw stop;
+        },
+      },
+    });
+    await expect(l.fit([oneCyclePhase(3, 1e-2)])).rejects.toBe(stop);
+    l.dispose();
+    const c2 = classifier(9);
+    const l2 = new Learner(c2, {
+      train: memorySource(data.images, data.labels, 8),
+      val: memorySource(val.images, val.labels, 12),
+      run,
+    });
+    // A best/ of a later epoch than the checkpoint names (written after it, before a kill).
+    const marker = join(run.dir, 'best', 'best-epoch.json');
+    expect(JSON.parse(await readFile(marker, 'utf8'))).toEqual({ epoch: 0 });
+    await writeFile(marker, JSON.stringify({ epoch: 2 }));
+    await expect(l2.fit([oneCyclePhase(3, 1e-2)], { resume: true })).rejects.toThrow(
+      "best/ holds epoch 3's weights, but the checkpoint resumed from names epoch 1 as the best",
+    );
+    await writeFile(marker, JSON.stringify({ epoch: 0 }));
+    await writeFile(join(run.dir, 'best', 'classifier.json'), '{"truncat');
+    const err = await l2.fit([oneCyclePhase(3, 1e-2)], { resume: true }).catch((e) => e);
+    expect(err.code).toBe('BAD_CHECKPOINT');
+    expect(err.message).toContain(`${join(run.dir, 'best')}: the best model (epoch 1) cannot be read`);
+    // best/ missing altogether: also an error, not a silent fallback.
+    await rm(join(run.dir, 'best'), { recursive: true });
+    await expect(l2.fit([oneCyclePhase(3, 1e-2)], { resume: true })).rejects.toThrow(
+      'the best model (epoch 1) is missing: neither best/ nor model/ is in the run',
+    );
+    l2.dispose();
+    for (const x of [c, c2]) x.dispose();
+  });
+
+  it('lr 1e6: the divergence guard stops at the step whose loss explodes, naming it, the loss and the learning rate', async () => {
+    const c = classifier(10);
+    const run = await RunFolder.open(join(tmp, 'diverge'), { kind: 'classifier', config: {} });
+    const steps: number[] = [];
+    const l = new Learner(c, {
+      train: memorySource(data.images, data.labels, 8),
+      run,
+      observer: { onStep: (e) => void steps.push(e.losses.loss!) },
+    });
+    const err = await l.fit([oneCyclePhase(3, 1e6)]).catch((e) => e);
+    expect(err.code).toBe('DIVERGED');
+    const d = err.divergence;
+    expect(d.step).toBe(steps.length + 1);
+    expect(d.step).toBeGreaterThan(1);
+    expect(err.message).toContain(`classifier training diverged: loss = `);
+    expect(err.message).toContain(`at step ${d.step}`);
+    expect(err.hint).toContain('lower --lr');
+    // The last good checkpoint is the last epoch's end before the divergence (or none).
+    const latest = await run.checkpoints.latest();
+    expect(d.checkpointStep).toBe(latest?.step ?? null);
+    expect(steps.every((x) => Number.isFinite(x) && x < 1e3)).toBe(true);
+    l.dispose();
+    c.dispose();
+  });
 });
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name))
+    .sort();
+}
+
+async function checksums(files: string[]): Promise<string[]> {
+  return Promise.all(
+    files.map(async (f) =>
+      createHash('sha256')
+        .update(await readFile(f))
+        .digest('hex'),
+    ),
+  );
+}

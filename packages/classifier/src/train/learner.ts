@@ -2,11 +2,18 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import {
   type BatchSource,
+  DivergedError,
+  DivergenceGuard,
+  type DivergenceGuardState,
+  lastGoodCheckpoint,
+  learningRateHint,
+  pathExists,
   Rng,
   type RngState,
   type RunFolder,
   SkinganError,
   type TrainingObserver,
+  writeJsonAtomic,
 } from '@skingan/core';
 import { type ClassificationReport, classificationReport } from '@skingan/metrics';
 import * as tf from '@tensorflow/tfjs';
@@ -89,9 +96,13 @@ interface TrainState {
   stoppedEarly: boolean;
   history: EpochRecord[];
   rng: RngState;
+  /** The divergence guard's recent losses (absent in checkpoints of older versions). */
+  guard?: DivergenceGuardState;
 }
 
 const BEST_DIR = 'best';
+/** In `best/`: which epoch's weights it holds, checked on resume against the checkpoint's record. */
+const BEST_EPOCH_FILE = 'best-epoch.json';
 const MODEL_DIR = 'model';
 
 /**
@@ -169,7 +180,9 @@ export class Learner {
       rng: this.dropoutRng.state,
     };
     let best: tf.Tensor[] | null = null;
+    const guard = new DivergenceGuard();
     const latest = resume && run ? await run.checkpoints.latest() : undefined;
+    const totalEpochs = phases.reduce((n, p) => n + p.epochs, 0);
     if (latest && run) {
       const restored = await run.checkpoints.restore<TrainState>(latest, {
         models: { backbone: this.classifier.backbone, head: this.classifier.head },
@@ -177,10 +190,15 @@ export class Learner {
       });
       Object.assign(state, restored.state);
       this.dropoutRng.state = state.rng;
-      if (state.best) best = await this.readBest(join(run.dir, BEST_DIR));
-      this.options.log?.(`resuming at epoch ${state.nextEpoch + 1} (step ${state.step})`);
+      guard.setState(state.guard);
+      if (state.best) best = await this.readBest(run.dir, state.best);
+      this.options.log?.(
+        state.nextEpoch >= totalEpochs
+          ? `the run has trained all ${totalEpochs} epochs already: nothing to resume`
+          : `resuming at epoch ${state.nextEpoch + 1} (step ${state.step})`,
+      );
     }
-    const totalEpochs = phases.reduce((n, p) => n + p.epochs, 0);
+    let trained = false;
     const signal = this.options.signal;
     let phaseStart = 0;
     try {
@@ -214,10 +232,18 @@ export class Learner {
             const epochInPhase = epoch - phaseStart;
             let lossSum = 0;
             let steps = 0;
-            const stepAt = (loss: number, lr: number[], mom: number) => {
+            const stepAt = async (loss: number, lr: number[], mom: number) => {
               lossSum += loss;
               state.step += 1;
-              return observer?.onStep?.({
+              const divergence = guard.check(state.step, { loss });
+              if (divergence) {
+                const good = await lastGoodCheckpoint(run?.checkpoints, divergence);
+                throw new DivergedError('classifier training', divergence, {
+                  ...good,
+                  hint: learningRateHint('--lr'),
+                });
+              }
+              await observer?.onStep?.({
                 kind: 'step',
                 step: state.step,
                 epoch,
@@ -256,12 +282,7 @@ export class Learner {
               }
             }
             if (signal?.aborted) break;
-            if (!Number.isFinite(lossSum)) {
-              throw new SkinganError(`training diverged in epoch ${epoch + 1} (loss ${lossSum})`, {
-                code: 'DIVERGED',
-                hint: 'lower the learning rate (see `skingan classifier lr-find`)',
-              });
-            }
+            trained = true;
             const record: EpochRecord = {
               epoch,
               phase: phaseIndex,
@@ -280,7 +301,10 @@ export class Learner {
                 state.badEpochs = 0;
                 tf.dispose(best ?? []);
                 best = this.snapshot();
-                if (run) await this.classifier.save(join(run.dir, BEST_DIR));
+                if (run) {
+                  await this.classifier.save(join(run.dir, BEST_DIR));
+                  await writeJsonAtomic(join(run.dir, BEST_DIR, BEST_EPOCH_FILE), { epoch });
+                }
               } else {
                 state.badEpochs += 1;
                 const patience = this.options.patience;
@@ -312,6 +336,7 @@ export class Learner {
             });
             if (run) {
               state.rng = this.dropoutRng.state;
+              state.guard = guard.getState();
               const ref = await run.checkpoints.save<TrainState>({
                 step: state.step,
                 epoch,
@@ -344,7 +369,8 @@ export class Learner {
         };
       }
       if (best) this.restore(best);
-      if (run) {
+      // A resume of a finished run trains nothing and leaves its model/ as it is.
+      if (run && (trained || !(await pathExists(join(run.dir, MODEL_DIR))))) {
         await this.classifier.save(join(run.dir, MODEL_DIR));
         await fs.rm(join(run.dir, BEST_DIR), { recursive: true, force: true });
       }
@@ -515,14 +541,66 @@ export class Learner {
     this.classifier.head.setWeights(weights.slice(n));
   }
 
-  private async readBest(dir: string): Promise<tf.Tensor[] | null> {
+  /**
+   * The weights of the best epoch so far, for a resume: from `best/`, or from `model/` once the
+   * run has finished (it then holds the best weights and `best/` is gone). Missing or damaged, it
+   * fails: resuming without it would end with other weights than the result names.
+   */
+  private async readBest(runDir: string, record: EpochRecord): Promise<tf.Tensor[]> {
+    const bestDir = join(runDir, BEST_DIR);
+    const modelDir = join(runDir, MODEL_DIR);
+    const dir = (await pathExists(bestDir)) ? bestDir : (await pathExists(modelDir)) ? modelDir : undefined;
+    const what = `the best model (epoch ${record.epoch + 1})`;
+    if (!dir) {
+      throw new SkinganError(`${what} is missing: neither best/ nor model/ is in the run`, {
+        code: 'BAD_CHECKPOINT',
+        file: runDir,
+        hint: 'start the run again in a new folder (without --resume)',
+      });
+    }
+    if (dir === bestDir) {
+      // A best/ saved after the checkpoint resumed from (killed before that epoch's checkpoint, or
+      // a checkpoint set aside after a divergence) holds another epoch's weights.
+      const saved = await fs
+        .readFile(join(bestDir, BEST_EPOCH_FILE), 'utf8')
+        .then((t) => (JSON.parse(t) as { epoch: number }).epoch)
+        .catch(() => undefined);
+      if (saved !== undefined && saved !== record.epoch) {
+        throw new SkinganError(
+          `best/ holds epoch ${saved + 1}'s weights, but the checkpoint resumed from names epoch ${record.epoch + 1} as the best`,
+          {
+            code: 'BAD_CHECKPOINT',
+            file: bestDir,
+            hint: 'start the run again in a new folder (without --resume)',
+          },
+        );
+      }
+    }
+    let c: ImageClassifier;
     try {
-      const c = await ImageClassifier.load(dir);
-      const w = [...c.backbone.getWeights(), ...c.head.getWeights()].map((t) => tf.clone(t));
+      c = await ImageClassifier.load(dir);
+    } catch (e) {
+      throw new SkinganError(`${what} cannot be read: ${e instanceof Error ? e.message : String(e)}`, {
+        code: 'BAD_CHECKPOINT',
+        file: dir,
+        hint: 'start the run again in a new folder (without --resume)',
+        cause: e,
+      });
+    }
+    try {
+      const w = [...c.backbone.getWeights(), ...c.head.getWeights()];
+      const own = [...this.classifier.backbone.getWeights(), ...this.classifier.head.getWeights()];
+      const same = w.length === own.length && w.every((t, i) => t.shape.join() === own[i]!.shape.join());
+      if (!same) {
+        throw new SkinganError(`${what} is another network than this run's`, {
+          code: 'BAD_CHECKPOINT',
+          file: dir,
+          hint: 'start the run again in a new folder (without --resume)',
+        });
+      }
+      return w.map((t) => tf.clone(t));
+    } finally {
       c.dispose();
-      return w;
-    } catch {
-      return null;
     }
   }
 }

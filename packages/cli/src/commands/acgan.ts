@@ -25,6 +25,7 @@ import { type Command, Option } from 'commander';
 import { flagClassIndex, initCommandBackend, intOption, splitList } from '../options.js';
 import { printJson } from '../ui/output.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
+import { onStopSignals } from '../ui/stop-signals.js';
 
 interface TrainOptions {
   data: string[];
@@ -41,6 +42,7 @@ interface TrainOptions {
   checkpointEvery?: number;
   out: string;
   resume?: boolean;
+  resumeDiverged?: boolean;
   json?: boolean;
 }
 
@@ -95,7 +97,14 @@ export function registerAcgan(program: Command): void {
       intOption('--checkpoint-every'),
     )
     .requiredOption('--out <dir>', 'run folder to create')
-    .option('--resume', 'continue the run in --out from its newest checkpoint (only --epochs may change)')
+    .option(
+      '--resume',
+      'continue the run in --out from its newest checkpoint (only --epochs may change; after a divergence, the training settings of --config)',
+    )
+    .option(
+      '--resume-diverged',
+      'with --resume: retry a run that diverged with unchanged settings (otherwise lower the learning rate)',
+    )
     .option('--json', 'print the result as one JSON object on stdout')
     .action(async (opts: TrainOptions, cmd: Command) => {
       await initCommandBackend(cmd, opts.json);
@@ -179,23 +188,16 @@ async function train(opts: TrainOptions): Promise<void> {
       `batch ${t.batchSize}, ${source.stepsPerEpoch} steps/epoch × ${config.epochs} epochs${firstStep ? `, resuming at step ${firstStep}` : ''}`,
   );
 
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
-    progress.log(
-      'interrupt: stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)',
-    );
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const stop = onStopSignals((l) => progress.log(l), 'stopping after this step and saving a checkpoint');
   const started = Date.now();
   try {
     const result = await trainAcgan({
       config,
       out,
       resume: opts.resume ?? false,
+      resumeDiverged: opts.resumeDiverged ?? false,
       source,
-      signal: controller.signal,
+      signal: stop.signal,
       observer: {
         // The bar shows the two totals; metrics.jsonl has every term.
         onStep: (e) => bar.onStep?.({ ...e, losses: { d: e.losses.d!, g: e.losses.g! } }),
@@ -224,9 +226,9 @@ async function train(opts: TrainOptions): Promise<void> {
     );
     if (opts.json) printJson(summary);
     else log(`took ${formatDuration(Date.now() - started)}; sample grids in ${join(result.dir, 'samples')}`);
-    if (result.status !== 'completed') process.exitCode = 130;
+    if (result.status !== 'completed') process.exitCode = stop.exitCode;
   } finally {
-    process.off('SIGINT', onSigint);
+    stop.dispose();
     source.dispose();
   }
 }
@@ -262,7 +264,9 @@ async function resolveTrainConfig(
         hint: 'resume with the same size, or start a new run',
       });
     }
-    return parseAcganConfig(mergeDeep(saved, flags), savedPath);
+    // A --config file may change what a resume allows (e.g. lower learning rates after a divergence).
+    const fileOverrides = opts.config ? await readConfigFile(opts.config) : {};
+    return parseAcganConfig(mergeDeep(mergeDeep(saved, fileOverrides), flags), savedPath);
   }
   const fileOverrides = opts.config ? await readConfigFile(opts.config) : {};
   return resolveAcganConfig({
@@ -312,6 +316,7 @@ async function sample(opts: SampleOptions): Promise<void> {
       labelSpace: space,
       format: opts.format,
       idPrefix: 'acgan',
+      command: 'acgan sample',
       meta: { generator: 'acgan', run, step, seed: opts.seed, perClass: opts.perClass, size },
     });
     const total = opts.perClass * (classes?.length ?? space.classes.length);

@@ -36,6 +36,7 @@ import { type Command, Option } from 'commander';
 import { flagClassIndex, initCommandBackend, intOption, numberOption, splitList } from '../options.js';
 import { printJson } from '../ui/output.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
+import { onStopSignals } from '../ui/stop-signals.js';
 
 /** Flags shared by `train` and `lr-find`: what network, at what size, with what data. */
 interface ModelFlags {
@@ -63,6 +64,7 @@ interface TrainFlags extends ModelFlags {
   freezeEpochs?: number;
   patience?: number;
   resume?: boolean;
+  resumeDiverged?: boolean;
 }
 
 interface LrFindFlags extends ModelFlags {
@@ -112,7 +114,11 @@ export function registerClassifier(program: Command): void {
     )
     .option(
       '--resume',
-      'continue the run in --out from its last checkpoint (only --epochs and --patience may change)',
+      'continue the run in --out from its last checkpoint (only --epochs and --patience may change; --lr after a divergence)',
+    )
+    .option(
+      '--resume-diverged',
+      'with --resume: retry a run that diverged with unchanged settings (otherwise lower the learning rate)',
     )
     .action(async (opts: TrainFlags, cmd: Command) => {
       await initCommandBackend(cmd, opts.json);
@@ -334,6 +340,8 @@ async function train(opts: TrainFlags): Promise<void> {
     },
     resume: opts.resume,
     resumableKeys: ['epochs', 'patience'],
+    retuneKeys: ['lr'],
+    resumeDiverged: opts.resumeDiverged ?? false,
   });
   const totalEpochs = phases.reduce((n, p) => n + p.epochs, 0);
   const stepsPerEpoch = trainSource.stepsPerEpoch;
@@ -355,15 +363,10 @@ async function train(opts: TrainFlags): Promise<void> {
         )
         .join(' then '),
   );
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
-    progress.log(
-      'interrupt: stopping now; --resume continues from the last epoch checkpoint (Ctrl-C again to quit at once)',
-    );
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const stop = onStopSignals(
+    (l) => progress.log(l),
+    'stopping now; --resume continues from the last epoch checkpoint',
+  );
   const started = Date.now();
   const metrics = run.metricsObserver();
   try {
@@ -375,7 +378,7 @@ async function train(opts: TrainFlags): Promise<void> {
       trainLabels: trainSamples.map((s) => s.label),
       run,
       resume: opts.resume,
-      signal: controller.signal,
+      signal: stop.signal,
       log: (l) => progress.log(l),
       observer: {
         onStep: (e) => {
@@ -417,12 +420,12 @@ async function train(opts: TrainFlags): Promise<void> {
         : `classifier: ${result.epochs} epochs into ${run.dir}${result.best ? ` (best epoch ${result.best.epoch + 1}: val balanced accuracy ${result.best.valBalancedAccuracy?.toFixed(3)})` : ''}`,
     );
     if (opts.json) printJson(summary);
-    if (result.interrupted) process.exitCode = 130;
+    if (result.interrupted) process.exitCode = stop.exitCode;
   } catch (e) {
     await run.finish('failed', e);
     throw e;
   } finally {
-    process.off('SIGINT', onSigint);
+    stop.dispose();
     trainSource.dispose();
     valSource?.dispose();
   }

@@ -37,6 +37,7 @@ import { type Command, Option } from 'commander';
 import { flagClassIndex, initCommandBackend, intOption, numberOption } from '../options.js';
 import { printJson } from '../ui/output.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
+import { onStopSignals } from '../ui/stop-signals.js';
 
 interface TrainOptions {
   a: string;
@@ -59,6 +60,7 @@ interface TrainOptions {
   sampleEvery?: number;
   out: string;
   resume?: boolean;
+  resumeDiverged?: boolean;
   json?: boolean;
 }
 
@@ -144,7 +146,11 @@ export function registerCyclegan(program: Command): void {
     .requiredOption('--out <dir>', 'run folder to create')
     .option(
       '--resume',
-      'continue the run in --out from its newest checkpoint (only epochs and the every-n options may change)',
+      'continue the run in --out from its newest checkpoint (only epochs and the every-n options may change; --lr after a divergence)',
+    )
+    .option(
+      '--resume-diverged',
+      'with --resume: retry a run that diverged with unchanged settings (otherwise lower the learning rate)',
     )
     .option('--json', 'print the result as one JSON object on stdout')
     .action(async (opts: TrainOptions, cmd: Command) => {
@@ -206,6 +212,8 @@ async function train(opts: TrainOptions): Promise<void> {
     config,
     resume: opts.resume ?? false,
     resumableKeys: ['epochs', 'decayEpochs', 'checkpointEvery', 'sampleEvery'],
+    retuneKeys: ['lr'],
+    resumeDiverged: opts.resumeDiverged ?? false,
   });
   await run.update({ domains: { A: a.info, B: b.info } });
   // Images at loadSize; the trainer takes the random crops and flips itself (seeded, resumable).
@@ -220,15 +228,10 @@ async function train(opts: TrainOptions): Promise<void> {
   const sourceB = source(b.samples, config.seed + 1);
   let trainer: CycleGanTrainer | undefined;
   let samples: { a: tf.Tensor4D; b: tf.Tensor4D; idsA: string[]; idsB: string[] } | undefined;
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write(
-      '\ninterrupt: stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)\n',
-    );
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const stop = onStopSignals(
+    (l) => process.stderr.write(`\n${l}\n`),
+    'stopping after this step and saving a checkpoint',
+  );
   const started = Date.now();
   try {
     trainer = new CycleGanTrainer(config);
@@ -263,7 +266,7 @@ async function train(opts: TrainOptions): Promise<void> {
     const result = await trainer.train(sourceA, sourceB, {
       run,
       samples,
-      signal: controller.signal,
+      signal: stop.signal,
       observer: {
         onStep: (e) => bar.onStep?.({ ...e, losses: totals(e.losses) }),
         onEpoch: (e) => bar.onEpoch?.({ ...e, losses: totals(e.losses) }),
@@ -297,12 +300,12 @@ async function train(opts: TrainOptions): Promise<void> {
     } else {
       log(`took ${formatDuration(Date.now() - started)}; sample grids in ${run.samplesDir}`);
     }
-    if (!result.completed) process.exitCode = 130;
+    if (!result.completed) process.exitCode = stop.exitCode;
   } catch (e) {
     await run.finish('failed', e);
     throw e;
   } finally {
-    process.off('SIGINT', onSigint);
+    stop.dispose();
     trainer?.dispose();
     if (samples) tf.dispose([samples.a, samples.b]);
     sourceA.dispose();
@@ -453,6 +456,7 @@ async function translate(opts: TranslateOptions): Promise<void> {
       labelSpace: ISIC2019,
       format: opts.format,
       idPrefix: 'cyclegan',
+      command: 'cyclegan translate',
       meta: {
         generator: 'cyclegan',
         run,

@@ -1,6 +1,6 @@
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
-import { ISIC2019, SkinganError } from '@skingan/core';
+import { ISIC2019, lockFolder, SkinganError } from '@skingan/core';
 import {
   countPerClass,
   type Dataset,
@@ -240,6 +240,7 @@ interface PrepareFlags extends DatasetFlags {
 
 async function prepare(dirs: string[], opts: PrepareFlags): Promise<void> {
   let progress: Progress | undefined;
+  const lock = await lockFolder(opts.out, { command: 'data prepare' });
   const r = await prepareDataset(dirs, opts.out, {
     size: opts.size,
     concurrency: opts.concurrency,
@@ -250,7 +251,7 @@ async function prepare(dirs: string[], opts: PrepareFlags): Promise<void> {
       progress ??= new Progress({ label: 'prepare', total: p.total, unit: 'images', quiet: opts.json });
       progress.update(p.done, { reused: String(p.reused), failed: String(p.failed) });
     },
-  });
+  }).finally(() => lock.release());
   const summary = `prepared ${r.written + r.reused} images of ${opts.size}×${opts.size} into ${r.out} (${r.written} written, ${r.reused} already there, ${r.failed} failed)`;
   if (progress) progress.finish(summary);
   else if (!opts.json) process.stderr.write(`${summary}\n`);

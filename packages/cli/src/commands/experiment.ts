@@ -1,11 +1,12 @@
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { SkinganError } from '@skingan/core';
+import { lockFolder, SkinganError } from '@skingan/core';
 import type { Command } from 'commander';
 import { EXPERIMENT_PRESETS } from '../experiment/config.js';
 import { type ExperimentOptions, runExperiment } from '../experiment/run-experiment.js';
 import { globalBackend, intOption } from '../options.js';
 import { errorDocument, printJson } from '../ui/output.js';
+import { onStopSignals } from '../ui/stop-signals.js';
 import { reportFor, writeReport } from './report.js';
 
 /** Flags of `experiment noise2img|nv2mel` (and of `demo`, whose --data is optional). */
@@ -41,7 +42,35 @@ export async function experimentCommand(
   cmd: Command,
 ): Promise<ExperimentSummary> {
   const backend = globalBackend(cmd);
+  // Its jobs lock their own folders; this lock keeps a second experiment out of the whole tree.
+  const lock = await lockFolder(opts.out, { command: `experiment ${kind}` });
+  // Ctrl-C reaches the jobs from the terminal; a SIGTERM sent to this process is passed on.
+  const stop = onStopSignals(
+    (l) => process.stderr.write(`${l}\n`),
+    'stopping the running jobs at their next checkpoint; --resume continues them',
+  );
+  try {
+    const report = await runLocked(kind, opts, backend, stop.signal, () =>
+      stop.exitCode === 143 ? 'SIGTERM' : null,
+    );
+    if (stop.signal.aborted) process.exitCode = stop.exitCode;
+    return report;
+  } finally {
+    stop.dispose();
+    await lock.release();
+  }
+}
+
+async function runLocked(
+  kind: ExperimentOptions['kind'],
+  opts: ExperimentFlags,
+  backend: ReturnType<typeof globalBackend>,
+  signal: AbortSignal,
+  forward: () => NodeJS.Signals | null,
+): Promise<ExperimentSummary> {
   const outcome = await runExperiment({
+    signal,
+    forward,
     kind,
     data: opts.data,
     out: opts.out,

@@ -5,6 +5,7 @@ import type { StudyStore } from '@skingan/turing';
 import { type Command, InvalidArgumentError } from 'commander';
 import { flagClassIndex, intOption, splitList } from '../options.js';
 import type { Report } from '../report/model.js';
+import { printJson } from '../ui/output.js';
 import { Progress } from '../ui/progress.js';
 import { reportFor, writeReport } from './report.js';
 
@@ -77,7 +78,7 @@ export function registerTuring(program: Command): void {
       });
       progress?.finish();
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        printJson(r);
         return;
       }
       process.stdout.write(

@@ -25,6 +25,9 @@ export interface ExperimentOptions {
   /** Passed to every worker as SKINGAN_BACKEND. */
   backend?: string;
   quiet?: boolean;
+  /** Stops the jobs (see `RunJobsOptions.signal`). */
+  signal?: AbortSignal;
+  forward?: () => NodeJS.Signals | null;
 }
 
 export interface ExperimentOutcome {
@@ -116,6 +119,8 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
     concurrency: o.jobs,
     bin: BIN,
     env: o.backend ? { SKINGAN_BACKEND: o.backend } : {},
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.forward ? { forward: o.forward } : {}),
     onEvent: (e) => {
       if (e.type === 'start') {
         progress.update(progress.count, { stage: e.job.stage, job: e.job.id });

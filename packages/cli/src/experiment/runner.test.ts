@@ -14,6 +14,11 @@ if (cmd === 'fail') { console.error('boom: bad input'); process.exit(1); }
 if (cmd === 'write') { setTimeout(() => { fs.writeFileSync(a[0], a[1] + (resumed ? ' (resumed)' : '')); }, Number(a[2] ?? 0)); }
 if (cmd === 'cat') { fs.writeFileSync(a[1], fs.readFileSync(a[0], 'utf8') + '+'); }
 if (cmd === 'print') { process.stdout.write(JSON.stringify({ value: Number(a[0]) })); }
+if (cmd === 'train') {
+  fs.writeFileSync(a[0] + '.started', '');
+  const t = setTimeout(() => {}, 60000);
+  process.on('SIGTERM', () => { clearTimeout(t); fs.writeFileSync(a[0], 'checkpoint'); process.exit(143); });
+}
 `;
 
 let dir: string;
@@ -97,6 +102,29 @@ describe('runJobs', () => {
     });
     expect(max).toBe(2);
   });
+
+  it('SIGTERM to an experiment: running jobs get SIGTERM (they checkpoint), no other job starts, all are reported skipped', async () => {
+    const jobs: Job[] = [
+      { id: 'train', stage: 's', args: ['train', '{out}/ckpt'], deps: [], resumeFlag: '--resume' },
+      { id: 'later', stage: 's', args: ['write', '{out}/x', 'X'], deps: [] },
+      { id: 'after', stage: 's', args: ['cat', '{train}/ckpt', '{out}/y'], deps: ['train'] },
+    ];
+    const planned = planJobs(jobs, exp());
+    const controller = new AbortController();
+    const started = join(planned[0]!.out, 'ckpt.started');
+    const results = runJobs(planned, { concurrency: 1, bin, signal: controller.signal });
+    while (!(await fs.stat(started).catch(() => undefined))) await new Promise((r) => setTimeout(r, 20));
+    controller.abort();
+    const r = await results;
+    expect(r.map((x) => [x.id, x.status])).toEqual([
+      ['train', 'skipped'],
+      ['later', 'skipped'],
+      ['after', 'skipped'],
+    ]);
+    expect(r[0]!.error).toBe('stopped (exit 143); --resume continues it');
+    expect(await fs.readFile(join(planned[0]!.out, 'ckpt'), 'utf8')).toBe('checkpoint');
+    expect(await fs.stat(planned[1]!.out).catch(() => null)).toBeNull();
+  }, 60_000);
 
   it('rejects unknown dependencies and cycles', () => {
     expect(() => planJobs([{ id: 'a', stage: 's', args: [], deps: ['zz'] }], exp())).toThrow(

@@ -27,6 +27,13 @@ export interface RunJobsOptions {
   /** Extra environment for the workers (e.g. SKINGAN_BACKEND). */
   env?: Record<string, string>;
   onEvent?: (e: RunnerEvent) => void;
+  /**
+   * Stops the run: no job starts any more, and running jobs are sent `forward()`'s signal (they
+   * checkpoint and exit; default SIGTERM; null when they got the signal themselves, as Ctrl-C
+   * reaches every process of the terminal). Jobs stopped or never started are reported 'skipped'.
+   */
+  signal?: AbortSignal;
+  forward?: () => NodeJS.Signals | null;
 }
 
 const MARKER = '.skingan-job.json';
@@ -60,6 +67,19 @@ export async function runJobs(jobs: PlannedJob[], options: RunJobsOptions): Prom
   };
 
   while (pending.size > 0 || running.size > 0) {
+    if (options.signal?.aborted) {
+      for (const id of pending) {
+        finish(all.get(id)!, {
+          id,
+          status: 'skipped',
+          out: all.get(id)!.out,
+          log: '',
+          ms: 0,
+          error: 'stopped before it started',
+        });
+      }
+      pending.clear();
+    }
     // Skip jobs whose dependencies failed; start ready ones while there is room.
     for (const id of [...pending]) {
       const job = all.get(id)!;
@@ -107,6 +127,9 @@ async function runOne(
   if (partial && job.resumeFlag) args.push(job.resumeFlag);
   else if (partial) await fs.rm(job.out, { recursive: true, force: true });
   await fs.mkdir(job.out, { recursive: true });
+  if (options.signal?.aborted) {
+    return { id: job.id, status: 'skipped', out: job.out, log, ms: 0, error: 'stopped before it started' };
+  }
 
   const logStream = createWriteStream(log, { flags: 'a' });
   logStream.write(`$ skingan ${args.join(' ')}\n`);
@@ -117,6 +140,12 @@ async function runOne(
       env: { ...process.env, ...options.env, CI: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    const stop = () => {
+      const signal = options.forward ? options.forward() : 'SIGTERM';
+      if (signal) child.kill(signal);
+    };
+    options.signal?.addEventListener('abort', stop, { once: true });
+    child.on('close', () => options.signal?.removeEventListener('abort', stop));
     child.stdout.on('data', (d: Buffer) => (stdoutPath ? stdoutChunks.push(d) : logStream.write(d)));
     child.stderr.on('data', (d: Buffer) => logStream.write(d));
     child.on('error', (e) => {
@@ -127,6 +156,16 @@ async function runOne(
   });
   await new Promise<void>((r) => logStream.end(r));
   const ms = Date.now() - t0;
+  if (code !== 0 && options.signal?.aborted) {
+    return {
+      id: job.id,
+      status: 'skipped',
+      out: job.out,
+      log,
+      ms,
+      error: `stopped (exit ${code}); --resume continues it`,
+    };
+  }
   if (code !== 0) {
     const tail = (await fs.readFile(log, 'utf8')).trim().split('\n').slice(-3).join(' | ');
     return { id: job.id, status: 'failed', out: job.out, log, ms, error: `exit ${code}: ${tail}` };

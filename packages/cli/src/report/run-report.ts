@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { basename, join } from 'node:path';
+import { describeRunStatus, type RunJson } from '@skingan/core';
 import type { LineChart, Report, Section } from './model.js';
 
 type MetricRecord = Record<string, unknown> & { type?: string; step?: number };
@@ -48,7 +49,7 @@ export function lossChart(title: string, records: MetricRecord[], maxPoints = 40
 /** Sections for one training run folder: status, config, loss curves, the latest sample grids. */
 export async function runSections(dir: string, label = basename(dir)): Promise<Section[]> {
   const config = await readJson<Record<string, unknown>>(join(dir, 'config.json'));
-  const run = await readJson<Record<string, unknown>>(join(dir, 'run.json'));
+  const run = await readJson<RunJson>(join(dir, 'run.json'));
   const metrics = await readMetricsJsonl(join(dir, 'metrics.jsonl'));
   const samples = (await fs.readdir(join(dir, 'samples')).catch(() => [] as string[]))
     .filter((f) => f.endsWith('.png'))
@@ -59,7 +60,7 @@ export async function runSections(dir: string, label = basename(dir)): Promise<S
     typeof v === 'string' ? v : JSON.stringify(v),
   ]);
   const status = run
-    ? `${run.kind ?? 'run'} · ${run.status ?? '?'} · backend ${run.backend ?? '?'}`
+    ? `${run.kind ?? 'run'} · ${describeRunStatus(run)} · backend ${run.backend ?? '?'}`
     : undefined;
   return [
     {

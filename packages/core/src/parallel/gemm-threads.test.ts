@@ -27,3 +27,57 @@ describe('GemmThreads', () => {
     threads.close();
   });
 });
+
+/** Waits (without blocking this thread) until `threads` helpers are up. */
+async function started(pool: GemmThreads, threads: number): Promise<void> {
+  while (pool.threads < threads) await new Promise((r) => setTimeout(r, 10));
+}
+
+const PANEL = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+
+describe('GemmThreads when a helper dies', () => {
+  it('terminate a helper, then run a job posted to it: the job is taken back and computed here, with the right result', async () => {
+    const pool = new GemmThreads(1);
+    await started(pool, 2);
+    // Terminated before its 'exit' event reaches the pool (this thread is blocked in run() then).
+    const helper = (pool as unknown as { helpers: { worker: import('node:worker_threads').Worker }[] })
+      .helpers[0]!;
+    helper.worker.removeAllListeners('exit');
+    helper.worker.removeAllListeners('error');
+    await helper.worker.terminate();
+    pool.reserve(65536);
+    const f = new Float32Array(pool.memory.buffer);
+    f.set(PANEL, 64);
+    pool.run('pack8', [
+      [256, 1, 8, 1024, 64],
+      [256 + 32, 1, 8, 1024 + 32, 64],
+    ]);
+    expect(Array.from(f.subarray(256, 272))).toEqual(PANEL);
+    expect(pool.jobsRecomputed).toBe(1);
+    pool.close();
+  }, 60_000);
+
+  it('a job that throws in a helper is recomputed here at once and the helper retired (the trap surfaces, no 120 s wait)', async () => {
+    const pool = new GemmThreads(1);
+    await started(pool, 2);
+    pool.reserve(65536);
+    const stderr: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((s: string) => stderr.push(s) > 0) as typeof process.stderr.write;
+    try {
+      // The second job reads past the end of memory: a WebAssembly trap, in the helper and then here.
+      expect(() =>
+        pool.run('pack8', [
+          [256, 1, 8, 1024, 64],
+          [256, 1, 8, 2 ** 30, 2 ** 30],
+        ]),
+      ).toThrow(/out of bounds/);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(pool.jobsRecomputed).toBe(1);
+    expect(pool.threads).toBe(1);
+    expect(stderr.join('')).toContain('a convolution helper thread failed (a job failed in it)');
+    pool.close();
+  }, 60_000);
+});

@@ -5,9 +5,19 @@ import { WA, type WasmMemory } from '../kernels/wasm-asm.js';
 /** Most of the shared memory the convolutions may use (64 KiB pages): 1 GiB. */
 const MAX_PAGES = 16384;
 const PAGE = 65536;
-const [SEQ, DONE, READY, FN, NARGS, ARGS] = [0, 1, 2, 3, 4, 5];
-/** A job takes milliseconds; a helper silent this long has failed. */
+/*
+ * Control slots. SEQ: the job posted; CLAIM: the job taken, by the helper or (taken back) by this
+ * thread, with compareExchange so exactly one of them runs it; DONE: the helper's last finished job;
+ * FAILED: a job that threw in the helper; DEAD: set by a helper that exits.
+ */
+const [SEQ, DONE, READY, FN, NARGS, CLAIM, FAILED, DEAD, ARGS] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+/** A job takes milliseconds; a helper silent this long after taking one has failed. */
 const JOB_TIMEOUT_MS = 120_000;
+/**
+ * A helper wakes within microseconds of a post; one that has not taken its job after this long is
+ * gone (or starved of a core): the job is taken back and computed here. Always correct, see CLAIM.
+ */
+const CLAIM_TIMEOUT_MS = 500;
 const FUNCTIONS = ['igemm', 'wgrad', 'pack8', 'packT8'] as const;
 export type GemmFunction = (typeof FUNCTIONS)[number];
 
@@ -21,15 +31,24 @@ const { workerData } = require('node:worker_threads');
 const { memory, bytes, control, functions } = workerData;
 const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
 const flags = new Int32Array(control);
+process.on('exit', () => {
+  Atomics.store(flags, ${DEAD}, 1);
+  Atomics.notify(flags, ${DONE});
+});
 Atomics.store(flags, ${READY}, 1);
 let seen = 0;
 for (;;) {
   Atomics.wait(flags, ${SEQ}, seen);
   seen = Atomics.load(flags, ${SEQ});
   if (seen < 0) break;
-  const n = flags[${NARGS}];
-  const args = Array.from(flags.subarray(${ARGS}, ${ARGS} + n));
-  exports[functions[flags[${FN}]]](...args);
+  if (Atomics.compareExchange(flags, ${CLAIM}, seen - 1, seen) !== seen - 1) continue; // taken back
+  try {
+    const n = flags[${NARGS}];
+    const args = Array.from(flags.subarray(${ARGS}, ${ARGS} + n));
+    exports[functions[flags[${FN}]]](...args);
+  } catch {
+    Atomics.store(flags, ${FAILED}, seen);
+  }
   Atomics.store(flags, ${DONE}, seen);
   Atomics.notify(flags, ${DONE});
 }`;
@@ -49,6 +68,7 @@ export class GemmThreads {
   readonly memory: WasmMemory & { grow(pages: number): number };
   private readonly exports: Record<GemmFunction, (...args: number[]) => void>;
   private readonly helpers: Helper[] = [];
+  private recomputed = 0;
 
   constructor(helperCount: number) {
     const Memory = WA.Memory as unknown as new (d: object) => WasmMemory & { grow(pages: number): number };
@@ -57,16 +77,14 @@ export class GemmThreads {
     const instance = new WA.Instance(new WA.Module(bytes), { env: { memory: this.memory } });
     this.exports = instance.exports as Record<GemmFunction, (...args: number[]) => void>;
     for (let i = 0; i < helperCount; i++) {
-      const control = new SharedArrayBuffer(32 * 4);
+      const control = new SharedArrayBuffer(64 * 4);
       const worker = new Worker(HELPER_SOURCE, {
         eval: true,
         workerData: { memory: this.memory, bytes, control, functions: FUNCTIONS },
       });
       worker.unref();
-      worker.on('error', () => {
-        const at = this.helpers.findIndex((h) => h.worker === worker);
-        if (at >= 0) this.helpers.splice(at, 1);
-      });
+      const drop = () => this.drop(worker);
+      worker.on('error', drop).on('exit', drop);
       this.helpers.push({ worker, flags: new Int32Array(control), seq: 0 });
     }
   }
@@ -93,7 +111,7 @@ export class GemmThreads {
   /** Runs `jobs` (argument lists of `fn`): the first here, the others on ready helpers, or all here. */
   run(fn: GemmFunction, jobs: number[][]): void {
     const ready = this.helpers.filter((h) => Atomics.load(h.flags, READY) === 1);
-    const posted: Helper[] = [];
+    const posted: [Helper, number[]][] = [];
     for (let i = 1; i < jobs.length; i++) {
       const h = ready[i - 1];
       if (!h) {
@@ -107,16 +125,68 @@ export class GemmThreads {
       h.seq++;
       Atomics.store(h.flags, SEQ, h.seq);
       Atomics.notify(h.flags, SEQ);
-      posted.push(h);
+      posted.push([h, args]);
     }
     if (jobs[0]) this.exports[fn](...jobs[0]);
-    const deadline = Date.now() + JOB_TIMEOUT_MS;
-    for (const h of posted) {
-      while (Atomics.load(h.flags, DONE) !== h.seq) {
-        if (Date.now() > deadline) throw new Error('skingan: a convolution helper thread stopped answering');
-        Atomics.wait(h.flags, DONE, h.seq - 1, 50);
+    for (const [h, args] of posted) {
+      if (!this.collect(h)) {
+        // The helper died, failed or has not woken: its share is computed here.
+        this.recomputed++;
+        this.exports[fn](...args);
       }
     }
+  }
+
+  /** Jobs a helper took and failed, or never took, that this thread computed instead (diagnostics). */
+  get jobsRecomputed(): number {
+    return this.recomputed;
+  }
+
+  /**
+   * Waits for `h`'s job; false when this thread must compute it: the helper threw, exited, or had
+   * not taken the job after CLAIM_TIMEOUT_MS (taken back, so it will never run it).
+   */
+  private collect(h: Helper): boolean {
+    const posted = Date.now();
+    for (;;) {
+      if (Atomics.load(h.flags, DONE) === h.seq) {
+        if (Atomics.load(h.flags, FAILED) !== h.seq) return true;
+        this.retire(h, 'a job failed in it');
+        return false;
+      }
+      const claimed = Atomics.load(h.flags, CLAIM) === h.seq;
+      if (Atomics.load(h.flags, DEAD) === 1) {
+        // Exited: whatever it claimed it will not finish; take back what it had not.
+        if (!claimed) Atomics.compareExchange(h.flags, CLAIM, h.seq - 1, h.seq);
+        this.retire(h, 'it exited');
+        return false;
+      }
+      if (!claimed && Date.now() - posted > CLAIM_TIMEOUT_MS) {
+        // Taken back, so it never runs it. Not retired: a starved helper is alive, and a dead one
+        // leaves the pool with its 'exit' event.
+        if (Atomics.compareExchange(h.flags, CLAIM, h.seq - 1, h.seq) === h.seq - 1) return false;
+        continue; // it took the job just now
+      }
+      if (claimed && Date.now() - posted > JOB_TIMEOUT_MS) {
+        throw new Error('skingan: a convolution helper thread stopped answering');
+      }
+      Atomics.wait(h.flags, DONE, h.seq - 1, 50);
+    }
+  }
+
+  /** Takes a failed helper out of the pool (saying so once on stderr); the others go on. */
+  private retire(h: Helper, why: string): void {
+    if (!this.drop(h.worker)) return;
+    process.stderr.write(
+      `skingan: a convolution helper thread failed (${why}); its work is done on the threads left (${this.threads})\n`,
+    );
+    void h.worker.terminate();
+  }
+
+  private drop(worker: Worker): boolean {
+    const at = this.helpers.findIndex((h) => h.worker === worker);
+    if (at >= 0) this.helpers.splice(at, 1);
+    return at >= 0;
   }
 
   /** Stops the helpers (tests; the process otherwise exits past them). */

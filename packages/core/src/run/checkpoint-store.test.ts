@@ -144,3 +144,25 @@ describe('Adam β-powers', () => {
     fresh.dispose();
   });
 });
+
+describe('after a divergence', () => {
+  it('lastGoodCheckpoint sets aside the checkpoint of the step before an exploding loss (it produced it), not a stall', async () => {
+    const { lastGoodCheckpoint } = await import('./divergence-guard.js');
+    const store = new CheckpointStore(join(dir, 'checkpoints'), 3);
+    const m = net(1);
+    for (const step of [4, 8, 9]) await store.save({ step, epoch: 0, models: { m } });
+    const exploding = { kind: 'exploding', step: 10, loss: 'loss', value: 1e9, message: 'x' } as const;
+    expect(await lastGoodCheckpoint(store, exploding)).toEqual({ checkpointStep: 8, setAside: [9] });
+    expect((await store.latest())?.step).toBe(8);
+    expect(JSON.parse(await fs.readFile(join(store.dir, 'latest.json'), 'utf8')).step).toBe(8);
+    // Moved, not deleted.
+    expect(await fs.readdir(store.dir)).toContain('suspect-step-00000009');
+    const stall = { kind: 'frozen', step: 12, loss: 'd', value: 1, message: 'y' } as const;
+    expect(await lastGoodCheckpoint(store, stall)).toEqual({ checkpointStep: 8, setAside: [] });
+    const nan = { kind: 'non-finite', step: 5, loss: 'loss', value: Number.NaN, message: 'z' } as const;
+    expect(await lastGoodCheckpoint(store, nan)).toEqual({ checkpointStep: null, setAside: [4, 8] });
+    expect(await store.latest()).toBeUndefined();
+    await expect(fs.stat(join(store.dir, 'latest.json'))).rejects.toThrow(/ENOENT/);
+    m.dispose();
+  });
+});

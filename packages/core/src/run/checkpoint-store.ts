@@ -165,6 +165,34 @@ export class CheckpointStore {
     return { step: m.step, epoch: m.epoch, models, state: m.state };
   }
 
+  /**
+   * Moves the checkpoints of step `step` and later aside (to `suspect-step-…`, out of `latest()`'s
+   * sight but not deleted), so a resume starts from the newest one before. Returns the steps moved
+   * and that newest remaining checkpoint.
+   */
+  async setAsideFrom(step: number): Promise<{ moved: number[]; latest: CheckpointRef | undefined }> {
+    const moved: number[] = [];
+    for (const ref of await this.list()) {
+      if (ref.step < step) continue;
+      const aside = join(this.dir, `suspect-${stepDir(ref.step)}`);
+      await fs.rm(aside, { recursive: true, force: true });
+      await fs.rename(ref.dir, aside);
+      moved.push(ref.step);
+    }
+    const latest = await this.latest();
+    if (!moved.length) return { moved, latest };
+    if (latest) {
+      await writeJsonAtomic(join(this.dir, LATEST), {
+        step: latest.step,
+        epoch: latest.epoch,
+        dir: stepDir(latest.step),
+      });
+    } else {
+      await fs.rm(join(this.dir, LATEST), { force: true });
+    }
+    return { moved, latest };
+  }
+
   private async prune(): Promise<void> {
     const all = await this.list();
     for (const ref of all.slice(0, Math.max(0, all.length - this.keep))) {

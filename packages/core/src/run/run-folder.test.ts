@@ -1,9 +1,12 @@
+import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend.js';
+import { DivergedError, DivergenceGuard } from './divergence-guard.js';
+import { folderLockHolder, LOCK_FILE } from './folder-lock.js';
 import { RunFolder } from './run-folder.js';
 
 let dir: string;
@@ -63,5 +66,86 @@ describe('RunFolder', () => {
     const one = await RunFolder.open(join(dir, 'r1'), { kind: 'test', config: {}, keepCheckpoints: 1 });
     expect(one.checkpoints.keep).toBe(1);
     model.dispose();
+  });
+
+  it('holds the folder lock from open to finish, records pid and host, and refuses a live holder', async () => {
+    const target = join(dir, 'r');
+    const run = await RunFolder.open(target, { kind: 'acgan', config: {} });
+    expect(await folderLockHolder(target)).toMatchObject({ pid: process.pid, command: 'acgan train' });
+    expect(run.status).toMatchObject({ pid: process.pid, host: hostname() });
+    await run.finish('completed');
+    expect(await folderLockHolder(target)).toBeUndefined();
+
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    try {
+      const lock = { pid: other.pid, host: hostname(), command: 'acgan train', startedAt: 'x' };
+      await fs.writeFile(join(target, LOCK_FILE), JSON.stringify(lock));
+      await expect(RunFolder.open(target, { kind: 'acgan', config: {}, resume: true })).rejects.toThrow(
+        `another process is writing into this folder: \`acgan train\` (pid ${other.pid} on ${hostname()}`,
+      );
+      // Refused before touching anything: run.json still says completed.
+      expect(JSON.parse(await fs.readFile(join(target, 'run.json'), 'utf8')).status).toBe('completed');
+    } finally {
+      other.kill();
+    }
+  });
+
+  it('records a divergence, and a resume must change a retune key or say resumeDiverged', async () => {
+    const target = join(dir, 'r');
+    const options = { kind: 'test', resumableKeys: ['epochs'], retuneKeys: ['lr'] };
+    const run = await RunFolder.open(target, { ...options, config: { lr: 1e6, epochs: 2, arch: 'a' } });
+    const d = new DivergenceGuard().check(7, { loss: Number.NaN })!;
+    await run.finish('failed', new DivergedError('test training', d, { checkpointStep: 4, hint: 'h' }));
+    const saved = JSON.parse(await fs.readFile(join(target, 'run.json'), 'utf8'));
+    expect(saved.divergence).toMatchObject({ step: 7, loss: 'loss', value: 'NaN', checkpointStep: 4 });
+    expect(saved.attempts[0].divergence.step).toBe(7);
+
+    // Unchanged (training longer does not count as a change): refused.
+    const err = await RunFolder.open(target, {
+      ...options,
+      config: { lr: 1e6, epochs: 3, arch: 'a' },
+      resume: true,
+    }).catch((e) => e);
+    expect(err.message).toContain(
+      'this run diverged at step 7 (loss = NaN); resuming it unchanged from its checkpoint at step 4 would replay the divergence',
+    );
+    expect(err.hint).toContain('--resume-diverged');
+    // Other keys than the retune keys still may not change.
+    await expect(
+      RunFolder.open(target, { ...options, config: { lr: 1e-3, epochs: 2, arch: 'b' }, resume: true }),
+    ).rejects.toThrow(/different config \(arch\)/);
+    // A lower learning rate is accepted, and the new attempt starts without the record.
+    const lower = await RunFolder.open(target, {
+      ...options,
+      config: { lr: 1e-3, epochs: 2, arch: 'a' },
+      resume: true,
+    });
+    expect(lower.status.divergence).toBeUndefined();
+    expect(lower.status.attempts[0]!.divergence?.step).toBe(7);
+    await lower.finish('failed', new DivergedError('test training', d, { checkpointStep: 4, hint: 'h' }));
+    // Or the same settings, when asked for explicitly.
+    const again = await RunFolder.open(target, {
+      ...options,
+      config: { lr: 1e-3, epochs: 2, arch: 'a' },
+      resume: true,
+      resumeDiverged: true,
+    });
+    expect(again.status.attempts).toHaveLength(3);
+  });
+});
+
+describe('describeRunStatus', () => {
+  it('reads "running" with a dead pid on this host as stopped (process gone); another host stays running', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { describeRunStatus } = await import('./run-folder.js');
+    const dead = Number(
+      spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout,
+    );
+    expect(describeRunStatus({ status: 'running', pid: dead, host: hostname() })).toBe(
+      `stopped (process gone: pid ${dead} no longer runs; --resume continues from the last checkpoint)`,
+    );
+    expect(describeRunStatus({ status: 'running', pid: process.pid, host: hostname() })).toBe('running');
+    expect(describeRunStatus({ status: 'running', pid: dead, host: 'elsewhere' })).toBe('running');
+    expect(describeRunStatus({ status: 'completed' })).toBe('completed');
   });
 });

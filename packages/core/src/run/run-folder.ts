@@ -5,6 +5,8 @@ import { SkinganError } from '../errors.js';
 import type { TrainingObserver } from '../events.js';
 import { pathExists, writeFileAtomic, writeJsonAtomic } from '../io/atomic.js';
 import { CheckpointStore } from './checkpoint-store.js';
+import { type DivergenceRecord, divergenceOf, formatLoss, lossName } from './divergence-guard.js';
+import { type FolderLock, lockFolder, processGone } from './folder-lock.js';
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted';
 
@@ -16,8 +18,13 @@ export interface RunJson {
   updatedAt: string;
   finishedAt?: string;
   /** Wall time spent in each attempt (a resumed run has several). */
-  attempts: { startedAt: string; endedAt?: string; fromStep: number }[];
+  attempts: { startedAt: string; endedAt?: string; fromStep: number; divergence?: DivergenceRecord }[];
+  /** The process of the attempt in progress (a "running" run whose process is gone was killed). */
+  pid?: number;
+  host?: string;
   error?: string;
+  /** Set when the last attempt diverged: a resume must change `retuneKeys` (or say `resumeDiverged`). */
+  divergence?: DivergenceRecord;
   [extra: string]: unknown;
 }
 
@@ -32,6 +39,15 @@ export interface OpenRunOptions<C> {
   keepCheckpoints?: number;
   /** Config keys that may differ on resume (e.g. epochs, to train longer). */
   resumableKeys?: string[];
+  /**
+   * Config keys a resume of a diverged run may change, and must change unless `resumeDiverged`
+   * (the learning rates: replaying the same settings diverges the same way).
+   */
+  retuneKeys?: string[];
+  /** Resume a diverged run with unchanged settings anyway. */
+  resumeDiverged?: boolean;
+  /** Named to another process that finds the folder locked (default `${kind} train`). */
+  command?: string;
 }
 
 /**
@@ -48,6 +64,7 @@ export class RunFolder<C = unknown> {
   private constructor(
     readonly dir: string,
     readonly config: C,
+    private readonly lock: FolderLock,
     keepCheckpoints?: number,
   ) {
     this.checkpoints = new CheckpointStore(join(dir, 'checkpoints'), keepCheckpoints);
@@ -55,8 +72,26 @@ export class RunFolder<C = unknown> {
     this.metricsPath = join(dir, 'metrics.jsonl');
   }
 
+  /**
+   * Opens (creates, or with `resume` continues) the run in `dir`, holding its lock until `finish`:
+   * a second process writing into the same folder is refused (see `lockFolder`).
+   */
   static async open<C>(dir: string, options: OpenRunOptions<C>): Promise<RunFolder<C>> {
     const abs = resolve(dir);
+    const lock = await lockFolder(abs, { command: options.command ?? `${options.kind} train` });
+    try {
+      return await RunFolder.openLocked(abs, lock, options);
+    } catch (e) {
+      await lock.release();
+      throw e;
+    }
+  }
+
+  private static async openLocked<C>(
+    abs: string,
+    lock: FolderLock,
+    options: OpenRunOptions<C>,
+  ): Promise<RunFolder<C>> {
     const configPath = join(abs, 'config.json');
     const exists = await pathExists(configPath);
     if (exists && !options.resume) {
@@ -67,9 +102,12 @@ export class RunFolder<C = unknown> {
       });
     }
     let config = options.config;
+    const previous = exists ? await readRunJson(abs) : undefined;
     if (exists) {
       const saved = JSON.parse(await fs.readFile(configPath, 'utf8')) as C;
-      const diff = compareConfig(saved, options.config, options.resumableKeys ?? []);
+      const resumable = options.resumableKeys ?? [];
+      const retune = previous?.divergence ? (options.retuneKeys ?? []) : [];
+      const diff = compareConfig(saved, options.config, [...resumable, ...retune]);
       if (diff.length) {
         throw new SkinganError(`--resume with a different config (${diff.join(', ')})`, {
           code: 'USAGE',
@@ -77,14 +115,17 @@ export class RunFolder<C = unknown> {
           hint: 'resume with the same settings, or start a new run in another folder',
         });
       }
+      if (previous?.divergence && !options.resumeDiverged) {
+        const changed = compareConfig(saved, options.config, resumable);
+        if (!changed.length) throw divergedResumeError(abs, previous.divergence, options.retuneKeys ?? []);
+      }
       config = options.config;
     }
-    const run = new RunFolder<C>(abs, config, options.keepCheckpoints);
+    const run = new RunFolder<C>(abs, config, lock, options.keepCheckpoints);
     await fs.mkdir(run.samplesDir, { recursive: true });
     await fs.mkdir(run.checkpoints.dir, { recursive: true });
     await writeJsonAtomic(configPath, config);
     const now = new Date().toISOString();
-    const previous = exists ? await readRunJson(abs) : undefined;
     const latest = exists ? await run.checkpoints.latest() : undefined;
     // Steps after the checkpoint we resume from will be logged again (all of them without one).
     if (exists) await run.truncateMetricsAfter(latest?.step ?? 0);
@@ -93,12 +134,15 @@ export class RunFolder<C = unknown> {
       kind: options.kind,
       status: 'running',
       backend: backendInfo()?.name ?? null,
+      pid: lock.holder.pid,
+      host: lock.holder.host,
       startedAt: previous?.startedAt ?? now,
       updatedAt: now,
       attempts: [...(previous?.attempts ?? []), { startedAt: now, fromStep: latest?.step ?? 0 }],
     };
     delete run.run.error;
     delete run.run.finishedAt;
+    delete run.run.divergence;
     await run.writeRunJson();
     return run;
   }
@@ -134,6 +178,10 @@ export class RunFolder<C = unknown> {
     await this.writeRunJson();
   }
 
+  /**
+   * Records how the attempt ended and releases the folder's lock. A `DivergedError` is recorded as
+   * `divergence` (in run.json and the attempt), so that a resume must change the settings.
+   */
   async finish(status: Exclude<RunStatus, 'running'>, error?: unknown): Promise<void> {
     const now = new Date().toISOString();
     this.run.status = status;
@@ -141,7 +189,16 @@ export class RunFolder<C = unknown> {
     const last = this.run.attempts[this.run.attempts.length - 1];
     if (last) last.endedAt = now;
     if (error !== undefined) this.run.error = error instanceof Error ? error.message : String(error);
-    await this.writeRunJson();
+    const divergence = divergenceOf(error);
+    if (divergence) {
+      this.run.divergence = divergence;
+      if (last) last.divergence = divergence;
+    }
+    try {
+      await this.writeRunJson();
+    } finally {
+      await this.lock.release();
+    }
   }
 
   get status(): RunJson {
@@ -173,6 +230,31 @@ async function readRunJson(dir: string): Promise<RunJson | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A run's status as a person should read it: a run.json that says "running" while its process is
+ * gone from this host (killed with -9, a crash, a reboot) reads "stopped (process gone)"; a
+ * diverged run names the step and loss.
+ */
+export function describeRunStatus(run: Partial<RunJson>): string {
+  if (run.status === 'running' && processGone(run.pid, run.host)) {
+    return `stopped (process gone: pid ${run.pid} no longer runs; --resume continues from the last checkpoint)`;
+  }
+  if (run.divergence) return `${run.status} (diverged: ${run.divergence.message})`;
+  return run.status ?? '?';
+}
+
+function divergedResumeError(dir: string, d: DivergenceRecord, retuneKeys: string[]): SkinganError {
+  const from = d.checkpointStep === null ? 'step 0' : `its checkpoint at step ${d.checkpointStep}`;
+  return new SkinganError(
+    `this run diverged at step ${d.step} (${lossName(d.loss)} = ${typeof d.value === 'number' ? formatLoss(d.value) : d.value}); resuming it unchanged from ${from} would replay the divergence`,
+    {
+      code: 'USAGE',
+      file: dir,
+      hint: `resume with a lower learning rate${retuneKeys.length ? ` (config ${retuneKeys.join(', ')})` : ''}, or pass --resume-diverged to retry the same settings`,
+    },
+  );
 }
 
 /** Top-level keys whose values differ, ignoring `allowed`. */

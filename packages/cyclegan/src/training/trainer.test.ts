@@ -113,6 +113,30 @@ describe('CycleGanTrainer', () => {
     for (const x of [t1, t3, a1, b1, a2, b2]) x.dispose();
   });
 
+  it('lr 1e6: the shared divergence guard stops the run at the exploding step, naming the loss and the learning rate', async () => {
+    const config = tiny({ lr: 1e6, epochs: 4, checkpointEvery: 2 });
+    const run = await RunFolder.open(join(dir, 'diverge'), { kind: 'cyclegan', config });
+    const a = new TensorSource(tintedImages(5, 28, 'red', 11), 1, 11, 'a');
+    const b = new TensorSource(tintedImages(3, 28, 'blue', 12), 1, 12, 'b');
+    const t = new CycleGanTrainer(config);
+    const logged: number[] = [];
+    type Diverged = {
+      code: string;
+      message: string;
+      hint: string;
+      divergence: { step: number; checkpointStep: number | null };
+    };
+    const observer = { onStep: (e: StepEvent) => void logged.push(e.step) };
+    const err = (await t.train(a, b, { run, observer }).catch((e: unknown) => e)) as Diverged;
+    expect(err.code).toBe('DIVERGED');
+    expect(err.message).toMatch(/^CycleGAN training diverged: loss \w+ = .* at step \d+/);
+    expect(err.hint).toMatch(/resume with a lower --lr/);
+    // No step after the diverging one, and it names the checkpoint a resume starts from.
+    expect(logged.at(-1)).toBe(err.divergence.step - 1);
+    expect(err.divergence.checkpointStep).toBe((await run.checkpoints.latest())?.step ?? null);
+    for (const x of [t, a, b]) x.dispose();
+  });
+
   it('leaks no tensors over 50 steps', () => {
     const trainer = new CycleGanTrainer(tiny());
     const a = tintedImages(1, 24, 'red', 21);

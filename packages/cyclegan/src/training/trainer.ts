@@ -2,6 +2,11 @@ import {
   type BatchSource,
   type CheckpointRef,
   combineObservers,
+  DivergedError,
+  DivergenceGuard,
+  type DivergenceGuardState,
+  lastGoodCheckpoint,
+  learningRateHint,
   type NamedTensor,
   Rng,
   type RngState,
@@ -65,6 +70,8 @@ interface CheckpointState {
   rng: { augment: RngState; pool: RngState };
   /** Sums of this epoch's losses so far, for the epoch means. */
   epochSums: Record<string, number>;
+  /** The divergence guard's recent losses (absent in checkpoints of older versions). */
+  guard?: DivergenceGuardState;
 }
 
 /**
@@ -82,6 +89,8 @@ export class CycleGanTrainer {
   private readonly augmentRng: Rng;
   private readonly poolRng: Rng;
   private stepCount = 0;
+  /** Stops on a NaN/inf or exploding loss (core's guard, as every trainer). */
+  private readonly guard = new DivergenceGuard();
 
   constructor(
     readonly config: CycleGanConfig,
@@ -218,7 +227,15 @@ export class CycleGanTrainer {
             }
             stepInEpoch++;
             for (const n of LOSS_NAMES) epochSums[n] = (epochSums[n] ?? 0) + lastLosses[n];
-            checkFinite(lastLosses, this.stepCount);
+            const divergence = this.guard.check(this.stepCount, { ...lastLosses });
+            if (divergence) {
+              tf.dispose([realA, realB]);
+              const good = await lastGoodCheckpoint(run?.checkpoints, divergence);
+              throw new DivergedError('CycleGAN training', divergence, {
+                ...good,
+                hint: `${learningRateHint('--lr')}; or check the input images`,
+              });
+            }
             await observer.onStep?.({
               kind: 'step',
               step: this.stepCount,
@@ -280,6 +297,7 @@ export class CycleGanTrainer {
     const state: CheckpointState = {
       ...at,
       rng: { augment: this.augmentRng.state, pool: this.poolRng.state },
+      guard: this.guard.getState(),
     };
     return run.checkpoints.save<CheckpointState>({
       step: this.stepCount,
@@ -298,6 +316,7 @@ export class CycleGanTrainer {
     this.stepCount = restored.step;
     this.augmentRng.state = restored.state.rng.augment;
     this.poolRng.state = restored.state.rng.pool;
+    this.guard.setState(restored.state.guard);
     return restored.state;
   }
 
@@ -339,19 +358,6 @@ function poolState(pool: ImagePool, name: string): TensorState {
 
 const variablesOf = (...models: tf.LayersModel[]): tf.Variable[] =>
   models.flatMap((m) => m.trainableWeights.map((w) => w.read() as tf.Variable));
-
-function checkFinite(losses: StepLosses, step: number): void {
-  const bad = Object.entries(losses).filter(([, v]) => !Number.isFinite(v));
-  if (bad.length) {
-    throw new SkinganError(
-      `training diverged at step ${step}: ${bad.map(([k, v]) => `${k} = ${v}`).join(', ')}`,
-      {
-        code: 'DIVERGED',
-        hint: 'resume from the last checkpoint with a lower --lr, or check the input images',
-      },
-    );
-  }
-}
 
 function outOfMemory(config: CycleGanConfig, m: MemoryEstimate, inUse: number): SkinganError {
   const gib = (x: number) => (x / 2 ** 30).toFixed(2);

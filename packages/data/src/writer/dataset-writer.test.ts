@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ISIC2019, initBackend, subLabelSpace } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
@@ -15,6 +17,27 @@ describe('DatasetWriter', () => {
   beforeAll(async () => {
     await initBackend({ backend: 'wasm', log: null });
     dir = await tempDir();
+  });
+
+  it('locks its folder from open to close: a writer in another live process is refused, naming it', async () => {
+    const out = join(dir, 'locked');
+    const space = subLabelSpace(ISIC2019, ['NV']);
+    const writer = await DatasetWriter.open(out, { labelSpace: space, command: 'acgan sample' });
+    const lock = JSON.parse(await fs.readFile(join(out, '.skingan.lock'), 'utf8'));
+    expect(lock).toMatchObject({ pid: process.pid, host: hostname(), command: 'acgan sample' });
+    await writer.close();
+    await expect(fs.stat(join(out, '.skingan.lock'))).rejects.toThrow(/ENOENT/);
+
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    try {
+      const held = { pid: other.pid, host: hostname(), command: 'cyclegan translate', startedAt: 'x' };
+      await fs.writeFile(join(out, '.skingan.lock'), JSON.stringify(held));
+      await expect(DatasetWriter.open(out, { labelSpace: space, resume: true })).rejects.toThrow(
+        `another process is writing into this folder: \`cyclegan translate\` (pid ${other.pid}`,
+      );
+    } finally {
+      other.kill();
+    }
   });
 
   it('writes images, labels.csv and provenance.jsonl that loadDataset reads back', async () => {

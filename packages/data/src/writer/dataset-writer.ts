@@ -1,7 +1,14 @@
 import { promises as fs } from 'node:fs';
 import { cpus } from 'node:os';
 import { extname, join, resolve } from 'node:path';
-import { ISIC2019, type LabelSpace, SkinganError, writeJsonAtomic } from '@skingan/core';
+import {
+  type FolderLock,
+  ISIC2019,
+  type LabelSpace,
+  lockFolder,
+  SkinganError,
+  writeJsonAtomic,
+} from '@skingan/core';
 import type * as tf from '@tensorflow/tfjs';
 import { readLabelsCsv, writeLabelsCsv } from '../csv/labels-csv.js';
 import { IMAGE_EXTENSIONS } from '../dataset/load-dataset.js';
@@ -21,6 +28,8 @@ export interface DatasetWriterOptions {
   idPrefix?: string;
   /** Written to `dataset.json`; `synthetic` defaults to true. */
   meta?: Record<string, unknown>;
+  /** Named to another process that finds the folder locked, e.g. "acgan sample". */
+  command?: string;
 }
 
 interface Row {
@@ -33,7 +42,8 @@ interface Row {
  * (ISIC 2019 format) and `provenance.jsonl` (one JSON object per image: id, class and whatever the
  * generator passes: run, seed, source image...). `labels.csv` is the commit record: it is rewritten
  * atomically after each `add`'s images are in place, so a killed run loses at most the batch in
- * flight, and `open(dir, { resume: true })` drops that batch's leftovers and carries on.
+ * flight, and `open(dir, { resume: true })` drops that batch's leftovers and carries on. The folder
+ * is locked (core's `lockFolder`) from `open` to `close`: a second process cannot write into it.
  */
 export class DatasetWriter {
   private pending: Promise<unknown> = Promise.resolve();
@@ -46,6 +56,7 @@ export class DatasetWriter {
     private readonly format: 'png' | 'jpg',
     private readonly idPrefix: string,
     private nextNumber: number,
+    private readonly lock: FolderLock,
   ) {}
 
   static async open(dir: string, options: DatasetWriterOptions): Promise<DatasetWriter> {
@@ -59,6 +70,21 @@ export class DatasetWriter {
         });
       }
     }
+    const lock = await lockFolder(root, { command: options.command ?? 'dataset writer' });
+    try {
+      return await DatasetWriter.openLocked(root, space, lock, options);
+    } catch (e) {
+      await lock.release();
+      throw e;
+    }
+  }
+
+  private static async openLocked(
+    root: string,
+    space: LabelSpace,
+    lock: FolderLock,
+    options: DatasetWriterOptions,
+  ): Promise<DatasetWriter> {
     const labelsFile = join(root, 'labels.csv');
     const imagesDir = join(root, 'images');
     const exists = await fs.stat(labelsFile).then(
@@ -84,7 +110,7 @@ export class DatasetWriter {
     });
     const prefix = options.idPrefix ?? 'syn';
     checkId(`${prefix}_X_0`);
-    return new DatasetWriter(root, space, rows, options.format ?? 'png', prefix, rows.length);
+    return new DatasetWriter(root, space, rows, options.format ?? 'png', prefix, rows.length, lock);
   }
 
   /** Images written so far (including those of earlier runs when resumed). */
@@ -116,10 +142,14 @@ export class DatasetWriter {
     return run;
   }
 
-  /** Waits for pending writes; the dataset is complete on disk afterwards. */
+  /** Waits for pending writes (the dataset is complete on disk afterwards); releases the folder's lock. */
   async close(): Promise<void> {
     this.closed = true;
-    await this.pending;
+    try {
+      await this.pending;
+    } finally {
+      await this.lock.release();
+    }
   }
 
   private async write(
