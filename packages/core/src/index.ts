@@ -10,6 +10,15 @@ export {
   parseBackendName,
 } from './backend/init-backend.js';
 export { cudaGpuVisible, loadNative, type NativePackage, type NativeProbe } from './backend/native.js';
+export {
+  describeConfigIssues,
+  editDistance,
+  nearestKey,
+  parseConfig,
+  readConfigFile,
+  schemaKeysAt,
+  unknownKeyMessage,
+} from './config/config-issues.js';
 export { type ErrorCode, isSkinganError, SkinganError, type SkinganErrorOptions } from './errors.js';
 export {
   type CheckpointEvent,

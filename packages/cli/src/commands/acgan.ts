@@ -11,7 +11,7 @@ import {
   sampleToDataset,
   trainAcgan,
 } from '@skingan/acgan';
-import { CheckpointStore, ISIC2019, pathExists, SkinganError } from '@skingan/core';
+import { CheckpointStore, ISIC2019, pathExists, readConfigFile, SkinganError } from '@skingan/core';
 import {
   createBatchSource,
   DatasetWriter,
@@ -269,22 +269,6 @@ async function resolveTrainConfig(
     ...(opts.size !== undefined ? { imageSize: opts.size } : {}),
     overrides: mergeDeep(fileOverrides, flags) as AcganConfigOverrides,
   });
-}
-
-async function readConfigFile(path: string): Promise<AcganConfigOverrides> {
-  try {
-    return JSON.parse(await fs.readFile(path, 'utf8')) as AcganConfigOverrides;
-  } catch (e) {
-    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new SkinganError(
-      missing ? 'config file not found' : `config file is not valid JSON: ${(e as Error).message}`,
-      {
-        code: 'USAGE',
-        file: resolve(path),
-        cause: e,
-      },
-    );
-  }
 }
 
 function mergeDeep<T extends object>(base: T, over: object): T {

@@ -6,6 +6,7 @@ import {
   ISIC2019,
   pathExists,
   RunFolder,
+  readConfigFile,
   type Sample,
   SkinganError,
 } from '@skingan/core';
@@ -399,22 +400,6 @@ async function resolveTrainConfig(opts: TrainOptions, out: string): Promise<Cycl
 
 function defined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-async function readConfigFile(path: string): Promise<Partial<CycleGanConfigInput>> {
-  try {
-    return JSON.parse(await fs.readFile(path, 'utf8')) as Partial<CycleGanConfigInput>;
-  } catch (e) {
-    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new SkinganError(
-      missing ? 'config file not found' : `config file is not valid JSON: ${(e as Error).message}`,
-      {
-        code: 'USAGE',
-        file: resolve(path),
-        cause: e,
-      },
-    );
-  }
 }
 
 async function translate(opts: TranslateOptions): Promise<void> {
