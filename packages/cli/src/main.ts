@@ -1,5 +1,5 @@
-import { isSkinganError } from '@skingan/core';
 import { CommanderError } from 'commander';
+import { formatError } from './format-error.js';
 import { createProgram } from './program.js';
 
 /**
@@ -17,14 +17,8 @@ export async function main(argv: string[]): Promise<number> {
       // commander already printed the message (or the help/version).
       return e.exitCode === 0 ? 0 : 2;
     }
-    if (isSkinganError(e)) {
-      process.stderr.write(`skingan: ${e.describe()}\n`);
-      if (debug && e.stack) process.stderr.write(`${e.stack}\n`);
-      return e.code === 'USAGE' ? 2 : 1;
-    }
-    const err = e instanceof Error ? e : new Error(String(e));
-    process.stderr.write(`skingan: ${err.message}\n`);
-    process.stderr.write(debug ? `${err.stack}\n` : '  (run with --debug for the stack trace)\n');
-    return 1;
+    const { text, exitCode } = formatError(e, debug);
+    process.stderr.write(text);
+    return exitCode;
   }
 }

@@ -52,6 +52,7 @@ export { COMPOSITE_KERNELS, registerTrainingKernels, type TrainingKernels } from
 export { classIndex, ISIC2019, ISIC2019_NAMES, type LabelSpace, subLabelSpace } from './labels.js';
 export { convHelpersReady, startConvHelpers } from './parallel/conv-helpers.js';
 export { Rng, type RngState } from './random.js';
+export { checkRunOut, type RunOutState } from './run/check-out.js';
 export {
   type CheckpointContent,
   type CheckpointRef,

@@ -15,7 +15,15 @@ import {
   writeLrFinderReport,
   writeProbabilitiesCsv,
 } from '@skingan/classifier';
-import { ISIC2019, pathExists, RunFolder, readConfigFile, type Sample, SkinganError } from '@skingan/core';
+import {
+  checkRunOut,
+  ISIC2019,
+  pathExists,
+  RunFolder,
+  readConfigFile,
+  type Sample,
+  SkinganError,
+} from '@skingan/core';
 import {
   createBatchSource,
   type Dataset,
@@ -287,6 +295,8 @@ async function train(opts: TrainFlags): Promise<void> {
   const out = resolve(opts.out);
   const config = resolveConfig(opts, opts.config ? await readConfigFile(opts.config) : {});
   const phases = planPhases(config);
+  // --out before the data: a mistake there should not cost the time of loading it.
+  await checkRunOut(out, { resume: opts.resume, kind: 'training' });
   const { dataset, train: trainSamples, val: valSamples } = await trainingData(opts, say);
   // Missing weights stop the run before its folder exists: otherwise the rerun after
   // `skingan weights fetch` would find "a run already exists here".

@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import {
   CheckpointStore,
+  checkRunOut,
   classIndex,
   ISIC2019,
   pathExists,
@@ -195,10 +196,18 @@ async function train(opts: TrainOptions): Promise<void> {
   const log = (line: string) => {
     if (!opts.json) process.stderr.write(`${line}\n`);
   };
+  if (opts.a.toUpperCase() === opts.b.toUpperCase() || resolve(opts.a) === resolve(opts.b))
+    throw sameDomainsError(opts.a);
+  // --out before the data: a mistake there should not cost the time of loading it.
+  await checkRunOut(out, { resume: opts.resume, kind: 'training' });
   const shared = opts.data?.length ? await loadDataset(opts.data) : undefined;
   const split = shared && opts.split ? await readSplit(opts.split) : undefined;
   const a = await resolveDomain('--a', opts.a, shared, split, log);
   const b = await resolveDomain('--b', opts.b, shared, split, log);
+  const pathsOfA = new Set(a.samples.map((x) => resolve(x.path)));
+  if (b.samples.length === a.samples.length && b.samples.every((x) => pathsOfA.has(resolve(x.path)))) {
+    throw sameDomainsError(`${opts.a} and ${opts.b}`);
+  }
 
   const config = await resolveTrainConfig(opts, out);
   const run = await RunFolder.open<CycleGanConfig>(out, {
@@ -314,6 +323,17 @@ async function train(opts: TrainOptions): Promise<void> {
  * A domain given as a class of --data (filtered, and cut to the split's train part) or as a
  * dataset folder of its own.
  */
+/** A CycleGAN between a domain and itself would learn the identity: refuse rather than train it. */
+function sameDomainsError(what: string): SkinganError {
+  return new SkinganError(
+    `--a and --b are the same images (${what}): a CycleGAN translates between two different domains`,
+    {
+      code: 'USAGE',
+      hint: 'give two classes (e.g. --a NV --b MEL with --data DIR) or two dataset folders',
+    },
+  );
+}
+
 async function resolveDomain(
   flag: string,
   value: string,

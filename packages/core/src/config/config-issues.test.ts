@@ -8,7 +8,9 @@ import { editDistance, nearestKey, parseConfig, readConfigFile, schemaKeysAt } f
 const Schema = z
   .strictObject({
     seed: z.number().default(0),
-    training: z.strictObject({ learningRateG: z.number().default(1), batchSize: z.number().default(2) }).prefault({}),
+    training: z
+      .strictObject({ learningRateG: z.number().default(1), batchSize: z.number().default(2) })
+      .prefault({}),
   })
   .transform((c) => ({ ...c, derived: true }));
 
@@ -66,7 +68,9 @@ describe('readConfigFile', () => {
       await expect(readConfigFile(await write('bad.json', '{"a": '))).rejects.toThrow(
         /bad\.json: config file is not valid JSON/,
       );
-      await expect(readConfigFile(join(dir, 'none.json'))).rejects.toThrow(/none\.json: config file not found/);
+      await expect(readConfigFile(join(dir, 'none.json'))).rejects.toThrow(
+        /none\.json: config file not found/,
+      );
       expect(await readConfigFile(await write('ok.json', '{"seed": 3}'))).toEqual({ seed: 3 });
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
