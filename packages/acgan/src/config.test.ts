@@ -83,4 +83,19 @@ describe('ACGAN config', () => {
   it('rejects an unknown preset with the list of presets', () => {
     expect(() => resolveAcganConfig({ preset: 'huge' as 'test' })).toThrow(/unknown preset "huge"/);
   });
+
+  it('unknown keys at any depth ({"training": {"learningrateG": 5}}, {"trainingg": {}}) are refused with the nearest valid key', () => {
+    expect(() =>
+      resolveAcganConfig({ preset: 'test', overrides: { training: { learningrateG: 5 } as never } }),
+    ).toThrow('invalid ACGAN config: unknown key training.learningrateG — did you mean learningRateG?');
+    expect(() => resolveAcganConfig({ preset: 'test', overrides: { trainingg: {} } as never })).toThrow(
+      'unknown key trainingg — did you mean training?',
+    );
+    expect(() =>
+      resolveAcganConfig({ preset: 'test', overrides: { generator: { chanels: 4 } } as never }),
+    ).toThrow('unknown key generator.chanels — did you mean channels?');
+    expect(() =>
+      parseAcganConfig({ imageSize: 32, labelSpace: { name: 'x', classes: ['a', 'b'], extra: 1 } }),
+    ).toThrow('unknown key labelSpace.extra');
+  });
 });

@@ -1,11 +1,11 @@
-import { ISIC2019, SkinganError } from '@skingan/core';
+import { ISIC2019, parseConfig, SkinganError } from '@skingan/core';
 import { z } from 'zod';
 
 const int = () => z.number().int();
 const isPowerOfTwo = (n: number) => n >= 1 && (n & (n - 1)) === 0;
 
 /** The generator: [noise ‖ label code] → linear → stride-2 transposed convs → tanh. */
-export const GeneratorConfigSchema = z.object({
+export const GeneratorConfigSchema = z.strictObject({
   /** Length of the noise vector z. */
   latentDim: int().min(1).default(100),
   /**
@@ -25,7 +25,7 @@ export const GeneratorConfigSchema = z.object({
 });
 
 /** The discriminator: convs with leaky ReLU, dropout and batch norm, then a real/fake and a class head. */
-export const DiscriminatorConfigSchema = z.object({
+export const DiscriminatorConfigSchema = z.strictObject({
   /** Width: channels of the first conv; each further conv doubles them, up to `maxChannels`. */
   channels: int().min(1).default(16),
   maxChannels: int().min(1).default(512),
@@ -41,7 +41,7 @@ export const DiscriminatorConfigSchema = z.object({
 export const DIFF_AUGMENT_POLICIES = ['color', 'translation', 'cutout'] as const;
 export type DiffAugmentPolicy = (typeof DIFF_AUGMENT_POLICIES)[number];
 
-export const TrainingConfigSchema = z.object({
+export const TrainingConfigSchema = z.strictObject({
   batchSize: int().min(2).default(100),
   learningRateG: z.number().positive().default(2e-4),
   learningRateD: z.number().positive().default(2e-4),
@@ -68,13 +68,13 @@ export const TrainingConfigSchema = z.object({
   maxGeneratorAdvLoss: z.number().positive().default(20),
 });
 
-export const LabelSpaceSchema = z.object({
+export const LabelSpaceSchema = z.strictObject({
   name: z.string().min(1),
   classes: z.array(z.string().min(1)).min(2),
 });
 
 export const AcganConfigSchema = z
-  .object({
+  .strictObject({
     /** The preset the config started from (informational). */
     preset: z.string().default('custom'),
     imageSize: int().refine(
@@ -239,18 +239,12 @@ export function resolveAcganConfig(options: ResolveOptions = {}): AcganConfig {
   return parseAcganConfig(merged);
 }
 
-/** Validates a config (e.g. a run's config.json); errors name every bad field. */
+/** Validates a config (e.g. a run's config.json); errors name every bad field, and the nearest valid key for an unknown one. */
 export function parseAcganConfig(value: unknown, file?: string): AcganConfig {
-  const r = AcganConfigSchema.safeParse(value);
-  if (!r.success) {
-    const problems = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new SkinganError(`invalid ACGAN config: ${problems}`, {
-      code: 'USAGE',
-      ...(file ? { file } : {}),
-      hint: 'fix the listed fields (see the preset values with `skingan acgan train --help`)',
-    });
-  }
-  return r.data;
+  return parseConfig(AcganConfigSchema, value, 'ACGAN config', {
+    ...(file ? { file } : {}),
+    hint: 'fix the listed fields (see the preset values with `skingan acgan train --help`)',
+  });
 }
 
 function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {

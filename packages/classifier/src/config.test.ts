@@ -41,7 +41,12 @@ describe('classifier config', () => {
     expect(() => resolveClassifierConfig('test', { batchSize: 0 }, {}, 'c.json')).toThrow(
       /invalid classifier c.json: batchSize/,
     );
-    expect(() => resolveClassifierConfig('test', { bogus: 1 })).toThrow(/Unrecognized key.*bogus/);
+    expect(() => resolveClassifierConfig('test', { bogus: 1 })).toThrow(
+      /unknown key bogus \(valid keys: arch,/,
+    );
+    expect(() => resolveClassifierConfig('test', { learningRate: 1, bachSize: 4 })).toThrow(
+      'unknown key learningRate (valid keys: arch, pretrained, imageSize, batchSize, epochs, freezeEpochs, lr, lrMult, wd, pctStart, div, divFinal, moms, headDropout, augment, balance, patience, seed); unknown key bachSize — did you mean batchSize?',
+    );
     expect(() => resolveClassifierConfig('huge')).toThrow(/unknown preset "huge"/);
   });
 });

@@ -1,4 +1,4 @@
-import { SkinganError } from '@skingan/core';
+import { parseConfig, SkinganError } from '@skingan/core';
 import { z } from 'zod';
 import { RESNET_ARCH_NAMES } from './architectures/resnet.js';
 import { FASTAI_ADAM } from './train/adam.js';
@@ -127,12 +127,7 @@ export function resolveClassifierConfig(
   ) {
     merged.arch = 'resnet50';
   }
-  const parsed = ClassifierConfigSchema.safeParse(merged);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new SkinganError(`invalid classifier ${source}: ${issues}`, { code: 'USAGE' });
-  }
-  const c = parsed.data;
+  const c = parseConfig(ClassifierConfigSchema, merged, `classifier ${source}`);
   if ((c.pretrained === 'imagenet' || c.pretrained === 'resnet50-imagenet') && c.arch !== 'resnet50') {
     throw new SkinganError(`the ImageNet weights are a ResNet-50, not ${c.arch}`, {
       code: 'USAGE',

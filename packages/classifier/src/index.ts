@@ -51,6 +51,7 @@ export {
   pretrainedName,
   type ResolvedPretrained,
   resolvePretrained,
+  verifyWeightsCache,
   weightsCacheDir,
 } from './pretrained/weights-cache.js';
 export { type AdamHypers, type AdamParam, adamParams, FASTAI_ADAM, FastaiAdam } from './train/adam.js';

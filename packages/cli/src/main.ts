@@ -4,9 +4,9 @@ import { exitCodeOf, printError, wantsJson } from './ui/output.js';
 
 /**
  * Runs the CLI and returns the exit code: 0 ok, 2 usage error, 1 failure. Every error is printed
- * here, once (ui/output.ts): errors meant for the user (SkinganError) print their message and hint
- * without a stack trace, `--debug` adds the stack, and with `--json` the error is a JSON document on
- * stdout instead.
+ * here, once (ui/output.ts, format-error.ts): errors meant for the user (SkinganError) print their
+ * message and hint without a stack trace, `--debug` adds the stack, and with `--json` the error is a
+ * JSON document on stdout instead.
  */
 export async function main(argv: string[]): Promise<number> {
   const json = wantsJson(argv);

@@ -14,7 +14,9 @@ import { type Command, InvalidArgumentError } from 'commander';
 export function globalBackend(cmd: Command): BackendName | undefined {
   const root = cmd.parent ? rootOf(cmd) : cmd;
   const v = root.opts<{ backend?: string }>().backend;
-  return v ? parseBackendName(v, '--backend') : undefined;
+  // Name where a bad value came from: a flag the user typed, or the environment.
+  const source = root.getOptionValueSource('backend') === 'env' ? 'SKINGAN_BACKEND' : '--backend';
+  return v ? parseBackendName(v, source) : undefined;
 }
 
 function rootOf(cmd: Command): Command {

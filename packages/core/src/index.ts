@@ -10,6 +10,15 @@ export {
   parseBackendName,
 } from './backend/init-backend.js';
 export { cudaGpuVisible, loadNative, type NativePackage, type NativeProbe } from './backend/native.js';
+export {
+  describeConfigIssues,
+  editDistance,
+  nearestKey,
+  parseConfig,
+  readConfigFile,
+  schemaKeysAt,
+  unknownKeyMessage,
+} from './config/config-issues.js';
 export { type ErrorCode, isSkinganError, SkinganError, type SkinganErrorOptions } from './errors.js';
 export {
   type CheckpointEvent,
@@ -44,6 +53,7 @@ export { COMPOSITE_KERNELS, registerTrainingKernels, type TrainingKernels } from
 export { classIndex, ISIC2019, ISIC2019_NAMES, type LabelSpace, subLabelSpace } from './labels.js';
 export { convHelpersReady, startConvHelpers } from './parallel/conv-helpers.js';
 export { Rng, type RngState } from './random.js';
+export { checkRunOut, type RunOutState } from './run/check-out.js';
 export {
   type CheckpointContent,
   type CheckpointRef,

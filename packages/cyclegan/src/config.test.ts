@@ -37,12 +37,18 @@ describe('resolveConfig', () => {
   });
 
   it('names the offending field', () => {
-    expect(() => resolveConfig('test', { size: 30 })).toThrow(/size must be a multiple of 4/);
-    expect(() => resolveConfig('test', { size: 20 })).toThrow(/size .*24/);
+    expect(() => resolveConfig('test', { size: 30 })).toThrow(/size: must be a multiple of 4/);
+    expect(() => resolveConfig('test', { size: 20 })).toThrow(/size: .*24/);
     expect(() => resolveConfig('test', { epochs: 3, decayEpochs: 4 })).toThrow(
-      /decayEpochs must be ≤ epochs \(3\)/,
+      /decayEpochs: must be ≤ epochs \(3\)/,
     );
-    expect(() => resolveConfig('test', { loadSize: 28 })).toThrow(/loadSize must be ≥ size \(32\)/);
+    expect(() => resolveConfig('test', { loadSize: 28 })).toThrow(/loadSize: must be ≥ size \(32\)/);
     expect(() => resolveConfig('huge' as 'test')).toThrow(/unknown preset "huge"/);
+  });
+
+  it('resolveConfig("test", {lamdaA: 3}) → "unknown key lamdaA — did you mean lambdaA?"', () => {
+    expect(() => resolveConfig('test', { lamdaA: 3 } as never)).toThrow(
+      'invalid CycleGAN config: unknown key lamdaA — did you mean lambdaA?',
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { SkinganError } from '@skingan/core';
+import { parseConfig, SkinganError } from '@skingan/core';
 import { z } from 'zod';
 
 const int = () => z.number().int();
@@ -8,7 +8,7 @@ const int = () => z.number().int();
  * (junyanz/pytorch-CycleGAN-and-pix2pix, `train.py` with `--model cycle_gan`).
  */
 export const CycleGanConfigSchema = z
-  .object({
+  .strictObject({
     /** The preset the config started from (informational). */
     preset: z.string().default('custom'),
     /** One seed drives weight init, random crops and flips, and the image pools. */
@@ -149,10 +149,9 @@ export function resolveConfig(
     delete (base as { loadSize?: number }).loadSize;
   if (defined.epochs !== undefined && defined.decayEpochs === undefined)
     delete (base as { decayEpochs?: number }).decayEpochs;
-  const parsed = CycleGanConfigSchema.safeParse({ ...base, preset: preset ?? 'custom', ...defined });
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'} ${i.message}`).join('; ');
-    throw new SkinganError(`invalid CycleGAN config: ${issues}`, { code: 'USAGE' });
-  }
-  return parsed.data;
+  return parseConfig(
+    CycleGanConfigSchema,
+    { ...base, preset: preset ?? 'custom', ...defined },
+    'CycleGAN config',
+  );
 }

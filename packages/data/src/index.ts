@@ -61,10 +61,13 @@ export {
 } from './download/isic2019.js';
 export { type ExtractOptions, extractZip } from './download/unzip.js';
 export { checkId, isValidId } from './ids.js';
+export { type CheckImagesOptions, checkImages } from './image/check-images.js';
 export {
   bytesToFloat,
+  type DecodeNotes,
   decodeImage,
   decodeImageBytes,
+  decodeReason,
   type LoadImagesOptions,
   loadImages,
 } from './image/decode.js';
@@ -85,6 +88,6 @@ export {
   type PrepareResult,
   prepareDataset,
 } from './prepare/prepare.js';
-export { formatProblem, type Problem } from './problems.js';
+export { formatProblem, type Problem, transparencyProblem } from './problems.js';
 export { type SubsetOptions, type SubsetResult, subsetDataset } from './subset/subset-dataset.js';
 export { DatasetWriter, type DatasetWriterOptions } from './writer/dataset-writer.js';

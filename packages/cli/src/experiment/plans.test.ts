@@ -10,7 +10,7 @@ describe('experiment config', () => {
     expect(c).toMatchObject({ preset: 'test', repeats: 3, n: [4, 8], extractor: 'test' });
     await expect(resolveExperimentConfig('huge')).rejects.toThrow(/unknown preset "huge"/);
     await expect(resolveExperimentConfig('test', undefined, { repeats: 0 })).rejects.toThrow(
-      /config: repeats/,
+      /invalid experiment config: repeats/,
     );
     const thesis = await resolveExperimentConfig('thesis');
     expect(thesis.n).toEqual([250, 500, 1000, 2000, 3000]);

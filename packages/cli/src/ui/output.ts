@@ -1,5 +1,6 @@
 import { isSkinganError } from '@skingan/core';
 import { CommanderError } from 'commander';
+import { describeSystemError, formatError, systemError, systemErrorHint } from '../format-error.js';
 
 // What `--json` means in every command: stdout carries exactly one JSON document, the result, or on
 // failure `{"error":{"code","message","hint","file"}}` with the same exit code as without --json
@@ -39,7 +40,15 @@ export function errorDocument(e: unknown): ErrorDocument {
     };
   }
   if (isSkinganError(e)) {
-    return { error: { code: e.code, message: e.message, hint: e.hint ?? null, file: e.file ?? null } };
+    const sys = systemError(e.cause);
+    const hint = e.hint ?? (sys ? systemErrorHint(sys) : undefined);
+    return { error: { code: e.code, message: e.message, hint: hint ?? null, file: e.file ?? null } };
+  }
+  const sys = systemError(e);
+  const hint = sys ? systemErrorHint(sys) : undefined;
+  if (sys && hint) {
+    const code = sys.code === 'ENOSPC' ? 'DISK_FULL' : sys.code === 'EROFS' ? 'READ_ONLY' : 'PERMISSION';
+    return { error: { code, message: describeSystemError(sys), hint, file: sys.path ?? null } };
   }
   const message = e instanceof Error ? e.message : String(e);
   return {
@@ -49,16 +58,11 @@ export function errorDocument(e: unknown): ErrorDocument {
 
 /** Prints an error for the user: the JSON document on stdout, or the message and hint on stderr. */
 export function printError(e: unknown, options: { json: boolean; debug: boolean }): void {
-  const stack = options.debug && e instanceof Error && e.stack ? `${e.stack}\n` : '';
   if (options.json) {
     printJson(errorDocument(e));
-    process.stderr.write(stack);
-  } else if (e instanceof CommanderError) {
-    // commander printed the message (and the help hint) itself
-  } else if (isSkinganError(e)) {
-    process.stderr.write(`skingan: ${e.describe()}\n${stack}`);
-  } else {
-    const message = e instanceof Error ? e.message : String(e);
-    process.stderr.write(`skingan: ${message}\n${stack || '  (run with --debug for the stack trace)\n'}`);
+    if (options.debug && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+  } else if (!(e instanceof CommanderError)) {
+    // (commander printed its own message and the help hint)
+    process.stderr.write(formatError(e, options.debug).text);
   }
 }

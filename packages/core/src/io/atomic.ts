@@ -11,7 +11,11 @@ export function tempSibling(path: string, tag = 'tmp'): string {
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   await fs.mkdir(dirname(path), { recursive: true });
   const tmp = tempSibling(path);
-  const fh = await fs.open(tmp, 'w');
+  const fh = await fs.open(tmp, 'w').catch((e: NodeJS.ErrnoException) => {
+    // The user asked for `path`: a refusal (permissions, read-only, full disk) names it, not our temp name.
+    if (e.path === tmp) e.path = path;
+    throw e;
+  });
   try {
     await fh.writeFile(data);
     await fh.sync();

@@ -1,7 +1,8 @@
+import { dirname } from 'node:path';
 import { type Batch, type BatchSource, type LabelSpace, Rng, type Sample, SkinganError } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { bytesToFloat, checkImageSize, decodeImageBytes } from '../image/decode.js';
-import type { Problem } from '../problems.js';
+import { type Problem, transparencyProblem } from '../problems.js';
 import { type AugmentConfig, augmentImages, drawAugmentParams } from './augment.js';
 import { ImageCache } from './image-cache.js';
 import { epochOrder } from './order.js';
@@ -36,8 +37,10 @@ export interface BatchSourceOptions {
 export interface ImageBatchSource extends BatchSource {
   readonly labelSpace: LabelSpace | undefined;
   readonly imageSize: number;
-  /** Images that could not be decoded and are skipped from now on. */
+  /** Images that could not be decoded (skipped from now on), and images that lost transparency. */
   readonly problems: readonly Problem[];
+  /** How many images could not be decoded so far (they are skipped). */
+  readonly skipped: number;
   /** Bytes of decoded images held in memory. */
   readonly cachedBytes: number;
   /** Frees the cache. */
@@ -71,6 +74,8 @@ export function createBatchSource(samples: readonly Sample[], options: BatchSour
   const cache = new ImageCache(options.cacheBytes ?? 2 ** 30);
   const problems: Problem[] = [];
   const bad = new Set<string>();
+  const transparent = new Set<string>();
+  let transparencyReported = false;
   const labels = samples.map((s) => s.label);
   const perImage = imageSize * imageSize * 3;
   const steps = options.dropLast
@@ -90,7 +95,9 @@ export function createBatchSource(samples: readonly Sample[], options: BatchSour
     if (hit) return hit;
     if (bad.has(sample.path)) return undefined;
     try {
-      const bytes = await decodeImageBytes(sample.path, imageSize);
+      const bytes = await decodeImageBytes(sample.path, imageSize, {
+        onTransparent: () => transparent.add(sample.path),
+      });
       cache.set(sample.path, bytes);
       return bytes;
     } catch (e) {
@@ -158,7 +165,20 @@ export function createBatchSource(samples: readonly Sample[], options: BatchSour
       topUp();
       const current =
         ahead.shift() ?? (next < chunks.length ? load(chunks[next]!, epoch, next++) : undefined);
-      if (!current) return;
+      if (!current) {
+        // Once, after the first epoch that met any: how many images lost their transparency.
+        if (transparent.size > 0 && !transparencyReported) {
+          transparencyReported = true;
+          const problem = transparencyProblem(
+            transparent.size,
+            samples.length,
+            dirname([...transparent][0]!),
+          );
+          problems.push(problem);
+          report(problem);
+        }
+        return;
+      }
       const loaded = await current;
       topUp(); // decode the next batches while the consumer trains on this one
       if (loaded.ids.length > 0) yield toBatch(loaded);
@@ -172,6 +192,9 @@ export function createBatchSource(samples: readonly Sample[], options: BatchSour
     imageSize,
     labelSpace: options.labelSpace,
     problems,
+    get skipped() {
+      return bad.size;
+    },
     get cachedBytes() {
       return cache.bytes;
     },

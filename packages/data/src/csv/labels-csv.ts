@@ -23,6 +23,8 @@ export interface LabelsCsv {
   rows: LabelRow[];
   /** Rows labelled UNK, skipped (an error under `strict`). */
   unkRows: number;
+  /** The ids of those rows (their images have a row, just no class). */
+  unkIds: string[];
 }
 
 export interface ReadLabelsOptions {
@@ -69,6 +71,7 @@ export async function parseLabelsCsv(
   const rows: LabelRow[] = [];
   const firstLine = new Map<string, number>();
   let unkRows = 0;
+  const unkIds: string[] = [];
   for (let r = 1; r < records.length; r++) {
     const fields = records[r]!;
     const line = r + 1;
@@ -120,11 +123,12 @@ export async function parseLabelsCsv(
         });
       }
       unkRows++;
+      unkIds.push(id);
       continue;
     }
     rows.push({ id, className, line });
   }
-  return { file, rows, unkRows };
+  return { file, rows, unkRows, unkIds };
 }
 
 interface HeaderColumns {

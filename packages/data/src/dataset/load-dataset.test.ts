@@ -81,6 +81,18 @@ describe('loadDataset', () => {
     expect(ds.problems.map((p) => p.message)).toEqual(['2 rows labelled UNK skipped']);
   });
 
+  it('loadDataset on a UNK row whose image exists → one "labelled UNK skipped" problem, not also "has no row"', async () => {
+    const root = join(dir, 'unk-with-image');
+    await makeDataset(root, [
+      { id: 'a', className: 'MEL' },
+      { id: 'u1', className: 'NV' },
+    ]);
+    await fs.writeFile(join(root, 'labels.csv'), `${HEADER}\n${row('a', 'MEL')}\n${row('u1', 'UNK')}\n`);
+    const ds = await loadDataset(root);
+    expect(ds.samples.map((s) => s.id)).toEqual(['a']);
+    expect(ds.problems.map((p) => p.message)).toEqual(['1 row labelled UNK skipped']);
+  });
+
   it('merges a list of folders and reads the synthetic flag', async () => {
     const real = join(dir, 'real');
     const syn = join(dir, 'syn');

@@ -84,7 +84,8 @@ export async function loadDataset(
       });
     }
     const images = await listImages(root.imagesDir, report);
-    const listed = new Set<string>();
+    // UNK rows are skipped (reported above), but their images do have a row.
+    const listed = new Set<string>(csv.unkIds);
     for (const row of csv.rows) {
       listed.add(row.id);
       const other = owner.get(row.id);

@@ -12,7 +12,16 @@ import { mapPool } from '../util/pool.js';
  * the crop offset). A file that cannot be decoded (corrupt, truncated, not an image) throws a
  * SkinganError naming it.
  */
-export async function decodeImageBytes(path: string, size: number): Promise<Uint8Array> {
+export interface DecodeNotes {
+  /** Called when the image has pixels that are not fully opaque (they lose their alpha). */
+  onTransparent?: () => void;
+}
+
+export async function decodeImageBytes(
+  path: string,
+  size: number,
+  notes: DecodeNotes = {},
+): Promise<Uint8Array> {
   checkImageSize(size);
   let input: Buffer;
   try {
@@ -21,20 +30,40 @@ export async function decodeImageBytes(path: string, size: number): Promise<Uint
     throw new SkinganError('cannot read image', { code: 'NOT_FOUND', file: path, cause: e });
   }
   try {
-    return await resizeCrop(input, size);
+    return await resizeCrop(input, size, notes);
   } catch (e) {
-    throw decodeError(path, e);
+    throw decodeError(path, e, input);
   }
 }
 
 /** The error for an image sharp cannot decode. */
-export function decodeError(path: string, cause: unknown): SkinganError {
-  return new SkinganError(`cannot decode image: ${firstLine(cause)}`, {
+export function decodeError(path: string, cause: unknown, input?: Uint8Array): SkinganError {
+  return new SkinganError(`cannot decode image: ${decodeReason(cause, input)}`, {
     code: 'BAD_INPUT',
     file: path,
     cause,
     hint: 'the file is corrupt, truncated or not a JPEG/PNG: replace it, or remove its row from labels.csv',
   });
+}
+
+/**
+ * sharp's reason, or (when libvips gives none: "Unknown error", an empty message) what the file's
+ * first bytes say it is, so the user learns more than that something failed.
+ */
+export function decodeReason(cause: unknown, input?: Uint8Array): string {
+  if (input?.length === 0) return 'the file is empty (0 bytes)';
+  const reason = firstLine(cause).trim();
+  if (reason && !/^unknown error\.?$/i.test(reason)) return reason;
+  if (!input) return reason || 'no reason given by the decoder';
+  const head = [...input.subarray(0, 4)];
+  const kind =
+    head[0] === 0xff && head[1] === 0xd8
+      ? 'a JPEG'
+      : head[0] === 0x89 && head[1] === 0x50 && head[2] === 0x4e && head[3] === 0x47
+        ? 'a PNG'
+        : 'neither a JPEG nor a PNG';
+  const hex = head.map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  return `the decoder gave no reason; the file (${input.length} bytes, starting ${hex}) looks like ${kind}${kind === 'neither a JPEG nor a PNG' ? '' : ' that is damaged or truncated'}`;
 }
 
 /** `decodeImageBytes` as float32 HWC in [-1, 1] (x / 127.5 - 1, the thesis' mean = std = 0.5). */
@@ -81,10 +110,21 @@ export async function loadImages(
  * The sharp pipeline of `decodeImageBytes` up to the crop, so callers can end it with `.raw()`,
  * `.png()` or `.jpeg()` without an extra copy.
  */
-export async function resizeCropPipeline(input: Buffer, size: number): Promise<Sharp> {
+export async function resizeCropPipeline(
+  input: Buffer,
+  size: number,
+  notes: DecodeNotes = {},
+): Promise<Sharp> {
   const image = sharp(input, { failOn: 'truncated' });
   const meta = await image.metadata();
   if (!meta.width || !meta.height) throw new Error('image has no size');
+  // Alpha is dropped below: say so when it hid something (only images with an alpha channel pay this).
+  if (meta.hasAlpha && notes.onTransparent && meta.channels) {
+    const alpha = await sharp(input, { failOn: 'truncated' })
+      .extractChannel((meta.channels - 1) as 1 | 2 | 3)
+      .stats();
+    if ((alpha.channels[0]?.min ?? 255) < 255) notes.onTransparent();
+  }
   // Orientations 5–8 swap width and height; the resize below is in displayed (rotated) pixels.
   const swap = (meta.orientation ?? 1) >= 5;
   const w = swap ? meta.height : meta.width;
@@ -109,8 +149,8 @@ export async function resizeCropPipeline(input: Buffer, size: number): Promise<S
   );
 }
 
-async function resizeCrop(input: Buffer, size: number): Promise<Uint8Array> {
-  const pipeline = await resizeCropPipeline(input, size);
+async function resizeCrop(input: Buffer, size: number, notes: DecodeNotes): Promise<Uint8Array> {
+  const pipeline = await resizeCropPipeline(input, size, notes);
   const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   if (info.channels !== 3 || info.width !== size || info.height !== size) {
     throw new Error(`unexpected decode result ${info.width}×${info.height}×${info.channels}`);

@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { writeLabelsCsv } from '../csv/labels-csv.js';
 import { loadDataset } from '../dataset/load-dataset.js';
 import { checkImageSize, decodeError, resizeCropPipeline } from '../image/decode.js';
-import type { Problem } from '../problems.js';
+import { type Problem, transparencyProblem } from '../problems.js';
 import { removeStaleTemps, writeFileReplace } from '../util/files.js';
 import { mapPool } from '../util/pool.js';
 
@@ -82,6 +82,7 @@ export async function prepareDataset(
     failed: 0,
   };
   const problems: Problem[] = [...dataset.problems];
+  let transparent = 0;
   const ok = new Array<boolean>(dataset.samples.length).fill(false);
   try {
     await mapPool(dataset.samples, concurrency, async (sample, i) => {
@@ -91,7 +92,7 @@ export async function prepareDataset(
         ok[i] = true;
       } else {
         try {
-          await prepareOne(sample, join(imagesDir, name), size, format);
+          await prepareOne(sample, join(imagesDir, name), size, format, () => transparent++);
           progress.written++;
           ok[i] = true;
         } catch (e) {
@@ -111,6 +112,7 @@ export async function prepareDataset(
     sharp.concurrency(vipsBefore);
   }
 
+  if (transparent > 0) problems.push(transparencyProblem(transparent, progress.written, outDir));
   const kept = dataset.samples.filter((_, i) => ok[i]);
   await writeLabelsCsv(
     join(outDir, 'labels.csv'),
@@ -136,17 +138,19 @@ async function prepareOne(
   target: string,
   size: number,
   format: 'png' | 'jpg',
+  onTransparent: () => void,
 ): Promise<void> {
   let bytes: Buffer;
+  let input: Buffer | undefined;
   try {
-    const input = await fs.readFile(sample.path);
-    const pipeline = await resizeCropPipeline(input, size);
+    input = await fs.readFile(sample.path);
+    const pipeline = await resizeCropPipeline(input, size, { onTransparent });
     bytes = await (format === 'png'
       ? pipeline.png({ compressionLevel: 6 })
       : pipeline.jpeg({ quality: 95, chromaSubsampling: '4:4:4' })
     ).toBuffer();
   } catch (e) {
-    throw decodeError(sample.path, e);
+    throw decodeError(sample.path, e, input);
   }
   await writeFileReplace(target, bytes);
 }

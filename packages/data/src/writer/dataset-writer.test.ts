@@ -79,6 +79,15 @@ describe('DatasetWriter', () => {
     await expect(DatasetWriter.open(out, { labelSpace: ISIC2019 })).rejects.toThrow(
       `${out}: this folder already holds a dataset`,
     );
+    // A command without a resume flag (acgan sample) must not advise one.
+    await expect(DatasetWriter.open(out, { labelSpace: ISIC2019 })).rejects.toMatchObject({
+      hint: 'choose another output folder, or delete this one to write it anew',
+    });
+    await expect(
+      DatasetWriter.open(out, { labelSpace: ISIC2019, resumeFlag: '--resume' }),
+    ).rejects.toMatchObject({
+      hint: 'pass --resume to add to it, or choose another output folder',
+    });
     const img = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
     await expect(writer.add(img, [0, 1])).rejects.toThrow('add: 1 images but 2 labels');
     await expect(writer.add(img, [8])).rejects.toThrow('add: label 8 is not an index of');

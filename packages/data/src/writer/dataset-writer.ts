@@ -22,6 +22,8 @@ export interface DatasetWriterOptions {
   labelSpace: LabelSpace;
   /** Continue a dataset this writer (or a killed run of it) started. Default false: refuse to touch one. */
   resume?: boolean;
+  /** The flag that sets `resume` in the caller's command, named in the refusal; none: only another folder helps. */
+  resumeFlag?: string;
   /** Image file format; default png (lossless). */
   format?: 'png' | 'jpg';
   /** Prefix of generated ids (`<prefix>_<CLASS>_<n>`); default 'syn'. */
@@ -94,7 +96,9 @@ export class DatasetWriter {
     if (exists && !options.resume) {
       throw new SkinganError('this folder already holds a dataset', {
         file: root,
-        hint: 'pass --resume to add to it, or choose another output folder',
+        hint: options.resumeFlag
+          ? `pass ${options.resumeFlag} to add to it, or choose another output folder`
+          : 'choose another output folder, or delete this one to write it anew',
       });
     }
     await fs.mkdir(imagesDir, { recursive: true });

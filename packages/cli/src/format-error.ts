@@ -1,0 +1,81 @@
+import { dirname } from 'node:path';
+import { isSkinganError } from '@skingan/core';
+
+/**
+ * The text the CLI prints for an error and the exit code (2 usage, 1 failure); ui/output.ts prints it,
+ * or the JSON form of the same fields with --json.
+ */
+export function formatError(e: unknown, debug: boolean): { text: string; exitCode: number } {
+  if (isSkinganError(e)) {
+    const sys = systemError(e.cause);
+    const hint = e.hint ?? (sys ? systemErrorHint(sys) : undefined);
+    const text = hint ? `${e.message}\n  hint: ${hint}` : e.message;
+    return {
+      text: `skingan: ${text}\n${debug && e.stack ? `${e.stack}\n` : ''}`,
+      exitCode: e.code === 'USAGE' ? 2 : 1,
+    };
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  const sys = systemError(err);
+  const hint = sys ? systemErrorHint(sys) : undefined;
+  const message = sys && hint ? describeSystemError(sys) : err.message;
+  return {
+    text:
+      `skingan: ${message}\n` +
+      (hint ? `  hint: ${hint}\n` : '') +
+      (debug ? `${err.stack}\n` : '  (run with --debug for the stack trace)\n'),
+    exitCode: 1,
+  };
+}
+
+/** Node's errors from the file system: `code` (EACCES …), `syscall` and `path`. */
+export interface SystemError extends Error {
+  code: string;
+  syscall?: string;
+  path?: string;
+  dest?: string;
+}
+
+export function systemError(e: unknown): SystemError | undefined {
+  return e instanceof Error && typeof (e as SystemError).code === 'string' ? (e as SystemError) : undefined;
+}
+
+const VERBS: Record<string, string> = {
+  open: 'open',
+  mkdir: 'create the folder',
+  rename: 'rename',
+  unlink: 'delete',
+  rmdir: 'delete the folder',
+  scandir: 'list the folder',
+  copyfile: 'copy',
+  write: 'write',
+  access: 'access',
+};
+
+export function describeSystemError(e: SystemError): string {
+  const what =
+    e.code === 'ENOSPC'
+      ? 'no space left on the device'
+      : e.code === 'EROFS'
+        ? 'read-only file system'
+        : 'permission denied';
+  const verb = VERBS[e.syscall ?? ''] ?? e.syscall ?? 'use';
+  return e.path ? `${what}: cannot ${verb} ${e.path}` : `${what} (${e.message})`;
+}
+
+/** What to do about a permission, read-only or full-disk error, naming the path; undefined for other errors. */
+export function systemErrorHint(e: SystemError): string | undefined {
+  const path = e.path ? ` ${e.path}` : '';
+  const parent = e.path ? dirname(e.path) : undefined;
+  switch (e.code) {
+    case 'EACCES':
+    case 'EPERM':
+      return `this user may not ${VERBS[e.syscall ?? ''] ?? 'use'}${path}: check its permissions${parent ? ` and those of ${parent}` : ''} (ls -ld), or choose a folder you can write to (--out)`;
+    case 'EROFS':
+      return `${path.trim() || 'the path'} is on a read-only file system: choose a writable folder (--out)`;
+    case 'ENOSPC':
+      return `free some space${parent ? ` on the disk of ${parent}` : ''} (df -h), or choose another folder (--out)`;
+    default:
+      return undefined;
+  }
+}
