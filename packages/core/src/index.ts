@@ -29,6 +29,7 @@ export type {
   Sample,
 } from './interfaces.js';
 export { pathExists, recoverDir, replaceDirAtomic, writeFileAtomic, writeJsonAtomic } from './io/atomic.js';
+export { skinganCacheDir } from './io/cache-dir.js';
 export {
   fileSystem,
   loadModel,
