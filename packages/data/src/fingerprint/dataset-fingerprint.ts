@@ -22,6 +22,8 @@ export interface FingerprintOptions {
    * reads every file again (nothing cached, nothing written).
    */
   cacheFile?: string | false;
+  /** An open cache to use (and leave unsaved) instead of `cacheFile`: many fingerprints, one read. */
+  cache?: FileHashCache;
 }
 
 /** Bump when what goes into a fingerprint changes, so old fingerprints never match new ones. */
@@ -44,10 +46,10 @@ export async function fingerprintDataset(
 ): Promise<DatasetFingerprint> {
   const ds =
     typeof dataset === 'string' || Array.isArray(dataset) ? await loadDataset(dataset) : (dataset as Dataset);
-  const cache = await FileHashCache.open(options.cacheFile);
+  const cache = options.cache ?? (await FileHashCache.open(options.cacheFile));
   const labelHashes = await mapPool(ds.roots, CONCURRENCY, (r) => cache.hash(r.labelsFile));
   const imageHashes = await mapPool(ds.samples, CONCURRENCY, (s) => cache.hash(s.path));
-  await cache.save();
+  if (!options.cache) await cache.save();
   const h = createHash('sha256').update(`${FORMAT}\n`);
   ds.roots.forEach((root, i) => {
     h.update(`root ${i} ${relative(root.dir, root.labelsFile)} ${labelHashes[i]}\n`);
@@ -69,9 +71,9 @@ export async function fingerprintSamples(
   labelSpace: LabelSpace,
   options: FingerprintOptions = {},
 ): Promise<string> {
-  const cache = await FileHashCache.open(options.cacheFile);
+  const cache = options.cache ?? (await FileHashCache.open(options.cacheFile));
   const hashes = await mapPool(samples, CONCURRENCY, (s) => cache.hash(s.path));
-  await cache.save();
+  if (!options.cache) await cache.save();
   const rows = samples.map((s, i) => `${s.id} ${labelSpace.classes[s.label]} ${hashes[i]}\n`);
   rows.sort();
   const h = createHash('sha256').update(`${FORMAT} samples\n`);
