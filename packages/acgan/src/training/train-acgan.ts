@@ -9,6 +9,8 @@ export interface TrainAcganOptions extends Omit<AcganTrainerOptions, 'run'> {
   out: string;
   resume?: boolean;
   source: BatchSource;
+  /** Fields recorded in run.json when it opens (e.g. the input data's fingerprints). */
+  runInfo?: Record<string, unknown>;
 }
 
 /**
@@ -25,6 +27,7 @@ export async function trainAcgan(
     resume: options.resume ?? false,
     // Training longer is the one change a resume may make.
     resumableKeys: ['epochs'],
+    ...(options.runInfo ? { info: options.runInfo } : {}),
   });
   let trainer: AcganTrainer | undefined;
   try {

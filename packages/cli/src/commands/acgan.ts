@@ -23,6 +23,7 @@ import {
 } from '@skingan/data';
 import { type Command, Option } from 'commander';
 import { flagClassIndex, initCommandBackend, intOption, splitList } from '../options.js';
+import { ALLOW_DATA_CHANGE_HELP, checkRunInputs, describeInput } from '../run-inputs.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
 
 interface TrainOptions {
@@ -40,6 +41,7 @@ interface TrainOptions {
   checkpointEvery?: number;
   out: string;
   resume?: boolean;
+  allowDataChange?: boolean;
   json?: boolean;
 }
 
@@ -95,6 +97,7 @@ export function registerAcgan(program: Command): void {
     )
     .requiredOption('--out <dir>', 'run folder to create')
     .option('--resume', 'continue the run in --out from its newest checkpoint (only --epochs may change)')
+    .option('--allow-data-change', ALLOW_DATA_CHANGE_HELP)
     .option('--json', 'print the result as one JSON object on stdout')
     .action(async (opts: TrainOptions, cmd: Command) => {
       await initCommandBackend(cmd, opts.json);
@@ -162,6 +165,13 @@ async function train(opts: TrainOptions): Promise<void> {
     dropLast: true,
     labelSpace: dataset.labelSpace,
   });
+  const runInfo = await checkRunInputs(
+    out,
+    {
+      data: { what: describeInput('--data', opts.data, opts.split), samples, labelSpace: dataset.labelSpace },
+    },
+    { resume: opts.resume, allowDataChange: opts.allowDataChange, log },
+  );
   const firstStep = opts.resume
     ? ((await new CheckpointStore(join(out, 'checkpoints')).latest())?.step ?? 0)
     : 0;
@@ -193,6 +203,7 @@ async function train(opts: TrainOptions): Promise<void> {
       config,
       out,
       resume: opts.resume ?? false,
+      runInfo,
       source,
       signal: controller.signal,
       observer: {

@@ -34,6 +34,7 @@ import {
 } from '@skingan/metrics';
 import { type Command, Option } from 'commander';
 import { flagClassIndex, initCommandBackend, intOption, numberOption, splitList } from '../options.js';
+import { ALLOW_DATA_CHANGE_HELP, checkRunInputs, describeInput } from '../run-inputs.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
 
 /** Flags shared by `train` and `lr-find`: what network, at what size, with what data. */
@@ -62,6 +63,7 @@ interface TrainFlags extends ModelFlags {
   freezeEpochs?: number;
   patience?: number;
   resume?: boolean;
+  allowDataChange?: boolean;
 }
 
 interface LrFindFlags extends ModelFlags {
@@ -113,6 +115,7 @@ export function registerClassifier(program: Command): void {
       '--resume',
       'continue the run in --out from its last checkpoint (only --epochs and --patience may change)',
     )
+    .option('--allow-data-change', ALLOW_DATA_CHANGE_HELP)
     .action(async (opts: TrainFlags, cmd: Command) => {
       await initCommandBackend(cmd, opts.json);
       await train(opts);
@@ -322,6 +325,22 @@ async function train(opts: TrainFlags): Promise<void> {
         shuffle: false,
       })
     : undefined;
+  const info = await checkRunInputs(
+    out,
+    {
+      train: {
+        what: `training images (${describeInput('--data', opts.data, opts.split)}${opts.add?.length ? ` + ${describeInput('--add', opts.add)}` : ''})`,
+        samples: trainSamples,
+        labelSpace: dataset.labelSpace,
+      },
+      val: {
+        what: `validation images (${describeInput('--data', opts.data, opts.split, 'val')})`,
+        samples: valSamples,
+        labelSpace: dataset.labelSpace,
+      },
+    },
+    { resume: opts.resume, allowDataChange: opts.allowDataChange, log: say },
+  );
   const run = await RunFolder.open(out, {
     kind: 'classifier',
     config: {
@@ -333,6 +352,7 @@ async function train(opts: TrainFlags): Promise<void> {
     },
     resume: opts.resume,
     resumableKeys: ['epochs', 'patience'],
+    info,
   });
   const totalEpochs = phases.reduce((n, p) => n + p.epochs, 0);
   const stepsPerEpoch = trainSource.stepsPerEpoch;

@@ -35,6 +35,7 @@ import {
 import * as tf from '@tensorflow/tfjs';
 import { type Command, Option } from 'commander';
 import { flagClassIndex, initCommandBackend, intOption, numberOption } from '../options.js';
+import { ALLOW_DATA_CHANGE_HELP, checkRunInputs } from '../run-inputs.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
 
 interface TrainOptions {
@@ -58,6 +59,7 @@ interface TrainOptions {
   sampleEvery?: number;
   out: string;
   resume?: boolean;
+  allowDataChange?: boolean;
   json?: boolean;
 }
 
@@ -145,6 +147,7 @@ export function registerCyclegan(program: Command): void {
       '--resume',
       'continue the run in --out from its newest checkpoint (only epochs and the every-n options may change)',
     )
+    .option('--allow-data-change', ALLOW_DATA_CHANGE_HELP)
     .option('--json', 'print the result as one JSON object on stdout')
     .action(async (opts: TrainOptions, cmd: Command) => {
       await initCommandBackend(cmd, opts.json);
@@ -200,10 +203,19 @@ async function train(opts: TrainOptions): Promise<void> {
   const b = await resolveDomain('--b', opts.b, shared, split, log);
 
   const config = await resolveTrainConfig(opts, out);
+  const info = await checkRunInputs(
+    out,
+    {
+      a: { what: `--a ${opts.a}`, samples: a.samples, labelSpace: ISIC2019 },
+      b: { what: `--b ${opts.b}`, samples: b.samples, labelSpace: ISIC2019 },
+    },
+    { resume: opts.resume, allowDataChange: opts.allowDataChange, log },
+  );
   const run = await RunFolder.open<CycleGanConfig>(out, {
     kind: 'cyclegan',
     config,
     resume: opts.resume ?? false,
+    info,
     resumableKeys: ['epochs', 'decayEpochs', 'checkpointEvery', 'sampleEvery'],
   });
   await run.update({ domains: { A: a.info, B: b.info } });

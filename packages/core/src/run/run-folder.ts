@@ -32,6 +32,11 @@ export interface OpenRunOptions<C> {
   keepCheckpoints?: number;
   /** Config keys that may differ on resume (e.g. epochs, to train longer). */
   resumableKeys?: string[];
+  /**
+   * Fields recorded in run.json as it opens, over those of the run resumed (e.g. the fingerprints
+   * of the input data), so they are there from the first write on.
+   */
+  info?: Record<string, unknown>;
 }
 
 /**
@@ -90,6 +95,7 @@ export class RunFolder<C = unknown> {
     if (exists) await run.truncateMetricsAfter(latest?.step ?? 0);
     run.run = {
       ...(previous ?? {}),
+      ...(options.info ?? {}),
       kind: options.kind,
       status: 'running',
       backend: backendInfo()?.name ?? null,
