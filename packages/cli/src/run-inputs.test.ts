@@ -98,7 +98,7 @@ describe('--resume checks the training data against run.json', () => {
     expect(runJson.dataChanges).toEqual([
       { at: expect.any(String), input: 'data', from: recorded.fingerprint, to: now },
     ]);
-  });
+  }, 900_000);
 
   it('cyclegan train --resume with one image of domain B changed is refused naming --b', async () => {
     const data = demoSet('cyclegan-data', 6);
@@ -135,7 +135,7 @@ describe('--resume checks the training data against run.json', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain(`--resume with other data: --b NV has fingerprint `);
     expect(refused.stderr).toContain(`the run started with ${inputs.b.fingerprint.slice(0, 16)} (6 images)`);
-  });
+  }, 900_000);
 
   it('classifier train --resume with a relabelled validation image is refused naming the validation images', async () => {
     const data = demoSet('classifier-data', 10);
@@ -171,5 +171,5 @@ describe('--resume checks the training data against run.json', () => {
       `--resume with other data: validation images (--data ${data} (val part of ${split})) has fingerprint `,
     );
     expect(refused.stderr).toContain(inputs.val.fingerprint.slice(0, 16));
-  });
+  }, 900_000);
 });
