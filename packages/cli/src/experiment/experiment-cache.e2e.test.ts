@@ -5,7 +5,7 @@ import { loadDataset, makeSplit, readLabelsCsv, type Split } from '@skingan/data
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../test-utils/run-cli.js';
 import { resolveExperimentConfig } from './config.js';
-import type { ExperimentManifest } from './manifest.js';
+import { readManifest } from './manifest.js';
 
 // The cache of §1 of issue 14, end to end on the generated demo set (no ../shared needed): one
 // label of the experiment's data changes, `--resume` reruns exactly the jobs that read it.
@@ -111,25 +111,19 @@ describe('skingan experiment --resume after one label changed (demo set, test pr
       );
     const first = run(false);
     expect(first.code, first.stderr).toBe(0);
-    const manifest1 = JSON.parse(
-      await fs.readFile(join(out, 'experiment.json'), 'utf8'),
-    ) as ExperimentManifest;
+    const manifest1 = await readManifest(out);
     expect(Object.values(manifest1.results!).every((r) => r.status === 'done')).toBe(true);
 
     // Same data again: everything is reused.
     const same = run(true);
     expect(same.code, same.stderr).toBe(0);
-    const manifest2 = JSON.parse(
-      await fs.readFile(join(out, 'experiment.json'), 'utf8'),
-    ) as ExperimentManifest;
+    const manifest2 = await readManifest(out);
     expect(Object.values(manifest2.results!).every((r) => r.status === 'reused')).toBe(true);
 
     await writeLabels(rows.map(([i, c]): [string, string] => [i, i === relabel ? 'NV' : c]));
     const second = run(true);
     expect(second.code, second.stderr).toBe(0);
-    const manifest = JSON.parse(
-      await fs.readFile(join(out, 'experiment.json'), 'utf8'),
-    ) as ExperimentManifest;
+    const manifest = await readManifest(out);
     expect(manifest.dataFingerprint).not.toBe(manifest1.dataFingerprint);
     const status = manifest.results!;
     const ids = Object.keys(status);
