@@ -49,7 +49,8 @@ export async function checkRunInputs(
   if (!options.resume) return { inputs: now };
   const runJson = join(out, 'run.json');
   const previous = await readRecorded(runJson);
-  if (!previous?.inputs) {
+  if (!previous) return { inputs: now }; // nothing to resume yet
+  if (!previous.inputs) {
     options.log?.(`note: ${runJson} records no input fingerprints (an older run); recording them now`);
     return { inputs: now };
   }
