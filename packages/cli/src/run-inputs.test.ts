@@ -12,6 +12,8 @@ import { runCli } from './test-utils/run-cli.js';
 let dir: string;
 const env = () => ({ SKINGAN_CACHE: join(dir, 'cache') });
 const cli = (args: string[]) => runCli(args, env());
+/** Tiny training runs: the test preset at 32². */
+const TINY = ['--preset', 'test', '--size', '32'];
 const readJson = async (path: string) => JSON.parse(await fs.readFile(path, 'utf8'));
 const sha = async (path: string) =>
   createHash('sha256')
@@ -59,7 +61,7 @@ describe('--resume checks the training data against run.json', () => {
     const data = demoSet('acgan-data');
     const run = join(dir, 'acgan-run');
     const train = (...extra: string[]) =>
-      cli(['acgan', 'train', '--data', data, '--preset', 'test', '--size', '32', '--out', run, ...extra]);
+      cli(['acgan', 'train', '--data', data, ...TINY, '--out', run, ...extra]);
     const first = train('--epochs', '1');
     expect(first.code, first.stderr).toBe(0);
     const recorded = (await readJson(join(run, 'run.json'))).inputs.data;
@@ -104,23 +106,7 @@ describe('--resume checks the training data against run.json', () => {
     const data = demoSet('cyclegan-data', 6);
     const run = join(dir, 'cyclegan-run');
     const train = (...extra: string[]) =>
-      cli([
-        'cyclegan',
-        'train',
-        '--data',
-        data,
-        '--a',
-        'MEL',
-        '--b',
-        'NV',
-        '--preset',
-        'test',
-        '--size',
-        '32',
-        '--out',
-        run,
-        ...extra,
-      ]);
+      cli(['cyclegan', 'train', '--data', data, '--a', 'MEL', '--b', 'NV', ...TINY, '--out', run, ...extra]);
     const first = train('--epochs', '1');
     expect(first.code, first.stderr).toBe(0);
     const inputs = (await readJson(join(run, 'run.json'))).inputs;
@@ -150,10 +136,7 @@ describe('--resume checks the training data against run.json', () => {
         data,
         '--split',
         split,
-        '--preset',
-        'test',
-        '--size',
-        '32',
+        ...TINY,
         '--no-augment',
         '--out',
         run,
