@@ -39,6 +39,7 @@ export type {
 } from './interfaces.js';
 export { pathExists, recoverDir, replaceDirAtomic, writeFileAtomic, writeJsonAtomic } from './io/atomic.js';
 export { isBlankRecord, parseCsvRecords } from './io/csv.js';
+export { skinganCacheDir } from './io/cache-dir.js';
 export {
   fileSystem,
   loadModel,

@@ -60,6 +60,13 @@ export {
   type RemoteFile,
 } from './download/isic2019.js';
 export { type ExtractOptions, extractZip } from './download/unzip.js';
+export {
+  type DatasetFingerprint,
+  FileHashCache,
+  type FingerprintOptions,
+  fingerprintDataset,
+  fingerprintSamples,
+} from './fingerprint/dataset-fingerprint.js';
 export { checkId, isValidId } from './ids.js';
 export { type CheckImagesOptions, checkImages } from './image/check-images.js';
 export {

@@ -11,6 +11,8 @@ export interface TrainAcganOptions extends Omit<AcganTrainerOptions, 'run'> {
   /** Resume a run that diverged with unchanged settings (otherwise the learning rates must change). */
   resumeDiverged?: boolean;
   source: BatchSource;
+  /** Fields recorded in run.json when it opens (e.g. the input data's fingerprints). */
+  runInfo?: Record<string, unknown>;
 }
 
 /**
@@ -29,6 +31,7 @@ export async function trainAcgan(
     resumableKeys: ['epochs'],
     retuneKeys: ['training'],
     resumeDiverged: options.resumeDiverged ?? false,
+    ...(options.runInfo ? { info: options.runInfo } : {}),
   });
   let trainer: AcganTrainer | undefined;
   try {

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathExists, replaceDirAtomic, SkinganError, writeJsonAtomic } from '@skingan/core';
+import { pathExists, replaceDirAtomic, SkinganError, skinganCacheDir, writeJsonAtomic } from '@skingan/core';
 import type { Preprocessing } from '../preprocess.js';
 import { readTar } from './tar.js';
 
@@ -44,11 +44,9 @@ export function pretrainedName(nameOrPath: string): string | undefined {
   return n in PRETRAINED ? n : undefined;
 }
 
-/** `${SKINGAN_CACHE or ~/.cache/skingan}/weights`, or one entry's folder in it. */
+/** `skinganCacheDir()/weights`, or one entry's folder in it. */
 export function weightsCacheDir(name?: string): string {
-  const root = process.env.SKINGAN_CACHE
-    ? resolve(process.env.SKINGAN_CACHE)
-    : join(homedir(), '.cache', 'skingan');
+  const root = skinganCacheDir();
   return name ? join(root, 'weights', name) : join(root, 'weights');
 }
 

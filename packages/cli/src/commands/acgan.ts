@@ -30,6 +30,7 @@ import {
 } from '@skingan/data';
 import { type Command, Option } from 'commander';
 import { flagClassIndex, initCommandBackend, intOption, splitList } from '../options.js';
+import { ALLOW_DATA_CHANGE_HELP, checkRunInputs, describeInput } from '../run-inputs.js';
 import { printJson } from '../ui/output.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
 import { onStopSignals } from '../ui/stop-signals.js';
@@ -50,6 +51,7 @@ interface TrainOptions {
   out: string;
   resume?: boolean;
   resumeDiverged?: boolean;
+  allowDataChange?: boolean;
   json?: boolean;
 }
 
@@ -112,6 +114,7 @@ export function registerAcgan(program: Command): void {
       '--resume-diverged',
       'with --resume: retry a run that diverged with unchanged settings (otherwise lower the learning rate)',
     )
+    .option('--allow-data-change', ALLOW_DATA_CHANGE_HELP)
     .option('--json', 'print the result as one JSON object on stdout')
     .action(async (opts: TrainOptions, cmd: Command) => {
       await initCommandBackend(cmd, opts.json);
@@ -182,6 +185,13 @@ async function train(opts: TrainOptions): Promise<void> {
     dropLast: true,
     labelSpace: dataset.labelSpace,
   });
+  const runInfo = await checkRunInputs(
+    out,
+    {
+      data: { what: describeInput('--data', opts.data, opts.split), samples, labelSpace: dataset.labelSpace },
+    },
+    { resume: opts.resume, allowDataChange: opts.allowDataChange, log },
+  );
   const firstStep = opts.resume
     ? ((await new CheckpointStore(join(out, 'checkpoints')).latest())?.step ?? 0)
     : 0;
@@ -213,6 +223,7 @@ async function train(opts: TrainOptions): Promise<void> {
       out,
       resume: opts.resume ?? false,
       resumeDiverged: opts.resumeDiverged ?? false,
+      runInfo,
       source,
       signal: stop.signal,
       observer: {

@@ -42,6 +42,7 @@ import {
 } from '@skingan/metrics';
 import { type Command, Option } from 'commander';
 import { flagClassIndex, initCommandBackend, intOption, numberOption, splitList } from '../options.js';
+import { ALLOW_DATA_CHANGE_HELP, checkRunInputs, describeInput } from '../run-inputs.js';
 import { printJson } from '../ui/output.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
 import { onStopSignals } from '../ui/stop-signals.js';
@@ -73,6 +74,7 @@ interface TrainFlags extends ModelFlags {
   patience?: number;
   resume?: boolean;
   resumeDiverged?: boolean;
+  allowDataChange?: boolean;
 }
 
 interface LrFindFlags extends ModelFlags {
@@ -128,6 +130,7 @@ export function registerClassifier(program: Command): void {
       '--resume-diverged',
       'with --resume: retry a run that diverged with unchanged settings (otherwise lower the learning rate)',
     )
+    .option('--allow-data-change', ALLOW_DATA_CHANGE_HELP)
     .action(async (opts: TrainFlags, cmd: Command) => {
       await initCommandBackend(cmd, opts.json);
       await train(opts);
@@ -326,6 +329,22 @@ async function train(opts: TrainFlags): Promise<void> {
         shuffle: false,
       })
     : undefined;
+  const info = await checkRunInputs(
+    out,
+    {
+      train: {
+        what: `training images (${describeInput('--data', opts.data, opts.split)}${opts.add?.length ? ` + ${describeInput('--add', opts.add)}` : ''})`,
+        samples: trainSamples,
+        labelSpace: dataset.labelSpace,
+      },
+      val: {
+        what: `validation images (${describeInput('--data', opts.data, opts.split, 'val')})`,
+        samples: valSamples,
+        labelSpace: dataset.labelSpace,
+      },
+    },
+    { resume: opts.resume, allowDataChange: opts.allowDataChange, log: say },
+  );
   const run = await RunFolder.open(out, {
     kind: 'classifier',
     config: {
@@ -339,6 +358,7 @@ async function train(opts: TrainFlags): Promise<void> {
     resumableKeys: ['epochs', 'patience'],
     retuneKeys: ['lr'],
     resumeDiverged: opts.resumeDiverged ?? false,
+    info,
   });
   const totalEpochs = phases.reduce((n, p) => n + p.epochs, 0);
   const stepsPerEpoch = trainSource.stepsPerEpoch;

@@ -37,6 +37,7 @@ import {
 import * as tf from '@tensorflow/tfjs';
 import { type Command, Option } from 'commander';
 import { flagClassIndex, initCommandBackend, intOption, numberOption } from '../options.js';
+import { ALLOW_DATA_CHANGE_HELP, checkRunInputs } from '../run-inputs.js';
 import { printJson } from '../ui/output.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
 import { onStopSignals } from '../ui/stop-signals.js';
@@ -63,6 +64,7 @@ interface TrainOptions {
   out: string;
   resume?: boolean;
   resumeDiverged?: boolean;
+  allowDataChange?: boolean;
   json?: boolean;
 }
 
@@ -154,6 +156,7 @@ export function registerCyclegan(program: Command): void {
       '--resume-diverged',
       'with --resume: retry a run that diverged with unchanged settings (otherwise lower the learning rate)',
     )
+    .option('--allow-data-change', ALLOW_DATA_CHANGE_HELP)
     .option('--json', 'print the result as one JSON object on stdout')
     .action(async (opts: TrainOptions, cmd: Command) => {
       await initCommandBackend(cmd, opts.json);
@@ -217,10 +220,19 @@ async function train(opts: TrainOptions): Promise<void> {
   }
 
   const config = await resolveTrainConfig(opts, out);
+  const info = await checkRunInputs(
+    out,
+    {
+      a: { what: `--a ${opts.a}`, samples: a.samples, labelSpace: ISIC2019 },
+      b: { what: `--b ${opts.b}`, samples: b.samples, labelSpace: ISIC2019 },
+    },
+    { resume: opts.resume, allowDataChange: opts.allowDataChange, log },
+  );
   const run = await RunFolder.open<CycleGanConfig>(out, {
     kind: 'cyclegan',
     config,
     resume: opts.resume ?? false,
+    info,
     resumableKeys: ['epochs', 'decayEpochs', 'checkpointEvery', 'sampleEvery'],
     retuneKeys: ['lr'],
     resumeDiverged: opts.resumeDiverged ?? false,

@@ -12,13 +12,20 @@ export interface Job {
   stage: string;
   /** `skingan` arguments, without the program name. `{out}` is replaced by the job's folder. */
   args: string[];
-  /** Ids of jobs whose outputs this job reads. */
+  /** Ids of jobs whose outputs this job reads (they run first). */
   deps: string[];
   /**
-   * Anything else the result depends on (config values, dataset fingerprints). Together with the
-   * args and the deps' keys it makes the cache key.
+   * What the result depends on besides its args: the content of the data it reads (dataset or
+   * split-part fingerprints), config values. Together with the args, the code and the keys of
+   * `keyDeps` it makes the cache key.
    */
   inputs?: Record<string, unknown>;
+  /**
+   * Deps whose keys enter this job's key; default all `deps`. A job whose `inputs` hold the
+   * content it reads of a dep (e.g. the fingerprint of the split's train part) leaves that dep
+   * out, so a change to the dep that does not touch what the job reads does not rerun it.
+   */
+  keyDeps?: string[];
   /** The command continues a partial output folder when given this flag (training commands). */
   resumeFlag?: string;
   /** Write the command's stdout to this file in the job folder (e.g. `eval.json`). */
@@ -33,10 +40,30 @@ export interface PlannedJob extends Job {
 }
 
 /**
- * Resolves each job's cache key (a hash of its args, inputs and its dependencies' keys, so a
- * changed config recomputes exactly the jobs it affects and everything downstream) and folder.
+ * A job's cache key: a hash of its args, inputs, stdout file, the code that runs it and its key
+ * deps' keys (`[id, key]` pairs). Stable across processes and machines; 12 hex digits.
  */
-export function planJobs(jobs: Job[], experimentDir: string): PlannedJob[] {
+export function jobKey(job: Job, depKeys: [string, string][], code: string): string {
+  return createHash('sha256')
+    .update(
+      JSON.stringify({
+        args: job.args,
+        inputs: job.inputs ?? {},
+        deps: depKeys,
+        stdout: job.stdoutFile ?? null,
+        code,
+      }),
+    )
+    .digest('hex')
+    .slice(0, 12);
+}
+
+/**
+ * Resolves each job's cache key (`jobKey`: a changed config, input or code recomputes exactly the
+ * jobs it affects and everything downstream) and folder. `code` identifies the code that runs the
+ * jobs (`codeFingerprint()`).
+ */
+export function planJobs(jobs: Job[], experimentDir: string, code = ''): PlannedJob[] {
   const byId = new Map(jobs.map((j) => [j.id, j]));
   if (byId.size !== jobs.length) throw new Error('duplicate job ids');
   const keys = new Map<string, string>();
@@ -48,18 +75,15 @@ export function planJobs(jobs: Job[], experimentDir: string): PlannedJob[] {
     if (!job) throw new Error(`unknown job dependency "${id}"`);
     if (visiting.has(id)) throw new Error(`dependency cycle at "${id}"`);
     visiting.add(id);
-    const depKeys = job.deps.map((d) => [d, keyOf(d)]);
-    const key = createHash('sha256')
-      .update(
-        JSON.stringify({
-          args: job.args,
-          inputs: job.inputs ?? {},
-          deps: depKeys,
-          stdout: job.stdoutFile ?? null,
-        }),
-      )
-      .digest('hex')
-      .slice(0, 12);
+    for (const d of job.deps) keyOf(d); // checks the whole graph, key deps or not
+    const keyDeps = job.keyDeps ?? job.deps;
+    const stray = keyDeps.find((d) => !job.deps.includes(d));
+    if (stray) throw new Error(`job ${id}: key dependency "${stray}" is not among its deps`);
+    const key = jobKey(
+      job,
+      keyDeps.map((d) => [d, keyOf(d)]),
+      code,
+    );
     visiting.delete(id);
     keys.set(id, key);
     return key;

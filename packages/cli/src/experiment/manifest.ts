@@ -10,6 +10,10 @@ export interface ExperimentManifest {
   format: 'skingan-experiment@1';
   kind: ExperimentPlan['kind'];
   data: string[];
+  /** `fingerprintDataset` of `data` when the jobs were planned: what the job keys hold. */
+  dataFingerprint?: string;
+  /** `codeFingerprint()`: the skingan version (and built packages) the jobs were keyed with. */
+  code?: string;
   config: ExperimentConfig;
   backend: string | null;
   createdAt: string;

@@ -1,8 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { resolveExperimentConfig } from './config.js';
+import type { DataKeys } from './data-keys.js';
 import { planJobs } from './job.js';
 import { noise2imgPlan } from './pipelines/noise2img.js';
 import { nv2melPlan } from './pipelines/nv2mel.js';
+
+/** Data identities by hand: each (part, class) fingerprint is a name, `changed` marks some changed. */
+function fakeKeys(changed: { data?: boolean; parts?: string[] } = {}): DataKeys {
+  return {
+    data: changed.data ? 'data-2' : 'data-1',
+    part: (part, classes = ['MEL', 'NV', 'BCC', 'AK', 'BKL', 'DF', 'VASC', 'SCC']) =>
+      classes.map((c) => `${part}/${c}${changed.parts?.includes(`${part}/${c}`) ? "'" : ''}`).join('+'),
+  };
+}
 
 describe('experiment config', () => {
   it('layers preset < file < overrides, and names bad fields', async () => {
@@ -22,7 +32,7 @@ describe('experiment config', () => {
 describe('noise2img plan', () => {
   it('has every stage the thesis runs, nested sets, and one classifier per set and seed', async () => {
     const config = await resolveExperimentConfig('test', undefined, { repeats: 2 });
-    const plan = noise2imgPlan(['/d'], config, ['MEL', 'NV', 'BCC']);
+    const plan = noise2imgPlan(['/d'], config, fakeKeys(), ['MEL', 'NV', 'BCC']);
     const ids = plan.jobs.map((j) => j.id);
     for (const id of [
       'split',
@@ -63,13 +73,13 @@ describe('noise2img plan', () => {
 
   it('changes only the keys of jobs a config change affects', async () => {
     const a = planJobs(
-      noise2imgPlan(['/d'], await resolveExperimentConfig('test'), ['MEL', 'NV']).jobs,
+      noise2imgPlan(['/d'], await resolveExperimentConfig('test'), fakeKeys(), ['MEL', 'NV']).jobs,
       '/e',
     );
     const changed = await resolveExperimentConfig('test', undefined, {
       classifier: { preset: 'test', size: 32, epochs: 2 },
     } as never);
-    const b = planJobs(noise2imgPlan(['/d'], changed, ['MEL', 'NV']).jobs, '/e');
+    const b = planJobs(noise2imgPlan(['/d'], changed, fakeKeys(), ['MEL', 'NV']).jobs, '/e');
     const key = (jobs: typeof a, id: string) => jobs.find((j) => j.id === id)!.key;
     expect(key(b, 'acgan')).toBe(key(a, 'acgan'));
     expect(key(b, 'cyclegan/MEL')).toBe(key(a, 'cyclegan/MEL'));
@@ -78,10 +88,73 @@ describe('noise2img plan', () => {
   });
 });
 
+describe('job keys', () => {
+  const plan = async (keys: DataKeys, code = 'skingan@1') =>
+    planJobs(
+      noise2imgPlan(['/d'], await resolveExperimentConfig('test'), keys, ['MEL', 'NV']).jobs,
+      '/e',
+      code,
+    );
+  const rerun = (a: Awaited<ReturnType<typeof plan>>, b: typeof a) =>
+    a.filter((j, i) => j.key !== b[i]!.key).map((j) => j.id);
+
+  it('hold what each job reads: a relabelled val/test image reruns the split and classifiers, not the GANs', async () => {
+    const before = await plan(fakeKeys());
+    // One NV image moved from the test part to MEL's val part; the train part is as it was.
+    const after = await plan(fakeKeys({ data: true, parts: ['test/NV', 'val/MEL'] }));
+    expect(rerun(before, after)).toEqual([
+      'split',
+      'real-test',
+      'classifier/isic-0/seed-7000',
+      'predict/isic-0/seed-7000',
+      'classifier/acgan-4/seed-7000',
+      'predict/acgan-4/seed-7000',
+      'classifier/cyclegan-4/seed-7000',
+      'predict/cyclegan-4/seed-7000',
+      'classifier/acgan-8/seed-7000',
+      'predict/acgan-8/seed-7000',
+      'classifier/cyclegan-8/seed-7000',
+      'predict/cyclegan-8/seed-7000',
+      'fid/acgan',
+      'kid/acgan',
+      'fid/cyclegan',
+      'kid/cyclegan',
+    ]);
+  });
+
+  it("a changed train image of one class reruns the ACGAN and all after it, and that class's real-train", async () => {
+    const before = await plan(fakeKeys());
+    const after = await plan(fakeKeys({ data: true, parts: ['train/MEL'] }));
+    const ids = rerun(before, after);
+    expect(ids).toContain('acgan');
+    expect(ids).toContain('cyclegan/NV'); // its ACGAN images changed
+    expect(ids).toContain('real-train/MEL');
+    expect(ids).not.toContain('real-train/NV');
+  });
+
+  it('other code reruns every job', async () => {
+    const a = await plan(fakeKeys());
+    const b = await plan(fakeKeys(), 'skingan@1+dist.0123');
+    expect(rerun(a, b)).toEqual(a.map((j) => j.id));
+  });
+
+  it('a key dependency must be a dependency', () => {
+    expect(() =>
+      planJobs(
+        [
+          { id: 'a', stage: 's', args: [], deps: [], keyDeps: ['b'] },
+          { id: 'b', stage: 's', args: [], deps: [] },
+        ],
+        '/e',
+      ),
+    ).toThrow('job a: key dependency "b" is not among its deps');
+  });
+});
+
 describe('nv2mel plan', () => {
   it('filters MEL per α with the ISIC-0 classifier, translates NV, and caps N at the NV images', async () => {
     const config = await resolveExperimentConfig('test');
-    const plan = nv2melPlan(['/d'], config, 12);
+    const plan = nv2melPlan(['/d'], config, fakeKeys(), 12);
     expect(plan.sets.map((s) => s.label)).toEqual([
       'ISIC-0',
       'α=0.25 N=8',

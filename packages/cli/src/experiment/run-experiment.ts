@@ -1,15 +1,18 @@
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pathExists, SkinganError } from '@skingan/core';
 import { loadDataset, makeSplit } from '@skingan/data';
 import { formatDuration, Progress } from '../ui/progress.js';
+import { codeFingerprint } from './code-fingerprint.js';
 import { resolveExperimentConfig } from './config.js';
+import { dataKeys } from './data-keys.js';
 import { planJobs } from './job.js';
 import { type ExperimentManifest, MANIFEST, manifestJobs, readManifest, writeManifest } from './manifest.js';
 import type { ExperimentPlan } from './pipelines/common.js';
 import { noise2imgPlan } from './pipelines/noise2img.js';
 import { nv2melPlan } from './pipelines/nv2mel.js';
-import { type JobResult, runJobs } from './runner.js';
+import { type JobResult, runJobs, threadsPerJob } from './runner.js';
 import { buildTables, type ExperimentTables } from './tables.js';
 
 export interface ExperimentOptions {
@@ -75,34 +78,40 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
   const counts = new Map<number, number>();
   for (const s of dataset.samples) counts.set(s.label, (counts.get(s.label) ?? 0) + 1);
   const classes = dataset.labelSpace.classes.filter((_, i) => (counts.get(i) ?? 0) >= MIN_PER_CLASS);
+  // The split the `split` job will write (same data, seed, fractions), to key jobs by what they read.
+  const split = makeSplit(dataset, { seed: config.seed, fractions: config.fractions });
+  const keys = await dataKeys(dataset, split);
   let plan: ExperimentPlan;
   if (o.kind === 'noise2img') {
     if (classes.length < 2)
       throw new SkinganError(`the data has fewer than 2 classes with ${MIN_PER_CLASS}+ images`, {
         file: data[0],
       });
-    plan = noise2imgPlan(data, config, classes);
+    plan = noise2imgPlan(data, config, keys, classes);
   } else {
     for (const need of ['NV', 'MEL']) {
       if (!classes.includes(need))
         throw new SkinganError(`nv2mel needs ${need} images (at least ${MIN_PER_CLASS})`, { file: data[0] });
     }
-    const split = makeSplit(dataset, { seed: config.seed, fractions: config.fractions });
     const nv = dataset.labelSpace.classes.indexOf('NV');
     const train = new Set(split.ids.train);
     plan = nv2melPlan(
       data,
       config,
+      keys,
       dataset.samples.filter((s) => s.label === nv && train.has(s.id)).length,
       classes,
     );
   }
-  const jobs = planJobs(plan.jobs, dir);
+  const code = await codeFingerprint();
+  const jobs = planJobs(plan.jobs, dir, code);
   const { jobs: _jobs, ...planData } = plan;
   const manifest: ExperimentManifest = {
     format: 'skingan-experiment@1',
     kind: o.kind,
     data,
+    dataFingerprint: keys.data,
+    code,
     config,
     backend: o.backend ?? null,
     createdAt: previous?.createdAt ?? new Date().toISOString(),
@@ -117,6 +126,8 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
   log(`${o.kind}: ${jobs.length} jobs, ${o.jobs} at a time, preset ${config.preset} → ${dir}`);
   const results = await runJobs(jobs, {
     concurrency: o.jobs,
+    // An explicit SKINGAN_THREADS is the user's choice; else share the cores among the jobs.
+    threads: process.env.SKINGAN_THREADS ? undefined : threadsPerJob(availableParallelism(), o.jobs),
     bin: BIN,
     env: o.backend ? { SKINGAN_BACKEND: o.backend } : {},
     ...(o.signal ? { signal: o.signal } : {}),

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Job, planJobs } from './job.js';
-import { type RunnerEvent, runJobs } from './runner.js';
+import { type RunnerEvent, runJobs, threadsPerJob } from './runner.js';
 
 // A stand-in for the skingan binary: `write FILE TEXT [sleepMs]`, `fail`, `cat IN OUT`.
 const FAKE_BIN = `
@@ -13,6 +13,7 @@ const resumed = a.includes('--resume');
 if (cmd === 'fail') { console.error('boom: bad input'); process.exit(1); }
 if (cmd === 'write') { setTimeout(() => { fs.writeFileSync(a[0], a[1] + (resumed ? ' (resumed)' : '')); }, Number(a[2] ?? 0)); }
 if (cmd === 'cat') { fs.writeFileSync(a[1], fs.readFileSync(a[0], 'utf8') + '+'); }
+if (cmd === 'env') { process.stdout.write(JSON.stringify({ threads: process.env.SKINGAN_THREADS ?? null })); }
 if (cmd === 'print') { process.stdout.write(JSON.stringify({ value: Number(a[0]) })); }
 if (cmd === 'train') {
   fs.writeFileSync(a[0] + '.started', '');
@@ -34,7 +35,32 @@ afterEach(async () => {
 
 const exp = () => join(dir, 'exp');
 
+describe('threadsPerJob', () => {
+  it('shares the cores among the jobs, at least one thread each', () => {
+    expect([threadsPerJob(2, 1), threadsPerJob(2, 2), threadsPerJob(2, 3)]).toEqual([2, 1, 1]);
+    expect([threadsPerJob(16, 3), threadsPerJob(16, 4), threadsPerJob(1, 0)]).toEqual([5, 4, 1]);
+  });
+});
+
 describe('runJobs', () => {
+  it('gives each job SKINGAN_THREADS = the threads asked for, over the inherited one', async () => {
+    const jobs: Job[] = [
+      { id: 'a', stage: 's', args: ['env'], deps: [], stdoutFile: 'env.json' },
+      { id: 'b', stage: 's', args: ['env', 'b'], deps: [], stdoutFile: 'env.json' },
+    ];
+    const planned = planJobs(jobs, exp());
+    const saved = process.env.SKINGAN_THREADS;
+    process.env.SKINGAN_THREADS = '7';
+    try {
+      await runJobs(planned, { concurrency: 2, bin, threads: threadsPerJob(4, 2) });
+    } finally {
+      if (saved === undefined) delete process.env.SKINGAN_THREADS;
+      else process.env.SKINGAN_THREADS = saved;
+    }
+    for (const j of planned)
+      expect(JSON.parse(await fs.readFile(join(j.out, 'env.json'), 'utf8'))).toEqual({ threads: '2' });
+  });
+
   it('runs jobs in dependency order, passes folders along, and reuses finished jobs', async () => {
     const jobs: Job[] = [
       { id: 'a', stage: 's', args: ['write', '{out}/a.txt', 'A'], deps: [] },

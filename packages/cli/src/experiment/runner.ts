@@ -20,8 +20,13 @@ export type RunnerEvent =
   | { type: 'end'; job: PlannedJob; result: JobResult; finished: number; total: number };
 
 export interface RunJobsOptions {
-  /** Worker processes at once. WASM uses one core per process, so this is the parallelism. */
+  /** Worker processes at once. */
   concurrency: number;
+  /**
+   * `SKINGAN_THREADS` for each worker (see `threadsPerJob`); unset: the worker's own default (the
+   * CPU count up to 4) or the SKINGAN_THREADS this process was given.
+   */
+  threads?: number;
   /** The `skingan` entry point the workers run. */
   bin: string;
   /** Extra environment for the workers (e.g. SKINGAN_BACKEND). */
@@ -37,6 +42,15 @@ export interface RunJobsOptions {
 }
 
 const MARKER = '.skingan-job.json';
+
+/**
+ * Threads per job so that `jobs` processes at once do not oversubscribe `cores`: each job's WASM
+ * backend runs its convolutions on SKINGAN_THREADS threads (itself plus helpers), and its GEMM
+ * helper pool has as many. max(1, floor(cores / jobs)).
+ */
+export function threadsPerJob(cores: number, jobs: number): number {
+  return Math.max(1, Math.floor(cores / Math.max(1, jobs)));
+}
 
 /** A job whose folder holds the completion marker with the same key is done: reuse it. */
 export async function isJobDone(job: PlannedJob): Promise<boolean> {
@@ -137,7 +151,12 @@ async function runOne(
   const stdoutChunks: Buffer[] = [];
   const code = await new Promise<number>((resolve) => {
     const child = spawn(process.execPath, [options.bin, ...args], {
-      env: { ...process.env, ...options.env, CI: '1' },
+      env: {
+        ...process.env,
+        ...(options.threads ? { SKINGAN_THREADS: String(options.threads) } : {}),
+        ...options.env,
+        CI: '1',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const stop = () => {

@@ -53,6 +53,17 @@ describe('RunFolder', () => {
     expect(ok.status.attempts).toHaveLength(2);
   });
 
+  it('records info in run.json from the first write, and a resume replaces it', async () => {
+    const target = join(dir, 'r');
+    await RunFolder.open(target, { kind: 'test', config: {}, info: { inputs: { data: 'a' } } });
+    const read = async () => JSON.parse(await fs.readFile(join(target, 'run.json'), 'utf8'));
+    expect(await read()).toMatchObject({ kind: 'test', status: 'running', inputs: { data: 'a' } });
+    await RunFolder.open(target, { kind: 'test', config: {}, resume: true });
+    expect((await read()).inputs).toEqual({ data: 'a' });
+    await RunFolder.open(target, { kind: 'test', config: {}, resume: true, info: { inputs: { data: 'b' } } });
+    expect(await read()).toMatchObject({ inputs: { data: 'b' }, attempts: [{}, {}, {}] });
+  });
+
   it('drops metrics logged after the checkpoint a resume starts from', async () => {
     const target = join(dir, 'r');
     const run = await RunFolder.open(target, { kind: 'test', config: {} });

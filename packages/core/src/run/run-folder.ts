@@ -48,6 +48,11 @@ export interface OpenRunOptions<C> {
   resumeDiverged?: boolean;
   /** Named to another process that finds the folder locked (default `${kind} train`). */
   command?: string;
+  /**
+   * Fields recorded in run.json as it opens, over those of the run resumed (e.g. the fingerprints
+   * of the input data), so they are there from the first write on.
+   */
+  info?: Record<string, unknown>;
 }
 
 /**
@@ -131,6 +136,7 @@ export class RunFolder<C = unknown> {
     if (exists) await run.truncateMetricsAfter(latest?.step ?? 0);
     run.run = {
       ...(previous ?? {}),
+      ...(options.info ?? {}),
       kind: options.kind,
       status: 'running',
       backend: backendInfo()?.name ?? null,

@@ -50,6 +50,23 @@ describe('makeSplit', () => {
     expect(c.ids.test).not.toEqual(a.ids.test);
   });
 
+  it('relabelling one image leaves the other classes as they were and moves only cut images in its own', () => {
+    const samples = synthetic([30, 30, 30, 30, 30, 30, 30, 30]);
+    const before = makeSplit({ labelSpace: ISIC2019, samples }, { seed: 7 });
+    const moved = before.ids.test.find((id) => id.startsWith('c1_'))!;
+    const after = makeSplit(
+      { labelSpace: ISIC2019, samples: samples.map((s) => (s.id === moved ? { ...s, label: 6 } : s)) },
+      { seed: 7 },
+    );
+    const partOf = (split: typeof before, id: string) =>
+      (['train', 'val', 'test'] as const).find((p) => split.ids[p].includes(id));
+    const changed = samples.filter((s) => partOf(before, s.id) !== partOf(after, s.id)).map((s) => s.id);
+    // Class 1 lost a test image and class 6 gained one (29 and 31 images still cut 3 test, 3 val), so at
+    // most the relabelled image and one image per cut of classes 1 and 6 change part.
+    expect(changed.every((id) => id.startsWith('c1_') || id.startsWith('c6_'))).toBe(true);
+    expect(changed.length).toBeLessThanOrEqual(1 + 2 * 2);
+  });
+
   it('takes custom fractions and rejects bad ones', () => {
     const samples = synthetic([20]);
     const split = makeSplit(

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { Rng, type Sample, SkinganError, writeJsonAtomic } from '@skingan/core';
+import { type Sample, SkinganError, writeJsonAtomic } from '@skingan/core';
 import type { Dataset } from './load-dataset.js';
 
 export const SPLIT_PARTS = ['train', 'val', 'test'] as const;
@@ -24,9 +25,12 @@ export interface MakeSplitOptions {
 }
 
 /**
- * A stratified split: within each class, ids are sorted, shuffled with a seeded Rng and cut by the
- * fractions (val and test rounded, train takes the rest), so the same dataset and seed give the
- * same split on any machine whatever order the files were listed in.
+ * A stratified split: within each class, ids are ordered by a seeded hash of the id and cut by the
+ * fractions (test first, then val, both rounded; train takes the rest). The same dataset and seed
+ * give the same split on any machine whatever order the files were listed in, and an image's place
+ * in that order does not depend on the other images: relabelling, adding or removing one image
+ * leaves the other classes' parts as they were, and in its own classes moves at most the images at
+ * a cut (so results that depend only on the unchanged parts can be reused).
  */
 export function makeSplit(
   dataset: Pick<Dataset, 'labelSpace' | 'samples'>,
@@ -36,14 +40,15 @@ export function makeSplit(
   if (!Number.isInteger(options.seed)) {
     throw new SkinganError(`the split seed must be an integer, got ${options.seed}`, { code: 'USAGE' });
   }
-  const rng = new Rng(`split:${options.seed}`);
   const ids: Record<SplitPart, string[]> = { train: [], val: [], test: [] };
+  const rank = (id: string) => createHash('sha256').update(`split:${options.seed}:${id}`).digest('hex');
   dataset.labelSpace.classes.forEach((_, label) => {
     const members = dataset.samples
       .filter((s) => s.label === label)
-      .map((s) => s.id)
-      .sort(byCodeUnits);
-    const shuffled = rng.shuffle(members);
+      .map((s) => ({ id: s.id, rank: rank(s.id) }));
+    const shuffled = members
+      .sort((a, b) => byCodeUnits(a.rank, b.rank) || byCodeUnits(a.id, b.id))
+      .map((m) => m.id);
     const nTest = Math.round(members.length * fractions.test);
     const nVal = Math.min(members.length - nTest, Math.round(members.length * fractions.val));
     ids.test.push(...shuffled.slice(0, nTest));

@@ -1,7 +1,6 @@
 import { promises as fs } from 'node:fs';
-import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { loadModel, SkinganError } from '@skingan/core';
+import { loadModel, SkinganError, skinganCacheDir } from '@skingan/core';
 import { type DisposableFeatureExtractor, layerFeatureExtractor } from './layer-extractor.js';
 import { caffePreprocess, PREPROCESS_PRESETS } from './preprocess.js';
 import { testFeatureExtractor } from './test-extractor.js';
@@ -17,10 +16,7 @@ export interface ExtractorSpec {
 
 export const RESNET50_WEIGHTS = 'resnet50-imagenet';
 
-/** `$SKINGAN_CACHE`, else `~/.cache/skingan`. */
-export function skinganCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.SKINGAN_CACHE || join(homedir(), '.cache', 'skingan');
-}
+export { skinganCacheDir };
 
 /** Where `skingan weights fetch resnet50-imagenet` puts the ImageNet ResNet-50. */
 export function resnet50WeightsDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -1,5 +1,7 @@
 import { ISIC2019 } from '@skingan/core';
+import type { SplitPart } from '@skingan/data';
 import type { ExperimentConfig } from '../config.js';
+import type { DataKeys } from '../data-keys.js';
 import type { Job } from '../job.js';
 
 /** A training set of the results table: its row label and the synthetic folder(s) added to real data. */
@@ -34,7 +36,8 @@ export interface ExperimentPlan {
   sampleJobs: { label: string; job: string }[];
 }
 
-export function splitJob(data: string[], config: ExperimentConfig): Job {
+/** The split reads the labels of all input data. */
+export function splitJob(data: string[], config: ExperimentConfig, keys: DataKeys): Job {
   const f = config.fractions;
   return {
     id: 'split',
@@ -51,29 +54,50 @@ export function splitJob(data: string[], config: ExperimentConfig): Job {
       '{out}/split.json',
     ],
     deps: [],
-    inputs: { data: data.map(fingerprintKey) },
+    inputs: { data: keys.data },
   };
 }
 
-/** `skingan data subset`: a dataset folder of links to chosen images of other folders. */
+/**
+ * `skingan data subset`: a dataset folder of links to chosen images of other folders. A part of
+ * the experiment's split (`split` + `keys`) is keyed by that part's content, not by the split job.
+ */
 export function subsetJob(
   id: string,
   stage: string,
   sources: string[],
-  options: { split?: 'train' | 'val' | 'test'; classes?: string[]; perClass?: number; deps?: string[] },
+  options: {
+    split?: { part: SplitPart; keys: DataKeys };
+    classes?: string[];
+    perClass?: number;
+    deps?: string[];
+  },
 ): Job {
   const args = ['data', 'subset', ...sources, '--out', '{out}/data'];
-  if (options.split) args.push('--split', '{job:split}/split.json', '--part', options.split);
+  if (options.split) args.push('--split', '{job:split}/split.json', '--part', options.split.part);
   if (options.classes) args.push('--classes', options.classes.join(','));
   if (options.perClass !== undefined) args.push('--per-class', String(options.perClass));
-  const deps = [...(options.deps ?? []), ...(options.split ? ['split'] : [])];
-  return { id, stage, args, deps: [...new Set(deps)] };
+  const deps = [...new Set([...(options.deps ?? []), ...(options.split ? ['split'] : [])])];
+  if (!options.split) return { id, stage, args, deps };
+  const { part, keys } = options.split;
+  return {
+    id,
+    stage,
+    args,
+    deps,
+    inputs: { [part]: keys.part(part, options.classes) },
+    keyDeps: deps.filter((d) => d !== 'split'),
+  };
 }
 
-/** Train a classifier on real train (+ the set's synthetic folders), then predict the test ids. */
+/**
+ * Train a classifier on real train (+ the set's synthetic folders), validating on val, then predict
+ * the test ids. Keyed by the content of the parts each reads.
+ */
 export function classifierJobs(
   data: string[],
   config: ExperimentConfig,
+  keys: DataKeys,
   set: TrainingSet,
   seed: number,
   classes?: readonly string[],
@@ -107,6 +131,8 @@ export function classifierJobs(
     stage: 'classifier',
     args,
     deps: ['split', ...set.addJobs],
+    inputs: { train: keys.part('train', classes), val: keys.part('val', classes) },
+    keyDeps: set.addJobs,
     resumeFlag: '--resume',
   };
   const predict: Job = {
@@ -127,6 +153,9 @@ export function classifierJobs(
       '{out}/predictions.csv',
     ],
     deps: [trainId, 'split'],
+    // All classes: predict reads the test part of --data with the model's classes.
+    inputs: { test: keys.part('test') },
+    keyDeps: [trainId],
   };
   return { jobs: [train, predict], cell: { set, seed, trainJob: trainId, predictJob: predict.id } };
 }
@@ -134,11 +163,6 @@ export function classifierJobs(
 /** Seeds of the repeated classifiers: distinct, derived from the experiment seed. */
 export function classifierSeeds(config: ExperimentConfig): number[] {
   return Array.from({ length: config.repeats }, (_, i) => config.seed * 1000 + i);
-}
-
-/** Paths are part of a job's identity; the data's content is fingerprinted by the runner. */
-function fingerprintKey(path: string): string {
-  return path;
 }
 
 /** `--classes A,B,…` when the data holds only some of the 8 ISIC 2019 classes (none otherwise). */

@@ -1,5 +1,6 @@
 import { ISIC2019 } from '@skingan/core';
 import type { ExperimentConfig } from '../config.js';
+import type { DataKeys } from '../data-keys.js';
 import type { Job } from '../job.js';
 import {
   type ClassifierCell,
@@ -23,12 +24,13 @@ import {
 export function noise2imgPlan(
   data: string[],
   config: ExperimentConfig,
+  keys: DataKeys,
   classes: readonly string[] = ISIC2019.classes,
 ): ExperimentPlan {
   const nMax = Math.max(...config.n);
   const perClass = Math.max(nMax, config.cyclegan.trainImages);
   const a = config.acgan;
-  const jobs: Job[] = [splitJob(data, config)];
+  const jobs: Job[] = [splitJob(data, config, keys)];
 
   const acganArgs = [
     'acgan',
@@ -50,7 +52,16 @@ export function noise2imgPlan(
   ];
   if (a.batchSize) acganArgs.push('--batch-size', String(a.batchSize));
   acganArgs.push(...classesFlag(classes));
-  jobs.push({ id: 'acgan', stage: 'acgan', args: acganArgs, deps: ['split'], resumeFlag: '--resume' });
+  // The ACGAN reads the split only to take its train part: keyed by that part's content.
+  jobs.push({
+    id: 'acgan',
+    stage: 'acgan',
+    args: acganArgs,
+    deps: ['split'],
+    inputs: { train: keys.part('train', classes) },
+    keyDeps: [],
+    resumeFlag: '--resume',
+  });
   jobs.push({
     id: 'acgan-samples',
     stage: 'acgan',
@@ -70,10 +81,10 @@ export function noise2imgPlan(
     ],
     deps: ['acgan'],
   });
-  jobs.push(subsetJob('real-test', 'data', data, { split: 'test' }));
+  jobs.push(subsetJob('real-test', 'data', data, { split: { part: 'test', keys } }));
 
   for (const c of classes) {
-    jobs.push(subsetJob(`real-train/${c}`, 'data', data, { split: 'train', classes: [c] }));
+    jobs.push(subsetJob(`real-train/${c}`, 'data', data, { split: { part: 'train', keys }, classes: [c] }));
     jobs.push(
       subsetJob(`cyclegan-input/${c}`, 'data', ['{job:acgan-samples}/data'], {
         classes: [c],
@@ -118,7 +129,7 @@ export function noise2imgPlan(
   const cells: ClassifierCell[] = [];
   for (const set of sets) {
     for (const seed of classifierSeeds(config)) {
-      const r = classifierJobs(data, config, set, seed, classes);
+      const r = classifierJobs(data, config, keys, set, seed, classes);
       jobs.push(...r.jobs);
       cells.push(r.cell);
     }

@@ -1,4 +1,5 @@
 import type { ExperimentConfig } from '../config.js';
+import type { DataKeys } from '../data-keys.js';
 import type { Job } from '../job.js';
 import {
   type ClassifierCell,
@@ -24,21 +25,22 @@ const alphaId = (a: number) => String(Number(a.toFixed(6)));
 export function nv2melPlan(
   data: string[],
   config: ExperimentConfig,
+  keys: DataKeys,
   nvTrain: number,
   classes?: readonly string[],
 ): ExperimentPlan {
-  const jobs: Job[] = [splitJob(data, config)];
+  const jobs: Job[] = [splitJob(data, config, keys)];
   const baseSet: TrainingSet = { label: 'ISIC-0', slug: 'isic-0', addJobs: [], coords: { alpha: 0, n: 0 } };
   const seeds = classifierSeeds(config);
   const cells: ClassifierCell[] = [];
   // The ranking classifier is ISIC-0's first seed: the baseline row and the filter share it.
   for (const seed of seeds) {
-    const r = classifierJobs(data, config, baseSet, seed, classes);
+    const r = classifierJobs(data, config, keys, baseSet, seed, classes);
     jobs.push(...r.jobs);
     cells.push(r.cell);
   }
   const ranker = cells[0]!.trainJob;
-  jobs.push(subsetJob('real-train/NV', 'data', data, { split: 'train', classes: ['NV'] }));
+  jobs.push(subsetJob('real-train/NV', 'data', data, { split: { part: 'train', keys }, classes: ['NV'] }));
 
   const ns = [...new Set(config.nMel.map((n) => Math.min(n, nvTrain)))].sort((a, b) => a - b);
   const sets: TrainingSet[] = [baseSet];
@@ -64,6 +66,9 @@ export function nv2melPlan(
         '{out}/data',
       ],
       deps: [ranker, 'split'],
+      // It ranks the MEL images of the train part.
+      inputs: { train: keys.part('train', ['MEL']) },
+      keyDeps: [ranker],
     });
     jobs.push(cycleganTrainJob(`cyclegan/${a}`, 'real-train/NV', `prf/${a}`, config));
     jobs.push(translateJob(`translate/${a}`, `cyclegan/${a}`, 'real-train/NV', 'NV', 'MEL'));
@@ -80,7 +85,7 @@ export function nv2melPlan(
       };
       sets.push(set);
       for (const seed of seeds) {
-        const r = classifierJobs(data, config, set, seed, classes);
+        const r = classifierJobs(data, config, keys, set, seed, classes);
         jobs.push(...r.jobs);
         cells.push(r.cell);
       }
