@@ -28,7 +28,14 @@ export type {
   ProbabilisticClassifier,
   Sample,
 } from './interfaces.js';
-export { pathExists, recoverDir, replaceDirAtomic, writeFileAtomic, writeJsonAtomic } from './io/atomic.js';
+export {
+  pathExists,
+  recoverDir,
+  replaceDirAtomic,
+  tempSibling,
+  writeFileAtomic,
+  writeJsonAtomic,
+} from './io/atomic.js';
 export {
   fileSystem,
   loadModel,

@@ -132,7 +132,13 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
   manifest.results = Object.fromEntries(
     results.map((r) => [
       r.id,
-      { status: r.status, ms: r.ms, log: r.log, ...(r.error ? { error: r.error } : {}) },
+      {
+        status: r.status,
+        ms: r.ms,
+        log: r.log,
+        ...(r.host ? { host: r.host, backend: r.backend } : {}),
+        ...(r.error ? { error: r.error } : {}),
+      },
     ]),
   );
   await writeManifest(dir, manifest);

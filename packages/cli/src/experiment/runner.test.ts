@@ -1,9 +1,10 @@
-import { promises as fs } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, promises as fs } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Job, planJobs } from './job.js';
-import { type RunnerEvent, runJobs } from './runner.js';
+import { isJobDone, type RunnerEvent, runJob, runJobs } from './runner.js';
+import { claimWorkFolder, PARTIAL_STALE_MS } from './work-folder.js';
 
 // A stand-in for the skingan binary: `write FILE TEXT [sleepMs]`, `fail`, `cat IN OUT`.
 const FAKE_BIN = `
@@ -14,6 +15,11 @@ if (cmd === 'fail') { console.error('boom: bad input'); process.exit(1); }
 if (cmd === 'write') { setTimeout(() => { fs.writeFileSync(a[0], a[1] + (resumed ? ' (resumed)' : '')); }, Number(a[2] ?? 0)); }
 if (cmd === 'cat') { fs.writeFileSync(a[1], fs.readFileSync(a[0], 'utf8') + '+'); }
 if (cmd === 'print') { process.stdout.write(JSON.stringify({ value: Number(a[0]) })); }
+if (cmd === 'crash-once') {
+  // Writes half its output and dies (as under kill -9); resumed, it finishes what is there.
+  if (!resumed) { fs.writeFileSync(a[0], 'half'); process.kill(process.pid, 'SIGKILL'); }
+  fs.writeFileSync(a[0], fs.readFileSync(a[0], 'utf8') + ' + rest');
+}
 `;
 
 let dir: string;
@@ -96,6 +102,69 @@ describe('runJobs', () => {
       },
     });
     expect(max).toBe(2);
+  });
+
+  it('a job killed mid-write leaves no output the cache accepts; the rerun resumes its work folder', async () => {
+    const jobs: Job[] = [
+      { id: 'train', stage: 's', args: ['crash-once', '{out}/w.txt'], deps: [], resumeFlag: '--resume' },
+    ];
+    const planned = planJobs(jobs, exp());
+    const job = planned[0]!;
+    const [first] = await runJobs(planned, { concurrency: 1, bin });
+    expect(first!.status).toBe('failed');
+    expect(existsSync(job.out)).toBe(false);
+    expect(await isJobDone(job)).toBe(false);
+    const siblings = () => fs.readdir(dirname(job.out));
+    const parts = (await siblings()).filter((n) => n.startsWith(`.${basename(job.out)}.part-`));
+    expect(parts).toHaveLength(1);
+    expect(first!.log).toBe(join(dirname(job.out), parts[0]!, 'job.log'));
+    expect(await fs.readFile(join(dirname(job.out), parts[0]!, 'w.txt'), 'utf8')).toBe('half');
+
+    const [second] = await runJobs(planned, { concurrency: 1, bin });
+    expect(second!.status).toBe('done');
+    expect(second!.host).toBe(hostname());
+    expect(await fs.readFile(join(job.out, 'w.txt'), 'utf8')).toBe('half + rest');
+    expect(await fs.readFile(join(job.out, 'job.log'), 'utf8')).toMatch(/crash-once .*--resume/);
+    expect(await siblings()).toEqual([basename(job.out)]);
+    expect((await fs.readdir(job.out)).sort()).toEqual(['.skingan-job.json', 'job.log', 'w.txt']);
+  });
+
+  it('two runners racing on one job: one complete output in place, the other dropped', async () => {
+    const jobs: Job[] = [{ id: 'race', stage: 's', args: ['write', '{out}/f', 'x', '300'], deps: [] }];
+    const planned = planJobs(jobs, exp());
+    const all = new Map(planned.map((j) => [j.id, j]));
+    const results = await Promise.all([runJob(planned[0]!, all, { bin }), runJob(planned[0]!, all, { bin })]);
+    expect(results.map((r) => r.status).sort()).toEqual(['done', 'reused']);
+    expect(await fs.readFile(join(planned[0]!.out, 'f'), 'utf8')).toBe('x');
+    expect(await isJobDone(planned[0]!)).toBe(true);
+    expect(await fs.readdir(dirname(planned[0]!.out))).toEqual([basename(planned[0]!.out)]);
+  });
+
+  it("takes over another machine's work folder only once its heartbeat has stopped", async () => {
+    const out = join(dir, 'jobs', 'x-123');
+    const never = async () => false;
+    const foreign = async (age: number) => {
+      const part = join(dirname(out), `.${basename(out)}.part-99-${age}`);
+      await fs.mkdir(part, { recursive: true });
+      await fs.writeFile(join(part, 'ckpt'), String(age));
+      const owner = join(part, '.skingan-owner.json');
+      await fs.writeFile(owner, JSON.stringify({ host: 'another-host', pid: 1 }));
+      const t = new Date(Date.now() - age);
+      await fs.utimes(owner, t, t);
+      return part;
+    };
+    const live = await foreign(1000);
+    const fresh = await claimWorkFolder(out, never, { resume: true });
+    expect(fresh.resumed).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    await fresh.abandon();
+
+    await fs.rm(join(dir, 'jobs'), { recursive: true });
+    await foreign(PARTIAL_STALE_MS + 60_000);
+    const taken = await claimWorkFolder(out, never, { resume: true });
+    expect(taken.resumed).toBe(true);
+    expect(await fs.readFile(join(taken.dir, 'ckpt'), 'utf8')).toBe(String(PARTIAL_STALE_MS + 60_000));
+    await taken.abandon();
   });
 
   it('rejects unknown dependencies and cycles', () => {
