@@ -10,6 +10,7 @@ import { registerMetrics } from './commands/metrics.js';
 import { registerPrf } from './commands/prf.js';
 import { registerReport } from './commands/report.js';
 import { registerWeights } from './commands/weights.js';
+import { registerWorker } from './commands/worker.js';
 import { VERSION } from './version.js';
 
 /** The `skingan` command tree. Each command group lives in `commands/<group>.ts`. */
@@ -41,5 +42,6 @@ export function createProgram(): Command {
   registerMetrics(program);
   registerExperiment(program);
   registerReport(program);
+  registerWorker(program);
   return program;
 }

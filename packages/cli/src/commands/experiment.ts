@@ -1,7 +1,11 @@
 import { cpus } from 'node:os';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { EXPERIMENT_PRESETS } from '../experiment/config.js';
+import { type ExperimentManifest, readManifest } from '../experiment/manifest.js';
+import type { QueueJobStatus } from '../experiment/queue/status.js';
 import { type ExperimentOptions, runExperiment } from '../experiment/run-experiment.js';
+import { readJobMarker } from '../experiment/runner.js';
 import { globalBackend, intOption } from '../options.js';
 import { reportFor, writeReport } from './report.js';
 
@@ -15,6 +19,7 @@ export interface ExperimentFlags {
   jobs: number;
   resume?: boolean;
   report: boolean;
+  queue?: string;
 }
 
 /** Runs an experiment, writes its report, prints where everything is; exit 1 if any job failed. */
@@ -34,6 +39,7 @@ export async function experimentCommand(
     jobs: opts.jobs,
     resume: Boolean(opts.resume),
     ...(backend ? { backend } : {}),
+    ...(opts.queue ? { queue: opts.queue } : {}),
   });
   const lines = outcome.tables.tables.map(
     (t) => `  ${t.name}: ${outcome.dir}/tables/${t.name}.{md,csv,json}`,
@@ -82,7 +88,11 @@ export function withExperimentFlags(cmd: Command, defaults: { preset: string }):
       '--resume',
       'continue the experiment in --out: finished jobs are reused, partial training resumes',
     )
-    .option('--no-report', 'skip report.html / report.md');
+    .option('--no-report', 'skip report.html / report.md')
+    .option(
+      '--queue <redis-url>',
+      'put the jobs on a BullMQ queue in Redis (redis://[:PASSWORD@]HOST:PORT/DB) for `skingan worker`s on machines that share the experiment folder at the same path, instead of --jobs local processes',
+    );
 }
 
 export function registerExperiment(program: Command): void {
@@ -115,4 +125,67 @@ export function registerExperiment(program: Command): void {
       await experimentCommand(kind, opts, cmd);
     });
   }
+  exp
+    .command('status')
+    .description(
+      'each job of an experiment: done (where it ran), running (on which worker), waiting, failed (why, and its log)',
+    )
+    .argument('<dir>', 'experiment folder (its experiment.json)')
+    .option(
+      '--queue <redis-url>',
+      'the queue the experiment was submitted to (without: what the folder shows)',
+    )
+    .option('--json', 'print one JSON object')
+    .action(async (dir: string, opts: { queue?: string; json?: boolean }) => {
+      await experimentStatus(dir, opts);
+    });
+}
+
+async function experimentStatus(dir: string, opts: { queue?: string; json?: boolean }): Promise<void> {
+  const abs = resolve(dir);
+  const m = await readManifest(abs);
+  const jobs: QueueJobStatus[] = opts.queue
+    ? await (await import('../experiment/queue/status.js')).queueStatus(opts.queue, abs, m)
+    : await folderStatus(m);
+  const count = (s: string) => jobs.filter((j) => j.state === s).length;
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ dir: abs, jobs }, null, 2)}\n`);
+    return;
+  }
+  const lines = [
+    `${abs}: ${count('done')} done, ${count('running')} running, ${count('waiting')} waiting, ${count('failed')} failed (of ${jobs.length})`,
+  ];
+  for (const j of jobs) {
+    if (j.state === 'running') lines.push(`  running  ${j.id}${j.worker ? ` on ${j.worker}` : ''}`);
+    if (j.state === 'failed')
+      lines.push(`  failed   ${j.id}: ${j.error}${j.log ? `\n           log: ${j.log}` : ''}`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** Without a queue: finished outputs on disk, and the failures the last local run recorded. */
+async function folderStatus(m: ExperimentManifest): Promise<QueueJobStatus[]> {
+  return Promise.all(
+    m.jobs.map(async (j): Promise<QueueJobStatus> => {
+      const marker = await readJobMarker(j);
+      if (marker)
+        return {
+          id: j.id,
+          state: 'done',
+          worker: marker.host,
+          backend: marker.backend,
+          seconds: marker.ms / 1000,
+        };
+      const last = m.results?.[j.id];
+      if (last?.status === 'failed' || last?.status === 'skipped') {
+        return {
+          id: j.id,
+          state: 'failed',
+          error: last.error ?? last.status,
+          ...(last.log ? { log: last.log } : {}),
+        };
+      }
+      return { id: j.id, state: 'waiting' };
+    }),
+  );
 }

@@ -4,12 +4,12 @@ import { pathExists, SkinganError } from '@skingan/core';
 import { loadDataset, makeSplit } from '@skingan/data';
 import { formatDuration, Progress } from '../ui/progress.js';
 import { resolveExperimentConfig } from './config.js';
-import { planJobs } from './job.js';
+import { type PlannedJob, planJobs } from './job.js';
 import { type ExperimentManifest, MANIFEST, manifestJobs, readManifest, writeManifest } from './manifest.js';
 import type { ExperimentPlan } from './pipelines/common.js';
 import { noise2imgPlan } from './pipelines/noise2img.js';
 import { nv2melPlan } from './pipelines/nv2mel.js';
-import { type JobResult, runJobs } from './runner.js';
+import { type JobResult, type RunnerEvent, runJobs } from './runner.js';
 import { buildTables, type ExperimentTables } from './tables.js';
 
 export interface ExperimentOptions {
@@ -24,6 +24,8 @@ export interface ExperimentOptions {
   resume: boolean;
   /** Passed to every worker as SKINGAN_BACKEND. */
   backend?: string;
+  /** `redis://…`: the jobs go on this BullMQ queue for `skingan worker`s instead of a local pool. */
+  queue?: string;
   quiet?: boolean;
 }
 
@@ -33,7 +35,8 @@ export interface ExperimentOutcome {
   tables: ExperimentTables;
 }
 
-const BIN = fileURLToPath(new URL('../bin.js', import.meta.url));
+/** The `skingan` entry point job processes run. */
+export const BIN = fileURLToPath(new URL('../bin.js', import.meta.url));
 
 /** Classes with at least this many images take part (a CycleGAN needs something to learn from). */
 const MIN_PER_CLASS = 4;
@@ -111,24 +114,29 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
 
   const progress = new Progress({ label: o.kind, total: jobs.length, unit: 'jobs', quiet: o.quiet });
   const log = (line: string) => progress.log(line);
-  log(`${o.kind}: ${jobs.length} jobs, ${o.jobs} at a time, preset ${config.preset} → ${dir}`);
-  const results = await runJobs(jobs, {
-    concurrency: o.jobs,
-    bin: BIN,
-    env: o.backend ? { SKINGAN_BACKEND: o.backend } : {},
-    onEvent: (e) => {
-      if (e.type === 'start') {
-        progress.update(progress.count, { stage: e.job.stage, job: e.job.id });
-        return;
-      }
-      const r = e.result;
-      if (r.status === 'reused') log(`  reused  ${r.id}`);
-      else if (r.status === 'done') log(`  done    ${r.id} (${formatDuration(r.ms)})`);
-      else if (r.status === 'failed') log(`  FAILED  ${r.id}: ${r.error}\n          log: ${r.log}`);
-      else log(`  skipped ${r.id} (${r.error})`);
-      progress.update(e.finished, { stage: e.job.stage });
-    },
-  });
+  log(
+    `${o.kind}: ${jobs.length} jobs, ${o.queue ? `on the queue ${o.queue.replace(/\/\/[^@/]*@/, '//')}` : `${o.jobs} at a time`}, preset ${config.preset} → ${dir}`,
+  );
+  const onEvent = (e: RunnerEvent) => {
+    if (e.type === 'start') {
+      progress.update(progress.count, { stage: e.job.stage, job: e.job.id });
+      return;
+    }
+    const r = e.result;
+    if (r.status === 'reused') log(`  reused  ${r.id}`);
+    else if (r.status === 'done') log(`  done    ${r.id} (${formatDuration(r.ms)})`);
+    else if (r.status === 'failed') log(`  FAILED  ${r.id}: ${r.error}\n          log: ${r.log}`);
+    else log(`  skipped ${r.id} (${r.error})`);
+    progress.update(e.finished, { stage: e.job.stage });
+  };
+  const results = o.queue
+    ? await onQueue(jobs, o.queue, dir, o.backend ?? null, onEvent, log)
+    : await runJobs(jobs, {
+        concurrency: o.jobs,
+        bin: BIN,
+        env: o.backend ? { SKINGAN_BACKEND: o.backend } : {},
+        onEvent,
+      });
   manifest.results = Object.fromEntries(
     results.map((r) => [
       r.id,
@@ -157,4 +165,29 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
     `${o.kind}: ${counted('done')} jobs run, ${counted('reused')} reused, ${counted('failed')} failed, ${counted('skipped')} skipped`,
   );
   return { dir, results, tables };
+}
+
+/**
+ * The jobs on a BullMQ queue (loaded only here, so runs without --queue never touch Redis). Ctrl-C
+ * stops only the waiting: the workers go on, and the same command re-attaches.
+ */
+async function onQueue(
+  jobs: PlannedJob[],
+  url: string,
+  dir: string,
+  backend: string | null,
+  onEvent: (e: RunnerEvent) => void,
+  log: (line: string) => void,
+): Promise<JobResult[]> {
+  const { runJobsOnQueue } = await import('./queue/submit.js');
+  const interrupted = () => {
+    log('stopped waiting: the workers go on with the queued jobs; rerun the same command to re-attach');
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
+  try {
+    return await runJobsOnQueue(jobs, { url, experiment: dir, backend, onEvent });
+  } finally {
+    process.off('SIGINT', interrupted);
+  }
 }
