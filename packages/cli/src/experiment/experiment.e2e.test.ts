@@ -65,7 +65,7 @@ describe.skipIf(!haveMini)('skingan experiment (isic-mini, 3 classes, test prese
         expect(existsSync(join(full(), 'tables', `${name}.${ext}`))).toBe(true);
     }
     expect(await fs.readFile(join(full(), 'tables', 'gan-metrics.md'), 'utf8')).toMatch(/test-random-conv/);
-  });
+  }, 900_000);
 
   it.skipIf(!existsSync(CHROMIUM))(
     'report.html opens from disk in a browser with its tables and every image loaded',
@@ -151,7 +151,7 @@ describe.skipIf(!haveMini)('skingan experiment (isic-mini, 3 classes, test prese
     // A finished experiment reruns without running anything.
     const third = runCli(args.slice(1).concat('--resume'));
     expect(third.stderr).toMatch(/0 jobs run, \d+ reused, 0 failed/);
-  });
+  }, 900_000);
 
   it('nv2mel writes Table 7.2 with a row per N and a column group per α', async () => {
     const out = join(dir, 'nv2mel');
@@ -172,5 +172,5 @@ describe.skipIf(!haveMini)('skingan experiment (isic-mini, 3 classes, test prese
     expect(t.rows.map((row: { label: string }) => row.label)).toEqual(['0', '8', '16']);
     const text = JSON.stringify(t);
     for (const a of ['1/4', '1']) expect(text).toContain(`α=${a}`);
-  });
+  }, 900_000);
 });

@@ -169,7 +169,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
 
 /**
  * The jobs on a BullMQ queue (loaded only here, so runs without --queue never touch Redis). Ctrl-C
- * stops only the waiting: the workers go on, and the same command re-attaches.
+ * stops only the waiting: the workers go on, and the same command with --resume re-attaches.
  */
 async function onQueue(
   jobs: PlannedJob[],
@@ -181,12 +181,14 @@ async function onQueue(
 ): Promise<JobResult[]> {
   const { runJobsOnQueue } = await import('./queue/submit.js');
   const interrupted = () => {
-    log('stopped waiting: the workers go on with the queued jobs; rerun the same command to re-attach');
+    log(
+      'stopped waiting: the workers go on with the queued jobs; rerun the same command with --resume to re-attach',
+    );
     process.exit(130);
   };
   process.once('SIGINT', interrupted);
   try {
-    return await runJobsOnQueue(jobs, { url, experiment: dir, backend, onEvent });
+    return await runJobsOnQueue(jobs, { url, experiment: dir, backend, onEvent, log });
   } finally {
     process.off('SIGINT', interrupted);
   }

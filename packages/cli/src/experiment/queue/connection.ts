@@ -93,7 +93,7 @@ export async function probeRedis(t: RedisTarget, timeoutMs = 5000): Promise<void
     });
   }).catch((e: Error) => {
     throw new SkinganError(`cannot reach Redis at ${t.display}: ${e.message}`, {
-      hint: 'start it (see `skingan worker --help` and the README section "Many machines") or fix --queue',
+      hint: 'start redis-server there (the @skingan/cli README, "Many machines", shows how) or fix the URL',
     });
   });
   const error = reply.split('\r\n').find((l) => l.startsWith('-'));

@@ -92,7 +92,12 @@ describe.skipIf(!haveRedis)('skingan experiment --queue with two workers, one ki
       }
     }
     expect(killed, 'no worker was seen training').toBeDefined();
-    expect(await submit.out.exited, submit.out.stderr).toBe(0);
+    // Ctrl-C on the submitter: the workers go on; the same command with --resume re-attaches.
+    submit.child.kill('SIGINT');
+    expect(await submit.out.exited).toBe(130);
+    expect(submit.out.stderr).toContain('stopped waiting: the workers go on with the queued jobs');
+    const again = spawnCli(experiment('queued', ['--queue', redis.url, '--resume']));
+    expect(await again.out.exited, again.out.stderr).toBe(0);
     const survivor = w1.child.killed ? w2 : w1;
     // Killed while training: the survivor runs it. (Killed in the few milliseconds between the job's
     // output being renamed into place and BullMQ being told, it would find the output and reuse it.)

@@ -11,6 +11,8 @@ export interface SubmitOptions {
   experiment: string;
   backend: string | null;
   onEvent?: (e: RunnerEvent) => void;
+  /** Progress lines (e.g. that no worker is connected yet). */
+  log?: (line: string) => void;
   /** How often the submitter looks at the jobs' states. */
   pollMs?: number;
 }
@@ -41,6 +43,11 @@ export async function runJobsOnQueue(jobs: PlannedJob[], o: SubmitOptions): Prom
     });
     await clearStale(queue, flows.roots, flows.parentOf);
     if (flows.roots.length) await producer.addBulk(flows.roots as Parameters<FlowProducer['addBulk']>[0]);
+    if (flows.roots.length && (await queue.getWorkers()).length === 0) {
+      o.log?.(
+        `no worker is connected to ${target.display} yet: start \`skingan worker --queue URL\` on machines that see ${o.experiment}`,
+      );
+    }
 
     let finished = 0;
     const finish = (job: PlannedJob, result: JobResult) => {
@@ -62,7 +69,11 @@ export async function runJobsOnQueue(jobs: PlannedJob[], o: SubmitOptions): Prom
         const state = await queue.getJobState(jobIdOf(j));
         if (state === 'active' && !started.has(j.id)) {
           started.add(j.id);
-          o.onEvent?.({ type: 'start', job: j, running: started.size - finished });
+          o.onEvent?.({
+            type: 'start',
+            job: j,
+            running: [...started].filter((id) => !results.has(id)).length,
+          });
         }
         if (state !== 'completed' && state !== 'failed' && state !== 'unknown') continue;
         pending.splice(i, 1);

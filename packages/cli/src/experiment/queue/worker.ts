@@ -59,6 +59,7 @@ export async function startWorker(o: WorkerOptions): Promise<{ close: () => Prom
     const w = job.data.waitFor;
     if (await isJobDone(w)) return { status: 'done' };
     const state = await queue.getJobState(w.jobId);
+    if (state === 'completed') return { status: 'done' }; // the job itself checks the output
     if (state === 'failed') throw new UnrecoverableError(`needs ${w.id}, which failed`);
     if (state === 'unknown') throw new UnrecoverableError(`needs ${w.id}, which is not in the queue`);
     // Not finished yet: look again later, without holding a worker slot meanwhile.
