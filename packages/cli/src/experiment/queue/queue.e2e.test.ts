@@ -131,6 +131,10 @@ describe.skipIf(!haveRedis)('skingan experiment --queue with two workers, one ki
       );
       expect(q, table).toBe(l);
     }
+    const status = runCli(['experiment', 'status', join(dir, 'queued'), '--queue', redis.url]);
+    expect(status.stdout).toMatch(/queued: 24 done, 0 running, 0 waiting, 0 failed \(of 24\)\n$/);
+    const fromFolder = JSON.parse(runCli(['experiment', 'status', join(dir, 'local'), '--json']).stdout);
+    expect(fromFolder.jobs.map((j: { state: string }) => j.state)).toEqual(Array(24).fill('done'));
     survivor.child.kill('SIGTERM');
     expect(await survivor.out.exited).toBe(0);
   }, 1_200_000);
