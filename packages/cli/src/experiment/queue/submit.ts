@@ -2,7 +2,14 @@ import { SkinganError } from '@skingan/core';
 import { FlowProducer, type Job, Queue } from 'bullmq';
 import type { PlannedJob } from '../job.js';
 import { type JobResult, type RunnerEvent, readJobMarker } from '../runner.js';
-import { connectionOptions, experimentTag, parseQueueUrl, probeRedis, QUEUE_NAME } from './connection.js';
+import {
+  connectionOptions,
+  experimentTag,
+  parseQueueUrl,
+  probeRedis,
+  QUEUE_NAME,
+  queueJobId,
+} from './connection.js';
 import { type FlowNode, planFlows } from './flow.js';
 import type { RunProgress, RunReturn } from './worker.js';
 
@@ -59,14 +66,15 @@ export async function runJobsOnQueue(jobs: PlannedJob[], o: SubmitOptions): Prom
       const r = results.get(j.id);
       if (r) finish(j, r);
     }
-    const jobIdOf = (j: PlannedJob) => `${tag}-${j.key}`;
+    const jobIdOf = (j: PlannedJob) => queueJobId(tag, j.key);
     const started = new Set<string>();
     const pending = jobs.filter((j) => !results.has(j.id));
     // Until every job has settled; each round is a few Redis reads per unfinished job.
     while (pending.length) {
+      const states = await Promise.all(pending.map((j) => queue.getJobState(jobIdOf(j))));
       for (let i = pending.length - 1; i >= 0; i--) {
         const j = pending[i]!;
-        const state = await queue.getJobState(jobIdOf(j));
+        const state = states[i];
         if (state === 'active' && !started.has(j.id)) {
           started.add(j.id);
           o.onEvent?.({
