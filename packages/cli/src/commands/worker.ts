@@ -1,6 +1,13 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { BIN } from '../experiment/run-experiment.js';
 import { globalBackend, intOption } from '../options.js';
+
+/** A whole number ≥ 1 (jobs at once, seconds of a lock). */
+const atLeastOne = (flag: string) => (value: string) => {
+  const n = intOption(flag)(value);
+  if (n < 1) throw new InvalidArgumentError(`${flag} must be at least 1, got "${value}"`);
+  return n;
+};
 
 interface WorkerFlags {
   queue: string;
@@ -19,13 +26,13 @@ export function registerWorker(program: Command): void {
     .option(
       '--concurrency <n>',
       'jobs at once (WASM uses one core per job; a GPU worker: 1)',
-      intOption('--concurrency'),
+      atLeastOne('--concurrency'),
       1,
     )
     .option(
       '--lock <seconds>',
       'how long a job stays with a worker that stopped answering before another worker takes it over',
-      intOption('--lock'),
+      atLeastOne('--lock'),
       30,
     )
     .action(async (opts: WorkerFlags, cmd: Command) => {

@@ -46,6 +46,11 @@ const MIN_PER_CLASS = 4;
  * failed job is reported with its log and does not stop the others), then writes the tables.
  */
 export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOutcome> {
+  if (o.queue) {
+    // A bad URL or an unreachable Redis is said before any planning.
+    const { parseQueueUrl, probeRedis } = await import('./queue/connection.js');
+    await probeRedis(parseQueueUrl(o.queue));
+  }
   const dir = resolve(o.out);
   const data = o.data.map((d) => resolve(d));
   const config = await resolveExperimentConfig(

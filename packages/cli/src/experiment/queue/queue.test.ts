@@ -3,6 +3,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { haveRedis, NO_REDIS, startRedis, type TestRedis } from '../../test-utils/redis.js';
+import { runCli } from '../../test-utils/run-cli.js';
 import { type Job, planJobs } from '../job.js';
 import type { ExperimentManifest } from '../manifest.js';
 import { parseQueueUrl, probeRedis } from './connection.js';
@@ -200,6 +201,29 @@ describe('queue URLs', () => {
     );
     expect(() => parseQueueUrl('127.0.0.1:6379')).toThrow('--queue 127.0.0.1:6379 is not a URL');
     expect(() => parseQueueUrl('redis://h/x')).toThrow('--queue: the database "x" is not a number');
+  });
+
+  it('the CLI says what is wrong with a queue flag before doing anything', () => {
+    const bad = runCli([
+      'experiment',
+      'noise2img',
+      '--data',
+      '/nonexistent',
+      '--out',
+      '/nonexistent/x',
+      '--queue',
+      'http://h:1',
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('skingan: --queue must be a redis:// URL, not http://');
+    const lock = runCli(['worker', '--queue', 'redis://127.0.0.1:1/0', '--lock', '0']);
+    expect(lock.code).toBe(2);
+    expect(lock.stderr).toContain('--lock must be at least 1, got "0"');
+    const gone = runCli(['worker', '--queue', 'redis://127.0.0.1:1/0']);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(
+      /^skingan: cannot reach Redis at redis:\/\/127\.0\.0\.1:1\/0: connect ECONNREFUSED/,
+    );
   });
 
   it('an unreachable Redis is an error at once, not endless reconnects', async () => {
