@@ -72,7 +72,9 @@ describe.skipIf(!haveRedis)('skingan experiment --queue with two workers, one ki
       ...extra,
     ];
     const submit = spawnCli(experiment('queued', ['--queue', redis.url]));
-    const worker = () => spawnCli(['worker', '--queue', redis.url, '--lock', '4']);
+    // --lock 10: a dead worker's job moves on within ~20 s; a live worker's lock, renewed every 5 s
+    // by an otherwise idle process, never lapses even on a busy machine.
+    const worker = () => spawnCli(['worker', '--queue', redis.url, '--lock', '10']);
     const w1 = worker();
     const w2 = worker();
 
