@@ -11,6 +11,7 @@ import { registerPrf } from './commands/prf.js';
 import { registerReport } from './commands/report.js';
 import { registerTuring } from './commands/turing.js';
 import { registerWeights } from './commands/weights.js';
+import { registerWorker } from './commands/worker.js';
 import { VERSION } from './version.js';
 
 /**
@@ -46,5 +47,6 @@ export function createProgram(options: { json?: boolean } = {}): Command {
   registerExperiment(program);
   registerReport(program);
   registerTuring(program);
+  registerWorker(program);
   return program;
 }

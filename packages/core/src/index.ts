@@ -37,7 +37,14 @@ export type {
   ProbabilisticClassifier,
   Sample,
 } from './interfaces.js';
-export { pathExists, recoverDir, replaceDirAtomic, writeFileAtomic, writeJsonAtomic } from './io/atomic.js';
+export {
+  pathExists,
+  recoverDir,
+  replaceDirAtomic,
+  tempSibling,
+  writeFileAtomic,
+  writeJsonAtomic,
+} from './io/atomic.js';
 export { isBlankRecord, parseCsvRecords } from './io/csv.js';
 export { skinganCacheDir } from './io/cache-dir.js';
 export {

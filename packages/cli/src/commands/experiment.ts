@@ -1,9 +1,12 @@
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { lockFolder, SkinganError } from '@skingan/core';
 import type { Command } from 'commander';
 import { EXPERIMENT_PRESETS } from '../experiment/config.js';
+import { type ExperimentManifest, readManifest } from '../experiment/manifest.js';
+import type { QueueJobStatus } from '../experiment/queue/status.js';
 import { type ExperimentOptions, runExperiment } from '../experiment/run-experiment.js';
+import { readJobMarker } from '../experiment/runner.js';
 import { globalBackend, intOption } from '../options.js';
 import { errorDocument, printJson } from '../ui/output.js';
 import { onStopSignals } from '../ui/stop-signals.js';
@@ -20,6 +23,7 @@ export interface ExperimentFlags {
   resume?: boolean;
   report: boolean;
   json?: boolean;
+  queue?: string;
 }
 
 /** What `experiment … --json` (and `demo --json`) prints. */
@@ -80,6 +84,7 @@ async function runLocked(
     jobs: opts.jobs,
     resume: Boolean(opts.resume),
     ...(backend ? { backend } : {}),
+    ...(opts.queue ? { queue: opts.queue } : {}),
   });
   const report = opts.report ? await writeReport(outcome.dir, await reportFor(outcome.dir)) : null;
   const failed = outcome.results.filter((r) => r.status === 'failed');
@@ -146,6 +151,10 @@ export function withExperimentFlags(cmd: Command, defaults: { preset: string }):
       'continue the experiment in --out: finished jobs are reused, partial training resumes',
     )
     .option('--no-report', 'skip report.html / report.md')
+    .option(
+      '--queue <redis-url>',
+      'put the jobs on a BullMQ queue in Redis (redis://[:PASSWORD@]HOST:PORT/DB) for `skingan worker`s on machines that share the experiment folder at the same path, instead of --jobs local processes',
+    )
     .option('--json', 'print one JSON object: tables, report and failed jobs');
 }
 
@@ -179,4 +188,67 @@ export function registerExperiment(program: Command): void {
       await experimentCommand(kind, opts, cmd);
     });
   }
+  exp
+    .command('status')
+    .description(
+      'each job of an experiment: done (where it ran), running (on which worker), waiting, failed (why, and its log)',
+    )
+    .argument('<dir>', 'experiment folder (its experiment.json)')
+    .option(
+      '--queue <redis-url>',
+      'the queue the experiment was submitted to (without: what the folder shows)',
+    )
+    .option('--json', 'print one JSON object')
+    .action(async (dir: string, opts: { queue?: string; json?: boolean }) => {
+      await experimentStatus(dir, opts);
+    });
+}
+
+async function experimentStatus(dir: string, opts: { queue?: string; json?: boolean }): Promise<void> {
+  const abs = resolve(dir);
+  const m = await readManifest(abs);
+  const jobs: QueueJobStatus[] = opts.queue
+    ? await (await import('../experiment/queue/status.js')).queueStatus(opts.queue, abs, m)
+    : await folderStatus(m);
+  const count = (s: string) => jobs.filter((j) => j.state === s).length;
+  if (opts.json) {
+    printJson({ dir: abs, jobs });
+    return;
+  }
+  const lines = [
+    `${abs}: ${count('done')} done, ${count('running')} running, ${count('waiting')} waiting, ${count('failed')} failed (of ${jobs.length})`,
+  ];
+  for (const j of jobs) {
+    if (j.state === 'running') lines.push(`  running  ${j.id}${j.worker ? ` on ${j.worker}` : ''}`);
+    if (j.state === 'failed')
+      lines.push(`  failed   ${j.id}: ${j.error}${j.log ? `\n           log: ${j.log}` : ''}`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** Without a queue: finished outputs on disk, and the failures the last local run recorded. */
+async function folderStatus(m: ExperimentManifest): Promise<QueueJobStatus[]> {
+  return Promise.all(
+    m.jobs.map(async (j): Promise<QueueJobStatus> => {
+      const marker = await readJobMarker(j);
+      if (marker)
+        return {
+          id: j.id,
+          state: 'done',
+          worker: marker.host,
+          backend: marker.backend,
+          seconds: marker.ms / 1000,
+        };
+      const last = m.results?.[j.id];
+      if (last?.status === 'failed' || last?.status === 'skipped') {
+        return {
+          id: j.id,
+          state: 'failed',
+          error: last.error ?? last.status,
+          ...(last.log ? { log: last.log } : {}),
+        };
+      }
+      return { id: j.id, state: 'waiting' };
+    }),
+  );
 }

@@ -71,6 +71,7 @@ export async function experimentReport(dir: string): Promise<Report> {
 
   const images = await sampleGrids(m, dir, done);
   if (images.length) sections.push({ heading: 'Samples', images });
+  sections.push({ heading: 'Jobs', tables: [jobsTable(m)] });
   return {
     title: `skingan ${m.kind}`,
     subtitle: `${m.data.join(', ')} · preset ${m.config.preset} · updated ${m.updatedAt}`,
@@ -141,4 +142,25 @@ async function grid(
   await writeGrid(path, all, { rows: rows.length, cols, rowLabels: labels });
   tf.dispose([...blocks, all]);
   return path;
+}
+
+/** Where each job ran and for how long (a reused job: where and how long it ran when it did). */
+function jobsTable(m: Awaited<ReturnType<typeof readManifest>>): Table {
+  return {
+    caption: 'Jobs: where each ran',
+    columns: ['job', 'status', 'host', 'backend', 'seconds'],
+    rows: m.jobs.map((j) => {
+      const r = m.results?.[j.id];
+      return [
+        j.id,
+        r?.status ?? 'not run',
+        r?.host ?? null,
+        r?.backend ?? null,
+        r ? (r.ms / 1000).toFixed(1) : null,
+      ];
+    }),
+    notes: [
+      "host: the machine that ran the job (this one, or a queue worker's); the tables above do not depend on it.",
+    ],
+  };
 }

@@ -46,7 +46,7 @@ describe(`skingan experiment (${name}, 3 classes, test preset)`, () => {
     expect(r.stdout).toMatch(/report: .*report\.html/);
     await expectNoise2imgTables(full(), ['MEL', 'NV', 'BCC']);
     expect(await fs.readFile(join(full(), 'tables', 'gan-metrics.md'), 'utf8')).toMatch(/test-random-conv/);
-  });
+  }, 900_000);
 
   it.skipIf(!haveChromium)(
     'report.html opens from disk in a browser with its tables and every image loaded',
@@ -120,7 +120,7 @@ describe(`skingan experiment (${name}, 3 classes, test preset)`, () => {
     // A finished experiment reruns without running anything.
     const third = runCli(args.slice(1).concat('--resume'));
     expect(third.stderr).toMatch(/0 jobs run, \d+ reused, 0 failed/);
-  });
+  }, 900_000);
 
   it('nv2mel writes Table 7.2 with a row per N and a column group per α', async () => {
     const out = join(dir, 'nv2mel');
@@ -141,5 +141,5 @@ describe(`skingan experiment (${name}, 3 classes, test preset)`, () => {
     expect(t.rows.map((row: { label: string }) => row.label)).toEqual(['0', '8', '16']);
     const text = JSON.stringify(t);
     for (const a of ['1/4', '1']) expect(text).toContain(`α=${a}`);
-  });
+  }, 900_000);
 });

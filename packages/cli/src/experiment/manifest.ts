@@ -20,8 +20,11 @@ export interface ExperimentManifest {
   updatedAt: string;
   plan: Omit<ExperimentPlan, 'jobs'>;
   jobs: { id: string; stage: string; key: string; out: string }[];
-  /** Outcome of the last run of each job. */
-  results?: Record<string, { status: string; ms: number; log: string; error?: string }>;
+  /** Outcome of the last run of each job: where it ran (host, backend) and for how long. */
+  results?: Record<
+    string,
+    { status: string; ms: number; log: string; host?: string; backend?: string; error?: string }
+  >;
 }
 
 export const MANIFEST = 'experiment.json';

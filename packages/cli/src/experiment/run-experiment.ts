@@ -7,12 +7,12 @@ import { formatDuration, Progress } from '../ui/progress.js';
 import { codeFingerprint } from './code-fingerprint.js';
 import { resolveExperimentConfig } from './config.js';
 import { dataKeys } from './data-keys.js';
-import { planJobs } from './job.js';
+import { type PlannedJob, planJobs } from './job.js';
 import { type ExperimentManifest, MANIFEST, manifestJobs, readManifest, writeManifest } from './manifest.js';
 import type { ExperimentPlan } from './pipelines/common.js';
 import { noise2imgPlan } from './pipelines/noise2img.js';
 import { nv2melPlan } from './pipelines/nv2mel.js';
-import { type JobResult, runJobs, threadsPerJob } from './runner.js';
+import { type JobResult, type RunnerEvent, runJobs, threadsPerJob } from './runner.js';
 import { buildTables, type ExperimentTables } from './tables.js';
 
 export interface ExperimentOptions {
@@ -27,6 +27,8 @@ export interface ExperimentOptions {
   resume: boolean;
   /** Passed to every worker as SKINGAN_BACKEND. */
   backend?: string;
+  /** `redis://…`: the jobs go on this BullMQ queue for `skingan worker`s instead of a local pool. */
+  queue?: string;
   quiet?: boolean;
   /** Stops the jobs (see `RunJobsOptions.signal`). */
   signal?: AbortSignal;
@@ -39,7 +41,8 @@ export interface ExperimentOutcome {
   tables: ExperimentTables;
 }
 
-const BIN = fileURLToPath(new URL('../bin.js', import.meta.url));
+/** The `skingan` entry point job processes run. */
+export const BIN = fileURLToPath(new URL('../bin.js', import.meta.url));
 
 /** Classes with at least this many images take part (a CycleGAN needs something to learn from). */
 const MIN_PER_CLASS = 4;
@@ -49,6 +52,11 @@ const MIN_PER_CLASS = 4;
  * failed job is reported with its log and does not stop the others), then writes the tables.
  */
 export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOutcome> {
+  if (o.queue) {
+    // A bad URL or an unreachable Redis is said before any planning.
+    const { parseQueueUrl, probeRedis } = await import('./queue/connection.js');
+    await probeRedis(parseQueueUrl(o.queue));
+  }
   const dir = resolve(o.out);
   const data = o.data.map((d) => resolve(d));
   const config = await resolveExperimentConfig(
@@ -123,32 +131,43 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
 
   const progress = new Progress({ label: o.kind, total: jobs.length, unit: 'jobs', quiet: o.quiet });
   const log = (line: string) => progress.log(line);
-  log(`${o.kind}: ${jobs.length} jobs, ${o.jobs} at a time, preset ${config.preset} → ${dir}`);
-  const results = await runJobs(jobs, {
-    concurrency: o.jobs,
-    // An explicit SKINGAN_THREADS is the user's choice; else share the cores among the jobs.
-    threads: process.env.SKINGAN_THREADS ? undefined : threadsPerJob(availableParallelism(), o.jobs),
-    bin: BIN,
-    env: o.backend ? { SKINGAN_BACKEND: o.backend } : {},
-    ...(o.signal ? { signal: o.signal } : {}),
-    ...(o.forward ? { forward: o.forward } : {}),
-    onEvent: (e) => {
-      if (e.type === 'start') {
-        progress.update(progress.count, { stage: e.job.stage, job: e.job.id });
-        return;
-      }
-      const r = e.result;
-      if (r.status === 'reused') log(`  reused  ${r.id}`);
-      else if (r.status === 'done') log(`  done    ${r.id} (${formatDuration(r.ms)})`);
-      else if (r.status === 'failed') log(`  FAILED  ${r.id}: ${r.error}\n          log: ${r.log}`);
-      else log(`  skipped ${r.id} (${r.error})`);
-      progress.update(e.finished, { stage: e.job.stage });
-    },
-  });
+  log(
+    `${o.kind}: ${jobs.length} jobs, ${o.queue ? `on the queue ${o.queue.replace(/\/\/[^@/]*@/, '//')}` : `${o.jobs} at a time`}, preset ${config.preset} → ${dir}`,
+  );
+  const onEvent = (e: RunnerEvent) => {
+    if (e.type === 'start') {
+      progress.update(progress.count, { stage: e.job.stage, job: e.job.id });
+      return;
+    }
+    const r = e.result;
+    if (r.status === 'reused') log(`  reused  ${r.id}`);
+    else if (r.status === 'done') log(`  done    ${r.id} (${formatDuration(r.ms)})`);
+    else if (r.status === 'failed') log(`  FAILED  ${r.id}: ${r.error}\n          log: ${r.log}`);
+    else log(`  skipped ${r.id} (${r.error})`);
+    progress.update(e.finished, { stage: e.job.stage });
+  };
+  const results = o.queue
+    ? await onQueue(jobs, o.queue, dir, o.backend ?? null, onEvent, log, o.signal)
+    : await runJobs(jobs, {
+        concurrency: o.jobs,
+        // An explicit SKINGAN_THREADS is the user's choice; else share the cores among the jobs.
+        threads: process.env.SKINGAN_THREADS ? undefined : threadsPerJob(availableParallelism(), o.jobs),
+        bin: BIN,
+        env: o.backend ? { SKINGAN_BACKEND: o.backend } : {},
+        ...(o.signal ? { signal: o.signal } : {}),
+        ...(o.forward ? { forward: o.forward } : {}),
+        onEvent,
+      });
   manifest.results = Object.fromEntries(
     results.map((r) => [
       r.id,
-      { status: r.status, ms: r.ms, log: r.log, ...(r.error ? { error: r.error } : {}) },
+      {
+        status: r.status,
+        ms: r.ms,
+        log: r.log,
+        ...(r.host ? { host: r.host, backend: r.backend } : {}),
+        ...(r.error ? { error: r.error } : {}),
+      },
     ]),
   );
   await writeManifest(dir, manifest);
@@ -167,4 +186,35 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
     `${o.kind}: ${counted('done')} jobs run, ${counted('reused')} reused, ${counted('failed')} failed, ${counted('skipped')} skipped`,
   );
   return { dir, results, tables };
+}
+
+/**
+ * The jobs on a BullMQ queue (loaded only here, so runs without --queue never touch Redis). Ctrl-C
+ * stops only the waiting: the workers go on, and the same command with --resume re-attaches.
+ */
+async function onQueue(
+  jobs: PlannedJob[],
+  url: string,
+  dir: string,
+  backend: string | null,
+  onEvent: (e: RunnerEvent) => void,
+  log: (line: string) => void,
+  signal: AbortSignal | undefined,
+): Promise<JobResult[]> {
+  const { runJobsOnQueue } = await import('./queue/submit.js');
+  // Ctrl-C or SIGTERM stops only the waiting here: the jobs belong to the workers now.
+  const interrupted = () => {
+    log(
+      'stopped waiting: the workers go on with the queued jobs; rerun the same command with --resume to re-attach',
+    );
+    process.exit(130);
+  };
+  if (signal) signal.addEventListener('abort', interrupted, { once: true });
+  else process.once('SIGINT', interrupted);
+  try {
+    return await runJobsOnQueue(jobs, { url, experiment: dir, backend, onEvent, log });
+  } finally {
+    signal?.removeEventListener('abort', interrupted);
+    process.off('SIGINT', interrupted);
+  }
 }

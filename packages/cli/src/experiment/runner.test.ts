@@ -1,9 +1,10 @@
-import { promises as fs } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, promises as fs } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Job, planJobs } from './job.js';
-import { type RunnerEvent, runJobs, threadsPerJob } from './runner.js';
+import { isJobDone, type RunnerEvent, runJob, runJobs, threadsPerJob } from './runner.js';
+import { claimWorkFolder, PARTIAL_STALE_MS } from './work-folder.js';
 
 // A stand-in for the skingan binary: `write FILE TEXT [sleepMs]`, `fail`, `cat IN OUT`.
 const FAKE_BIN = `
@@ -19,6 +20,11 @@ if (cmd === 'train') {
   fs.writeFileSync(a[0] + '.started', '');
   const t = setTimeout(() => {}, 60000);
   process.on('SIGTERM', () => { clearTimeout(t); fs.writeFileSync(a[0], 'checkpoint'); process.exit(143); });
+}
+if (cmd === 'crash-once') {
+  // Writes half its output and dies (as under kill -9); resumed, it finishes what is there.
+  if (!resumed) { fs.writeFileSync(a[0], 'half'); process.kill(process.pid, 'SIGKILL'); }
+  fs.writeFileSync(a[0], fs.readFileSync(a[0], 'utf8') + ' + rest');
 }
 `;
 
@@ -137,9 +143,14 @@ describe('runJobs', () => {
     ];
     const planned = planJobs(jobs, exp());
     const controller = new AbortController();
-    const started = join(planned[0]!.out, 'ckpt.started');
     const results = runJobs(planned, { concurrency: 1, bin, signal: controller.signal });
-    while (!(await fs.stat(started).catch(() => undefined))) await new Promise((r) => setTimeout(r, 20));
+    // The job runs in a work folder of its own beside its output (renamed into place when done).
+    const part = async () =>
+      (await fs.readdir(dirname(planned[0]!.out)).catch(() => [] as string[]))
+        .filter((n) => n.startsWith(`.${basename(planned[0]!.out)}.part-`))
+        .map((n) => join(dirname(planned[0]!.out), n))[0];
+    while (!(await fs.stat(join((await part()) ?? dir, 'ckpt.started')).catch(() => undefined)))
+      await new Promise((r) => setTimeout(r, 20));
     controller.abort();
     const r = await results;
     expect(r.map((x) => [x.id, x.status])).toEqual([
@@ -148,9 +159,74 @@ describe('runJobs', () => {
       ['after', 'skipped'],
     ]);
     expect(r[0]!.error).toBe('stopped (exit 143); --resume continues it');
-    expect(await fs.readFile(join(planned[0]!.out, 'ckpt'), 'utf8')).toBe('checkpoint');
+    // Its checkpoint stays in the work folder, which --resume takes over; nothing is in place.
+    expect(await fs.readFile(join((await part())!, 'ckpt'), 'utf8')).toBe('checkpoint');
+    expect(await isJobDone(planned[0]!)).toBe(false);
     expect(await fs.stat(planned[1]!.out).catch(() => null)).toBeNull();
   }, 60_000);
+
+  it('a job killed mid-write leaves no output the cache accepts; the rerun resumes its work folder', async () => {
+    const jobs: Job[] = [
+      { id: 'train', stage: 's', args: ['crash-once', '{out}/w.txt'], deps: [], resumeFlag: '--resume' },
+    ];
+    const planned = planJobs(jobs, exp());
+    const job = planned[0]!;
+    const [first] = await runJobs(planned, { concurrency: 1, bin });
+    expect(first!.status).toBe('failed');
+    expect(existsSync(job.out)).toBe(false);
+    expect(await isJobDone(job)).toBe(false);
+    const siblings = () => fs.readdir(dirname(job.out));
+    const parts = (await siblings()).filter((n) => n.startsWith(`.${basename(job.out)}.part-`));
+    expect(parts).toHaveLength(1);
+    expect(first!.log).toBe(join(dirname(job.out), parts[0]!, 'job.log'));
+    expect(await fs.readFile(join(dirname(job.out), parts[0]!, 'w.txt'), 'utf8')).toBe('half');
+
+    const [second] = await runJobs(planned, { concurrency: 1, bin });
+    expect(second!.status).toBe('done');
+    expect(second!.host).toBe(hostname());
+    expect(await fs.readFile(join(job.out, 'w.txt'), 'utf8')).toBe('half + rest');
+    expect(await fs.readFile(join(job.out, 'job.log'), 'utf8')).toMatch(/crash-once .*--resume/);
+    expect(await siblings()).toEqual([basename(job.out)]);
+    expect((await fs.readdir(job.out)).sort()).toEqual(['.skingan-job.json', 'job.log', 'w.txt']);
+  });
+
+  it('two runners racing on one job: one complete output in place, the other dropped', async () => {
+    const jobs: Job[] = [{ id: 'race', stage: 's', args: ['write', '{out}/f', 'x', '300'], deps: [] }];
+    const planned = planJobs(jobs, exp());
+    const all = new Map(planned.map((j) => [j.id, j]));
+    const results = await Promise.all([runJob(planned[0]!, all, { bin }), runJob(planned[0]!, all, { bin })]);
+    expect(results.map((r) => r.status).sort()).toEqual(['done', 'reused']);
+    expect(await fs.readFile(join(planned[0]!.out, 'f'), 'utf8')).toBe('x');
+    expect(await isJobDone(planned[0]!)).toBe(true);
+    expect(await fs.readdir(dirname(planned[0]!.out))).toEqual([basename(planned[0]!.out)]);
+  });
+
+  it("takes over another machine's work folder only once its heartbeat has stopped", async () => {
+    const out = join(dir, 'jobs', 'x-123');
+    const never = async () => false;
+    const foreign = async (age: number) => {
+      const part = join(dirname(out), `.${basename(out)}.part-99-${age}`);
+      await fs.mkdir(part, { recursive: true });
+      await fs.writeFile(join(part, 'ckpt'), String(age));
+      const owner = join(part, '.skingan-owner.json');
+      await fs.writeFile(owner, JSON.stringify({ host: 'another-host', pid: 1 }));
+      const t = new Date(Date.now() - age);
+      await fs.utimes(owner, t, t);
+      return part;
+    };
+    const live = await foreign(1000);
+    const fresh = await claimWorkFolder(out, never, { resume: true });
+    expect(fresh.resumed).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    await fresh.abandon();
+
+    await fs.rm(join(dir, 'jobs'), { recursive: true });
+    await foreign(PARTIAL_STALE_MS + 60_000);
+    const taken = await claimWorkFolder(out, never, { resume: true });
+    expect(taken.resumed).toBe(true);
+    expect(await fs.readFile(join(taken.dir, 'ckpt'), 'utf8')).toBe(String(PARTIAL_STALE_MS + 60_000));
+    await taken.abandon();
+  });
 
   it('rejects unknown dependencies and cycles', () => {
     expect(() => planJobs([{ id: 'a', stage: 's', args: [], deps: ['zz'] }], exp())).toThrow(

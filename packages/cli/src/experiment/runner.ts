@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, promises as fs } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { pathExists, writeJsonAtomic } from '@skingan/core';
+import { writeJsonAtomic } from '@skingan/core';
 import { type PlannedJob, resolveArgs } from './job.js';
+import { claimWorkFolder, commitWorkFolder } from './work-folder.js';
 
 export type JobStatus = 'reused' | 'done' | 'failed' | 'skipped';
 
@@ -13,6 +15,9 @@ export interface JobResult {
   log: string;
   ms: number;
   error?: string;
+  /** Where it ran (jobs run now; reused ones carry it in their marker). */
+  host?: string;
+  backend?: string;
 }
 
 export type RunnerEvent =
@@ -53,13 +58,8 @@ export function threadsPerJob(cores: number, jobs: number): number {
 }
 
 /** A job whose folder holds the completion marker with the same key is done: reuse it. */
-export async function isJobDone(job: PlannedJob): Promise<boolean> {
-  try {
-    const m = JSON.parse(await fs.readFile(join(job.out, MARKER), 'utf8')) as { key: string; status: string };
-    return m.key === job.key && m.status === 'done';
-  } catch {
-    return false;
-  }
+export async function isJobDone(job: Pick<PlannedJob, 'out' | 'key'>): Promise<boolean> {
+  return (await readJobMarker(job)) !== undefined;
 }
 
 /**
@@ -114,7 +114,7 @@ export async function runJobs(jobs: PlannedJob[], options: RunJobsOptions): Prom
       if (running.size >= options.concurrency) continue;
       if (depResults.some((r) => r === undefined)) continue;
       pending.delete(id);
-      const p = runOne(job, all, options).then((r) => {
+      const p = runJob(job, all, options).then((r) => {
         running.delete(id);
         finish(job, r);
       });
@@ -128,34 +128,53 @@ export async function runJobs(jobs: PlannedJob[], options: RunJobsOptions): Prom
   return jobs.map((j) => results.get(j.id)!);
 }
 
-async function runOne(
+/** Where and how a job ran, for experiment.json and the report (never for the tables). */
+export interface JobHost {
+  host: string;
+  /** The backend the job was asked to use (`auto`: the fastest usable). */
+  backend: string;
+}
+
+export type RunJobOptions = Pick<RunJobsOptions, 'bin' | 'env' | 'threads' | 'signal' | 'forward'>;
+
+/**
+ * Runs one job unless its output is already complete: in a work folder of its own (an abandoned
+ * partial one is resumed when the command can, else cleared), renamed into place when it succeeds.
+ * A failure keeps the work folder (its log, and checkpoints a rerun resumes from).
+ */
+export async function runJob(
   job: PlannedJob,
   all: Map<string, PlannedJob>,
-  options: RunJobsOptions,
+  options: RunJobOptions,
 ): Promise<JobResult> {
-  const log = join(job.out, 'job.log');
   const t0 = Date.now();
-  if (await isJobDone(job)) return { id: job.id, status: 'reused', out: job.out, log, ms: 0 };
-  const partial = await pathExists(job.out);
-  const args = resolveArgs(job, all);
-  if (partial && job.resumeFlag) args.push(job.resumeFlag);
-  else if (partial) await fs.rm(job.out, { recursive: true, force: true });
-  await fs.mkdir(job.out, { recursive: true });
+  const where: JobHost = {
+    host: hostname(),
+    backend: options.env?.SKINGAN_BACKEND ?? process.env.SKINGAN_BACKEND ?? 'auto',
+  };
+  const done = () => isJobDone(job);
+  const before = await readJobMarker(job);
+  if (before) return { id: job.id, status: 'reused', out: job.out, log: join(job.out, 'job.log'), ...before };
   if (options.signal?.aborted) {
-    return { id: job.id, status: 'skipped', out: job.out, log, ms: 0, error: 'stopped before it started' };
+    return { id: job.id, status: 'skipped', out: job.out, log: '', ms: 0, error: 'stopped before it started' };
   }
-
+  const work = await claimWorkFolder(job.out, done, { resume: Boolean(job.resumeFlag) });
+  const args = resolveArgs({ ...job, out: work.dir }, all);
+  if (work.resumed && job.resumeFlag) args.push(job.resumeFlag);
+  const log = join(work.dir, 'job.log');
   const logStream = createWriteStream(log, { flags: 'a' });
   logStream.write(`$ skingan ${args.join(' ')}\n`);
-  const stdoutPath = job.stdoutFile ? join(job.out, job.stdoutFile) : undefined;
+  const stdoutPath = job.stdoutFile ? join(work.dir, job.stdoutFile) : undefined;
   const stdoutChunks: Buffer[] = [];
   const code = await new Promise<number>((resolve) => {
     const child = spawn(process.execPath, [options.bin, ...args], {
+      // SKINGAN_EXIT_WITH_PARENT: a worker killed with -9 takes its job's process with it.
       env: {
         ...process.env,
         ...(options.threads ? { SKINGAN_THREADS: String(options.threads) } : {}),
         ...options.env,
         CI: '1',
+        SKINGAN_EXIT_WITH_PARENT: '1',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -176,6 +195,7 @@ async function runOne(
   await new Promise<void>((r) => logStream.end(r));
   const ms = Date.now() - t0;
   if (code !== 0 && options.signal?.aborted) {
+    await work.abandon();
     return {
       id: job.id,
       status: 'skipped',
@@ -186,17 +206,42 @@ async function runOne(
     };
   }
   if (code !== 0) {
+    await work.abandon();
     const tail = (await fs.readFile(log, 'utf8')).trim().split('\n').slice(-3).join(' | ');
-    return { id: job.id, status: 'failed', out: job.out, log, ms, error: `exit ${code}: ${tail}` };
+    return { id: job.id, status: 'failed', out: job.out, log, ms, error: `exit ${code}: ${tail}`, ...where };
   }
   if (stdoutPath) await fs.writeFile(stdoutPath, Buffer.concat(stdoutChunks));
-  await writeJsonAtomic(join(job.out, MARKER), {
+  await writeJsonAtomic(join(work.dir, MARKER), {
     key: job.key,
     id: job.id,
     status: 'done',
     ms,
+    ...where,
     finishedAt: new Date().toISOString(),
-    args,
+    args: resolveArgs(job, all),
   });
-  return { id: job.id, status: 'done', out: job.out, log, ms };
+  // Another worker's output already in place: ours is dropped, theirs is the result.
+  const won = await commitWorkFolder(work, job.out, done);
+  return {
+    id: job.id,
+    status: won ? 'done' : 'reused',
+    out: job.out,
+    log: join(job.out, 'job.log'),
+    ms,
+    ...where,
+  };
+}
+
+/** The marker of a finished job: where it ran and how long it took (undefined when not finished). */
+export async function readJobMarker(
+  job: Pick<PlannedJob, 'out' | 'key'>,
+): Promise<(JobHost & { ms: number }) | undefined> {
+  try {
+    const m = JSON.parse(await fs.readFile(join(job.out, MARKER), 'utf8'));
+    return m.key === job.key && m.status === 'done'
+      ? { host: m.host ?? 'unknown', backend: m.backend ?? 'unknown', ms: m.ms ?? 0 }
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
