@@ -45,8 +45,8 @@ export {
   writeFileAtomic,
   writeJsonAtomic,
 } from './io/atomic.js';
-export { isBlankRecord, parseCsvRecords } from './io/csv.js';
 export { skinganCacheDir } from './io/cache-dir.js';
+export { isBlankRecord, parseCsvRecords } from './io/csv.js';
 export {
   fileSystem,
   loadModel,

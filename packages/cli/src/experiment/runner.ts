@@ -156,7 +156,14 @@ export async function runJob(
   const before = await readJobMarker(job);
   if (before) return { id: job.id, status: 'reused', out: job.out, log: join(job.out, 'job.log'), ...before };
   if (options.signal?.aborted) {
-    return { id: job.id, status: 'skipped', out: job.out, log: '', ms: 0, error: 'stopped before it started' };
+    return {
+      id: job.id,
+      status: 'skipped',
+      out: job.out,
+      log: '',
+      ms: 0,
+      error: 'stopped before it started',
+    };
   }
   const work = await claimWorkFolder(job.out, done, { resume: Boolean(job.resumeFlag) });
   const args = resolveArgs({ ...job, out: work.dir }, all);
