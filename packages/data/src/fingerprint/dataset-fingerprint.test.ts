@@ -59,23 +59,27 @@ describe('fingerprintDataset', () => {
   it('an image replaced by one of the same size with its mtime restored gives another fingerprint', async () => {
     const root = await makeSet('a');
     const path = join(root, 'images', 'img2.png');
+    // A whole second, so that restoring it is exact (a Date would round the file's nanoseconds).
+    const mtime = 1_700_000_000;
+    await fs.utimes(path, mtime, mtime);
     const before = await fp(root);
-    const { mtime } = await fs.stat(path);
     await fs.writeFile(`${path}.new`, Buffer.from([9, 9, 9, 9]));
     await fs.rename(`${path}.new`, path);
     await fs.utimes(path, mtime, mtime);
     const st = await fs.stat(path);
-    expect([st.size, st.mtimeMs]).toEqual([4, mtime.getTime()]);
+    expect([st.size, st.mtimeMs]).toEqual([4, mtime * 1000]);
     expect(await fp(root)).not.toBe(before);
   });
 
   it('the same bytes rewritten in place with size and mtime restored are seen too (ctime moves)', async () => {
     const root = await makeSet('a');
     const path = join(root, 'images', 'img0.png');
+    const mtime = 1_700_000_000; // a whole second: restored exactly
+    await fs.utimes(path, mtime, mtime);
     const before = await fp(root);
-    const { mtime } = await fs.stat(path);
     await fs.writeFile(path, Buffer.from([7, 7, 7, 7])); // same inode, same size
     await fs.utimes(path, mtime, mtime);
+    expect((await fs.stat(path)).mtimeMs).toBe(mtime * 1000);
     expect(await fp(root)).not.toBe(before);
   });
 
