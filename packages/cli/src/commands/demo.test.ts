@@ -65,6 +65,7 @@ describe('skingan demo --preset test --classes MEL,NV', () => {
       expect.stringContaining('Table 6.2'),
       expect.stringContaining('Paired comparison with ISIC-0'),
       expect.stringContaining('Image quality against the real test images'),
+      expect.stringContaining('Jobs: where each ran'),
     ]);
     expect((await fs.readdir(join(out, 'report-assets'))).sort()).toEqual([
       'samples-MEL.png',
