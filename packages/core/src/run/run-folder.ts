@@ -1,9 +1,9 @@
-import { appendFileSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { backendInfo } from '../backend/init-backend.js';
 import { SkinganError } from '../errors.js';
 import type { TrainingObserver } from '../events.js';
-import { pathExists, writeFileAtomic, writeJsonAtomic } from '../io/atomic.js';
+import { appendFileNow, pathExists, writeFileAtomic, writeJsonAtomic } from '../io/atomic.js';
 import { CheckpointStore } from './checkpoint-store.js';
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted';
@@ -105,7 +105,7 @@ export class RunFolder<C = unknown> {
 
   /** Appends one JSON line to metrics.jsonl (synchronously, so a crash right after loses nothing). */
   log(record: Record<string, unknown>): void {
-    appendFileSync(this.metricsPath, `${JSON.stringify(record)}\n`);
+    appendFileNow(this.metricsPath, `${JSON.stringify(record)}\n`);
   }
 
   /** All metrics records so far. */
