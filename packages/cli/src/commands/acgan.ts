@@ -11,7 +11,7 @@ import {
   sampleToDataset,
   trainAcgan,
 } from '@skingan/acgan';
-import { CheckpointStore, ISIC2019, pathExists, SkinganError } from '@skingan/core';
+import { CheckpointStore, ISIC2019, pathExists, replaceDirAtomic, SkinganError } from '@skingan/core';
 import {
   createBatchSource,
   DatasetWriter,
@@ -23,6 +23,7 @@ import {
 } from '@skingan/data';
 import { type Command, Option } from 'commander';
 import { flagClassIndex, initCommandBackend, intOption, splitList } from '../options.js';
+import { forceOption, outputGuard } from '../outputs.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
 
 interface TrainOptions {
@@ -53,6 +54,7 @@ interface SampleOptions {
   batchSize: number;
   format: 'png' | 'jpg';
   json?: boolean;
+  force?: boolean;
 }
 
 /** `skingan acgan train|sample`. */
@@ -101,14 +103,16 @@ export function registerAcgan(program: Command): void {
       await train(opts);
     });
 
-  acgan
-    .command('sample')
+  forceOption(acgan.command('sample'))
     .description(
       'draw N images per class from a trained ACGAN into a dataset folder (labels.csv, images/, provenance.jsonl)',
     )
     .requiredOption('--model <dir>', 'ACGAN run folder (its final model, else its newest checkpoint)')
     .requiredOption('--per-class <n>', 'images per class', intOption('--per-class'))
-    .requiredOption('--out <dir>', 'dataset folder to create')
+    .requiredOption(
+      '--out <dir>',
+      'dataset folder to create (an earlier sample there is replaced once this one is complete)',
+    )
     .option('--size <n>', 'resize to n×n (default: the model’s size)', intOption('--size'))
     .option(
       '--seed <n>',
@@ -298,6 +302,7 @@ function mergeDeep<T extends object>(base: T, over: object): T {
 }
 
 async function sample(opts: SampleOptions): Promise<void> {
+  const out = await outputGuard('acgan sample', [opts.model], opts.force).checkAndClaim(opts.out);
   const generator = await loadAcganGenerator(opts.model);
   try {
     const space = generator.labelSpace;
@@ -307,39 +312,44 @@ async function sample(opts: SampleOptions): Promise<void> {
     const size = opts.size ?? generator.imageSize;
     const run = generator.source?.run ?? resolve(opts.model);
     const step = generator.source?.step ?? null;
-    const writer = await DatasetWriter.open(opts.out, {
-      labelSpace: space,
-      format: opts.format,
-      idPrefix: 'acgan',
-      meta: { generator: 'acgan', run, step, seed: opts.seed, perClass: opts.perClass, size },
-    });
     const total = opts.perClass * (classes?.length ?? space.classes.length);
     const progress = new Progress({ label: 'acgan sample', total, unit: 'images', quiet: opts.json });
-    const result = await sampleToDataset(generator, {
-      perClass: opts.perClass,
-      seed: opts.seed,
-      size,
-      batchSize: opts.batchSize,
-      ...(classes ? { classes } : {}),
-      write: async (images, records) => {
-        await writer.add(
-          images,
-          records.map((r) => r.label),
-          undefined,
-          records.map((r) => ({ generator: 'acgan', run, step, seed: r.seed, index: r.index, size })),
-        );
-      },
-      onProgress: (done) => progress.update(done),
+    // Written into a temp folder that replaces `out` when complete: a kill or a full disk leaves
+    // the previous sample (if any) as it was, and rerunning the command starts clean.
+    let result!: Awaited<ReturnType<typeof sampleToDataset>>;
+    await replaceDirAtomic(out, async (tmp) => {
+      const writer = await DatasetWriter.open(tmp, {
+        labelSpace: space,
+        format: opts.format,
+        idPrefix: 'acgan',
+        meta: { generator: 'acgan', run, step, seed: opts.seed, perClass: opts.perClass, size },
+      });
+      result = await sampleToDataset(generator, {
+        perClass: opts.perClass,
+        seed: opts.seed,
+        size,
+        batchSize: opts.batchSize,
+        ...(classes ? { classes } : {}),
+        write: async (images, records) => {
+          await writer.add(
+            images,
+            records.map((r) => r.label),
+            undefined,
+            records.map((r) => ({ generator: 'acgan', run, step, seed: r.seed, index: r.index, size })),
+          );
+        },
+        onProgress: (done) => progress.update(done),
+      });
+      await writer.close();
     });
-    await writer.close();
     progress.finish(
       `acgan sample: wrote ${result.count} images (${Object.entries(result.perClass)
         .map(([c, n]) => `${c} ${n}`)
-        .join(', ')}) to ${writer.dir}`,
+        .join(', ')}) to ${out}`,
     );
     if (opts.json) {
       process.stdout.write(
-        `${JSON.stringify({ out: writer.dir, run, step, size, count: result.count, perClass: result.perClass }, null, 2)}\n`,
+        `${JSON.stringify({ out, run, step, size, count: result.count, perClass: result.perClass }, null, 2)}\n`,
       );
     }
   } finally {

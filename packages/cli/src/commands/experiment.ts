@@ -1,8 +1,11 @@
 import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { pathExists } from '@skingan/core';
 import type { Command } from 'commander';
 import { EXPERIMENT_PRESETS } from '../experiment/config.js';
 import { type ExperimentOptions, runExperiment } from '../experiment/run-experiment.js';
 import { globalBackend, intOption } from '../options.js';
+import { forceOption, outputGuard } from '../outputs.js';
 import { reportFor, writeReport } from './report.js';
 
 /** Flags of `experiment noise2img|nv2mel` (and of `demo`, whose --data is optional). */
@@ -15,6 +18,7 @@ export interface ExperimentFlags {
   jobs: number;
   resume?: boolean;
   report: boolean;
+  force?: boolean;
 }
 
 /** Runs an experiment, writes its report, prints where everything is; exit 1 if any job failed. */
@@ -102,8 +106,7 @@ export function registerExperiment(program: Command): void {
     ],
   ] as const) {
     withExperimentFlags(
-      exp
-        .command(kind)
+      forceOption(exp.command(kind))
         .description(description)
         .requiredOption(
           '--data <dir...>',
@@ -112,6 +115,11 @@ export function registerExperiment(program: Command): void {
         .requiredOption('--out <dir>', 'experiment folder (jobs/, tables/, report.html, experiment.json)'),
       { preset: 'cpu' },
     ).action(async (opts: ExperimentFlags, cmd: Command) => {
+      // An experiment folder is checked by the experiment itself (--resume, its kind); any other
+      // existing folder must be this command's, or forced.
+      if (!(await pathExists(join(opts.out, 'experiment.json')))) {
+        await outputGuard('experiment', opts.data, opts.force).checkAndClaim(opts.out);
+      }
       await experimentCommand(kind, opts, cmd);
     });
   }

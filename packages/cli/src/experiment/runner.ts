@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { pathExists, writeJsonAtomic } from '@skingan/core';
+import { pathExists, writeFileAtomic, writeJsonAtomic } from '@skingan/core';
 import { type PlannedJob, resolveArgs } from './job.js';
 
 export type JobStatus = 'reused' | 'done' | 'failed' | 'skipped';
@@ -131,7 +131,7 @@ async function runOne(
     const tail = (await fs.readFile(log, 'utf8')).trim().split('\n').slice(-3).join(' | ');
     return { id: job.id, status: 'failed', out: job.out, log, ms, error: `exit ${code}: ${tail}` };
   }
-  if (stdoutPath) await fs.writeFile(stdoutPath, Buffer.concat(stdoutChunks));
+  if (stdoutPath) await writeFileAtomic(stdoutPath, Buffer.concat(stdoutChunks));
   await writeJsonAtomic(join(job.out, MARKER), {
     key: job.key,
     id: job.id,
