@@ -3,7 +3,13 @@ import { join, resolve } from 'node:path';
 import { backendInfo } from '../backend/init-backend.js';
 import { SkinganError } from '../errors.js';
 import type { TrainingObserver } from '../events.js';
-import { appendFileNow, pathExists, writeFileAtomic, writeJsonAtomic } from '../io/atomic.js';
+import {
+  appendFileNow,
+  pathExists,
+  removeStaleTemps,
+  writeFileAtomic,
+  writeJsonAtomic,
+} from '../io/atomic.js';
 import { CheckpointStore } from './checkpoint-store.js';
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted';
@@ -82,6 +88,8 @@ export class RunFolder<C = unknown> {
     const run = new RunFolder<C>(abs, config, options.keepCheckpoints);
     await fs.mkdir(run.samplesDir, { recursive: true });
     await fs.mkdir(run.checkpoints.dir, { recursive: true });
+    // What a killed process left half-written (its checkpoints' temps go at the next save).
+    for (const d of [abs, run.samplesDir]) await removeStaleTemps(d);
     await writeJsonAtomic(configPath, config);
     const now = new Date().toISOString();
     const previous = exists ? await readRunJson(abs) : undefined;
@@ -141,7 +149,12 @@ export class RunFolder<C = unknown> {
     const last = this.run.attempts[this.run.attempts.length - 1];
     if (last) last.endedAt = now;
     if (error !== undefined) this.run.error = error instanceof Error ? error.message : String(error);
-    await this.writeRunJson();
+    try {
+      await this.writeRunJson();
+    } catch (e) {
+      // A failed run reports its own error (often the same full disk), not this follow-up one.
+      if (status !== 'failed') throw e;
+    }
   }
 
   get status(): RunJson {
@@ -157,7 +170,12 @@ export class RunFolder<C = unknown> {
   private async truncateMetricsAfter(step: number): Promise<void> {
     const records = await this.readMetrics();
     const kept = records.filter((r) => typeof r.step !== 'number' || r.step <= step);
-    if (kept.length !== records.length) {
+    // A crash between saving the checkpoint and logging it: log it now, as the run would have.
+    const latest = await this.checkpoints.latest();
+    const unlogged =
+      latest !== undefined && !kept.some((r) => r.type === 'checkpoint' && r.step === latest.step);
+    if (unlogged) kept.push({ type: 'checkpoint', step: latest.step, epoch: latest.epoch, path: latest.dir });
+    if (unlogged || kept.length !== records.length) {
       await writeJsonLines(this.metricsPath, kept);
     }
   }

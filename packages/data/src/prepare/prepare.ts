@@ -79,14 +79,17 @@ export async function prepareDataset(
   const settings: PrepareSettings = { size, format, resize: RESIZE };
   await checkSettings(outDir, settings, options.rebuild ?? false);
   await fs.mkdir(imagesDir, { recursive: true });
-  await removeStaleTemps(imagesDir);
+  for (const d of [outDir, imagesDir]) await removeStaleTemps(d);
   const meta = {
     synthetic: dataset.roots.every((r) => r.synthetic),
     preparedFrom: dataset.roots.map((r) => r.dir),
     ...settings,
   };
-  // Recorded before the first image, so a rerun knows how a killed run's images were made.
-  await writeJsonAtomic(join(outDir, 'dataset.json'), { ...meta, complete: false });
+  // Recorded before the first image, so a rerun knows how a killed run's images were made (a
+  // finished folder of the same settings keeps its record: a killed rerun leaves it as it was).
+  if (!(await recorded(outDir, meta))) {
+    await writeJsonAtomic(join(outDir, 'dataset.json'), { ...meta, complete: false });
+  }
   const finished = await finishedImages(imagesDir, settings, options.rebuild ?? false);
 
   const concurrency = Math.max(1, options.concurrency ?? cpus().length);
@@ -168,6 +171,12 @@ async function prepareOne(
   }
   // No fsync: a kill loses at most images in flight, which a rerun redoes.
   await writeFileAtomic(target, bytes, { sync: false });
+}
+
+/** Whether `dataset.json` already holds exactly `meta` (a finished folder of these settings). */
+async function recorded(outDir: string, meta: object): Promise<boolean> {
+  const text = await fs.readFile(join(outDir, 'dataset.json'), 'utf8').catch(() => '');
+  return text === `${JSON.stringify(meta, null, 2)}\n`;
 }
 
 /** Refuses (or, with `rebuild`, allows) a folder whose recorded settings differ from these. */
