@@ -54,7 +54,15 @@ function hash(name: string, bytes: Buffer, dir: string): string {
   let data: string | Buffer = bytes;
   if (name.endsWith('.json') || name.endsWith('.jsonl')) {
     const text = bytes.toString('utf8').split(dir).join('<out>');
-    const strip = (v: unknown): unknown => JSON.stringify(v, (k, x) => (VOLATILE.has(k) ? undefined : x));
+    // Keys sorted: a resumed run may write the same config with its keys in another order.
+    const strip = (v: unknown): unknown =>
+      JSON.stringify(v, (k, x) =>
+        VOLATILE.has(k)
+          ? undefined
+          : x && typeof x === 'object' && !Array.isArray(x)
+            ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1)))
+            : x,
+      );
     data = name.endsWith('.jsonl')
       ? text
           .split('\n')
@@ -206,6 +214,7 @@ describe('what a crash costs: kill -9 and a full disk, for every command that wr
         '--out',
         out,
       ],
+      replaces: true,
     },
     {
       command: 'cyclegan translate',
@@ -223,6 +232,7 @@ describe('what a crash costs: kill -9 and a full disk, for every command that wr
         '--out',
         out,
       ],
+      replaces: true,
     },
     {
       command: 'data prepare',
