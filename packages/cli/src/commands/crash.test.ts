@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../test-utils/run-cli.js';
+import { runAll, tinyArgs } from '../test-utils/tiny-set.js';
 
 /**
  * What a crash costs, per command that writes: `kill -9` at a random write, and a full disk
@@ -105,7 +106,6 @@ describe('what a crash costs: kill -9 and a full disk, for every command that wr
   let split: string;
   let acganRun: string;
   let cycleganRun: string;
-  const TRAIN = ['--preset', 'test', '--size', '32'];
 
   beforeAll(async () => {
     dir = await fs.mkdtemp(join(tmpdir(), 'skingan-crash-'));
@@ -113,30 +113,12 @@ describe('what a crash costs: kill -9 and a full disk, for every command that wr
     split = join(dir, 'split.json');
     acganRun = join(dir, 'acgan-model');
     cycleganRun = join(dir, 'cyclegan-model');
-    const steps = [
-      ['data', 'demo-set', '--out', data, '--per-class', '4', '--size', '32'],
-      ['data', 'split', data, '--seed', '1', '--fractions', '0.5,0.25,0.25', '--out', split],
-      ['acgan', 'train', '--data', data, ...TRAIN, '--epochs', '1', '--out', acganRun],
-      [
-        'cyclegan',
-        'train',
-        '--data',
-        data,
-        '--a',
-        'NV',
-        '--b',
-        'MEL',
-        ...TRAIN,
-        '--epochs',
-        '1',
-        '--out',
-        cycleganRun,
-      ],
-    ];
-    for (const args of steps) {
-      const r = runCli(args, { SKINGAN_THREADS: '1' });
-      expect(r.code, r.stderr).toBe(0);
-    }
+    runAll([
+      tinyArgs.demoSet(data),
+      tinyArgs.split(data, split),
+      tinyArgs.acgan(data, acganRun, 1),
+      tinyArgs.cyclegan(data, cycleganRun, 1),
+    ]);
   }, 600_000);
   afterAll(async () => {
     await fs.rm(dir, { recursive: true, force: true });
@@ -145,59 +127,17 @@ describe('what a crash costs: kill -9 and a full disk, for every command that wr
   const cases: Case[] = [
     {
       command: 'acgan train',
-      args: (out) => [
-        'acgan',
-        'train',
-        '--data',
-        data,
-        ...TRAIN,
-        '--epochs',
-        '3',
-        '--checkpoint-every',
-        '2',
-        '--out',
-        out,
-      ],
+      args: (out) => [...tinyArgs.acgan(data, out, 3), '--checkpoint-every', '2'],
       resume: ['--resume'],
     },
     {
       command: 'cyclegan train',
-      args: (out) => [
-        'cyclegan',
-        'train',
-        '--data',
-        data,
-        '--a',
-        'NV',
-        '--b',
-        'MEL',
-        ...TRAIN,
-        '--epochs',
-        '2',
-        '--out',
-        out,
-      ],
+      args: (out) => tinyArgs.cyclegan(data, out, 2),
       resume: ['--resume'],
     },
     {
       command: 'classifier train',
-      args: (out) => [
-        'classifier',
-        'train',
-        '--data',
-        data,
-        '--split',
-        split,
-        '--classes',
-        'MEL,NV,BCC,AK',
-        ...TRAIN,
-        '--epochs',
-        '3',
-        '--batch-size',
-        '4',
-        '--out',
-        out,
-      ],
+      args: (out) => tinyArgs.classifier(data, split, out, 3),
       resume: ['--resume'],
     },
     {

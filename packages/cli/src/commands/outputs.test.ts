@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../test-utils/run-cli.js';
 import { pngSize } from '../test-utils/shared-data.js';
+import { runAll, tinyArgs } from '../test-utils/tiny-set.js';
 
 /** No command overwrites an input it read, or a file it did not write, without --force. */
 const sha = async (path: string) =>
@@ -29,27 +30,12 @@ describe('outputs: no command overwrites an input or a file it did not write wit
     split = join(dir, 'split.json');
     model = join(dir, 'K');
     acgan = join(dir, 'A');
-    const steps = [
-      ['data', 'demo-set', '--out', data, '--per-class', '4', '--size', '32'],
-      ['data', 'split', data, '--seed', '1', '--fractions', '0.5,0.25,0.25', '--out', split],
-      [
-        'classifier',
-        'train',
-        '--data',
-        data,
-        '--split',
-        split,
-        '--classes',
-        'MEL,NV,BCC,AK',
-        '--preset',
-        'test',
-      ].concat(['--size', '32', '--epochs', '1', '--batch-size', '4', '--out', model]),
-      ['acgan', 'train', '--data', data, '--preset', 'test', '--size', '32', '--epochs', '1', '--out', acgan],
-    ];
-    for (const args of steps) {
-      const r = cli(...args);
-      expect(r.code, r.stderr).toBe(0);
-    }
+    runAll([
+      tinyArgs.demoSet(data),
+      tinyArgs.split(data, split),
+      tinyArgs.classifier(data, split, model, 1),
+      tinyArgs.acgan(data, acgan, 1),
+    ]);
   }, 600_000);
   afterAll(async () => {
     await fs.rm(dir, { recursive: true, force: true });
