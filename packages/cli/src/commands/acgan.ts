@@ -302,7 +302,8 @@ function mergeDeep<T extends object>(base: T, over: object): T {
 }
 
 async function sample(opts: SampleOptions): Promise<void> {
-  const out = await outputGuard('acgan sample', [opts.model], opts.force).checkAndClaim(opts.out);
+  const guard = outputGuard('acgan sample', [opts.model], opts.force);
+  const out = await guard.check(opts.out);
   const generator = await loadAcganGenerator(opts.model);
   try {
     const space = generator.labelSpace;
@@ -317,6 +318,7 @@ async function sample(opts: SampleOptions): Promise<void> {
     // Written into a temp folder that replaces `out` when complete: a kill or a full disk leaves
     // the previous sample (if any) as it was, and rerunning the command starts clean.
     let result!: Awaited<ReturnType<typeof sampleToDataset>>;
+    await guard.claim(out);
     await replaceDirAtomic(out, async (tmp) => {
       const writer = await DatasetWriter.open(tmp, {
         labelSpace: space,

@@ -426,9 +426,8 @@ async function translate(opts: TranslateOptions): Promise<void> {
   // Class names on the command line are checked before the model loads.
   if (opts.class) flagClassIndex(ISIC2019, opts.class, '--class');
   if (opts.label) flagClassIndex(ISIC2019, opts.label, '--label');
-  const out = await outputGuard('cyclegan translate', [opts.model, ...opts.data], opts.force).checkAndClaim(
-    opts.out,
-  );
+  const guard = outputGuard('cyclegan translate', [opts.model, ...opts.data], opts.force);
+  const out = await guard.check(opts.out);
   const translator = await loadTranslator(opts.model, opts.direction);
   try {
     const run = translator.source.run ?? resolve(opts.model);
@@ -465,6 +464,7 @@ async function translate(opts: TranslateOptions): Promise<void> {
       quiet: opts.json,
     });
     let count = 0;
+    await guard.claim(out);
     await replaceDirAtomic(out, async (tmp) => {
       const writer = await DatasetWriter.open(tmp, {
         labelSpace: ISIC2019,
