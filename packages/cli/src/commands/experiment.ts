@@ -44,7 +44,8 @@ export async function experimentCommand(
   );
   let reportPath = '';
   if (opts.report) {
-    const { html } = await writeReport(outcome.dir, await reportFor(outcome.dir));
+    // The experiment owns its folder (checked before it started), its report files included.
+    const { html } = await writeReport(outcome.dir, await reportFor(outcome.dir), true);
     reportPath = html;
     lines.push(`report: ${html}`);
   }

@@ -119,10 +119,22 @@ export class RunFolder<C = unknown> {
   /** All metrics records so far. */
   async readMetrics(): Promise<Record<string, unknown>[]> {
     const text = await fs.readFile(this.metricsPath, 'utf8').catch(() => '');
-    return text
-      .split('\n')
-      .filter((l) => l.trim())
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = text.split('\n');
+    return lines.flatMap((l, i) => {
+      if (!l.trim()) return [];
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch (e) {
+        // An append the disk filled up in the middle of leaves a torn last line: the resume redoes it.
+        if (i === lines.length - 1) return [];
+        throw new SkinganError('not a JSON line', {
+          code: 'BAD_CHECKPOINT',
+          file: this.metricsPath,
+          line: i + 1,
+          cause: e,
+        });
+      }
+    });
   }
 
   /** An observer that writes every step and epoch event to metrics.jsonl. */
