@@ -198,7 +198,7 @@ async function checkSettings(outDir: string, want: PrepareSettings, rebuild: boo
     {
       code: 'USAGE',
       file: outDir,
-      hint: 'choose another --out, or pass --force to delete those images and prepare them again',
+      hint: 'choose another --out, or pass --force (option `rebuild`) to delete those images and prepare them again',
     },
   );
 }
