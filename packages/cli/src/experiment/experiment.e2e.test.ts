@@ -157,7 +157,7 @@ describe.skipIf(!haveMini)('skingan experiment (isic-mini, 3 classes, test prese
     // SKINGAN_TEST_FAULT reaches every job's process: each fails from its N-th durable write on
     // (core's io/fault.ts), as when the disk fills up. SKINGAN_CRASH_SEED replays the draw.
     const seed = Number(process.env.SKINGAN_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
-    const n = 1 + (seed % 12);
+    const n = 1 + (seed % 24);
     console.info(`experiment: disk full from write ${n} of each process (SKINGAN_CRASH_SEED=${seed})`);
     const out = join(dir, 'disk-full');
     const args = ['experiment', 'noise2img', '--data', data, '--preset', 'test', '--jobs', '2', '--out', out];
@@ -174,7 +174,7 @@ describe.skipIf(!haveMini)('skingan experiment (isic-mini, 3 classes, test prese
     const again = runCli(args.concat('--resume'));
     expect(again.code, again.stderr).toBe(0);
     expect(await readTable(out, 'table-6.2')).toEqual(await readTable(full(), 'table-6.2'));
-  });
+  }, 900_000);
 
   it('nv2mel writes Table 7.2 with a row per N and a column group per α', async () => {
     const out = join(dir, 'nv2mel');
