@@ -5,6 +5,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'BAD_CHECKPOINT'
   | 'DIVERGED'
+  | 'DISK_FULL'
   | 'OUT_OF_MEMORY'
   | 'BACKEND'
   | 'NETWORK'

@@ -38,10 +38,14 @@ export type {
   Sample,
 } from './interfaces.js';
 export {
+  appendFileNow,
+  diskFull,
   pathExists,
   recoverDir,
+  removeStaleTemps,
   replaceDirAtomic,
   tempSibling,
+  type WriteOptions,
   writeFileAtomic,
   writeJsonAtomic,
 } from './io/atomic.js';
@@ -55,6 +59,14 @@ export {
   saveModel,
   writeTensors,
 } from './io/file-handler.js';
+export {
+  checkAndClaimOutput,
+  checkOutput,
+  claimOutput,
+  type OutputCheck,
+  outputOwner,
+  ownerRecordPath,
+} from './io/output-guard.js';
 export { type AdamStepFactors, adamStep } from './kernels/adam-step.js';
 export { batchNormTraining } from './kernels/batch-norm-training.js';
 export { COMPOSITE_KERNELS, registerTrainingKernels, type TrainingKernels } from './kernels/register.js';

@@ -17,6 +17,7 @@ import {
   ISIC2019,
   pathExists,
   readConfigFile,
+  replaceDirAtomic,
   SkinganError,
 } from '@skingan/core';
 import {
@@ -30,6 +31,7 @@ import {
 } from '@skingan/data';
 import { type Command, Option } from 'commander';
 import { flagClassIndex, initCommandBackend, intOption, splitList } from '../options.js';
+import { forceOption, outputGuard } from '../outputs.js';
 import { ALLOW_DATA_CHANGE_HELP, checkRunInputs, describeInput } from '../run-inputs.js';
 import { printJson } from '../ui/output.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
@@ -65,6 +67,7 @@ interface SampleOptions {
   batchSize: number;
   format: 'png' | 'jpg';
   json?: boolean;
+  force?: boolean;
 }
 
 /** `skingan acgan train|sample`. */
@@ -121,14 +124,16 @@ export function registerAcgan(program: Command): void {
       await train(opts);
     });
 
-  acgan
-    .command('sample')
+  forceOption(acgan.command('sample'))
     .description(
       'draw N images per class from a trained ACGAN into a dataset folder (labels.csv, images/, provenance.jsonl)',
     )
     .requiredOption('--model <dir>', 'ACGAN run folder (its final model, else its newest checkpoint)')
     .requiredOption('--per-class <n>', 'images per class', intOption('--per-class'))
-    .requiredOption('--out <dir>', 'dataset folder to create')
+    .requiredOption(
+      '--out <dir>',
+      'dataset folder to create (an earlier sample there is replaced once this one is complete)',
+    )
     .option('--size <n>', 'resize to n×n (default: the model’s size)', intOption('--size'))
     .option(
       '--seed <n>',
@@ -340,6 +345,8 @@ function mergeDeep<T extends object>(base: T, over: object): T {
 }
 
 async function sample(opts: SampleOptions): Promise<void> {
+  const guard = outputGuard('acgan sample', [opts.model], opts.force);
+  const out = await guard.check(opts.out);
   const generator = await loadAcganGenerator(opts.model);
   try {
     const space = generator.labelSpace;
@@ -349,39 +356,45 @@ async function sample(opts: SampleOptions): Promise<void> {
     const size = opts.size ?? generator.imageSize;
     const run = generator.source?.run ?? resolve(opts.model);
     const step = generator.source?.step ?? null;
-    const writer = await DatasetWriter.open(opts.out, {
-      labelSpace: space,
-      format: opts.format,
-      idPrefix: 'acgan',
-      command: 'acgan sample',
-      meta: { generator: 'acgan', run, step, seed: opts.seed, perClass: opts.perClass, size },
-    });
     const total = opts.perClass * (classes?.length ?? space.classes.length);
     const progress = new Progress({ label: 'acgan sample', total, unit: 'images', quiet: opts.json });
-    const result = await sampleToDataset(generator, {
-      perClass: opts.perClass,
-      seed: opts.seed,
-      size,
-      batchSize: opts.batchSize,
-      ...(classes ? { classes } : {}),
-      write: async (images, records) => {
-        await writer.add(
-          images,
-          records.map((r) => r.label),
-          undefined,
-          records.map((r) => ({ generator: 'acgan', run, step, seed: r.seed, index: r.index, size })),
-        );
-      },
-      onProgress: (done) => progress.update(done),
+    // Written into a temp folder that replaces `out` when complete: a kill or a full disk leaves
+    // the previous sample (if any) as it was, and rerunning the command starts clean.
+    let result!: Awaited<ReturnType<typeof sampleToDataset>>;
+    await guard.claim(out);
+    await replaceDirAtomic(out, async (tmp) => {
+      const writer = await DatasetWriter.open(tmp, {
+        labelSpace: space,
+        format: opts.format,
+        idPrefix: 'acgan',
+        command: 'acgan sample',
+        meta: { generator: 'acgan', run, step, seed: opts.seed, perClass: opts.perClass, size },
+      });
+      result = await sampleToDataset(generator, {
+        perClass: opts.perClass,
+        seed: opts.seed,
+        size,
+        batchSize: opts.batchSize,
+        ...(classes ? { classes } : {}),
+        write: async (images, records) => {
+          await writer.add(
+            images,
+            records.map((r) => r.label),
+            undefined,
+            records.map((r) => ({ generator: 'acgan', run, step, seed: r.seed, index: r.index, size })),
+          );
+        },
+        onProgress: (done) => progress.update(done),
+      });
+      await writer.close();
     });
-    await writer.close();
     progress.finish(
       `acgan sample: wrote ${result.count} images (${Object.entries(result.perClass)
         .map(([c, n]) => `${c} ${n}`)
-        .join(', ')}) to ${writer.dir}`,
+        .join(', ')}) to ${out}`,
     );
     if (opts.json) {
-      printJson({ out: writer.dir, run, step, size, count: result.count, perClass: result.perClass });
+      printJson({ out, run, step, size, count: result.count, perClass: result.perClass });
     }
   } finally {
     generator.dispose();

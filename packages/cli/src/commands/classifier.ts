@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   CLASSIFIER_PRESETS,
   type ClassifierConfig,
@@ -23,6 +23,7 @@ import {
   readConfigFile,
   type Sample,
   SkinganError,
+  writeJsonAtomic,
 } from '@skingan/core';
 import {
   createBatchSource,
@@ -42,6 +43,7 @@ import {
 } from '@skingan/metrics';
 import { type Command, Option } from 'commander';
 import { flagClassIndex, initCommandBackend, intOption, numberOption, splitList } from '../options.js';
+import { forceOption, outputGuard } from '../outputs.js';
 import { ALLOW_DATA_CHANGE_HELP, checkRunInputs, describeInput } from '../run-inputs.js';
 import { printJson } from '../ui/output.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
@@ -79,6 +81,7 @@ interface TrainFlags extends ModelFlags {
 
 interface LrFindFlags extends ModelFlags {
   out: string;
+  force?: boolean;
   startLr: number;
   endLr: number;
   numIt: number;
@@ -93,6 +96,7 @@ interface EvalFlags {
   batchSize: number;
   out?: string;
   json?: boolean;
+  force?: boolean;
 }
 
 /** `skingan classifier train|eval|predict|lr-find`. */
@@ -144,6 +148,7 @@ export function registerClassifier(program: Command): void {
       ),
   )
     .requiredOption('--out <dir>', 'folder for lr-find.json and lr-find.png')
+    .option('--force', 'overwrite lr-find.json/png even if this command did not write them')
     .option('--start-lr <x>', 'first learning rate', numberOption('--start-lr'), 1e-7)
     .option('--end-lr <x>', 'last learning rate', numberOption('--end-lr'), 10)
     .option('--num-it <n>', 'steps of the sweep (at least 6)', intOption('--num-it'), 100)
@@ -226,7 +231,7 @@ function addModelFlags(cmd: Command): Command {
 }
 
 function addEvalFlags(cmd: Command): Command {
-  return cmd
+  return forceOption(cmd)
     .requiredOption('--model <dir>', 'classifier run folder (or its model/ folder)')
     .requiredOption('--data <dir...>', 'dataset folder(s)')
     .option('--split <file>', 'split.json: only its --part (default test); without it every image of --data')
@@ -450,6 +455,9 @@ async function train(opts: TrainFlags): Promise<void> {
 
 async function lrFind(opts: LrFindFlags): Promise<void> {
   const say = log(opts.json);
+  const guard = outputGuard('classifier lr-find', [], opts.force);
+  const outputs = ['lr-find.json', 'lr-find.png'].map((f) => join(resolve(opts.out), f));
+  for (const f of outputs) await guard.check(f);
   const config = resolveConfig(opts, opts.config ? await readConfigFile(opts.config) : {});
   const { dataset, train: samples } = await trainingData(opts, say);
   const source = createBatchSource(samples, {
@@ -478,6 +486,7 @@ async function lrFind(opts: LrFindFlags): Promise<void> {
       onStep: (i, lr, loss) => progress.update(i + 1, { lr: lr.toExponential(1), loss }),
     });
     const out = resolve(opts.out);
+    for (const f of outputs) await guard.claim(f);
     const files = await writeLrFinderReport(out, r, {
       arch: config.arch,
       pretrained: config.pretrained,
@@ -552,12 +561,22 @@ async function runPredictions(opts: EvalFlags, say: (l: string) => void) {
   }
 }
 
+/** What predict and eval read, so their --out may not be one of them. */
+function evalInputs(opts: EvalFlags): (string | undefined)[] {
+  return [opts.model, ...opts.data, opts.split];
+}
+
 async function evaluate(opts: EvalFlags): Promise<void> {
   const say = log(opts.json);
+  const guard = outputGuard('classifier eval', evalInputs(opts), opts.force);
+  const out = opts.out ? await guard.check(opts.out) : undefined;
   const { table, classes, what } = await runPredictions(opts, say);
   const report = classificationReport(table.labels, table.probs, { classes });
   const json = { model: resolve(opts.model), images: what, ...report };
-  if (opts.out) await fs.writeFile(resolve(opts.out), `${JSON.stringify(json, null, 2)}\n`);
+  if (out) {
+    await guard.claim(out);
+    await writeJsonAtomic(out, json);
+  }
   if (opts.json) {
     printJson(json);
     return;
@@ -569,9 +588,11 @@ async function evaluate(opts: EvalFlags): Promise<void> {
 
 async function predict(opts: EvalFlags & { out: string }): Promise<void> {
   const say = log(opts.json);
-  const out = resolve(opts.out);
+  const guard = outputGuard('classifier predict', evalInputs(opts), opts.force);
+  const out = await guard.check(opts.out);
   if (await pathExists(out)) say(`note: replacing ${out}`);
   const { table, classes, what } = await runPredictions(opts, say);
+  await guard.claim(out);
   await writeProbabilitiesCsv(out, table, classes);
   if (opts.json) printJson({ out, images: table.ids.length, of: what, classes });
   else say(`wrote ${out}`);

@@ -8,6 +8,7 @@ import {
   pathExists,
   RunFolder,
   readConfigFile,
+  replaceDirAtomic,
   type Sample,
   SkinganError,
 } from '@skingan/core';
@@ -37,6 +38,7 @@ import {
 import * as tf from '@tensorflow/tfjs';
 import { type Command, Option } from 'commander';
 import { flagClassIndex, initCommandBackend, intOption, numberOption } from '../options.js';
+import { forceOption, outputGuard } from '../outputs.js';
 import { ALLOW_DATA_CHANGE_HELP, checkRunInputs } from '../run-inputs.js';
 import { printJson } from '../ui/output.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
@@ -79,6 +81,7 @@ interface TranslateOptions {
   format: 'png' | 'jpg';
   out: string;
   json?: boolean;
+  force?: boolean;
 }
 
 /** One side of an unpaired training set, as recorded in run.json (translate reads the class). */
@@ -163,8 +166,7 @@ export function registerCyclegan(program: Command): void {
       await train(opts);
     });
 
-  cyclegan
-    .command('translate')
+  forceOption(cyclegan.command('translate'))
     .description(
       'translate images of a dataset with a trained CycleGAN into a new dataset folder (labels.csv, images/, provenance.jsonl)',
     )
@@ -187,7 +189,10 @@ export function registerCyclegan(program: Command): void {
     )
     .option('--batch-size <n>', 'images loaded and written at a time', intOption('--batch-size'), 8)
     .addOption(new Option('--format <ext>', 'image format').choices(['png', 'jpg']).default('png'))
-    .requiredOption('--out <dir>', 'dataset folder to create')
+    .requiredOption(
+      '--out <dir>',
+      'dataset folder to create (an earlier translation there is replaced once this one is complete)',
+    )
     .option('--json', 'print the result as one JSON object on stdout')
     .action(async (opts: TranslateOptions, cmd: Command) => {
       await initCommandBackend(cmd, opts.json);
@@ -442,6 +447,8 @@ async function translate(opts: TranslateOptions): Promise<void> {
   // Class names on the command line are checked before the model loads.
   if (opts.class) flagClassIndex(ISIC2019, opts.class, '--class');
   if (opts.label) flagClassIndex(ISIC2019, opts.label, '--label');
+  const guard = outputGuard('cyclegan translate', [opts.model, ...opts.data], opts.force);
+  const out = await guard.check(opts.out);
   const translator = await loadTranslator(opts.model, opts.direction);
   try {
     const run = translator.source.run ?? resolve(opts.model);
@@ -469,65 +476,62 @@ async function translate(opts: TranslateOptions): Promise<void> {
       );
     }
     const size = opts.size ?? translator.imageSize;
-    const writer = await DatasetWriter.open(opts.out, {
-      labelSpace: ISIC2019,
-      format: opts.format,
-      idPrefix: 'cyclegan',
-      command: 'cyclegan translate',
-      meta: {
-        generator: 'cyclegan',
-        run,
-        step,
-        direction: opts.direction,
-        sourceClass: wanted ?? null,
-        label: target,
-        size,
-      },
-    });
+    // Written into a temp folder that replaces `out` when complete: a kill or a full disk leaves
+    // the previous translation (if any) as it was, and rerunning the command starts clean.
     const progress = new Progress({
       label: 'cyclegan translate',
       total: samples.length,
       unit: 'images',
       quiet: opts.json,
     });
-    for (let i = 0; i < samples.length; i += opts.batchSize) {
-      const chunk = samples.slice(i, i + opts.batchSize);
-      const images = await loadImages(chunk, size);
-      const translated = translator.translate(images);
-      try {
-        await writer.add(
-          translated,
-          chunk.map(() => label),
-          undefined,
-          chunk.map((s) => ({
-            generator: 'cyclegan',
-            run,
-            step,
-            direction: opts.direction,
-            source: s.id,
-            sourceClass: dataset.labelSpace.classes[s.label],
-            sourcePath: s.path,
-          })),
-        );
-      } finally {
-        tf.dispose([images, translated]);
-      }
-      progress.update(Math.min(samples.length, i + opts.batchSize));
-    }
-    await writer.close();
-    progress.finish(
-      `cyclegan translate: wrote ${writer.size} ${target} images (${opts.direction}) to ${writer.dir}`,
-    );
-    if (opts.json) {
-      printJson({
-        out: writer.dir,
-        run,
-        step,
-        direction: opts.direction,
-        label: target,
-        size,
-        count: writer.size,
+    let count = 0;
+    await guard.claim(out);
+    await replaceDirAtomic(out, async (tmp) => {
+      const writer = await DatasetWriter.open(tmp, {
+        labelSpace: ISIC2019,
+        format: opts.format,
+        idPrefix: 'cyclegan',
+        command: 'cyclegan translate',
+        meta: {
+          generator: 'cyclegan',
+          run,
+          step,
+          direction: opts.direction,
+          sourceClass: wanted ?? null,
+          label: target,
+          size,
+        },
       });
+      for (let i = 0; i < samples.length; i += opts.batchSize) {
+        const chunk = samples.slice(i, i + opts.batchSize);
+        const images = await loadImages(chunk, size);
+        const translated = translator.translate(images);
+        try {
+          await writer.add(
+            translated,
+            chunk.map(() => label),
+            undefined,
+            chunk.map((s) => ({
+              generator: 'cyclegan',
+              run,
+              step,
+              direction: opts.direction,
+              source: s.id,
+              sourceClass: dataset.labelSpace.classes[s.label],
+              sourcePath: s.path,
+            })),
+          );
+        } finally {
+          tf.dispose([images, translated]);
+        }
+        progress.update(Math.min(samples.length, i + opts.batchSize));
+      }
+      await writer.close();
+      count = writer.size;
+    });
+    progress.finish(`cyclegan translate: wrote ${count} ${target} images (${opts.direction}) to ${out}`);
+    if (opts.json) {
+      printJson({ out, run, step, direction: opts.direction, label: target, size, count });
     }
   } finally {
     translator.dispose();

@@ -21,6 +21,7 @@ import {
 } from '@skingan/data';
 import { type Command, Option } from 'commander';
 import { flagClasses, intOption } from '../options.js';
+import { forceOption, outputGuard } from '../outputs.js';
 import { printJson } from '../ui/output.js';
 import { Progress } from '../ui/progress.js';
 
@@ -28,6 +29,7 @@ interface DatasetFlags {
   classes?: string[];
   strict?: boolean;
   json?: boolean;
+  force?: boolean;
 }
 
 /** `skingan data stats|split|prepare|download|demo-set`. */
@@ -49,8 +51,7 @@ export function registerData(program: Command): void {
   ).action(async (dirs: string[], opts: StatsFlags) => stats(dirs, opts));
 
   withDatasetFlags(
-    data
-      .command('split')
+    forceOption(data.command('split'))
       .description('stratified train/val/test split (per class, seeded) written as split.json')
       .argument('<dir...>', 'dataset folder(s)')
       .requiredOption(
@@ -67,8 +68,7 @@ export function registerData(program: Command): void {
   ).action(async (dirs: string[], opts: SplitFlags) => split(dirs, opts));
 
   withDatasetFlags(
-    data
-      .command('subset')
+    forceOption(data.command('subset'))
       .description(
         'a dataset folder of chosen images of other folders (links): one split part, some classes, the first n per class',
       )
@@ -85,20 +85,21 @@ export function registerData(program: Command): void {
   ).action(async (dirs: string[], opts: SubsetFlags) => subset(dirs, opts));
 
   withDatasetFlags(
-    data
-      .command('prepare')
+    forceOption(data.command('prepare'))
       .description(
         'resize every image once (short side, bicubic, center crop) into a new dataset folder; resumable',
       )
       .argument('<dir...>', 'dataset folder(s)')
       .requiredOption('--size <px>', 'output side, e.g. 128 or 256', intOption('--size'))
-      .requiredOption('--out <dir>', 'dataset folder to write (rerun to resume)')
+      .requiredOption(
+        '--out <dir>',
+        'dataset folder to write (rerun to resume; with --force, images of other settings are redone)',
+      )
       .option('--concurrency <n>', 'images in flight', intOption('--concurrency'), cpus().length)
       .addOption(new Option('--format <fmt>', 'image format').choices(['png', 'jpg']).default('png')),
   ).action(async (dirs: string[], opts: PrepareFlags) => prepare(dirs, opts));
 
-  data
-    .command('download')
+  forceOption(data.command('download'))
     .description(
       'download a public dataset (resumable, checksummed): isic2019 = the ISIC 2019 training images + ground truth (~9 GB)',
     )
@@ -112,8 +113,7 @@ export function registerData(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (name: string, opts: DownloadFlags) => download(name, opts));
 
-  data
-    .command('demo-set')
+  forceOption(data.command('demo-set'))
     .description(
       'write the built-in SYNTHETIC demo set (lesion-like drawings for the 8 classes; not medical images)',
     )
@@ -225,9 +225,11 @@ function parseFractions(value: string): SplitFractions {
 }
 
 async function split(dirs: string[], opts: SplitFlags): Promise<void> {
+  const guard = outputGuard('data split', dirs, opts.force);
+  const out = await guard.check(opts.out);
   const ds = await load(dirs, opts);
   const s = makeSplit(ds, { seed: opts.seed, fractions: opts.fractions });
-  const out = resolve(opts.out);
+  await guard.claim(out);
   await writeSplit(out, s);
   const partOf = new Map<string, string>();
   for (const part of SPLIT_PARTS) for (const id of s.ids[part]) partOf.set(id, part);
@@ -291,9 +293,11 @@ interface PrepareFlags extends DatasetFlags {
 }
 
 async function prepare(dirs: string[], opts: PrepareFlags): Promise<void> {
+  const out = await outputGuard('data prepare', dirs, opts.force).checkAndClaim(opts.out);
   let progress: Progress | undefined;
-  const lock = await lockFolder(opts.out, { command: 'data prepare' });
-  const r = await prepareDataset(dirs, opts.out, {
+  const lock = await lockFolder(out, { command: 'data prepare' });
+  const r = await prepareDataset(dirs, out, {
+    rebuild: Boolean(opts.force),
     size: opts.size,
     concurrency: opts.concurrency,
     format: opts.format,
@@ -313,6 +317,7 @@ async function prepare(dirs: string[], opts: PrepareFlags): Promise<void> {
 
 interface DownloadFlags {
   out: string;
+  force?: boolean;
   baseUrl?: string;
   sha256Images?: string;
   sha256GroundTruth?: string;
@@ -325,6 +330,7 @@ async function download(name: string, opts: DownloadFlags): Promise<void> {
   if (name.toLowerCase() !== 'isic2019') {
     throw new SkinganError(`unknown dataset "${name}"`, { code: 'USAGE', hint: 'available: isic2019' });
   }
+  await outputGuard('data download', [], opts.force).checkAndClaim(opts.out);
   let progress: Progress | undefined;
   let current = '';
   const mb = (n: number) => Math.round(n / 2 ** 20);
@@ -359,6 +365,7 @@ async function download(name: string, opts: DownloadFlags): Promise<void> {
 
 interface DemoFlags {
   out: string;
+  force?: boolean;
   perClass: number;
   size: number;
   seed: number;
@@ -367,6 +374,7 @@ interface DemoFlags {
 }
 
 async function demoSet(opts: DemoFlags): Promise<void> {
+  await outputGuard('data demo-set', [], opts.force).checkAndClaim(opts.out);
   let progress: Progress | undefined;
   const r = await generateDemoSet(opts.out, {
     perClass: opts.perClass,
@@ -393,7 +401,8 @@ interface SubsetFlags extends DatasetFlags {
 }
 
 async function subset(dirs: string[], opts: SubsetFlags): Promise<void> {
-  const r = await subsetDataset(dirs, resolve(opts.out), {
+  const out = await outputGuard('data subset', [...dirs, opts.split], opts.force).checkAndClaim(opts.out);
+  const r = await subsetDataset(dirs, out, {
     ...(opts.split ? { split: resolve(opts.split) } : {}),
     ...(opts.part ? { part: opts.part } : {}),
     ...(opts.classes ? { classes: opts.classes } : {}),

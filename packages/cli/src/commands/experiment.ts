@@ -1,6 +1,6 @@
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { lockFolder, SkinganError } from '@skingan/core';
+import { lockFolder, pathExists, SkinganError } from '@skingan/core';
 import type { Command } from 'commander';
 import { EXPERIMENT_PRESETS } from '../experiment/config.js';
 import { type ExperimentManifest, readManifest } from '../experiment/manifest.js';
@@ -8,6 +8,7 @@ import type { QueueJobStatus } from '../experiment/queue/status.js';
 import { type ExperimentOptions, runExperiment } from '../experiment/run-experiment.js';
 import { readJobMarker } from '../experiment/runner.js';
 import { globalBackend, intOption } from '../options.js';
+import { forceOption, outputGuard } from '../outputs.js';
 import { errorDocument, printJson } from '../ui/output.js';
 import { onStopSignals } from '../ui/stop-signals.js';
 import { reportFor, writeReport } from './report.js';
@@ -24,6 +25,7 @@ export interface ExperimentFlags {
   report: boolean;
   json?: boolean;
   queue?: string;
+  force?: boolean;
 }
 
 /** What `experiment … --json` (and `demo --json`) prints. */
@@ -86,7 +88,8 @@ async function runLocked(
     ...(backend ? { backend } : {}),
     ...(opts.queue ? { queue: opts.queue } : {}),
   });
-  const report = opts.report ? await writeReport(outcome.dir, await reportFor(outcome.dir)) : null;
+  // The experiment owns its folder (checked before it started), its report files included.
+  const report = opts.report ? await writeReport(outcome.dir, await reportFor(outcome.dir), true) : null;
   const failed = outcome.results.filter((r) => r.status === 'failed');
   const summary: ExperimentSummary = {
     kind,
@@ -175,8 +178,7 @@ export function registerExperiment(program: Command): void {
     ],
   ] as const) {
     withExperimentFlags(
-      exp
-        .command(kind)
+      forceOption(exp.command(kind))
         .description(description)
         .requiredOption(
           '--data <dir...>',
@@ -185,6 +187,11 @@ export function registerExperiment(program: Command): void {
         .requiredOption('--out <dir>', 'experiment folder (jobs/, tables/, report.html, experiment.json)'),
       { preset: 'cpu' },
     ).action(async (opts: ExperimentFlags, cmd: Command) => {
+      // An experiment folder is checked by the experiment itself (--resume, its kind); any other
+      // existing folder must be this command's, or forced.
+      if (!(await pathExists(join(opts.out, 'experiment.json')))) {
+        await outputGuard('experiment', opts.data, opts.force).checkAndClaim(opts.out);
+      }
       await experimentCommand(kind, opts, cmd);
     });
   }

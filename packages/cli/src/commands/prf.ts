@@ -14,6 +14,7 @@ import {
 import { pathRankFilter, type Selection, writeKeptDataset } from '@skingan/path-rank-filter';
 import { type Command, Option } from 'commander';
 import { flagClassIndex, initCommandBackend, intOption, numberOption } from '../options.js';
+import { outputGuard } from '../outputs.js';
 import { printJson } from '../ui/output.js';
 import { Progress } from '../ui/progress.js';
 
@@ -70,7 +71,9 @@ async function prf(opts: PrfFlags): Promise<void> {
     });
   }
   const selection: Selection = opts.alpha !== undefined ? { alpha: opts.alpha } : { top: opts.top! };
-  const out = resolve(opts.out);
+  // No --force: prf never replaces a non-empty folder (its inputs included).
+  const guard = outputGuard('prf', [opts.classifier, ...opts.data, opts.split], false);
+  const out = await guard.check(opts.out);
   // Refuse before the work, not after it (writeKeptDataset checks again when it writes).
   if ((await pathExists(out)) && (await fs.readdir(out)).length > 0) {
     throw new SkinganError('the output folder exists and is not empty', {
@@ -117,7 +120,6 @@ async function prf(opts: PrfFlags): Promise<void> {
     progress.finish(
       `prf: ${result.counts.correct} of ${result.counts.scored} ${target} images classified as ${target}, kept ${result.counts.kept}`,
     );
-    const out = resolve(opts.out);
     const info = {
       classifier: resolve(opts.classifier),
       class: target,
@@ -127,6 +129,7 @@ async function prf(opts: PrfFlags): Promise<void> {
       rounding: 'alpha keeps ceil(alpha × correctly classified), at least one; ties broken by id',
       createdAt: new Date().toISOString(),
     };
+    await guard.claim(out);
     await writeKeptDataset(out, result.kept, target, { link: opts.link, info, ranking: result.rows });
     const summary = {
       out,

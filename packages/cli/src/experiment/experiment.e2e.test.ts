@@ -122,6 +122,29 @@ describe(`skingan experiment (${name}, 3 classes, test preset)`, () => {
     expect(third.stderr).toMatch(/0 jobs run, \d+ reused, 0 failed/);
   }, 900_000);
 
+  it('a full disk from a random write on: fails naming the file and disk full, and --resume ends with the same tables', async () => {
+    // SKINGAN_TEST_FAULT reaches every job's process: each fails from its N-th durable write on
+    // (core's io/fault.ts), as when the disk fills up. SKINGAN_CRASH_SEED replays the draw.
+    const seed = Number(process.env.SKINGAN_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    const n = 1 + (seed % 24);
+    console.info(`experiment: disk full from write ${n} of each process (SKINGAN_CRASH_SEED=${seed})`);
+    const out = join(dir, 'disk-full');
+    const args = ['experiment', 'noise2img', '--data', data, '--preset', 'test', '--jobs', '2', '--out', out];
+    const failed = runCli(args, { SKINGAN_TEST_FAULT: `enospc@${n}` });
+    expect(failed.code, failed.stderr).toBe(1);
+    const logs = await Promise.all(
+      (await fs.readdir(join(out, 'jobs')).catch(() => [] as string[])).map((j) =>
+        fs.readFile(join(out, 'jobs', j, 'job.log'), 'utf8').catch(() => ''),
+      ),
+    );
+    expect(`${failed.stderr}\n${logs.join('\n')}`).toMatch(
+      /skingan: \/\S+: disk full \(ENOSPC\) while writing this/,
+    );
+    const again = runCli(args.concat('--resume'));
+    expect(again.code, again.stderr).toBe(0);
+    expect(await readTable(out, 'table-6.2')).toEqual(await readTable(full(), 'table-6.2'));
+  }, 900_000);
+
   it('nv2mel writes Table 7.2 with a row per N and a column group per α', async () => {
     const out = join(dir, 'nv2mel');
     const r = runCli([

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '@skingan/core';
+import { pathExists, writeFileAtomic, writeJsonAtomic } from '@skingan/core';
 import { type PlannedJob, resolveArgs } from './job.js';
 import { claimWorkFolder, commitWorkFolder } from './work-folder.js';
 
@@ -217,7 +217,7 @@ export async function runJob(
     const tail = (await fs.readFile(log, 'utf8')).trim().split('\n').slice(-3).join(' | ');
     return { id: job.id, status: 'failed', out: job.out, log, ms, error: `exit ${code}: ${tail}`, ...where };
   }
-  if (stdoutPath) await fs.writeFile(stdoutPath, Buffer.concat(stdoutChunks));
+  if (stdoutPath) await writeFileAtomic(stdoutPath, Buffer.concat(stdoutChunks));
   await writeJsonAtomic(join(work.dir, MARKER), {
     key: job.key,
     id: job.id,

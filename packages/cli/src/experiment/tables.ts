@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic, writeJsonAtomic } from '@skingan/core';
 import { loadDataset } from '@skingan/data';
 import {
   type ClassificationReport,
@@ -129,12 +130,9 @@ export async function buildTables(
 
   await fs.mkdir(join(dir, 'tables'), { recursive: true });
   for (const { name, table } of tables) {
-    await fs.writeFile(join(dir, 'tables', `${name}.md`), `${renderMarkdown(table)}\n`);
-    await fs.writeFile(join(dir, 'tables', `${name}.csv`), renderCsv(table));
-    await fs.writeFile(
-      join(dir, 'tables', `${name}.json`),
-      `${JSON.stringify(tableToJson(table), null, 2)}\n`,
-    );
+    await writeFileAtomic(join(dir, 'tables', `${name}.md`), `${renderMarkdown(table)}\n`);
+    await writeFileAtomic(join(dir, 'tables', `${name}.csv`), renderCsv(table));
+    await writeJsonAtomic(join(dir, 'tables', `${name}.json`), tableToJson(table));
   }
   return { tables, incomplete: [...incomplete] };
 }

@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { dirname, relative } from 'node:path';
+import { writeFileAtomic } from '@skingan/core';
 import type { Report, Table } from './model.js';
 import { lineChartSvg } from './svg-chart.js';
 
@@ -81,7 +82,7 @@ export async function renderMarkdown(report: Report, reportPath: string, chartDi
     for (const c of s.charts ?? []) {
       const file = `${chartDir}/chart-${++n}.svg`;
       await fs.mkdir(chartDir, { recursive: true });
-      await fs.writeFile(file, lineChartSvg(c));
+      await writeFileAtomic(file, lineChartSvg(c));
       out.push(`![${c.title}](${relative(dirname(reportPath), file)})`, '');
     }
     for (const img of s.images ?? [])

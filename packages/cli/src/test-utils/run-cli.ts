@@ -7,6 +7,8 @@ export interface CliResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** The signal that ended the process (a kill), else null. */
+  signal: NodeJS.Signals | null;
 }
 
 /** Runs the built `skingan` binary (tests depend on `build`, as turbo's task graph ensures). */
@@ -22,5 +24,5 @@ export function runCli(
     maxBuffer: 1 << 26,
     timeout: 600_000,
   });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, signal: r.signal };
 }

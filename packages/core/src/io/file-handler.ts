@@ -2,7 +2,8 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { SkinganError } from '../errors.js';
-import { recoverDir, replaceDirAtomic } from './atomic.js';
+import { diskFull, recoverDir, replaceDirAtomic } from './atomic.js';
+import { beforeCommit } from './fault.js';
 
 /** A tensor with the name it is saved under (tfjs-core's type, not re-exported by @tensorflow/tfjs). */
 export interface NamedTensor {
@@ -100,13 +101,19 @@ function bytesPer(dtype: string): number {
   return dtype === 'bool' ? 1 : 4;
 }
 
+/** Writes a file inside a folder that becomes visible only by a rename (its caller's job). */
 async function writeSynced(path: string, data: string | Uint8Array): Promise<void> {
-  const fh = await fs.open(path, 'w');
   try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    const fh = await fs.open(path, 'w');
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    beforeCommit(path);
+  } catch (e) {
+    throw diskFull(e, path);
   }
 }
 

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { SkinganError } from '../errors.js';
-import { pathExists, tempSibling, writeJsonAtomic } from '../io/atomic.js';
+import { diskFull, pathExists, removeStaleTemps, tempSibling, writeJsonAtomic } from '../io/atomic.js';
 import { fileSystem, readTensors, writeTensors } from '../io/file-handler.js';
 import { readAdamPowers, writeAdamPowers } from './adam-powers.js';
 
@@ -51,10 +51,11 @@ export class CheckpointStore {
 
   async save<S>(content: CheckpointContent<S>): Promise<CheckpointRef> {
     await fs.mkdir(this.dir, { recursive: true });
+    await removeStaleTemps(this.dir); // of saves a kill interrupted
     const final = join(this.dir, stepDir(content.step));
     const tmp = tempSibling(final);
-    await fs.mkdir(tmp);
     try {
+      await fs.mkdir(tmp);
       for (const [name, model] of Object.entries(content.models)) {
         await model.save(fileSystem(join(tmp, name)));
       }
@@ -78,7 +79,7 @@ export class CheckpointStore {
       await fs.rename(tmp, final);
     } catch (e) {
       await fs.rm(tmp, { recursive: true, force: true });
-      throw e;
+      throw diskFull(e, final);
     }
     await writeJsonAtomic(join(this.dir, LATEST), {
       step: content.step,

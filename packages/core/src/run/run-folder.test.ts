@@ -68,15 +68,48 @@ describe('RunFolder', () => {
     const target = join(dir, 'r');
     const run = await RunFolder.open(target, { kind: 'test', config: {} });
     const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [1], units: 1 })] });
-    for (let step = 1; step <= 5; step++) run.log({ type: 'step', step });
-    await run.checkpoints.save({ step: 3, epoch: 0, models: { m: model } });
+    for (let step = 1; step <= 3; step++) run.log({ type: 'step', step });
+    const ref = await run.checkpoints.save({ step: 3, epoch: 0, models: { m: model } });
+    run.log({ type: 'checkpoint', step: 3, epoch: 0, path: ref.dir });
+    for (let step = 4; step <= 5; step++) run.log({ type: 'step', step });
     const resumed = await RunFolder.open(target, { kind: 'test', config: {}, resume: true });
-    expect((await resumed.readMetrics()).map((r) => r.step)).toEqual([1, 2, 3]);
+    expect((await resumed.readMetrics()).map((r) => [r.type, r.step])).toEqual([
+      ['step', 1],
+      ['step', 2],
+      ['step', 3],
+      ['checkpoint', 3],
+    ]);
     expect(resumed.status.attempts.map((a) => a.fromStep)).toEqual([0, 3]);
     expect(resumed.checkpoints.keep).toBe(2);
     const one = await RunFolder.open(join(dir, 'r1'), { kind: 'test', config: {}, keepCheckpoints: 1 });
     expect(one.checkpoints.keep).toBe(1);
     model.dispose();
+  });
+
+  it('resume after a crash between saving a checkpoint and logging it: logs it as the run would have', async () => {
+    const target = join(dir, 'r');
+    const run = await RunFolder.open(target, { kind: 'test', config: {} });
+    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [1], units: 1 })] });
+    for (let step = 1; step <= 2; step++) run.log({ type: 'step', step });
+    const ref = await run.checkpoints.save({ step: 2, epoch: 0, models: { m: model } });
+    const resumed = await RunFolder.open(target, { kind: 'test', config: {}, resume: true });
+    expect(await resumed.readMetrics()).toEqual([
+      { type: 'step', step: 1 },
+      { type: 'step', step: 2 },
+      { type: 'checkpoint', step: 2, epoch: 0, path: ref.dir },
+    ]);
+    model.dispose();
+  });
+
+  it('resume after a full disk tore the last metrics line: drops it; a torn line elsewhere names the file and line', async () => {
+    const target = join(dir, 'r');
+    await RunFolder.open(target, { kind: 'test', config: {} });
+    const metrics = join(target, 'metrics.jsonl');
+    await fs.writeFile(metrics, '{"type":"step","step":1}\n{"type":"st');
+    const resumed = await RunFolder.open(target, { kind: 'test', config: {}, resume: true });
+    expect(await resumed.readMetrics()).toEqual([]); // no checkpoint: the resume starts at step 0
+    await fs.writeFile(metrics, '{"type":"st\n{"type":"step","step":1}\n');
+    await expect(resumed.readMetrics()).rejects.toThrow(`${metrics}:1: not a JSON line`);
   });
 
   it('holds the folder lock from open to finish, records pid and host, and refuses a live holder', async () => {

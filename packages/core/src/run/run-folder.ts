@@ -1,9 +1,15 @@
-import { appendFileSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { backendInfo } from '../backend/init-backend.js';
 import { SkinganError } from '../errors.js';
 import type { TrainingObserver } from '../events.js';
-import { pathExists, writeFileAtomic, writeJsonAtomic } from '../io/atomic.js';
+import {
+  appendFileNow,
+  pathExists,
+  removeStaleTemps,
+  writeFileAtomic,
+  writeJsonAtomic,
+} from '../io/atomic.js';
 import { CheckpointStore } from './checkpoint-store.js';
 import { type DivergenceRecord, divergenceOf, formatLoss, lossName } from './divergence-guard.js';
 import { type FolderLock, lockFolder, processGone } from './folder-lock.js';
@@ -129,6 +135,8 @@ export class RunFolder<C = unknown> {
     const run = new RunFolder<C>(abs, config, lock, options.keepCheckpoints);
     await fs.mkdir(run.samplesDir, { recursive: true });
     await fs.mkdir(run.checkpoints.dir, { recursive: true });
+    // What a killed process left half-written (its checkpoints' temps go at the next save).
+    for (const d of [abs, run.samplesDir]) await removeStaleTemps(d);
     await writeJsonAtomic(configPath, config);
     const now = new Date().toISOString();
     const latest = exists ? await run.checkpoints.latest() : undefined;
@@ -155,16 +163,28 @@ export class RunFolder<C = unknown> {
 
   /** Appends one JSON line to metrics.jsonl (synchronously, so a crash right after loses nothing). */
   log(record: Record<string, unknown>): void {
-    appendFileSync(this.metricsPath, `${JSON.stringify(record)}\n`);
+    appendFileNow(this.metricsPath, `${JSON.stringify(record)}\n`);
   }
 
   /** All metrics records so far. */
   async readMetrics(): Promise<Record<string, unknown>[]> {
     const text = await fs.readFile(this.metricsPath, 'utf8').catch(() => '');
-    return text
-      .split('\n')
-      .filter((l) => l.trim())
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = text.split('\n');
+    return lines.flatMap((l, i) => {
+      if (!l.trim()) return [];
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch (e) {
+        // An append the disk filled up in the middle of leaves a torn last line: the resume redoes it.
+        if (i === lines.length - 1) return [];
+        throw new SkinganError('not a JSON line', {
+          code: 'BAD_CHECKPOINT',
+          file: this.metricsPath,
+          line: i + 1,
+          cause: e,
+        });
+      }
+    });
   }
 
   /** An observer that writes every step and epoch event to metrics.jsonl. */
@@ -202,6 +222,9 @@ export class RunFolder<C = unknown> {
     }
     try {
       await this.writeRunJson();
+    } catch (e) {
+      // A failed run reports its own error (often the same full disk), not this follow-up one.
+      if (status !== 'failed') throw e;
     } finally {
       await this.lock.release();
     }
@@ -220,7 +243,12 @@ export class RunFolder<C = unknown> {
   private async truncateMetricsAfter(step: number): Promise<void> {
     const records = await this.readMetrics();
     const kept = records.filter((r) => typeof r.step !== 'number' || r.step <= step);
-    if (kept.length !== records.length) {
+    // A crash between saving the checkpoint and logging it: log it now, as the run would have.
+    const latest = await this.checkpoints.latest();
+    const unlogged =
+      latest !== undefined && !kept.some((r) => r.type === 'checkpoint' && r.step === latest.step);
+    if (unlogged) kept.push({ type: 'checkpoint', step: latest.step, epoch: latest.epoch, path: latest.dir });
+    if (unlogged || kept.length !== records.length) {
       await writeJsonLines(this.metricsPath, kept);
     }
   }

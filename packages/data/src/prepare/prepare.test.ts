@@ -72,12 +72,58 @@ describe('prepareDataset', () => {
     await prepareDataset(src, out, { size: 8 });
     const kept = await fs.stat(join(out, 'images', 'img1.png'));
     await fs.rm(join(out, 'images', 'img2.png'));
-    await fs.writeFile(join(out, 'images', '.img3.png.999-dead.tmp'), 'half an image');
+    await fs.writeFile(join(out, 'images', '.img3.png.tmp-999999999-0123abcd'), 'half an image');
     await new Promise((r) => setTimeout(r, 20));
     const r = await prepareDataset(src, out, { size: 8 });
     expect(r).toMatchObject({ written: 1, reused: 4, failed: 1 });
     expect((await fs.stat(join(out, 'images', 'img1.png'))).mtimeMs).toBe(kept.mtimeMs);
     expect((await fs.readdir(join(out, 'images'))).filter((n) => n.startsWith('.'))).toEqual([]);
+  });
+
+  it('prepare --size 4 over a --size 8 folder: refused naming both settings; --force (rebuild) redoes every image', async () => {
+    const out = join(dir, 'resize');
+    await prepareDataset(src, out, { size: 8 });
+    const before = await fs.readFile(join(out, 'images', 'img1.png'));
+    await expect(prepareDataset(src, out, { size: 4 })).rejects.toThrow(
+      `${out}: holds images prepared as 8×8 png, short side to size (bicubic), center crop; this run asks for 4×4 png`,
+    );
+    expect(await fs.readFile(join(out, 'images', 'img1.png'))).toEqual(before);
+    const r = await prepareDataset(src, out, { size: 4, rebuild: true });
+    expect(r).toMatchObject({ written: 5, reused: 0, failed: 1 });
+    for (const name of await fs.readdir(join(out, 'images'))) {
+      const m = await sharp(join(out, 'images', name)).metadata();
+      expect([name, m.width, m.height]).toEqual([name, 4, 4]);
+    }
+    expect(JSON.parse(await fs.readFile(join(out, 'dataset.json'), 'utf8'))).toMatchObject({ size: 4 });
+  });
+
+  it('prepare --format jpg over a png folder (--force): one .jpg per id, no .png left', async () => {
+    const out = join(dir, 'format');
+    await prepareDataset(src, out, { size: 8 });
+    await expect(prepareDataset(src, out, { size: 8, format: 'jpg' })).rejects.toThrow(
+      'this run asks for 8×8 jpg',
+    );
+    const r = await prepareDataset(src, out, { size: 8, format: 'jpg', rebuild: true });
+    expect(r).toMatchObject({ written: 5, reused: 0 });
+    expect((await fs.readdir(join(out, 'images'))).sort()).toEqual(
+      ['img0', 'img1', 'img2', 'img3', 'img4'].map((id) => `${id}.jpg`),
+    );
+    expect((await loadDataset(out)).problems).toEqual([]);
+  });
+
+  it('prepare without a settings record reuses only images of the requested size and format', async () => {
+    const out = join(dir, 'legacy');
+    await prepareDataset(src, out, { size: 8 });
+    await fs.rm(join(out, 'dataset.json')); // as an older skingan or a killed run left it
+    await sharp({ create: { width: 6, height: 6, channels: 3, background: '#000' } })
+      .png()
+      .toFile(join(out, 'images', 'img2.png'));
+    await writeTestImage(join(out, 'images', 'img3.jpg'), 8, 8, () => [0, 0, 0]);
+    const r = await prepareDataset(src, out, { size: 8 });
+    expect(r).toMatchObject({ written: 1, reused: 4, failed: 1 });
+    const m = await sharp(join(out, 'images', 'img2.png')).metadata();
+    expect([m.width, m.height]).toEqual([8, 8]);
+    expect((await fs.readdir(join(out, 'images'))).filter((n) => n.startsWith('img3'))).toEqual(['img3.png']);
   });
 
   it('refuses to write into its input folder', async () => {

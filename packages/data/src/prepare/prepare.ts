@@ -1,13 +1,12 @@
 import { promises as fs } from 'node:fs';
 import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
-import { type Sample, SkinganError, writeJsonAtomic } from '@skingan/core';
+import { extname, join, resolve } from 'node:path';
+import { removeStaleTemps, type Sample, SkinganError, writeFileAtomic, writeJsonAtomic } from '@skingan/core';
 import sharp from 'sharp';
 import { writeLabelsCsv } from '../csv/labels-csv.js';
 import { loadDataset } from '../dataset/load-dataset.js';
 import { checkImageSize, decodeError, resizeCropPipeline } from '../image/decode.js';
 import { type Problem, transparencyProblem } from '../problems.js';
-import { removeStaleTemps, writeFileReplace } from '../util/files.js';
 import { mapPool } from '../util/pool.js';
 
 export interface PrepareProgress {
@@ -31,6 +30,11 @@ export interface PrepareOptions {
   classes?: readonly string[];
   /** Fail on the first problem (dataset or image) instead of skipping it. */
   strict?: boolean;
+  /**
+   * `out` holds images prepared with other settings (size, format, crop): remove them and prepare
+   * every image again. Without it such a folder is refused.
+   */
+  rebuild?: boolean;
   onProgress?: (p: PrepareProgress) => void;
 }
 
@@ -40,11 +44,22 @@ export interface PrepareResult extends PrepareProgress {
   problems: Problem[];
 }
 
+/** How the images of a prepared folder were made; `dataset.json` records it before the first image. */
+interface PrepareSettings {
+  size: number;
+  format: 'png' | 'jpg';
+  resize: string;
+}
+
+const RESIZE = 'short side to size (bicubic), center crop';
+
 /**
  * Converts a dataset once to `size`×`size` images in a new dataset folder (`labels.csv`,
  * `images/<id>.png`, `dataset.json`), so training never decodes full-resolution JPEGs again. Runs
  * `concurrency` images at once on sharp's threads. Resumable: each image is written under a temp name
- * and renamed, and images already in `out` are kept, so a killed run picks up where it stopped.
+ * and renamed, and images already in `out` are kept when they were made with the same settings (recorded in
+ * `dataset.json`, and each one's header checked), so a killed run picks up where it stopped. A
+ * folder prepared with other settings is refused unless `rebuild`. One image file per id.
  * Undecodable images are reported and left out of `labels.csv` (thrown under `strict`).
  */
 export async function prepareDataset(
@@ -61,9 +76,21 @@ export async function prepareDataset(
     throw new SkinganError('the output folder is the input folder', { code: 'USAGE', file: outDir });
   }
   const imagesDir = join(outDir, 'images');
+  const settings: PrepareSettings = { size, format, resize: RESIZE };
+  await checkSettings(outDir, settings, options.rebuild ?? false);
   await fs.mkdir(imagesDir, { recursive: true });
-  await removeStaleTemps(imagesDir);
-  const finished = await finishedImages(imagesDir);
+  for (const d of [outDir, imagesDir]) await removeStaleTemps(d);
+  const meta = {
+    synthetic: dataset.roots.every((r) => r.synthetic),
+    preparedFrom: dataset.roots.map((r) => r.dir),
+    ...settings,
+  };
+  // Recorded before the first image, so a rerun knows how a killed run's images were made (a
+  // finished folder of the same settings keeps its record: a killed rerun leaves it as it was).
+  if (!(await recorded(outDir, meta))) {
+    await writeJsonAtomic(join(outDir, 'dataset.json'), { ...meta, complete: false });
+  }
+  const finished = await finishedImages(imagesDir, settings, options.rebuild ?? false);
 
   const concurrency = Math.max(1, options.concurrency ?? cpus().length);
   // sharp runs each image on one libuv thread (UV_THREADPOOL_SIZE, 4 by default) with libvips'
@@ -118,18 +145,12 @@ export async function prepareDataset(
     join(outDir, 'labels.csv'),
     kept.map((s) => ({ id: s.id, className: dataset.labelSpace.classes[s.label]! })),
   );
-  await writeJsonAtomic(join(outDir, 'dataset.json'), {
-    synthetic: dataset.roots.every((r) => r.synthetic),
-    preparedFrom: dataset.roots.map((r) => r.dir),
-    size,
-    format,
-    resize: 'short side to size (bicubic), center crop',
-  });
   await copyProvenance(
     dataset.roots.map((r) => r.dir),
     outDir,
     new Set(kept.map((s) => s.id)),
   );
+  await writeJsonAtomic(join(outDir, 'dataset.json'), meta);
   return { ...progress, out: outDir, problems };
 }
 
@@ -152,18 +173,66 @@ async function prepareOne(
   } catch (e) {
     throw decodeError(sample.path, e, input);
   }
-  await writeFileReplace(target, bytes);
+  // No fsync: a kill loses at most images in flight, which a rerun redoes.
+  await writeFileAtomic(target, bytes, { sync: false });
 }
 
-/** Image files a previous run finished (non-empty: a renamed file is complete). */
-async function finishedImages(dir: string): Promise<Set<string>> {
+/** Whether `dataset.json` already holds exactly `meta` (a finished folder of these settings). */
+async function recorded(outDir: string, meta: object): Promise<boolean> {
+  const text = await fs.readFile(join(outDir, 'dataset.json'), 'utf8').catch(() => '');
+  return text === `${JSON.stringify(meta, null, 2)}\n`;
+}
+
+/** Refuses (or, with `rebuild`, allows) a folder whose recorded settings differ from these. */
+async function checkSettings(outDir: string, want: PrepareSettings, rebuild: boolean): Promise<void> {
+  const file = join(outDir, 'dataset.json');
+  let had: Partial<PrepareSettings>;
+  try {
+    had = JSON.parse(await fs.readFile(file, 'utf8')) as Partial<PrepareSettings>;
+  } catch {
+    return; // nothing recorded: each image's header decides below
+  }
+  const differs = (['size', 'format', 'resize'] as const).filter(
+    (k) => had[k] !== undefined && had[k] !== want[k],
+  );
+  if (!differs.length || rebuild) return;
+  const describe = (s: Partial<PrepareSettings>) => `${s.size}×${s.size} ${s.format}, ${s.resize}`;
+  throw new SkinganError(
+    `holds images prepared as ${describe({ ...want, ...had })}; this run asks for ${describe(want)}`,
+    {
+      code: 'USAGE',
+      file: outDir,
+      hint: 'choose another --out, or pass --force (option `rebuild`) to delete those images and prepare them again',
+    },
+  );
+}
+
+/**
+ * Image files a previous run finished with these settings: in the requested format and of the
+ * requested size (read from the header; a renamed file is complete). Other images in the folder
+ * are removed, so an id never has two files; under `rebuild` every image goes.
+ */
+async function finishedImages(dir: string, want: PrepareSettings, rebuild: boolean): Promise<Set<string>> {
   const done = new Set<string>();
   for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
     if (!entry.isFile() || entry.name.startsWith('.')) continue;
-    const st = await fs.stat(join(dir, entry.name));
-    if (st.size > 0) done.add(entry.name);
+    const path = join(dir, entry.name);
+    if (!rebuild && extname(entry.name) === `.${want.format}` && (await hasSize(path, want.size))) {
+      done.add(entry.name);
+    } else {
+      await fs.rm(path, { force: true });
+    }
   }
   return done;
+}
+
+async function hasSize(path: string, size: number): Promise<boolean> {
+  try {
+    const m = await sharp(path).metadata();
+    return m.width === size && m.height === size;
+  } catch {
+    return false; // empty or torn: prepare it again
+  }
 }
 
 /** Carries synthetic sets' provenance over, for the images that were prepared. */
@@ -184,5 +253,5 @@ async function copyProvenance(
       }
     }
   }
-  if (lines.length) await writeFileReplace(join(outDir, 'provenance.jsonl'), `${lines.join('\n')}\n`);
+  if (lines.length) await writeFileAtomic(join(outDir, 'provenance.jsonl'), `${lines.join('\n')}\n`);
 }

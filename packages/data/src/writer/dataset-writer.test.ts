@@ -107,7 +107,7 @@ describe('DatasetWriter', () => {
     await writer.add(img, [0, 1], undefined, [{ n: 0 }, { n: 1 }]);
     // What a kill during the next add leaves: its images and part of its provenance, no labels row.
     await fs.copyFile(join(out, 'images', 'syn_MEL_000000.png'), join(out, 'images', 'syn_MEL_000002.png'));
-    await fs.writeFile(join(out, 'images', '.syn_MEL_000003.png.123-abcd.tmp'), 'half');
+    await fs.writeFile(join(out, 'images', '.syn_MEL_000003.png.tmp-999999999-0123abcd'), 'half');
     await fs.appendFile(
       join(out, 'provenance.jsonl'),
       '{"id":"syn_MEL_000002","class":"MEL"}\n{"id":"syn_ME',

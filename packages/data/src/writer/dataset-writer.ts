@@ -2,11 +2,14 @@ import { promises as fs } from 'node:fs';
 import { cpus } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import {
+  appendFileNow,
   type FolderLock,
   ISIC2019,
   type LabelSpace,
   lockFolder,
+  removeStaleTemps,
   SkinganError,
+  writeFileAtomic,
   writeJsonAtomic,
 } from '@skingan/core';
 import type * as tf from '@tensorflow/tfjs';
@@ -14,7 +17,6 @@ import { readLabelsCsv, writeLabelsCsv } from '../csv/labels-csv.js';
 import { IMAGE_EXTENSIONS } from '../dataset/load-dataset.js';
 import { checkId } from '../ids.js';
 import { floatToBytes, type RgbImage, rgbToJpeg, rgbToPng } from '../image/encode.js';
-import { removeStaleTemps, writeFileReplace } from '../util/files.js';
 import { mapPool } from '../util/pool.js';
 
 export interface DatasetWriterOptions {
@@ -194,12 +196,13 @@ export class DatasetWriter {
     const imagesDir = join(this.dir, 'images');
     await mapPool(rgb, cpus().length, async (image, i) => {
       const bytes = this.format === 'png' ? await rgbToPng(image) : await rgbToJpeg(image);
-      await writeFileReplace(join(imagesDir, `${rows[i]!.id}.${this.format}`), bytes);
+      // No fsync: images not yet in labels.csv are dropped and redone after a kill anyway.
+      await writeFileAtomic(join(imagesDir, `${rows[i]!.id}.${this.format}`), bytes, { sync: false });
     });
     const lines = rows.map(
       (r, i) => `${JSON.stringify({ id: r.id, class: r.className, ...provenance?.[i] })}\n`,
     );
-    await fs.appendFile(join(this.dir, 'provenance.jsonl'), lines.join(''));
+    appendFileNow(join(this.dir, 'provenance.jsonl'), lines.join(''));
     this.rows.push(...rows);
     await writeLabelsCsv(join(this.dir, 'labels.csv'), this.rows);
     return rows.map((r) => r.id);
@@ -261,5 +264,5 @@ async function dropUncommitted(root: string, rows: readonly Row[]): Promise<void
       return false; // the torn last line of a killed append
     }
   });
-  await writeFileReplace(provFile, kept.map((l) => `${l}\n`).join(''));
+  await writeFileAtomic(provFile, kept.map((l) => `${l}\n`).join(''));
 }
