@@ -201,13 +201,22 @@ describe('clear advice and no quiet acceptance', () => {
       `acgan: --resume: ${killed} has no checkpoint yet (the run stopped before its first one): starting again from step 0`,
     );
 
+    // sample has no --resume: its own earlier output is replaced whole, anything else needs --force.
     const sampled = p('sampled');
     expect(runCli(['acgan', 'sample', '--model', out, '--per-class', '1', '--out', sampled]).code).toBe(0);
     const again = runCli(['acgan', 'sample', '--model', out, '--per-class', '1', '--out', sampled]);
-    expect(again.code).toBe(1);
-    expect(again.stderr).toContain(`${sampled}: this folder already holds a dataset`);
-    expect(again.stderr).toContain('hint: choose another output folder, or delete this one to write it anew');
-    expect(again.stderr).not.toContain('--resume');
+    expect(again.code, again.stderr).toBe(0);
+    const other = p('not-a-sample');
+    await fs.mkdir(other);
+    await fs.writeFile(join(other, 'notes.txt'), 'mine');
+    const refused = runCli(['acgan', 'sample', '--model', out, '--per-class', '1', '--out', other]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      `${other}: already exists and was not written by \`skingan acgan sample\``,
+    );
+    expect(refused.stderr).toContain('hint: choose another output, or pass --force to overwrite it');
+    expect(refused.stderr).not.toContain('--resume');
+    expect(await fs.readFile(join(other, 'notes.txt'), 'utf8')).toBe('mine');
   });
 
   it('SKINGAN_BACKEND=bogus → exit 2 naming SKINGAN_BACKEND, not --backend', () => {

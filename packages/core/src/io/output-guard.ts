@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { SkinganError } from '../errors.js';
+import { LOCK_FILE } from '../run/folder-lock.js';
 import { pathExists, writeJsonAtomic } from './atomic.js';
 
 /**
@@ -74,10 +75,15 @@ export async function checkOutput(path: string, check: OutputCheck): Promise<str
 /** Records that `command` writes `path` (call right before writing, after `checkOutput`). */
 export async function claimOutput(path: string, command: string): Promise<void> {
   if ((await outputOwner(path)) === command) return;
-  await writeJsonAtomic(ownerRecordPath(path), {
-    command,
-    writtenAt: new Date().toISOString(),
-  } satisfies OwnerRecord);
+  const record = ownerRecordPath(path);
+  try {
+    await writeJsonAtomic(record, { command, writtenAt: new Date().toISOString() } satisfies OwnerRecord);
+  } catch (e) {
+    // A refusal to write the record (permissions, read-only) is one to write the output: name that.
+    const err = e as NodeJS.ErrnoException;
+    if (err.path === record) err.path = resolve(path);
+    throw e;
+  }
 }
 
 /** `checkOutput`, then `claimOutput`: for outputs a command starts writing at once. */
@@ -92,9 +98,10 @@ function isInside(path: string, dir: string): boolean {
   return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !rel.startsWith(sep);
 }
 
+/** Empty but for a folder lock: a folder another process is about to write is its lock's to refuse. */
 async function isEmptyDir(path: string): Promise<boolean> {
   try {
-    return (await fs.readdir(path)).length === 0;
+    return (await fs.readdir(path)).every((name) => name === LOCK_FILE);
   } catch {
     return false;
   }
