@@ -208,7 +208,8 @@ async function snapshot(dir = T) {
 
 /** Files of `before` changed or gone in `after`, except under the probe's own output paths. */
 function changedFiles(before, after, own) {
-  const mine = (f) => own.some((o) => f === o || f.startsWith(`${o}/`));
+  // The file-hash cache of dataset fingerprints is a cache, not anyone's output.
+  const mine = (f) => f === 'cache/file-hashes.json' || own.some((o) => f === o || f.startsWith(`${o}/`));
   const changed = [];
   for (const [f, h] of before)
     if (!mine(f) && after.get(f) !== h) changed.push(after.has(f) ? f : `${f} (deleted)`);
@@ -472,31 +473,42 @@ probe(3, 'classifier predict --out D/labels.csv → refused, labels.csv intact',
 
 // Item 4: one process per run folder
 
-probe(4, 'two acgan train --resume into one folder at once → one is refused (lock)', ['r4'], async () => {
-  const train = () => cli([...tinyAcgan(p('D')), '--epochs', '4', '--out', p('r4'), '--resume']);
-  const a = train();
-  await new Promise((r) => setTimeout(r, 500));
-  const b = train();
-  const [ra, rb] = await Promise.all([a, b]);
-  const steps = exists(p('r4', 'metrics.jsonl'))
-    ? (await fs.readFile(p('r4', 'metrics.jsonl'), 'utf8'))
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l))
-        .filter((m) => m.type === 'step')
-        .map((m) => m.step)
-    : [];
-  const loser = ra.code === 0 ? rb : ra;
-  return outcome(
-    { ...loser, code: `${ra.code},${rb.code}` },
-    expect([ra.code, rb.code].filter((c) => c === 0).length === 1, 'not exactly one of the two ran'),
-    expect(
-      /lock|in use|another process|already running/i.test(loser.stderr),
-      'the refusal does not name the lock',
-    ),
-    expect(new Set(steps).size === steps.length, 'metrics.jsonl has duplicate steps'),
-  );
-});
+probe(
+  4,
+  'two acgan train --resume into one folder at once → the second is refused (lock)',
+  ['r4'],
+  async () => {
+    // The second starts while the first is surely training (its first step logged), then the first
+    // is stopped with SIGTERM (a checkpoint): one folder, one writer at a time.
+    const args = [...tinyAcgan(p('D')), '--epochs', '50', '--out', p('r4'), '--resume'];
+    let first;
+    const a = cli(args, { onStart: (child) => (first = child) });
+    const training = await until(
+      async () =>
+        exists(p('r4', 'metrics.jsonl')) &&
+        (await fs.readFile(p('r4', 'metrics.jsonl'), 'utf8')).includes('"type":"step"'),
+    );
+    const rb = await cli(args);
+    first?.kill('SIGTERM');
+    const ra = await a;
+    const steps = exists(p('r4', 'metrics.jsonl'))
+      ? (await fs.readFile(p('r4', 'metrics.jsonl'), 'utf8'))
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l))
+          .filter((m) => m.type === 'step')
+          .map((m) => m.step)
+      : [];
+    return outcome(
+      { ...rb, code: `${ra.code},${rb.code}` },
+      expect(training, 'the first never started training'),
+      expect(rb.code === 2, 'the second was not refused'),
+      expect(/another process is writing/i.test(rb.stderr), 'the refusal does not name the lock'),
+      expect(ra.code === 143, 'the first did not stop cleanly on SIGTERM'),
+      expect(new Set(steps).size === steps.length, 'metrics.jsonl has duplicate steps'),
+    );
+  },
+);
 
 // Item 5: SIGTERM is handled as SIGINT
 
@@ -635,16 +647,44 @@ probe(
 
 // Item 10: misleading or missing advice
 
-probe(10, 'acgan sample --out EXISTING → no --resume advice', ['s10'], async () => {
-  const first = await cli(['acgan', 'sample', '--model', p('a-base'), '--per-class', '1', '--out', p('s10')]);
-  const r = await cli(['acgan', 'sample', '--model', p('a-base'), '--per-class', '1', '--out', p('s10')]);
-  return outcome(
-    r,
-    expect(first.code === 0, 'first sample failed'),
-    ...refused(r, /already holds a dataset/),
-    expect(!/--resume/.test(r.stderr), 'suggests --resume'),
-  );
-});
+probe(
+  10,
+  'acgan sample --out EXISTING (not a sample) → refused with --force advice, not --resume',
+  ['s10', 's10b'],
+  async () => {
+    // sample has no --resume: its own earlier output is replaced whole; another folder needs --force.
+    const first = await cli([
+      'acgan',
+      'sample',
+      '--model',
+      p('a-base'),
+      '--per-class',
+      '1',
+      '--out',
+      p('s10'),
+    ]);
+    const again = await cli([
+      'acgan',
+      'sample',
+      '--model',
+      p('a-base'),
+      '--per-class',
+      '1',
+      '--out',
+      p('s10'),
+    ]);
+    await fs.mkdir(p('s10b'), { recursive: true });
+    await fs.writeFile(p('s10b', 'notes.txt'), 'mine');
+    const r = await cli(['acgan', 'sample', '--model', p('a-base'), '--per-class', '1', '--out', p('s10b')]);
+    return outcome(
+      r,
+      expect(first.code === 0 && again.code === 0, 'sampling again over its own output failed'),
+      ...refused(r, /--force/),
+      expect(!/--resume/.test(r.stderr), 'suggests --resume'),
+      expect((await fs.readFile(p('s10b', 'notes.txt'), 'utf8')) === 'mine', 'the folder was changed'),
+    );
+  },
+);
 probe(10, 'acgan train on 0 images → no "lower --batch-size"', ['empty', 'r10e'], async () => {
   await fs.mkdir(p('empty', 'images'), { recursive: true });
   await fs.writeFile(p('empty', 'labels.csv'), `${HEADER}\n`);
