@@ -108,3 +108,4 @@ export {
   type RunJson,
   type RunStatus,
 } from './run/run-folder.js';
+export { type InternalCheck, selfCheck, TFJS_INTERNALS_VERSION } from './tfjs-internals.js';

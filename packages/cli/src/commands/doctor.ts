@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { freemem } from 'node:os';
-import { machineInfo } from '@skingan/core';
+import { machineInfo, selfCheck, TFJS_INTERNALS_VERSION } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import type { Command } from 'commander';
 import { initCommandBackend } from '../options.js';
@@ -30,6 +30,9 @@ export function registerDoctor(program: Command): void {
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const backend = await initCommandBackend(cmd, opts.json);
       const machine = machineInfo();
+      // The private tfjs fields skingan's kernels and checkpoints rely on (core's tfjs-internals.ts).
+      const internals = selfCheck();
+      const missing = internals.filter((c) => !c.ok);
       const report = {
         skingan: VERSION,
         node: process.version,
@@ -64,12 +67,15 @@ export function registerDoctor(program: Command): void {
             SKINGAN_PACKAGES.map((p) => [`@skingan/${p}`, packageVersion(`@skingan/${p}`)]),
           ),
         },
+        tfjsInternals: { writtenFor: TFJS_INTERNALS_VERSION, ok: missing.length === 0, checks: internals },
         machine: {
           cpus: machine.cpus,
           totalMemoryGiB: Number((machine.totalMemoryBytes / 2 ** 30).toFixed(1)),
           freeMemoryGiB: Number((freemem() / 2 ** 30).toFixed(1)),
         },
       };
+      // A missing internal breaks training on this install: say so in the exit status too.
+      if (missing.length) process.exitCode = 1;
       if (opts.json) {
         printJson(report);
         return;
@@ -90,6 +96,9 @@ export function registerDoctor(program: Command): void {
           .filter(([, v]) => v)
           .map(([k, v]) => `${k} ${v}`)
           .join(', ')}`,
+        missing.length
+          ? `internals   MISSING in tfjs ${tf.version.tfjs}: ${missing.map((c) => c.name).join(', ')} — install @tensorflow/tfjs@${TFJS_INTERNALS_VERSION}, the version skingan was written for`
+          : `internals   the private tfjs fields skingan relies on: all ${internals.length} checks pass (written for tfjs ${TFJS_INTERNALS_VERSION})`,
         `machine     ${report.machine.cpus} CPUs, ${report.machine.totalMemoryGiB} GiB memory (${report.machine.freeMemoryGiB} GiB free)`,
       ];
       if (backend.name === 'wasm' || backend.name === 'cpu') {

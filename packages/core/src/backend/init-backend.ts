@@ -4,6 +4,7 @@ import { SkinganError } from '../errors.js';
 import { startGemmThreads } from '../kernels/gemm-conv.js';
 import { registerTrainingKernels } from '../kernels/register.js';
 import { startConvHelpers } from '../parallel/conv-helpers.js';
+import { nativeBackendRegistered, silenceCpuFirstUseHint } from '../tfjs-internals.js';
 import { cudaGpuVisible, loadNative, type NativeProbe } from './native.js';
 
 /** The backends skingan can run on, fastest first. */
@@ -82,7 +83,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   // tfjs-node-gpu also runs on the CPU; tfjs-node is only needed when the GPU build is absent.
   const cpuProbe = gpuProbe.loaded ? gpuProbe : loadNative('@tensorflow/tfjs-node');
   const gpu = cudaGpuVisible();
-  const nativeLoaded = tf.engine().registryFactory.tensorflow !== undefined;
+  const nativeLoaded = nativeBackendRegistered();
 
   const candidates: BackendCandidate[] = [
     {
@@ -179,8 +180,7 @@ function wasmThreads(option: number | undefined): number {
 
 /** tfjs' cpu backend prints a multi-line hint on first use in Node; our one-line choice replaces it. */
 function silenceCpuNodeHint(): void {
-  const b = tf.backend() as unknown as { firstUse?: boolean };
-  if ('firstUse' in b) b.firstUse = false;
+  silenceCpuFirstUseHint(tf.backend());
 }
 
 /** Total memory and CPU count, for doctor and memory estimates. */

@@ -1,24 +1,13 @@
 import type * as tf from '@tensorflow/tfjs';
+import {
+  forgetWasmView,
+  interceptDisposal,
+  registerWasmView,
+  type WasmBackend,
+  wasmMemoryOffset,
+} from '../tfjs-internals.js';
 
-/** What of the WASM backend skingan's parallel kernels read and write: its heap and tensor table. */
-export interface WasmBackend {
-  wasm: {
-    HEAPU8: Uint8Array;
-    tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
-  };
-  dataIdMap: {
-    get(dataId: object): { memoryOffset: number } | undefined;
-    set(dataId: object, data: object): void;
-    delete(dataId: object): void;
-  };
-  dataIdNextNumber: number;
-  /** A view of a tensor's memory; invalid once the heap grows (any allocation may grow it). */
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  disposeData(dataId: object, force?: boolean): boolean;
-}
-
-const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+export type { WasmBackend };
 
 /**
  * The whole heap as 4-byte words, and where a tensor's data starts in it: copies between tensors
@@ -31,9 +20,9 @@ export function heapWords(backend: WasmBackend): Int32Array {
 
 /** Where `info`'s data starts in `heapWords` (4-byte dtypes only). */
 export function wordOffset(backend: WasmBackend, info: tf.TensorInfo): number {
-  const data = backend.dataIdMap.get(info.dataId);
-  if (!data) throw new Error('the tensor is not on the WASM backend');
-  return data.memoryOffset / 4;
+  const offset = wasmMemoryOffset(backend, info.dataId);
+  if (offset === undefined) throw new Error('the tensor is not on the WASM backend');
+  return offset / 4;
 }
 
 /** A tensor entry that views part of another tensor's memory (no copy); release it with `releaseView`. */
@@ -43,20 +32,14 @@ export function viewOf(
   offset: number,
   shape: number[],
 ): tf.TensorInfo {
-  const base = backend.dataIdMap.get(of.dataId);
-  if (!base) throw new Error('parallel conv: the input tensor is not on the WASM backend');
-  const id = backend.dataIdNextNumber++;
-  const dataId = { id };
-  const memoryOffset = base.memoryOffset + offset * Float32Array.BYTES_PER_ELEMENT;
-  backend.dataIdMap.set(dataId, { id, memoryOffset, shape, dtype: 'float32', refCount: 1 });
-  backend.wasm.tfjs.registerTensor(id, size(shape), memoryOffset);
-  return { dataId, shape, dtype: 'float32' };
+  const base = wasmMemoryOffset(backend, of.dataId);
+  if (base === undefined) throw new Error('parallel conv: the input tensor is not on the WASM backend');
+  return registerWasmView(backend, base + offset * Float32Array.BYTES_PER_ELEMENT, shape);
 }
 
 /** Forgets a view without freeing the memory it shows (which belongs to the viewed tensor). */
 export function releaseView(backend: WasmBackend, view: tf.TensorInfo): void {
-  backend.wasm.tfjs.disposeData((view.dataId as { id: number }).id);
-  backend.dataIdMap.delete(view.dataId);
+  forgetWasmView(backend, view);
 }
 
 /** The whole heap as float32 values; invalid once the heap grows. */
@@ -117,7 +100,6 @@ export function writeColumns(dst: Float32Array, width: number, c0: number, block
 const ROW_COPY_MIN = 32;
 
 const disposalListeners = new Set<(dataId: object) => void>();
-const watched = new WeakSet<object>();
 
 /**
  * Calls `listener` with each dataId whose memory the backend frees, so that caches keyed by tensor
@@ -126,12 +108,7 @@ const watched = new WeakSet<object>();
  */
 export function onDisposal(backend: WasmBackend, listener: (dataId: object) => void): void {
   disposalListeners.add(listener);
-  if (watched.has(backend)) return;
-  watched.add(backend);
-  const dispose = backend.disposeData.bind(backend);
-  backend.disposeData = (dataId: object, force?: boolean) => {
-    const freed = (dispose as (d: object, f?: boolean) => boolean)(dataId, force);
-    if (freed) for (const l of disposalListeners) l(dataId);
-    return freed;
-  };
+  interceptDisposal(backend, (dataId) => {
+    for (const l of disposalListeners) l(dataId);
+  });
 }

@@ -1,9 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-
-interface AdamInternals {
-  accBeta1?: tf.Variable;
-  accBeta2?: tf.Variable;
-}
+import { adamPowerVariables } from '../tfjs-internals.js';
 
 /**
  * tfjs' Adam (and Adamax-like optimizers) keep β₁ᵗ and β₂ᵗ as running float32 products, but
@@ -12,9 +8,8 @@ interface AdamInternals {
  * Returns null for optimizers without them.
  */
 export function readAdamPowers(optimizer: tf.Optimizer): [number, number] | null {
-  const o = optimizer as unknown as AdamInternals;
-  if (!(o.accBeta1 instanceof tf.Variable) || !(o.accBeta2 instanceof tf.Variable)) return null;
-  return [o.accBeta1.dataSync()[0]!, o.accBeta2.dataSync()[0]!];
+  const v = adamPowerVariables(optimizer);
+  return v && [v[0].dataSync()[0]!, v[1].dataSync()[0]!];
 }
 
 /** Puts saved β-powers back after `setWeights` (no-op for optimizers without them). */
@@ -22,10 +17,10 @@ export function writeAdamPowers(
   optimizer: tf.Optimizer,
   powers: readonly [number, number] | null | undefined,
 ): void {
-  const o = optimizer as unknown as AdamInternals;
-  if (!powers || !(o.accBeta1 instanceof tf.Variable) || !(o.accBeta2 instanceof tf.Variable)) return;
+  const v = adamPowerVariables(optimizer);
+  if (!powers || !v) return;
   tf.tidy(() => {
-    o.accBeta1!.assign(tf.scalar(powers[0]));
-    o.accBeta2!.assign(tf.scalar(powers[1]));
+    v[0].assign(tf.scalar(powers[0]));
+    v[1].assign(tf.scalar(powers[1]));
   });
 }

@@ -1,0 +1,78 @@
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from './backend/init-backend.js';
+import { stopGemmThreads } from './kernels/gemm-conv.js';
+import { onDisposal } from './kernels/wasm-heap.js';
+import {
+  adamPowerVariables,
+  forgetWasmView,
+  registerWasmView,
+  selfCheck,
+  TFJS_INTERNALS_VERSION,
+  type WasmBackend,
+  wasmMemoryOffset,
+} from './tfjs-internals.js';
+
+describe('tfjs internals', () => {
+  beforeAll(async () => {
+    await initBackend({ backend: 'wasm', log: () => {} });
+  }, 120_000);
+  afterAll(() => stopGemmThreads());
+
+  it('were written for the installed tfjs, and each one the WASM backend needs is present', () => {
+    expect(tf.version.tfjs).toBe(TFJS_INTERNALS_VERSION);
+    const checks = selfCheck();
+    expect(checks.map((c) => c.name)).toEqual([
+      'tfjs version 4.22.0',
+      'Engine.registryFactory',
+      'AdamOptimizer.accBeta1/accBeta2',
+      'BackendWasm.dataIdMap',
+      'BackendWasm.dataIdNextNumber',
+      'BackendWasm.disposeData',
+      'BackendWasm.wasm.tfjs.registerTensor/disposeData',
+    ]);
+    expect(checks.filter((c) => !c.ok)).toEqual([]);
+  });
+
+  it('self-check leaks no tensor (the Adam it builds is disposed)', () => {
+    const before = tf.memory().numTensors;
+    selfCheck();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('a WASM view reads the viewed memory, and forgetting it leaves that memory intact', () => {
+    const backend = tf.backend() as unknown as WasmBackend;
+    const x = tf.tensor1d([1, 2, 3, 4, 5, 6]);
+    const offset = wasmMemoryOffset(backend, x.dataId)!;
+    const view = registerWasmView(backend, offset + 2 * 4, [2, 2]);
+    expect(Array.from(backend.typedArrayFromHeap(view))).toEqual([3, 4, 5, 6]);
+    forgetWasmView(backend, view);
+    expect(wasmMemoryOffset(backend, view.dataId)).toBeUndefined();
+    expect(Array.from(x.dataSync())).toEqual([1, 2, 3, 4, 5, 6]);
+    x.dispose();
+  });
+
+  it('disposal interception reports each freed dataId, not one still referenced', () => {
+    const backend = tf.backend() as unknown as WasmBackend;
+    const freed: object[] = [];
+    onDisposal(backend, (d) => freed.push(d)); // through interceptDisposal, as the kernels use it
+    const x = tf.tensor1d([1]);
+    const y = tf.reshape(x, [1, 1]); // shares x's data
+    x.dispose();
+    expect(freed).toEqual([]);
+    y.dispose();
+    expect(freed).toEqual([x.dataId]);
+    expect(wasmMemoryOffset(backend, x.dataId)).toBeUndefined();
+  });
+
+  it("reads Adam's β-power variables, and null for an optimizer without them", () => {
+    const adam = tf.train.adam(0.1, 0.5, 0.25);
+    const [b1, b2] = adamPowerVariables(adam)!;
+    expect(b1.dataSync()[0]).toBe(0.5);
+    expect(b2.dataSync()[0]).toBe(0.25);
+    adam.dispose();
+    const sgd = tf.train.sgd(0.1);
+    expect(adamPowerVariables(sgd)).toBeNull();
+    sgd.dispose();
+  });
+});

@@ -1,0 +1,154 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Every use skingan makes of tfjs' private fields and methods, and nothing else: the rest of the code
+ * goes through the small typed functions below. These fields are not part of tfjs' API and may
+ * change in any release, so core's peer range pins the tfjs version this module was written for,
+ * and `selfCheck()` (run by `skingan doctor`) says at once which of them a given install lacks.
+ */
+
+/** The tfjs version whose internals this module reads (core's peer range pins it). */
+export const TFJS_INTERNALS_VERSION = '4.22.0';
+
+/** What of tfjs-backend-wasm's `BackendWasm` skingan's kernels use: its public methods and heap. */
+export interface WasmBackend {
+  wasm: { HEAPU8: Uint8Array };
+  /** A view of a tensor's memory; invalid once the heap grows (any allocation may grow it). */
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+/** BackendWasm's tensor table and the module's registration calls (private in 4.22). */
+interface WasmBackendInternals extends WasmBackend {
+  wasm: {
+    HEAPU8: Uint8Array;
+    tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
+  };
+  dataIdMap: {
+    has(dataId: object): boolean;
+    get(dataId: object): { memoryOffset: number } | undefined;
+    set(dataId: object, data: object): void;
+    delete(dataId: object): void;
+  };
+  dataIdNextNumber: number;
+}
+
+const internal = (backend: WasmBackend) => backend as WasmBackendInternals;
+
+/** Where a tensor's data starts on the WASM heap (bytes), or undefined if it is not on the backend. */
+export function wasmMemoryOffset(backend: WasmBackend, dataId: object): number | undefined {
+  const map = internal(backend).dataIdMap;
+  // DataStorage.get of an unknown id asks the engine to move the data from another backend.
+  return map.has(dataId) ? map.get(dataId)?.memoryOffset : undefined;
+}
+
+/**
+ * A new float32 tensor entry over memory that belongs to another tensor (no allocation, no copy);
+ * forget it with `forgetWasmView`, which leaves the memory alone.
+ */
+export function registerWasmView(backend: WasmBackend, memoryOffset: number, shape: number[]): tf.TensorInfo {
+  const b = internal(backend);
+  const id = b.dataIdNextNumber++;
+  const dataId = { id };
+  b.dataIdMap.set(dataId, { id, memoryOffset, shape, dtype: 'float32', refCount: 1 });
+  b.wasm.tfjs.registerTensor(
+    id,
+    shape.reduce((a, c) => a * c, 1),
+    memoryOffset,
+  );
+  return { dataId, shape, dtype: 'float32' };
+}
+
+/** Removes an entry made by `registerWasmView` without freeing the memory it shows. */
+export function forgetWasmView(backend: WasmBackend, view: tf.TensorInfo): void {
+  const b = internal(backend);
+  b.wasm.tfjs.disposeData((view.dataId as { id: number }).id);
+  b.dataIdMap.delete(view.dataId);
+}
+
+const patched = new WeakSet<object>();
+
+/**
+ * Calls `onFreed` with each dataId whose memory `backend` frees, by wrapping its `disposeData`
+ * (tfjs has no disposal event). Once per backend; `onFreed` is the one for that backend.
+ */
+export function interceptDisposal(backend: WasmBackend, onFreed: (dataId: object) => void): void {
+  if (patched.has(backend)) return;
+  patched.add(backend);
+  const dispose = backend.disposeData.bind(backend);
+  backend.disposeData = (dataId: object, force?: boolean) => {
+    const freed = dispose(dataId, force);
+    if (freed) onFreed(dataId);
+    return freed;
+  };
+}
+
+/** Whether a tfjs-node build registered its native 'tensorflow' backend (the engine's registry). */
+export function nativeBackendRegistered(): boolean {
+  return tf.engine().registryFactory.tensorflow !== undefined;
+}
+
+/** tfjs' cpu backend prints a multi-line hint on first use in Node; marks it as used. */
+export function silenceCpuFirstUseHint(backend: tf.KernelBackend): void {
+  const b = backend as unknown as { firstUse?: boolean };
+  if ('firstUse' in b) b.firstUse = false;
+}
+
+/** β₁ᵗ and β₂ᵗ of tfjs' Adam (and Adamax-like) optimizers, or null for optimizers without them. */
+export function adamPowerVariables(optimizer: tf.Optimizer): [tf.Variable, tf.Variable] | null {
+  const o = optimizer as unknown as { accBeta1?: unknown; accBeta2?: unknown };
+  return o.accBeta1 instanceof tf.Variable && o.accBeta2 instanceof tf.Variable
+    ? [o.accBeta1, o.accBeta2]
+    : null;
+}
+
+/** One private field or method this module relies on, and whether this install has it. */
+export interface InternalCheck {
+  name: string;
+  ok: boolean;
+}
+
+/**
+ * Checks each private field and method above on this install: the engine's always, the WASM
+ * backend's when it is the backend in use. A failed check means tfjs changed under skingan (a tfjs
+ * other than `TFJS_INTERNALS_VERSION`): the pinned version is what the checks were written for.
+ */
+export function selfCheck(): InternalCheck[] {
+  const engine = tf.engine() as unknown as Record<string, unknown>;
+  const checks: InternalCheck[] = [
+    { name: `tfjs version ${TFJS_INTERNALS_VERSION}`, ok: tf.version.tfjs === TFJS_INTERNALS_VERSION },
+    {
+      name: 'Engine.registryFactory',
+      ok: typeof engine.registryFactory === 'object' && engine.registryFactory !== null,
+    },
+  ];
+  const adam = tf.train.adam();
+  try {
+    checks.push({ name: 'AdamOptimizer.accBeta1/accBeta2', ok: adamPowerVariables(adam) !== null });
+  } finally {
+    adam.dispose();
+  }
+  if (tf.getBackend() === 'wasm') {
+    const b = tf.backend() as unknown as Partial<WasmBackendInternals>;
+    const map = b.dataIdMap as Partial<WasmBackendInternals['dataIdMap']> | undefined;
+    checks.push(
+      {
+        name: 'BackendWasm.dataIdMap',
+        ok: ['has', 'get', 'set', 'delete'].every((m) => typeof map?.[m as 'get'] === 'function'),
+      },
+      { name: 'BackendWasm.dataIdNextNumber', ok: Number.isInteger(b.dataIdNextNumber) },
+      { name: 'BackendWasm.disposeData', ok: typeof b.disposeData === 'function' },
+      {
+        name: 'BackendWasm.wasm.tfjs.registerTensor/disposeData',
+        ok:
+          typeof b.wasm?.tfjs?.registerTensor === 'function' &&
+          typeof b.wasm?.tfjs?.disposeData === 'function',
+      },
+    );
+  }
+  if (tf.getBackend() === 'cpu') {
+    checks.push({ name: 'MathBackendCPU.firstUse', ok: 'firstUse' in (tf.backend() as object) });
+  }
+  return checks;
+}
