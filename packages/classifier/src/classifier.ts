@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   type FeatureExtractor,
+  kerasBatchNormFields,
   type LabelSpace,
   loadModel,
   type ProbabilisticClassifier,
@@ -262,8 +263,7 @@ export async function createPretrainedClassifier(
   const momentum = options.bnMomentum === undefined ? 0.9 : options.bnMomentum;
   if (momentum !== null && !asClassifier) {
     for (const layer of backbone.layers) {
-      if (layer.getClassName() === 'BatchNormalization')
-        (layer as unknown as { momentum: number }).momentum = momentum;
+      if (layer.getClassName() === 'BatchNormalization') kerasBatchNormFields(layer).momentum = momentum;
     }
   }
   const featureDim = backbone.outputs[0]!.shape[1] as number;

@@ -108,4 +108,12 @@ export {
   type RunJson,
   type RunStatus,
 } from './run/run-folder.js';
-export { type InternalCheck, selfCheck, TFJS_INTERNALS_VERSION } from './tfjs-internals.js';
+export {
+  type InternalCheck,
+  type KerasBatchNormFields,
+  type KerasConv2DFields,
+  kerasBatchNormFields,
+  kerasConv2DFields,
+  selfCheck,
+  TFJS_INTERNALS_VERSION,
+} from './tfjs-internals.js';

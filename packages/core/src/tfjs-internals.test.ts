@@ -6,6 +6,8 @@ import { onDisposal } from './kernels/wasm-heap.js';
 import {
   adamPowerVariables,
   forgetWasmView,
+  kerasBatchNormFields,
+  kerasConv2DFields,
   registerWasmView,
   selfCheck,
   TFJS_INTERNALS_VERSION,
@@ -26,6 +28,8 @@ describe('tfjs internals', () => {
       'tfjs version 4.22.0',
       'Engine.registryFactory',
       'AdamOptimizer.accBeta1/accBeta2',
+      'layers.BatchNormalization.{axis,epsilon,momentum,gamma,beta,movingMean,movingVariance}',
+      'layers.Conv2D.{kernel,bias,strides,padding,dataFormat,dilationRate,activation}',
       'BackendWasm.dataIdMap',
       'BackendWasm.dataIdNextNumber',
       'BackendWasm.disposeData',
@@ -34,7 +38,17 @@ describe('tfjs internals', () => {
     expect(checks.filter((c) => !c.ok)).toEqual([]);
   });
 
-  it('self-check leaks no tensor (the Adam it builds is disposed)', () => {
+  it("types a Keras layer's private fields, and refuses a layer of another class", () => {
+    const bn = tf.layers.batchNormalization({ momentum: 0.7, epsilon: 0.01 });
+    bn.build([1, 2, 2, 3]);
+    const fields = kerasBatchNormFields(bn);
+    expect([fields.momentum, fields.epsilon, fields.axis]).toEqual([0.7, 0.01, -1]);
+    expect(fields.movingVariance.read().dataSync()).toEqual(new Float32Array([1, 1, 1]));
+    expect(() => kerasConv2DFields(bn)).toThrow(/is not a Conv2D/);
+    for (const v of bn.weights) v.dispose();
+  });
+
+  it('self-check leaks no tensor (the Adam and layers it builds are disposed)', () => {
     const before = tf.memory().numTensors;
     selfCheck();
     expect(tf.memory().numTensors).toBe(before);

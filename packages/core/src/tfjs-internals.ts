@@ -103,6 +103,55 @@ export function adamPowerVariables(optimizer: tf.Optimizer): [tf.Variable, tf.Va
     : null;
 }
 
+/** tfjs-layers' BatchNormalization fields (private in 4.22) that skingan's fused training path uses. */
+export interface KerasBatchNormFields {
+  axis: number;
+  epsilon: number;
+  /** Writable: fine-tuning sets its own. */
+  momentum: number;
+  gamma: tf.LayerVariable | null;
+  beta: tf.LayerVariable | null;
+  movingMean: tf.LayerVariable;
+  movingVariance: tf.LayerVariable;
+}
+
+/** tfjs-layers' Conv2D fields (private in 4.22) that a replacement `call` needs. */
+export interface KerasConv2DFields {
+  kernel: { read(): tf.Tensor4D };
+  bias?: { read(): tf.Tensor1D } | null;
+  strides: number[];
+  padding: 'same' | 'valid';
+  dataFormat: string;
+  dilationRate: number | number[];
+  activation: { apply(x: tf.Tensor): tf.Tensor };
+}
+
+const BATCH_NORM_FIELDS = ['axis', 'epsilon', 'momentum', 'gamma', 'beta', 'movingMean', 'movingVariance'];
+const CONV2D_FIELDS = ['kernel', 'bias', 'strides', 'padding', 'dataFormat', 'dilationRate', 'activation'];
+
+/** A built BatchNormalization layer's private fields (the same object, typed). */
+export function kerasBatchNormFields(layer: tf.layers.Layer): KerasBatchNormFields {
+  if (layer.getClassName() !== 'BatchNormalization')
+    throw new Error(`${layer.name} is not a BatchNormalization`);
+  return layer as unknown as KerasBatchNormFields;
+}
+
+/** A built Conv2D layer's private fields (the same object, typed). */
+export function kerasConv2DFields(layer: tf.layers.Layer): KerasConv2DFields {
+  if (layer.getClassName() !== 'Conv2D') throw new Error(`${layer.name} is not a Conv2D`);
+  return layer as unknown as KerasConv2DFields;
+}
+
+/** Whether a freshly built layer has each of `fields` (for the self-check). */
+function hasFields(layer: tf.layers.Layer, inputShape: number[], fields: string[]): boolean {
+  layer.build(inputShape);
+  try {
+    return fields.every((f) => f in layer);
+  } finally {
+    for (const v of layer.weights) v.dispose();
+  }
+}
+
 /** One private field or method this module relies on, and whether this install has it. */
 export interface InternalCheck {
   name: string;
@@ -129,6 +178,16 @@ export function selfCheck(): InternalCheck[] {
   } finally {
     adam.dispose();
   }
+  checks.push(
+    {
+      name: `layers.BatchNormalization.{${BATCH_NORM_FIELDS.join(',')}}`,
+      ok: hasFields(tf.layers.batchNormalization({}), [1, 2, 2, 3], BATCH_NORM_FIELDS),
+    },
+    {
+      name: `layers.Conv2D.{${CONV2D_FIELDS.join(',')}}`,
+      ok: hasFields(tf.layers.conv2d({ filters: 1, kernelSize: 1 }), [1, 2, 2, 3], CONV2D_FIELDS),
+    },
+  );
   if (tf.getBackend() === 'wasm') {
     const b = tf.backend() as unknown as Partial<WasmBackendInternals>;
     const map = b.dataIdMap as Partial<WasmBackendInternals['dataIdMap']> | undefined;

@@ -1,16 +1,5 @@
-import { batchNormTraining } from '@skingan/core';
+import { batchNormTraining, kerasBatchNormFields } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
-
-interface BatchNormLayer {
-  axis: number;
-  epsilon: number;
-  momentum: number;
-  gamma: tf.LayerVariable | null;
-  beta: tf.LayerVariable | null;
-  movingMean: tf.LayerVariable;
-  movingVariance: tf.LayerVariable;
-  call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor | tf.Tensor[];
-}
 
 /**
  * Makes a model's BatchNormalization layers train through `batchNormTraining` (@skingan/core): one
@@ -25,11 +14,11 @@ export function fuseBatchNorm(model: tf.LayersModel): string[] {
   const changed: string[] = [];
   for (const layer of model.layers) {
     if (layer.getClassName() !== 'BatchNormalization' || fused.has(layer)) continue;
-    const bn = layer as unknown as BatchNormLayer;
+    const bn = kerasBatchNormFields(layer);
     if (!bn.gamma || !bn.beta || (bn.axis !== -1 && bn.axis !== (layer.inputSpec?.[0]?.ndim ?? 0) - 1))
       continue;
-    const keras = bn.call.bind(bn);
-    bn.call = (inputs, kwargs) => {
+    const keras = layer.call.bind(layer);
+    layer.call = (inputs, kwargs) => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor;
       if (!kwargs?.training) return keras(inputs, kwargs);
       return tf.tidy(() =>

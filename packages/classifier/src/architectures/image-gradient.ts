@@ -1,15 +1,5 @@
+import { kerasConv2DFields } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
-
-interface ConvLayer {
-  kernel: { read(): tf.Tensor4D };
-  bias?: { read(): tf.Tensor1D } | null;
-  strides: number[];
-  padding: 'same' | 'valid';
-  dataFormat: string;
-  dilationRate: number | number[];
-  activation: { apply(x: tf.Tensor): tf.Tensor };
-  call(inputs: tf.Tensor | tf.Tensor[], kwargs: object): tf.Tensor | tf.Tensor[];
-}
 
 /**
  * Stops a network's first convolutions from computing the gradient of the images they read.
@@ -30,11 +20,7 @@ export function skipImageGradient(model: tf.LayersModel): string[] {
     if (!inbound.every((l) => weightFree.has(l.name))) continue;
     if (layer.weights.length === 0) {
       weightFree.add(layer.name);
-    } else if (
-      layer.getClassName() === 'Conv2D' &&
-      !unfused.has(layer) &&
-      unfuse(layer as unknown as ConvLayer)
-    ) {
+    } else if (layer.getClassName() === 'Conv2D' && !unfused.has(layer) && unfuse(layer)) {
       unfused.add(layer);
       changed.push(layer.name);
     }
@@ -45,11 +31,12 @@ export function skipImageGradient(model: tf.LayersModel): string[] {
 /** Layers already changed: a second call leaves them be. */
 const unfused = new WeakSet<object>();
 
-function unfuse(conv: ConvLayer): boolean {
+function unfuse(layer: tf.layers.Layer): boolean {
+  const conv = kerasConv2DFields(layer);
   const dilations = Array.isArray(conv.dilationRate) ? conv.dilationRate : [conv.dilationRate];
   if (conv.dataFormat !== 'channelsLast' || dilations.some((d) => d !== 1)) return false;
   const [sh, sw] = conv.strides as [number, number];
-  conv.call = (inputs) =>
+  layer.call = (inputs) =>
     tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
       let y: tf.Tensor = tf.conv2d(x, conv.kernel.read(), [sh, sw], conv.padding);

@@ -1,4 +1,21 @@
 import * as tf from '@tensorflow/tfjs';
+import {
+  _FusedMatMul,
+  BatchMatMul,
+  Concat,
+  Conv2D,
+  Conv2DBackpropFilter,
+  Conv2DBackpropInput,
+  FusedConv2D,
+  Identity,
+  MaxPoolGrad,
+  Mean,
+  OneHot,
+  Pack,
+  Slice,
+  Sum,
+  UnsortedSegmentSum,
+} from '@tensorflow/tfjs';
 import { ADAM_STEP_KERNEL, wasmAdamAvailable, wasmAdamStep } from './adam-step.js';
 import { transposeOperandsFirst } from './batch-matmul.js';
 import { fusedBatchNormGrad } from './batch-norm-grad.js';
@@ -24,8 +41,8 @@ import { unsortedSegmentSum } from './unsorted-segment-sum.js';
 
 /** The training kernels skingan adds to a backend that lacks them. */
 export const COMPOSITE_KERNELS: readonly { kernelName: string; kernelFunc: tf.KernelFunc }[] = [
-  { kernelName: 'Conv2DBackpropFilter', kernelFunc: conv2DBackpropFilter },
-  { kernelName: 'UnsortedSegmentSum', kernelFunc: unsortedSegmentSum },
+  { kernelName: Conv2DBackpropFilter, kernelFunc: conv2DBackpropFilter },
+  { kernelName: UnsortedSegmentSum, kernelFunc: unsortedSegmentSum },
 ];
 
 /** The kernels skingan put in place on a backend. */
@@ -71,48 +88,62 @@ export function registerTrainingKernels(backendName: string): TrainingKernels {
   return { added, replaced: [...replaced, 'FusedBatchNorm (gradient)'] };
 }
 
+const CONVOLUTIONS: string[] = [Conv2D, FusedConv2D, Conv2DBackpropInput];
+
+/** A replacement of a WASM kernel: `wrap` receives the kernel in place (tfjs' own, or an earlier entry's). */
+interface KernelReplacement {
+  kernelName: string;
+  wrap: (original: tf.KernelFunc) => tf.KernelFunc;
+}
+
+/**
+ * The WASM kernels that exist but are wrong or slow, replaced in this order by wrappers or
+ * compositions of the backend's own fast kernels; each replacement is tested against the cpu backend.
+ */
+const WASM_REPLACEMENTS: readonly KernelReplacement[] = [
+  { kernelName: OneHot, wrap: (original) => fixedOneHot(original) },
+  { kernelName: Slice, wrap: heapSlice },
+  { kernelName: Concat, wrap: heapConcat },
+  { kernelName: Pack, wrap: heapPack },
+  { kernelName: MaxPoolGrad, wrap: maxPoolGradByWindows },
+  { kernelName: Identity, wrap: sharedIdentity },
+  { kernelName: Sum, wrap: (original) => leadingAxesReduce(Sum, original) },
+  { kernelName: Mean, wrap: (original) => leadingAxesReduce(Mean, original) },
+  {
+    kernelName: BatchMatMul,
+    wrap: (original) => transposeOperandsFirst(parallelMatMul(BatchMatMul, original)),
+  },
+  {
+    kernelName: _FusedMatMul,
+    wrap: (original) => transposeOperandsFirst(parallelMatMul(_FusedMatMul, original)),
+  },
+  { kernelName: Conv2DBackpropInput, wrap: (original) => withFallback(conv2DBackpropInput, original) },
+  // Split across the helper threads when there are any (startConvHelpers); unchanged otherwise.
+  { kernelName: Conv2D, wrap: (original) => parallelConv(Conv2D, original) },
+  { kernelName: FusedConv2D, wrap: (original) => parallelConv(FusedConv2D, original) },
+  // skingan's own SIMD loops where they apply (gemm-conv.ts), once startGemmThreads has run.
+  { kernelName: Conv2D, wrap: gemmConv },
+  { kernelName: FusedConv2D, wrap: gemmConv },
+  { kernelName: Conv2DBackpropInput, wrap: gemmInputGrad },
+  { kernelName: Conv2DBackpropFilter, wrap: gemmFilterGrad },
+];
+
+/** What doctor reports: each replaced kernel once (not those added), the convolutions with how they run. */
 const WASM_REPLACED = [
-  'OneHot',
-  'Slice',
-  'Concat',
-  'Pack',
-  'MaxPoolGrad',
-  'Identity',
-  'Sum',
-  'Mean',
-  'BatchMatMul',
-  '_FusedMatMul',
-  'Conv2D, FusedConv2D, Conv2DBackpropInput (SIMD loops of skingan split over threads; XNNPACK, split over threads, where they do not apply)',
+  ...new Set(
+    WASM_REPLACEMENTS.map((r) => r.kernelName).filter(
+      (n) => !CONVOLUTIONS.includes(n) && !COMPOSITE_KERNELS.some((k) => k.kernelName === n),
+    ),
+  ),
+  `${CONVOLUTIONS.join(', ')} (SIMD loops of skingan split over threads; XNNPACK, split over threads, where they do not apply)`,
 ];
 let wasmPatched = false;
 
-/**
- * Replaces WASM kernels that exist but are wrong or slow with wrappers or compositions of the
- * backend's own fast kernels. Once per process; each replacement is tested against the cpu backend.
- */
+/** Replaces the WASM kernels of WASM_REPLACEMENTS, once per process. */
 function patchWasmKernels(): string[] {
   if (wasmPatched) return WASM_REPLACED;
   wasmPatched = true;
-  replaceKernel('OneHot', (original) => fixedOneHot(original));
-  replaceKernel('Slice', heapSlice);
-  replaceKernel('Concat', heapConcat);
-  replaceKernel('Pack', heapPack);
-  replaceKernel('MaxPoolGrad', maxPoolGradByWindows);
-  replaceKernel('Identity', sharedIdentity);
-  replaceKernel('Sum', (original) => leadingAxesReduce('Sum', original));
-  replaceKernel('Mean', (original) => leadingAxesReduce('Mean', original));
-  replaceKernel('BatchMatMul', (original) => transposeOperandsFirst(parallelMatMul('BatchMatMul', original)));
-  replaceKernel('_FusedMatMul', (original) =>
-    transposeOperandsFirst(parallelMatMul('_FusedMatMul', original)),
-  );
-  replaceKernel('Conv2DBackpropInput', (original) => withFallback(conv2DBackpropInput, original));
-  // Split across the helper threads when there are any (startConvHelpers); unchanged otherwise.
-  replaceKernel('Conv2D', (original) => parallelConv('Conv2D', original));
-  replaceKernel('FusedConv2D', (original) => parallelConv('FusedConv2D', original));
-  // skingan's own SIMD loops where they apply (gemm-conv.ts), once startGemmThreads has run.
-  for (const name of ['Conv2D', 'FusedConv2D']) replaceKernel(name, gemmConv);
-  replaceKernel('Conv2DBackpropInput', gemmInputGrad);
-  replaceKernel('Conv2DBackpropFilter', gemmFilterGrad);
+  for (const r of WASM_REPLACEMENTS) replaceKernel(r.kernelName, r.wrap);
   return WASM_REPLACED;
 }
 
