@@ -96,6 +96,26 @@ export class CheckpointStore {
     return all[all.length - 1];
   }
 
+  /**
+   * Points `latest.json` at the newest complete checkpoint: a kill between a checkpoint's rename and
+   * the move of `latest.json` leaves it one behind, and a resume with nothing left to train would
+   * otherwise never write it again.
+   */
+  async syncLatest(): Promise<void> {
+    const latest = await this.latest();
+    if (!latest) return;
+    const current = await fs.readFile(join(this.dir, LATEST), 'utf8').then(
+      (t) => JSON.parse(t) as { step?: number },
+      () => undefined,
+    );
+    if (current?.step === latest.step) return;
+    await writeJsonAtomic(join(this.dir, LATEST), {
+      step: latest.step,
+      epoch: latest.epoch,
+      dir: stepDir(latest.step),
+    });
+  }
+
   /** Complete checkpoints, oldest first (a folder counts only once its manifest is in place). */
   async list(): Promise<CheckpointRef[]> {
     const entries = await fs.readdir(this.dir).catch(() => [] as string[]);

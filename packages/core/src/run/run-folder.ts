@@ -135,8 +135,9 @@ export class RunFolder<C = unknown> {
     const run = new RunFolder<C>(abs, config, lock, options.keepCheckpoints);
     await fs.mkdir(run.samplesDir, { recursive: true });
     await fs.mkdir(run.checkpoints.dir, { recursive: true });
-    // What a killed process left half-written (its checkpoints' temps go at the next save).
-    for (const d of [abs, run.samplesDir]) await removeStaleTemps(d);
+    // What a killed process left half-written, and a latest.json it had no time to move.
+    for (const d of [abs, run.samplesDir, run.checkpoints.dir]) await removeStaleTemps(d);
+    if (exists) await run.checkpoints.syncLatest();
     await writeJsonAtomic(configPath, config);
     const now = new Date().toISOString();
     const latest = exists ? await run.checkpoints.latest() : undefined;

@@ -276,10 +276,11 @@ export class CycleGanTrainer {
         const next = { epoch: epoch + 1, stepInEpoch: 0, epochSums: {} };
         if (run) {
           checkpoint = await this.saveCheckpoint(run, next);
+          // The checkpoint's own epoch (the next one to run), as a resume re-logs it.
           await observer.onCheckpoint?.({
             kind: 'checkpoint',
             step: this.stepCount,
-            epoch,
+            epoch: checkpoint.epoch,
             path: checkpoint.dir,
           });
         }
