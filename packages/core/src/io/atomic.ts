@@ -76,13 +76,15 @@ export function diskFull(e: unknown, path: string): unknown {
 
 /**
  * Removes what killed writers left in `dir`: `tempSibling` files and folders whose process is gone
- * (a live writer's temps, this process' included, are kept).
+ * (a live writer's temps, this process' included, are kept). With `of`, only the temps of that file.
  */
-export async function removeStaleTemps(dir: string): Promise<void> {
+export async function removeStaleTemps(dir: string, options: { of?: string } = {}): Promise<void> {
   const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const prefix = options.of === undefined ? undefined : `.${options.of}.tmp-`;
   await Promise.all(
     names.map(async (name) => {
       const m = TEMP_NAME.exec(name);
+      if (prefix && !name.startsWith(prefix)) return;
       if (m && !processAlive(Number(m[1]))) await fs.rm(join(dir, name), { recursive: true, force: true });
     }),
   );

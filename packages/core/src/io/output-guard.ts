@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { SkinganError } from '../errors.js';
 import { LOCK_FILE } from '../run/folder-lock.js';
-import { pathExists, writeJsonAtomic } from './atomic.js';
+import { pathExists, removeStaleTemps, writeJsonAtomic } from './atomic.js';
 
 /**
  * No command overwrites an input it read, or a file it did not create, without `--force`.
@@ -76,6 +76,8 @@ export async function checkOutput(path: string, check: OutputCheck): Promise<str
 export async function claimOutput(path: string, command: string): Promise<void> {
   if ((await outputOwner(path)) === command) return;
   const record = ownerRecordPath(path);
+  // The record sits in the user's folder, not in the output: a killed claim's temp is cleared here.
+  await removeStaleTemps(dirname(record), { of: basename(record) });
   try {
     await writeJsonAtomic(record, { command, writtenAt: new Date().toISOString() } satisfies OwnerRecord);
   } catch (e) {

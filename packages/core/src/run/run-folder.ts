@@ -133,12 +133,14 @@ export class RunFolder<C = unknown> {
       config = options.config;
     }
     const run = new RunFolder<C>(abs, config, lock, options.keepCheckpoints);
-    await fs.mkdir(run.samplesDir, { recursive: true });
-    await fs.mkdir(run.checkpoints.dir, { recursive: true });
     // What a killed process left half-written, and a latest.json it had no time to move.
     for (const d of [abs, run.samplesDir, run.checkpoints.dir]) await removeStaleTemps(d);
-    if (exists) await run.checkpoints.syncLatest();
+    // config.json first: a run killed before it leaves no visible entry (only the lock and a temp),
+    // so the rerun sees an empty folder, not a "non-empty folder that is not a run".
     await writeJsonAtomic(configPath, config);
+    await fs.mkdir(run.samplesDir, { recursive: true });
+    await fs.mkdir(run.checkpoints.dir, { recursive: true });
+    if (exists) await run.checkpoints.syncLatest();
     const now = new Date().toISOString();
     const latest = exists ? await run.checkpoints.latest() : undefined;
     // Steps after the checkpoint we resume from will be logged again (all of them without one).
