@@ -127,12 +127,16 @@ export class ImageClassifier implements ProbabilisticClassifier, FeatureExtracto
     return countTrainableParams(this.backbone, this.head);
   }
 
-  /** Saves `classifier.json`, `backbone/` and `head/` into `dir`, replacing it atomically. */
-  async save(dir: string): Promise<void> {
+  /**
+   * Saves `classifier.json`, `backbone/` and `head/` into `dir`, replacing it atomically; `extraJson`
+   * (file name → value) is written into the same folder, so it can never describe other weights.
+   */
+  async save(dir: string, extraJson: Record<string, unknown> = {}): Promise<void> {
     await replaceDirAtomic(resolve(dir), async (tmp) => {
       await saveModel(this.backbone, join(tmp, 'backbone'));
       await saveModel(this.head, join(tmp, 'head'));
       await writeJsonAtomic(join(tmp, SPEC_FILE), this.spec);
+      for (const [name, value] of Object.entries(extraJson)) await writeJsonAtomic(join(tmp, name), value);
     });
   }
 

@@ -249,21 +249,67 @@ describe('Learner', () => {
     second.c.dispose();
   });
 
-  it('resume with a damaged best/, or one of a later epoch than the checkpoint names, fails loudly (BAD_CHECKPOINT naming best/) instead of ending with other weights', async () => {
+  it("killed after a best epoch's checkpoint, before best/ was written: the resume takes the best weights from that checkpoint and ends as an uninterrupted run", async () => {
+    const make = (name: string, observer?: Learner['options']['observer']) =>
+      RunFolder.open(join(tmp, name), { kind: 'classifier', config: {} }).then((run) => {
+        const c = classifier(9);
+        const l = new Learner(c, {
+          train: memorySource(data.images, data.labels, 8),
+          val: memorySource(val.images, val.labels, 12),
+          run,
+          observer,
+        });
+        return { c, l, run };
+      });
+    const full = await make('best-ref');
+    const ref = await full.l.fit([oneCyclePhase(3, 1e-2)]);
+    const stop = new Error('killed');
+    const killed = await make('best-killed', {
+      onCheckpoint: (e) => {
+        if (e.epoch === 0) throw stop;
+      },
+    });
+    await expect(killed.l.fit([oneCyclePhase(3, 1e-2)])).rejects.toBe(stop);
+    // Epoch 1 is always the best so far; its checkpoint is saved, best/ not yet.
+    await rm(join(killed.run.dir, 'best'), { recursive: true });
+    const c2 = classifier(9);
+    const l2 = new Learner(c2, {
+      train: memorySource(data.images, data.labels, 8),
+      val: memorySource(val.images, val.labels, 12),
+      run: killed.run,
+    });
+    const resumed = await l2.fit([oneCyclePhase(3, 1e-2)], { resume: true });
+    expect({ ...resumed.best, ms: 0 }).toEqual({ ...ref.best, ms: 0 });
+    expect(weightsOf(c2.backbone)).toEqual(weightsOf(full.c.backbone));
+    expect(weightsOf(c2.head)).toEqual(weightsOf(full.c.head));
+    for (const x of [full.l, killed.l, l2]) x.dispose();
+    for (const x of [full.c, killed.c, c2]) x.dispose();
+  });
+
+  it('resume with a damaged best/, or one of another epoch than the checkpoint names, fails loudly (BAD_CHECKPOINT naming best/) instead of ending with other weights', async () => {
     const c = classifier(9);
     const run = await RunFolder.open(join(tmp, 'damaged'), { kind: 'classifier', config: {} });
     const stop = new Error('killed');
+    // Stopped at the checkpoint of the first epoch that is not the best: best/ is then what the
+    // resume reads (a best epoch's own checkpoint holds the best weights itself).
+    let bestScore = -1;
+    let stoppedAt = -1;
     const l = new Learner(c, {
       train: memorySource(data.images, data.labels, 8),
       val: memorySource(val.images, val.labels, 12),
       run,
       observer: {
+        onEpoch: (e) => {
+          const score = e.metrics?.valBalancedAccuracy ?? 0;
+          if (score <= bestScore && stoppedAt < 0) stoppedAt = e.epoch;
+          bestScore = Math.max(bestScore, score);
+        },
         onCheckpoint: (e) => {
-          if (e.epoch === 0) throw stop;
+          if (e.epoch === stoppedAt) throw stop;
         },
       },
     });
-    await expect(l.fit([oneCyclePhase(3, 1e-2)])).rejects.toBe(stop);
+    await expect(l.fit([oneCyclePhase(8, 5e-2)])).rejects.toBe(stop);
     l.dispose();
     const c2 = classifier(9);
     const l2 = new Learner(c2, {
@@ -271,22 +317,23 @@ describe('Learner', () => {
       val: memorySource(val.images, val.labels, 12),
       run,
     });
-    // A best/ of a later epoch than the checkpoint names (written after it, before a kill).
     const marker = join(run.dir, 'best', 'best-epoch.json');
-    expect(JSON.parse(await readFile(marker, 'utf8'))).toEqual({ epoch: 0 });
-    await writeFile(marker, JSON.stringify({ epoch: 2 }));
-    await expect(l2.fit([oneCyclePhase(3, 1e-2)], { resume: true })).rejects.toThrow(
-      "best/ holds epoch 3's weights, but the checkpoint resumed from names epoch 1 as the best",
+    const bestEpoch = (JSON.parse(await readFile(marker, 'utf8')) as { epoch: number }).epoch;
+    expect(bestEpoch).toBeLessThan(stoppedAt);
+    const named = `epoch ${bestEpoch + 1}`;
+    await writeFile(marker, JSON.stringify({ epoch: stoppedAt }));
+    await expect(l2.fit([oneCyclePhase(8, 5e-2)], { resume: true })).rejects.toThrow(
+      `best/ holds epoch ${stoppedAt + 1}'s weights, but the checkpoint resumed from names ${named} as the best`,
     );
-    await writeFile(marker, JSON.stringify({ epoch: 0 }));
+    await writeFile(marker, JSON.stringify({ epoch: bestEpoch }));
     await writeFile(join(run.dir, 'best', 'classifier.json'), '{"truncat');
-    const err = await l2.fit([oneCyclePhase(3, 1e-2)], { resume: true }).catch((e) => e);
+    const err = await l2.fit([oneCyclePhase(8, 5e-2)], { resume: true }).catch((e) => e);
     expect(err.code).toBe('BAD_CHECKPOINT');
-    expect(err.message).toContain(`${join(run.dir, 'best')}: the best model (epoch 1) cannot be read`);
+    expect(err.message).toContain(`${join(run.dir, 'best')}: the best model (${named}) cannot be read`);
     // best/ missing altogether: also an error, not a silent fallback.
     await rm(join(run.dir, 'best'), { recursive: true });
-    await expect(l2.fit([oneCyclePhase(3, 1e-2)], { resume: true })).rejects.toThrow(
-      'the best model (epoch 1) is missing: neither best/ nor model/ is in the run',
+    await expect(l2.fit([oneCyclePhase(8, 5e-2)], { resume: true })).rejects.toThrow(
+      `the best model (${named}) is missing: neither best/ nor model/ is in the run`,
     );
     l2.dispose();
     for (const x of [c, c2]) x.dispose();

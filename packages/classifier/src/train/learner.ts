@@ -191,7 +191,7 @@ export class Learner {
       Object.assign(state, restored.state);
       this.dropoutRng.state = state.rng;
       guard.setState(state.guard);
-      if (state.best) best = await this.readBest(run.dir, state.best);
+      if (state.best) best = await this.readBest(run.dir, state.best, restored.epoch);
       this.options.log?.(
         state.nextEpoch >= totalEpochs
           ? `the run has trained all ${totalEpochs} epochs already: nothing to resume`
@@ -291,6 +291,7 @@ export class Learner {
               trainLoss: steps ? lossSum / steps : 0,
               ms: 0,
             };
+            let newBest = false;
             if (this.options.val) {
               const v = await this.validate(valCache);
               record.valLoss = v.loss;
@@ -301,10 +302,7 @@ export class Learner {
                 state.badEpochs = 0;
                 tf.dispose(best ?? []);
                 best = this.snapshot();
-                if (run) {
-                  await this.classifier.save(join(run.dir, BEST_DIR));
-                  await writeJsonAtomic(join(run.dir, BEST_DIR, BEST_EPOCH_FILE), { epoch });
-                }
+                newBest = true;
               } else {
                 state.badEpochs += 1;
                 const patience = this.options.patience;
@@ -344,6 +342,9 @@ export class Learner {
                 optimizers: { adam: this.optimizer },
                 state,
               });
+              // best/ after the checkpoint that names it: a crash between leaves a checkpoint whose
+              // own weights are the best, which a resume takes (see readBest).
+              if (newBest) await this.saveBest(run.dir, epoch);
               await observer?.onCheckpoint?.({ kind: 'checkpoint', step: state.step, epoch, path: ref.dir });
             }
           }
@@ -541,13 +542,24 @@ export class Learner {
     this.classifier.head.setWeights(weights.slice(n));
   }
 
+  /** Writes the current weights as `best/`, with the epoch they are from inside the same folder. */
+  private async saveBest(runDir: string, epoch: number): Promise<void> {
+    await this.classifier.save(join(runDir, BEST_DIR), { [BEST_EPOCH_FILE]: { epoch } });
+  }
+
   /**
    * The weights of the best epoch so far, for a resume: from `best/`, or from `model/` once the
    * run has finished (it then holds the best weights and `best/` is gone). Missing or damaged, it
    * fails: resuming without it would end with other weights than the result names.
    */
-  private async readBest(runDir: string, record: EpochRecord): Promise<tf.Tensor[]> {
+  private async readBest(runDir: string, record: EpochRecord, checkpointEpoch: number): Promise<tf.Tensor[]> {
     const bestDir = join(runDir, BEST_DIR);
+    if (record.epoch === checkpointEpoch && !(await pathExists(join(runDir, MODEL_DIR)))) {
+      // The checkpoint resumed from is the best epoch's own: its weights are the best ones. best/
+      // may lag behind it (a crash right after the checkpoint): bring it up to date.
+      await this.saveBest(runDir, record.epoch);
+      return this.snapshot();
+    }
     const modelDir = join(runDir, MODEL_DIR);
     const dir = (await pathExists(bestDir)) ? bestDir : (await pathExists(modelDir)) ? modelDir : undefined;
     const what = `the best model (epoch ${record.epoch + 1})`;
@@ -559,8 +571,8 @@ export class Learner {
       });
     }
     if (dir === bestDir) {
-      // A best/ saved after the checkpoint resumed from (killed before that epoch's checkpoint, or
-      // a checkpoint set aside after a divergence) holds another epoch's weights.
+      // A best/ of another epoch than the checkpoint names (a checkpoint set aside after a
+      // divergence, or a damaged run): resuming would end with other weights than the result names.
       const saved = await fs
         .readFile(join(bestDir, BEST_EPOCH_FILE), 'utf8')
         .then((t) => (JSON.parse(t) as { epoch: number }).epoch)
