@@ -1,7 +1,9 @@
 // Throughput of the BullMQ queue: 8 classifier jobs with 1 worker, then with 2 (SKINGAN_THREADS=1
 // each). Needs `redis-server` and a built CLI (`pnpm turbo run build --filter=@skingan/cli...`).
-// Usage: node tools/bench/queue-throughput.mjs [epochs=8]. Starts its own redis-server on a free
-// loopback port and removes everything it wrote.
+// Usage: node tools/bench/queue-throughput.mjs [epochs=8] [rounds=3]. Rounds are taken in turns
+// (1 worker, 2 workers, 1, 2, …) so the machine's noise falls on both alike; the ratio is the median
+// of the per-round ratios. Starts its own redis-server on a free loopback port and removes everything
+// it wrote.
 import { spawn, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { createServer } from 'node:net';
@@ -16,6 +18,7 @@ const { runJobsOnQueue } = await import(join(dist, 'experiment/queue/submit.js')
 const { parseQueueUrl, probeRedis } = await import(join(dist, 'experiment/queue/connection.js'));
 
 const epochs = process.argv[2] ?? '8';
+const rounds = Number(process.argv[3] ?? '3');
 const env = { ...process.env, CI: '1', SKINGAN_THREADS: '1' };
 const cli = (...args) => {
   const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8' });
@@ -48,9 +51,8 @@ try {
   cli('data', 'demo-set', '--out', join(dir, 'demo'));
   cli('data', 'split', join(dir, 'demo'), '--seed', '1', '--out', join(dir, 'split.json'));
 
-  const seconds = {};
-  for (const n of [1, 2]) {
-    const exp = join(dir, `exp-${n}`);
+  const grid = async (n, round) => {
+    const exp = join(dir, `exp-${round}-${n}`);
     await fs.mkdir(exp, { recursive: true });
     await fs.writeFile(join(exp, 'experiment.json'), '{}');
     const jobs = planJobs(
@@ -84,14 +86,24 @@ try {
     );
     const t0 = Date.now();
     const results = await runJobsOnQueue(jobs, { url, experiment: exp, backend: null });
-    seconds[n] = (Date.now() - t0) / 1000;
+    const s = (Date.now() - t0) / 1000;
     for (const w of workers) w.kill('SIGTERM');
     await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode === null ? w.on('exit', r) : r()))));
     const bad = results.filter((r) => r.status !== 'done');
     if (bad.length) throw new Error(`jobs did not finish: ${JSON.stringify(bad)}`);
-    console.log(`${n} worker(s): 8 classifier jobs in ${seconds[n].toFixed(1)} s`);
+    console.log(`round ${round}: ${n} worker(s): 8 classifier jobs in ${s.toFixed(1)} s`);
+    return s;
+  };
+  const ratios = [];
+  for (let round = 1; round <= rounds; round++) {
+    const one = await grid(1, round);
+    const two = await grid(2, round);
+    ratios.push(two / one);
+    console.log(`round ${round}: 2 workers / 1 worker = ${(two / one).toFixed(3)}`);
   }
-  console.log(`2 workers / 1 worker: ${(seconds[2] / seconds[1]).toFixed(2)}× the time`);
+  const sorted = [...ratios].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  console.log(`2 workers / 1 worker: ${median.toFixed(2)}× the time (median of ${rounds} rounds in turns)`);
 } finally {
   redis.kill('SIGKILL');
   await fs.rm(dir, { recursive: true, force: true });
