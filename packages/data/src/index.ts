@@ -20,6 +20,15 @@ export {
   writeLabelsCsv,
 } from './csv/labels-csv.js';
 export {
+  findLesionMetadata,
+  LESION_COLUMN,
+  LESION_METADATA_FILES,
+  type LesionGrouping,
+  type LesionMetadata,
+  lesionGroups,
+  readLesionMetadata,
+} from './dataset/lesion-metadata.js';
+export {
   countPerClass,
   type Dataset,
   type DatasetLayout,
@@ -38,6 +47,7 @@ export {
   SPLIT_PARTS,
   type Split,
   type SplitFractions,
+  type SplitGroups,
   type SplitPart,
   selectSplit,
   writeSplit,
