@@ -51,6 +51,10 @@ async function writeDataset(dir: string, rows: Photo[], metadata: Photo[] | null
   }
 }
 
+/** `skingan data split DIR --group-by lesion_id --seed N --out OUT …more`. */
+const byLesion = (dir: string, seed: number, out: string, ...more: string[]) =>
+  runCli(['data', 'split', dir, '--group-by', 'lesion_id', '--seed', String(seed), '--out', out, ...more]);
+
 describe('skingan data split --group-by lesion_id', () => {
   let root: string;
   let dir: string;
@@ -65,18 +69,7 @@ describe('skingan data split --group-by lesion_id', () => {
 
   it('finds ham10000_metadata.csv in DIR, says so, and keeps every lesion in one part', async () => {
     const out = join(root, 'split.json');
-    const r = runCli([
-      'data',
-      'split',
-      dir,
-      '--group-by',
-      'lesion_id',
-      '--seed',
-      '1',
-      '--out',
-      out,
-      '--json',
-    ]);
+    const r = byLesion(dir, 1, out, '--json');
     expect(r.code, r.stderr).toBe(0);
     const printed = JSON.parse(r.stdout);
     expect(printed).toMatchObject({
@@ -96,18 +89,7 @@ describe('skingan data split --group-by lesion_id', () => {
     expect(parts.size).toBe(40);
     expect(split.ids.test.length).toBeGreaterThan(0);
 
-    const text = runCli([
-      'data',
-      'split',
-      dir,
-      '--group-by',
-      'lesion_id',
-      '--seed',
-      '1',
-      '--out',
-      out,
-      '--force',
-    ]);
+    const text = byLesion(dir, 1, out, '--force');
     expect(text.stdout).toContain(
       `by lesion: 40 lesions from ${join(dir, 'ham10000_metadata.csv')}, each in one part`,
     );
@@ -125,10 +107,8 @@ describe('skingan data split --group-by lesion_id', () => {
     );
     const a = join(root, 'a.json');
     const b = join(root, 'b.json');
-    expect(runCli(['data', 'split', dir, '--group-by', 'lesion_id', '--seed', '5', '--out', a]).code).toBe(0);
-    expect(
-      runCli(['data', 'split', shuffled, '--group-by', 'lesion_id', '--seed', '5', '--out', b]).code,
-    ).toBe(0);
+    expect(byLesion(dir, 5, a).code).toBe(0);
+    expect(byLesion(shuffled, 5, b).code).toBe(0);
     expect(await fs.readFile(b, 'utf8')).toBe(await fs.readFile(a, 'utf8'));
   });
 
@@ -143,19 +123,7 @@ describe('skingan data split --group-by lesion_id', () => {
       `image,age_approx,anatom_site_general,lesion_id,sex\n${listed.join('\n')}\nISIC_GONE,1,x,IL_1,male\n`,
     );
     const out = join(root, 'isic.json');
-    const r = runCli([
-      'data',
-      'split',
-      bare,
-      '--group-by',
-      'lesion_id',
-      '--metadata',
-      meta,
-      '--seed',
-      '1',
-      '--out',
-      out,
-    ]);
+    const r = byLesion(bare, 1, out, '--metadata', meta);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`by lesion: 41 lesions from ${meta}`);
     expect(r.stderr).toContain(
@@ -168,7 +136,7 @@ describe('skingan data split --group-by lesion_id', () => {
     const bare = join(root, 'bare2');
     await writeDataset(bare, all.slice(0, 6), null);
     const out = join(root, 'none.json');
-    const missing = runCli(['data', 'split', bare, '--group-by', 'lesion_id', '--seed', '1', '--out', out]);
+    const missing = byLesion(bare, 1, out);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain(
       `--group-by lesion_id: no lesion metadata found: looked for ham10000_metadata.csv, HAM10000_metadata.csv, ISIC_2019_Training_Metadata.csv in ${bare}`,
@@ -178,19 +146,7 @@ describe('skingan data split --group-by lesion_id', () => {
 
     const bad = join(root, 'bad.csv');
     await fs.writeFile(bad, 'image_id,dx\nISIC_1,nv\n');
-    const r = runCli([
-      'data',
-      'split',
-      bare,
-      '--group-by',
-      'lesion_id',
-      '--metadata',
-      bad,
-      '--seed',
-      '1',
-      '--out',
-      out,
-    ]);
+    const r = byLesion(bare, 1, out, '--metadata', bad);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${bad}:1: no lesion_id column (the header is "image_id,dx")`);
 

@@ -1,6 +1,6 @@
-import { promises as fs } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { isBlankRecord, parseCsvRecords, pathExists, SkinganError } from '@skingan/core';
+import { readCsvText } from '../csv/read-text.js';
 import type { Problem } from '../problems.js';
 import type { Dataset } from './load-dataset.js';
 import type { SplitGroups } from './split.js';
@@ -36,17 +36,7 @@ export interface LesionMetadata {
  * SkinganError naming the file and line.
  */
 export async function readLesionMetadata(path: string): Promise<LesionMetadata> {
-  let text: string;
-  try {
-    text = await fs.readFile(path, 'utf8');
-  } catch (e) {
-    throw new SkinganError('cannot read the lesion metadata file', {
-      code: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_INPUT',
-      file: path,
-      cause: e,
-    });
-  }
-  const records = await parseCsvRecords(text, path);
+  const records = await parseCsvRecords(await readCsvText(path, 'lesion metadata file'), path);
   const header = (records[0] ?? []).map((h) => h.trim());
   const columnHint = `a lesion metadata CSV needs a ${LESION_COLUMN} column and an image id column (image_id as in HAM10000_metadata.csv, or image as in ISIC_2019_Training_Metadata.csv)`;
   const lesionCol = header.indexOf(LESION_COLUMN);
