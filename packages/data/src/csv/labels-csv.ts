@@ -1,7 +1,7 @@
-import { ISIC2019, isBlankRecord, parseCsvRecords, SkinganError, writeFileAtomic } from '@skingan/core';
+import { ISIC2019, parseCsvRecords, SkinganError, writeFileAtomic } from '@skingan/core';
 import { writeToString } from 'fast-csv';
 import { checkId } from '../ids.js';
-import { readCsvText } from './read-text.js';
+import { dataRows, readCsvText } from './csv-file.js';
 
 /** The ISIC 2019 "unknown" column: rows set there have no usable class. */
 export const UNK = 'UNK';
@@ -66,16 +66,7 @@ export async function parseLabelsCsv(
   const firstLine = new Map<string, number>();
   let unkRows = 0;
   const unkIds: string[] = [];
-  for (let r = 1; r < records.length; r++) {
-    const fields = records[r]!;
-    const line = r + 1;
-    if (isBlankRecord(fields)) continue;
-    if (fields.length !== header.length) {
-      throw new SkinganError(`the row has ${fields.length} fields, the header has ${header.length}`, {
-        file,
-        line,
-      });
-    }
+  for (const { fields, line } of dataRows(records, file)) {
     const id = fields[columns.image]!.trim();
     checkId(id, { file, line });
     const set: string[] = [];

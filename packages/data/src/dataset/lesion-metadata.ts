@@ -1,6 +1,6 @@
 import { basename, join, resolve } from 'node:path';
-import { isBlankRecord, parseCsvRecords, pathExists, SkinganError } from '@skingan/core';
-import { readCsvText } from '../csv/read-text.js';
+import { parseCsvRecords, pathExists, SkinganError } from '@skingan/core';
+import { dataRows, readCsvText } from '../csv/csv-file.js';
 import type { Problem } from '../problems.js';
 import type { Dataset } from './load-dataset.js';
 import type { SplitGroups } from './split.js';
@@ -53,16 +53,7 @@ export async function readLesionMetadata(path: string): Promise<LesionMetadata> 
   }
   const lesionOf = new Map<string, string | undefined>();
   const firstLine = new Map<string, number>();
-  for (let r = 1; r < records.length; r++) {
-    const fields = records[r]!;
-    const line = r + 1;
-    if (isBlankRecord(fields)) continue;
-    if (fields.length !== header.length) {
-      throw new SkinganError(`the row has ${fields.length} fields, the header has ${header.length}`, {
-        file: path,
-        line,
-      });
-    }
+  for (const { fields, line } of dataRows(records, path)) {
     const id = fields[imageCol]!.trim();
     if (!id) throw new SkinganError(`the ${header[imageCol]} is empty`, { file: path, line });
     const first = firstLine.get(id);
