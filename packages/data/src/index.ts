@@ -41,11 +41,13 @@ export {
 } from './dataset/load-dataset.js';
 export {
   DEFAULT_FRACTIONS,
+  foldFractions,
   type MakeSplitOptions,
   makeSplit,
   readSplit,
   SPLIT_PARTS,
   type Split,
+  type SplitFold,
   type SplitFractions,
   type SplitGroups,
   type SplitPart,

@@ -159,4 +159,48 @@ describe('skingan data split --group-by lesion_id', () => {
     expect(other.stderr).toMatch(/patient_id.*lesion_id/);
     expect(existsSync(out)).toBe(false);
   });
+
+  it('--folds 5 --fold i: every lesion in one part of each fold, every photograph tested once; the flags go together', async () => {
+    const tested: string[] = [];
+    for (let fold = 0; fold < 5; fold++) {
+      const out = join(root, `fold-${fold}.json`);
+      const r = byLesion(dir, 3, out, '--folds', '5', '--fold', String(fold));
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`(seed 3, fold ${fold} of 0 … 4)`);
+      const split = JSON.parse(await fs.readFile(out, 'utf8'));
+      expect(split).toMatchObject({
+        fractions: { train: 0.7, val: 0.1, test: 0.2 },
+        fold: { count: 5, index: fold },
+      });
+      const partOf = new Map<string, string>();
+      for (const part of ['train', 'val', 'test'])
+        for (const id of split.ids[part]) {
+          const lesion = lesionOf.get(id)!;
+          expect(partOf.get(lesion) ?? part).toBe(part);
+          partOf.set(lesion, part);
+        }
+      tested.push(...split.ids.test);
+    }
+    expect(tested.sort()).toEqual(all.map((p) => p.id).sort());
+    const alone = byLesion(dir, 3, join(root, 'x.json'), '--fold', '1');
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain('--folds and --fold go together');
+    const clash = byLesion(
+      dir,
+      3,
+      join(root, 'x.json'),
+      '--folds',
+      '5',
+      '--fold',
+      '1',
+      '--fractions',
+      '0.8,0.1,0.1',
+    );
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toContain(
+      'with 5 folds the test part is 1/5 of each class, but the test fraction is 0.1',
+    );
+    expect(clash.stderr).toContain('hint: use the fractions 0.7,0.1,0.2');
+    expect(existsSync(join(root, 'x.json'))).toBe(false);
+  });
 });

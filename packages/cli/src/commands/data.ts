@@ -8,6 +8,7 @@ import {
   type DownloadProgress,
   downloadIsic2019,
   findLesionMetadata,
+  foldFractions,
   formatProblem,
   generateDemoSet,
   LESION_COLUMN,
@@ -79,8 +80,16 @@ export function registerData(program: Command): void {
       .option(
         '--metadata <file>',
         'lesion metadata CSV (lesion_id with image_id or image) for --group-by; default: the one in each DIR',
-      ),
-  ).action(async (dirs: string[], opts: SplitFlags) => split(dirs, opts));
+      )
+      .option(
+        '--folds <k>',
+        'one of K rotated splits whose test parts cover every image once (test 1/K, val 0.1 unless --fractions); with --fold',
+        intOption('--folds'),
+      )
+      .option('--fold <i>', 'which fold, 0 … K − 1 (with --folds)', intOption('--fold')),
+  ).action(async (dirs: string[], opts: SplitFlags, cmd: Command) =>
+    split(dirs, opts, cmd.getOptionValueSource('fractions') === 'default'),
+  );
 
   withDatasetFlags(
     forceOption(data.command('subset'))
@@ -228,6 +237,8 @@ interface SplitFlags extends DatasetFlags {
   fractions: SplitFractions;
   groupBy?: string;
   metadata?: string;
+  folds?: number;
+  fold?: number;
 }
 
 function parseFractions(value: string): SplitFractions {
@@ -241,15 +252,24 @@ function parseFractions(value: string): SplitFractions {
   return { train: parts[0]!, val: parts[1]!, test: parts[2]! };
 }
 
-async function split(dirs: string[], opts: SplitFlags): Promise<void> {
+async function split(dirs: string[], opts: SplitFlags, defaultFractions: boolean): Promise<void> {
   const guard = outputGuard('data split', dirs, opts.force);
   const out = await guard.check(opts.out);
   if (opts.metadata && !opts.groupBy) {
     throw new SkinganError('--metadata is read only with --group-by lesion_id', { code: 'USAGE' });
   }
+  if ((opts.folds === undefined) !== (opts.fold === undefined)) {
+    throw new SkinganError('--folds and --fold go together', {
+      code: 'USAGE',
+      hint: 'e.g. --folds 5 --fold 0, then --fold 1 … 4 for the other folds',
+    });
+  }
+  const fold = opts.folds === undefined ? undefined : { count: opts.folds, index: opts.fold! };
+  // A fold's test part is 1/K: the default fractions give way to it (explicit ones must agree).
+  const fractions = fold && defaultFractions ? foldFractions(fold.count) : opts.fractions;
   const ds = await load(dirs, opts);
   const grouping = opts.groupBy ? await lesionGrouping(dirs, ds, opts) : undefined;
-  const s = makeSplit(ds, { seed: opts.seed, fractions: opts.fractions, groups: grouping?.groups });
+  const s = makeSplit(ds, { seed: opts.seed, fractions, groups: grouping?.groups, fold });
   await guard.claim(out);
   await writeSplit(out, s);
   const partOf = new Map<string, string>();
@@ -273,11 +293,11 @@ async function split(dirs: string[], opts: SplitFlags): Promise<void> {
       }
     : {};
   if (opts.json) {
-    printJson({ out, seed: s.seed, fractions: s.fractions, ...rule, counts, perClass, problems });
+    printJson({ out, seed: s.seed, fractions: s.fractions, ...rule, fold, counts, perClass, problems });
     return;
   }
   const lines = [
-    `wrote ${out} (seed ${s.seed}): train ${counts.train}, val ${counts.val}, test ${counts.test}`,
+    `wrote ${out} (seed ${s.seed}${fold ? `, fold ${fold.index} of 0 … ${fold.count - 1}` : ''}): train ${counts.train}, val ${counts.val}, test ${counts.test}`,
     grouping
       ? `  by lesion: ${grouping.lesions} lesions from ${grouping.paths.join(', ')}, each in one part`
       : '  by image (images of one lesion may land in different parts: see --group-by lesion_id)',

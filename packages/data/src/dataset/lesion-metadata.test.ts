@@ -11,7 +11,7 @@ import {
   readLesionMetadata,
 } from './lesion-metadata.js';
 import { loadDataset } from './load-dataset.js';
-import { makeSplit, readSplit, type Split, type SplitGroups, writeSplit } from './split.js';
+import { foldFractions, makeSplit, readSplit, type Split, type SplitGroups, writeSplit } from './split.js';
 
 const HAM_HEADER = 'lesion_id,image_id,dx,dx_type,age,sex,localization';
 const ISIC_HEADER = 'image,age_approx,anatom_site_general,lesion_id,sex';
@@ -236,6 +236,20 @@ describe('makeSplit by lesion', () => {
     }
   });
 
+  it('5 folds by lesion: every lesion in one part of each fold, every photograph tested once', () => {
+    const { samples, groups } = lesionDataset(sizes);
+    const tested: string[] = [];
+    for (let index = 0; index < 5; index++) {
+      const split = makeSplit(
+        { labelSpace: ISIC2019, samples },
+        { seed: 2, groups, fractions: foldFractions(5), fold: { count: 5, index } },
+      );
+      expect(crossing(split, groups.of)).toEqual([]);
+      tested.push(...split.ids.test);
+    }
+    expect(tested.sort()).toEqual(samples.map((s) => s.id).sort());
+  });
+
   it('round-trips the rule through split.json; a file without one reads as a split by image', async () => {
     const dir = await tempDir();
     const { samples, groups } = lesionDataset(sizes);
@@ -265,7 +279,7 @@ const HAM_TRAIN = join(SHARED_DATA, 'ham-train');
 const HAVE_HAM_TRAIN = existsSync(join(HAM_TRAIN, 'ham10000_metadata.csv'));
 
 describe.skipIf(!HAVE_HAM_TRAIN)(`ham-train (${HAM_TRAIN}) by lesion`, () => {
-  it('seed 1: no lesion_id in two parts, each class within 3 images (half the largest lesion) of 10% test and 10% val', async () => {
+  it('seed 1: no lesion_id in two parts, each class within 3 images (half the largest lesion) of 10% test and 10% val; 5 folds test each image once', async () => {
     const ds = await loadDataset(HAM_TRAIN);
     const files = await findLesionMetadata([HAM_TRAIN]);
     expect(files).toEqual([join(HAM_TRAIN, 'ham10000_metadata.csv')]);
@@ -282,5 +296,19 @@ describe.skipIf(!HAVE_HAM_TRAIN)(`ham-train (${HAM_TRAIN}) by lesion`, () => {
       expect(Math.abs(n('test') - Math.round(members.length * 0.1))).toBeLessThanOrEqual(3);
       expect(Math.abs(n('val') - Math.round(members.length * 0.1))).toBeLessThanOrEqual(3);
     }
+    // 5 folds: no lesion crosses parts in any, and every image is tested once.
+    const tested: string[] = [];
+    for (let index = 0; index < 5; index++) {
+      const fold = makeSplit(ds, {
+        seed: 1,
+        groups: g.groups,
+        fractions: foldFractions(5),
+        fold: { count: 5, index },
+      });
+      expect(crossing(fold, g.groups.of)).toEqual([]);
+      tested.push(...fold.ids.test);
+    }
+    expect(tested).toHaveLength(6758);
+    expect(new Set(tested).size).toBe(6758);
   }, 60_000);
 });

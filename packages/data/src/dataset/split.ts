@@ -18,6 +18,8 @@ export interface Split {
   groupBy?: string;
   /** The file names the groups were read from (e.g. `ham10000_metadata.csv`), with `groupBy`. */
   metadata?: string[];
+  /** Which fold of a K-fold rotation this is, absent for a single split. */
+  fold?: SplitFold;
   ids: Record<SplitPart, string[]>;
   /** Where `readSplit` read it from (not written), for messages. */
   file?: string;
@@ -35,11 +37,25 @@ export interface SplitGroups {
   of: ReadonlyMap<string, string>;
 }
 
+/** Fold `index` (0 … count − 1) of `count` rotated splits whose test parts partition the data. */
+export interface SplitFold {
+  count: number;
+  index: number;
+}
+
 export interface MakeSplitOptions {
   seed: number;
   fractions?: Partial<SplitFractions>;
   /** Keep each group on one side (see `makeSplit`); without it every image is its own group. */
   groups?: SplitGroups;
+  /** One fold of a K-fold rotation (see `makeSplit`); the test fraction must then be 1/count. */
+  fold?: SplitFold;
+}
+
+/** The fractions of a fold of `count`: test 1/count, val `val`, train the rest. */
+export function foldFractions(count: number, val = DEFAULT_FRACTIONS.val): SplitFractions {
+  const test = 1 / count;
+  return { train: Number((1 - val - test).toFixed(12)), val, test };
 }
 
 /**
@@ -59,6 +75,12 @@ export interface MakeSplitOptions {
  * above) holds its middle. So each part's image count per class is within half the largest group
  * of the target, and the properties above hold with "group" for "image". An image without a group
  * is hashed by its id, so where no image has a group this is the split by image.
+ *
+ * With `fold` { count: K, index: k }, the same order is cut into K stretches of about 1/K of each
+ * class's images (boundaries rounded); stretch k is the test part, the val part is the stretch of
+ * the val fraction that follows it (wrapping around to the start), train the rest. So the K folds'
+ * test parts partition the data (every image, every group, is tested exactly once), and fold 0 is
+ * the single split with a test fraction of 1/K.
  */
 export function makeSplit(
   dataset: Pick<Dataset, 'labelSpace' | 'samples'>,
@@ -68,6 +90,7 @@ export function makeSplit(
   if (!Number.isInteger(options.seed)) {
     throw new SkinganError(`the split seed must be an integer, got ${options.seed}`, { code: 'USAGE' });
   }
+  const fold = options.fold && checkFold(options.fold, fractions);
   const ids: Record<SplitPart, string[]> = { train: [], val: [], test: [] };
   const rank = (name: string) => createHash('sha256').update(`split:${options.seed}:${name}`).digest('hex');
   const { groups, mixed } = groupSamples(dataset, options.groups?.of);
@@ -77,26 +100,52 @@ export function makeSplit(
       .map((g) => ({ ...g, rank: rank(g.name) }))
       .sort((a, b) => byCodeUnits(a.rank, b.rank) || byCodeUnits(a.key, b.key));
     const total = members.reduce((n, g) => n + g.ids.length, 0);
-    const nTest = Math.round(total * fractions.test);
-    const nVal = Math.min(total - nTest, Math.round(total * fractions.val));
+    // The test stretch [start, end) of the laid-out images, then val's nVal after it (cyclically).
+    const start = fold ? Math.round((total * fold.index) / fold.count) : 0;
+    const end = fold
+      ? Math.round((total * (fold.index + 1)) / fold.count)
+      : Math.round(total * fractions.test);
+    const nVal = Math.min(total - (end - start), Math.round(total * fractions.val));
     let before = 0;
     for (const g of members) {
       const middle = before + g.ids.length / 2;
-      const part: SplitPart = middle < nTest ? 'test' : middle < nTest + nVal ? 'val' : 'train';
+      const afterTest = middle >= end ? middle - end : middle - end + total;
+      const part: SplitPart = middle >= start && middle < end ? 'test' : afterTest < nVal ? 'val' : 'train';
       ids[part].push(...g.ids);
       before += g.ids.length;
     }
   });
   for (const part of SPLIT_PARTS) ids[part].sort(byCodeUnits);
-  if (!options.groups) return { seed: options.seed, fractions, ids };
   return {
     seed: options.seed,
     fractions,
-    groupBy: options.groups.by,
-    metadata: [...options.groups.files],
+    ...(options.groups ? { groupBy: options.groups.by, metadata: [...options.groups.files] } : {}),
+    ...(fold ? { fold: { count: fold.count, index: fold.index } } : {}),
     ids,
-    mixedGroups: mixed,
+    ...(options.groups ? { mixedGroups: mixed } : {}),
   };
+}
+
+function checkFold(fold: SplitFold, fractions: SplitFractions): SplitFold {
+  const { count, index } = fold;
+  if (!Number.isInteger(count) || count < 2 || !Number.isInteger(index) || index < 0 || index >= count) {
+    throw new SkinganError(
+      `a fold needs 2 or more folds and an index 0 … folds − 1, got fold ${index} of ${count}`,
+      {
+        code: 'USAGE',
+      },
+    );
+  }
+  if (Math.abs(fractions.test - 1 / count) > 1e-9) {
+    throw new SkinganError(
+      `with ${count} folds the test part is 1/${count} of each class, but the test fraction is ${fractions.test}`,
+      {
+        code: 'USAGE',
+        hint: `use the fractions ${Object.values(foldFractions(count, fractions.val)).join(',')}`,
+      },
+    );
+  }
+  return fold;
 }
 
 interface SampleGroup {
@@ -139,7 +188,14 @@ function groupSamples(
 /** Writes `split.json` atomically. */
 export async function writeSplit(path: string, split: Split): Promise<void> {
   const rule = split.groupBy ? { groupBy: split.groupBy, metadata: split.metadata ?? [] } : {};
-  await writeJsonAtomic(path, { seed: split.seed, fractions: split.fractions, ...rule, ids: split.ids });
+  const fold = split.fold ? { fold: split.fold } : {};
+  await writeJsonAtomic(path, {
+    seed: split.seed,
+    fractions: split.fractions,
+    ...rule,
+    ...fold,
+    ids: split.ids,
+  });
 }
 
 /**
@@ -189,11 +245,23 @@ export async function readSplit(path: string): Promise<Split> {
     (!Array.isArray(v.metadata) || v.metadata.some((f) => typeof f !== 'string'))
   )
     throw bad('"metadata" is not a list of file names');
+  const f = v.fold;
+  if (
+    f !== undefined &&
+    (typeof f !== 'object' ||
+      f === null ||
+      !Number.isInteger(f.count) ||
+      !Number.isInteger(f.index) ||
+      f.index < 0 ||
+      f.index >= f.count)
+  )
+    throw bad('"fold" is not {"count": K, "index": 0 … K − 1}');
   const fractions = { ...DEFAULT_FRACTIONS, ...(v.fractions ?? {}) };
   return {
     seed: v.seed,
     fractions,
     ...(v.groupBy ? { groupBy: v.groupBy, metadata: v.metadata ?? [] } : {}),
+    ...(f ? { fold: { count: f.count, index: f.index } } : {}),
     ids: { train: v.ids.train!, val: v.ids.val!, test: v.ids.test! },
     file: path,
   };
