@@ -20,6 +20,15 @@ export {
   writeLabelsCsv,
 } from './csv/labels-csv.js';
 export {
+  findLesionMetadata,
+  LESION_COLUMN,
+  LESION_METADATA_FILES,
+  type LesionGrouping,
+  type LesionMetadata,
+  lesionGroups,
+  readLesionMetadata,
+} from './dataset/lesion-metadata.js';
+export {
   countPerClass,
   type Dataset,
   type DatasetLayout,
@@ -32,12 +41,15 @@ export {
 } from './dataset/load-dataset.js';
 export {
   DEFAULT_FRACTIONS,
+  foldFractions,
   type MakeSplitOptions,
   makeSplit,
   readSplit,
   SPLIT_PARTS,
   type Split,
+  type SplitFold,
   type SplitFractions,
+  type SplitGroups,
   type SplitPart,
   selectSplit,
   writeSplit,

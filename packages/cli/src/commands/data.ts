@@ -7,8 +7,14 @@ import {
   type Dataset,
   type DownloadProgress,
   downloadIsic2019,
+  findLesionMetadata,
+  foldFractions,
   formatProblem,
   generateDemoSet,
+  LESION_COLUMN,
+  LESION_METADATA_FILES,
+  type LesionGrouping,
+  lesionGroups,
   loadDataset,
   makeSplit,
   type Problem,
@@ -64,8 +70,26 @@ export function registerData(program: Command): void {
         train: 0.8,
         val: 0.1,
         test: 0.1,
-      }),
-  ).action(async (dirs: string[], opts: SplitFlags) => split(dirs, opts));
+      })
+      .addOption(
+        new Option(
+          '--group-by <column>',
+          `keep the images of each lesion in one part (stratified by lesion), lesions read from --metadata or from ${LESION_METADATA_FILES.join(' / ')} in DIR`,
+        ).choices([LESION_COLUMN]),
+      )
+      .option(
+        '--metadata <file>',
+        'lesion metadata CSV (lesion_id with image_id or image) for --group-by; default: the one in each DIR',
+      )
+      .option(
+        '--folds <k>',
+        'one of K rotated splits whose test parts cover every image once (test 1/K, val 0.1 unless --fractions); with --fold',
+        intOption('--folds'),
+      )
+      .option('--fold <i>', 'which fold, 0 … K − 1 (with --folds)', intOption('--fold')),
+  ).action(async (dirs: string[], opts: SplitFlags, cmd: Command) =>
+    split(dirs, opts, cmd.getOptionValueSource('fractions') === 'default'),
+  );
 
   withDatasetFlags(
     forceOption(data.command('subset'))
@@ -211,6 +235,10 @@ interface SplitFlags extends DatasetFlags {
   seed: number;
   out: string;
   fractions: SplitFractions;
+  groupBy?: string;
+  metadata?: string;
+  folds?: number;
+  fold?: number;
 }
 
 function parseFractions(value: string): SplitFractions {
@@ -224,11 +252,24 @@ function parseFractions(value: string): SplitFractions {
   return { train: parts[0]!, val: parts[1]!, test: parts[2]! };
 }
 
-async function split(dirs: string[], opts: SplitFlags): Promise<void> {
+async function split(dirs: string[], opts: SplitFlags, defaultFractions: boolean): Promise<void> {
   const guard = outputGuard('data split', dirs, opts.force);
   const out = await guard.check(opts.out);
+  if (opts.metadata && !opts.groupBy) {
+    throw new SkinganError('--metadata is read only with --group-by lesion_id', { code: 'USAGE' });
+  }
+  if ((opts.folds === undefined) !== (opts.fold === undefined)) {
+    throw new SkinganError('--folds and --fold go together', {
+      code: 'USAGE',
+      hint: 'e.g. --folds 5 --fold 0, then --fold 1 … 4 for the other folds',
+    });
+  }
+  const fold = opts.folds === undefined ? undefined : { count: opts.folds, index: opts.fold! };
+  // A fold's test part is 1/K: the default fractions give way to it (explicit ones must agree).
+  const fractions = fold && defaultFractions ? foldFractions(fold.count) : opts.fractions;
   const ds = await load(dirs, opts);
-  const s = makeSplit(ds, { seed: opts.seed, fractions: opts.fractions });
+  const grouping = opts.groupBy ? await lesionGrouping(dirs, ds, opts) : undefined;
+  const s = makeSplit(ds, { seed: opts.seed, fractions, groups: grouping?.groups, fold });
   await guard.claim(out);
   await writeSplit(out, s);
   const partOf = new Map<string, string>();
@@ -237,13 +278,29 @@ async function split(dirs: string[], opts: SplitFlags): Promise<void> {
   for (const c of ds.labelSpace.classes) perClass[c] = { train: 0, val: 0, test: 0 };
   for (const sample of ds.samples) perClass[ds.labelSpace.classes[sample.label]!]![partOf.get(sample.id)!]!++;
   const counts = Object.fromEntries(SPLIT_PARTS.map((p) => [p, s.ids[p].length]));
-  const problems = [...ds.problems, ...emptyPartProblems(out, s.fractions, counts, perClass)];
+  const problems = [
+    ...ds.problems,
+    ...(grouping?.problems ?? []),
+    ...mixedGroupProblems(grouping, s.mixedGroups ?? []),
+    ...emptyPartProblems(out, s.fractions, counts, perClass),
+  ];
+  const rule = grouping
+    ? {
+        groupBy: LESION_COLUMN,
+        metadata: grouping.paths,
+        lesions: grouping.lesions,
+        withoutLesionRow: grouping.unlisted.length,
+      }
+    : {};
   if (opts.json) {
-    printJson({ out, seed: s.seed, fractions: s.fractions, counts, perClass, problems });
+    printJson({ out, seed: s.seed, fractions: s.fractions, ...rule, fold, counts, perClass, problems });
     return;
   }
   const lines = [
-    `wrote ${out} (seed ${s.seed}): train ${counts.train}, val ${counts.val}, test ${counts.test}`,
+    `wrote ${out} (seed ${s.seed}${fold ? `, fold ${fold.index} of 0 … ${fold.count - 1}` : ''}): train ${counts.train}, val ${counts.val}, test ${counts.test}`,
+    grouping
+      ? `  by lesion: ${grouping.lesions} lesions from ${grouping.paths.join(', ')}, each in one part`
+      : '  by image (images of one lesion may land in different parts: see --group-by lesion_id)',
   ];
   lines.push(`  class   train    val   test`);
   for (const [c, n] of Object.entries(perClass)) {
@@ -253,6 +310,37 @@ async function split(dirs: string[], opts: SplitFlags): Promise<void> {
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   warnProblems(problems);
+}
+
+/** The lesions of the dataset: from --metadata, else from the known metadata file of each folder. */
+async function lesionGrouping(
+  dirs: string[],
+  ds: Dataset,
+  opts: SplitFlags,
+): Promise<LesionGrouping & { paths: string[] }> {
+  const paths = opts.metadata ? [resolve(opts.metadata)] : await findLesionMetadata(dirs);
+  if (!paths.length) {
+    throw new SkinganError(
+      `--group-by ${LESION_COLUMN}: no lesion metadata found: looked for ${LESION_METADATA_FILES.join(', ')} in ${dirs.map((d) => resolve(d)).join(', ')}`,
+      {
+        code: 'USAGE',
+        hint: 'pass --metadata FILE (a CSV with lesion_id and image_id or image columns)',
+      },
+    );
+  }
+  return { ...(await lesionGroups(ds, paths)), paths };
+}
+
+/** One warning naming the lesions whose images have more than one class. */
+function mixedGroupProblems(grouping: { paths: string[] } | undefined, mixed: string[]): Problem[] {
+  if (!grouping || !mixed.length) return [];
+  const shown = mixed.slice(0, 5).join(', ') + (mixed.length > 5 ? ', …' : '');
+  return [
+    {
+      file: grouping.paths.join(', '),
+      message: `${mixed.length} lesion${mixed.length > 1 ? 's have' : ' has'} images of more than one class (${shown}): each goes whole to the part its majority class puts it in`,
+    },
+  ];
 }
 
 /** A part asked for (fraction > 0) that got no image, or classes missing from one: say so, with what helps. */

@@ -34,6 +34,12 @@ export const ExperimentConfigSchema = z.strictObject({
   alphas: z.array(z.number().gt(0).max(1)).min(1),
   /** nv2mel: synthetic MEL added (thesis: 500 … 7000), capped at the NV images that exist. */
   nMel: z.array(int().min(1)).min(1),
+  /**
+   * Real-data rows besides ISIC-0, the yardsticks a GAN row must beat too (Perez et al. found
+   * classic augmentation beats GAN augmentation): `augment` = real + classic augmentation (the
+   * classifier's `--augment`), `oversample` = real + class-balanced oversampling (`--balance sampler`).
+   */
+  baselines: z.array(z.enum(['augment', 'oversample'])).default([]),
   /** Classifier seeds per training set; ≥ 2 gives mean ± CI. */
   repeats: int().min(1).default(1),
   /** Feature extractor for FID/KID: `test`, `resnet50`, or a tfjs model folder. */
@@ -119,7 +125,18 @@ export async function resolveExperimentConfig(
     deepMerge(base as Record<string, unknown>, fromFile),
     overrides as Record<string, unknown>,
   );
-  return parseConfig(ExperimentConfigSchema, merged, 'experiment config', file ? { file } : {});
+  const config = parseConfig(ExperimentConfigSchema, merged, 'experiment config', file ? { file } : {});
+  if (config.baselines.includes('augment') && config.classifier.augment) {
+    throw new SkinganError(
+      'invalid experiment config: baselines "augment" is real + classic augmentation, but ISIC-0 already augments (classifier.augment is true)',
+      {
+        code: 'USAGE',
+        ...(file ? { file } : {}),
+        hint: 'set "classifier": {"augment": false} for a real-only ISIC-0, or drop "augment" from baselines',
+      },
+    );
+  }
+  return config;
 }
 
 function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {

@@ -1,13 +1,18 @@
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveExperimentConfig } from './config.js';
-import type { DataKeys } from './data-keys.js';
+import { type DataKeys, type LesionKey, lesionKey } from './data-keys.js';
 import { planJobs } from './job.js';
+import { describeSplit } from './pipelines/common.js';
 import { noise2imgPlan } from './pipelines/noise2img.js';
 import { nv2melPlan } from './pipelines/nv2mel.js';
 
 /** Data identities by hand: each (part, class) fingerprint is a name, `changed` marks some changed. */
-function fakeKeys(changed: { data?: boolean; parts?: string[] } = {}): DataKeys {
+function fakeKeys(changed: { data?: boolean; parts?: string[] } = {}, lesions?: LesionKey): DataKeys {
   return {
+    ...(lesions ? { lesions } : {}),
     data: changed.data ? 'data-2' : 'data-1',
     part: (part, classes = ['MEL', 'NV', 'BCC', 'AK', 'BKL', 'DF', 'VASC', 'SCC']) =>
       classes.map((c) => `${part}/${c}${changed.parts?.includes(`${part}/${c}`) ? "'" : ''}`).join('+'),
@@ -177,5 +182,149 @@ describe('nv2mel plan', () => {
       '--per-class',
       '8',
     ]);
+  });
+});
+
+describe('split by lesion', () => {
+  const HAM = { files: ['ham10000_metadata.csv'], hash: 'meta-1' };
+
+  it('where the data has lesion metadata the split job groups by lesion and the plan says so', async () => {
+    const config = await resolveExperimentConfig('test');
+    for (const plan of [
+      noise2imgPlan(['/d'], config, fakeKeys({}, HAM), ['MEL', 'NV']),
+      nv2melPlan(['/d'], config, fakeKeys({}, HAM), 12),
+    ]) {
+      const split = plan.jobs.find((j) => j.id === 'split')!;
+      expect(split.args).toEqual([
+        'data',
+        'split',
+        '/d',
+        '--seed',
+        '7',
+        '--fractions',
+        '0.8,0.1,0.1',
+        '--group-by',
+        'lesion_id',
+        '--out',
+        '{out}/split.json',
+      ]);
+      expect(split.inputs).toEqual({ data: 'data-1', lesions: 'meta-1' });
+      expect(plan.split).toEqual({ by: 'lesion_id', metadata: ['ham10000_metadata.csv'] });
+      expect(describeSplit(plan.split, config.seed)).toBe('by lesion (ham10000_metadata.csv), seed 7');
+    }
+    // Without metadata: by image, with the split job's key as it was before splits by lesion.
+    const plain = noise2imgPlan(['/d'], config, fakeKeys(), ['MEL', 'NV']);
+    const split = plain.jobs.find((j) => j.id === 'split')!;
+    expect(split.args).not.toContain('--group-by');
+    expect(split.inputs).toEqual({ data: 'data-1' });
+    expect(plain.split).toEqual({ by: 'image' });
+    expect(describeSplit(plain.split, 7)).toBe('by image, seed 7');
+    expect(describeSplit(undefined, 3)).toBe('by image, seed 3');
+  });
+
+  it('an edited metadata file reruns the split job, and what reads a part it changed', async () => {
+    const config = await resolveExperimentConfig('test');
+    const plan = (keys: DataKeys) => planJobs(noise2imgPlan(['/d'], config, keys, ['MEL', 'NV']).jobs, '/e');
+    const rerun = (a: ReturnType<typeof plan>, b: typeof a) =>
+      a.filter((j, i) => j.key !== b[i]!.key).map((j) => j.id);
+    const before = plan(fakeKeys({}, HAM));
+    // A lesion id corrected where it moves no image: only the split job itself.
+    expect(rerun(before, plan(fakeKeys({}, { ...HAM, hash: 'meta-2' })))).toEqual(['split']);
+    // One that moves an NV lesion from test to val: the split and whatever reads those parts.
+    const moved = rerun(before, plan(fakeKeys({ parts: ['test/NV', 'val/NV'] }, { ...HAM, hash: 'meta-3' })));
+    expect(moved).toContain('split');
+    expect(moved).toContain('real-test');
+    expect(moved).toContain('classifier/isic-0/seed-7000');
+    expect(moved).not.toContain('acgan');
+    // Splitting by lesion at all (metadata added to the folder) reruns the split.
+    expect(rerun(plan(fakeKeys()), before)).toEqual(['split']);
+  });
+
+  it('lesionKey hashes the metadata bytes, not where the file lies', async () => {
+    const dir = await fs.mkdtemp(join(tmpdir(), 'skingan-lesion-key-'));
+    const a = join(dir, 'ham10000_metadata.csv');
+    await fs.mkdir(join(dir, 'moved'));
+    const b = join(dir, 'moved', 'ham10000_metadata.csv');
+    await fs.writeFile(a, 'lesion_id,image_id\nHAM_1,ISIC_1\n');
+    await fs.writeFile(b, 'lesion_id,image_id\nHAM_1,ISIC_1\n');
+    const first = await lesionKey([a]);
+    expect(first.files).toEqual(['ham10000_metadata.csv']);
+    expect((await lesionKey([b])).hash).toBe(first.hash);
+    await fs.writeFile(a, 'lesion_id,image_id\nHAM_2,ISIC_1\n');
+    expect((await lesionKey([a])).hash).not.toBe(first.hash);
+  });
+});
+
+describe('real-data baselines', () => {
+  const flags = (args: string[]) => ({
+    augment: args.includes('--augment') && !args.includes('--no-augment'),
+    balance: args.includes('--balance') ? args[args.indexOf('--balance') + 1] : undefined,
+  });
+
+  it('noise2img plans real + augmentation and real + oversampling on the real train part, with the classifier flags', async () => {
+    const config = await resolveExperimentConfig('test', undefined, {
+      baselines: ['augment', 'oversample'],
+      repeats: 2,
+    });
+    const plan = noise2imgPlan(['/d'], config, fakeKeys(), ['MEL', 'NV']);
+    expect(plan.sets.map((s) => s.label)).toEqual([
+      'ISIC-0',
+      'real + augmentation',
+      'real + oversampling',
+      'acgan-4',
+      'cyclegan-4',
+      'acgan-8',
+      'cyclegan-8',
+    ]);
+    expect(plan.cells).toHaveLength(7 * 2);
+    const train = (slug: string) => plan.jobs.find((j) => j.id === `classifier/${slug}/seed-7001`)!;
+    expect(flags(train('isic-0').args)).toEqual({ augment: false, balance: undefined });
+    expect(flags(train('real-augment').args)).toEqual({ augment: true, balance: undefined });
+    expect(flags(train('real-oversample').args)).toEqual({ augment: false, balance: 'sampler' });
+    expect(flags(train('acgan-8').args)).toEqual({ augment: false, balance: undefined });
+    for (const slug of ['real-augment', 'real-oversample']) {
+      // Real images only, keyed like ISIC-0 by the train and val parts.
+      expect(train(slug).args).not.toContain('--add');
+      expect(train(slug).inputs).toEqual(train('isic-0').inputs);
+      expect(plan.jobs.find((j) => j.id === `predict/${slug}/seed-7001`)!.args).toContain('test');
+    }
+    const keys = planJobs(plan.jobs, '/e');
+    const key = (id: string) => keys.find((j) => j.id === id)!.key;
+    expect(
+      new Set(['isic-0', 'real-augment', 'real-oversample'].map((s) => key(`classifier/${s}/seed-7000`)))
+        .size,
+    ).toBe(3);
+  });
+
+  it('nv2mel plans them beside ISIC-0, whose first seed still ranks MEL for the filter', async () => {
+    const config = await resolveExperimentConfig('test', undefined, { baselines: ['oversample', 'augment'] });
+    const plan = nv2melPlan(['/d'], config, fakeKeys(), 12);
+    expect(plan.sets.map((s) => s.label).slice(0, 4)).toEqual([
+      'ISIC-0',
+      'real + oversampling',
+      'real + augmentation',
+      'α=0.25 N=8',
+    ]);
+    expect(plan.jobs.find((j) => j.id === 'prf/0.25')!.args).toContain(
+      '{job:classifier/isic-0/seed-7000}/run',
+    );
+    const train = plan.jobs.find((j) => j.id === 'classifier/real-oversample/seed-7000')!;
+    expect(flags(train.args)).toEqual({ augment: false, balance: 'sampler' });
+  });
+
+  it('none by default; "augment" when ISIC-0 already augments is a config error naming the way out', async () => {
+    expect((await resolveExperimentConfig('test')).baselines).toEqual([]);
+    expect((await resolveExperimentConfig('cpu')).baselines).toEqual([]);
+    await expect(resolveExperimentConfig('cpu', undefined, { baselines: ['augment'] })).rejects.toThrow(
+      'invalid experiment config: baselines "augment" is real + classic augmentation, but ISIC-0 already augments (classifier.augment is true)',
+    );
+    const ok = await resolveExperimentConfig('cpu', undefined, {
+      baselines: ['augment', 'oversample'],
+      classifier: { preset: 'cpu', size: 64, augment: false },
+    } as never);
+    expect(ok.baselines).toEqual(['augment', 'oversample']);
+    await expect(
+      resolveExperimentConfig('test', undefined, { baselines: ['mixup'] } as never),
+    ).rejects.toThrow(/invalid experiment config: baselines/);
   });
 });

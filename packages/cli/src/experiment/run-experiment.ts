@@ -2,14 +2,14 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pathExists, SkinganError } from '@skingan/core';
-import { loadDataset, makeSplit } from '@skingan/data';
+import { findLesionMetadata, formatProblem, lesionGroups, loadDataset, makeSplit } from '@skingan/data';
 import { formatDuration, Progress } from '../ui/progress.js';
 import { codeFingerprint } from './code-fingerprint.js';
 import { resolveExperimentConfig } from './config.js';
-import { dataKeys } from './data-keys.js';
+import { dataKeys, lesionKey } from './data-keys.js';
 import { type PlannedJob, planJobs } from './job.js';
 import { type ExperimentManifest, MANIFEST, manifestJobs, readManifest, writeManifest } from './manifest.js';
-import type { ExperimentPlan } from './pipelines/common.js';
+import { describeSplit, type ExperimentPlan } from './pipelines/common.js';
 import { noise2imgPlan } from './pipelines/noise2img.js';
 import { nv2melPlan } from './pipelines/nv2mel.js';
 import { type JobResult, type RunnerEvent, runJobs, threadsPerJob } from './runner.js';
@@ -86,9 +86,17 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
   const counts = new Map<number, number>();
   for (const s of dataset.samples) counts.set(s.label, (counts.get(s.label) ?? 0) + 1);
   const classes = dataset.labelSpace.classes.filter((_, i) => (counts.get(i) ?? 0) >= MIN_PER_CLASS);
-  // The split the `split` job will write (same data, seed, fractions), to key jobs by what they read.
-  const split = makeSplit(dataset, { seed: config.seed, fractions: config.fractions });
-  const keys = await dataKeys(dataset, split);
+  // The split the `split` job will write (same data, seed, fractions, and by lesion wherever the
+  // data has lesion metadata, found as `data split --group-by lesion_id` finds it), to key jobs by
+  // what they read.
+  const metadata = await findLesionMetadata(data);
+  const lesions = metadata.length ? await lesionGroups(dataset, metadata) : undefined;
+  const split = makeSplit(dataset, {
+    seed: config.seed,
+    fractions: config.fractions,
+    ...(lesions ? { groups: lesions.groups } : {}),
+  });
+  const keys = await dataKeys(dataset, split, metadata.length ? await lesionKey(metadata) : undefined);
   let plan: ExperimentPlan;
   if (o.kind === 'noise2img') {
     if (classes.length < 2)
@@ -134,6 +142,8 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
   log(
     `${o.kind}: ${jobs.length} jobs, ${o.queue ? `on the queue ${o.queue.replace(/\/\/[^@/]*@/, '//')}` : `${o.jobs} at a time`}, preset ${config.preset} → ${dir}`,
   );
+  log(`split: ${describeSplit(plan.split, config.seed)}`);
+  for (const p of lesions?.problems ?? []) log(`warning: ${formatProblem(p)}`);
   const onEvent = (e: RunnerEvent) => {
     if (e.type === 'start') {
       progress.update(progress.count, { stage: e.job.stage, job: e.job.id });

@@ -120,4 +120,75 @@ describe('buildTables', () => {
     expect(incomplete).toEqual(['cyclegan-4']);
     expect(tables.find((t) => t.name === 'table-6.2')!.table.rows.map((r) => r.label)).toEqual(['ISIC-0']);
   });
+
+  it('names the real-data baselines: their rows, a comparison of the synthetic rows with augmentation, and (nv2mel) their own table', async () => {
+    const data = await dataset([
+      ['t1', 'MEL'],
+      ['t2', 'MEL'],
+      ['t3', 'NV'],
+      ['t4', 'NV'],
+    ]);
+    const preds: Record<string, [string, string][]> = {
+      p0: [
+        ['t1', 'MEL'],
+        ['t2', 'NV'],
+        ['t3', 'NV'],
+        ['t4', 'NV'],
+      ],
+      pa: [
+        ['t1', 'MEL'],
+        ['t2', 'MEL'],
+        ['t3', 'NV'],
+        ['t4', 'NV'],
+      ],
+      pg: [
+        ['t1', 'NV'],
+        ['t2', 'NV'],
+        ['t3', 'NV'],
+        ['t4', 'NV'],
+      ],
+    };
+    for (const [job, p] of Object.entries(preds)) await predictions(job, p);
+    const sets = (kind: 'noise2img' | 'nv2mel'): TrainingSet[] => [
+      { label: 'ISIC-0', slug: 'isic-0', addJobs: [], coords: { alpha: 0, n: 0 } },
+      kind === 'noise2img'
+        ? { label: 'real + augmentation', slug: 'real-augment', addJobs: [], coords: {}, baseline: 'augment' }
+        : {
+            label: 'real + oversampling',
+            slug: 'real-oversample',
+            addJobs: [],
+            coords: { alpha: 0, n: 0 },
+            baseline: 'oversample',
+          },
+      { label: 'acgan-4', slug: 'acgan-4', addJobs: ['acgan-4'], coords: { alpha: 1, n: 8 } },
+    ];
+    const plan = (kind: 'noise2img' | 'nv2mel'): ExperimentPlan => {
+      const s = sets(kind);
+      return {
+        kind,
+        jobs: [],
+        sets: s,
+        cells: s.map((set, i) => ({ set, seed: 1, trainJob: `t${i}`, predictJob: ['p0', 'pa', 'pg'][i]! })),
+        ganMetricJobs: [],
+        sampleJobs: [],
+      };
+    };
+    const noise = await buildTables(plan('noise2img'), [data], (id) => join(dir, id), dir, 3);
+    const table = (r: typeof noise, name: string) => r.tables.find((t) => t.name === name)?.table;
+    const labels = (r: typeof noise, name: string) => table(r, name)!.rows.map((row) => row.label);
+    expect(labels(noise, 'table-6.2')).toEqual(['ISIC-0', 'real + augmentation', 'acgan-4']);
+    expect(labels(noise, 'paired-vs-isic-0')).toEqual(['real + augmentation', 'acgan-4']);
+    const vsAug = table(noise, 'paired-vs-augment')!;
+    expect(vsAug.title).toBe('Paired comparison with real + augmentation (same test images, same seed)');
+    // acgan-4 is right on t3, t4 only, real + augmentation on all four: Δ accuracy −0.5.
+    expect(vsAug.rows.map((r) => [r.label, r.cells.dAcc!.value])).toEqual([['acgan-4', -0.5]]);
+    expect(await fs.readFile(join(dir, 'tables', 'paired-vs-augment.md'), 'utf8')).toContain('| acgan-4 |');
+
+    const nv = await buildTables(plan('nv2mel'), [data], (id) => join(dir, id), dir, 3);
+    // Table 7.2 holds ISIC-0 and the α rows only; the baselines get a per-class table of their own.
+    expect(table(nv, 'table-7.2')!.columns.map((c) => c.group)).toEqual(Array(4).fill('α=1'));
+    expect(labels(nv, 'baselines')).toEqual(['ISIC-0', 'real + oversampling']);
+    expect(table(nv, 'baselines')!.title).toBe('Real-data baselines (no synthetic images)');
+    expect(table(nv, 'paired-vs-augment')).toBeUndefined();
+  });
 });

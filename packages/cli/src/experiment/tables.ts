@@ -21,7 +21,7 @@ import {
   table72,
   tableToJson,
 } from '@skingan/metrics';
-import type { ExperimentPlan, TrainingSet } from './pipelines/common.js';
+import { type ExperimentPlan, realOnlySet, type TrainingSet } from './pipelines/common.js';
 
 /** Test predictions of one trained classifier, aligned with the true labels. */
 interface CellResult {
@@ -104,15 +104,17 @@ export async function buildTables(
       .map((s) => ({ label: s.label, summary: summaries.get(s.slug)! }));
     if (rows.length) tables.push({ name: 'table-6.2', table: table62(rows, { classes: present }) });
   } else {
-    const base = plan.sets.find((s) => s.addJobs.length === 0);
+    const base = realOnlySet(plan.sets);
     const entries: GeneratedCountEntry[] = [];
     for (const s of plan.sets) {
       const summary = summaries.get(s.slug);
-      if (!summary) continue;
+      if (!summary || s.baseline) continue;
       if (s.slug === base?.slug) {
         // The real-only baseline is N = 0 in every α column.
         const alphas = [
-          ...new Set(plan.sets.filter((x) => x.slug !== base.slug).map((x) => x.coords.alpha as number)),
+          ...new Set(
+            plan.sets.filter((x) => x.slug !== base.slug && !x.baseline).map((x) => x.coords.alpha as number),
+          ),
         ];
         for (const alpha of alphas) entries.push({ n: 0, alpha: fmtAlpha(alpha), summary });
       } else {
@@ -120,9 +122,23 @@ export async function buildTables(
       }
     }
     if (entries.length) tables.push({ name: 'table-7.2', table: table72(entries) });
+    // The baselines have no α or N: their own table, per class, beside ISIC-0.
+    const real = plan.sets.filter((s) => (s === base || s.baseline) && summaries.has(s.slug));
+    if (real.some((s) => s.baseline)) {
+      const rows = real.map((s) => ({ label: s.label, summary: summaries.get(s.slug)! }));
+      tables.push({
+        name: 'baselines',
+        table: table62(rows, { classes: present, title: 'Real-data baselines (no synthetic images)' }),
+      });
+    }
   }
-  const comparisons = comparisonTable(plan, cells, classes, seed);
+  const isic0 = realOnlySet(plan.sets);
+  const comparisons = isic0 && comparisonTable(plan, cells, classes, seed, isic0);
   if (comparisons) tables.push({ name: 'paired-vs-isic-0', table: comparisons });
+  // Perez et al.: a GAN row counts as a gain only if it also beats classic augmentation.
+  const augmented = plan.sets.find((s) => s.baseline === 'augment');
+  const vsAugment = augmented && comparisonTable(plan, cells, classes, seed, augmented);
+  if (vsAugment) tables.push({ name: 'paired-vs-augment', table: vsAugment });
   if (plan.kind === 'noise2img') {
     const gan = await ganTable(plan, outOf);
     if (gan) tables.push({ name: 'gan-metrics', table: gan });
@@ -143,21 +159,21 @@ const fmtAlpha = (a: number) => {
 };
 
 /**
- * Each set against ISIC-0 on the same test images and the same seed: accuracy difference with
- * McNemar's exact test, balanced-accuracy difference with a paired-bootstrap interval (mean over
- * seeds, and in how many seeds the set was better).
+ * Each set against `base` (ISIC-0, or the augmentation baseline) on the same test images and the
+ * same seed: accuracy difference with McNemar's exact test, balanced-accuracy difference with a
+ * paired-bootstrap interval (mean over seeds, and in how many seeds the set was better). Against
+ * a baseline, only the synthetic rows are compared.
  */
 function comparisonTable(
   plan: ExperimentPlan,
   cells: CellResult[],
   classes: string[],
   seed: number,
+  base: TrainingSet,
 ): MetricsTable | undefined {
-  const base = plan.sets.find((s) => s.addJobs.length === 0);
-  if (!base) return undefined;
   const rows = [];
   for (const set of plan.sets) {
-    if (set.slug === base.slug) continue;
+    if (set.slug === base.slug || (base.baseline && set.addJobs.length === 0)) continue;
     const pairs = cells
       .filter((c) => c.set.slug === set.slug)
       .map((c) => [cells.find((b) => b.set.slug === base.slug && b.seed === c.seed), c] as const)
@@ -187,7 +203,7 @@ function comparisonTable(
   }
   if (!rows.length) return undefined;
   return {
-    title: 'Paired comparison with ISIC-0 (same test images, same seed)',
+    title: `Paired comparison with ${base.label} (same test images, same seed)`,
     rowHeader: 'training set',
     columns: [
       { key: 'dAcc', header: 'Δ accuracy' },
@@ -198,7 +214,7 @@ function comparisonTable(
     ],
     rows,
     notes: [
-      'Δ: the set minus ISIC-0, averaged over seeds; [lower, upper]: 95% paired-bootstrap interval of the first seed.',
+      `Δ: the set minus ${base.label}, averaged over seeds; [lower, upper]: 95% paired-bootstrap interval of the first seed.`,
       "McNemar p: exact two-sided test on the first seed's discordant test images; p ≥ 0.05 means no evidence of a difference.",
     ],
   };

@@ -1,7 +1,7 @@
-import { promises as fs } from 'node:fs';
-import { ISIC2019, isBlankRecord, parseCsvRecords, SkinganError, writeFileAtomic } from '@skingan/core';
+import { ISIC2019, parseCsvRecords, SkinganError, writeFileAtomic } from '@skingan/core';
 import { writeToString } from 'fast-csv';
 import { checkId } from '../ids.js';
+import { dataRows, readCsvText } from './csv-file.js';
 
 /** The ISIC 2019 "unknown" column: rows set there have no usable class. */
 export const UNK = 'UNK';
@@ -38,17 +38,11 @@ export interface ReadLabelsOptions {
  * and ids that are not plain file names throw a SkinganError naming the file and line.
  */
 export async function readLabelsCsv(path: string, options: ReadLabelsOptions = {}): Promise<LabelsCsv> {
-  let text: string;
-  try {
-    text = await fs.readFile(path, 'utf8');
-  } catch (e) {
-    throw new SkinganError('cannot read the labels file', {
-      code: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_INPUT',
-      file: path,
-      cause: e,
-      hint: 'a dataset folder needs labels.csv (ISIC 2019 ground-truth format) next to images/',
-    });
-  }
+  const text = await readCsvText(
+    path,
+    'labels file',
+    'a dataset folder needs labels.csv (ISIC 2019 ground-truth format) next to images/',
+  );
   return parseLabelsCsv(text, path, options);
 }
 
@@ -72,16 +66,7 @@ export async function parseLabelsCsv(
   const firstLine = new Map<string, number>();
   let unkRows = 0;
   const unkIds: string[] = [];
-  for (let r = 1; r < records.length; r++) {
-    const fields = records[r]!;
-    const line = r + 1;
-    if (isBlankRecord(fields)) continue;
-    if (fields.length !== header.length) {
-      throw new SkinganError(`the row has ${fields.length} fields, the header has ${header.length}`, {
-        file,
-        line,
-      });
-    }
+  for (const { fields, line } of dataRows(records, file)) {
     const id = fields[columns.image]!.trim();
     checkId(id, { file, line });
     const set: string[] = [];

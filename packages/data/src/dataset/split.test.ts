@@ -5,7 +5,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../test-utils/fixtures.js';
 import { testImages } from '../test-utils/test-data.js';
 import { loadDataset } from './load-dataset.js';
-import { makeSplit, readSplit, selectSplit, writeSplit } from './split.js';
+import { foldFractions, makeSplit, readSplit, selectSplit, writeSplit } from './split.js';
+
+const DEFAULT_SPLIT = { train: 0.8, val: 0.1, test: 0.1 };
 
 function synthetic(perClass: number[]): Sample[] {
   return perClass.flatMap((n, label) =>
@@ -130,5 +132,62 @@ describe('makeSplit', () => {
     }
     const all = [...split.ids.train, ...split.ids.val, ...split.ids.test];
     expect(new Set(all).size).toBe(480);
+  });
+
+  it('K folds: the test parts partition every class, val follows test (wrapping), fold 0 is the single split', () => {
+    const samples = synthetic([23, 10, 7]);
+    const fractions = foldFractions(5);
+    expect(fractions).toEqual({ train: 0.7, val: 0.1, test: 0.2 });
+    const folds = [0, 1, 2, 3, 4].map((index) =>
+      makeSplit({ labelSpace: ISIC2019, samples }, { seed: 4, fractions, fold: { count: 5, index } }),
+    );
+    const tested = folds.flatMap((f) => f.ids.test).sort();
+    expect(tested).toEqual(samples.map((s) => s.id).sort());
+    for (const [index, f] of folds.entries()) {
+      expect(f.fold).toEqual({ count: 5, index });
+      expect(new Set([...f.ids.train, ...f.ids.val, ...f.ids.test]).size).toBe(samples.length);
+      for (const [label, n] of [
+        [0, 23],
+        [1, 10],
+        [2, 7],
+      ] as const) {
+        const count = (part: 'val' | 'test') =>
+          f.ids[part].filter((id) => id.startsWith(`c${label}_`)).length;
+        // Test: the stretch between the rounded boundaries k·n/5 and (k+1)·n/5; val: round(n/10).
+        expect(count('test')).toBe(Math.round(((index + 1) * n) / 5) - Math.round((index * n) / 5));
+        expect(count('val')).toBe(Math.round(n / 10));
+      }
+    }
+    // The last fold's val part wraps around to the first images of the order: fold 0's test.
+    expect(folds[4]!.ids.val.every((id) => folds[0]!.ids.test.includes(id))).toBe(true);
+    expect(folds[0]!.ids).toEqual(makeSplit({ labelSpace: ISIC2019, samples }, { seed: 4, fractions }).ids);
+  });
+
+  it('a fold is checked and recorded in split.json', async () => {
+    const samples = synthetic([20]);
+    const split = (fold: { count: number; index: number }, fractions = foldFractions(fold.count)) =>
+      makeSplit({ labelSpace: ISIC2019, samples }, { seed: 1, fractions, fold });
+    expect(() => split({ count: 5, index: 5 })).toThrow(
+      'a fold needs 2 or more folds and an index 0 … folds − 1, got fold 5 of 5',
+    );
+    expect(() => split({ count: 5, index: 1 }, DEFAULT_SPLIT)).toThrow(
+      'with 5 folds the test part is 1/5 of each class, but the test fraction is 0.1',
+    );
+    const path = join(dir, 'fold.json');
+    await writeSplit(path, split({ count: 4, index: 3 }));
+    expect(Object.keys(JSON.parse(await fs.readFile(path, 'utf8')))).toEqual([
+      'seed',
+      'fractions',
+      'fold',
+      'ids',
+    ]);
+    expect((await readSplit(path)).fold).toEqual({ count: 4, index: 3 });
+    await fs.writeFile(
+      path,
+      '{"seed": 1, "fold": {"count": 4, "index": 4}, "ids": {"train": [], "val": [], "test": []}}',
+    );
+    await expect(readSplit(path)).rejects.toThrow(
+      'not a valid split file: "fold" is not {"count": K, "index": 0 … K − 1}',
+    );
   });
 });

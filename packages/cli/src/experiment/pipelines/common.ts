@@ -14,6 +14,38 @@ export interface TrainingSet {
   addJobs: string[];
   /** Table coordinates, e.g. { kind: 'acgan', n: 250 } or { alpha: 0.25, n: 500 }. */
   coords: Record<string, string | number>;
+  /** A real-data baseline row (`ExperimentConfig.baselines`): the classifier setting it adds to ISIC-0. */
+  baseline?: Baseline;
+}
+
+export type Baseline = ExperimentConfig['baselines'][number];
+
+/** The real-only baseline every other row is compared with. */
+export const ISIC0: TrainingSet = { label: 'ISIC-0', slug: 'isic-0', addJobs: [], coords: {} };
+
+/** Row labels of the baselines, as the tables print them. */
+export const BASELINE_LABELS: Readonly<Record<Baseline, string>> = {
+  augment: 'real + augmentation',
+  oversample: 'real + oversampling',
+};
+
+/** The configured baseline rows: real data only, the classifier with one setting more than ISIC-0. */
+export function baselineSets(
+  config: ExperimentConfig,
+  coords: Record<string, number | string>,
+): TrainingSet[] {
+  return config.baselines.map((b) => ({
+    label: BASELINE_LABELS[b],
+    slug: `real-${b}`,
+    addJobs: [],
+    coords,
+    baseline: b,
+  }));
+}
+
+/** ISIC-0 of a plan's sets: real data only and no baseline setting (undefined if not planned). */
+export function realOnlySet(sets: readonly TrainingSet[]): TrainingSet | undefined {
+  return sets.find((s) => s.addJobs.length === 0 && !s.baseline);
 }
 
 /** One trained classifier: its set, its seed, and the job that writes its predictions CSV. */
@@ -24,9 +56,14 @@ export interface ClassifierCell {
   predictJob: string;
 }
 
+/** How the experiment's split is made: by image, or by lesion from metadata files (names). */
+export type SplitRule = { by: 'image' } | { by: 'lesion_id'; metadata: string[] };
+
 /** The job graph of an experiment and how its outputs become tables. */
 export interface ExperimentPlan {
   kind: 'noise2img' | 'nv2mel';
+  /** The split rule (absent in experiments planned before splits by lesion: those were by image). */
+  split?: SplitRule;
   jobs: Job[];
   sets: TrainingSet[];
   cells: ClassifierCell[];
@@ -36,7 +73,10 @@ export interface ExperimentPlan {
   sampleJobs: { label: string; job: string }[];
 }
 
-/** The split reads the labels of all input data. */
+/**
+ * The split reads the labels of all input data and, where the data has lesion metadata
+ * (`keys.lesions`), splits by lesion: the metadata's content is then part of its key.
+ */
 export function splitJob(data: string[], config: ExperimentConfig, keys: DataKeys): Job {
   const f = config.fractions;
   return {
@@ -50,12 +90,25 @@ export function splitJob(data: string[], config: ExperimentConfig, keys: DataKey
       String(config.seed),
       '--fractions',
       `${f.train},${f.val},${f.test}`,
+      ...(keys.lesions ? ['--group-by', 'lesion_id'] : []),
       '--out',
       '{out}/split.json',
     ],
     deps: [],
-    inputs: { data: keys.data },
+    inputs: { data: keys.data, ...(keys.lesions ? { lesions: keys.lesions.hash } : {}) },
   };
+}
+
+/** The split rule of a plan made with `keys`. */
+export function splitRule(keys: DataKeys): SplitRule {
+  return keys.lesions ? { by: 'lesion_id', metadata: keys.lesions.files } : { by: 'image' };
+}
+
+/** "by lesion (ham10000_metadata.csv), seed 7" or "by image, seed 7", for reports and logs. */
+export function describeSplit(rule: SplitRule | undefined, seed: number): string {
+  return rule?.by === 'lesion_id'
+    ? `by lesion (${rule.metadata.join(', ')}), seed ${seed}`
+    : `by image, seed ${seed}`;
 }
 
 /**
@@ -125,7 +178,8 @@ export function classifierJobs(
   if (c.epochs !== undefined) args.push('--epochs', String(c.epochs));
   if (c.pretrained) args.push('--pretrained', c.pretrained);
   if (c.freezeEpochs !== undefined) args.push('--freeze-epochs', String(c.freezeEpochs));
-  args.push(c.augment ? '--augment' : '--no-augment');
+  args.push(c.augment || set.baseline === 'augment' ? '--augment' : '--no-augment');
+  if (set.baseline === 'oversample') args.push('--balance', 'sampler');
   const train: Job = {
     id: trainId,
     stage: 'classifier',

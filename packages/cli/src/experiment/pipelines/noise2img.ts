@@ -3,13 +3,16 @@ import type { ExperimentConfig } from '../config.js';
 import type { DataKeys } from '../data-keys.js';
 import type { Job } from '../job.js';
 import {
+  baselineSets,
   type ClassifierCell,
   classesFlag,
   classifierJobs,
   classifierSeeds,
   cycleganTrainJob,
   type ExperimentPlan,
+  ISIC0,
   splitJob,
+  splitRule,
   subsetJob,
   type TrainingSet,
   translateJob,
@@ -18,7 +21,8 @@ import {
 /**
  * Thesis ch. 6: split → ACGAN on the train split (all classes) → one CycleGAN per class (ACGAN
  * images of class c ↔ real train images of class c) → N ACGAN images per class and their CycleGAN
- * translations → classifiers on real (ISIC-0), real + acgan-N, real + cyclegan-N → the same test ids.
+ * translations → classifiers on real (ISIC-0), the configured real-data baselines (real + classic
+ * augmentation, real + oversampling), real + acgan-N, real + cyclegan-N → the same test ids.
  * Sets are nested: acgan-250 ⊂ acgan-500 ⊂ …, and cyclegan-N translates exactly acgan-N's images.
  */
 export function noise2imgPlan(
@@ -97,7 +101,8 @@ export function noise2imgPlan(
   }
 
   const sets: TrainingSet[] = [
-    { label: 'ISIC-0', slug: 'isic-0', addJobs: [], coords: { kind: 'real', n: 0 } },
+    { ...ISIC0, coords: { kind: 'real', n: 0 } },
+    ...baselineSets(config, { kind: 'real', n: 0 }),
   ];
   for (const n of config.n) {
     jobs.push(
@@ -163,6 +168,7 @@ export function noise2imgPlan(
 
   return {
     kind: 'noise2img',
+    split: splitRule(keys),
     jobs,
     sets,
     cells,

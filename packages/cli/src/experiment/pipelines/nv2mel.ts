@@ -2,12 +2,15 @@ import type { ExperimentConfig } from '../config.js';
 import type { DataKeys } from '../data-keys.js';
 import type { Job } from '../job.js';
 import {
+  baselineSets,
   type ClassifierCell,
   classifierJobs,
   classifierSeeds,
   cycleganTrainJob,
   type ExperimentPlan,
+  ISIC0,
   splitJob,
+  splitRule,
   subsetJob,
   type TrainingSet,
   translateJob,
@@ -19,7 +22,8 @@ const alphaId = (a: number) => String(Number(a.toFixed(6)));
 /**
  * Thesis ch. 7: a classifier on all real train data → path-rank-filter of MEL for each α → one
  * NV ↔ filtered-MEL CycleGAN per α → translate all NV train images → for each N add N synthetic MEL
- * (the same source NV images for every α, nested 500 ⊂ 1000 ⊂ …) → a classifier per (α, N).
+ * (the same source NV images for every α, nested 500 ⊂ 1000 ⊂ …) → a classifier per (α, N), beside
+ * ISIC-0 and the configured real-data baselines.
  * N is capped at the NV train images that exist (`nvTrain`).
  */
 export function nv2melPlan(
@@ -30,20 +34,23 @@ export function nv2melPlan(
   classes?: readonly string[],
 ): ExperimentPlan {
   const jobs: Job[] = [splitJob(data, config, keys)];
-  const baseSet: TrainingSet = { label: 'ISIC-0', slug: 'isic-0', addJobs: [], coords: { alpha: 0, n: 0 } };
+  const baseSet: TrainingSet = { ...ISIC0, coords: { alpha: 0, n: 0 } };
+  const realSets = [baseSet, ...baselineSets(config, { alpha: 0, n: 0 })];
   const seeds = classifierSeeds(config);
   const cells: ClassifierCell[] = [];
   // The ranking classifier is ISIC-0's first seed: the baseline row and the filter share it.
-  for (const seed of seeds) {
-    const r = classifierJobs(data, config, keys, baseSet, seed, classes);
-    jobs.push(...r.jobs);
-    cells.push(r.cell);
+  for (const set of realSets) {
+    for (const seed of seeds) {
+      const r = classifierJobs(data, config, keys, set, seed, classes);
+      jobs.push(...r.jobs);
+      cells.push(r.cell);
+    }
   }
   const ranker = cells[0]!.trainJob;
   jobs.push(subsetJob('real-train/NV', 'data', data, { split: { part: 'train', keys }, classes: ['NV'] }));
 
   const ns = [...new Set(config.nMel.map((n) => Math.min(n, nvTrain)))].sort((a, b) => a - b);
-  const sets: TrainingSet[] = [baseSet];
+  const sets: TrainingSet[] = [...realSets];
   for (const alpha of config.alphas) {
     const a = alphaId(alpha);
     jobs.push({
@@ -93,6 +100,7 @@ export function nv2melPlan(
   }
   return {
     kind: 'nv2mel',
+    split: splitRule(keys),
     jobs,
     sets,
     cells,
