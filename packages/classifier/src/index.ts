@@ -52,7 +52,6 @@ export {
   type ResolvedPretrained,
   resolvePretrained,
   verifyWeightsCache,
-  weightsCacheDir,
 } from './pretrained/weights-cache.js';
 export { type AdamHypers, type AdamParam, adamParams, FASTAI_ADAM, FastaiAdam } from './train/adam.js';
 export { FeatureCache } from './train/feature-cache.js';

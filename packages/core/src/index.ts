@@ -49,7 +49,8 @@ export {
   writeFileAtomic,
   writeJsonAtomic,
 } from './io/atomic.js';
-export { skinganCacheDir } from './io/cache-dir.js';
+export { skinganCacheDir, weightsCacheDir } from './io/cache-dir.js';
+export { crc32 } from './io/crc32.js';
 export { isBlankRecord, parseCsvRecords } from './io/csv.js';
 export {
   fileSystem,

@@ -22,7 +22,6 @@ export {
   loadResnet50Extractor,
   RESNET50_WEIGHTS,
   resnet50WeightsDir,
-  skinganCacheDir,
 } from './extractors/load-extractor.js';
 export {
   CAFFE_BGR_MEANS,

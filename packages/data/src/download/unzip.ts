@@ -2,9 +2,8 @@ import { createWriteStream, promises as fs } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { SkinganError } from '@skingan/core';
+import { crc32, SkinganError } from '@skingan/core';
 import yauzl from 'yauzl';
-import { crc32 } from '../util/crc32.js';
 
 export interface ExtractOptions {
   /** Called after each entry with entries done and the entry count. */
