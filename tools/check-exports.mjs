@@ -18,12 +18,15 @@ export function exportedNames(source, fileName = 'index.ts') {
   const names = [];
   for (const st of sf.statements) {
     if (ts.isExportDeclaration(st)) {
-      if (!st.exportClause) throw new Error(`${fileName}: \`export *\` hides which names it exports; list them`);
-      if (ts.isNamedExports(st.exportClause)) for (const e of st.exportClause.elements) names.push(e.name.text);
+      if (!st.exportClause)
+        throw new Error(`${fileName}: \`export *\` hides which names it exports; list them`);
+      if (ts.isNamedExports(st.exportClause))
+        for (const e of st.exportClause.elements) names.push(e.name.text);
       else names.push(st.exportClause.name.text); // export * as ns
       continue;
     }
-    const exported = ts.canHaveModifiers(st) && ts.getModifiers(st)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
+    const exported =
+      ts.canHaveModifiers(st) && ts.getModifiers(st)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
     if (!exported) continue;
     if (ts.isVariableStatement(st)) {
       for (const d of st.declarationList.declarations) if (ts.isIdentifier(d.name)) names.push(d.name.text);
@@ -47,7 +50,8 @@ function main() {
   const byPackage = new Map();
   for (const p of readdirSync(join(root, 'packages')).sort()) {
     const index = join(root, 'packages', p, 'src', 'index.ts');
-    if (existsSync(index)) byPackage.set(p, exportedNames(readFileSync(index, 'utf8'), `packages/${p}/src/index.ts`));
+    if (existsSync(index))
+      byPackage.set(p, exportedNames(readFileSync(index, 'utf8'), `packages/${p}/src/index.ts`));
   }
   const found = clashes(byPackage);
   if (found.size === 0) {

@@ -30,8 +30,6 @@ export {
   probabilitiesCsv,
   writeProbabilitiesCsv,
 } from './eval/predict.js';
-export { type LinePlotOptions, linePlotPng } from './plot/line-plot.js';
-export { encodePng } from './plot/png.js';
 export {
   CAFFE_BGR_MEAN,
   caffePreprocess,
@@ -68,7 +66,7 @@ export {
   suggestLr,
   valley,
 } from './train/lr-find.js';
-export { lrFinderPng, writeLrFinderReport } from './train/lr-find-report.js';
+export { lrFinderSvg, writeLrFinderReport } from './train/lr-find-report.js';
 export {
   FINE_TUNE_DEFAULTS,
   type FineTuneOptions,

@@ -3,7 +3,14 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ISIC2019, initBackend, saveModel, subLabelSpace, weightsCacheDir, writeJsonAtomic } from '@skingan/core';
+import {
+  ISIC2019,
+  initBackend,
+  saveModel,
+  subLabelSpace,
+  weightsCacheDir,
+  writeJsonAtomic,
+} from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHARED_DATA } from '../../../data/src/test-utils/shared-dir.js';

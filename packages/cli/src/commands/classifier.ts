@@ -144,10 +144,10 @@ export function registerClassifier(program: Command): void {
     classifier
       .command('lr-find')
       .description(
-        'fastai’s learning-rate finder: an exponential sweep on the train part; writes lr-find.json and lr-find.png',
+        'fastai’s learning-rate finder: an exponential sweep on the train part; writes lr-find.json and lr-find.svg',
       ),
   )
-    .requiredOption('--out <dir>', 'folder for lr-find.json and lr-find.png')
+    .requiredOption('--out <dir>', 'folder for lr-find.json and lr-find.svg')
     .option('--force', 'overwrite lr-find.json/png even if this command did not write them')
     .option('--start-lr <x>', 'first learning rate', numberOption('--start-lr'), 1e-7)
     .option('--end-lr <x>', 'last learning rate', numberOption('--end-lr'), 10)
@@ -456,7 +456,7 @@ async function train(opts: TrainFlags): Promise<void> {
 async function lrFind(opts: LrFindFlags): Promise<void> {
   const say = log(opts.json);
   const guard = outputGuard('classifier lr-find', [], opts.force);
-  const outputs = ['lr-find.json', 'lr-find.png'].map((f) => join(resolve(opts.out), f));
+  const outputs = ['lr-find.json', 'lr-find.svg'].map((f) => join(resolve(opts.out), f));
   for (const f of outputs) await guard.check(f);
   const config = resolveConfig(opts, opts.config ? await readConfigFile(opts.config) : {});
   const { dataset, train: samples } = await trainingData(opts, say);
@@ -504,7 +504,7 @@ async function lrFind(opts: LrFindFlags): Promise<void> {
           ? `suggested learning rate (valley): ${s.valley.toExponential(2)}   steep: ${s.steep.toExponential(2)}   minimum/10: ${s.minimum.toExponential(2)}\n`
           : 'too few steps for a suggestion: raise --num-it or lower --start-lr\n',
       );
-      process.stdout.write(`curve: ${files.png}\n`);
+      process.stdout.write(`curve: ${files.svg}\n`);
     }
   } finally {
     source.dispose();

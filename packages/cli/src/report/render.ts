@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import { writeFileAtomic } from '@skingan/core';
+import { lineChartSvg } from '@skingan/metrics';
 import type { Report, Table } from './model.js';
-import { lineChartSvg } from './svg-chart.js';
 
 function esc(s: string): string {
   return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
