@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
-import { ISIC2019, pathExists, SkinganError, writeFileAtomic, writeJsonAtomic } from '@skingan/core';
+import { ISIC2019, pathExists, replaceDirAtomic, SkinganError, writeFileAtomic, writeJsonAtomic } from '@skingan/core';
 import type { Ranked } from './select.js';
 
 /** `id,probability,predicted,rank,kept` — every image, the kept ones first. */
@@ -59,10 +59,8 @@ export async function writeKeptDataset(
       hint: 'choose another --out folder or remove this one',
     });
   }
-  const tmp = `${out}.tmp-${process.pid}`;
-  await fs.rm(tmp, { recursive: true, force: true });
-  await fs.mkdir(join(tmp, 'images'), { recursive: true });
-  try {
+  await replaceDirAtomic(out, async (tmp) => {
+    await fs.mkdir(join(tmp, 'images'));
     for (const k of kept) {
       const dest = join(tmp, 'images', `${k.id}${extname(k.path).toLowerCase()}`);
       if (options.link) await fs.symlink(resolve(k.path), dest);
@@ -77,12 +75,7 @@ export async function writeKeptDataset(
     );
     if (options.info) await writeJsonAtomic(join(tmp, 'prf.json'), options.info);
     if (options.ranking) await writeRankingCsv(join(tmp, 'ranking.csv'), options.ranking);
-    await fs.rm(out, { recursive: true, force: true }); // empty (checked above) or absent
-    await fs.rename(tmp, out);
-  } catch (e) {
-    await fs.rm(tmp, { recursive: true, force: true });
-    throw e;
-  }
+  }); // replaces `out`, empty (checked above) or absent
 }
 
 function csvField(s: string): string {

@@ -1,8 +1,8 @@
 import { createWriteStream, promises as fs } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { crc32, SkinganError } from '@skingan/core';
+import { crc32, SkinganError, tempSibling } from '@skingan/core';
 import yauzl from 'yauzl';
 
 export interface ExtractOptions {
@@ -70,7 +70,7 @@ async function extractEntry(
   const existing = await fs.stat(target).catch(() => undefined);
   if (existing?.isFile() && existing.size === entry.uncompressedSize) return true;
   await fs.mkdir(dirname(target), { recursive: true });
-  const tmp = join(dirname(target), `.${entry.fileName.split('/').pop()}.${process.pid}.tmp`);
+  const tmp = tempSibling(target); // a killed extraction's temp is one removeStaleTemps knows
   const stream = await new Promise<NodeJS.ReadableStream>((res, rej) =>
     zip.openReadStream(entry, (e, s) => (e ? rej(zipError(zipPath, e)) : res(s))),
   );
