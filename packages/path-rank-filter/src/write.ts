@@ -1,6 +1,13 @@
 import { promises as fs } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
-import { ISIC2019, pathExists, replaceDirAtomic, SkinganError, writeFileAtomic, writeJsonAtomic } from '@skingan/core';
+import {
+  ISIC2019,
+  pathExists,
+  replaceDirAtomic,
+  SkinganError,
+  writeFileAtomic,
+  writeJsonAtomic,
+} from '@skingan/core';
 import type { Ranked } from './select.js';
 
 /** `id,probability,predicted,rank,kept` — every image, the kept ones first. */
