@@ -25,14 +25,12 @@ export {
   resolveClassifierConfig,
 } from './config.js';
 export {
-  type ProbabilityTable,
+  type PredictionTable,
   predictBatches,
   probabilitiesCsv,
   writeProbabilitiesCsv,
 } from './eval/predict.js';
 export {
-  CAFFE_BGR_MEAN,
-  caffePreprocess,
   PREPROCESSINGS,
   type Preprocessing,
   preprocess,

@@ -73,6 +73,7 @@ export { batchNormTraining } from './kernels/batch-norm-training.js';
 export { COMPOSITE_KERNELS, registerTrainingKernels, type TrainingKernels } from './kernels/register.js';
 export { classIndex, ISIC2019, ISIC2019_NAMES, type LabelSpace, subLabelSpace } from './labels.js';
 export { convHelpersReady, startConvHelpers } from './parallel/conv-helpers.js';
+export { countParams, type ParamCount } from './param-count.js';
 export { Rng, type RngState } from './random.js';
 export { checkRunOut, type RunOutState } from './run/check-out.js';
 export {

@@ -11,11 +11,11 @@ import {
   weightsCacheDir,
   writeJsonAtomic,
 } from '@skingan/core';
+import { caffePreprocess } from '@skingan/metrics';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHARED_DATA } from '../../../data/src/test-utils/shared-dir.js';
 import { createPretrainedClassifier } from '../classifier.js';
-import { caffePreprocess } from '../preprocess.js';
 import { readPngTensor } from '../test-utils/png-decode.js';
 import { writeTarGz } from '../test-utils/tar-writer.js';
 import { loadLayersModelDir } from './layers-model.js';

@@ -1,11 +1,11 @@
 import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
+  ACGAN_PRESETS,
   type AcganConfigOverrides,
   AcganConfigSchema,
+  type AcganPresetName,
   loadAcganGenerator,
-  PRESETS,
-  type PresetName,
   parseAcganConfig,
   resolveAcganConfig,
   sampleToDataset,
@@ -41,7 +41,7 @@ interface TrainOptions {
   data: string[];
   split?: string;
   classes?: string;
-  preset?: PresetName;
+  preset?: AcganPresetName;
   config?: string;
   size?: number;
   epochs?: number;
@@ -86,7 +86,7 @@ export function registerAcgan(program: Command): void {
     .option('--classes <list>', 'comma-separated classes to train on (default: all 8 ISIC 2019 classes)')
     .addOption(
       new Option('--preset <name>', `architecture and defaults (default thesis): ${describePresets()}`)
-        .choices(Object.keys(PRESETS))
+        .choices(Object.keys(ACGAN_PRESETS))
         .default(undefined, 'thesis'),
     )
     .option('--config <file>', 'JSON with config fields to override (flags override the file)')
@@ -152,7 +152,7 @@ export function registerAcgan(program: Command): void {
 }
 
 function describePresets(): string {
-  return Object.entries(PRESETS)
+  return Object.entries(ACGAN_PRESETS)
     .map(([name, p]) => `${name} (${p.defaultSize}², ${p.description})`)
     .join('; ');
 }
@@ -328,7 +328,7 @@ async function resolveTrainConfig(
   }
   const fileOverrides = opts.config ? await readConfigFile(opts.config) : {};
   return resolveAcganConfig({
-    preset: opts.preset ?? (fileOverrides.preset as PresetName | undefined) ?? 'thesis',
+    preset: opts.preset ?? (fileOverrides.preset as AcganPresetName | undefined) ?? 'thesis',
     ...(opts.size !== undefined ? { imageSize: opts.size } : {}),
     overrides: mergeDeep(fileOverrides, flags) as AcganConfigOverrides,
   });

@@ -13,14 +13,14 @@ import {
   SkinganError,
 } from '@skingan/core';
 import {
+  CYCLEGAN_PRESETS,
   type CycleGanConfig,
   type CycleGanConfigInput,
+  type CycleGanPresetName,
   CycleGanTrainer,
   type Direction,
   LOSS_NAMES,
   loadTranslator,
-  PRESETS,
-  type PresetName,
   readRunConfig,
   resolveConfig,
 } from '@skingan/cyclegan';
@@ -49,7 +49,7 @@ interface TrainOptions {
   b: string;
   data?: string[];
   split?: string;
-  preset?: PresetName;
+  preset?: CycleGanPresetName;
   config?: string;
   size?: number;
   loadSize?: number;
@@ -110,7 +110,7 @@ export function registerCyclegan(program: Command): void {
     .option('--split <file>', 'split.json of --data: train on its train part only')
     .addOption(
       new Option('--preset <name>', `architecture and defaults: ${describePresets()}`)
-        .choices(Object.keys(PRESETS))
+        .choices(Object.keys(CYCLEGAN_PRESETS))
         .default(undefined, 'thesis'),
     )
     .option('--config <file>', 'JSON with config fields to override (flags override the file)')
@@ -201,7 +201,7 @@ export function registerCyclegan(program: Command): void {
 }
 
 function describePresets(): string {
-  return Object.entries(PRESETS)
+  return Object.entries(CYCLEGAN_PRESETS)
     .map(([name, p]) => `${name} (${p.description})`)
     .join('; ');
 }
@@ -434,7 +434,7 @@ async function resolveTrainConfig(opts: TrainOptions, out: string): Promise<Cycl
     return resolveConfig(undefined, { ...rest, ...defined(flags), preset } as Partial<CycleGanConfigInput>);
   }
   const file = opts.config ? await readConfigFile(opts.config) : {};
-  const preset = opts.preset ?? (file.preset as PresetName | undefined) ?? 'thesis';
+  const preset = opts.preset ?? (file.preset as CycleGanPresetName | undefined) ?? 'thesis';
   const { preset: _, ...fromFile } = file;
   return resolveConfig(preset, { ...fromFile, ...defined(flags) });
 }

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { crc32, SkinganError, tempSibling } from '@skingan/core';
 import yauzl from 'yauzl';
 
-export interface ExtractOptions {
+export interface ExtractZipOptions {
   /** Called after each entry with entries done and the entry count. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -18,7 +18,7 @@ export interface ExtractOptions {
 export async function extractZip(
   zipPath: string,
   outDir: string,
-  options: ExtractOptions = {},
+  options: ExtractZipOptions = {},
 ): Promise<{ files: number }> {
   const root = resolve(outDir);
   await fs.mkdir(root, { recursive: true });
