@@ -32,7 +32,7 @@ import {
 import { type Command, Option } from 'commander';
 import { flagClassIndex, initCommandBackend, intOption, splitList } from '../options.js';
 import { forceOption, outputGuard } from '../outputs.js';
-import { ALLOW_DATA_CHANGE_HELP, checkRunInputs, describeInput } from '../run-inputs.js';
+import { checkRunInputs, describeInput, resumeFlags } from '../run-inputs.js';
 import { printJson } from '../ui/output.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
 import { onStopSignals } from '../ui/stop-signals.js';
@@ -76,7 +76,7 @@ export function registerAcgan(program: Command): void {
     .command('acgan')
     .description('ACGAN (Odena et al. 2017): class-conditional lesion images from noise');
 
-  acgan
+  const trainCommand = acgan
     .command('train')
     .description(
       'train an ACGAN on all classes at once; writes a run folder (config, metrics, checkpoints, sample grids)',
@@ -109,20 +109,15 @@ export function registerAcgan(program: Command): void {
       intOption('--checkpoint-every'),
     )
     .requiredOption('--out <dir>', 'run folder to create')
-    .option(
-      '--resume',
-      'continue the run in --out from its newest checkpoint (only --epochs may change; after a divergence, the training settings of --config)',
-    )
-    .option(
-      '--resume-diverged',
-      'with --resume: retry a run that diverged with unchanged settings (otherwise lower the learning rate)',
-    )
-    .option('--allow-data-change', ALLOW_DATA_CHANGE_HELP)
     .option('--json', 'print the result as one JSON object on stdout')
     .action(async (opts: TrainOptions, cmd: Command) => {
       await initCommandBackend(cmd, opts.json);
       await train(opts);
     });
+  resumeFlags(
+    trainCommand,
+    'only --epochs may change; after a divergence, the training settings of --config',
+  );
 
   forceOption(acgan.command('sample'))
     .description(

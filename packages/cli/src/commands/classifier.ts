@@ -44,7 +44,7 @@ import {
 import { type Command, Option } from 'commander';
 import { flagClassIndex, initCommandBackend, intOption, numberOption, splitList } from '../options.js';
 import { forceOption, outputGuard } from '../outputs.js';
-import { ALLOW_DATA_CHANGE_HELP, checkRunInputs, describeInput } from '../run-inputs.js';
+import { checkRunInputs, describeInput, resumeFlags } from '../run-inputs.js';
 import { printJson } from '../ui/output.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
 import { onStopSignals } from '../ui/stop-signals.js';
@@ -107,7 +107,7 @@ export function registerClassifier(program: Command): void {
       'lesion classifiers the fastai way: ImageNet ResNet-50 fine-tuning or ResNets from scratch, one-cycle, LR finder',
     );
 
-  addModelFlags(
+  const trainCommand = addModelFlags(
     classifier
       .command('train')
       .description(
@@ -126,19 +126,11 @@ export function registerClassifier(program: Command): void {
       'early stopping: epochs without a better validation balanced accuracy',
       intOption('--patience'),
     )
-    .option(
-      '--resume',
-      'continue the run in --out from its last checkpoint (only --epochs and --patience may change; --lr after a divergence)',
-    )
-    .option(
-      '--resume-diverged',
-      'with --resume: retry a run that diverged with unchanged settings (otherwise lower the learning rate)',
-    )
-    .option('--allow-data-change', ALLOW_DATA_CHANGE_HELP)
     .action(async (opts: TrainFlags, cmd: Command) => {
       await initCommandBackend(cmd, opts.json);
       await train(opts);
     });
+  resumeFlags(trainCommand, 'only --epochs and --patience may change; --lr after a divergence');
 
   addModelFlags(
     classifier
@@ -148,7 +140,7 @@ export function registerClassifier(program: Command): void {
       ),
   )
     .requiredOption('--out <dir>', 'folder for lr-find.json and lr-find.svg')
-    .option('--force', 'overwrite lr-find.json/png even if this command did not write them')
+    .option('--force', 'overwrite lr-find.json/svg even if this command did not write them')
     .option('--start-lr <x>', 'first learning rate', numberOption('--start-lr'), 1e-7)
     .option('--end-lr <x>', 'last learning rate', numberOption('--end-lr'), 10)
     .option('--num-it <n>', 'steps of the sweep (at least 6)', intOption('--num-it'), 100)

@@ -39,7 +39,7 @@ import * as tf from '@tensorflow/tfjs';
 import { type Command, Option } from 'commander';
 import { flagClassIndex, initCommandBackend, intOption, numberOption } from '../options.js';
 import { forceOption, outputGuard } from '../outputs.js';
-import { ALLOW_DATA_CHANGE_HELP, checkRunInputs } from '../run-inputs.js';
+import { checkRunInputs, resumeFlags } from '../run-inputs.js';
 import { printJson } from '../ui/output.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
 import { onStopSignals } from '../ui/stop-signals.js';
@@ -99,7 +99,7 @@ export function registerCyclegan(program: Command): void {
     .command('cyclegan')
     .description('CycleGAN (Zhu et al. 2017): unpaired translation between two image domains, e.g. NV → MEL');
 
-  cyclegan
+  const trainCommand = cyclegan
     .command('train')
     .description(
       'train a CycleGAN between domains A and B; writes a run folder (config, metrics, checkpoints, sample grids)',
@@ -151,20 +151,12 @@ export function registerCyclegan(program: Command): void {
       intOption('--sample-every'),
     )
     .requiredOption('--out <dir>', 'run folder to create')
-    .option(
-      '--resume',
-      'continue the run in --out from its newest checkpoint (only epochs and the every-n options may change; --lr after a divergence)',
-    )
-    .option(
-      '--resume-diverged',
-      'with --resume: retry a run that diverged with unchanged settings (otherwise lower the learning rate)',
-    )
-    .option('--allow-data-change', ALLOW_DATA_CHANGE_HELP)
     .option('--json', 'print the result as one JSON object on stdout')
     .action(async (opts: TrainOptions, cmd: Command) => {
       await initCommandBackend(cmd, opts.json);
       await train(opts);
     });
+  resumeFlags(trainCommand, 'only epochs and the every-n options may change; --lr after a divergence');
 
   forceOption(cyclegan.command('translate'))
     .description(
