@@ -74,6 +74,7 @@ export { COMPOSITE_KERNELS, registerTrainingKernels, type TrainingKernels } from
 export { classIndex, ISIC2019, ISIC2019_NAMES, type LabelSpace, subLabelSpace } from './labels.js';
 export { convHelpersReady, startConvHelpers } from './parallel/conv-helpers.js';
 export { countParams, type ParamCount } from './param-count.js';
+export { isProcessAlive } from './process-alive.js';
 export { Rng, type RngState } from './random.js';
 export { checkRunOut, type RunOutState } from './run/check-out.js';
 export {
@@ -95,7 +96,6 @@ export {
 export {
   type FolderLock,
   folderLockHolder,
-  isProcessAlive,
   LOCK_FILE,
   type LockHolder,
   type LockOptions,
