@@ -65,4 +65,15 @@ describe('lineChartSvg', () => {
     expect(svg).toContain('<circle cx="228.0" cy="134.0" r="4" fill="#d62728"/>');
     expect(svg).toContain('>valley 1.0e-4</text>');
   });
+
+  it('escapes text, so a series or title cannot break the SVG', () => {
+    const svg = lineChartSvg({
+      title: `A&B <i> "q" it's`,
+      xLabel: 'x',
+      series: [{ name: '<s>', points: [] }],
+    });
+    expect(svg).toContain('aria-label="A&amp;B &lt;i&gt; &quot;q&quot; it&#39;s"');
+    expect(svg).toContain('>&lt;s&gt;</text>');
+    expect(svg).not.toContain('<i>');
+  });
 });

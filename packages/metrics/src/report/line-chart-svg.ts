@@ -1,3 +1,5 @@
+import { escapeHtml } from './escape-html.js';
+
 /** A line chart as data: what `lineChartSvg` draws. */
 export interface LineChart {
   title: string;
@@ -17,10 +19,6 @@ export interface LineChartSize {
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 const MARKER_COLORS = ['#d62728', '#2ca02c', '#9467bd', '#ff7f0e'];
-
-function esc(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-}
 
 function niceTicks(lo: number, hi: number, count = 5): number[] {
   if (!(hi > lo)) return [lo];
@@ -62,9 +60,9 @@ export function lineChartSvg(chart: LineChart, size: LineChartSize = {}): string
   const sx = (x: number) => m.left + (x1 === x0 ? w / 2 : ((tx(x) - x0) / (x1 - x0)) * w);
   const sy = (y: number) => m.top + h - ((y - y0) / (y1 - y0)) * h;
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" font-family="sans-serif" font-size="11" role="img" aria-label="${esc(chart.title)}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" font-family="sans-serif" font-size="11" role="img" aria-label="${escapeHtml(chart.title)}">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
-    `<text x="${m.left}" y="16" font-size="13" font-weight="bold">${esc(chart.title)}</text>`,
+    `<text x="${m.left}" y="16" font-size="13" font-weight="bold">${escapeHtml(chart.title)}</text>`,
   ];
   for (const t of niceTicks(y0, y1)) {
     parts.push(`<line x1="${m.left}" x2="${m.left + w}" y1="${sy(t)}" y2="${sy(t)}" stroke="#eee"/>`);
@@ -79,11 +77,11 @@ export function lineChartSvg(chart: LineChart, size: LineChartSize = {}): string
   }
   parts.push(`<rect x="${m.left}" y="${m.top}" width="${w}" height="${h}" fill="none" stroke="#999"/>`);
   parts.push(
-    `<text x="${m.left + w / 2}" y="${height - 6}" text-anchor="middle">${esc(chart.xLabel)}</text>`,
+    `<text x="${m.left + w / 2}" y="${height - 6}" text-anchor="middle">${escapeHtml(chart.xLabel)}</text>`,
   );
   if (chart.yLabel) {
     parts.push(
-      `<text transform="translate(14 ${m.top + h / 2}) rotate(-90)" text-anchor="middle">${esc(chart.yLabel)}</text>`,
+      `<text transform="translate(14 ${m.top + h / 2}) rotate(-90)" text-anchor="middle">${escapeHtml(chart.yLabel)}</text>`,
     );
   }
   const legend = (i: number) => m.top + 12 + i * 16;
@@ -100,7 +98,7 @@ export function lineChartSvg(chart: LineChart, size: LineChartSize = {}): string
     parts.push(
       `<line x1="${m.left + w + 10}" x2="${m.left + w + 26}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="2"${dash}/>`,
     );
-    parts.push(`<text x="${m.left + w + 30}" y="${ly}">${esc(s.name)}</text>`);
+    parts.push(`<text x="${m.left + w + 30}" y="${ly}">${escapeHtml(s.name)}</text>`);
   });
   (chart.markers ?? [])
     .filter((p) => usable([p.x, p.y]))
@@ -109,7 +107,7 @@ export function lineChartSvg(chart: LineChart, size: LineChartSize = {}): string
       const ly = legend(chart.series.length + i);
       parts.push(`<circle cx="${sx(p.x).toFixed(1)}" cy="${sy(p.y).toFixed(1)}" r="4" fill="${color}"/>`);
       parts.push(`<circle cx="${m.left + w + 18}" cy="${ly - 4}" r="4" fill="${color}"/>`);
-      parts.push(`<text x="${m.left + w + 30}" y="${ly}">${esc(p.label)}</text>`);
+      parts.push(`<text x="${m.left + w + 30}" y="${ly}">${escapeHtml(p.label)}</text>`);
     });
   parts.push('</svg>');
   return parts.join('\n');
