@@ -39,6 +39,18 @@ export interface KeptDatasetOptions {
   ranking?: readonly (Ranked & { predicted?: string })[];
 }
 
+/** Refuses `outDir` when it exists and is not empty: a kept dataset never replaces one. */
+export async function checkKeptDatasetOut(outDir: string): Promise<void> {
+  const out = resolve(outDir);
+  if ((await pathExists(out)) && (await fs.readdir(out)).length > 0) {
+    throw new SkinganError('the output folder exists and is not empty', {
+      code: 'USAGE',
+      file: out,
+      hint: 'choose another --out folder or remove this one',
+    });
+  }
+}
+
 /**
  * Writes the kept images as a skingan dataset folder: `images/<id><ext>` (copies or links) and
  * `labels.csv` in the ISIC 2019 ground-truth format, all labelled `className` (plus `prf.json`
@@ -59,13 +71,7 @@ export async function writeKeptDataset(
       code: 'USAGE',
     });
   }
-  if ((await pathExists(out)) && (await fs.readdir(out)).length > 0) {
-    throw new SkinganError('the output folder exists and is not empty', {
-      code: 'USAGE',
-      file: out,
-      hint: 'choose another --out folder or remove this one',
-    });
-  }
+  await checkKeptDatasetOut(out);
   await replaceDirAtomic(out, async (tmp) => {
     await fs.mkdir(join(tmp, 'images'));
     for (const k of kept) {
