@@ -9,8 +9,8 @@ export {
   DiscriminatorConfigSchema,
   type GeneratorConfig,
   GeneratorConfigSchema,
-  PRESETS,
-  type PresetName,
+  PRESETS as ACGAN_PRESETS,
+  type PresetName as AcganPresetName,
   parseAcganConfig,
   type ResolveOptions,
   resolveAcganConfig,
@@ -21,7 +21,6 @@ export { BatchNorm, type BatchNormArgs } from './layers/batch-norm.js';
 export { Conv2D, type Conv2DArgs } from './layers/conv2d.js';
 export { registerAcganLayers } from './layers/register.js';
 export { attachDropoutRng, SeededDropout, type SeededDropoutArgs } from './layers/seeded-dropout.js';
-export { countParams, type ParamCount } from './models/blocks.js';
 export { buildDiscriminator, type ConvSpec, discriminatorConvs } from './models/discriminator.js';
 export { buildGenerator, generatorChannels } from './models/generator.js';
 export {
@@ -38,13 +37,18 @@ export {
   sampleToDataset,
 } from './sampling/sample-dataset.js';
 export { cutoutSize, diffAugment, maxShift } from './training/diff-augment.js';
-export { type Divergence, DivergenceMonitor, type DivergenceOptions } from './training/divergence.js';
+export { DivergenceMonitor, type DivergenceOptions } from './training/divergence.js';
 export { bceWithLogits, classAccuracy, signAccuracy, softmaxCrossEntropy } from './training/losses.js';
-export { acganStep, type StepLosses, type StepMetrics, type StepResult } from './training/step.js';
+export {
+  acganStep,
+  type StepLosses as AcganStepLosses,
+  type StepMetrics,
+  type StepResult,
+} from './training/step.js';
 export { type TrainAcganOptions, trainAcgan } from './training/train-acgan.js';
 export {
   AcganTrainer,
   type AcganTrainerOptions,
-  type SampleGrid,
-  type TrainResult,
+  type SampleGrid as AcganSampleGrid,
+  type TrainResult as AcganTrainResult,
 } from './training/trainer.js';

@@ -25,16 +25,12 @@ export {
   resolveClassifierConfig,
 } from './config.js';
 export {
-  type ProbabilityTable,
+  type PredictionTable,
   predictBatches,
   probabilitiesCsv,
   writeProbabilitiesCsv,
 } from './eval/predict.js';
-export { type LinePlotOptions, linePlotPng } from './plot/line-plot.js';
-export { encodePng } from './plot/png.js';
 export {
-  CAFFE_BGR_MEAN,
-  caffePreprocess,
   PREPROCESSINGS,
   type Preprocessing,
   preprocess,
@@ -52,7 +48,6 @@ export {
   type ResolvedPretrained,
   resolvePretrained,
   verifyWeightsCache,
-  weightsCacheDir,
 } from './pretrained/weights-cache.js';
 export { type AdamHypers, type AdamParam, adamParams, FASTAI_ADAM, FastaiAdam } from './train/adam.js';
 export { FeatureCache } from './train/feature-cache.js';
@@ -69,7 +64,7 @@ export {
   suggestLr,
   valley,
 } from './train/lr-find.js';
-export { lrFinderPng, writeLrFinderReport } from './train/lr-find-report.js';
+export { lrFinderSvg, writeLrFinderReport } from './train/lr-find-report.js';
 export {
   FINE_TUNE_DEFAULTS,
   type FineTuneOptions,

@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { type LabelSpace, type Sample, SkinganError } from '@skingan/core';
 import { fingerprintSamples } from '@skingan/data';
+import type { Command } from 'commander';
 
 /** One set of images a training run learns from, as recorded in its run.json. */
 export interface RunInput {
@@ -86,9 +87,22 @@ export async function checkRunInputs(
   };
 }
 
-/** The `--allow-data-change` flag's help, the same in each training command. */
-export const ALLOW_DATA_CHANGE_HELP =
-  'with --resume: continue even though the training images differ from those the run started with';
+/**
+ * `--resume`, `--resume-diverged` and `--allow-data-change`, the same in each training command;
+ * `mayChange` says which settings a resumed run of this command may change.
+ */
+export function resumeFlags(cmd: Command, mayChange: string): Command {
+  return cmd
+    .option('--resume', `continue the run in --out from its newest checkpoint (${mayChange})`)
+    .option(
+      '--resume-diverged',
+      'with --resume: retry a run that diverged with unchanged settings (otherwise lower the learning rate)',
+    )
+    .option(
+      '--allow-data-change',
+      'with --resume: continue even though the training images differ from those the run started with',
+    );
+}
 
 /** An input named as the user gave it, e.g. `--data D (train part of split.json)`. */
 export function describeInput(

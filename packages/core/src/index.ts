@@ -49,7 +49,8 @@ export {
   writeFileAtomic,
   writeJsonAtomic,
 } from './io/atomic.js';
-export { skinganCacheDir } from './io/cache-dir.js';
+export { skinganCacheDir, weightsCacheDir } from './io/cache-dir.js';
+export { crc32 } from './io/crc32.js';
 export { isBlankRecord, parseCsvRecords } from './io/csv.js';
 export {
   fileSystem,
@@ -72,6 +73,8 @@ export { batchNormTraining } from './kernels/batch-norm-training.js';
 export { COMPOSITE_KERNELS, registerTrainingKernels, type TrainingKernels } from './kernels/register.js';
 export { classIndex, ISIC2019, ISIC2019_NAMES, type LabelSpace, subLabelSpace } from './labels.js';
 export { convHelpersReady, startConvHelpers } from './parallel/conv-helpers.js';
+export { countParams, type ParamCount } from './param-count.js';
+export { isProcessAlive } from './process-alive.js';
 export { Rng, type RngState } from './random.js';
 export { checkRunOut, type RunOutState } from './run/check-out.js';
 export {
@@ -93,7 +96,6 @@ export {
 export {
   type FolderLock,
   folderLockHolder,
-  isProcessAlive,
   LOCK_FILE,
   type LockHolder,
   type LockOptions,

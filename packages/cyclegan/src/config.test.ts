@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PRESETS, resolveConfig } from './config.js';
+import { CYCLEGAN_PRESETS, resolveConfig } from './config.js';
 
 describe('resolveConfig', () => {
   it('thesis preset is the reference at 256² (load 286, 100 + 100 epochs)', () => {
@@ -32,7 +32,7 @@ describe('resolveConfig', () => {
   });
 
   it('every preset resolves', () => {
-    for (const name of Object.keys(PRESETS) as (keyof typeof PRESETS)[])
+    for (const name of Object.keys(CYCLEGAN_PRESETS) as (keyof typeof CYCLEGAN_PRESETS)[])
       expect(resolveConfig(name).preset).toBe(name);
   });
 

@@ -90,14 +90,16 @@ export type CycleGanConfig = z.output<typeof CycleGanConfigSchema>;
 export type CycleGanConfigInput = z.input<typeof CycleGanConfigSchema>;
 
 export const PRESET_NAMES = ['thesis', 'cpu', 'test'] as const;
-export type PresetName = (typeof PRESET_NAMES)[number];
+export type CycleGanPresetName = (typeof PRESET_NAMES)[number];
 
 /**
  * `thesis`: the reference at 256×256 (ngf = ndf = 64, 9 residual blocks, 100 + 100 epochs), as the
  * thesis trained it. `cpu`: 128×128, 32/32 filters, 6 blocks, small enough for a laptop CPU.
  * `test`: tiny networks for tests and smoke runs.
  */
-export const PRESETS: Readonly<Record<PresetName, CycleGanConfigInput & { description: string }>> = {
+export const CYCLEGAN_PRESETS: Readonly<
+  Record<CycleGanPresetName, CycleGanConfigInput & { description: string }>
+> = {
   thesis: {
     description: 'reference CycleGAN at 256×256: ngf = ndf = 64, 9 residual blocks, 100 + 100 epochs',
     size: 256,
@@ -133,16 +135,16 @@ export const PRESETS: Readonly<Record<PresetName, CycleGanConfigInput & { descri
  * a SkinganError naming the field.
  */
 export function resolveConfig(
-  preset: PresetName | undefined,
+  preset: CycleGanPresetName | undefined,
   overrides: Partial<CycleGanConfigInput> = {},
 ): CycleGanConfig {
-  if (preset !== undefined && !(preset in PRESETS)) {
+  if (preset !== undefined && !(preset in CYCLEGAN_PRESETS)) {
     throw new SkinganError(`unknown preset "${preset}"`, {
       code: 'USAGE',
       hint: `use one of: ${PRESET_NAMES.join(', ')}`,
     });
   }
-  const { description: _, ...base } = preset ? PRESETS[preset] : { description: '' };
+  const { description: _, ...base } = preset ? CYCLEGAN_PRESETS[preset] : { description: '' };
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
   // A new size without a new loadSize keeps the reference's ratio rather than the preset's loadSize.
   if (defined.size !== undefined && defined.loadSize === undefined)

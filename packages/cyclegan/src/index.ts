@@ -1,10 +1,10 @@
 export {
+  CYCLEGAN_PRESETS,
   type CycleGanConfig,
   type CycleGanConfigInput,
   CycleGanConfigSchema,
+  type CycleGanPresetName,
   PRESET_NAMES,
-  PRESETS,
-  type PresetName,
   resolveConfig,
 } from './config.js';
 export {
@@ -34,7 +34,7 @@ export {
   NET_NAMES,
   type NetsConfig,
 } from './networks/cyclegan-nets.js';
-export { countParams, initNormal } from './networks/init.js';
+export { initNormal } from './networks/init.js';
 export { applyEager } from './networks/layer-plan.js';
 export { createPatchDiscriminator, type PatchDiscriminatorConfig } from './networks/patch-discriminator.js';
 export { createResnetGenerator, type ResnetGeneratorConfig } from './networks/resnet-generator.js';
@@ -42,7 +42,7 @@ export { conv2d, conv2dTranspose } from './ops/conv.js';
 export { instanceNorm } from './ops/instance-norm.js';
 export { reflectPad } from './ops/reflect-pad.js';
 export { centerCrop, randomCropFlip } from './training/augment.js';
-export { LOSS_NAMES, type StepLosses } from './training/cycle-step.js';
+export { type CycleGanStepLosses, LOSS_NAMES } from './training/cycle-step.js';
 export { ImagePool } from './training/image-pool.js';
 export { lrFactor } from './training/lr-schedule.js';
 export {
@@ -51,11 +51,11 @@ export {
   passMemory,
   WASM_HEAP_LIMIT,
 } from './training/memory.js';
-export { type SampleGrid, type SampleImages, sampleGrids } from './training/samples.js';
+export { type CycleGanSampleGrid, type SampleImages, sampleGrids } from './training/samples.js';
 export {
   CycleGanTrainer,
+  type CycleGanTrainResult,
   type TrainerOptions,
   type TrainOptions,
-  type TrainResult,
 } from './training/trainer.js';
 export { CycleGanTranslator, type Direction, loadTranslator, readRunConfig } from './translator.js';

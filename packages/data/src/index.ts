@@ -71,7 +71,7 @@ export {
   ISIC2019_TRAINING_COUNTS,
   type RemoteFile,
 } from './download/isic2019.js';
-export { type ExtractOptions, extractZip } from './download/unzip.js';
+export { type ExtractZipOptions, extractZip } from './download/unzip.js';
 export {
   type DatasetFingerprint,
   FileHashCache,

@@ -22,7 +22,6 @@ export {
   loadResnet50Extractor,
   RESNET50_WEIGHTS,
   resnet50WeightsDir,
-  skinganCacheDir,
 } from './extractors/load-extractor.js';
 export {
   CAFFE_BGR_MEANS,
@@ -54,7 +53,9 @@ export {
 export { type PerClassOptions, type PerClassValue, perClass } from './gan/per-class.js';
 export { type PrdcOptions, type PrdcResult, prdc } from './gan/prdc.js';
 export { classificationTable, confusionMarkdown } from './report/classification-table.js';
+export { escapeHtml } from './report/escape-html.js';
 export { extractorNote, type GanMetricsEntry, ganMetricsTable } from './report/gan-table.js';
+export { type LineChart, type LineChartSize, lineChartSvg } from './report/line-chart-svg.js';
 export { type ClassifierSummary, summarizeReport, summarizeSeeds } from './report/summary.js';
 export {
   type Estimate,

@@ -1,4 +1,10 @@
 export { type PathRankFilterOptions, type PathRankFilterResult, pathRankFilter } from './path-rank-filter.js';
 export { type ScoredItem, type ScoreOptions, scoreImages } from './rank.js';
 export { keepCount, type Ranked, rankAndSelect, type Scored, type Selection } from './select.js';
-export { type KeptDatasetOptions, rankingCsv, writeKeptDataset, writeRankingCsv } from './write.js';
+export {
+  checkKeptDatasetOut,
+  type KeptDatasetOptions,
+  rankingCsv,
+  writeKeptDataset,
+  writeRankingCsv,
+} from './write.js';

@@ -1,6 +1,13 @@
 import { promises as fs } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
-import { ISIC2019, pathExists, SkinganError, writeFileAtomic, writeJsonAtomic } from '@skingan/core';
+import {
+  ISIC2019,
+  pathExists,
+  replaceDirAtomic,
+  SkinganError,
+  writeFileAtomic,
+  writeJsonAtomic,
+} from '@skingan/core';
 import type { Ranked } from './select.js';
 
 /** `id,probability,predicted,rank,kept` — every image, the kept ones first. */
@@ -32,6 +39,18 @@ export interface KeptDatasetOptions {
   ranking?: readonly (Ranked & { predicted?: string })[];
 }
 
+/** Refuses `outDir` when it exists and is not empty: a kept dataset never replaces one. */
+export async function checkKeptDatasetOut(outDir: string): Promise<void> {
+  const out = resolve(outDir);
+  if ((await pathExists(out)) && (await fs.readdir(out)).length > 0) {
+    throw new SkinganError('the output folder exists and is not empty', {
+      code: 'USAGE',
+      file: out,
+      hint: 'choose another --out folder or remove this one',
+    });
+  }
+}
+
 /**
  * Writes the kept images as a skingan dataset folder: `images/<id><ext>` (copies or links) and
  * `labels.csv` in the ISIC 2019 ground-truth format, all labelled `className` (plus `prf.json`
@@ -52,17 +71,9 @@ export async function writeKeptDataset(
       code: 'USAGE',
     });
   }
-  if ((await pathExists(out)) && (await fs.readdir(out)).length > 0) {
-    throw new SkinganError('the output folder exists and is not empty', {
-      code: 'USAGE',
-      file: out,
-      hint: 'choose another --out folder or remove this one',
-    });
-  }
-  const tmp = `${out}.tmp-${process.pid}`;
-  await fs.rm(tmp, { recursive: true, force: true });
-  await fs.mkdir(join(tmp, 'images'), { recursive: true });
-  try {
+  await checkKeptDatasetOut(out);
+  await replaceDirAtomic(out, async (tmp) => {
+    await fs.mkdir(join(tmp, 'images'));
     for (const k of kept) {
       const dest = join(tmp, 'images', `${k.id}${extname(k.path).toLowerCase()}`);
       if (options.link) await fs.symlink(resolve(k.path), dest);
@@ -77,12 +88,7 @@ export async function writeKeptDataset(
     );
     if (options.info) await writeJsonAtomic(join(tmp, 'prf.json'), options.info);
     if (options.ranking) await writeRankingCsv(join(tmp, 'ranking.csv'), options.ranking);
-    await fs.rm(out, { recursive: true, force: true }); // empty (checked above) or absent
-    await fs.rename(tmp, out);
-  } catch (e) {
-    await fs.rm(tmp, { recursive: true, force: true });
-    throw e;
-  }
+  }); // replaces `out`, empty (checked above) or absent
 }
 
 function csvField(s: string): string {

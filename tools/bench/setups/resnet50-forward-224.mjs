@@ -6,8 +6,8 @@
 // SKINGAN_PROFILE=1 adds a per-kernel time breakdown.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createPretrainedClassifier, createResNetClassifier, weightsCacheDir } from '@skingan/classifier';
-import { ISIC2019, Rng } from '@skingan/core';
+import { createPretrainedClassifier, createResNetClassifier } from '@skingan/classifier';
+import { ISIC2019, Rng, weightsCacheDir } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { profileKernels } from '../profile-kernels.mjs';
 import { timeSteps } from '../timing.mjs';

@@ -16,16 +16,3 @@ export function batchNorm(name: string): tf.layers.Layer {
 export function log2(n: number): number {
   return Math.round(Math.log2(n));
 }
-
-export interface ParamCount {
-  /** Trainable parameters (what PyTorch's `parameters()` counts). */
-  trainable: number;
-  /** Batch-norm running statistics. */
-  nonTrainable: number;
-}
-
-export function countParams(model: tf.LayersModel): ParamCount {
-  const size = (ws: tf.LayerVariable[]) =>
-    ws.reduce((n, w) => n + w.shape.reduce<number>((a, b) => a * (b ?? 0), 1), 0);
-  return { trainable: size(model.trainableWeights), nonTrainable: size(model.nonTrainableWeights) };
-}

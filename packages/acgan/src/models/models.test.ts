@@ -1,8 +1,7 @@
-import { initBackend, Rng } from '@skingan/core';
+import { countParams, initBackend, Rng } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type AcganConfig, resolveAcganConfig } from '../config.js';
-import { countParams } from './blocks.js';
 import { buildDiscriminator } from './discriminator.js';
 import { buildGenerator } from './generator.js';
 

@@ -1,7 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { type BatchSource, CheckpointStore, RunFolder } from '@skingan/core';
-import type { ParamCount } from '../models/blocks.js';
+import { type BatchSource, CheckpointStore, type ParamCount, RunFolder } from '@skingan/core';
 import { AcganTrainer, type AcganTrainerOptions, type TrainResult } from './trainer.js';
 
 export interface TrainAcganOptions extends Omit<AcganTrainerOptions, 'run'> {

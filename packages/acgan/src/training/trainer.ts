@@ -3,9 +3,11 @@ import {
   type BatchSource,
   type CheckpointRef,
   combineObservers,
+  countParams,
   DivergedError,
   lastGoodCheckpoint,
   learningRateHint,
+  type ParamCount,
   Rng,
   type RngState,
   type RunFolder,
@@ -18,7 +20,6 @@ import * as tf from '@tensorflow/tfjs';
 import type { AcganConfig } from '../config.js';
 import { registerAcganLayers } from '../layers/register.js';
 import { attachDropoutRng } from '../layers/seeded-dropout.js';
-import { countParams, type ParamCount } from '../models/blocks.js';
 import { buildDiscriminator } from '../models/discriminator.js';
 import { buildGenerator } from '../models/generator.js';
 import { FINAL_GENERATOR_DIR, FINAL_INFO_FILE } from '../sampling/acgan-generator.js';

@@ -2,7 +2,7 @@ import { type Batch, type ProbabilisticClassifier, writeFileAtomic } from '@skin
 import * as tf from '@tensorflow/tfjs';
 
 /** Class probabilities of a set of images, one row per image, in the order they came. */
-export interface ProbabilityTable {
+export interface PredictionTable {
   ids: string[];
   /** The batches' labels (the truth, when the data has it). */
   labels: number[];
@@ -17,8 +17,8 @@ export async function predictBatches(
   classifier: ProbabilisticClassifier,
   batches: AsyncIterable<Batch>,
   onBatch?: (done: number) => void,
-): Promise<ProbabilityTable> {
-  const table: ProbabilityTable = { ids: [], labels: [], probs: [] };
+): Promise<PredictionTable> {
+  const table: PredictionTable = { ids: [], labels: [], probs: [] };
   for await (const batch of batches) {
     try {
       const p = classifier.predictProba(batch.images);
@@ -36,7 +36,7 @@ export async function predictBatches(
 }
 
 /** `image,<class…>` CSV with one row of probabilities per image. */
-export function probabilitiesCsv(table: ProbabilityTable, classes: readonly string[]): string {
+export function probabilitiesCsv(table: PredictionTable, classes: readonly string[]): string {
   const lines = [['image', ...classes].join(',')];
   table.ids.forEach((id, i) => {
     lines.push([csvField(id), ...table.probs[i]!.map((p) => p.toPrecision(6))].join(','));
@@ -46,7 +46,7 @@ export function probabilitiesCsv(table: ProbabilityTable, classes: readonly stri
 
 export async function writeProbabilitiesCsv(
   path: string,
-  table: ProbabilityTable,
+  table: PredictionTable,
   classes: readonly string[],
 ): Promise<void> {
   await writeFileAtomic(path, probabilitiesCsv(table, classes));

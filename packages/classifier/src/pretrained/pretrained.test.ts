@@ -3,12 +3,19 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ISIC2019, initBackend, saveModel, subLabelSpace, writeJsonAtomic } from '@skingan/core';
+import {
+  ISIC2019,
+  initBackend,
+  saveModel,
+  subLabelSpace,
+  weightsCacheDir,
+  writeJsonAtomic,
+} from '@skingan/core';
+import { caffePreprocess } from '@skingan/metrics';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHARED_DATA } from '../../../data/src/test-utils/shared-dir.js';
 import { createPretrainedClassifier } from '../classifier.js';
-import { caffePreprocess } from '../preprocess.js';
 import { readPngTensor } from '../test-utils/png-decode.js';
 import { writeTarGz } from '../test-utils/tar-writer.js';
 import { loadLayersModelDir } from './layers-model.js';
@@ -18,7 +25,6 @@ import {
   type PretrainedSource,
   resolvePretrained,
   verifyWeightsCache,
-  weightsCacheDir,
 } from './weights-cache.js';
 
 // Real photographs (a cat, a coffee cup) in the shared data: ../shared/data or $SKINGAN_SHARED_DATA.

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathExists, replaceDirAtomic, SkinganError, skinganCacheDir, writeJsonAtomic } from '@skingan/core';
+import { pathExists, replaceDirAtomic, SkinganError, weightsCacheDir, writeJsonAtomic } from '@skingan/core';
 import type { Preprocessing } from '../preprocess.js';
 import { readTar } from './tar.js';
 
@@ -42,12 +42,6 @@ const ALIASES: Readonly<Record<string, string>> = { imagenet: 'resnet50-imagenet
 export function pretrainedName(nameOrPath: string): string | undefined {
   const n = ALIASES[nameOrPath] ?? nameOrPath;
   return n in PRETRAINED ? n : undefined;
-}
-
-/** `skinganCacheDir()/weights`, or one entry's folder in it. */
-export function weightsCacheDir(name?: string): string {
-  const root = skinganCacheDir();
-  return name ? join(root, 'weights', name) : join(root, 'weights');
 }
 
 export interface ResolvedPretrained {

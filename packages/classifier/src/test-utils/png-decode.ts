@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
+import { crc32 } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
-import { crc32 } from '../plot/png.js';
 
 /**
  * Decodes an 8-bit, non-interlaced RGB or RGBA PNG to RGB bytes (tests only: the classifier

@@ -1,11 +1,11 @@
 import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
+  ACGAN_PRESETS,
   type AcganConfigOverrides,
   AcganConfigSchema,
+  type AcganPresetName,
   loadAcganGenerator,
-  PRESETS,
-  type PresetName,
   parseAcganConfig,
   resolveAcganConfig,
   sampleToDataset,
@@ -32,7 +32,7 @@ import {
 import { type Command, Option } from 'commander';
 import { flagClassIndex, initCommandBackend, intOption, splitList } from '../options.js';
 import { forceOption, outputGuard } from '../outputs.js';
-import { ALLOW_DATA_CHANGE_HELP, checkRunInputs, describeInput } from '../run-inputs.js';
+import { checkRunInputs, describeInput, resumeFlags } from '../run-inputs.js';
 import { printJson } from '../ui/output.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
 import { onStopSignals } from '../ui/stop-signals.js';
@@ -41,7 +41,7 @@ interface TrainOptions {
   data: string[];
   split?: string;
   classes?: string;
-  preset?: PresetName;
+  preset?: AcganPresetName;
   config?: string;
   size?: number;
   epochs?: number;
@@ -76,7 +76,7 @@ export function registerAcgan(program: Command): void {
     .command('acgan')
     .description('ACGAN (Odena et al. 2017): class-conditional lesion images from noise');
 
-  acgan
+  const trainCommand = acgan
     .command('train')
     .description(
       'train an ACGAN on all classes at once; writes a run folder (config, metrics, checkpoints, sample grids)',
@@ -86,7 +86,7 @@ export function registerAcgan(program: Command): void {
     .option('--classes <list>', 'comma-separated classes to train on (default: all 8 ISIC 2019 classes)')
     .addOption(
       new Option('--preset <name>', `architecture and defaults (default thesis): ${describePresets()}`)
-        .choices(Object.keys(PRESETS))
+        .choices(Object.keys(ACGAN_PRESETS))
         .default(undefined, 'thesis'),
     )
     .option('--config <file>', 'JSON with config fields to override (flags override the file)')
@@ -109,20 +109,15 @@ export function registerAcgan(program: Command): void {
       intOption('--checkpoint-every'),
     )
     .requiredOption('--out <dir>', 'run folder to create')
-    .option(
-      '--resume',
-      'continue the run in --out from its newest checkpoint (only --epochs may change; after a divergence, the training settings of --config)',
-    )
-    .option(
-      '--resume-diverged',
-      'with --resume: retry a run that diverged with unchanged settings (otherwise lower the learning rate)',
-    )
-    .option('--allow-data-change', ALLOW_DATA_CHANGE_HELP)
     .option('--json', 'print the result as one JSON object on stdout')
     .action(async (opts: TrainOptions, cmd: Command) => {
       await initCommandBackend(cmd, opts.json);
       await train(opts);
     });
+  resumeFlags(
+    trainCommand,
+    'only --epochs may change; after a divergence, the training settings of --config',
+  );
 
   forceOption(acgan.command('sample'))
     .description(
@@ -152,7 +147,7 @@ export function registerAcgan(program: Command): void {
 }
 
 function describePresets(): string {
-  return Object.entries(PRESETS)
+  return Object.entries(ACGAN_PRESETS)
     .map(([name, p]) => `${name} (${p.defaultSize}², ${p.description})`)
     .join('; ');
 }
@@ -328,7 +323,7 @@ async function resolveTrainConfig(
   }
   const fileOverrides = opts.config ? await readConfigFile(opts.config) : {};
   return resolveAcganConfig({
-    preset: opts.preset ?? (fileOverrides.preset as PresetName | undefined) ?? 'thesis',
+    preset: opts.preset ?? (fileOverrides.preset as AcganPresetName | undefined) ?? 'thesis',
     ...(opts.size !== undefined ? { imageSize: opts.size } : {}),
     overrides: mergeDeep(fileOverrides, flags) as AcganConfigOverrides,
   });

@@ -44,7 +44,7 @@ import {
 import { type Command, Option } from 'commander';
 import { flagClassIndex, initCommandBackend, intOption, numberOption, splitList } from '../options.js';
 import { forceOption, outputGuard } from '../outputs.js';
-import { ALLOW_DATA_CHANGE_HELP, checkRunInputs, describeInput } from '../run-inputs.js';
+import { checkRunInputs, describeInput, resumeFlags } from '../run-inputs.js';
 import { printJson } from '../ui/output.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
 import { onStopSignals } from '../ui/stop-signals.js';
@@ -107,7 +107,7 @@ export function registerClassifier(program: Command): void {
       'lesion classifiers the fastai way: ImageNet ResNet-50 fine-tuning or ResNets from scratch, one-cycle, LR finder',
     );
 
-  addModelFlags(
+  const trainCommand = addModelFlags(
     classifier
       .command('train')
       .description(
@@ -126,29 +126,21 @@ export function registerClassifier(program: Command): void {
       'early stopping: epochs without a better validation balanced accuracy',
       intOption('--patience'),
     )
-    .option(
-      '--resume',
-      'continue the run in --out from its last checkpoint (only --epochs and --patience may change; --lr after a divergence)',
-    )
-    .option(
-      '--resume-diverged',
-      'with --resume: retry a run that diverged with unchanged settings (otherwise lower the learning rate)',
-    )
-    .option('--allow-data-change', ALLOW_DATA_CHANGE_HELP)
     .action(async (opts: TrainFlags, cmd: Command) => {
       await initCommandBackend(cmd, opts.json);
       await train(opts);
     });
+  resumeFlags(trainCommand, 'only --epochs and --patience may change; --lr after a divergence');
 
   addModelFlags(
     classifier
       .command('lr-find')
       .description(
-        'fastai’s learning-rate finder: an exponential sweep on the train part; writes lr-find.json and lr-find.png',
+        'fastai’s learning-rate finder: an exponential sweep on the train part; writes lr-find.json and lr-find.svg',
       ),
   )
-    .requiredOption('--out <dir>', 'folder for lr-find.json and lr-find.png')
-    .option('--force', 'overwrite lr-find.json/png even if this command did not write them')
+    .requiredOption('--out <dir>', 'folder for lr-find.json and lr-find.svg')
+    .option('--force', 'overwrite lr-find.json/svg even if this command did not write them')
     .option('--start-lr <x>', 'first learning rate', numberOption('--start-lr'), 1e-7)
     .option('--end-lr <x>', 'last learning rate', numberOption('--end-lr'), 10)
     .option('--num-it <n>', 'steps of the sweep (at least 6)', intOption('--num-it'), 100)
@@ -456,7 +448,7 @@ async function train(opts: TrainFlags): Promise<void> {
 async function lrFind(opts: LrFindFlags): Promise<void> {
   const say = log(opts.json);
   const guard = outputGuard('classifier lr-find', [], opts.force);
-  const outputs = ['lr-find.json', 'lr-find.png'].map((f) => join(resolve(opts.out), f));
+  const outputs = ['lr-find.json', 'lr-find.svg'].map((f) => join(resolve(opts.out), f));
   for (const f of outputs) await guard.check(f);
   const config = resolveConfig(opts, opts.config ? await readConfigFile(opts.config) : {});
   const { dataset, train: samples } = await trainingData(opts, say);
@@ -504,7 +496,7 @@ async function lrFind(opts: LrFindFlags): Promise<void> {
           ? `suggested learning rate (valley): ${s.valley.toExponential(2)}   steep: ${s.steep.toExponential(2)}   minimum/10: ${s.minimum.toExponential(2)}\n`
           : 'too few steps for a suggestion: raise --num-it or lower --start-lr\n',
       );
-      process.stdout.write(`curve: ${files.png}\n`);
+      process.stdout.write(`curve: ${files.svg}\n`);
     }
   } finally {
     source.dispose();

@@ -13,14 +13,14 @@ import {
   SkinganError,
 } from '@skingan/core';
 import {
+  CYCLEGAN_PRESETS,
   type CycleGanConfig,
   type CycleGanConfigInput,
+  type CycleGanPresetName,
   CycleGanTrainer,
   type Direction,
   LOSS_NAMES,
   loadTranslator,
-  PRESETS,
-  type PresetName,
   readRunConfig,
   resolveConfig,
 } from '@skingan/cyclegan';
@@ -39,7 +39,7 @@ import * as tf from '@tensorflow/tfjs';
 import { type Command, Option } from 'commander';
 import { flagClassIndex, initCommandBackend, intOption, numberOption } from '../options.js';
 import { forceOption, outputGuard } from '../outputs.js';
-import { ALLOW_DATA_CHANGE_HELP, checkRunInputs } from '../run-inputs.js';
+import { checkRunInputs, resumeFlags } from '../run-inputs.js';
 import { printJson } from '../ui/output.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
 import { onStopSignals } from '../ui/stop-signals.js';
@@ -49,7 +49,7 @@ interface TrainOptions {
   b: string;
   data?: string[];
   split?: string;
-  preset?: PresetName;
+  preset?: CycleGanPresetName;
   config?: string;
   size?: number;
   loadSize?: number;
@@ -99,7 +99,7 @@ export function registerCyclegan(program: Command): void {
     .command('cyclegan')
     .description('CycleGAN (Zhu et al. 2017): unpaired translation between two image domains, e.g. NV → MEL');
 
-  cyclegan
+  const trainCommand = cyclegan
     .command('train')
     .description(
       'train a CycleGAN between domains A and B; writes a run folder (config, metrics, checkpoints, sample grids)',
@@ -110,7 +110,7 @@ export function registerCyclegan(program: Command): void {
     .option('--split <file>', 'split.json of --data: train on its train part only')
     .addOption(
       new Option('--preset <name>', `architecture and defaults: ${describePresets()}`)
-        .choices(Object.keys(PRESETS))
+        .choices(Object.keys(CYCLEGAN_PRESETS))
         .default(undefined, 'thesis'),
     )
     .option('--config <file>', 'JSON with config fields to override (flags override the file)')
@@ -151,20 +151,12 @@ export function registerCyclegan(program: Command): void {
       intOption('--sample-every'),
     )
     .requiredOption('--out <dir>', 'run folder to create')
-    .option(
-      '--resume',
-      'continue the run in --out from its newest checkpoint (only epochs and the every-n options may change; --lr after a divergence)',
-    )
-    .option(
-      '--resume-diverged',
-      'with --resume: retry a run that diverged with unchanged settings (otherwise lower the learning rate)',
-    )
-    .option('--allow-data-change', ALLOW_DATA_CHANGE_HELP)
     .option('--json', 'print the result as one JSON object on stdout')
     .action(async (opts: TrainOptions, cmd: Command) => {
       await initCommandBackend(cmd, opts.json);
       await train(opts);
     });
+  resumeFlags(trainCommand, 'only epochs and the every-n options may change; --lr after a divergence');
 
   forceOption(cyclegan.command('translate'))
     .description(
@@ -201,7 +193,7 @@ export function registerCyclegan(program: Command): void {
 }
 
 function describePresets(): string {
-  return Object.entries(PRESETS)
+  return Object.entries(CYCLEGAN_PRESETS)
     .map(([name, p]) => `${name} (${p.description})`)
     .join('; ');
 }
@@ -434,7 +426,7 @@ async function resolveTrainConfig(opts: TrainOptions, out: string): Promise<Cycl
     return resolveConfig(undefined, { ...rest, ...defined(flags), preset } as Partial<CycleGanConfigInput>);
   }
   const file = opts.config ? await readConfigFile(opts.config) : {};
-  const preset = opts.preset ?? (file.preset as PresetName | undefined) ?? 'thesis';
+  const preset = opts.preset ?? (file.preset as CycleGanPresetName | undefined) ?? 'thesis';
   const { preset: _, ...fromFile } = file;
   return resolveConfig(preset, { ...fromFile, ...defined(flags) });
 }

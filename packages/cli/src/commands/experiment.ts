@@ -6,7 +6,7 @@ import { EXPERIMENT_PRESETS } from '../experiment/config.js';
 import { type ExperimentManifest, readManifest } from '../experiment/manifest.js';
 import type { QueueJobStatus } from '../experiment/queue/status.js';
 import { type ExperimentOptions, runExperiment } from '../experiment/run-experiment.js';
-import { readJobMarker } from '../experiment/runner.js';
+import { doneStatus } from '../experiment/runner.js';
 import { globalBackend, intOption } from '../options.js';
 import { forceOption, outputGuard } from '../outputs.js';
 import { errorDocument, printJson } from '../ui/output.js';
@@ -237,15 +237,8 @@ async function experimentStatus(dir: string, opts: { queue?: string; json?: bool
 async function folderStatus(m: ExperimentManifest): Promise<QueueJobStatus[]> {
   return Promise.all(
     m.jobs.map(async (j): Promise<QueueJobStatus> => {
-      const marker = await readJobMarker(j);
-      if (marker)
-        return {
-          id: j.id,
-          state: 'done',
-          worker: marker.host,
-          backend: marker.backend,
-          seconds: marker.ms / 1000,
-        };
+      const done = await doneStatus(j);
+      if (done) return done;
       const last = m.results?.[j.id];
       if (last?.status === 'failed' || last?.status === 'skipped') {
         return {

@@ -1,7 +1,6 @@
-import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
 import { ImageClassifier } from '@skingan/classifier';
-import { classIndex, pathExists, type Sample, SkinganError } from '@skingan/core';
+import { classIndex, type Sample, SkinganError } from '@skingan/core';
 import {
   formatProblem,
   loadDataset,
@@ -11,7 +10,12 @@ import {
   type SplitPart,
   selectSplit,
 } from '@skingan/data';
-import { pathRankFilter, type Selection, writeKeptDataset } from '@skingan/path-rank-filter';
+import {
+  checkKeptDatasetOut,
+  pathRankFilter,
+  type Selection,
+  writeKeptDataset,
+} from '@skingan/path-rank-filter';
 import { type Command, Option } from 'commander';
 import { flagClassIndex, initCommandBackend, intOption, numberOption } from '../options.js';
 import { outputGuard } from '../outputs.js';
@@ -75,13 +79,7 @@ async function prf(opts: PrfFlags): Promise<void> {
   const guard = outputGuard('prf', [opts.classifier, ...opts.data, opts.split], false);
   const out = await guard.check(opts.out);
   // Refuse before the work, not after it (writeKeptDataset checks again when it writes).
-  if ((await pathExists(out)) && (await fs.readdir(out)).length > 0) {
-    throw new SkinganError('the output folder exists and is not empty', {
-      code: 'USAGE',
-      file: out,
-      hint: 'choose another --out folder or remove this one',
-    });
-  }
+  await checkKeptDatasetOut(out);
   const classifier = await ImageClassifier.load(opts.classifier);
   try {
     const target =

@@ -1,6 +1,5 @@
-import { promises as fs } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { ISIC2019 } from '@skingan/core';
+import { ISIC2019, writeFileAtomic } from '@skingan/core';
 import type { StudyStore } from '@skingan/turing';
 import { type Command, InvalidArgumentError } from 'commander';
 import { flagClassIndex, intOption, splitList } from '../options.js';
@@ -165,8 +164,7 @@ export function registerTuring(program: Command): void {
         const answers = store.answers();
         const raters = store.raters();
         const analysis = analyzeAnswers(answers);
-        await fs.mkdir(out, { recursive: true });
-        await fs.writeFile(join(out, 'answers.csv'), answersCsv(answers));
+        await writeFileAtomic(join(out, 'answers.csv'), answersCsv(answers));
         const nReal = images.filter((i) => i.source === 'real').length;
         const generators = [...new Set(images.map((i) => i.generator).filter(Boolean))].join(', ');
         const subtitle = `${images.length} images (${nReal} real, ${images.length - nReal} synthetic from ${generators}), ${raters.length} raters, ${answers.length} answers`;

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fetchPretrained, PRETRAINED, verifyWeightsCache, weightsCacheDir } from '@skingan/classifier';
+import { fetchPretrained, PRETRAINED, verifyWeightsCache } from '@skingan/classifier';
+import { weightsCacheDir } from '@skingan/core';
 import type { Command } from 'commander';
 import { printJson } from '../ui/output.js';
 

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pathExists, writeFileAtomic, writeJsonAtomic } from '@skingan/core';
 import { type PlannedJob, resolveArgs } from './job.js';
+import type { QueueJobStatus } from './queue/status.js';
 import { claimWorkFolder, commitWorkFolder } from './work-folder.js';
 
 export type JobStatus = 'reused' | 'done' | 'failed' | 'skipped';
@@ -251,4 +252,12 @@ export async function readJobMarker(
   } catch {
     return undefined;
   }
+}
+
+/** A job whose finished output is on disk, with where it ran (for `experiment status`); else undefined. */
+export async function doneStatus(
+  job: Pick<PlannedJob, 'id' | 'out' | 'key'>,
+): Promise<QueueJobStatus | undefined> {
+  const m = await readJobMarker(job);
+  return m && { id: job.id, state: 'done', worker: m.host, backend: m.backend, seconds: m.ms / 1000 };
 }

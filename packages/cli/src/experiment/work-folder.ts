@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { tempSibling } from '@skingan/core';
+import { isProcessAlive, tempSibling } from '@skingan/core';
 
 /**
  * A job writes into a private folder next to its output (`.<name>.part-<pid>-<random>`) and the
@@ -34,15 +34,6 @@ async function partials(out: string, isDone: () => Promise<boolean>): Promise<st
   return found;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Whether nobody works in `dir` any more: its owner process is gone, or its heartbeat stopped. */
 async function abandoned(dir: string, now: number): Promise<boolean> {
   let owner: { host: string; pid: number };
@@ -51,7 +42,7 @@ async function abandoned(dir: string, now: number): Promise<boolean> {
   } catch {
     return true; // no owner file: written before owners existed, or killed before writing it
   }
-  if (owner.host === hostname()) return !alive(owner.pid);
+  if (owner.host === hostname()) return !isProcessAlive(owner.pid);
   const { mtimeMs } = await fs.stat(join(dir, OWNER)).catch(() => ({ mtimeMs: 0 }));
   return now - mtimeMs > PARTIAL_STALE_MS;
 }

@@ -1,3 +1,7 @@
+import type { LineChart } from '@skingan/metrics';
+
+export type { LineChart };
+
 /** A report as data: experiments and runs build one, renderers turn it into HTML or Markdown. */
 export interface Report {
   title: string;
@@ -29,11 +33,4 @@ export interface Table {
 export interface Figure {
   path: string;
   caption: string;
-}
-
-export interface LineChart {
-  title: string;
-  xLabel: string;
-  yLabel?: string;
-  series: { name: string; points: [number, number][] }[];
 }

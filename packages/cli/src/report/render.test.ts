@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderHtml, renderMarkdown } from './render.js';
-import { lineChartSvg } from './svg-chart.js';
 
 // 1×1 transparent PNG.
 const PNG = Buffer.from(
@@ -64,38 +63,5 @@ describe('report rendering', () => {
     expect(md).toContain('![losses](charts/chart-1.svg)');
     expect(await fs.readFile(join(dir, 'charts', 'chart-1.svg'), 'utf8')).toContain('<path d="M');
     await fs.rm(dir, { recursive: true });
-  });
-
-  it('draws each series as a path scaled into the plot area, skipping non-finite points', () => {
-    const svg = lineChartSvg({
-      title: 't',
-      xLabel: 'x',
-      series: [
-        {
-          name: 'a',
-          points: [
-            [0, 0],
-            [10, 1],
-            [5, Number.NaN],
-          ],
-        },
-      ],
-    });
-    const d = /<path d="([^"]+)"/.exec(svg)![1]!;
-    // 530×280 with margins 56/130/28/40: (0,0) at the plot's bottom-left, (10,1) at its top-right.
-    expect(d).toBe('M56.0,240.0L400.0,28.0');
-    const many = lineChartSvg({
-      title: 't',
-      xLabel: 'x',
-      series: Array.from({ length: 9 }, (_, i) => ({
-        name: `s${i}`,
-        points: [
-          [0, i],
-          [1, i + 1],
-        ] as [number, number][],
-      })),
-    });
-    // The ninth series reuses the first colour, dashed (its line and its legend key).
-    expect(many.match(/stroke-dasharray/g)).toHaveLength(2);
   });
 });

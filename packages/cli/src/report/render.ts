@@ -1,12 +1,8 @@
 import { promises as fs } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import { writeFileAtomic } from '@skingan/core';
+import { escapeHtml, lineChartSvg } from '@skingan/metrics';
 import type { Report, Table } from './model.js';
-import { lineChartSvg } from './svg-chart.js';
-
-function esc(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-}
 
 function cell(v: string | number | null): string {
   if (v === null) return '–';
@@ -15,10 +11,12 @@ function cell(v: string | number | null): string {
 }
 
 function tableHtml(t: Table): string {
-  const head = t.columns.map((c) => `<th>${esc(c)}</th>`).join('');
-  const body = t.rows.map((r) => `<tr>${r.map((v) => `<td>${esc(cell(v))}</td>`).join('')}</tr>`).join('\n');
-  const caption = t.caption ? `<caption>${esc(t.caption)}</caption>` : '';
-  const notes = (t.notes ?? []).map((n) => `<p class="note">${esc(n)}</p>`).join('');
+  const head = t.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
+  const body = t.rows
+    .map((r) => `<tr>${r.map((v) => `<td>${escapeHtml(cell(v))}</td>`).join('')}</tr>`)
+    .join('\n');
+  const caption = t.caption ? `<caption>${escapeHtml(t.caption)}</caption>` : '';
+  const notes = (t.notes ?? []).map((n) => `<p class="note">${escapeHtml(n)}</p>`).join('');
   return `<table>${caption}<thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>${notes}`;
 }
 
@@ -41,15 +39,17 @@ export async function renderHtml(report: Report): Promise<string> {
   const parts = [
     '<!doctype html>',
     '<html lang="en"><head><meta charset="utf-8">',
-    `<title>${esc(report.title)}</title><style>${CSS}</style></head><body>`,
-    `<h1>${esc(report.title)}</h1>`,
+    `<title>${escapeHtml(report.title)}</title><style>${CSS}</style></head><body>`,
+    `<h1>${escapeHtml(report.title)}</h1>`,
   ];
-  if (report.subtitle) parts.push(`<p class="sub">${esc(report.subtitle)}</p>`);
+  if (report.subtitle) parts.push(`<p class="sub">${escapeHtml(report.subtitle)}</p>`);
   for (const s of report.sections) {
-    parts.push(`<section><h2>${esc(s.heading)}</h2>`);
-    for (const p of s.text ?? []) parts.push(`<p>${esc(p)}</p>`);
+    parts.push(`<section><h2>${escapeHtml(s.heading)}</h2>`);
+    for (const p of s.text ?? []) parts.push(`<p>${escapeHtml(p)}</p>`);
     if (s.facts?.length) {
-      parts.push(`<dl>${s.facts.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`);
+      parts.push(
+        `<dl>${s.facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>`,
+      );
     }
     for (const t of s.tables ?? []) parts.push(`<div class="scroll">${tableHtml(t)}</div>`);
     for (const c of s.charts ?? []) parts.push(`<div class="chart">${lineChartSvg(c)}</div>`);
@@ -59,7 +59,7 @@ export async function renderHtml(report: Report): Promise<string> {
       const width = data.length > 24 ? data.readUInt32BE(16) : 0;
       const size = width > 0 && width < 500 ? ` width="${width * 2}"` : '';
       parts.push(
-        `<figure><img src="data:image/png;base64,${data.toString('base64')}"${size} alt="${esc(img.caption)}"><figcaption>${esc(img.caption)}</figcaption></figure>`,
+        `<figure><img src="data:image/png;base64,${data.toString('base64')}"${size} alt="${escapeHtml(img.caption)}"><figcaption>${escapeHtml(img.caption)}</figcaption></figure>`,
       );
     }
     parts.push('</section>');

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SkinganError } from '../errors.js';
+import { isProcessAlive } from '../process-alive.js';
 import { beforeCommit } from './fault.js';
 
 /** A unique temp name next to `path`, so the final rename stays on one file system. */
@@ -85,19 +86,9 @@ export async function removeStaleTemps(dir: string, options: { of?: string } = {
     names.map(async (name) => {
       const m = TEMP_NAME.exec(name);
       if (prefix && !name.startsWith(prefix)) return;
-      if (m && !processAlive(Number(m[1]))) await fs.rm(join(dir, name), { recursive: true, force: true });
+      if (m && !isProcessAlive(Number(m[1]))) await fs.rm(join(dir, name), { recursive: true, force: true });
     }),
   );
-}
-
-function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {

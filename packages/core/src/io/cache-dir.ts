@@ -10,3 +10,9 @@ export function skinganCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.XDG_CACHE_HOME) return join(resolve(env.XDG_CACHE_HOME), 'skingan');
   return join(homedir(), '.cache', 'skingan');
 }
+
+/** `skinganCacheDir()/weights`, where `skingan weights fetch` puts pretrained weights, or one entry's folder in it. */
+export function weightsCacheDir(name?: string, env: NodeJS.ProcessEnv = process.env): string {
+  const root = join(skinganCacheDir(env), 'weights');
+  return name ? join(root, name) : root;
+}

@@ -2,8 +2,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { SkinganError } from '../errors.js';
-import { diskFull, recoverDir, replaceDirAtomic } from './atomic.js';
-import { beforeCommit } from './fault.js';
+import { recoverDir, replaceDirAtomic, writeFileAtomic } from './atomic.js';
 
 /** A tensor with the name it is saved under (tfjs-core's type, not re-exported by @tensorflow/tfjs). */
 export interface NamedTensor {
@@ -44,8 +43,8 @@ export function fileSystem(dir: string): tf.io.IOHandler {
         ...(artifacts.userDefinedMetadata ? { userDefinedMetadata: artifacts.userDefinedMetadata } : {}),
       };
       await replaceDirAtomic(dir, async (tmp) => {
-        await writeSynced(join(tmp, WEIGHTS_BIN), new Uint8Array(weights));
-        await writeSynced(join(tmp, MODEL_JSON), JSON.stringify(modelJson));
+        await writeFileAtomic(join(tmp, WEIGHTS_BIN), new Uint8Array(weights));
+        await writeFileAtomic(join(tmp, MODEL_JSON), JSON.stringify(modelJson));
       });
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     },
@@ -101,22 +100,6 @@ function bytesPer(dtype: string): number {
   return dtype === 'bool' ? 1 : 4;
 }
 
-/** Writes a file inside a folder that becomes visible only by a rename (its caller's job). */
-async function writeSynced(path: string, data: string | Uint8Array): Promise<void> {
-  try {
-    const fh = await fs.open(path, 'w');
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    beforeCommit(path);
-  } catch (e) {
-    throw diskFull(e, path);
-  }
-}
-
 /** Saves a layers model to a directory (atomic). */
 export async function saveModel(model: tf.LayersModel, dir: string): Promise<void> {
   await model.save(fileSystem(dir));
@@ -131,8 +114,8 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
 export async function writeTensors(dir: string, name: string, tensors: NamedTensor[]): Promise<void> {
   const { data, specs } = await tf.io.encodeWeights(tensors);
   await fs.mkdir(dir, { recursive: true });
-  await writeSynced(join(dir, `${name}.bin`), new Uint8Array(data));
-  await writeSynced(join(dir, `${name}.json`), JSON.stringify(specs));
+  await writeFileAtomic(join(dir, `${name}.bin`), new Uint8Array(data));
+  await writeFileAtomic(join(dir, `${name}.json`), JSON.stringify(specs));
 }
 
 /** Reads tensors written by `writeTensors`, in their saved order. */

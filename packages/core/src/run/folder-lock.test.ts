@@ -3,7 +3,8 @@ import { promises as fs } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { folderLockHolder, isProcessAlive, LOCK_FILE, lockFolder, processGone } from './folder-lock.js';
+import { isProcessAlive } from '../process-alive.js';
+import { folderLockHolder, LOCK_FILE, lockFolder, processGone } from './folder-lock.js';
 
 let dir: string;
 beforeEach(async () => {

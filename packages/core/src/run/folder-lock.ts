@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SkinganError } from '../errors.js';
 import { tempSibling } from '../io/atomic.js';
+import { isProcessAlive } from '../process-alive.js';
 
 /** The lock file every writing command holds in its output folder while it writes. */
 export const LOCK_FILE = '.skingan.lock';
@@ -86,20 +87,6 @@ export async function lockFolder(dir: string, options: LockOptions): Promise<Fol
 /** The holder of `dir`'s lock, or undefined when it is not locked. */
 export async function folderLockHolder(dir: string): Promise<LockHolder | undefined> {
   return readLock(join(resolve(dir), LOCK_FILE));
-}
-
-/**
- * Whether process `pid` runs on this machine (signal 0 tests without signalling; EPERM means it
- * exists under another user).
- */
-export function isProcessAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

@@ -1,6 +1,6 @@
-import type { Rng } from '@skingan/core';
+import { countParams, type Rng } from '@skingan/core';
 import type * as tf from '@tensorflow/tfjs';
-import { countParams, initNormal } from './init.js';
+import { initNormal } from './init.js';
 import { createPatchDiscriminator } from './patch-discriminator.js';
 import { createResnetGenerator } from './resnet-generator.js';
 
@@ -45,9 +45,9 @@ export function disposeNets(nets: CycleGanNets): void {
 /** Trainable parameters per network. */
 export function netParams(nets: CycleGanNets): Record<(typeof NET_NAMES)[number], number> {
   return {
-    G_A: countParams(nets.G_A),
-    G_B: countParams(nets.G_B),
-    D_A: countParams(nets.D_A),
-    D_B: countParams(nets.D_B),
+    G_A: countParams(nets.G_A).trainable,
+    G_B: countParams(nets.G_B).trainable,
+    D_A: countParams(nets.D_A).trainable,
+    D_B: countParams(nets.D_B).trainable,
   };
 }

@@ -13,13 +13,3 @@ export function initNormal(model: tf.LayersModel, rng: Rng, std = 0.02): void {
     init.dispose();
   }
 }
-
-/** Trainable parameters of a model. */
-export function countParams(model: tf.LayersModel): number {
-  return model.trainableWeights.reduce((n, w) => n + weightSize(w.shape), 0);
-}
-
-/** Elements of a weight (weights have fully known shapes). */
-export function weightSize(shape: readonly (number | null)[]): number {
-  return shape.reduce<number>((a, b) => a * (b ?? 1), 1);
-}

@@ -5,7 +5,7 @@ import type { ImagePool } from './image-pool.js';
 import { l1Loss, lsganLoss } from './losses.js';
 
 /** Every loss term of one step, named as in the reference (`G_A` is G_A's adversarial loss, etc.). */
-export interface StepLosses {
+export interface CycleGanStepLosses {
   G_A: number;
   cycle_A: number;
   idt_A: number;
@@ -18,7 +18,7 @@ export interface StepLosses {
   D_B: number;
 }
 
-export const LOSS_NAMES: readonly (keyof StepLosses)[] = [
+export const LOSS_NAMES: readonly (keyof CycleGanStepLosses)[] = [
   'G_A',
   'cycle_A',
   'idt_A',
@@ -79,12 +79,12 @@ class GradientSum {
  * time (A → B → A with D_A on the fake, B → A → B with D_B, then each identity pass) and summed.
  * Each backward pass holds the activations of at most two generator passes instead of all six.
  */
-export function cycleGanStep(ctx: StepContext, realA: tf.Tensor4D, realB: tf.Tensor4D): StepLosses {
+export function cycleGanStep(ctx: StepContext, realA: tf.Tensor4D, realB: tf.Tensor4D): CycleGanStepLosses {
   const { G_A, G_B, D_A, D_B } = ctx.nets;
   const gVars = variablesOf(G_A, G_B);
-  const terms: Partial<Record<keyof StepLosses, tf.Scalar>> = {};
+  const terms: Partial<Record<keyof CycleGanStepLosses, tf.Scalar>> = {};
   // Loss terms outlive their backward pass (a clone shares the data) so all are read in one sync.
-  const term = (name: keyof StepLosses, t: tf.Tensor) => {
+  const term = (name: keyof CycleGanStepLosses, t: tf.Tensor) => {
     terms[name] = tf.keep(t.clone() as tf.Scalar);
     return t as tf.Scalar;
   };
@@ -161,7 +161,7 @@ export function cycleGanStep(ctx: StepContext, realA: tf.Tensor4D, realB: tf.Ten
 
     const names = LOSS_NAMES.filter((n) => n !== 'G');
     const values = tf.tidy(() => tf.stack(names.map((n) => terms[n]!)).dataSync());
-    const losses = Object.fromEntries(names.map((n, i) => [n, values[i]!])) as unknown as StepLosses;
+    const losses = Object.fromEntries(names.map((n, i) => [n, values[i]!])) as unknown as CycleGanStepLosses;
     losses.G = losses.G_A + losses.cycle_A + losses.idt_A + losses.G_B + losses.cycle_B + losses.idt_B;
     return losses;
   } finally {

@@ -1,6 +1,6 @@
+import { countParams } from '@skingan/core';
 import type * as tf from '@tensorflow/tfjs';
 import type { CycleGanNets } from '../networks/cyclegan-nets.js';
-import { weightSize } from '../networks/init.js';
 import { type LayerPlan, layerPlan } from '../networks/layer-plan.js';
 
 const F32 = 4;
@@ -98,10 +98,10 @@ const BASELINE = 64 * 2 ** 20;
  */
 export function estimateTrainingMemory(nets: CycleGanNets, config: MemoryConfig): MemoryEstimate {
   const { size, batchSize: b } = config;
-  const params = [nets.G_A, nets.G_B, nets.D_A, nets.D_B].reduce(
-    (n, m) => n + m.weights.reduce((k, w) => k + weightSize(w.shape), 0),
-    0,
-  );
+  const params = [nets.G_A, nets.G_B, nets.D_A, nets.D_B].reduce((n, m) => {
+    const c = countParams(m);
+    return n + c.trainable + c.nonTrainable;
+  }, 0);
   const parameterBytes = params * F32 * 9;
   const g = passMemory(nets.G_A, b, size);
   const d = passMemory(nets.D_A, b, size);

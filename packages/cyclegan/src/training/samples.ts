@@ -13,7 +13,7 @@ export interface SampleImages {
  * One sample sheet: `rows` images, each followed by its translation and the translation back.
  * `images` is row-major ([real, translated, reconstructed] per row), ready for a grid writer.
  */
-export interface SampleGrid {
+export interface CycleGanSampleGrid {
   name: 'a2b2a' | 'b2a2b';
   step: number;
   epoch: number;
@@ -33,10 +33,10 @@ function cycleGrid(
   forward: tf.LayersModel,
   back: tf.LayersModel,
   real: tf.Tensor4D,
-  name: SampleGrid['name'],
+  name: CycleGanSampleGrid['name'],
   ids: string[] | undefined,
   at: { step: number; epoch: number },
-): SampleGrid {
+): CycleGanSampleGrid {
   const images = tf.tidy(() => {
     const fake = translateBatch(forward, real);
     const rec = translateBatch(back, fake);
@@ -61,7 +61,7 @@ export function sampleGrids(
   nets: CycleGanNets,
   samples: SampleImages,
   at: { step: number; epoch: number },
-): SampleGrid[] {
+): CycleGanSampleGrid[] {
   return [
     cycleGrid(nets.G_A, nets.G_B, samples.a, 'a2b2a', samples.idsA, at),
     cycleGrid(nets.G_B, nets.G_A, samples.b, 'b2a2b', samples.idsB, at),

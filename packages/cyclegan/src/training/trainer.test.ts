@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CycleGanConfig, resolveConfig } from '../config.js';
 import { blueness, TensorSource, tintedImages } from '../test-utils/tensor-source.js';
 import { l1Loss } from './losses.js';
-import type { SampleGrid } from './samples.js';
+import type { CycleGanSampleGrid } from './samples.js';
 import { CycleGanTrainer } from './trainer.js';
 
 let dir = '';
@@ -199,7 +199,10 @@ describe('CycleGanTrainer', () => {
     const trainer = new CycleGanTrainer(tiny());
     const a = tintedImages(2, 24, 'red', 51);
     const b = tintedImages(3, 24, 'blue', 52);
-    const grids: SampleGrid[] = trainer.sampleGrids({ a, b, idsA: ['x', 'y'] }, { step: 0, epoch: 0 });
+    const grids: CycleGanSampleGrid[] = trainer.sampleGrids(
+      { a, b, idsA: ['x', 'y'] },
+      { step: 0, epoch: 0 },
+    );
     expect(grids.map((g) => [g.name, g.rows, g.cols, g.images.shape[0]])).toEqual([
       ['a2b2a', 2, 3, 6],
       ['b2a2b', 3, 3, 9],

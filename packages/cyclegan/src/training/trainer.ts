@@ -26,19 +26,19 @@ import {
 } from '../networks/cyclegan-nets.js';
 import { Adam } from './adam.js';
 import { randomCropFlip } from './augment.js';
-import { cycleGanStep, LOSS_NAMES, type StepContext, type StepLosses } from './cycle-step.js';
+import { type CycleGanStepLosses, cycleGanStep, LOSS_NAMES, type StepContext } from './cycle-step.js';
 import { DomainStream } from './domain-stream.js';
 import { ImagePool } from './image-pool.js';
 import { lrFactor } from './lr-schedule.js';
 import { estimateTrainingMemory, type MemoryEstimate, WASM_HEAP_LIMIT } from './memory.js';
-import { type SampleGrid, type SampleImages, sampleGrids } from './samples.js';
+import { type CycleGanSampleGrid, type SampleImages, sampleGrids } from './samples.js';
 
 export interface TrainOptions {
   /** Where config, metrics, checkpoints and run.json go. A run with a checkpoint is resumed from it. */
   run?: RunFolder<CycleGanConfig>;
   observer?: TrainingObserver;
   /** Receives the sample grids (A → B → A, B → A → B); the trainer disposes them afterwards. */
-  onSamples?: (grids: SampleGrid[]) => void | Promise<void>;
+  onSamples?: (grids: CycleGanSampleGrid[]) => void | Promise<void>;
   /** Fixed images for the sample grids (at `size`); default: the current step's crops. */
   samples?: SampleImages;
   /** Stops after the current step, with a checkpoint. */
@@ -47,7 +47,7 @@ export interface TrainOptions {
   maxSteps?: number;
 }
 
-export interface TrainResult {
+export interface CycleGanTrainResult {
   /** Steps done in total, including those of earlier attempts. */
   step: number;
   epoch: number;
@@ -55,7 +55,7 @@ export interface TrainResult {
   completed: boolean;
   /** The step a resumed run started from (0 for a fresh run). */
   startStep: number;
-  lastLosses: StepLosses | undefined;
+  lastLosses: CycleGanStepLosses | undefined;
   checkpoint: CheckpointRef | undefined;
 }
 
@@ -137,7 +137,7 @@ export class CycleGanTrainer {
   }
 
   /** One optimization step on already cropped batches (`size`²). Inputs stay owned by the caller. */
-  trainStep(realA: tf.Tensor4D, realB: tf.Tensor4D): StepLosses {
+  trainStep(realA: tf.Tensor4D, realB: tf.Tensor4D): CycleGanStepLosses {
     const ctx: StepContext = {
       nets: this.nets,
       optG: this.optG,
@@ -154,11 +154,11 @@ export class CycleGanTrainer {
   }
 
   /** Sample grids A → B → A and B → A → B for the given images. */
-  sampleGrids(samples: SampleImages, at: { step: number; epoch: number }): SampleGrid[] {
+  sampleGrids(samples: SampleImages, at: { step: number; epoch: number }): CycleGanSampleGrid[] {
     return sampleGrids(this.nets, samples, at);
   }
 
-  async train(a: BatchSource, b: BatchSource, options: TrainOptions = {}): Promise<TrainResult> {
+  async train(a: BatchSource, b: BatchSource, options: TrainOptions = {}): Promise<CycleGanTrainResult> {
     const { config } = this;
     const run = options.run;
     const observer = combineObservers(run?.metricsObserver(), options.observer);
@@ -179,7 +179,7 @@ export class CycleGanTrainer {
     const streamA = new DomainStream(a, this.stepCount);
     const streamB = new DomainStream(b, this.stepCount);
     const started = performance.now();
-    let lastLosses: StepLosses | undefined;
+    let lastLosses: CycleGanStepLosses | undefined;
     const stopRequested = () =>
       options.signal?.aborted || (options.maxSteps !== undefined && this.stepCount >= options.maxSteps);
     const save = async () => {

@@ -1,12 +1,11 @@
 import { createWriteStream, promises as fs } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { SkinganError } from '@skingan/core';
+import { crc32, SkinganError, tempSibling } from '@skingan/core';
 import yauzl from 'yauzl';
-import { crc32 } from '../util/crc32.js';
 
-export interface ExtractOptions {
+export interface ExtractZipOptions {
   /** Called after each entry with entries done and the entry count. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -19,7 +18,7 @@ export interface ExtractOptions {
 export async function extractZip(
   zipPath: string,
   outDir: string,
-  options: ExtractOptions = {},
+  options: ExtractZipOptions = {},
 ): Promise<{ files: number }> {
   const root = resolve(outDir);
   await fs.mkdir(root, { recursive: true });
@@ -71,7 +70,7 @@ async function extractEntry(
   const existing = await fs.stat(target).catch(() => undefined);
   if (existing?.isFile() && existing.size === entry.uncompressedSize) return true;
   await fs.mkdir(dirname(target), { recursive: true });
-  const tmp = join(dirname(target), `.${entry.fileName.split('/').pop()}.${process.pid}.tmp`);
+  const tmp = tempSibling(target); // a killed extraction's temp is one removeStaleTemps knows
   const stream = await new Promise<NodeJS.ReadableStream>((res, rej) =>
     zip.openReadStream(entry, (e, s) => (e ? rej(zipError(zipPath, e)) : res(s))),
   );

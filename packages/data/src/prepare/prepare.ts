@@ -5,6 +5,7 @@ import { removeStaleTemps, type Sample, SkinganError, writeFileAtomic, writeJson
 import sharp from 'sharp';
 import { writeLabelsCsv } from '../csv/labels-csv.js';
 import { loadDataset } from '../dataset/load-dataset.js';
+import { readProvenance } from '../dataset/provenance.js';
 import { checkImageSize, decodeError, resizeCropPipeline } from '../image/decode.js';
 import { type Problem, transparencyProblem } from '../problems.js';
 import { mapPool } from '../util/pool.js';
@@ -243,15 +244,7 @@ async function copyProvenance(
 ): Promise<void> {
   const lines: string[] = [];
   for (const dir of dirs) {
-    const text = await fs.readFile(join(dir, 'provenance.jsonl'), 'utf8').catch(() => '');
-    for (const line of text.split('\n')) {
-      if (!line.trim()) continue;
-      try {
-        if (ids.has((JSON.parse(line) as { id?: string }).id ?? '')) lines.push(line);
-      } catch {
-        // a torn line of a killed writer: the writer drops it too
-      }
-    }
+    for (const p of await readProvenance(dir)) if (ids.has(p.id)) lines.push(p.line);
   }
   if (lines.length) await writeFileAtomic(join(outDir, 'provenance.jsonl'), `${lines.join('\n')}\n`);
 }

@@ -3,6 +3,7 @@ import { extname, join } from 'node:path';
 import { type Sample, SkinganError, writeFileAtomic } from '@skingan/core';
 import { writeLabelsCsv } from '../csv/labels-csv.js';
 import { loadDataset } from '../dataset/load-dataset.js';
+import { readProvenance } from '../dataset/provenance.js';
 import { readSplit, type SplitPart, selectSplit } from '../dataset/split.js';
 
 export interface SubsetOptions {
@@ -67,7 +68,8 @@ export async function subsetDataset(
     seen.set(s.id, s.path);
   }
 
-  const provenance = await readProvenance(dataset.roots.map((r) => r.dir));
+  const provenance = new Map<string, Record<string, unknown>>();
+  for (const r of dataset.roots) for (const p of await readProvenance(r.dir)) provenance.set(p.id, p.record);
   await clearPreviousSubset(out);
   const imagesDir = join(out, 'images');
   await fs.mkdir(imagesDir, { recursive: true });
@@ -96,20 +98,6 @@ export async function subsetDataset(
   const perClass: Record<string, number> = {};
   for (const s of chosen) perClass[className(s)] = (perClass[className(s)] ?? 0) + 1;
   return { dir: out, total: chosen.length, perClass };
-}
-
-/** id → provenance record, from each folder's provenance.jsonl (synthetic sets have one). */
-async function readProvenance(dirs: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
-  const map = new Map<string, Record<string, unknown>>();
-  for (const dir of dirs) {
-    const text = await fs.readFile(join(dir, 'provenance.jsonl'), 'utf8').catch(() => '');
-    for (const line of text.split('\n')) {
-      if (!line.trim()) continue;
-      const rec = JSON.parse(line) as Record<string, unknown>;
-      if (typeof rec.id === 'string') map.set(rec.id, rec);
-    }
-  }
-  return map;
 }
 
 /** An earlier subset in `out` is replaced; any other non-empty folder is left alone and refused. */

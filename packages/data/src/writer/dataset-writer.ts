@@ -15,6 +15,7 @@ import {
 import type * as tf from '@tensorflow/tfjs';
 import { readLabelsCsv, writeLabelsCsv } from '../csv/labels-csv.js';
 import { IMAGE_EXTENSIONS } from '../dataset/load-dataset.js';
+import { readProvenance } from '../dataset/provenance.js';
 import { checkId } from '../ids.js';
 import { floatToBytes, type RgbImage, rgbToJpeg, rgbToPng } from '../image/encode.js';
 import { mapPool } from '../util/pool.js';
@@ -255,14 +256,6 @@ async function dropUncommitted(root: string, rows: readonly Row[]): Promise<void
       await fs.rm(join(imagesDir, name), { force: true });
     }
   }
-  const provFile = join(root, 'provenance.jsonl');
-  const text = await fs.readFile(provFile, 'utf8').catch(() => '');
-  const kept = text.split('\n').filter((line) => {
-    try {
-      return committed.has((JSON.parse(line) as { id?: string }).id ?? '');
-    } catch {
-      return false; // the torn last line of a killed append
-    }
-  });
-  await writeFileAtomic(provFile, kept.map((l) => `${l}\n`).join(''));
+  const kept = (await readProvenance(root)).filter((p) => committed.has(p.id));
+  await writeFileAtomic(join(root, 'provenance.jsonl'), kept.map((p) => `${p.line}\n`).join(''));
 }

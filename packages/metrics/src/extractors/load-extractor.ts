@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { loadModel, SkinganError, skinganCacheDir } from '@skingan/core';
+import { loadModel, SkinganError, weightsCacheDir } from '@skingan/core';
 import { type DisposableFeatureExtractor, layerFeatureExtractor } from './layer-extractor.js';
 import { caffePreprocess, PREPROCESS_PRESETS } from './preprocess.js';
 import { testFeatureExtractor } from './test-extractor.js';
@@ -16,11 +16,9 @@ export interface ExtractorSpec {
 
 export const RESNET50_WEIGHTS = 'resnet50-imagenet';
 
-export { skinganCacheDir };
-
 /** Where `skingan weights fetch resnet50-imagenet` puts the ImageNet ResNet-50. */
 export function resnet50WeightsDir(env: NodeJS.ProcessEnv = process.env): string {
-  return join(skinganCacheDir(env), 'weights', RESNET50_WEIGHTS);
+  return weightsCacheDir(RESNET50_WEIGHTS, env);
 }
 
 /**

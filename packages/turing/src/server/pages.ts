@@ -1,11 +1,6 @@
 // Server-rendered pages. Nothing on them names an image's source; the answer is never shown.
 
-export function esc(s: string): string {
-  return s.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
-}
+import { escapeHtml } from '@skingan/metrics';
 
 const CSS = `*{box-sizing:border-box}body{font-family:system-ui,sans-serif;margin:0;background:#15171a;color:#eee}
 main{max-width:1100px;margin:0 auto;padding:.8rem 1rem;display:flex;flex-direction:column;align-items:center;gap:.6rem}
@@ -28,7 +23,7 @@ button:disabled{background:#555}.help{color:#999;font-size:.85rem;text-align:cen
 function page(title: string, nonce: string, body: string, script = ''): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="referrer" content="no-referrer"><title>${esc(title)}</title><style nonce="${nonce}">${CSS}</style></head>
+<meta name="referrer" content="no-referrer"><title>${escapeHtml(title)}</title><style nonce="${nonce}">${CSS}</style></head>
 <body><main>${body}</main>${script ? `<script nonce="${nonce}">${script}</script>` : ''}</body></html>`;
 }
 
@@ -65,10 +60,10 @@ export function ratingPage(d: RatingPageData): string {
   const base = `/r/${d.token}`;
   const radio = (name: string, value: string, label: string, key: string, cls = 'btn', attr = '') => {
     const id = `${name}-${value || 'none'}`;
-    return `<input type="radio" name="${name}" id="${id}" value="${esc(value)}"${attr}><label class="${cls}" for="${id}">${esc(label)}<kbd>${esc(key)}</kbd></label>`;
+    return `<input type="radio" name="${name}" id="${id}" value="${escapeHtml(value)}"${attr}><label class="${cls}" for="${id}">${escapeHtml(label)}<kbd>${escapeHtml(key)}</kbd></label>`;
   };
   const dx = DIAGNOSIS_KEYS.slice(0, d.classes.length);
-  const body = `<header><span class="who">${esc(d.rater)}</span>
+  const body = `<header><span class="who">${escapeHtml(d.rater)}</span>
 <progress id="progress" value="${d.answered}" max="${d.total}"></progress>
 <span class="count">${d.answered + 1} / ${d.total}</span></header>
 <div class="image"><img src="${base}/image/${d.imageId}" alt="Lesion image ${d.answered + 1}"></div>
@@ -88,10 +83,10 @@ export function donePage(nonce: string, rater: string, total: number): string {
   return page(
     'Thank you',
     nonce,
-    `<div class="msg"><h1>Thank you, ${esc(rater)}</h1><p>All ${total} images are answered and saved. You can close this page.</p></div>`,
+    `<div class="msg"><h1>Thank you, ${escapeHtml(rater)}</h1><p>All ${total} images are answered and saved. You can close this page.</p></div>`,
   );
 }
 
 export function messagePage(nonce: string, title: string, text: string): string {
-  return page(title, nonce, `<div class="msg"><h1>${esc(title)}</h1><p>${esc(text)}</p></div>`);
+  return page(title, nonce, `<div class="msg"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></div>`);
 }

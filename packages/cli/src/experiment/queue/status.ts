@@ -1,6 +1,6 @@
 import { type Job, Queue } from 'bullmq';
 import type { ExperimentManifest } from '../manifest.js';
-import { readJobMarker } from '../runner.js';
+import { doneStatus } from '../runner.js';
 import {
   connectionOptions,
   experimentTag,
@@ -48,15 +48,9 @@ export async function queueStatus(
       });
     const out: QueueJobStatus[] = [];
     for (const j of m.jobs) {
-      const marker = await readJobMarker(j);
-      if (marker) {
-        out.push({
-          id: j.id,
-          state: 'done',
-          worker: marker.host,
-          backend: marker.backend,
-          seconds: marker.ms / 1000,
-        });
+      const done = await doneStatus(j);
+      if (done) {
+        out.push(done);
         continue;
       }
       const job = (await queue.getJob(queueJobId(tag, j.key))) as Job | undefined;

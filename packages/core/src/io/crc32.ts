@@ -19,5 +19,5 @@ function crc32Js(data: Uint8Array, value = 0): number {
   return ~crc >>> 0;
 }
 
-/** Running CRC-32: `crc32(chunk, previous)`. */
+/** Running CRC-32 (zip's and PNG's): `crc32(chunk, previous)`. */
 export const crc32: Crc32 = (zlib as unknown as { crc32?: Crc32 }).crc32 ?? crc32Js;
