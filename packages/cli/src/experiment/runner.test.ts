@@ -17,9 +17,10 @@ if (cmd === 'cat') { fs.writeFileSync(a[1], fs.readFileSync(a[0], 'utf8') + '+')
 if (cmd === 'env') { process.stdout.write(JSON.stringify({ threads: process.env.SKINGAN_THREADS ?? null })); }
 if (cmd === 'print') { process.stdout.write(JSON.stringify({ value: Number(a[0]) })); }
 if (cmd === 'train') {
-  fs.writeFileSync(a[0] + '.started', '');
+  // The handler first: the test sends SIGTERM as soon as it sees '.started'.
   const t = setTimeout(() => {}, 60000);
   process.on('SIGTERM', () => { clearTimeout(t); fs.writeFileSync(a[0], 'checkpoint'); process.exit(143); });
+  fs.writeFileSync(a[0] + '.started', '');
 }
 if (cmd === 'crash-once') {
   // Writes half its output and dies (as under kill -9); resumed, it finishes what is there.
