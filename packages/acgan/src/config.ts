@@ -4,7 +4,7 @@ import { z } from 'zod';
 const int = () => z.number().int();
 const isPowerOfTwo = (n: number) => n >= 1 && (n & (n - 1)) === 0;
 
-/** The generator: [noise ‖ label code] → linear → stride-2 transposed convs → tanh. */
+/** The generator: [noise ‖ label code] → linear → 2× upsampling blocks (transposed convs by default) → tanh. */
 export const GeneratorConfigSchema = z.strictObject({
   /** Length of the noise vector z. */
   latentDim: int().min(1).default(100),
@@ -14,7 +14,7 @@ export const GeneratorConfigSchema = z.strictObject({
    * without `gather`, whose gradient the WASM backend lacks).
    */
   labelEmbedding: int().min(0).default(0),
-  /** Side of the feature map the linear layer reshapes into; doubled by each transposed conv. */
+  /** Side of the feature map the linear layer reshapes into; doubled by each upsampling block. */
   startSize: int().min(1).default(4),
   /** Width: channels of the last hidden block; each earlier block has twice as many, up to `maxChannels`. */
   channels: int().min(1).default(64),
@@ -22,6 +22,15 @@ export const GeneratorConfigSchema = z.strictObject({
   kernelSize: int().min(1).default(5),
   /** Batch norm after the linear layer (DCGAN style); the paper has ReLU only there. */
   fcBatchNorm: z.boolean().default(false),
+  /**
+   * How each block doubles the side: `transposed` = a k×k stride-2 transposed conv (the paper);
+   * `nearest-conv` = 2× nearest-neighbour upsampling then a k×k stride-1 conv (Odena, Dumoulin and
+   * Olah 2016, "Deconvolution and checkerboard artifacts"): every output pixel sees the same number
+   * of taps, so no checkerboard. Same parameter count, but the conv runs at the doubled size: 4× the
+   * multiply-adds of a transposed conv of the same k (2.25× for k = 3 against k = 4). Prefer an odd `kernelSize` (3) with it: an even one pads
+   * 'same' unevenly and shifts the map by half a pixel per block.
+   */
+  upsample: z.enum(['transposed', 'nearest-conv']).default('transposed'),
 });
 
 /** The discriminator: convs with leaky ReLU, dropout and batch norm, then a real/fake and a class head. */

@@ -21,6 +21,7 @@ export { BatchNorm, type BatchNormArgs } from './layers/batch-norm.js';
 export { Conv2D, type Conv2DArgs } from './layers/conv2d.js';
 export { registerAcganLayers } from './layers/register.js';
 export { attachDropoutRng, SeededDropout, type SeededDropoutArgs } from './layers/seeded-dropout.js';
+export { Upsample2x, upsample2x } from './layers/upsample.js';
 export { countParams, type ParamCount } from './models/blocks.js';
 export { buildDiscriminator, type ConvSpec, discriminatorConvs } from './models/discriminator.js';
 export { buildGenerator, generatorChannels } from './models/generator.js';

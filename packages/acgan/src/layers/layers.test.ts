@@ -8,6 +8,7 @@ import { BatchNorm } from './batch-norm.js';
 import { Conv2D } from './conv2d.js';
 import { registerAcganLayers } from './register.js';
 import { SeededDropout } from './seeded-dropout.js';
+import { Upsample2x, upsample2x } from './upsample.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'acgan-layers-'));
 beforeAll(async () => {
@@ -173,6 +174,47 @@ describe('Conv2D', () => {
   });
 });
 
+describe('Upsample2x', () => {
+  it('repeats each pixel into a 2×2 block, like resizeNearestNeighbor, and its gradient sums each block', () => {
+    // [1, 2, 2, 2]: pixel (i, j) has channels (10i + j, −(10i + j)).
+    const x = tf.tensor4d([0, -0, 1, -1, 10, -10, 11, -11], [1, 2, 2, 2]);
+    const y = upsample2x(x);
+    expect(y.shape).toEqual([1, 4, 4, 2]);
+    const channel0 = Array.from(y.dataSync()).filter((_, i) => i % 2 === 0);
+    // biome-ignore format: the 4×4 map
+    expect(channel0).toEqual([
+      0, 0, 1, 1,
+      0, 0, 1, 1,
+      10, 10, 11, 11,
+      10, 10, 11, 11,
+    ]);
+    const stock = tf.image.resizeNearestNeighbor(x, [4, 4]);
+    expect(maxDiff(y, stock)).toBe(0);
+    // d/dx of Σ w·y: each input pixel collects the weights of its 2×2 block.
+    const w = tf.tensor4d(
+      Array.from({ length: 32 }, (_, i) => i),
+      [1, 4, 4, 2],
+    );
+    const dx = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(upsample2x(xx as tf.Tensor4D), w)))(x);
+    const wv = w.dataSync();
+    const at = (r: number, c: number, ch: number) => wv[(r * 4 + c) * 2 + ch]!;
+    const want: number[] = [];
+    for (let i = 0; i < 2; i++)
+      for (let j = 0; j < 2; j++)
+        for (let ch = 0; ch < 2; ch++)
+          want.push(
+            at(2 * i, 2 * j, ch) +
+              at(2 * i, 2 * j + 1, ch) +
+              at(2 * i + 1, 2 * j, ch) +
+              at(2 * i + 1, 2 * j + 1, ch),
+          );
+    expect(Array.from(dx.dataSync())).toEqual(want);
+    const layer = new Upsample2x({});
+    expect(layer.computeOutputShape([null, 3, 5, 7])).toEqual([null, 6, 10, 7]);
+    tf.dispose([x, y, stock, w, dx]);
+  });
+});
+
 describe('saved models with the custom layers', () => {
   it('load back with the same outputs', async () => {
     const input = tf.input({ shape: [4, 4, 2] });
@@ -181,6 +223,7 @@ describe('saved models with the custom layers', () => {
       .apply(input) as tf.SymbolicTensor;
     h = new BatchNorm({ name: 'saved_bn' }).apply(h) as tf.SymbolicTensor;
     h = new SeededDropout({ rate: 0.5, name: 'saved_dropout' }).apply(h) as tf.SymbolicTensor;
+    h = new Upsample2x({ name: 'saved_upsample' }).apply(h) as tf.SymbolicTensor;
     const model = tf.model({ inputs: input, outputs: h });
     const x = new Rng(1).normalTensor<tf.Rank.R4>([2, 4, 4, 2]);
     tf.dispose(model.apply(x, { training: true }) as tf.Tensor); // moves the running statistics
@@ -189,6 +232,8 @@ describe('saved models with the custom layers', () => {
     const y0 = model.predict(x) as tf.Tensor;
     const y1 = loaded.predict(x) as tf.Tensor;
     expect(maxDiff(y0, y1)).toBe(0);
+    expect(y1.shape).toEqual([2, 8, 8, 3]);
+    expect(loaded.getLayer('saved_upsample')).toBeInstanceOf(Upsample2x);
     expect(loaded.getLayer('saved_dropout')).toBeInstanceOf(SeededDropout);
     expect((loaded.getLayer('saved_dropout') as SeededDropout).rate).toBe(0.5);
     tf.dispose([x, y0, y1]);

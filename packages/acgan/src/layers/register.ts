@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BatchNorm } from './batch-norm.js';
 import { Conv2D } from './conv2d.js';
 import { SeededDropout } from './seeded-dropout.js';
+import { Upsample2x } from './upsample.js';
 
 let registered = false;
 
@@ -11,5 +12,6 @@ export function registerAcganLayers(): void {
   tf.serialization.registerClass(SeededDropout);
   tf.serialization.registerClass(BatchNorm);
   tf.serialization.registerClass(Conv2D);
+  tf.serialization.registerClass(Upsample2x);
   registered = true;
 }

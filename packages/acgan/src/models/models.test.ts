@@ -1,7 +1,14 @@
 import { initBackend, Rng } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  finiteDifferences,
+  fixedTensor,
+  worstMismatch,
+} from '../../../cyclegan/src/test-utils/grad-check.js';
 import { type AcganConfig, resolveAcganConfig } from '../config.js';
+import { Conv2D } from '../layers/conv2d.js';
+import { Upsample2x } from '../layers/upsample.js';
 import { countParams } from './blocks.js';
 import { buildDiscriminator } from './discriminator.js';
 import { buildGenerator } from './generator.js';
@@ -118,6 +125,66 @@ describe('generator and discriminator', () => {
     expect(countParams(d).trainable).toBe(dWant);
     g.dispose();
     d.dispose();
+  });
+
+  it.each([32, 64])(
+    'nearest-conv upsampling at %i: same output shapes and parameter counts as transposed',
+    (size) => {
+      const c = resolveAcganConfig({
+        preset: 'test',
+        imageSize: size,
+        overrides: { generator: { upsample: 'nearest-conv' } },
+      });
+      const { g } = build(c);
+      const img = tf.tidy(
+        () => g.predict([tf.zeros([2, c.generator.latentDim]), tf.oneHot([0, 7], 8).toFloat()]) as tf.Tensor,
+      );
+      expect(img.shape).toEqual([2, size, size, 3]);
+      expect(countParams(g).trainable).toBe(expectedParams(c).g);
+      // Each block: 2× nearest, then a stride-1 conv; no transposed convs left.
+      const stages = Math.log2(size / c.generator.startSize);
+      const names = g.layers.map((l) => l.name);
+      for (let i = 1; i <= stages; i++) expect(names).toContain(`up${i}_nearest`);
+      expect(names.filter((n) => n.endsWith('_tconv'))).toEqual([]);
+      expect(g.getLayer('up1_nearest').outputShape).toEqual([null, 8, 8, 32]);
+      img.dispose();
+      g.dispose();
+    },
+  );
+
+  it('nearest-conv blocks: autodiff gradients (input and kernels) match finite differences', () => {
+    // Two of G's upsampling blocks with tanh between them: G's own ReLUs put kinks within any
+    // finite step of some pixel, so the check runs on the smooth part, the blocks themselves.
+    const input = tf.input({ shape: [3, 3, 4] });
+    let h = new Upsample2x({ name: 'up1_nearest' }).apply(input) as tf.SymbolicTensor;
+    h = new Conv2D({ filters: 3, kernelSize: 3, name: 'up1_conv' }).apply(h) as tf.SymbolicTensor;
+    h = tf.layers.activation({ activation: 'tanh' }).apply(h) as tf.SymbolicTensor;
+    h = new Upsample2x({ name: 'up2_nearest' }).apply(h) as tf.SymbolicTensor;
+    h = new Conv2D({ filters: 2, kernelSize: 3, name: 'up2_conv' }).apply(h) as tf.SymbolicTensor;
+    const net = tf.model({ inputs: input, outputs: h });
+    net.setWeights(net.getWeights().map((w, i) => fixedTensor(w.shape, i + 1, 0.5)));
+    const x = fixedTensor([2, 3, 3, 4], 11);
+    const r = fixedTensor([2, 12, 12, 2], 12);
+    const loss = (xx: tf.Tensor) => tf.sum(tf.mul(net.apply(xx) as tf.Tensor, r)) as tf.Scalar;
+
+    const dx = tf.grad(loss)(x);
+    expect(worstMismatch(dx.dataSync(), finiteDifferences(loss, x), 1e-3, 1e-2)).toBeLessThan(1);
+    for (const name of ['up1_conv', 'up2_conv']) {
+      const layer = net.getLayer(name);
+      const [kernel, bias] = layer.getWeights();
+      const auto = tf.variableGrads(() => loss(x), [layer.trainableWeights[0]!.read() as tf.Variable]);
+      const numeric = finiteDifferences((k) => {
+        layer.setWeights([k, bias!]);
+        return loss(x);
+      }, kernel!);
+      layer.setWeights([kernel!, bias!]);
+      const analytic = Object.values(auto.grads)[0]!.dataSync();
+      expect(Math.max(...Array.from(analytic, Math.abs))).toBeGreaterThan(0.1);
+      expect(worstMismatch(analytic, numeric, 1e-3, 1e-2)).toBeLessThan(1);
+      tf.dispose([auto.value, ...Object.values(auto.grads)]);
+    }
+    tf.dispose([x, r, dx]);
+    net.dispose();
   });
 
   it('the same seed builds the same weights', () => {
