@@ -65,6 +65,14 @@ export const TrainingConfigSchema = z.strictObject({
   generatorLoss: z.enum(['non-saturating', 'minimax']).default('non-saturating'),
   /** DiffAugment (Zhao et al. 2020) on every image D sees, real and fake, in both steps. */
   diffAugment: z.array(z.enum(DIFF_AUGMENT_POLICIES)).default([]),
+  /**
+   * Exponential moving average of G's weights for sampling (0 = off; e.g. 0.999): a shadow copy of G,
+   * updated after each step as shadow ← d·shadow + (1 − d)·G with d = min(emaDecay, (1 + t)/(10 + t))
+   * at update t (a warm-up, so it forgets the initial weights fast). Saved with each checkpoint and
+   * as `model/generator_ema`; the per-epoch sample grid and `loadAcganGenerator` (`acgan sample`) use
+   * it when present. Costs one more generator's memory and a few element-wise ops per step.
+   */
+  emaDecay: z.number().min(0).lt(1).default(0),
   /** Class-balanced batches. Recorded here; the BatchSource (built by the caller) applies it. */
   balanced: z.boolean().default(false),
   /** Save a checkpoint every this many steps (and always at the end). */

@@ -28,7 +28,9 @@ export { buildGenerator, generatorChannels } from './models/generator.js';
 export {
   AcganGenerator,
   FINAL_GENERATOR_DIR,
+  FINAL_GENERATOR_EMA_DIR,
   FINAL_INFO_FILE,
+  type LoadAcganGeneratorOptions,
   loadAcganGenerator,
 } from './sampling/acgan-generator.js';
 export { generateImages, imageNoise, sampleGridLabels } from './sampling/generate.js';
@@ -40,6 +42,7 @@ export {
 } from './sampling/sample-dataset.js';
 export { cutoutSize, diffAugment, maxShift } from './training/diff-augment.js';
 export { type Divergence, DivergenceMonitor, type DivergenceOptions } from './training/divergence.js';
+export { emaDecayAt, WeightAverage } from './training/ema.js';
 export { bceWithLogits, classAccuracy, signAccuracy, softmaxCrossEntropy } from './training/losses.js';
 export { acganStep, type StepLosses, type StepMetrics, type StepResult } from './training/step.js';
 export { type TrainAcganOptions, trainAcgan } from './training/train-acgan.js';
