@@ -117,7 +117,7 @@ describe('EMA of the generator weights (training.emaDecay)', () => {
       const [a, b] = await Promise.all(
         [join(tmp, 'full'), out].map((r) => fs.readFile(join(r, dir, 'weights.bin'))),
       );
-      expect(b.equals(a!), dir).toBe(true);
+      expect(b!.equals(a!), dir).toBe(true);
     }
   });
 
