@@ -63,6 +63,13 @@ export const TrainingConfigSchema = z.strictObject({
    * −log D(G(z)) (same fixed point, useful gradients early on); `minimax` is the literal objective.
    */
   generatorLoss: z.enum(['non-saturating', 'minimax']).default('non-saturating'),
+  /**
+   * The real/fake part of the objective. `bce` (the paper): binary cross-entropy, with `realLabel`
+   * and `generatorLoss`. `hinge` (Lim and Ye 2017; Miyato et al. 2018, with spectral norm): D
+   * minimizes mean max(0, 1 − D(x)) + mean max(0, 1 + D(G(z))), G minimizes −mean D(G(z));
+   * `realLabel` and `generatorLoss` do not apply. The class terms are cross-entropy either way.
+   */
+  adversarialLoss: z.enum(['bce', 'hinge']).default('bce'),
   /** DiffAugment (Zhao et al. 2020) on every image D sees, real and fake, in both steps. */
   diffAugment: z.array(z.enum(DIFF_AUGMENT_POLICIES)).default([]),
   /**
@@ -81,7 +88,10 @@ export const TrainingConfigSchema = z.strictObject({
   samplesPerClass: int().min(1).default(8),
   /** Stop when training is stuck this many steps in a row (losses frozen, or D rejecting every fake). */
   divergencePatience: int().min(1).default(200),
-  /** G's real/fake loss above this means D(G(z)) ≈ e^-x: D rejects every fake with certainty. */
+  /**
+   * G's real/fake loss above this means D rejects every fake with certainty: D(G(z)) ≈ e^-x with
+   * `bce`, a mean fake logit below −x with `hinge`.
+   */
   maxGeneratorAdvLoss: z.number().positive().default(20),
 });
 

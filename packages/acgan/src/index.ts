@@ -43,7 +43,15 @@ export {
 export { cutoutSize, diffAugment, maxShift } from './training/diff-augment.js';
 export { type Divergence, DivergenceMonitor, type DivergenceOptions } from './training/divergence.js';
 export { emaDecayAt, WeightAverage } from './training/ema.js';
-export { bceWithLogits, classAccuracy, signAccuracy, softmaxCrossEntropy } from './training/losses.js';
+export {
+  type AdversarialLoss,
+  adversarialLoss,
+  bceWithLogits,
+  classAccuracy,
+  hingeLoss,
+  signAccuracy,
+  softmaxCrossEntropy,
+} from './training/losses.js';
 export { acganStep, type StepLosses, type StepMetrics, type StepResult } from './training/step.js';
 export { type TrainAcganOptions, trainAcgan } from './training/train-acgan.js';
 export {

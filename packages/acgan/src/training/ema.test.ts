@@ -145,7 +145,11 @@ describe('EMA of the generator weights (training.emaDecay)', () => {
 
   it('loadAcganGenerator samples from the EMA where the run has one, from G with weights: raw', async () => {
     const ema = await loadAcganGenerator(join(tmp, 'full'));
-    expect(ema.source).toMatchObject({ step: 12, ema: true, dir: join(tmp, 'full', 'model', 'generator_ema') });
+    expect(ema.source).toMatchObject({
+      step: 12,
+      ema: true,
+      dir: join(tmp, 'full', 'model', 'generator_ema'),
+    });
     const raw = await loadAcganGenerator(join(tmp, 'full'), { weights: 'raw' });
     expect(raw.source).toMatchObject({ step: 12, ema: false, dir: join(tmp, 'full', 'model', 'generator') });
     const [a, b] = [ema.generate([0, 1, 2, 3], 9), raw.generate([0, 1, 2, 3], 9)];
