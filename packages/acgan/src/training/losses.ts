@@ -40,7 +40,7 @@ export function adversarialLoss(
 ): AdversarialLoss {
   if (t.adversarialLoss === 'hinge') {
     return {
-      generator: (x) => tf.tidy(() => tf.neg(tf.mean(x))),
+      generator: (x) => tf.tidy(() => tf.neg(tf.mean(x)) as tf.Scalar),
       real: (x) => hingeLoss(x, 1),
       fake: (x) => hingeLoss(x, -1),
     };
