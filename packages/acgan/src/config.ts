@@ -45,6 +45,14 @@ export const DiscriminatorConfigSchema = z.strictObject({
   endSize: int().min(1).default(4),
   dropout: z.number().min(0).max(0.95).default(0.5),
   leakySlope: z.number().min(0).max(1).default(0.2),
+  /**
+   * Spectral normalisation (Miyato et al. 2018) of every conv and both heads: each computes with
+   * W / σ(W), σ its largest singular value, estimated by one power iteration per training step
+   * from vectors kept as non-trainable weights (saved in the checkpoint with D). Bounds D's
+   * Lipschitz constant; usually paired with `training.adversarialLoss: 'hinge'`. Same trainable
+   * parameters; the batch norm and dropout stay as configured.
+   */
+  spectralNorm: z.boolean().default(false),
 });
 
 export const DIFF_AUGMENT_POLICIES = ['color', 'translation', 'cutout'] as const;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BatchNorm } from './batch-norm.js';
 import { Conv2D } from './conv2d.js';
+import { Dense } from './dense.js';
 import { SeededDropout } from './seeded-dropout.js';
 import { Upsample2x } from './upsample.js';
 
@@ -12,6 +13,7 @@ export function registerAcganLayers(): void {
   tf.serialization.registerClass(SeededDropout);
   tf.serialization.registerClass(BatchNorm);
   tf.serialization.registerClass(Conv2D);
+  tf.serialization.registerClass(Dense);
   tf.serialization.registerClass(Upsample2x);
   registered = true;
 }

@@ -2,6 +2,7 @@ import type { Rng } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import type { AcganConfig } from '../config.js';
 import { Conv2D } from '../layers/conv2d.js';
+import { Dense } from '../layers/dense.js';
 import { SeededDropout } from '../layers/seeded-dropout.js';
 import { batchNorm, log2, normalInit } from './blocks.js';
 
@@ -23,12 +24,17 @@ export function discriminatorConvs(config: AcganConfig): ConvSpec[] {
  * the class logits [B, classes].
  *
  *   (conv k×k (→ BN except the first) → leaky ReLU → dropout) × m → flatten → { linear 1, linear C }
+ *
+ * With `spectralNorm`, every conv and both linear heads compute with their spectrally normalised
+ * kernels (`SpectralNorm`; the trainer runs one power iteration per step).
  */
 export function buildDiscriminator(config: AcganConfig, rng: Rng): tf.LayersModel {
   const d = config.discriminator;
   const numClasses = config.labelSpace.classes.length;
   const image = tf.input({ shape: [config.imageSize, config.imageSize, 3], name: 'image' });
   let h: tf.SymbolicTensor = image;
+  // Only drawn with spectral norm on, so that the weights of a config without it do not change.
+  const sn = () => (d.spectralNorm ? { spectralNorm: true, spectralNormInitializer: normalInit(rng) } : {});
   discriminatorConvs(config).forEach((spec, j) => {
     const name = `conv${j + 1}`;
     h = new Conv2D({
@@ -36,6 +42,7 @@ export function buildDiscriminator(config: AcganConfig, rng: Rng): tf.LayersMode
       kernelSize: d.kernelSize,
       strides: spec.strides,
       kernelInitializer: normalInit(rng),
+      ...sn(),
       name,
     }).apply(h) as tf.SymbolicTensor;
     if (j > 0) h = batchNorm(`${name}_bn`).apply(h) as tf.SymbolicTensor;
@@ -44,11 +51,14 @@ export function buildDiscriminator(config: AcganConfig, rng: Rng): tf.LayersMode
       h = new SeededDropout({ rate: d.dropout, name: `${name}_dropout` }).apply(h) as tf.SymbolicTensor;
   });
   const features = tf.layers.flatten({ name: 'flatten' }).apply(h) as tf.SymbolicTensor;
-  const adversarial = tf.layers
-    .dense({ units: 1, kernelInitializer: normalInit(rng), name: 'adversarial' })
-    .apply(features) as tf.SymbolicTensor;
-  const auxiliary = tf.layers
-    .dense({ units: numClasses, kernelInitializer: normalInit(rng), name: 'auxiliary' })
-    .apply(features) as tf.SymbolicTensor;
+  const head = (units: number, name: string) => {
+    const kernelInitializer = normalInit(rng);
+    const layer = d.spectralNorm
+      ? new Dense({ units, kernelInitializer, ...sn(), name })
+      : tf.layers.dense({ units, kernelInitializer, name });
+    return layer.apply(features) as tf.SymbolicTensor;
+  };
+  const adversarial = head(1, 'adversarial');
+  const auxiliary = head(numClasses, 'auxiliary');
   return tf.model({ inputs: image, outputs: [adversarial, auxiliary], name: 'acgan_discriminator' });
 }

@@ -1,6 +1,7 @@
 import type { Rng } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import type { AcganConfig } from '../config.js';
+import { powerIterateAll } from '../layers/spectral-norm.js';
 import { diffAugment } from './diff-augment.js';
 import { adversarialLoss, classAccuracy, signAccuracy, softmaxCrossEntropy } from './losses.js';
 
@@ -54,6 +55,8 @@ export interface StepStreams {
  *    BCE(adv_real, realLabel) + BCE(adv_fake, 0) + CE(aux_real, y) + CE(aux_fake, c).
  *
  * With `adversarialLoss: 'hinge'` the real/fake terms are hinge losses instead (`adversarialLoss`).
+ * With D's spectral norm on, its one power iteration of the step comes first (on the weights the
+ * previous step left).
  *
  * z and c are drawn from `streams.noise`, so the step is reproducible from the stream states.
  */
@@ -66,6 +69,7 @@ export function acganStep(
 ): StepResult {
   const { generator: G, discriminator: D } = nets;
   const t = config.training;
+  if (config.discriminator.spectralNorm) powerIterateAll(D);
   const numClasses = config.labelSpace.classes.length;
   const batch = images.shape[0];
   const z = streams.noise.normalTensor<tf.Rank.R2>([batch, config.generator.latentDim]);
