@@ -26,9 +26,10 @@ export const GeneratorConfigSchema = z.strictObject({
    * How each block doubles the side: `transposed` = a k×k stride-2 transposed conv (the paper);
    * `nearest-conv` = 2× nearest-neighbour upsampling then a k×k stride-1 conv (Odena, Dumoulin and
    * Olah 2016, "Deconvolution and checkerboard artifacts"): every output pixel sees the same number
-   * of taps, so no checkerboard. Same parameter count, but the conv runs at the doubled size: 4× the
-   * multiply-adds of a transposed conv of the same k (2.25× for k = 3 against k = 4). Prefer an odd `kernelSize` (3) with it: an even one pads
-   * 'same' unevenly and shifts the map by half a pixel per block.
+   * of taps, so no checkerboard. Same parameters; computed as one transposed conv with a derived
+   * (k + 1)² kernel ((k + 2)² for even k), so with k = 3 a step costs what the cpu preset's k = 4
+   * transposed convs cost (measured 0.99×; k = 4: 1.23×). Prefer an odd `kernelSize` (3): an even
+   * one pads 'same' unevenly and shifts the map by half a pixel per block.
    */
   upsample: z.enum(['transposed', 'nearest-conv']).default('transposed'),
 });

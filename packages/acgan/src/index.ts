@@ -20,10 +20,16 @@ export {
 export { BatchNorm, type BatchNormArgs } from './layers/batch-norm.js';
 export { Conv2D, type Conv2DArgs } from './layers/conv2d.js';
 export { Dense, type DenseArgs } from './layers/dense.js';
+export {
+  NearestUpConv2D,
+  type NearestUpConv2DArgs,
+  nearestUpTaps,
+  upsample2x,
+} from './layers/nearest-up-conv.js';
 export { registerAcganLayers } from './layers/register.js';
 export { attachDropoutRng, SeededDropout, type SeededDropoutArgs } from './layers/seeded-dropout.js';
 export { type PowerIterated, powerIterateAll, SpectralNorm } from './layers/spectral-norm.js';
-export { Upsample2x, upsample2x } from './layers/upsample.js';
+
 export { countParams, type ParamCount } from './models/blocks.js';
 export { buildDiscriminator, type ConvSpec, discriminatorConvs } from './models/discriminator.js';
 export { buildGenerator, generatorChannels } from './models/generator.js';

@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { BatchNorm } from './batch-norm.js';
 import { Conv2D } from './conv2d.js';
 import { Dense } from './dense.js';
+import { NearestUpConv2D } from './nearest-up-conv.js';
 import { SeededDropout } from './seeded-dropout.js';
-import { Upsample2x } from './upsample.js';
 
 let registered = false;
 
@@ -14,6 +14,6 @@ export function registerAcganLayers(): void {
   tf.serialization.registerClass(BatchNorm);
   tf.serialization.registerClass(Conv2D);
   tf.serialization.registerClass(Dense);
-  tf.serialization.registerClass(Upsample2x);
+  tf.serialization.registerClass(NearestUpConv2D);
   registered = true;
 }

@@ -1,8 +1,7 @@
 import type { Rng } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import type { AcganConfig } from '../config.js';
-import { Conv2D } from '../layers/conv2d.js';
-import { Upsample2x } from '../layers/upsample.js';
+import { NearestUpConv2D } from '../layers/nearest-up-conv.js';
 import { batchNorm, log2, normalInit } from './blocks.js';
 
 /** Channels of each feature map of the generator, from the linear layer's to the last hidden block's. */
@@ -71,12 +70,11 @@ export function buildGenerator(config: AcganConfig, rng: Rng): tf.LayersModel {
         })
         .apply(h) as tf.SymbolicTensor;
     } else {
-      h = new Upsample2x({ name: `${name}_nearest` }).apply(h) as tf.SymbolicTensor;
-      h = new Conv2D({
+      h = new NearestUpConv2D({
         filters,
         kernelSize: g.kernelSize,
         kernelInitializer: normalInit(rng),
-        name: `${name}_conv`,
+        name: `${name}_upconv`,
       }).apply(h) as tf.SymbolicTensor;
     }
     if (last) {

@@ -7,11 +7,10 @@ import {
   worstMismatch,
 } from '../../../cyclegan/src/test-utils/grad-check.js';
 import { type AcganConfig, resolveAcganConfig } from '../config.js';
-import { Conv2D } from '../layers/conv2d.js';
-import { Upsample2x } from '../layers/upsample.js';
+import { NearestUpConv2D } from '../layers/nearest-up-conv.js';
 import { countParams } from './blocks.js';
 import { buildDiscriminator } from './discriminator.js';
-import { buildGenerator } from './generator.js';
+import { buildGenerator, generatorChannels } from './generator.js';
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm', log: null });
@@ -141,12 +140,11 @@ describe('generator and discriminator', () => {
       );
       expect(img.shape).toEqual([2, size, size, 3]);
       expect(countParams(g).trainable).toBe(expectedParams(c).g);
-      // Each block: 2× nearest, then a stride-1 conv; no transposed convs left.
+      // Each block: 2× nearest then a stride-1 conv, as one layer; no transposed-conv layers left.
       const stages = Math.log2(size / c.generator.startSize);
-      const names = g.layers.map((l) => l.name);
-      for (let i = 1; i <= stages; i++) expect(names).toContain(`up${i}_nearest`);
-      expect(names.filter((n) => n.endsWith('_tconv'))).toEqual([]);
-      expect(g.getLayer('up1_nearest').outputShape).toEqual([null, 8, 8, 32]);
+      for (let i = 1; i <= stages; i++) expect(g.getLayer(`up${i}_upconv`)).toBeInstanceOf(NearestUpConv2D);
+      expect(g.layers.filter((l) => l.name.endsWith('_tconv'))).toEqual([]);
+      expect(g.getLayer('up1_upconv').outputShape).toEqual([null, 8, 8, generatorChannels(c)[1]]);
       img.dispose();
       g.dispose();
     },
@@ -156,11 +154,11 @@ describe('generator and discriminator', () => {
     // Two of G's upsampling blocks with tanh between them: G's own ReLUs put kinks within any
     // finite step of some pixel, so the check runs on the smooth part, the blocks themselves.
     const input = tf.input({ shape: [3, 3, 4] });
-    let h = new Upsample2x({ name: 'up1_nearest' }).apply(input) as tf.SymbolicTensor;
-    h = new Conv2D({ filters: 3, kernelSize: 3, name: 'up1_conv' }).apply(h) as tf.SymbolicTensor;
+    let h = new NearestUpConv2D({ filters: 3, kernelSize: 3, name: 'up1_upconv' }).apply(
+      input,
+    ) as tf.SymbolicTensor;
     h = tf.layers.activation({ activation: 'tanh' }).apply(h) as tf.SymbolicTensor;
-    h = new Upsample2x({ name: 'up2_nearest' }).apply(h) as tf.SymbolicTensor;
-    h = new Conv2D({ filters: 2, kernelSize: 3, name: 'up2_conv' }).apply(h) as tf.SymbolicTensor;
+    h = new NearestUpConv2D({ filters: 2, kernelSize: 3, name: 'up2_upconv' }).apply(h) as tf.SymbolicTensor;
     const net = tf.model({ inputs: input, outputs: h });
     net.setWeights(net.getWeights().map((w, i) => fixedTensor(w.shape, i + 1, 0.5)));
     const x = fixedTensor([2, 3, 3, 4], 11);
@@ -169,7 +167,7 @@ describe('generator and discriminator', () => {
 
     const dx = tf.grad(loss)(x);
     expect(worstMismatch(dx.dataSync(), finiteDifferences(loss, x), 1e-3, 1e-2)).toBeLessThan(1);
-    for (const name of ['up1_conv', 'up2_conv']) {
+    for (const name of ['up1_upconv', 'up2_upconv']) {
       const layer = net.getLayer(name);
       const [kernel, bias] = layer.getWeights();
       const auto = tf.variableGrads(() => loss(x), [layer.trainableWeights[0]!.read() as tf.Variable]);
