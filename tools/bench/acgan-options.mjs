@@ -1,5 +1,10 @@
-// Scratch (not committed): CPU ms per ACGAN step, cpu preset at 64², batch 32, each quality option
-// on vs off, variants taking turns in one process.
+#!/usr/bin/env node
+// The cost of each generator-quality option of @skingan/acgan (issue 16): CPU ms per training step
+// of the `cpu` preset at 64² (batch 32, random images, AcganTrainer.trainStep), each option alone and
+// all together against the preset as it is. The variants take turns, ROUNDS (2) times STEPS (10)
+// steps each, in one process on one WASM thread; CPU time holds up on a shared machine where wall
+// time does not. Build first (`pnpm turbo run build --filter=@skingan/acgan`), then
+// `node tools/bench/acgan-options.mjs`.
 import { AcganTrainer, resolveAcganConfig } from '@skingan/acgan';
 import { initBackend, Rng } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
@@ -31,7 +36,10 @@ for (let r = 0; r < rounds; r++) {
     const rng = new Rng(0);
     const step = async () => {
       const images = rng.uniformTensor([B, SIZE, SIZE, 3], -1, 1);
-      const labels = tf.tensor1d(Array.from({ length: B }, () => rng.int(8)), 'int32');
+      const labels = tf.tensor1d(
+        Array.from({ length: B }, () => rng.int(8)),
+        'int32',
+      );
       try {
         await trainer.trainStep(images, labels);
       } finally {
@@ -46,11 +54,15 @@ for (let r = 0; r < rounds; r++) {
     cpu[name].push((c.user + c.system) / 1000 / steps);
     wall[name].push((performance.now() - t0) / steps);
     trainer.dispose();
-    process.stderr.write(`round ${r} ${name}: cpu ${cpu[name].at(-1).toFixed(0)} ms/step, wall ${wall[name].at(-1).toFixed(0)}\n`);
+    process.stderr.write(
+      `round ${r} ${name}: cpu ${cpu[name].at(-1).toFixed(0)} ms/step, wall ${wall[name].at(-1).toFixed(0)}\n`,
+    );
   }
 }
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 const base = sum(cpu.baseline);
 for (const k of Object.keys(variants)) {
-  console.log(`${k.padEnd(16)} cpu ${(sum(cpu[k]) / rounds).toFixed(0)} ms/step (rounds ${cpu[k].map((x) => x.toFixed(0)).join(', ')}), ratio ${(sum(cpu[k]) / base).toFixed(2)}; wall ${(sum(wall[k]) / rounds).toFixed(0)}`);
+  console.log(
+    `${k.padEnd(16)} cpu ${(sum(cpu[k]) / rounds).toFixed(0)} ms/step (rounds ${cpu[k].map((x) => x.toFixed(0)).join(', ')}), ratio ${(sum(cpu[k]) / base).toFixed(2)}; wall ${(sum(wall[k]) / rounds).toFixed(0)}`,
+  );
 }
