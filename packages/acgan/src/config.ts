@@ -54,6 +54,13 @@ export const DiscriminatorConfigSchema = z.strictObject({
    * parameters; the batch norm and dropout stay as configured.
    */
   spectralNorm: z.boolean().default(false),
+  /**
+   * Projection discriminator (Miyato and Koyama 2018): D also reads the one-hot label y (the real
+   * image's class, or the one G was asked for) and adds ⟨E·y, φ(x)⟩ to the real/fake logit, φ(x)
+   * the features both heads read and E a learned [classes × features] matrix: D judges "a real
+   * image of this class", not just "a real image". The class head (ACGAN's L_C) stays.
+   */
+  projection: z.boolean().default(false),
 });
 
 export const DIFF_AUGMENT_POLICIES = ['color', 'translation', 'cutout'] as const;

@@ -5,6 +5,8 @@ type Initializer = ReturnType<typeof tf.initializers.zeros>;
 
 export interface DenseArgs {
   units: number;
+  /** Add a bias (default true). */
+  useBias?: boolean;
   /** Initial kernel values (not serialized: a loaded model gets its saved weights). */
   kernelInitializer?: Initializer;
   /** Compute with the spectrally normalised kernel (see `SpectralNorm`). */
@@ -15,23 +17,26 @@ export interface DenseArgs {
 }
 
 /**
- * x·W + b on [B, features] inputs, optionally with the spectrally normalised W: the discriminator's
- * heads when `discriminator.spectralNorm` is on (tf.layers.dense otherwise). Weights `kernel`
- * [in, units], `bias` [units], and with `spectralNorm` the non-trainable `sn_u` [units], `sn_v` [in].
+ * x·W (+ b) on [B, features] inputs, optionally with the spectrally normalised W: the discriminator's
+ * heads when `discriminator.spectralNorm` is on (tf.layers.dense otherwise) and its projection
+ * embedding. Weights `kernel` [in, units], `bias` [units] (with `useBias`), and with `spectralNorm`
+ * the non-trainable `sn_u` [units], `sn_v` [in].
  */
 export class Dense extends tf.layers.Layer implements PowerIterated {
   static readonly className = 'SkinganDense';
   readonly units: number;
+  readonly useBias: boolean;
   readonly spectralNorm: boolean;
   private readonly kernelInitializer: Initializer;
   private readonly spectralNormInitializer: Initializer | undefined;
   private kernel!: tf.LayerVariable;
-  private bias!: tf.LayerVariable;
+  private bias: tf.LayerVariable | undefined;
   sn: SpectralNorm | undefined;
 
   constructor(args: DenseArgs) {
     super(args);
     this.units = args.units;
+    this.useBias = args.useBias ?? true;
     this.spectralNorm = args.spectralNorm ?? false;
     this.kernelInitializer = args.kernelInitializer ?? tf.initializers.zeros();
     this.spectralNormInitializer = args.spectralNormInitializer;
@@ -42,7 +47,7 @@ export class Dense extends tf.layers.Layer implements PowerIterated {
     const features = shape[shape.length - 1];
     if (typeof features !== 'number') throw new Error(`${this.name}: the feature dimension must be known`);
     this.kernel = this.addWeight('kernel', [features, this.units], 'float32', this.kernelInitializer);
-    this.bias = this.addWeight('bias', [this.units], 'float32', tf.initializers.zeros());
+    if (this.useBias) this.bias = this.addWeight('bias', [this.units], 'float32', tf.initializers.zeros());
     if (this.spectralNorm) {
       this.sn = SpectralNorm.create(
         [features, this.units],
@@ -63,7 +68,8 @@ export class Dense extends tf.layers.Layer implements PowerIterated {
     return tf.tidy(() => {
       const w = this.kernel.read();
       const kernel = (this.sn ? this.sn.normalize(w) : w) as tf.Tensor2D;
-      return tf.add(tf.matMul(x, kernel), this.bias.read());
+      const y = tf.matMul(x, kernel);
+      return this.bias ? tf.add(y, this.bias.read()) : y;
     });
   }
 
@@ -73,6 +79,11 @@ export class Dense extends tf.layers.Layer implements PowerIterated {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), units: this.units, spectralNorm: this.spectralNorm };
+    return {
+      ...super.getConfig(),
+      units: this.units,
+      useBias: this.useBias,
+      spectralNorm: this.spectralNorm,
+    };
   }
 }

@@ -20,13 +20,15 @@ export function discriminatorConvs(config: AcganConfig): ConvSpec[] {
 }
 
 /**
- * The ACGAN discriminator: input `image` [B, size, size, 3]; outputs the real/fake logit [B, 1] and
- * the class logits [B, classes].
+ * The ACGAN discriminator: input `image` [B, size, size, 3] (and with `projection` the one-hot
+ * `label` [B, classes]); outputs the real/fake logit [B, 1] and the class logits [B, classes].
  *
  *   (conv k×k (→ BN except the first) → leaky ReLU → dropout) × m → flatten → { linear 1, linear C }
  *
  * With `spectralNorm`, every conv and both linear heads compute with their spectrally normalised
- * kernels (`SpectralNorm`; the trainer runs one power iteration per step).
+ * kernels (`SpectralNorm`; the trainer runs one power iteration per step). With `projection`
+ * (Miyato and Koyama 2018) the real/fake logit gains ⟨E·y, φ(x)⟩: φ(x) the flattened features, y
+ * the one-hot label, E a learned [classes × features] embedding (no bias).
  */
 export function buildDiscriminator(config: AcganConfig, rng: Rng): tf.LayersModel {
   const d = config.discriminator;
@@ -60,5 +62,19 @@ export function buildDiscriminator(config: AcganConfig, rng: Rng): tf.LayersMode
   };
   const adversarial = head(1, 'adversarial');
   const auxiliary = head(numClasses, 'auxiliary');
-  return tf.model({ inputs: image, outputs: [adversarial, auxiliary], name: 'acgan_discriminator' });
+  const name = 'acgan_discriminator';
+  if (!d.projection) return tf.model({ inputs: image, outputs: [adversarial, auxiliary], name });
+  const label = tf.input({ shape: [numClasses], name: 'label' });
+  const embedding = new Dense({
+    units: features.shape[1]!,
+    useBias: false,
+    kernelInitializer: normalInit(rng),
+    ...sn(),
+    name: 'projection_embedding',
+  }).apply(label) as tf.SymbolicTensor;
+  const projection = tf.layers.dot({ axes: 1, name: 'projection' }).apply([features, embedding]);
+  const projected = tf.layers
+    .add({ name: 'adversarial_projected' })
+    .apply([adversarial, projection as tf.SymbolicTensor]) as tf.SymbolicTensor;
+  return tf.model({ inputs: [image, label], outputs: [projected, auxiliary], name });
 }

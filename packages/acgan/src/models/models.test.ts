@@ -185,6 +185,57 @@ describe('generator and discriminator', () => {
     net.dispose();
   });
 
+  it('projection discriminator: the real/fake logit is the head plus ⟨E·y, φ(x)⟩, worked out by hand', () => {
+    const base = resolveAcganConfig({ preset: 'test', imageSize: 32 });
+    const c = resolveAcganConfig({
+      preset: 'test',
+      imageSize: 32,
+      overrides: { discriminator: { projection: true } },
+    });
+    const d = buildDiscriminator(c, new Rng(1));
+    const plain = buildDiscriminator(base, new Rng(1));
+    const F = 4 * 4 * 32; // the flattened features of the test preset's D
+    expect(d.inputs.map((i) => i.shape)).toEqual([
+      [null, 32, 32, 3],
+      [null, 8],
+    ]);
+    expect(countParams(d).trainable).toBe(countParams(plain).trainable + 8 * F);
+    // Kernels far larger than N(0, 0.02), so that the projection term stands out of the sum.
+    d.setWeights(
+      d.weights.map((v, i) =>
+        v.name.includes('kernel') ? fixedTensor(v.shape as number[], i + 5, 0.3) : v.read(),
+      ),
+    );
+    const embedding = d.getLayer('projection_embedding');
+    const x = fixedTensor([3, 32, 32, 3], 6);
+    const labels = [2, 5, 7];
+    const y = tf.oneHot(labels, 8).toFloat();
+    const [adv, aux] = d.predict([x, y]) as tf.Tensor[];
+    const phi = tf.model({
+      inputs: d.inputs[0]!,
+      outputs: d.getLayer('flatten').output as tf.SymbolicTensor,
+    });
+    const features = (phi.predict(x) as tf.Tensor).arraySync() as number[][];
+    const [w, b] = d
+      .getLayer('adversarial')
+      .getWeights()
+      .map((t) => Array.from(t.dataSync()));
+    const e = embedding.getWeights()[0]!.arraySync() as number[][];
+    const got = adv!.dataSync();
+    labels.forEach((label, i) => {
+      const f = features[i]!;
+      const head = f.reduce((sum, v, j) => sum + v * w![j]!, b![0]!);
+      const projection = f.reduce((sum, v, j) => sum + v * e[label]![j]!, 0);
+      expect(Math.abs(projection)).toBeGreaterThan(0.01);
+      expect(got[i]).toBeCloseTo(head + projection, 4);
+    });
+    // The class head does not read the label.
+    const [, auxOther] = d.predict([x, tf.oneHot([0, 0, 0], 8).toFloat()]) as tf.Tensor[];
+    expect(Array.from(auxOther!.dataSync())).toEqual(Array.from(aux!.dataSync()));
+    tf.dispose([x, y, adv!, aux!, auxOther!]);
+    for (const m of [d, plain]) m.dispose();
+  });
+
   it('the same seed builds the same weights', () => {
     const c = resolveAcganConfig({ preset: 'test', imageSize: 32 });
     const a = buildGenerator(c, new Rng(5));

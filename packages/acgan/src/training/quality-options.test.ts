@@ -18,7 +18,7 @@ const allOn = (overrides: Parameters<typeof tinyConfig>[0] = {}) =>
   tinyConfig({
     ...overrides,
     generator: { upsample: 'nearest-conv', kernelSize: 3 },
-    discriminator: { spectralNorm: true },
+    discriminator: { spectralNorm: true, projection: true },
     training: {
       emaDecay: 0.9,
       adversarialLoss: 'hinge',

@@ -82,6 +82,12 @@ export function acganStep(
   );
   const augment = (x: tf.Tensor4D) => diffAugment(x, t.diffAugment, streams.augment);
   const adversarial = adversarialLoss(t);
+  // A projection discriminator also reads the label each image is judged as.
+  const discriminate = (x: tf.Tensor4D, oneHot: tf.Tensor2D) =>
+    D.apply(config.discriminator.projection ? [x, oneHot] : x, { training: true }) as [
+      tf.Tensor,
+      tf.Tensor2D,
+    ];
   const gVars = G.trainableWeights.map((w) => w.read() as tf.Variable);
   const dVars = D.trainableWeights.map((w) => w.read() as tf.Variable);
 
@@ -91,7 +97,7 @@ export function acganStep(
   try {
     const g = tf.variableGrads(() => {
       fake = tf.keep(G.apply([z, fakeOneHot], { training: true }) as tf.Tensor4D);
-      const [adv, aux] = D.apply(augment(fake), { training: true }) as [tf.Tensor, tf.Tensor2D];
+      const [adv, aux] = discriminate(augment(fake), fakeOneHot);
       const gAdv = adversarial.generator(adv);
       const gAux = softmaxCrossEntropy(aux, fakeOneHot);
       gStats = tf.keep(tf.stack([gAdv, gAux]));
@@ -102,8 +108,8 @@ export function acganStep(
 
     const fakeImages = fake!;
     const d = tf.variableGrads(() => {
-      const [advR, auxR] = D.apply(augment(images), { training: true }) as [tf.Tensor, tf.Tensor2D];
-      const [advF, auxF] = D.apply(augment(fakeImages), { training: true }) as [tf.Tensor, tf.Tensor2D];
+      const [advR, auxR] = discriminate(augment(images), realOneHot);
+      const [advF, auxF] = discriminate(augment(fakeImages), fakeOneHot);
       const terms = [
         adversarial.real(advR),
         adversarial.fake(advF),
