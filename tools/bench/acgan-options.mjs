@@ -18,9 +18,10 @@ const variants = {
   'ema 0.999': { training: { emaDecay: 0.999 } },
   hinge: { training: { adversarialLoss: 'hinge' } },
   'spectral norm': { discriminator: { spectralNorm: true } },
+  projection: { discriminator: { projection: true } },
   'all (k3)': {
     generator: { upsample: 'nearest-conv', kernelSize: 3 },
-    discriminator: { spectralNorm: true },
+    discriminator: { spectralNorm: true, projection: true },
     training: { emaDecay: 0.999, adversarialLoss: 'hinge' },
   },
 };
