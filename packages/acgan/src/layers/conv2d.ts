@@ -25,15 +25,15 @@ export interface Conv2DArgs {
  * and with `spectralNorm` the non-trainable `sn_u` [out] and `sn_v` [k·k·in].
  */
 export class Conv2D extends tf.layers.Layer implements PowerIterated {
-  static readonly className = 'SkinganConv2D';
+  static readonly className: string = 'SkinganConv2D';
   readonly filters: number;
   readonly kernelSize: number;
   readonly strides: number;
   readonly spectralNorm: boolean;
   private readonly kernelInitializer: Initializer;
   private readonly spectralNormInitializer: Initializer | undefined;
-  private kernel!: tf.LayerVariable;
-  private bias!: tf.LayerVariable;
+  protected kernel!: tf.LayerVariable;
+  protected bias!: tf.LayerVariable;
   /** The spectral norm's state, once built with `spectralNorm`. */
   sn: SpectralNorm | undefined;
 

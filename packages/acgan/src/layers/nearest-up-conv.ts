@@ -1,14 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
+import { Conv2D, type Conv2DArgs } from './conv2d.js';
 
-type Initializer = ReturnType<typeof tf.initializers.zeros>;
-
-export interface NearestUpConv2DArgs {
-  filters: number;
-  kernelSize: number;
-  /** Initial kernel values (not serialized: a loaded model gets its saved weights). */
-  kernelInitializer?: Initializer;
-  name?: string;
-}
+/** `Conv2D`'s arguments but the stride (1) and spectral norm (not offered for G). */
+export type NearestUpConv2DArgs = Omit<Conv2DArgs, 'strides' | 'spectralNorm' | 'spectralNormInitializer'>;
 
 /**
  * 2× nearest-neighbour upsampling of NHWC maps: each pixel becomes a 2×2 block (a broadcast multiply,
@@ -52,34 +46,17 @@ export function nearestUpTaps(k: number): number[][] {
  * `nearest-conv` block, computed as one stride-2 transposed conv whose (k′×k′) kernel is a fixed
  * linear map of the conv's (the "sub-pixel" form): the same output and gradients as upsampling then
  * convolving (tested against that), at the cost of a transposed conv on the small map instead of a
- * conv on the 4× larger one (2.25× fewer multiply-adds for k = 3). Weights as `Conv2D`'s: `kernel`
- * [k, k, in, out], `bias` [out].
+ * conv on the 4× larger one (2.25× fewer multiply-adds for k = 3). A `Conv2D` (stride 1) on the
+ * upsampled map, with its weights: `kernel` [k, k, in, out], `bias` [out].
  */
-export class NearestUpConv2D extends tf.layers.Layer {
-  static readonly className = 'SkinganNearestUpConv2D';
-  readonly filters: number;
-  readonly kernelSize: number;
-  private readonly kernelInitializer: Initializer;
+export class NearestUpConv2D extends Conv2D {
+  static override readonly className = 'SkinganNearestUpConv2D';
   private readonly taps: number[][];
-  private kernel!: tf.LayerVariable;
-  private bias!: tf.LayerVariable;
 
   constructor(args: NearestUpConv2DArgs) {
-    super(args);
-    this.filters = args.filters;
-    this.kernelSize = args.kernelSize;
-    this.kernelInitializer = args.kernelInitializer ?? tf.initializers.zeros();
+    // A deserialized config carries Conv2D's fields too: keep them at what this layer computes.
+    super({ ...args, strides: 1, spectralNorm: false });
     this.taps = nearestUpTaps(this.kernelSize);
-  }
-
-  override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
-    const channels = shape[shape.length - 1];
-    if (typeof channels !== 'number') throw new Error(`${this.name}: the channel dimension must be known`);
-    const k = this.kernelSize;
-    this.kernel = this.addWeight('kernel', [k, k, channels, this.filters], 'float32', this.kernelInitializer);
-    this.bias = this.addWeight('bias', [this.filters], 'float32', tf.initializers.zeros());
-    this.built = true;
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
@@ -109,9 +86,5 @@ export class NearestUpConv2D extends tf.layers.Layer {
     m = tf.reshape(tf.matMul(a, tf.reshape(m, [k, -1])), [size, size, cin, cout]);
     // [col, row, in, out] → [row, col, out, in]
     return tf.transpose(m, [1, 0, 3, 2]) as tf.Tensor4D;
-  }
-
-  override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), filters: this.filters, kernelSize: this.kernelSize };
   }
 }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AcganConfig } from '../config.js';
 import { loadAcganGenerator } from '../sampling/acgan-generator.js';
 import { generateImages } from '../sampling/generate.js';
-import { colourDataset, memorySource } from '../test-utils/memory-source.js';
+import { colourDataset, memorySource, TOY_COLOURS } from '../test-utils/memory-source.js';
 import { tinyConfig } from '../test-utils/tiny-config.js';
 import { emaDecayAt } from './ema.js';
 import { trainAcgan } from './train-acgan.js';
@@ -21,17 +21,7 @@ const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.s
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm', log: null });
-  data = colourDataset(
-    [
-      [0.8, -0.8, -0.8],
-      [-0.8, 0.8, -0.8],
-      [-0.8, -0.8, 0.8],
-      [0.8, 0.8, -0.8],
-    ],
-    8,
-    16,
-    1,
-  );
+  data = colourDataset(TOY_COLOURS, 8, 16, 1); // 32 images: 4 steps per epoch at batch 8
 });
 afterAll(() => {
   data.images.dispose();
