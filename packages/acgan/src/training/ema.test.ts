@@ -133,6 +133,22 @@ describe('EMA of the generator weights (training.emaDecay)', () => {
     expect(resumed).toMatchObject({ status: 'stopped', step: 6 });
   });
 
+  it('a run saved before the quality options existed resumes: their defaults fill its config.json', async () => {
+    const config = tinyConfig({ epochs: 1 });
+    const out = join(tmp, 'before-options');
+    await trainAcgan({ config, out, source: source(), maxSteps: 2 });
+    // config.json as skingan wrote it before these fields: none of them.
+    const saved = JSON.parse(await fs.readFile(join(out, 'config.json'), 'utf8'));
+    delete saved.generator.upsample;
+    delete saved.discriminator.spectralNorm;
+    delete saved.discriminator.projection;
+    delete saved.training.emaDecay;
+    delete saved.training.adversarialLoss;
+    await fs.writeFile(join(out, 'config.json'), JSON.stringify(saved));
+    const resumed = await trainAcgan({ config, out, source: source(), resume: true });
+    expect(resumed).toMatchObject({ status: 'completed', step: 4 });
+  });
+
   it('loadAcganGenerator samples from the EMA where the run has one, from G with weights: raw', async () => {
     const ema = await loadAcganGenerator(join(tmp, 'full'));
     expect(ema.source).toMatchObject({
