@@ -48,7 +48,9 @@ export class WeightAverage {
   reset(): void {
     tf.tidy(() => {
       const sources = this.source.weights;
-      this.shadow.weights.forEach((s, i) => (s.read() as tf.Variable).assign(tf.mul(sources[i]!.read(), 1)));
+      this.shadow.weights.forEach((s, i) => {
+        (s.read() as tf.Variable).assign(tf.mul(sources[i]!.read(), 1));
+      });
     });
     this.updates = 0;
   }
