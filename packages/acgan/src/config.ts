@@ -4,7 +4,7 @@ import { z } from 'zod';
 const int = () => z.number().int();
 const isPowerOfTwo = (n: number) => n >= 1 && (n & (n - 1)) === 0;
 
-/** The generator: [noise ‖ label code] → linear → stride-2 transposed convs → tanh. */
+/** The generator: [noise ‖ label code] → linear → 2× upsampling blocks (transposed convs by default) → tanh. */
 export const GeneratorConfigSchema = z.strictObject({
   /** Length of the noise vector z. */
   latentDim: int().min(1).default(100),
@@ -14,7 +14,7 @@ export const GeneratorConfigSchema = z.strictObject({
    * without `gather`, whose gradient the WASM backend lacks).
    */
   labelEmbedding: int().min(0).default(0),
-  /** Side of the feature map the linear layer reshapes into; doubled by each transposed conv. */
+  /** Side of the feature map the linear layer reshapes into; doubled by each upsampling block. */
   startSize: int().min(1).default(4),
   /** Width: channels of the last hidden block; each earlier block has twice as many, up to `maxChannels`. */
   channels: int().min(1).default(64),
@@ -22,6 +22,16 @@ export const GeneratorConfigSchema = z.strictObject({
   kernelSize: int().min(1).default(5),
   /** Batch norm after the linear layer (DCGAN style); the paper has ReLU only there. */
   fcBatchNorm: z.boolean().default(false),
+  /**
+   * How each block doubles the side: `transposed` = a k×k stride-2 transposed conv (the paper);
+   * `nearest-conv` = 2× nearest-neighbour upsampling then a k×k stride-1 conv (Odena, Dumoulin and
+   * Olah 2016, "Deconvolution and checkerboard artifacts"): every output pixel sees the same number
+   * of taps, so no checkerboard. Same parameters; computed as one transposed conv with a derived
+   * (k + 1)² kernel ((k + 2)² for even k), so with k = 3 a step costs what the cpu preset's k = 4
+   * transposed convs cost (measured 0.99×; k = 4: 1.23×). Prefer an odd `kernelSize` (3): an even
+   * one pads 'same' unevenly and shifts the map by half a pixel per block.
+   */
+  upsample: z.enum(['transposed', 'nearest-conv']).default('transposed'),
 });
 
 /** The discriminator: convs with leaky ReLU, dropout and batch norm, then a real/fake and a class head. */
@@ -36,6 +46,21 @@ export const DiscriminatorConfigSchema = z.strictObject({
   endSize: int().min(1).default(4),
   dropout: z.number().min(0).max(0.95).default(0.5),
   leakySlope: z.number().min(0).max(1).default(0.2),
+  /**
+   * Spectral normalisation (Miyato et al. 2018) of every conv and both heads: each computes with
+   * W / σ(W), σ its largest singular value, estimated by one power iteration per training step
+   * from vectors kept as non-trainable weights (saved in the checkpoint with D). Bounds D's
+   * Lipschitz constant; usually paired with `training.adversarialLoss: 'hinge'`. Same trainable
+   * parameters; the batch norm and dropout stay as configured.
+   */
+  spectralNorm: z.boolean().default(false),
+  /**
+   * Projection discriminator (Miyato and Koyama 2018): D also reads the one-hot label y (the real
+   * image's class, or the one G was asked for) and adds ⟨E·y, φ(x)⟩ to the real/fake logit, φ(x)
+   * the features both heads read and E a learned [classes × features] matrix: D judges "a real
+   * image of this class", not just "a real image". The class head (ACGAN's L_C) stays.
+   */
+  projection: z.boolean().default(false),
 });
 
 export const DIFF_AUGMENT_POLICIES = ['color', 'translation', 'cutout'] as const;
@@ -54,8 +79,23 @@ export const TrainingConfigSchema = z.strictObject({
    * −log D(G(z)) (same fixed point, useful gradients early on); `minimax` is the literal objective.
    */
   generatorLoss: z.enum(['non-saturating', 'minimax']).default('non-saturating'),
+  /**
+   * The real/fake part of the objective. `bce` (the paper): binary cross-entropy, with `realLabel`
+   * and `generatorLoss`. `hinge` (Lim and Ye 2017; Miyato et al. 2018, with spectral norm): D
+   * minimizes mean max(0, 1 − D(x)) + mean max(0, 1 + D(G(z))), G minimizes −mean D(G(z));
+   * `realLabel` and `generatorLoss` do not apply. The class terms are cross-entropy either way.
+   */
+  adversarialLoss: z.enum(['bce', 'hinge']).default('bce'),
   /** DiffAugment (Zhao et al. 2020) on every image D sees, real and fake, in both steps. */
   diffAugment: z.array(z.enum(DIFF_AUGMENT_POLICIES)).default([]),
+  /**
+   * Exponential moving average of G's weights for sampling (0 = off; e.g. 0.999): a shadow copy of G,
+   * updated after each step as shadow ← d·shadow + (1 − d)·G with d = min(emaDecay, (1 + t)/(10 + t))
+   * at update t (a warm-up, so it forgets the initial weights fast). Saved with each checkpoint and
+   * as `model/generator_ema`; the per-epoch sample grid and `loadAcganGenerator` (`acgan sample`) use
+   * it when present. Costs one more generator's memory and a few element-wise ops per step.
+   */
+  emaDecay: z.number().min(0).lt(1).default(0),
   /** Class-balanced batches. Recorded here; the BatchSource (built by the caller) applies it. */
   balanced: z.boolean().default(false),
   /** Save a checkpoint every this many steps (and always at the end). */
@@ -64,7 +104,10 @@ export const TrainingConfigSchema = z.strictObject({
   samplesPerClass: int().min(1).default(8),
   /** Stop when training is stuck this many steps in a row (losses frozen, or D rejecting every fake). */
   divergencePatience: int().min(1).default(200),
-  /** G's real/fake loss above this means D(G(z)) ≈ e^-x: D rejects every fake with certainty. */
+  /**
+   * G's real/fake loss above this means D rejects every fake with certainty: D(G(z)) ≈ e^-x with
+   * `bce`, a mean fake logit below −x with `hinge`.
+   */
   maxGeneratorAdvLoss: z.number().positive().default(20),
 });
 

@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { initBackend, loadModel, Rng, saveModel } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixedTensor, worstMismatch } from '../../../cyclegan/src/test-utils/grad-check.js';
 import { BatchNorm } from './batch-norm.js';
 import { Conv2D } from './conv2d.js';
+import { NearestUpConv2D, nearestUpTaps, upsample2x } from './nearest-up-conv.js';
 import { registerAcganLayers } from './register.js';
 import { SeededDropout } from './seeded-dropout.js';
 
@@ -173,6 +175,100 @@ describe('Conv2D', () => {
   });
 });
 
+describe('NearestUpConv2D', () => {
+  it('repeats each pixel into a 2×2 block, like resizeNearestNeighbor, and its gradient sums each block', () => {
+    // [1, 2, 2, 2]: pixel (i, j) has channels (10i + j, −(10i + j)).
+    const x = tf.tensor4d([0, -0, 1, -1, 10, -10, 11, -11], [1, 2, 2, 2]);
+    const y = upsample2x(x);
+    expect(y.shape).toEqual([1, 4, 4, 2]);
+    const channel0 = Array.from(y.dataSync()).filter((_, i) => i % 2 === 0);
+    // biome-ignore format: the 4×4 map
+    expect(channel0).toEqual([
+      0, 0, 1, 1,
+      0, 0, 1, 1,
+      10, 10, 11, 11,
+      10, 10, 11, 11,
+    ]);
+    const stock = tf.image.resizeNearestNeighbor(x, [4, 4]);
+    expect(maxDiff(y, stock)).toBe(0);
+    // d/dx of Σ w·y: each input pixel collects the weights of its 2×2 block.
+    const w = tf.tensor4d(
+      Array.from({ length: 32 }, (_, i) => i),
+      [1, 4, 4, 2],
+    );
+    const dx = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(upsample2x(xx as tf.Tensor4D), w)))(x);
+    const wv = w.dataSync();
+    const at = (r: number, c: number, ch: number) => wv[(r * 4 + c) * 2 + ch]!;
+    const want: number[] = [];
+    for (let i = 0; i < 2; i++)
+      for (let j = 0; j < 2; j++)
+        for (let ch = 0; ch < 2; ch++)
+          want.push(
+            at(2 * i, 2 * j, ch) +
+              at(2 * i, 2 * j + 1, ch) +
+              at(2 * i + 1, 2 * j, ch) +
+              at(2 * i + 1, 2 * j + 1, ch),
+          );
+    expect(Array.from(dx.dataSync())).toEqual(want);
+    tf.dispose([x, y, stock, w, dx]);
+  });
+
+  it('maps the 3 taps of a conv after upsampling onto 4 taps of a transposed conv: [w2, w1 + w2, w0 + w1, w0]', () => {
+    // Even outputs 2m read x[m−1]·w0 + x[m]·(w1 + w2), odd ones x[m]·(w0 + w1) + x[m+1]·w2.
+    expect(nearestUpTaps(3)).toEqual([
+      [0, 0, 1],
+      [0, 1, 1],
+      [1, 1, 0],
+      [1, 0, 0],
+    ]);
+    expect(nearestUpTaps(1)).toEqual([[1], [1]]);
+    // Each phase spreads a conv tap to exactly one transposed-conv tap: every column sums to 2.
+    for (const k of [2, 4, 5, 6]) {
+      const taps = nearestUpTaps(k);
+      expect(taps).toHaveLength(k % 2 ? k + 1 : k + 2);
+      for (let t = 0; t < k; t++) expect(taps.reduce((n, row) => n + row[t]!, 0)).toBe(2);
+    }
+  });
+
+  it.each([1, 2, 3, 4, 5])(
+    'k = %i: the same output and gradients (input, kernel, bias) as upsample2x then Conv2D',
+    (k) => {
+      const x = fixedTensor([2, 3, 5, 3], 1) as tf.Tensor4D;
+      const w = fixedTensor([k, k, 3, 4], 2) as tf.Tensor4D;
+      const b = fixedTensor([4], 3) as tf.Tensor1D;
+      const ours = new NearestUpConv2D({ filters: 4, kernelSize: k });
+      const reference = new Conv2D({ filters: 4, kernelSize: k });
+      tf.dispose([ours.apply(x) as tf.Tensor, reference.apply(upsample2x(x)) as tf.Tensor]);
+      ours.setWeights([w, b]);
+      reference.setWeights([w, b]);
+      const r = fixedTensor([2, 6, 10, 4], 4);
+      const paths = {
+        ours: (xx: tf.Tensor) => ours.apply(xx) as tf.Tensor,
+        reference: (xx: tf.Tensor) => reference.apply(upsample2x(xx as tf.Tensor4D)) as tf.Tensor,
+      };
+      const run = (f: (xx: tf.Tensor) => tf.Tensor, layer: tf.layers.Layer) => {
+        const y = f(x);
+        const dx = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(f(xx), r)))(x);
+        const g = tf.variableGrads(
+          () => tf.sum(tf.mul(f(x), r)) as tf.Scalar,
+          layer.trainableWeights.map((v) => v.read() as tf.Variable),
+        );
+        return { y, dx, dw: Object.values(g.grads), value: g.value };
+      };
+      const a = run(paths.ours, ours);
+      const e = run(paths.reference, reference);
+      expect(a.y.shape).toEqual([2, 6, 10, 4]);
+      expect(worstMismatch(a.y.dataSync(), e.y.dataSync(), 1e-5, 1e-4)).toBeLessThan(1);
+      expect(worstMismatch(a.dx.dataSync(), e.dx.dataSync(), 1e-4, 1e-4)).toBeLessThan(1);
+      for (const [i, dw] of a.dw.entries())
+        expect(worstMismatch(dw.dataSync(), e.dw[i]!.dataSync(), 1e-4, 1e-4)).toBeLessThan(1);
+      tf.dispose([x, w, b, r, a.y, a.dx, a.value, e.y, e.dx, e.value, ...a.dw, ...e.dw]);
+      ours.dispose();
+      reference.dispose();
+    },
+  );
+});
+
 describe('saved models with the custom layers', () => {
   it('load back with the same outputs', async () => {
     const input = tf.input({ shape: [4, 4, 2] });
@@ -181,6 +277,12 @@ describe('saved models with the custom layers', () => {
       .apply(input) as tf.SymbolicTensor;
     h = new BatchNorm({ name: 'saved_bn' }).apply(h) as tf.SymbolicTensor;
     h = new SeededDropout({ rate: 0.5, name: 'saved_dropout' }).apply(h) as tf.SymbolicTensor;
+    h = new NearestUpConv2D({
+      filters: 3,
+      kernelSize: 3,
+      kernelInitializer: tf.initializers.randomNormal({ seed: 2 }),
+      name: 'saved_upconv',
+    }).apply(h) as tf.SymbolicTensor;
     const model = tf.model({ inputs: input, outputs: h });
     const x = new Rng(1).normalTensor<tf.Rank.R4>([2, 4, 4, 2]);
     tf.dispose(model.apply(x, { training: true }) as tf.Tensor); // moves the running statistics
@@ -189,6 +291,8 @@ describe('saved models with the custom layers', () => {
     const y0 = model.predict(x) as tf.Tensor;
     const y1 = loaded.predict(x) as tf.Tensor;
     expect(maxDiff(y0, y1)).toBe(0);
+    expect(y1.shape).toEqual([2, 8, 8, 3]);
+    expect(loaded.getLayer('saved_upconv')).toBeInstanceOf(NearestUpConv2D);
     expect(loaded.getLayer('saved_dropout')).toBeInstanceOf(SeededDropout);
     expect((loaded.getLayer('saved_dropout') as SeededDropout).rate).toBe(0.5);
     tf.dispose([x, y0, y1]);

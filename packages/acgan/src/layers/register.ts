@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { BatchNorm } from './batch-norm.js';
 import { Conv2D } from './conv2d.js';
+import { Dense } from './dense.js';
+import { NearestUpConv2D } from './nearest-up-conv.js';
 import { SeededDropout } from './seeded-dropout.js';
 
 let registered = false;
@@ -11,5 +13,7 @@ export function registerAcganLayers(): void {
   tf.serialization.registerClass(SeededDropout);
   tf.serialization.registerClass(BatchNorm);
   tf.serialization.registerClass(Conv2D);
+  tf.serialization.registerClass(Dense);
+  tf.serialization.registerClass(NearestUpConv2D);
   registered = true;
 }

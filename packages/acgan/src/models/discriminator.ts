@@ -2,6 +2,7 @@ import type { Rng } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import type { AcganConfig } from '../config.js';
 import { Conv2D } from '../layers/conv2d.js';
+import { Dense } from '../layers/dense.js';
 import { SeededDropout } from '../layers/seeded-dropout.js';
 import { batchNorm, log2, normalInit } from './blocks.js';
 
@@ -19,16 +20,23 @@ export function discriminatorConvs(config: AcganConfig): ConvSpec[] {
 }
 
 /**
- * The ACGAN discriminator: input `image` [B, size, size, 3]; outputs the real/fake logit [B, 1] and
- * the class logits [B, classes].
+ * The ACGAN discriminator: input `image` [B, size, size, 3] (and with `projection` the one-hot
+ * `label` [B, classes]); outputs the real/fake logit [B, 1] and the class logits [B, classes].
  *
  *   (conv k×k (→ BN except the first) → leaky ReLU → dropout) × m → flatten → { linear 1, linear C }
+ *
+ * With `spectralNorm`, every conv and both linear heads compute with their spectrally normalised
+ * kernels (`SpectralNorm`; the trainer runs one power iteration per step). With `projection`
+ * (Miyato and Koyama 2018) the real/fake logit gains ⟨E·y, φ(x)⟩: φ(x) the flattened features, y
+ * the one-hot label, E a learned [classes × features] embedding (no bias).
  */
 export function buildDiscriminator(config: AcganConfig, rng: Rng): tf.LayersModel {
   const d = config.discriminator;
   const numClasses = config.labelSpace.classes.length;
   const image = tf.input({ shape: [config.imageSize, config.imageSize, 3], name: 'image' });
   let h: tf.SymbolicTensor = image;
+  // Only drawn with spectral norm on, so that the weights of a config without it do not change.
+  const sn = () => (d.spectralNorm ? { spectralNorm: true, spectralNormInitializer: normalInit(rng) } : {});
   discriminatorConvs(config).forEach((spec, j) => {
     const name = `conv${j + 1}`;
     h = new Conv2D({
@@ -36,6 +44,7 @@ export function buildDiscriminator(config: AcganConfig, rng: Rng): tf.LayersMode
       kernelSize: d.kernelSize,
       strides: spec.strides,
       kernelInitializer: normalInit(rng),
+      ...sn(),
       name,
     }).apply(h) as tf.SymbolicTensor;
     if (j > 0) h = batchNorm(`${name}_bn`).apply(h) as tf.SymbolicTensor;
@@ -44,11 +53,28 @@ export function buildDiscriminator(config: AcganConfig, rng: Rng): tf.LayersMode
       h = new SeededDropout({ rate: d.dropout, name: `${name}_dropout` }).apply(h) as tf.SymbolicTensor;
   });
   const features = tf.layers.flatten({ name: 'flatten' }).apply(h) as tf.SymbolicTensor;
-  const adversarial = tf.layers
-    .dense({ units: 1, kernelInitializer: normalInit(rng), name: 'adversarial' })
-    .apply(features) as tf.SymbolicTensor;
-  const auxiliary = tf.layers
-    .dense({ units: numClasses, kernelInitializer: normalInit(rng), name: 'auxiliary' })
-    .apply(features) as tf.SymbolicTensor;
-  return tf.model({ inputs: image, outputs: [adversarial, auxiliary], name: 'acgan_discriminator' });
+  const head = (units: number, name: string) => {
+    const kernelInitializer = normalInit(rng);
+    const layer = d.spectralNorm
+      ? new Dense({ units, kernelInitializer, ...sn(), name })
+      : tf.layers.dense({ units, kernelInitializer, name });
+    return layer.apply(features) as tf.SymbolicTensor;
+  };
+  const adversarial = head(1, 'adversarial');
+  const auxiliary = head(numClasses, 'auxiliary');
+  const name = 'acgan_discriminator';
+  if (!d.projection) return tf.model({ inputs: image, outputs: [adversarial, auxiliary], name });
+  const label = tf.input({ shape: [numClasses], name: 'label' });
+  const embedding = new Dense({
+    units: features.shape[1]!,
+    useBias: false,
+    kernelInitializer: normalInit(rng),
+    ...sn(),
+    name: 'projection_embedding',
+  }).apply(label) as tf.SymbolicTensor;
+  const projection = tf.layers.dot({ axes: 1, name: 'projection' }).apply([features, embedding]);
+  const projected = tf.layers
+    .add({ name: 'adversarial_projected' })
+    .apply([adversarial, projection as tf.SymbolicTensor]) as tf.SymbolicTensor;
+  return tf.model({ inputs: [image, label], outputs: [projected, auxiliary], name });
 }

@@ -1,6 +1,7 @@
 import type { Rng } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import type { AcganConfig } from '../config.js';
+import { NearestUpConv2D } from '../layers/nearest-up-conv.js';
 import { batchNorm, log2, normalInit } from './blocks.js';
 
 /** Channels of each feature map of the generator, from the linear layer's to the last hidden block's. */
@@ -17,9 +18,11 @@ export function generatorChannels(config: AcganConfig): number[] {
  * [B, size, size, 3] in [-1, 1].
  *
  *   [z ‖ label code] → linear → startSize² × c₀ (→ BN) → ReLU
- *   → (transposed conv k×k stride 2 → BN → ReLU) × (n − 1) → transposed conv to 3 channels → tanh
+ *   → (up k×k → BN → ReLU) × (n − 1) → up k×k to 3 channels → tanh
  *
- * with n = log2(size / startSize) and the channels halving per block (`generatorChannels`).
+ * with n = log2(size / startSize), the channels halving per block (`generatorChannels`), and "up" a
+ * stride-2 transposed conv (`upsample: 'transposed'`) or 2× nearest upsampling + stride-1 conv
+ * (`'nearest-conv'`).
  */
 export function buildGenerator(config: AcganConfig, rng: Rng): tf.LayersModel {
   const g = config.generator;
@@ -54,16 +57,26 @@ export function buildGenerator(config: AcganConfig, rng: Rng): tf.LayersModel {
   channels.forEach((_, i) => {
     const last = i === channels.length - 1;
     const name = `up${i + 1}`;
-    h = tf.layers
-      .conv2dTranspose({
-        filters: last ? 3 : channels[i + 1]!,
+    const filters = last ? 3 : channels[i + 1]!;
+    if (g.upsample === 'transposed') {
+      h = tf.layers
+        .conv2dTranspose({
+          filters,
+          kernelSize: g.kernelSize,
+          strides: 2,
+          padding: 'same',
+          kernelInitializer: normalInit(rng),
+          name: `${name}_tconv`,
+        })
+        .apply(h) as tf.SymbolicTensor;
+    } else {
+      h = new NearestUpConv2D({
+        filters,
         kernelSize: g.kernelSize,
-        strides: 2,
-        padding: 'same',
         kernelInitializer: normalInit(rng),
-        name: `${name}_tconv`,
-      })
-      .apply(h) as tf.SymbolicTensor;
+        name: `${name}_upconv`,
+      }).apply(h) as tf.SymbolicTensor;
+    }
     if (last) {
       h = tf.layers.activation({ activation: 'tanh', name: 'image' }).apply(h) as tf.SymbolicTensor;
     } else {

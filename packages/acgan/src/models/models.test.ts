@@ -1,9 +1,15 @@
 import { countParams, initBackend, Rng } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  finiteDifferences,
+  fixedTensor,
+  worstMismatch,
+} from '../../../cyclegan/src/test-utils/grad-check.js';
 import { type AcganConfig, resolveAcganConfig } from '../config.js';
+import { NearestUpConv2D } from '../layers/nearest-up-conv.js';
 import { buildDiscriminator } from './discriminator.js';
-import { buildGenerator } from './generator.js';
+import { buildGenerator, generatorChannels } from './generator.js';
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm', log: null });
@@ -117,6 +123,116 @@ describe('generator and discriminator', () => {
     expect(countParams(d).trainable).toBe(dWant);
     g.dispose();
     d.dispose();
+  });
+
+  it.each([32, 64])(
+    'nearest-conv upsampling at %i: same output shapes and parameter counts as transposed',
+    (size) => {
+      const c = resolveAcganConfig({
+        preset: 'test',
+        imageSize: size,
+        overrides: { generator: { upsample: 'nearest-conv' } },
+      });
+      const { g } = build(c);
+      const img = tf.tidy(
+        () => g.predict([tf.zeros([2, c.generator.latentDim]), tf.oneHot([0, 7], 8).toFloat()]) as tf.Tensor,
+      );
+      expect(img.shape).toEqual([2, size, size, 3]);
+      expect(countParams(g).trainable).toBe(expectedParams(c).g);
+      // Each block: 2× nearest then a stride-1 conv, as one layer; no transposed-conv layers left.
+      const stages = Math.log2(size / c.generator.startSize);
+      for (let i = 1; i <= stages; i++) expect(g.getLayer(`up${i}_upconv`)).toBeInstanceOf(NearestUpConv2D);
+      expect(g.layers.filter((l) => l.name.endsWith('_tconv'))).toEqual([]);
+      expect(g.getLayer('up1_upconv').outputShape).toEqual([null, 8, 8, generatorChannels(c)[1]]);
+      img.dispose();
+      g.dispose();
+    },
+  );
+
+  it('nearest-conv blocks: autodiff gradients (input and kernels) match finite differences', () => {
+    // Two of G's upsampling blocks with tanh between them: G's own ReLUs put kinks within any
+    // finite step of some pixel, so the check runs on the smooth part, the blocks themselves.
+    const input = tf.input({ shape: [3, 3, 4] });
+    let h = new NearestUpConv2D({ filters: 3, kernelSize: 3, name: 'up1_upconv' }).apply(
+      input,
+    ) as tf.SymbolicTensor;
+    h = tf.layers.activation({ activation: 'tanh' }).apply(h) as tf.SymbolicTensor;
+    h = new NearestUpConv2D({ filters: 2, kernelSize: 3, name: 'up2_upconv' }).apply(h) as tf.SymbolicTensor;
+    const net = tf.model({ inputs: input, outputs: h });
+    net.setWeights(net.getWeights().map((w, i) => fixedTensor(w.shape, i + 1, 0.5)));
+    const x = fixedTensor([2, 3, 3, 4], 11);
+    const r = fixedTensor([2, 12, 12, 2], 12);
+    const loss = (xx: tf.Tensor) => tf.sum(tf.mul(net.apply(xx) as tf.Tensor, r)) as tf.Scalar;
+
+    const dx = tf.grad(loss)(x);
+    expect(worstMismatch(dx.dataSync(), finiteDifferences(loss, x), 1e-3, 1e-2)).toBeLessThan(1);
+    for (const name of ['up1_upconv', 'up2_upconv']) {
+      const layer = net.getLayer(name);
+      const [kernel, bias] = layer.getWeights();
+      const auto = tf.variableGrads(() => loss(x), [layer.trainableWeights[0]!.read() as tf.Variable]);
+      const numeric = finiteDifferences((k) => {
+        layer.setWeights([k, bias!]);
+        return loss(x);
+      }, kernel!);
+      layer.setWeights([kernel!, bias!]);
+      const analytic = Object.values(auto.grads)[0]!.dataSync();
+      expect(Math.max(...Array.from(analytic, Math.abs))).toBeGreaterThan(0.1);
+      expect(worstMismatch(analytic, numeric, 1e-3, 1e-2)).toBeLessThan(1);
+      tf.dispose([auto.value, ...Object.values(auto.grads)]);
+    }
+    tf.dispose([x, r, dx]);
+    net.dispose();
+  });
+
+  it('projection discriminator: the real/fake logit is the head plus ⟨E·y, φ(x)⟩, worked out by hand', () => {
+    const base = resolveAcganConfig({ preset: 'test', imageSize: 32 });
+    const c = resolveAcganConfig({
+      preset: 'test',
+      imageSize: 32,
+      overrides: { discriminator: { projection: true } },
+    });
+    const d = buildDiscriminator(c, new Rng(1));
+    const plain = buildDiscriminator(base, new Rng(1));
+    const F = 4 * 4 * 32; // the flattened features of the test preset's D
+    expect(d.inputs.map((i) => i.shape)).toEqual([
+      [null, 32, 32, 3],
+      [null, 8],
+    ]);
+    expect(countParams(d).trainable).toBe(countParams(plain).trainable + 8 * F);
+    // Kernels far larger than N(0, 0.02), so that the projection term stands out of the sum.
+    d.setWeights(
+      d.weights.map((v, i) =>
+        v.name.includes('kernel') ? fixedTensor(v.shape as number[], i + 5, 0.3) : v.read(),
+      ),
+    );
+    const embedding = d.getLayer('projection_embedding');
+    const x = fixedTensor([3, 32, 32, 3], 6);
+    const labels = [2, 5, 7];
+    const y = tf.oneHot(labels, 8).toFloat();
+    const [adv, aux] = d.predict([x, y]) as tf.Tensor[];
+    const phi = tf.model({
+      inputs: d.inputs[0]!,
+      outputs: d.getLayer('flatten').output as tf.SymbolicTensor,
+    });
+    const features = (phi.predict(x) as tf.Tensor).arraySync() as number[][];
+    const [w, b] = d
+      .getLayer('adversarial')
+      .getWeights()
+      .map((t) => Array.from(t.dataSync()));
+    const e = embedding.getWeights()[0]!.arraySync() as number[][];
+    const got = adv!.dataSync();
+    labels.forEach((label, i) => {
+      const f = features[i]!;
+      const head = f.reduce((sum, v, j) => sum + v * w![j]!, b![0]!);
+      const projection = f.reduce((sum, v, j) => sum + v * e[label]![j]!, 0);
+      expect(Math.abs(projection)).toBeGreaterThan(0.01);
+      expect(got[i]).toBeCloseTo(head + projection, 4);
+    });
+    // The class head does not read the label.
+    const [, auxOther] = d.predict([x, tf.oneHot([0, 0, 0], 8).toFloat()]) as tf.Tensor[];
+    expect(Array.from(auxOther!.dataSync())).toEqual(Array.from(aux!.dataSync()));
+    tf.dispose([x, y, adv!, aux!, auxOther!]);
+    for (const m of [d, plain]) m.dispose();
   });
 
   it('the same seed builds the same weights', () => {

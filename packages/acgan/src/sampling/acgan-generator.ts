@@ -15,6 +15,12 @@ import { generateImages } from './generate.js';
 
 /** Where a finished run keeps its generator (a checkpoint holds one too), and the step it is from. */
 export const FINAL_GENERATOR_DIR = join('model', 'generator');
+/**
+ * The moving average of the generator's weights (`training.emaDecay` > 0): the checkpoints' network
+ * of that name, and the finished run's beside `model/generator`.
+ */
+export const EMA_NETWORK = 'generator_ema';
+export const FINAL_GENERATOR_EMA_DIR = join('model', EMA_NETWORK);
 export const FINAL_INFO_FILE = join('model', 'info.json');
 
 /**
@@ -29,8 +35,11 @@ export class AcganGenerator implements ConditionalGenerator {
   constructor(
     readonly model: tf.LayersModel,
     readonly config: AcganConfig,
-    /** Where the weights came from (a run's model/ or checkpoint folder), for provenance. */
-    readonly source?: { run: string; step: number; dir: string },
+    /**
+     * Where the weights came from (a run's model/ or checkpoint folder), for provenance; `ema`: the
+     * moving average of G's weights rather than G's last ones.
+     */
+    readonly source?: { run: string; step: number; dir: string; ema?: boolean },
   ) {
     this.labelSpace = { name: config.labelSpace.name, classes: config.labelSpace.classes };
     this.imageSize = config.imageSize;
@@ -58,11 +67,23 @@ function randomSeed(): number {
   return Math.floor(Math.random() * 2 ** 31);
 }
 
+export interface LoadAcganGeneratorOptions {
+  /**
+   * `ema` (default): the moving average of G's weights where the run kept one
+   * (`training.emaDecay` > 0), else G's own; `raw`: G's own weights always.
+   */
+  weights?: 'ema' | 'raw';
+}
+
 /**
  * Loads the generator of an ACGAN run folder: `model/generator` once training finished, else the
- * newest checkpoint's. The run's config.json gives the label space and sizes.
+ * newest checkpoint's; its EMA twin (`generator_ema`) instead where there is one, unless
+ * `weights: 'raw'`. The run's config.json gives the label space and sizes.
  */
-export async function loadAcganGenerator(runDir: string): Promise<AcganGenerator> {
+export async function loadAcganGenerator(
+  runDir: string,
+  options: LoadAcganGeneratorOptions = {},
+): Promise<AcganGenerator> {
   registerAcganLayers();
   const dir = resolve(runDir);
   const configPath = join(dir, 'config.json');
@@ -86,12 +107,13 @@ export async function loadAcganGenerator(runDir: string): Promise<AcganGenerator
   const finalStep = await readFinalStep(dir);
   const latest = await new CheckpointStore(join(dir, 'checkpoints')).latest();
   // A run resumed to train longer has a checkpoint newer than its previous final model.
+  const load = async (rawDir: string, emaDir: string, step: number) => {
+    const ema = options.weights !== 'raw' && (await pathExists(join(emaDir, 'model.json')));
+    const from = ema ? emaDir : rawDir;
+    return new AcganGenerator(await loadModel(from), config, { run: dir, step, dir: from, ema });
+  };
   if (finalStep !== undefined && (!latest || latest.step <= finalStep)) {
-    return new AcganGenerator(await loadModel(finalDir), config, {
-      run: dir,
-      step: finalStep,
-      dir: finalDir,
-    });
+    return load(finalDir, join(dir, FINAL_GENERATOR_EMA_DIR), finalStep);
   }
   if (!latest) {
     throw new SkinganError('this run has no trained generator yet (no model/ and no checkpoint)', {
@@ -100,8 +122,7 @@ export async function loadAcganGenerator(runDir: string): Promise<AcganGenerator
       hint: 'train it first, or wait for its first checkpoint',
     });
   }
-  const genDir = join(latest.dir, 'generator');
-  return new AcganGenerator(await loadModel(genDir), config, { run: dir, step: latest.step, dir: genDir });
+  return load(join(latest.dir, 'generator'), join(latest.dir, EMA_NETWORK), latest.step);
 }
 
 async function readFinalStep(dir: string): Promise<number | undefined> {

@@ -39,6 +39,14 @@ export function memorySource(
   };
 }
 
+/** Four well-separated colours: the toy classes of the trainer tests. */
+export const TOY_COLOURS = [
+  [0.8, -0.8, -0.8],
+  [-0.8, 0.8, -0.8],
+  [-0.8, -0.8, 0.8],
+  [0.8, 0.8, -0.8],
+] as const;
+
 /** Solid-colour toy images (one colour per class, ±`noise`), NHWC in [-1, 1]. */
 export function colourDataset(
   colours: readonly (readonly [number, number, number])[],

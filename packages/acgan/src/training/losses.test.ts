@@ -1,7 +1,14 @@
 import { initBackend } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bceWithLogits, classAccuracy, signAccuracy, softmaxCrossEntropy } from './losses.js';
+import {
+  adversarialLoss,
+  bceWithLogits,
+  classAccuracy,
+  hingeLoss,
+  signAccuracy,
+  softmaxCrossEntropy,
+} from './losses.js';
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm', log: null });
@@ -29,6 +36,40 @@ describe('losses', () => {
     expect(value(bceWithLogits(tf.tensor1d([-200]), 1))).toBeCloseTo(200, 3);
     expect(value(bceWithLogits(tf.tensor1d([200]), 0))).toBeCloseTo(200, 3);
     expect(value(bceWithLogits(tf.tensor1d([200]), 1))).toBeCloseTo(0, 6);
+  });
+
+  it('hinge: D pays max(0, 1 − x) on real and max(0, 1 + x) on fake logits, G pays −x', () => {
+    const xs = tf.tensor2d([-3, -0.5, 0, 0.7, 2.5], [5, 1]);
+    // real: 4 + 1.5 + 1 + 0.3 + 0 = 6.8; fake: 0 + 0.5 + 1 + 1.7 + 3.5 = 6.7; G: −(−0.3)/5.
+    expect(value(hingeLoss(xs, 1))).toBeCloseTo(6.8 / 5, 6);
+    expect(value(hingeLoss(xs, -1))).toBeCloseTo(6.7 / 5, 6);
+    const hinge = adversarialLoss({ adversarialLoss: 'hinge', generatorLoss: 'minimax', realLabel: 0.9 });
+    expect(value(hinge.real(xs))).toBeCloseTo(1.36, 6);
+    expect(value(hinge.fake(xs))).toBeCloseTo(1.34, 6);
+    expect(value(hinge.generator(xs))).toBeCloseTo(0.06, 6);
+    // The gradient of D's fake term: 1/5 where 1 + x > 0 (three logits), else 0.
+    const g = tf.grad((x: tf.Tensor) => hinge.fake(x))(xs);
+    expect(Array.from(g.dataSync())).toEqual([0, 0.2, 0.2, 0.2, 0.2].map(Math.fround));
+    tf.dispose([xs, g]);
+  });
+
+  it('bce keeps the paper objective: realLabel on real, non-saturating or minimax for G', () => {
+    const xs = tf.tensor2d([-1, 0.5], [2, 1]);
+    const logSig = (x: number) => Math.log(sigmoid(x));
+    const log1mSig = (x: number) => Math.log(1 - sigmoid(x));
+    const bce = (t: number) =>
+      -(t * (logSig(-1) + logSig(0.5)) + (1 - t) * (log1mSig(-1) + log1mSig(0.5))) / 2;
+    const nonSat = adversarialLoss({
+      adversarialLoss: 'bce',
+      generatorLoss: 'non-saturating',
+      realLabel: 0.9,
+    });
+    const minimax = adversarialLoss({ adversarialLoss: 'bce', generatorLoss: 'minimax', realLabel: 0.9 });
+    expect(value(nonSat.real(xs))).toBeCloseTo(bce(0.9), 6);
+    expect(value(nonSat.fake(xs))).toBeCloseTo(bce(0), 6);
+    expect(value(nonSat.generator(xs))).toBeCloseTo(bce(1), 6);
+    expect(value(minimax.generator(xs))).toBeCloseTo(-bce(0), 6);
+    xs.dispose();
   });
 
   it('softmax cross-entropy matches −log softmax(x)[target]', () => {

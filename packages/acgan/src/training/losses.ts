@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { TrainingConfig } from '../config.js';
 
 /**
  * Mean binary cross-entropy of logits against a constant target t, in the overflow-free form
@@ -10,6 +11,46 @@ export function bceWithLogits(logits: tf.Tensor, target: number): tf.Scalar {
     const loss = tf.add(tf.sub(tf.relu(x), tf.mul(x, target)), tf.log1p(tf.exp(tf.neg(tf.abs(x)))));
     return tf.mean(loss);
   });
+}
+
+/** Mean hinge loss max(0, 1 − sign·x): D's hinge terms, sign +1 on real logits and −1 on fake ones. */
+export function hingeLoss(logits: tf.Tensor, sign: 1 | -1): tf.Scalar {
+  return tf.tidy(() => tf.mean(tf.relu(tf.sub(1, tf.mul(logits, sign)))));
+}
+
+/** The real/fake terms of the objective, each a mean over the batch of the real/fake head's logits. */
+export interface AdversarialLoss {
+  /** G's term on D's logits for fakes (G minimizes it). */
+  generator(fakeLogits: tf.Tensor): tf.Scalar;
+  /** D's term on real images' logits. */
+  real(realLogits: tf.Tensor): tf.Scalar;
+  /** D's term on fakes' logits. */
+  fake(fakeLogits: tf.Tensor): tf.Scalar;
+}
+
+/**
+ * The real/fake part of the ACGAN objective for `training.adversarialLoss`:
+ * - `bce` (the paper): D minimizes BCE(real, realLabel) + BCE(fake, 0); G minimizes BCE(fake, 1)
+ *   (`non-saturating`) or −BCE(fake, 0) (`minimax`).
+ * - `hinge` (Lim and Ye 2017; Miyato et al. 2018): D minimizes mean max(0, 1 − real) +
+ *   mean max(0, 1 + fake); G minimizes −mean fake. `realLabel` and `generatorLoss` do not apply.
+ */
+export function adversarialLoss(
+  t: Pick<TrainingConfig, 'adversarialLoss' | 'generatorLoss' | 'realLabel'>,
+): AdversarialLoss {
+  if (t.adversarialLoss === 'hinge') {
+    return {
+      generator: (x) => tf.tidy(() => tf.neg(tf.mean(x)) as tf.Scalar),
+      real: (x) => hingeLoss(x, 1),
+      fake: (x) => hingeLoss(x, -1),
+    };
+  }
+  return {
+    generator: (x) =>
+      t.generatorLoss === 'non-saturating' ? bceWithLogits(x, 1) : tf.tidy(() => tf.neg(bceWithLogits(x, 0))),
+    real: (x) => bceWithLogits(x, t.realLabel),
+    fake: (x) => bceWithLogits(x, 0),
+  };
 }
 
 /** Mean softmax cross-entropy of logits [B, C] against one-hot targets [B, C]. */

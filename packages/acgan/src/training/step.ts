@@ -1,8 +1,9 @@
 import type { Rng } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import type { AcganConfig } from '../config.js';
+import { powerIterateAll } from '../layers/spectral-norm.js';
 import { diffAugment } from './diff-augment.js';
-import { bceWithLogits, classAccuracy, signAccuracy, softmaxCrossEntropy } from './losses.js';
+import { adversarialLoss, classAccuracy, signAccuracy, softmaxCrossEntropy } from './losses.js';
 
 /** Loss terms of one step, as logged: D's and G's totals and their parts. */
 export interface StepLosses {
@@ -53,6 +54,10 @@ export interface StepStreams {
  * 2. D step on the same fake (no gradient to G): D maximizes L_S + L_C, i.e. minimizes
  *    BCE(adv_real, realLabel) + BCE(adv_fake, 0) + CE(aux_real, y) + CE(aux_fake, c).
  *
+ * With `adversarialLoss: 'hinge'` the real/fake terms are hinge losses instead (`adversarialLoss`).
+ * With D's spectral norm on, its one power iteration of the step comes first (on the weights the
+ * previous step left).
+ *
  * z and c are drawn from `streams.noise`, so the step is reproducible from the stream states.
  */
 export function acganStep(
@@ -64,6 +69,7 @@ export function acganStep(
 ): StepResult {
   const { generator: G, discriminator: D } = nets;
   const t = config.training;
+  if (config.discriminator.spectralNorm) powerIterateAll(D);
   const numClasses = config.labelSpace.classes.length;
   const batch = images.shape[0];
   const z = streams.noise.normalTensor<tf.Rank.R2>([batch, config.generator.latentDim]);
@@ -75,6 +81,13 @@ export function acganStep(
     () => tf.cast(tf.oneHot(tf.cast(labels, 'int32'), numClasses), 'float32') as tf.Tensor2D,
   );
   const augment = (x: tf.Tensor4D) => diffAugment(x, t.diffAugment, streams.augment);
+  const adversarial = adversarialLoss(t);
+  // A projection discriminator also reads the label each image is judged as.
+  const discriminate = (x: tf.Tensor4D, oneHot: tf.Tensor2D) =>
+    D.apply(config.discriminator.projection ? [x, oneHot] : x, { training: true }) as [
+      tf.Tensor,
+      tf.Tensor2D,
+    ];
   const gVars = G.trainableWeights.map((w) => w.read() as tf.Variable);
   const dVars = D.trainableWeights.map((w) => w.read() as tf.Variable);
 
@@ -84,9 +97,8 @@ export function acganStep(
   try {
     const g = tf.variableGrads(() => {
       fake = tf.keep(G.apply([z, fakeOneHot], { training: true }) as tf.Tensor4D);
-      const [adv, aux] = D.apply(augment(fake), { training: true }) as [tf.Tensor, tf.Tensor2D];
-      const gAdv =
-        t.generatorLoss === 'non-saturating' ? bceWithLogits(adv, 1) : tf.neg(bceWithLogits(adv, 0));
+      const [adv, aux] = discriminate(augment(fake), fakeOneHot);
+      const gAdv = adversarial.generator(adv);
       const gAux = softmaxCrossEntropy(aux, fakeOneHot);
       gStats = tf.keep(tf.stack([gAdv, gAux]));
       return tf.add(gAdv, gAux) as tf.Scalar;
@@ -96,11 +108,11 @@ export function acganStep(
 
     const fakeImages = fake!;
     const d = tf.variableGrads(() => {
-      const [advR, auxR] = D.apply(augment(images), { training: true }) as [tf.Tensor, tf.Tensor2D];
-      const [advF, auxF] = D.apply(augment(fakeImages), { training: true }) as [tf.Tensor, tf.Tensor2D];
+      const [advR, auxR] = discriminate(augment(images), realOneHot);
+      const [advF, auxF] = discriminate(augment(fakeImages), fakeOneHot);
       const terms = [
-        bceWithLogits(advR, t.realLabel),
-        bceWithLogits(advF, 0),
+        adversarial.real(advR),
+        adversarial.fake(advF),
         softmaxCrossEntropy(auxR, realOneHot),
         softmaxCrossEntropy(auxF, fakeOneHot),
       ];

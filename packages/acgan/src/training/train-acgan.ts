@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { type BatchSource, CheckpointStore, type ParamCount, RunFolder } from '@skingan/core';
+import { parseAcganConfig } from '../config.js';
 import { AcganTrainer, type AcganTrainerOptions, type TrainResult } from './trainer.js';
 
 export interface TrainAcganOptions extends Omit<AcganTrainerOptions, 'run'> {
@@ -25,6 +26,8 @@ export async function trainAcgan(
     kind: 'acgan',
     config: options.config,
     resume: options.resume ?? false,
+    // With the defaults of fields added since the run started, so that they resume unchanged.
+    parseSaved: parseAcganConfig,
     // Training longer is the one change a resume may make; after a divergence, the training
     // settings (learning rates) too, and they must change.
     resumableKeys: ['epochs'],

@@ -22,9 +22,15 @@ import { registerAcganLayers } from '../layers/register.js';
 import { attachDropoutRng } from '../layers/seeded-dropout.js';
 import { buildDiscriminator } from '../models/discriminator.js';
 import { buildGenerator } from '../models/generator.js';
-import { FINAL_GENERATOR_DIR, FINAL_INFO_FILE } from '../sampling/acgan-generator.js';
+import {
+  EMA_NETWORK,
+  FINAL_GENERATOR_DIR,
+  FINAL_GENERATOR_EMA_DIR,
+  FINAL_INFO_FILE,
+} from '../sampling/acgan-generator.js';
 import { generateImages, sampleGridLabels } from '../sampling/generate.js';
 import { type Divergence, DivergenceMonitor, type DivergenceMonitorState } from './divergence.js';
+import { WeightAverage } from './ema.js';
 import { TrainingSnapshot } from './snapshot.js';
 import { acganStep, type StepResult } from './step.js';
 
@@ -74,6 +80,8 @@ interface TrainerState {
   epochSums: Record<string, number>;
   epochSteps: number;
   last: StepResult | null;
+  /** EMA updates so far (absent in checkpoints from before `emaDecay`). */
+  emaUpdates?: number;
 }
 
 /**
@@ -92,6 +100,8 @@ export class AcganTrainer {
   readonly discriminator: tf.LayersModel;
   readonly optimizerG: tf.Optimizer;
   readonly optimizerD: tf.Optimizer;
+  /** The moving average of G's weights, when `training.emaDecay` > 0. */
+  readonly ema: WeightAverage | undefined;
   /** Steps done in total, and the epoch in progress (0-based). */
   step = 0;
   epoch = 0;
@@ -116,6 +126,11 @@ export class AcganTrainer {
     this.generator = buildGenerator(config, init);
     this.discriminator = buildDiscriminator(config, init);
     const t = config.training;
+    // Its own stream: the shadow's initial weights are overwritten anyway, and D's init stays put.
+    this.ema =
+      t.emaDecay > 0
+        ? new WeightAverage(this.generator, buildGenerator(config, root.fork('ema')), t.emaDecay)
+        : undefined;
     // PyTorch's Adam epsilon (tfjs defaults to 1e-7).
     this.optimizerG = tf.train.adam(t.learningRateG, t.beta1, t.beta2, 1e-8);
     this.optimizerD = tf.train.adam(t.learningRateD, t.beta1, t.beta2, 1e-8);
@@ -197,14 +212,20 @@ export class AcganTrainer {
     await this.checkpoint(observer);
     if (run) {
       await saveModel(this.generator, join(run.dir, FINAL_GENERATOR_DIR));
+      if (this.ema) await saveModel(this.ema.shadow, join(run.dir, FINAL_GENERATOR_EMA_DIR));
       await writeJsonAtomic(join(run.dir, FINAL_INFO_FILE), { step: this.step, epoch: this.epoch });
     }
     return this.result('completed');
   }
 
-  /** Images from the current generator (inference mode), one per label. */
+  /** The generator that draws samples: the EMA of G's weights when on, else G itself. */
+  get samplingGenerator(): tf.LayersModel {
+    return this.ema?.shadow ?? this.generator;
+  }
+
+  /** Images from the sampling generator (inference mode), one per label. */
   generate(labels: number[], seed: number): tf.Tensor4D {
-    return generateImages(this.generator, this.config, labels, seed);
+    return generateImages(this.samplingGenerator, this.config, labels, seed);
   }
 
   /** The fixed-noise sample grid as `onSamples` receives it (the caller disposes `images`). */
@@ -216,13 +237,14 @@ export class AcganTrainer {
       labels.length,
       this.config.generator.latentDim,
     ]);
-    const images = generateImages(this.generator, this.config, labels, this.fixedNoise);
+    const images = generateImages(this.samplingGenerator, this.config, labels, this.fixedNoise);
     return { epoch: this.epoch, step: this.step, images, labels, rows: classes.length, cols, classes };
   }
 
   dispose(): void {
     attachDropoutRng(this.discriminator, undefined);
     this.generator.dispose();
+    this.ema?.shadow.dispose();
     this.discriminator.dispose();
     this.optimizerG.dispose();
     this.optimizerD.dispose();
@@ -265,6 +287,7 @@ export class AcganTrainer {
     const bad = Object.values(result.losses).some((v) => !Number.isFinite(v));
     if (!bad) {
       before.dispose();
+      this.ema?.update();
       return result;
     }
     await before.restore();
@@ -343,7 +366,11 @@ export class AcganTrainer {
     const ref = await run.checkpoints.save<TrainerState>({
       step: this.step,
       epoch: this.epoch,
-      models: { generator: this.generator, discriminator: this.discriminator },
+      models: {
+        generator: this.generator,
+        discriminator: this.discriminator,
+        ...(this.ema ? { [EMA_NETWORK]: this.ema.shadow } : {}),
+      },
       optimizers: { generator: this.optimizerG, discriminator: this.optimizerD },
       state: this.captureState(),
     });
@@ -360,6 +387,11 @@ export class AcganTrainer {
     this.step = r.step;
     this.epoch = r.epoch;
     this.applyState(r.state);
+    // The EMA generator is loaded apart, so that a checkpoint saved without it still loads.
+    const savedEma = r.models[EMA_NETWORK];
+    if (this.ema && savedEma) this.ema.shadow.setWeights(savedEma.getWeights());
+    else this.ema?.reset();
+    savedEma?.dispose();
     this.lastCheckpointStep = r.step;
   }
 
@@ -375,6 +407,7 @@ export class AcganTrainer {
       epochSums: { ...this.epochSums },
       epochSteps: this.epochSteps,
       last: this.last ?? null,
+      ...(this.ema ? { emaUpdates: this.ema.updates } : {}),
     };
   }
 
@@ -387,6 +420,7 @@ export class AcganTrainer {
     this.epochSums = { ...s.epochSums };
     this.epochSteps = s.epochSteps;
     this.last = s.last ?? undefined;
+    if (this.ema) this.ema.updates = s.emaUpdates ?? 0;
   }
 
   private result(status: TrainResult['status']): TrainResult {

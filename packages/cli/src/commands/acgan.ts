@@ -351,6 +351,8 @@ async function sample(opts: SampleOptions): Promise<void> {
     const size = opts.size ?? generator.imageSize;
     const run = generator.source?.run ?? resolve(opts.model);
     const step = generator.source?.step ?? null;
+    // Which weights drew the images: the moving average of G's (training.emaDecay) or G's own.
+    const weights = generator.source?.ema ? 'ema' : 'raw';
     const total = opts.perClass * (classes?.length ?? space.classes.length);
     const progress = new Progress({ label: 'acgan sample', total, unit: 'images', quiet: opts.json });
     // Written into a temp folder that replaces `out` when complete: a kill or a full disk leaves
@@ -363,7 +365,7 @@ async function sample(opts: SampleOptions): Promise<void> {
         format: opts.format,
         idPrefix: 'acgan',
         command: 'acgan sample',
-        meta: { generator: 'acgan', run, step, seed: opts.seed, perClass: opts.perClass, size },
+        meta: { generator: 'acgan', run, step, weights, seed: opts.seed, perClass: opts.perClass, size },
       });
       result = await sampleToDataset(generator, {
         perClass: opts.perClass,
@@ -376,7 +378,15 @@ async function sample(opts: SampleOptions): Promise<void> {
             images,
             records.map((r) => r.label),
             undefined,
-            records.map((r) => ({ generator: 'acgan', run, step, seed: r.seed, index: r.index, size })),
+            records.map((r) => ({
+              generator: 'acgan',
+              run,
+              step,
+              weights,
+              seed: r.seed,
+              index: r.index,
+              size,
+            })),
           );
         },
         onProgress: (done) => progress.update(done),
@@ -389,7 +399,7 @@ async function sample(opts: SampleOptions): Promise<void> {
         .join(', ')}) to ${out}`,
     );
     if (opts.json) {
-      printJson({ out, run, step, size, count: result.count, perClass: result.perClass });
+      printJson({ out, run, step, weights, size, count: result.count, perClass: result.perClass });
     }
   } finally {
     generator.dispose();

@@ -53,6 +53,33 @@ describe('RunFolder', () => {
     expect(ok.status.attempts).toHaveLength(2);
   });
 
+  it('parseSaved: a config field added since the run started compares as its default on resume', async () => {
+    const target = join(dir, 'r');
+    // Saved by a version without `ema`; the current schema defaults it to 0.
+    const first = await RunFolder.open(target, { kind: 'test', config: { lr: 0.1 } });
+    await first.finish('interrupted');
+    const withDefaults = (saved: unknown) => ({ ema: 0, ...(saved as { lr: number }) });
+    await expect(
+      RunFolder.open(target, { kind: 'test', config: { lr: 0.1, ema: 0 }, resume: true }),
+    ).rejects.toThrow(/different config \(ema\)/);
+    await expect(
+      RunFolder.open(target, {
+        kind: 'test',
+        config: { lr: 0.1, ema: 0.9 },
+        resume: true,
+        parseSaved: withDefaults,
+      }),
+    ).rejects.toThrow(/different config \(ema\)/);
+    const ok = await RunFolder.open(target, {
+      kind: 'test',
+      config: { lr: 0.1, ema: 0 },
+      resume: true,
+      parseSaved: withDefaults,
+    });
+    await ok.finish('completed');
+    expect(JSON.parse(await fs.readFile(join(target, 'config.json'), 'utf8'))).toEqual({ lr: 0.1, ema: 0 });
+  });
+
   it('records info in run.json from the first write, and a resume replaces it', async () => {
     const target = join(dir, 'r');
     await RunFolder.open(target, { kind: 'test', config: {}, info: { inputs: { data: 'a' } } });

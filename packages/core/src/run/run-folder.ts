@@ -41,6 +41,11 @@ export interface OpenRunOptions<C> {
   config: C;
   /** Continue an existing run: its config.json must be compatible (see `compareConfig`). */
   resume?: boolean;
+  /**
+   * Reads the saved config.json for that comparison, e.g. the trainer's schema parser: a field
+   * added to the schema since the run started then compares as its default, not as a change.
+   */
+  parseSaved?: (saved: unknown, file: string) => C;
   /** Checkpoints to keep. */
   keepCheckpoints?: number;
   /** Config keys that may differ on resume (e.g. epochs, to train longer). */
@@ -115,7 +120,8 @@ export class RunFolder<C = unknown> {
     let config = options.config;
     const previous = exists ? await readRunJson(abs) : undefined;
     if (exists) {
-      const saved = JSON.parse(await fs.readFile(configPath, 'utf8')) as C;
+      const raw: unknown = JSON.parse(await fs.readFile(configPath, 'utf8'));
+      const saved = options.parseSaved ? options.parseSaved(raw, configPath) : (raw as C);
       const resumable = options.resumableKeys ?? [];
       const retune = previous?.divergence ? (options.retuneKeys ?? []) : [];
       const diff = compareConfig(saved, options.config, [...resumable, ...retune]);

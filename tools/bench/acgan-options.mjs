@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// The cost of each generator-quality option of @skingan/acgan (issue 16): CPU ms per training step
+// of the `cpu` preset at 64² (batch 32, random images, AcganTrainer.trainStep), each option alone and
+// all together against the preset as it is. The variants take turns, ROUNDS (2) times STEPS (10)
+// steps each, in one process on one WASM thread; CPU time holds up on a shared machine where wall
+// time does not. Build first (`pnpm turbo run build --filter=@skingan/acgan`), then
+// `node tools/bench/acgan-options.mjs`.
+import { AcganTrainer, resolveAcganConfig } from '@skingan/acgan';
+import { initBackend, Rng } from '@skingan/core';
+import * as tf from '@tensorflow/tfjs';
+
+await initBackend({ backend: 'wasm', threads: 1, log: (l) => process.stderr.write(`${l}\n`) });
+const SIZE = 64;
+const variants = {
+  baseline: {},
+  'nearest-conv k4': { generator: { upsample: 'nearest-conv' } },
+  'nearest-conv k3': { generator: { upsample: 'nearest-conv', kernelSize: 3 } },
+  'ema 0.999': { training: { emaDecay: 0.999 } },
+  hinge: { training: { adversarialLoss: 'hinge' } },
+  'spectral norm': { discriminator: { spectralNorm: true } },
+  projection: { discriminator: { projection: true } },
+  'all (k3)': {
+    generator: { upsample: 'nearest-conv', kernelSize: 3 },
+    discriminator: { spectralNorm: true, projection: true },
+    training: { emaDecay: 0.999, adversarialLoss: 'hinge' },
+  },
+};
+const rounds = Number(process.env.ROUNDS ?? 2);
+const steps = Number(process.env.STEPS ?? 10);
+const cpu = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+const wall = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+for (let r = 0; r < rounds; r++) {
+  for (const [name, overrides] of Object.entries(variants)) {
+    const config = resolveAcganConfig({ preset: 'cpu', imageSize: SIZE, overrides });
+    const trainer = await AcganTrainer.create({ config });
+    const B = config.training.batchSize;
+    const rng = new Rng(0);
+    const step = async () => {
+      const images = rng.uniformTensor([B, SIZE, SIZE, 3], -1, 1);
+      const labels = tf.tensor1d(
+        Array.from({ length: B }, () => rng.int(8)),
+        'int32',
+      );
+      try {
+        await trainer.trainStep(images, labels);
+      } finally {
+        tf.dispose([images, labels]);
+      }
+    };
+    await step();
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let i = 0; i < steps; i++) await step();
+    const c = process.cpuUsage(c0);
+    cpu[name].push((c.user + c.system) / 1000 / steps);
+    wall[name].push((performance.now() - t0) / steps);
+    trainer.dispose();
+    process.stderr.write(
+      `round ${r} ${name}: cpu ${cpu[name].at(-1).toFixed(0)} ms/step, wall ${wall[name].at(-1).toFixed(0)}\n`,
+    );
+  }
+}
+const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+const base = sum(cpu.baseline);
+for (const k of Object.keys(variants)) {
+  console.log(
+    `${k.padEnd(16)} cpu ${(sum(cpu[k]) / rounds).toFixed(0)} ms/step (rounds ${cpu[k].map((x) => x.toFixed(0)).join(', ')}), ratio ${(sum(cpu[k]) / base).toFixed(2)}; wall ${(sum(wall[k]) / rounds).toFixed(0)}`,
+  );
+}
