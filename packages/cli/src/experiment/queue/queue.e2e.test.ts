@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveRedis, NO_REDIS, startRedis, type TestRedis } from '../../test-utils/redis.js';
 import { BIN, runCli } from '../../test-utils/run-cli.js';
@@ -78,7 +78,25 @@ describe.skipIf(!haveRedis)('skingan experiment --queue with two workers, one ki
     const w1 = worker();
     const w2 = worker();
 
-    // Kill a worker (only its process: its job's process must stop by itself) while it trains.
+    // Kill a worker (only its process: its job's process must stop by itself) while it trains:
+    // once the job's command line is in the job.log of its work folder (the worker logs `start`
+    // before it claims that folder, and on a busy machine a kill can land in between).
+    const commandLogged = async (id: string): Promise<boolean> => {
+      const manifest = await fs
+        .readFile(join(dir, 'queued', 'experiment.json'), 'utf8')
+        .then((t) => JSON.parse(t) as { jobs: { id: string; out: string }[] })
+        .catch(() => undefined);
+      const out = manifest?.jobs.find((j) => j.id === id)?.out;
+      if (!out) return false;
+      const parts = (await fs.readdir(dirname(out)).catch(() => [] as string[])).filter((n) =>
+        n.startsWith(`.${basename(out)}.part-`),
+      );
+      for (const p of parts) {
+        const log = await fs.readFile(join(dirname(out), p, 'job.log'), 'utf8').catch(() => '');
+        if (/^\$ skingan /m.test(log)) return true;
+      }
+      return false;
+    };
     let killed: { id: string; log: string } | undefined;
     for (let i = 0; i < 1200 && !killed; i++) {
       await new Promise((r) => setTimeout(r, 250));
@@ -86,7 +104,7 @@ describe.skipIf(!haveRedis)('skingan experiment --queue with two workers, one ki
         const id = [...w.out.stderr.matchAll(TRAINING)]
           .map((m) => m[1]!)
           .find((t) => !w.out.stderr.includes(`done    ${t}`));
-        if (id) {
+        if (id && (await commandLogged(id))) {
           w.child.kill('SIGKILL');
           killed = { id, log: w.out.stderr };
           break;
