@@ -1,6 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import { AdjointKernels } from '../ops/adjoint-kernels.js';
-import { conv2d, conv2dTranspose, convTransposeOutSize } from '../ops/conv.js';
 import { LAYER_PACKAGE, type LayerArgs, nhwc, single } from './layer-utils.js';
 
 export interface PaddedConvArgs extends LayerArgs {
@@ -20,6 +18,17 @@ export interface PaddedConv2DTransposeArgs extends PaddedConvArgs {
   outputPadding?: number;
 }
 
+/** Output size of PyTorch's ConvTranspose2d along one axis. */
+export function convTransposeOutSize(
+  size: number,
+  k: number,
+  stride: number,
+  pad: number,
+  outputPadding: number,
+): number {
+  return (size - 1) * stride - 2 * pad + k + outputPadding;
+}
+
 function checkInt(name: string, v: number, min: number): void {
   if (!Number.isInteger(v) || v < min) throw new Error(`${name} must be an integer ≥ ${min}, got ${v}`);
 }
@@ -33,7 +42,6 @@ abstract class PaddedConvBase extends tf.layers.Layer {
   readonly useBias: boolean;
   protected kernel: tf.LayerVariable | null = null;
   protected bias: tf.LayerVariable | null = null;
-  private adjointCache: { source: object; kernels: AdjointKernels } | null = null;
 
   constructor(args: PaddedConvArgs) {
     super(args);
@@ -63,25 +71,8 @@ abstract class PaddedConvBase extends tf.layers.Layer {
     return [this.kernel.read() as tf.Tensor4D, (this.bias?.read() as tf.Tensor1D | undefined) ?? null];
   }
 
-  /**
-   * The kernels of the adjoint convolution for the current weights, built once per weight update
-   * (a variable gets new data on each optimizer step) and reused by every backward pass until
-   * then: a CycleGAN step back-propagates through each generator three times.
-   */
-  protected readonly adjoint = (): AdjointKernels => {
-    const w = this.weightsOf()[0];
-    const source = (w as unknown as { dataId: object }).dataId;
-    if (this.adjointCache?.source !== source) {
-      this.adjointCache?.kernels.dispose();
-      this.adjointCache = { source, kernels: new AdjointKernels(w) };
-    }
-    return this.adjointCache.kernels;
-  };
-
-  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
-    this.adjointCache?.kernels.dispose();
-    this.adjointCache = null;
-    return super.dispose();
+  protected withBias(y: tf.Tensor4D, b: tf.Tensor1D | null): tf.Tensor4D {
+    return b ? tf.add(y, b) : y;
   }
 
   override getConfig(): tf.serialization.ConfigDict {
@@ -99,7 +90,8 @@ abstract class PaddedConvBase extends tf.layers.Layer {
 /**
  * 2-D convolution with PyTorch's `Conv2d` padding (`padding` zeros on every side) instead of
  * tfjs' 'same'/'valid', so layer outputs line up with the reference implementation. Kernel
- * [k, k, inC, filters]. Its gradients use forward convolutions only (see ops/conv.ts).
+ * [k, k, inC, filters]. Plain tf ops: on WASM, @skingan/core's registered kernels serve the
+ * convolution and both its gradients, and tfjs skips the input gradient where nothing needs it.
  */
 export class PaddedConv2D extends PaddedConvBase {
   static readonly className = 'PaddedConv2D';
@@ -117,7 +109,8 @@ export class PaddedConv2D extends PaddedConvBase {
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const [w, b] = this.weightsOf();
-    return conv2d(single(inputs) as tf.Tensor4D, w, b, this.strides, this.padding, this.adjoint);
+    // A numeric pad is PyTorch's: that many zero rows/columns on every side.
+    return this.withBias(tf.conv2d(single(inputs) as tf.Tensor4D, w, this.strides, this.padding), b);
   }
 }
 tf.serialization.registerClass(PaddedConv2D, LAYER_PACKAGE);
@@ -155,15 +148,13 @@ export class PaddedConv2DTranspose extends PaddedConvBase {
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const [w, b] = this.weightsOf();
-    return conv2dTranspose(
-      single(inputs) as tf.Tensor4D,
-      w,
-      b,
-      this.strides,
-      this.padding,
-      this.outputPadding,
-      this.adjoint,
-    );
+    const x = single(inputs) as tf.Tensor4D;
+    const [n, h, wd] = x.shape;
+    const size = (d: number) =>
+      convTransposeOutSize(d, this.kernelSize, this.strides, this.padding, this.outputPadding);
+    // The adjoint of conv2d(·, w, strides, padding) on an output `outputPadding` larger than the least.
+    const y = tf.conv2dTranspose(x, w, [n, size(h), size(wd), this.filters], this.strides, this.padding);
+    return this.withBias(y, b);
   }
 
   override getConfig(): tf.serialization.ConfigDict {
