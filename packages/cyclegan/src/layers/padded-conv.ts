@@ -71,8 +71,13 @@ abstract class PaddedConvBase extends tf.layers.Layer {
     return [this.kernel.read() as tf.Tensor4D, (this.bias?.read() as tf.Tensor1D | undefined) ?? null];
   }
 
-  protected withBias(y: tf.Tensor4D, b: tf.Tensor1D | null): tf.Tensor4D {
-    return b ? tf.add(y, b) : y;
+  /**
+   * `conv() + b`, in a tidy scope: the unbiased result is freed at once rather than when the whole
+   * step's scope ends (the convolution's gradient keeps its input and filter, the addition's nothing),
+   * which would otherwise keep two tensors per layer alive through backprop.
+   */
+  protected withBias(conv: () => tf.Tensor4D, b: tf.Tensor1D | null): tf.Tensor4D {
+    return tf.tidy(() => (b ? tf.add(conv(), b) : conv()));
   }
 
   override getConfig(): tf.serialization.ConfigDict {
@@ -110,7 +115,7 @@ export class PaddedConv2D extends PaddedConvBase {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const [w, b] = this.weightsOf();
     // A numeric pad is PyTorch's: that many zero rows/columns on every side.
-    return this.withBias(tf.conv2d(single(inputs) as tf.Tensor4D, w, this.strides, this.padding), b);
+    return this.withBias(() => tf.conv2d(single(inputs) as tf.Tensor4D, w, this.strides, this.padding), b);
   }
 }
 tf.serialization.registerClass(PaddedConv2D, LAYER_PACKAGE);
@@ -153,8 +158,8 @@ export class PaddedConv2DTranspose extends PaddedConvBase {
     const size = (d: number) =>
       convTransposeOutSize(d, this.kernelSize, this.strides, this.padding, this.outputPadding);
     // The adjoint of conv2d(·, w, strides, padding) on an output `outputPadding` larger than the least.
-    const y = tf.conv2dTranspose(x, w, [n, size(h), size(wd), this.filters], this.strides, this.padding);
-    return this.withBias(y, b);
+    const outShape: [number, number, number, number] = [n, size(h), size(wd), this.filters];
+    return this.withBias(() => tf.conv2dTranspose(x, w, outShape, this.strides, this.padding), b);
   }
 
   override getConfig(): tf.serialization.ConfigDict {

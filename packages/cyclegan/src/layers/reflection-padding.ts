@@ -74,7 +74,8 @@ export function reflectPad(x: tf.Tensor4D, pad: number): tf.Tensor4D {
       ],
       'reflect',
     ),
-    gradFunc: (dy) => foldAxis(foldAxis(dy as tf.Tensor4D, 2, pad), 1, pad),
+    // tidy: tfjs runs a custom gradient outside any scope of its own (see instanceNorm).
+    gradFunc: (dy) => tf.tidy(() => foldAxis(foldAxis(dy as tf.Tensor4D, 2, pad), 1, pad)),
   }))(x) as tf.Tensor4D;
 }
 
