@@ -65,6 +65,24 @@ function reference(
   return y;
 }
 
+/** The layer with weights w, b on x equals `reference`; frees everything. */
+function expectDefinition(
+  layer: tf.layers.Layer,
+  x: tf.Tensor4D,
+  w: tf.Tensor4D,
+  b: tf.Tensor1D,
+  c: Case,
+  transpose: boolean,
+): void {
+  layer.build(x.shape);
+  layer.setWeights([w, b]);
+  const y = layer.apply(x) as tf.Tensor;
+  expect(y.shape).toEqual(layer.computeOutputShape(x.shape));
+  expect(worstMismatch(y.dataSync(), reference(x, w, b, c, transpose), 1e-5, 1e-4)).toBeLessThan(1);
+  tf.dispose([x, w, b, y]);
+  free(layer);
+}
+
 describe('PaddedConv2D (PyTorch Conv2d padding) on core’s kernels', () => {
   for (const c of [
     { k: 3, s: 1, p: 0, h: 6, w: 5 },
@@ -79,13 +97,7 @@ describe('PaddedConv2D (PyTorch Conv2d padding) on core’s kernels', () => {
       const w = fixedTensor([c.k, c.k, 3, 4], 2, 0.3) as tf.Tensor4D;
       const b = fixedTensor([4], 3) as tf.Tensor1D;
       const layer = paddedConv2d({ filters: 4, kernelSize: c.k, strides: c.s, padding: c.p });
-      layer.build(x.shape);
-      layer.setWeights([w, b]);
-      const y = layer.apply(x) as tf.Tensor;
-      expect(y.shape).toEqual(layer.computeOutputShape(x.shape));
-      expect(worstMismatch(y.dataSync(), reference(x, w, b, c, false), 1e-5, 1e-4)).toBeLessThan(1);
-      tf.dispose([x, w, b, y]);
-      free(layer);
+      expectDefinition(layer, x, w, b, c, false);
     });
   }
 
@@ -130,13 +142,7 @@ describe('PaddedConv2DTranspose (PyTorch ConvTranspose2d) on core’s kernels', 
         padding: c.p,
         outputPadding: c.op,
       });
-      layer.build(x.shape);
-      layer.setWeights([w, b]);
-      const y = layer.apply(x) as tf.Tensor;
-      expect(y.shape).toEqual(layer.computeOutputShape(x.shape));
-      expect(worstMismatch(y.dataSync(), reference(x, w, b, c, true), 1e-5, 1e-4)).toBeLessThan(1);
-      tf.dispose([x, w, b, y]);
-      free(layer);
+      expectDefinition(layer, x, w, b, c, true);
     });
   }
 
