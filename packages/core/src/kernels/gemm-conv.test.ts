@@ -4,6 +4,7 @@ import { initBackend } from '../backend/init-backend.js';
 import { Rng } from '../random.js';
 import { countKernelPaths } from '../test-utils/kernel-paths.js';
 import { gemmThreadCount, startGemmThreads, stopGemmThreads } from './gemm-conv.js';
+import { inputGradProductPays } from './input-grad-product.js';
 
 const paths = countKernelPaths();
 
@@ -102,9 +103,12 @@ describe("convolutions on skingan's SIMD loops", () => {
     const cpu = await convAndGrads('cpu', c);
     const before = { ...paths };
     const wasm = await convAndGrads('wasm', c);
-    // forward (twice: once outside the gradient), input and filter gradients all took this path
+    // forward (twice: once outside the gradient), input and filter gradients all took these paths
     expect(paths['gemm.forward'] - before['gemm.forward']).toBe(2);
-    expect(paths['gemm.inputGrad'] - before['gemm.inputGrad']).toBe(1);
+    // (the input gradient of deep layers on small maps as one product: input-grad-product.ts)
+    const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.stride, 1, c.pad);
+    const route = inputGradProductPays(info) ? 'product.inputGrad' : 'gemm.inputGrad';
+    expect(paths[route] - before[route]).toBe(1);
     expect(paths['gemm.filterGrad'] - before['gemm.filterGrad']).toBe(1);
     expect(wasm.shapes).toEqual(cpu.shapes);
     for (let i = 0; i < 3; i++) {
@@ -155,5 +159,175 @@ describe("convolutions on skingan's SIMD loops", () => {
     const before = tf.memory().numTensors;
     for (let i = 0; i < 3; i++) await convAndGrads('wasm', c);
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+/** dx = the input gradient of sum(conv2d(x, w) · r) (Conv2DBackpropInput), with x, w, r from `seed`. */
+async function inputGrad(
+  backend: string,
+  g: { x: number[]; filter: number[]; strides: [number, number]; pad: Pad },
+  seed: number,
+) {
+  await tf.setBackend(backend);
+  const x = normals(g.x, seed) as tf.Tensor4D;
+  const w = normals(g.filter, seed + 1) as tf.Tensor4D;
+  const y = tf.conv2d(x, w, g.strides, g.pad);
+  const r = normals(y.shape, seed + 2);
+  const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, w, g.strides, g.pad), r)))(
+    x,
+  );
+  const [xs, ys, rs, dxs] = (await Promise.all([x, y, r, dx].map((t) => t.data()))) as Float32Array[];
+  tf.dispose([x, w, y, r, dx]);
+  return { x: xs!, y: ys!, r: rs!, dx: dxs!, shape: dx.shape };
+}
+
+const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+};
+
+describe('Conv2DBackpropInput (conv2dTranspose, and the input gradient of every convolution)', () => {
+  // Transposed convolutions of the generators (CycleGAN k3 s2, ACGAN k4/k5 s2) and edge cases; the
+  // last three are deep layers on small maps, where one matrix product and a scatter pay.
+  const transposed = [
+    {
+      label: 'CycleGAN upsample k3 s2 same',
+      dy: [2, 4, 4, 6],
+      k: 3,
+      cin: 5,
+      s: 2,
+      pad: 'same',
+      out: [2, 8, 8, 5],
+    },
+    { label: 'ACGAN k5 s2 same', dy: [2, 4, 4, 8], k: 5, cin: 4, s: 2, pad: 'same', out: [2, 8, 8, 4] },
+    { label: 'DCGAN k4 s2 same', dy: [1, 5, 5, 3], k: 4, cin: 2, s: 2, pad: 'same', out: [1, 10, 10, 2] },
+    { label: 'k3 s1 same', dy: [2, 6, 7, 3], k: 3, cin: 4, s: 1, pad: 'same', out: [2, 6, 7, 4] },
+    { label: 'k7 s1 valid', dy: [1, 4, 4, 3], k: 7, cin: 2, s: 1, pad: 'valid', out: [1, 10, 10, 2] },
+    { label: 'k3 s2 valid, odd size', dy: [1, 4, 4, 2], k: 3, cin: 3, s: 2, pad: 'valid', out: [1, 9, 9, 3] },
+    {
+      label: 'k3 s2 valid, unused last row',
+      dy: [1, 4, 4, 2],
+      k: 3,
+      cin: 3,
+      s: 2,
+      pad: 'valid',
+      out: [1, 10, 10, 3],
+    },
+    { label: 'k1 s2 valid', dy: [2, 3, 3, 4], k: 1, cin: 3, s: 2, pad: 'valid', out: [2, 6, 6, 3] },
+    { label: 'k3 s3 same', dy: [1, 3, 3, 2], k: 3, cin: 2, s: 3, pad: 'same', out: [1, 9, 9, 2] },
+    {
+      label: 'product: k3 s1 same, 2×2 maps',
+      dy: [2, 2, 2, 64],
+      k: 3,
+      cin: 64,
+      s: 1,
+      pad: 'same',
+      out: [2, 2, 2, 64],
+      product: true,
+    },
+    {
+      label: 'product: k4 s2 same',
+      dy: [2, 2, 2, 48],
+      k: 4,
+      cin: 24,
+      s: 2,
+      pad: 'same',
+      out: [2, 4, 4, 24],
+      product: true,
+    },
+    {
+      label: 'product: k3 s2 valid, unused last row',
+      dy: [1, 3, 3, 40],
+      k: 3,
+      cin: 20,
+      s: 2,
+      pad: 'valid',
+      out: [1, 8, 8, 20],
+      product: true,
+    },
+  ] as const;
+
+  it.each(transposed)('matches cpu: $label', async (c) => {
+    const filter = [c.k, c.k, c.cin, c.dy[3]] as [number, number, number, number];
+    const info = tf.backend_util.computeConv2DInfo([...c.out], filter, c.s, 1, c.pad);
+    const product = 'product' in c && c.product;
+    expect(inputGradProductPays(info)).toBe(product);
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      const out = tf.tidy(() =>
+        tf.conv2dTranspose(
+          normals([...c.dy], 5) as tf.Tensor4D,
+          normals(filter, 6) as tf.Tensor4D,
+          [...c.out],
+          c.s,
+          c.pad,
+        ),
+      );
+      const data = await out.data();
+      out.dispose();
+      return data as Float32Array;
+    };
+    const cpu = await run('cpu');
+    const before = { ...paths };
+    const wasm = await run('wasm');
+    expect(
+      paths[product ? 'product.inputGrad' : 'gemm.inputGrad'] -
+        before[product ? 'product.inputGrad' : 'gemm.inputGrad'],
+    ).toBe(1);
+    const scale = cpu.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+    expect(cpu.reduce((a, v, i) => Math.max(a, Math.abs(v - wasm[i]!)), 0) / scale).toBeLessThan(1e-5);
+  });
+
+  // Random geometries: odd and even sizes, 1-5 taps, strides 1 and 2 (and unequal), 'same' and
+  // 'valid', few and many channels. dx is checked two ways: against tfjs' cpu kernel, and as the
+  // exact adjoint of the forward convolution, ⟨conv(x), r⟩ = ⟨x, dx⟩ (the derivative of a linear
+  // map in every direction at once, where finite differences in float32 would blur).
+  const rng = new Rng(2026);
+  const sweep = Array.from({ length: 14 }, (_, i) => {
+    const k = 1 + rng.int(5);
+    const s = 1 + rng.int(2);
+    const strides: [number, number] = i === 13 ? [1, 2] : [s, s];
+    const deep = i >= 11 && i < 13; // small maps, many channels: the product route
+    const size = () => (deep ? 2 + rng.int(2) : k + rng.int(7));
+    const x = [1 + rng.int(2), size(), size(), deep ? 48 + rng.int(32) : 1 + rng.int(12)];
+    const filter = [k, k, x[3]!, deep ? 48 + rng.int(32) : 1 + rng.int(12)];
+    const pad: Pad = rng.int(2) === 0 ? 'same' : 'valid';
+    return {
+      label: `x ${x.join('×')}, filter ${filter.join('×')}, strides ${strides.join(',')}, ${pad}`,
+      x,
+      filter,
+      strides,
+      pad,
+    };
+  });
+
+  it.each(sweep)('is the adjoint of the convolution and matches cpu: $label', async (g) => {
+    const cpu = await inputGrad('cpu', g, 40);
+    const before = paths['gemm.inputGrad'] + paths['product.inputGrad'];
+    const wasm = await inputGrad('wasm', g, 40);
+    expect(paths['gemm.inputGrad'] + paths['product.inputGrad'] - before).toBe(1);
+    expect(wasm.shape).toEqual(cpu.shape);
+    const scale = cpu.dx.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+    expect(cpu.dx.reduce((a, v, i) => Math.max(a, Math.abs(v - wasm.dx[i]!)), 0) / scale).toBeLessThan(1e-5);
+    const lhs = dot(wasm.y, wasm.r);
+    const rhs = dot(wasm.x, wasm.dx);
+    expect(Math.abs(lhs - rhs) / Math.max(1, Math.abs(lhs))).toBeLessThan(1e-4);
+  });
+
+  it('takes both routes in the sweep', () => {
+    expect(
+      sweep.filter((g) =>
+        inputGradProductPays(
+          tf.backend_util.computeConv2DInfo(
+            g.x as [number, number, number, number],
+            g.filter as [number, number, number, number],
+            g.strides,
+            1,
+            g.pad,
+          ),
+        ),
+      ).length,
+    ).toBeGreaterThan(0);
   });
 });

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { GemmThreads } from '../parallel/gemm-threads.js';
+import { inputGradByProduct, inputGradProductPays } from './input-grad-product.js';
 import { kernelPathTaken } from './kernel-trace.js';
 import { copyRows, heapFloats, type WasmBackend, wordOffset } from './wasm-heap.js';
 
@@ -332,20 +333,37 @@ export function gemmConvInputGrad(
       const geometry = { rows: co, cols: ci, rowStep: 1, colStep: co, panelStep: taps * co * 8 };
       packPanels(heap, src, f, B / 4 + t * co * 8, geometry);
     }
-    const tapY = ph.taps.map(([ky]) => top - ky);
-    const tapX = ph.taps.map(([, kx]) => left - kx);
-    forPhaseRows(ph, dims, (row, iy, ix, img) => {
-      const at = ind / 4 + (row >> 2) * taps * 4 + (row & 3);
-      p[cind / 4 + row] = C + ((img * h + iy) * w + ix) * ci8 * 4;
+    // Indirection: per tap, dy's pixel (oy, ox) = ((iy + top − ky) / sh, (ix + left − kx) / sw), exact
+    // within a phase. Its byte offset is a row part plus a column part, each computed once per row or
+    // column (-1 past dy's edge): building the pointers per row and tap cost more than the product.
+    const cols = Math.ceil((w - ph.px) / sw);
+    const colAt = new Int32Array(cols * taps);
+    for (let j = 0; j < cols; j++) {
       for (let t = 0; t < taps; t++) {
-        const y = iy + tapY[t]!;
-        const x = ix + tapX[t]!;
-        const oy = y / sh;
-        const ox = x / sw;
-        const inside = y >= 0 && x >= 0 && oy < oh && ox < ow;
-        p[at + t * 4] = inside ? DY + ((img * oh + oy) * ow + ox) * co * 4 : zeros;
+        const x = ph.px + j * sw + left - ph.taps[t]![1];
+        colAt[j * taps + t] = x >= 0 && x / sw < ow ? (x / sw) * co * 4 : -1;
       }
-    });
+    }
+    const rowAt = new Int32Array(taps);
+    let row = 0;
+    for (let img = 0; img < n; img++) {
+      for (let iy = ph.py; iy < h; iy += sh) {
+        for (let t = 0; t < taps; t++) {
+          const y = iy + top - ph.taps[t]![0];
+          rowAt[t] = y >= 0 && y / sh < oh ? DY + (img * oh + y / sh) * ow * co * 4 : -1;
+        }
+        let to = C + ((img * h + iy) * w + ph.px) * ci8 * 4;
+        for (let j = 0; j < cols; j++, row++, to += sw * ci8 * 4) {
+          const at = ind / 4 + (row >> 2) * taps * 4 + (row & 3);
+          p[cind / 4 + row] = to;
+          for (let t = 0; t < taps; t++) {
+            const r = rowAt[t]!;
+            const c = colAt[j * taps + t]!;
+            p[at + t * 4] = (r | c) < 0 ? zeros : r + c;
+          }
+        }
+      }
+    }
     for (let row = ph.rows; row < blocks * 4; row++) {
       p[cind / 4 + row] = spare;
       for (let t = 0; t < taps; t++) p[ind / 4 + ((row >> 2) * taps + t) * 4 + (row & 3)] = zeros;
@@ -502,14 +520,19 @@ export function gemmConv(original: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
-/** Conv2DBackpropInput on the loops above where they apply, else `original`. */
+/**
+ * Conv2DBackpropInput on the loops above where they apply (or, on deep layers with small maps, as
+ * one matrix product and a scatter: input-grad-product.ts), else `original`.
+ */
 export function gemmInputGrad(original: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const { dy, filter } = args.inputs as Record<string, tf.TensorInfo>;
     const a = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
     if (!dy || !filter || !applies([dy, filter], a)) return original(args);
     const info = geometry(a.inputShape, filter.shape, a);
-    return gemmConvInputGrad(args.backend as unknown as WasmBackend, dy, filter, info) ?? original(args);
+    const backend = args.backend as unknown as WasmBackend;
+    if (inputGradProductPays(info)) return inputGradByProduct(backend, dy, filter, info);
+    return gemmConvInputGrad(backend, dy, filter, info) ?? original(args);
   };
 }
 
