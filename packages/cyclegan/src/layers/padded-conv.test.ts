@@ -175,7 +175,11 @@ describe('PaddedConv2DTranspose (PyTorch ConvTranspose2d) on core’s kernels', 
     const analytic = Object.entries(grads).find(([name]) => name.includes('kernel'))![1];
     expect(analytic.shape).toEqual(kernel.shape);
     expect(worstMismatch(analytic.dataSync(), numeric, 2e-4, 1e-3)).toBeLessThan(1);
-    tf.dispose([x, w, b, r, value, ...Object.values(grads)]);
+    // ∂/∂b_c of Σ y·r is the sum of r's channel c over batch and space.
+    const byBias = Object.entries(grads).find(([name]) => name.includes('bias'))![1];
+    const rSums = tf.sum(r, [0, 1, 2]);
+    expect(worstMismatch(byBias.dataSync(), rSums.dataSync(), 1e-5, 1e-5)).toBeLessThan(1);
+    tf.dispose([x, w, b, r, rSums, value, ...Object.values(grads)]);
     free(layer);
   });
 });

@@ -33,6 +33,22 @@ function checkInt(name: string, v: number, min: number): void {
   if (!Number.isInteger(v) || v < min) throw new Error(`${name} must be an integer ≥ ${min}, got ${v}`);
 }
 
+/**
+ * x + b over the channels, with a gradient that keeps nothing: tfjs' Add saves both inputs for its
+ * gradient (which reads only their shapes), and so kept every convolution's unbiased output alive
+ * through the backward pass (+8% heap on the thesis preset).
+ */
+function addBias(x: tf.Tensor4D, b: tf.Tensor1D): tf.Tensor4D {
+  return tf.customGrad((...args) => {
+    const [input, bias] = args as [tf.Tensor4D, tf.Tensor1D];
+    return {
+      value: tf.add(input, bias),
+      // tidy: tfjs calls a custom gradient outside any scope of its own.
+      gradFunc: (dy) => tf.tidy(() => [tf.clone(dy as tf.Tensor), tf.sum(dy as tf.Tensor, [0, 1, 2])]),
+    };
+  })(x, b) as tf.Tensor4D;
+}
+
 /** What the two convolution layers share: weights (created as zeros: initialize after building) and config. */
 abstract class PaddedConvBase extends tf.layers.Layer {
   readonly filters: number;
@@ -73,11 +89,11 @@ abstract class PaddedConvBase extends tf.layers.Layer {
 
   /**
    * `conv() + b`, in a tidy scope: the unbiased result is freed at once rather than when the whole
-   * step's scope ends (the convolution's gradient keeps its input and filter, the addition's nothing),
+   * step's scope ends (the convolution's gradient keeps its input and filter, addBias's nothing),
    * which would otherwise keep two tensors per layer alive through backprop.
    */
   protected withBias(conv: () => tf.Tensor4D, b: tf.Tensor1D | null): tf.Tensor4D {
-    return tf.tidy(() => (b ? tf.add(conv(), b) : conv()));
+    return tf.tidy(() => (b ? addBias(conv(), b) : conv()));
   }
 
   override getConfig(): tf.serialization.ConfigDict {
