@@ -2,7 +2,8 @@
 // the shapes of a CycleGAN step at 64² and 128², ACGAN's generator at 64² and ResNet-18's deep layers
 // at 64²: @skingan/core's kernel against phase convolutions on Conv2D (one stride-1 convolution per
 // stride phase with that phase's taps, interleaved by stack and reshape: what CycleGAN ran before it
-// used core's kernels), taking turns in this process, median of ROUNDS rounds. With one thread
+// used core's kernels; their rearranged filters are built once, untimed, as CycleGAN cached them per
+// weight update), taking turns in this process, median of SKINGAN_BENCH_ROUNDS (7) rounds. With one thread
 // (SKINGAN_THREADS=1) times are the process' CPU time, which other processes on a busy machine barely
 // move; with more, wall time. SKINGAN_BENCH_BASELINE=/path/to/other/checkout/packages/core/dist also
 // times that build's kernel, for an old-against-new ratio of a change to core.
