@@ -10,9 +10,11 @@ export {
 export {
   InstanceNormalization,
   type InstanceNormalizationArgs,
+  instanceNorm,
   instanceNormalization,
 } from './layers/instance-normalization.js';
 export {
+  convTransposeOutSize,
   PaddedConv2D,
   PaddedConv2DTranspose,
   type PaddedConv2DTransposeArgs,
@@ -24,6 +26,7 @@ export {
   ReflectionPadding2D,
   type ReflectionPadding2DArgs,
   reflectionPadding2d,
+  reflectPad,
 } from './layers/reflection-padding.js';
 export { CYCLEGAN_LAYERS, registerCycleganLayers } from './layers/register.js';
 export {
@@ -38,9 +41,6 @@ export { initNormal } from './networks/init.js';
 export { applyEager } from './networks/layer-plan.js';
 export { createPatchDiscriminator, type PatchDiscriminatorConfig } from './networks/patch-discriminator.js';
 export { createResnetGenerator, type ResnetGeneratorConfig } from './networks/resnet-generator.js';
-export { conv2d, conv2dTranspose } from './ops/conv.js';
-export { instanceNorm } from './ops/instance-norm.js';
-export { reflectPad } from './ops/reflect-pad.js';
 export { centerCrop, randomCropFlip } from './training/augment.js';
 export { type CycleGanStepLosses, LOSS_NAMES } from './training/cycle-step.js';
 export { ImagePool } from './training/image-pool.js';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { GemmThreads } from '../parallel/gemm-threads.js';
+import { inputGradByProduct, inputGradProductPays } from './input-grad-product.js';
 import { kernelPathTaken } from './kernel-trace.js';
 import { copyRows, heapFloats, type WasmBackend, wordOffset } from './wasm-heap.js';
 
@@ -196,21 +197,27 @@ export function gemmConvForward(
     packPanels(heap, wAt, f, B / 4, { rows: k, cols: co, rowStep: co, colStep: 1, panelStep: k * 8 });
   }
 
-  // Indirection: each row's pixel for each tap (or zeros); rows past m read zeros into spare rows of C.
-  const tapY = Array.from({ length: taps }, (_, t) => Math.floor(t / kw) - top);
-  const tapX = Array.from({ length: taps }, (_, t) => (t % kw) - left);
-  for (let row = 0; row < blocks * 4; row++) {
-    const at = ind / 4 + (row >> 2) * taps * 4 + (row & 3);
-    p[cind / 4 + row] = C + row * co8 * 4;
-    const ox = row % ow;
-    const oy = Math.floor(row / ow) % oh;
-    const img = Math.floor(row / (ow * oh));
+  // Indirection: output pixel (oy, ox) reads input pixel (oy·sh + ky − top, ox·sw + kx − left) per tap.
+  const colAt = new Int32Array(ow * taps);
+  for (let ox = 0; ox < ow; ox++) {
     for (let t = 0; t < taps; t++) {
-      const iy = oy * sh + tapY[t]!;
-      const ix = ox * sw + tapX[t]!;
-      const inside = row < m && iy >= 0 && iy < h && ix >= 0 && ix < w;
-      p[at + t * 4] = inside ? X + ((img * h + iy) * w + ix) * ci * 4 : zeros;
+      const ix = ox * sw + (t % kw) - left;
+      colAt[ox * taps + t] = ix >= 0 && ix < w ? ix * ci * 4 : -1;
     }
+  }
+  writeIndirection(p, { ind, cind, taps, zeros }, n * oh, colAt, (line, rowAt) => {
+    const img = Math.floor(line / oh);
+    const oy = line % oh;
+    for (let t = 0; t < taps; t++) {
+      const iy = oy * sh + Math.floor(t / kw) - top;
+      rowAt[t] = iy >= 0 && iy < h ? X + (img * h + iy) * w * ci * 4 : -1;
+    }
+    return { at: C + line * ow * co8 * 4, step: co8 * 4 };
+  });
+  // Rows past m (the last block's padding) read zeros into spare rows of C.
+  for (let row = m; row < blocks * 4; row++) {
+    p[(cind >> 2) + row] = C + row * co8 * 4;
+    for (let t = 0; t < taps; t++) p[(ind >> 2) + ((row >> 2) * taps + t) * 4 + (row & 3)] = zeros;
   }
 
   product(threads, { ind, cind, blocks, taps, kc: ci, B, panels });
@@ -332,19 +339,25 @@ export function gemmConvInputGrad(
       const geometry = { rows: co, cols: ci, rowStep: 1, colStep: co, panelStep: taps * co * 8 };
       packPanels(heap, src, f, B / 4 + t * co * 8, geometry);
     }
-    const tapY = ph.taps.map(([ky]) => top - ky);
-    const tapX = ph.taps.map(([, kx]) => left - kx);
-    forPhaseRows(ph, dims, (row, iy, ix, img) => {
-      const at = ind / 4 + (row >> 2) * taps * 4 + (row & 3);
-      p[cind / 4 + row] = C + ((img * h + iy) * w + ix) * ci8 * 4;
+    // Indirection: per tap, dy's pixel (oy, ox) = ((iy + top − ky) / sh, (ix + left − kx) / sw),
+    // exact within a phase.
+    const cols = Math.ceil((w - ph.px) / sw);
+    const colAt = new Int32Array(cols * taps);
+    for (let j = 0; j < cols; j++) {
       for (let t = 0; t < taps; t++) {
-        const y = iy + tapY[t]!;
-        const x = ix + tapX[t]!;
-        const oy = y / sh;
-        const ox = x / sw;
-        const inside = y >= 0 && x >= 0 && oy < oh && ox < ow;
-        p[at + t * 4] = inside ? DY + ((img * oh + oy) * ow + ox) * co * 4 : zeros;
+        const x = ph.px + j * sw + left - ph.taps[t]![1];
+        colAt[j * taps + t] = x >= 0 && x / sw < ow ? (x / sw) * co * 4 : -1;
       }
+    }
+    const rowsPerImage = Math.ceil((h - ph.py) / sh);
+    writeIndirection(p, { ind, cind, taps, zeros }, n * rowsPerImage, colAt, (line, rowAt) => {
+      const img = Math.floor(line / rowsPerImage);
+      const iy = ph.py + (line % rowsPerImage) * sh;
+      for (let t = 0; t < taps; t++) {
+        const y = iy + top - ph.taps[t]![0];
+        rowAt[t] = y >= 0 && y / sh < oh ? DY + (img * oh + y / sh) * ow * co * 4 : -1;
+      }
+      return { at: C + ((img * h + iy) * w + ph.px) * ci8 * 4, step: sw * ci8 * 4 };
     });
     for (let row = ph.rows; row < blocks * 4; row++) {
       p[cind / 4 + row] = spare;
@@ -356,6 +369,42 @@ export function gemmConvInputGrad(
   copyRows(f, C / 4, heapFloats(backend), wordOffset(backend, out), n * h * w, ci, ci8, ci);
   kernelPathTaken('gemm.inputGrad');
   return out;
+}
+
+/**
+ * Writes the pointer tables of a product (see `product`) whose rows run over `lines` lines of
+ * `colAt.length / taps` columns each: `line(i, rowAt)` fills each tap's byte offset of line i's
+ * source row (-1 in the padding) and returns where its results go (the first column, and the step
+ * between columns); `colAt[j·taps + t]` is column j's offset within the row for tap t (-1 in the
+ * padding). Either part -1 points the tap at zeros. Computing the two parts apart, once per line
+ * and once per column, keeps the per-pointer work to an add: building the tables pixel by pixel
+ * cost more than the product on small channel counts (a 7×7 layer on 3 channels).
+ */
+function writeIndirection(
+  p: Int32Array,
+  g: { ind: number; cind: number; taps: number; zeros: number },
+  lines: number,
+  colAt: Int32Array,
+  line: (i: number, rowAt: Int32Array) => { at: number; step: number },
+): void {
+  const { taps, zeros } = g;
+  const ind = g.ind >> 2;
+  const cind = g.cind >> 2;
+  const cols = colAt.length / taps;
+  const rowAt = new Int32Array(taps);
+  let row = 0;
+  for (let i = 0; i < lines; i++) {
+    const { at, step } = line(i, rowAt);
+    for (let j = 0; j < cols; j++, row++) {
+      p[cind + row] = at + j * step;
+      const base = ind + (row >> 2) * taps * 4 + (row & 3);
+      for (let t = 0; t < taps; t++) {
+        const r = rowAt[t]!;
+        const c = colAt[j * taps + t]!;
+        p[base + t * 4] = (r | c) < 0 ? zeros : r + c;
+      }
+    }
+  }
 }
 
 /** Calls `each(row, iy, ix, image)` for the rows of one stride phase, in row order. */
@@ -502,14 +551,19 @@ export function gemmConv(original: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
-/** Conv2DBackpropInput on the loops above where they apply, else `original`. */
+/**
+ * Conv2DBackpropInput on the loops above where they apply (or, on deep layers with small maps, as
+ * one matrix product and a scatter: input-grad-product.ts), else `original`.
+ */
 export function gemmInputGrad(original: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const { dy, filter } = args.inputs as Record<string, tf.TensorInfo>;
     const a = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
     if (!dy || !filter || !applies([dy, filter], a)) return original(args);
     const info = geometry(a.inputShape, filter.shape, a);
-    return gemmConvInputGrad(args.backend as unknown as WasmBackend, dy, filter, info) ?? original(args);
+    const backend = args.backend as unknown as WasmBackend;
+    if (inputGradProductPays(info)) return inputGradByProduct(backend, dy, filter, info);
+    return gemmConvInputGrad(backend, dy, filter, info) ?? original(args);
   };
 }
 

@@ -29,7 +29,6 @@ import {
   wasmBatchNormStats,
 } from './batch-norm-training.js';
 import { conv2DBackpropFilter } from './conv2d-backprop-filter.js';
-import { conv2DBackpropInput } from './conv2d-backprop-input.js';
 import { heapConcat, heapPack, heapSlice, sharedIdentity } from './copy-kernels.js';
 import { gemmConv, gemmFilterGrad, gemmInputGrad } from './gemm-conv.js';
 import { leadingAxesReduce } from './leading-axes-reduce.js';
@@ -117,7 +116,6 @@ const WASM_REPLACEMENTS: readonly KernelReplacement[] = [
     kernelName: _FusedMatMul,
     wrap: (original) => transposeOperandsFirst(parallelMatMul(_FusedMatMul, original)),
   },
-  { kernelName: Conv2DBackpropInput, wrap: (original) => withFallback(conv2DBackpropInput, original) },
   // Split across the helper threads when there are any (startConvHelpers); unchanged otherwise.
   { kernelName: Conv2D, wrap: (original) => parallelConv(Conv2D, original) },
   { kernelName: FusedConv2D, wrap: (original) => parallelConv(FusedConv2D, original) },
@@ -135,7 +133,7 @@ const WASM_REPLACED = [
       (n) => !CONVOLUTIONS.includes(n) && !COMPOSITE_KERNELS.some((k) => k.kernelName === n),
     ),
   ),
-  `${CONVOLUTIONS.join(', ')} (SIMD loops of skingan split over threads; XNNPACK, split over threads, where they do not apply)`,
+  `${CONVOLUTIONS.join(', ')} (SIMD loops of skingan split over threads; where they do not apply, XNNPACK split over threads, and tfjs' own input gradient)`,
 ];
 let wasmPatched = false;
 
@@ -152,13 +150,4 @@ function replaceKernel(name: string, wrap: (original: tf.KernelFunc) => tf.Kerne
   if (!original) return;
   tf.unregisterKernel(name, 'wasm');
   tf.registerKernel({ ...original, kernelFunc: wrap(original.kernelFunc) });
-}
-
-/** Uses the composite where it applies (NHWC, equal strides) and the backend's own kernel otherwise. */
-function withFallback(composite: tf.KernelFunc, original: tf.KernelFunc): tf.KernelFunc {
-  return (args) => {
-    const a = args.attrs as { strides?: number | [number, number]; dataFormat?: string };
-    const [sh, sw] = Array.isArray(a.strides) ? a.strides : [a.strides ?? 1, a.strides ?? 1];
-    return sh === sw && a.dataFormat !== 'NCHW' ? composite(args) : original(args);
-  };
 }

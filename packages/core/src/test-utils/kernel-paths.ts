@@ -9,6 +9,7 @@ export function countKernelPaths(): Record<KernelPath, number> {
     'gemm.forward': 0,
     'gemm.inputGrad': 0,
     'gemm.filterGrad': 0,
+    'product.inputGrad': 0,
     'split.batch': 0,
     'split.rows': 0,
     'split.channels': 0,

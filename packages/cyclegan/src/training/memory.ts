@@ -64,7 +64,7 @@ export function passMemory(model: tf.LayersModel, batch: number, size: number): 
 export interface MemoryEstimate {
   /** Estimated peak of the WASM heap during training, bytes. */
   peakBytes: number;
-  /** Parameters and everything kept per parameter (Adam moments, adjoint kernels, packed copies, gradient sums). */
+  /** Parameters and everything kept per parameter (Adam moments, packed filter copies, gradient sums). */
   parameterBytes: number;
   /** Activations and gradients of the largest backward pass (A → B → A: G_A, D_A, G_B), with temporaries. */
   activationBytes: number;
@@ -88,12 +88,13 @@ const BASELINE = 64 * 2 ** 20;
  * Peak WASM heap of a training step, from the networks' layer shapes and what tfjs keeps, with two
  * coefficients measured on this backend (heap high-water mark after a step, 32²–256², ngf 16–64,
  * 3–9 blocks: the estimate is within about ±10% of it):
- * - parameters ×9: weights, Adam's two moments, the cached adjoint kernels, XNNPACK's packed
- *   copies of the forward and adjoint kernels, and the generator gradients being summed (≤ 3 copies);
+ * - parameters ×9: weights, Adam's two moments, the generator gradients being summed (≤ 3 copies)
+ *   and XNNPACK's packed filter copies where its kernels run (core's convolution loops pack filters
+ *   in their own memory, outside this heap);
  * - the largest backward pass, A → B → A (G_A, D_A on the fake, G_B): kept activations plus one
  *   gradient per intermediate tensor (tfjs frees them only when the pass ends), ×1.5 for op
- *   temporaries (instance norm and the phase convolutions make 2-4 copies; the WASM filter
- *   gradient of a 7×7 conv unfolds its input into 7 copies) and allocator fragmentation;
+ *   temporaries (instance norm makes 2-4 copies; the WASM filter gradient of a 7×7 conv unfolds
+ *   its input into 7 copies) and allocator fragmentation;
  * - both image pools, the input batches and their crops, and a 64 MiB baseline.
  */
 export function estimateTrainingMemory(nets: CycleGanNets, config: MemoryConfig): MemoryEstimate {

@@ -2,7 +2,7 @@ import { initBackend } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { finiteDifferences, fixedTensor, worstMismatch } from '../test-utils/grad-check.js';
-import { instanceNorm } from './instance-norm.js';
+import { instanceNorm } from './instance-normalization.js';
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm', log: null });

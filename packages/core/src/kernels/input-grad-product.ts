@@ -1,52 +1,46 @@
 import type * as tf from '@tensorflow/tfjs';
+import { kernelPathTaken } from './kernel-trace.js';
 import { callKernel, disposeInfos } from './kernel-utils.js';
 import type { WasmBackend } from './wasm-heap.js';
 
-export interface InputGradGeometry {
-  n: number;
-  inH: number;
-  inW: number;
-  cin: number;
-  cout: number;
-  kh: number;
-  kw: number;
-  stride: number;
-  top: number;
-  left: number;
-  outH: number;
-  outW: number;
-}
+type Info = tf.backend_util.Conv2DInfo;
 
 /**
- * Whether dx is cheaper as one matrix product and a scatter than as the sub-pixel convolution: on
- * deep layers with small maps the filter dwarfs dy, and the convolution pays for rearranging and
- * packing the whole filter (~17 ns a value) and runs its arithmetic at about half the speed of a
- * plain matrix product. Estimates in ns, measured on WASM; the product must win by half to be used.
+ * Whether the input gradient is cheaper as one matrix product and a scatter than as the gemm
+ * path's per-phase product (gemm-conv.ts). The gemm path packs the whole filter transposed every
+ * call (~2 ns a value); on deep layers with small maps (ResNet's last stage: 2×2 maps, a 9 MB
+ * filter) that packing outweighs the slower product (XNNPACK, ~15 multiply-adds a ns against ~21)
+ * and the scatter (~2 ns a value). Estimates in ns, fitted on WASM (bench kernel-conv-input-grad);
+ * the product must win by a tenth to be used.
  */
-export function gemmPays(g: InputGradGeometry): boolean {
-  const m = g.n * g.outH * g.outW;
-  const k = g.kh * g.kw * g.cin;
-  const macs = m * k * g.cout;
-  const subPixel = 17 * k * g.cout + macs / 7.5;
-  const gemm = macs / 14 + 3 * k * m + 7 * m * g.cout;
-  return gemm < subPixel / 2;
+export function inputGradProductPays(info: Info): boolean {
+  const { batchSize: n, outHeight: oh, outWidth: ow, inChannels: ci, outChannels: co } = info;
+  const m = n * oh * ow;
+  const k = info.filterHeight * info.filterWidth * ci;
+  const macs = m * k * co;
+  const gemmPath = 2 * k * co + macs / 21.5;
+  const product = macs / 15.5 + 2 * k * m + m * co;
+  return product < 0.9 * gemmPath;
 }
 
 /**
  * dx by one matrix product and a scatter (col2im):
  *
  *   dPᵀ[(kh, kw, ci), (b, oh, ow)] = W[(kh, kw, ci), co] · dyᵀ[co, (b, oh, ow)]
- *   dx[b, oh·s + kh − top, ow·s + kw − left, ci] += dPᵀ[(kh, kw, ci), (b, oh, ow)]
+ *   dx[b, oh·sh + kh − top, ow·sw + kw − left, ci] += dPᵀ[(kh, kw, ci), (b, oh, ow)]
  *
  * The filter is read as it lies in memory; XNNPACK packs only dyᵀ, the small operand.
  */
-export function inputGradByGemm(
+export function inputGradByProduct(
   backend: WasmBackend,
   dy: tf.TensorInfo,
   filter: tf.TensorInfo,
-  g: InputGradGeometry,
+  info: Info,
 ): tf.TensorInfo {
-  const { n, inH, inW, cin, cout, kh, kw, stride: s, top, left, outH, outW } = g;
+  const { batchSize: n, inHeight: inH, inWidth: inW, inChannels: cin, outChannels: cout } = info;
+  const { outHeight: outH, outWidth: outW, filterHeight: kh, filterWidth: kw } = info;
+  const { strideHeight: sh, strideWidth: sw } = info;
+  const { top, left } = info.padInfo;
   const m = n * outH * outW;
   const k = kh * kw * cin;
   const f32 = 'float32' as const;
@@ -67,10 +61,10 @@ export function inputGradByGemm(
       const tap = (i * kw + j) * cin * m;
       for (let b = 0; b < n; b++) {
         for (let oh = 0; oh < outH; oh++) {
-          const h = oh * s + i - top;
+          const h = oh * sh + i - top;
           if (h < 0 || h >= inH) continue;
           for (let ow = 0; ow < outW; ow++) {
-            const w = ow * s + j - left;
+            const w = ow * sw + j - left;
             if (w < 0 || w >= inW) continue;
             const col = (b * outH + oh) * outW + ow;
             const to = ((b * inH + h) * inW + w) * cin;
@@ -81,5 +75,6 @@ export function inputGradByGemm(
     }
   }
   disposeInfos(backend, dPT);
+  kernelPathTaken('product.inputGrad');
   return dx;
 }
