@@ -26,9 +26,9 @@ export async function trainAcgan(
     kind: 'acgan',
     config: options.config,
     resume: options.resume ?? false,
-    // Training longer is the one change a resume may make; after a divergence, the training
-    // settings (learning rates) too, and they must change.
-    resumableKeys: ['epochs'],
+    // Training longer (and measuring differently) are the changes a resume may make; after a
+    // divergence, the training settings (learning rates) too, and they must change.
+    resumableKeys: ['epochs', 'eval'],
     retuneKeys: ['training'],
     resumeDiverged: options.resumeDiverged ?? false,
     ...(options.runInfo ? { info: options.runInfo } : {}),

@@ -2,8 +2,10 @@ import { join } from 'node:path';
 import {
   type BatchSource,
   type CheckpointRef,
+  type ConditionalGenerator,
   combineObservers,
   DivergedError,
+  type Evaluation,
   lastGoodCheckpoint,
   learningRateHint,
   Rng,
@@ -50,6 +52,11 @@ export interface AcganTrainerOptions {
   observer?: TrainingObserver;
   /** Receives the sample grid after each epoch (models do not write images: the caller does). */
   onSamples?: (grid: SampleGrid) => void | Promise<void>;
+  /**
+   * Measures the generator after every `config.eval.every` epochs (e.g. with @skingan/metrics'
+   * `QualityProbe`); what it returns goes to the observer as an `eval` event (metrics.jsonl, warnings).
+   */
+  evaluate?: (generator: ConditionalGenerator, at: { epoch: number; step: number }) => Promise<Evaluation>;
   /** Stops at the next step boundary, with a checkpoint. */
   signal?: AbortSignal;
   /** Stops (with a checkpoint) once this many steps in total are done. */
@@ -206,6 +213,15 @@ export class AcganTrainer {
     return generateImages(this.generator, this.config, labels, seed);
   }
 
+  /** The current generator (inference mode) behind core's `ConditionalGenerator` interface. */
+  asGenerator(): ConditionalGenerator {
+    return {
+      labelSpace: this.config.labelSpace,
+      imageSize: this.config.imageSize,
+      generate: (labels, seed = 0) => this.generate(labels, seed),
+    };
+  }
+
   /** The fixed-noise sample grid as `onSamples` receives it (the caller disposes `images`). */
   sampleGrid(): SampleGrid {
     const { classes } = this.config.labelSpace;
@@ -329,6 +345,22 @@ export class AcganTrainer {
       } finally {
         grid.images.dispose();
       }
+    }
+    const every = this.config.eval.every;
+    if (this.options.evaluate && every > 0 && (this.epoch + 1) % every === 0) {
+      const t0 = performance.now();
+      const { figures, warnings } = await this.options.evaluate(this.asGenerator(), {
+        epoch: this.epoch,
+        step: this.step,
+      });
+      await observer.onEval?.({
+        kind: 'eval',
+        epoch: this.epoch,
+        step: this.step,
+        figures,
+        warnings,
+        elapsedMs: performance.now() - t0,
+      });
     }
     this.epoch++;
     this.stepInEpoch = 0;

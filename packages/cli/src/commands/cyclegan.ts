@@ -238,7 +238,7 @@ async function train(opts: TrainOptions): Promise<void> {
     config,
     resume: opts.resume ?? false,
     info,
-    resumableKeys: ['epochs', 'decayEpochs', 'checkpointEvery', 'sampleEvery'],
+    resumableKeys: ['epochs', 'decayEpochs', 'checkpointEvery', 'sampleEvery', 'eval'],
     retuneKeys: ['lr'],
     resumeDiverged: opts.resumeDiverged ?? false,
   });
