@@ -81,7 +81,7 @@ export {
   qualityWarnings,
 } from './gan/quality-probe.js';
 export { classificationTable, confusionMarkdown } from './report/classification-table.js';
-export { extractorNote, type GanMetricsEntry, ganMetricsTable } from './report/gan-table.js';
+export { extractorNote, type GanMetricsEntry, ganMetricsTable, ganQualityTable } from './report/gan-table.js';
 export { type ClassifierSummary, summarizeReport, summarizeSeeds } from './report/summary.js';
 export {
   type Estimate,

@@ -25,6 +25,7 @@ import { type Command, Option } from 'commander';
 import { initCommandBackend, intOption, numberOption } from '../options.js';
 import { printJson } from '../ui/output.js';
 import { Progress } from '../ui/progress.js';
+import { registerGanQuality } from './metrics-gan.js';
 
 interface ClassifyOptions {
   pred: string;
@@ -49,7 +50,7 @@ interface GanOptions {
 
 type GanMetric = 'fid' | 'kid' | 'prd';
 
-/** `skingan metrics classify|fid|kid|prd`. */
+/** `skingan metrics classify|fid|kid|prd|gan`. */
 export function registerMetrics(program: Command): void {
   const metrics = program
     .command('metrics')
@@ -117,6 +118,7 @@ export function registerMetrics(program: Command): void {
     }
     cmd.action(async (opts: GanOptions & Record<string, unknown>, c: Command) => ganMetric(metric, opts, c));
   }
+  registerGanQuality(metrics, warnProblems);
 }
 
 async function classify(opts: ClassifyOptions): Promise<void> {
