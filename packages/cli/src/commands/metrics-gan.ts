@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { ImageClassifier } from '@skingan/classifier';
-import { type FeatureExtractor, Rng, type Sample, SkinganError } from '@skingan/core';
+import { type FeatureExtractor, type Sample, SkinganError } from '@skingan/core';
 import { type Dataset, loadDataset, loadImages } from '@skingan/data';
 import {
   concatRows,
@@ -16,6 +16,7 @@ import type { Command } from 'commander';
 import { initCommandBackend, intOption } from '../options.js';
 import { printJson } from '../ui/output.js';
 import { Progress } from '../ui/progress.js';
+import { limitPerClass } from './quality-eval.js';
 
 interface GanQualityOptions {
   classifier?: string;
@@ -166,20 +167,4 @@ async function measure(
   }
   progress.finish();
   return { features: concatRows(parts), ...(classifier ? { probs } : {}) };
-}
-
-/** At most `limit` samples of each class, drawn with a seeded shuffle (all of them without a limit). */
-function limitPerClass(samples: readonly Sample[], limit: number | undefined, seed: number): Sample[] {
-  if (limit === undefined) return [...samples];
-  const taken = new Map<number, number>();
-  const keep = new Set<Sample>();
-  for (const s of new Rng(`${seed}:per-class-limit`).shuffle(samples)) {
-    const n = taken.get(s.label) ?? 0;
-    if (n < limit) {
-      keep.add(s);
-      taken.set(s.label, n + 1);
-    }
-  }
-  // In the folder's order, so the output does not depend on the shuffle beyond the choice.
-  return samples.filter((s) => keep.has(s));
 }

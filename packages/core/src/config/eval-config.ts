@@ -12,12 +12,13 @@ export const EvalConfigSchema = z.strictObject({
   /** Evaluate after every this many epochs (0: never). */
   every: int().min(0).default(1),
   /** Images generated per class at each evaluation. */
-  perClass: int().min(2).default(16),
+  perClass: int().min(2).default(8),
   /** Real training images per class in the fixed comparison sample (fewer where a class has fewer). */
-  realPerClass: int().min(2).default(32),
+  realPerClass: int().min(2).default(24),
   /**
    * Feature network: 'auto' (the ImageNet ResNet-50 when its weights are cached, else the small test
-   * network, with a notice), 'resnet50', 'test', or a tfjs layers model folder.
+   * network, with a notice; the test network for the `test` preset), 'resnet50', 'test', or a tfjs
+   * layers model folder.
    */
   extractor: z.string().min(1).default('auto'),
   /** A classifier run folder for class fidelity (absent: fidelity is not measured). */

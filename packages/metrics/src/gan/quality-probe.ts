@@ -177,7 +177,8 @@ export function qualityRecord(q: GanQuality): Record<string, unknown> {
 }
 
 /**
- * Warnings for a new evaluation: each class whose diversity is under `collapseBelow`, and a FID
+ * Warnings for a new evaluation: the classes whose diversity is under `collapseBelow` (one line
+ * naming each with its value), and a FID
  * that rose at each of the last `fidRises` evaluations (`fids`: every FID so far, the new one last).
  */
 export function qualityWarnings(
@@ -186,10 +187,15 @@ export function qualityWarnings(
   options: { collapseBelow: number; fidRises: number },
 ): string[] {
   const warnings: string[] = [];
-  for (const d of q.diversity.perClass) {
-    if (d.ratio !== null && d.ratio < options.collapseBelow) {
-      warnings.push(`mode collapse: class ${d.class} diversity ${d.ratio.toFixed(2)}`);
-    }
+  const low = q.diversity.perClass.filter(
+    (d): d is typeof d & { ratio: number } => d.ratio !== null && d.ratio < options.collapseBelow,
+  );
+  if (low.length === 1) {
+    warnings.push(`mode collapse: class ${low[0]!.class} diversity ${low[0]!.ratio.toFixed(2)}`);
+  } else if (low.length > 1) {
+    warnings.push(
+      `mode collapse: diversity under ${options.collapseBelow} in ${low.length} classes: ${low.map((d) => `${d.class} ${d.ratio.toFixed(2)}`).join(', ')}`,
+    );
   }
   const k = options.fidRises;
   if (k > 0 && fids.length > k) {

@@ -159,9 +159,12 @@ describe('ganQuality', () => {
 describe('quality warnings', () => {
   const base = ganQuality(real, real, { classes: CLASSES, extractor: 'hand' });
   const opts = { collapseBelow: 0.5, fidRises: 3 };
-  it('warns on a class under the collapse threshold', () => {
+  it('warns on the classes under the collapse threshold, in one line', () => {
     const q = ganQuality(gen, real, { classes: CLASSES, extractor: 'hand' });
     expect(qualityWarnings(q, [1], opts)).toEqual(['mode collapse: class B diversity 0.33']);
+    expect(qualityWarnings(q, [1], { ...opts, collapseBelow: 0.9 })).toEqual([
+      'mode collapse: diversity under 0.9 in 2 classes: A 0.83, B 0.33',
+    ]);
   });
   it('warns when FID rose at each of the last 3 evaluations, not after 2 rises or a dip', () => {
     expect(qualityWarnings(base, [5, 4, 6, 7, 8], opts)).toEqual([
