@@ -2,6 +2,8 @@ import { initBackend, type ProbabilisticClassifier, Rng } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { testFeatureExtractor } from '../extractors/test-extractor.js';
+import { ganQualityTable } from '../report/gan-table.js';
+import { renderMarkdown } from '../report/table.js';
 import { meanPairwiseDistance, withinClassDiversity } from './diversity.js';
 import { fid } from './fid.js';
 import { assignedClasses, classFidelity } from './fidelity.js';
@@ -126,6 +128,7 @@ describe('ganQuality', () => {
     expect(q.fidelity!.realBalanced).toBeCloseTo(5 / 6, 12);
     expect(q.fidelity!.classifier).toBe('fake');
     expect(q.kid.subsets).toBe(10);
+    expect(q.dim).toBe(2);
     expect(q.kid.subsetSize).toBe(5);
     expect(q.counts).toEqual({
       generated: 5,
@@ -240,5 +243,47 @@ describe('QualityProbe', () => {
     expect(bad.warnings).toEqual(['mode collapse: class C diversity 0.00']);
     expect(qualityRecord(bad.quality).diversityWorstClass).toBe('C');
     extractor.dispose();
+  });
+});
+
+describe('ganQualityTable', () => {
+  it('one row per class with diversity, spreads and fidelity; overall figures and definitions in the notes', () => {
+    const oneHot = (k: number) => [0, 1, 2].map((j) => (j === k ? 1 : 0));
+    const q = ganQuality(
+      { ...gen, probs: [0, 1, 1, 1, 0].map(oneHot) },
+      { ...real, probs: [0, 0, 0, 1, 0, 2].map(oneHot) },
+      { classes: CLASSES, extractor: 'hand', classifier: 'fake', kid: { subsets: 10, seed: 1 } },
+    );
+    const md = renderMarkdown(ganQualityTable(q));
+    expect(md).toContain(
+      '| class | n generated | n real | diversity | spread generated | spread real | fidelity generated | fidelity real |',
+    );
+    expect(md).toContain('| A | 2 | 3 | 0.83 | 5.00 | 6.00 | 0.50 | 1.00 |');
+    expect(md).toContain('| B | 3 | 2 | 0.33 | 2.00 | 6.00 | 0.67 | 0.50 |');
+    expect(md).toContain('| C | 0 | 1 | — | — | — | — | 1.00 |');
+    expect(md).toContain('- Diversity: mean 0.58, worst B 0.33.');
+    expect(md).toContain('balanced (mean over classes): generated 0.58, real 0.83.');
+    // 5 and 6 images in 2 dimensions: no small-sample FID caveat; 1-d features of 3 images would not either.
+    expect(md).not.toContain('biased upwards');
+    const wide = ganQuality(
+      {
+        features: [
+          [0, 0, 1],
+          [1, 0, 0],
+        ],
+        labels: [0, 0],
+      },
+      {
+        features: [
+          [0, 1, 0],
+          [1, 1, 1],
+        ],
+        labels: [0, 0],
+      },
+      { classes: CLASSES, extractor: 'hand', kid: { subsets: 2 } },
+    );
+    expect(renderMarkdown(ganQualityTable(wide))).toContain(
+      'FID is biased upwards when a set has fewer images than feature dimensions (2 < 3)',
+    );
   });
 });

@@ -27,6 +27,8 @@ export interface GanQualityOptions {
 /** What `ganQuality` measures; every figure over the same extractor's features. */
 export interface GanQuality {
   extractor: string;
+  /** Feature dimensions. */
+  dim: number;
   counts: {
     generated: number;
     real: number;
@@ -56,6 +58,7 @@ export function ganQuality(generated: QualitySet, real: QualitySet, options: Gan
   const diversity = withinClassDiversity(g, generated.labels, r, real.labels, classes);
   const quality: GanQuality = {
     extractor: options.extractor,
+    dim: r.cols,
     counts: {
       generated: g.rows,
       real: r.rows,

@@ -120,6 +120,11 @@ export function ganQualityTable(q: GanQuality, options: { title?: string } = {})
     `FID ${fmt(q.fid)}, KID ${q.kid.mean.toFixed(4)} ± ${q.kid.std.toFixed(4)} (${q.counts.generated} generated vs ${q.counts.real} real images, all classes).`,
     `Diversity: mean ${fmt(q.diversity.mean)}, worst ${q.diversity.worst ? `${q.diversity.worst.class} ${fmt(q.diversity.worst.value)}` : '—'}. Spread = mean pairwise Euclidean distance between the features of the images of a class; diversity = spread generated ÷ spread real (1: as varied as the real class; < 0.5 suggests mode collapse).`,
   ];
+  if (Math.min(q.counts.generated, q.counts.real) < q.dim) {
+    notes.push(
+      `FID is biased upwards when a set has fewer images than feature dimensions (${Math.min(q.counts.generated, q.counts.real)} < ${q.dim}): even two halves of one real set score far above 0. Compare FIDs at equal image counts only; KID is unbiased (≈ 0 for two samples of one distribution).`,
+    );
+  }
   if (q.fidelity) {
     notes.push(
       `Fidelity: share of a class's images that the classifier${q.fidelity.classifier ? ` ${q.fidelity.classifier}` : ''} assigns to that class; balanced (mean over classes): generated ${fmt(q.fidelity.balanced)}, real ${fmt(q.fidelity.realBalanced)}.`,
