@@ -99,8 +99,8 @@ async function ganQualityCommand(
   let extractor: (FeatureExtractor & { dispose?: () => void }) | undefined;
   try {
     extractor = await loadFeatureExtractor(opts.extractor, opts.layer ? { layerName: opts.layer } : {});
-    const g = await measure(extractor, classifier, sets[0]!.samples, opts.batchSize, 'generated');
-    const r = await measure(extractor, classifier, sets[1]!.samples, opts.batchSize, 'real');
+    const g = await measureImages(extractor, classifier, sets[0]!.samples, opts.batchSize, 'generated');
+    const r = await measureImages(extractor, classifier, sets[1]!.samples, opts.batchSize, 'real');
     const q = ganQuality(
       {
         features: g.features,
@@ -145,14 +145,14 @@ interface Measured {
 }
 
 /** Features (and the classifier's probabilities) of every sample, loaded at the extractor's size. */
-async function measure(
+export async function measureImages(
   extractor: FeatureExtractor,
   classifier: ImageClassifier | undefined,
   samples: readonly Sample[],
   batchSize: number,
   what: string,
 ): Promise<Measured> {
-  const progress = new Progress({ label: `${what} images`, total: samples.length, unit: 'images' });
+  const progress = new Progress({ label: `${what} features`, total: samples.length, unit: 'images' });
   const parts: FeatureMatrix[] = [];
   const probs: number[][] = [];
   for (let start = 0; start < samples.length; start += batchSize) {
