@@ -238,6 +238,7 @@ async function train(opts: TrainOptions): Promise<void> {
     samples,
     imageSize: config.imageSize,
     log,
+    resume: { dir: out, step: firstStep },
   }).catch((e) => {
     source.dispose();
     throw e;

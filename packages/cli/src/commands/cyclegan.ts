@@ -283,6 +283,9 @@ async function train(opts: TrainOptions): Promise<void> {
       idsA: firstA.map((s) => s.id),
       idsB: firstB.map((s) => s.id),
     };
+    const firstStep = opts.resume
+      ? ((await new CheckpointStore(join(out, 'checkpoints')).latest())?.step ?? 0)
+      : 0;
     // Evaluations translate the same domain-A images each time and compare them with a fixed
     // sample of B (its one class, or "B" for a folder of several).
     const target = b.info.class ?? 'B';
@@ -299,6 +302,7 @@ async function train(opts: TrainOptions): Promise<void> {
       samples: b.samples.map((x) => ({ ...x, label: 0 })),
       imageSize: config.size,
       log,
+      resume: { dir: out, step: firstStep },
     });
     if (quality) {
       const from = limitPerClass(
@@ -309,9 +313,6 @@ async function train(opts: TrainOptions): Promise<void> {
       evalSources = await loadImages(from, config.size);
     }
     const stepsPerEpoch = Math.max(sourceA.stepsPerEpoch, sourceB.stepsPerEpoch);
-    const firstStep = opts.resume
-      ? ((await new CheckpointStore(join(out, 'checkpoints')).latest())?.step ?? 0)
-      : 0;
     const p = trainer.params();
     log(
       `cyclegan: A ${describeDomain(a.info)} (${a.samples.length} images) ↔ B ${describeDomain(b.info)} (${b.samples.length}), ` +

@@ -20,6 +20,7 @@ import {
 import * as tf from '@tensorflow/tfjs';
 import { type Command, Option } from 'commander';
 import { intOption } from '../options.js';
+import { readMetricsJsonl } from '../report/run-report.js';
 
 // How `acgan train` and `cyclegan train` measure their generator while training: one probe
 // (@skingan/metrics' QualityProbe) built here from the run's `eval` config, called by the trainers'
@@ -107,6 +108,8 @@ export async function createTrainingProbe(options: {
   samples: readonly Sample[];
   imageSize: number;
   log: (line: string) => void;
+  /** On --resume: the run folder and the step it continues from, whose earlier FIDs the rise check counts. */
+  resume?: { dir: string; step: number };
 }): Promise<TrainingProbe | undefined> {
   const e = options.eval;
   if (e.every === 0) return undefined;
@@ -134,6 +137,12 @@ export async function createTrainingProbe(options: {
       perClass: e.perClass,
       ...(classifier ? { classifier, classifierName: e.classifier! } : {}),
     });
+    if (options.resume && options.resume.step > 0) {
+      const earlier = (await readMetricsJsonl(join(options.resume.dir, 'metrics.jsonl'))).filter(
+        (r) => r.type === 'eval' && typeof r.step === 'number' && r.step <= options.resume!.step,
+      );
+      probe.remember(earlier.map((r) => r.fid).filter((f): f is number => typeof f === 'number'));
+    }
     const counts = probe.realCounts;
     options.log(
       `eval: every ${e.every} epoch${e.every > 1 ? 's' : ''}, ${e.perClass} generated images per class against ${real.length} real training images (${options.classes.map((c, i) => `${c} ${counts[i]}`).join(', ')}); features: ${extractor.name}; fidelity: ${classifier ? e.classifier : 'not measured (no --eval-classifier)'}; real features took ${((Date.now() - started) / 1000).toFixed(1)} s`,

@@ -242,6 +242,26 @@ describe('QualityProbe', () => {
     expect(bad.quality.diversity.perClass[2]!.ratio).toBeCloseTo(0, 6);
     expect(bad.warnings).toEqual(['mode collapse: class C diversity 0.00']);
     expect(qualityRecord(bad.quality).diversityWorstClass).toBe('C');
+
+    // A resumed run's earlier FIDs count towards the rise check.
+    const probe2 = await QualityProbe.create({
+      extractor,
+      classes: CLASSES,
+      real: [0, 1, 2].map((c) => ({
+        images: images(c, 8, 0.3, 100 + c),
+        labels: tf.tensor1d([c, c, c, c, c, c, c, c], 'int32'),
+        ids: [],
+      })),
+      perClass: 8,
+      kid: { subsets: 5 },
+    });
+    const f = good.quality.fid;
+    probe2.remember([f - 3, f - 2, f - 1]);
+    const again = await probe2.evaluate((c, n) => images(c, n, 0.3, 200 + c));
+    expect(again.quality.fid).toBeCloseTo(f, 6);
+    expect(again.warnings).toEqual([
+      `FID rose for 3 evaluations in a row: ${[f - 3, f - 2, f - 1, again.quality.fid].map((v) => v.toFixed(1)).join(' → ')}`,
+    ]);
     extractor.dispose();
   });
 });
