@@ -42,7 +42,8 @@ export interface ProbeEvaluation {
 }
 
 /**
- * Measures a generator during training: each `evaluate` draws `perClass` images of every class,
+ * Measures a generator during training: each `evaluate` draws `perClass` images of every class
+ * that has real images in the sample,
  * computes `ganQuality` against the real sample fixed at `create` (its features cached), and
  * warns on mode collapse or a rising FID. The same probe serves any generator: the caller says
  * how to draw images of a class (an ACGAN's noise + label, a CycleGAN's translation of fixed images).
@@ -110,7 +111,10 @@ export class QualityProbe {
     const parts: FeatureMatrix[] = [];
     const labels: number[] = [];
     const probs: number[][] = [];
+    const realCounts = this.realCounts;
     for (let c = 0; c < options.classes.length; c++) {
+      // A class without real images has nothing to be compared with (and would only inflate FID).
+      if (realCounts[c] === 0) continue;
       const images = await generate(c, this.perClass);
       try {
         parts.push(await extractFeatures(options.extractor, images, batchOptions(options)));

@@ -264,8 +264,31 @@ describe('QualityProbe', () => {
     ]);
     extractor.dispose();
   });
-});
 
+  it('draws only the classes that have real images in the sample', async () => {
+    const extractor = testFeatureExtractor({ inputSize: 16 });
+    const probe = await QualityProbe.create({
+      extractor,
+      classes: CLASSES,
+      real: [0, 2].map((c) => ({
+        images: images(c, 4, 0.3, 400 + c),
+        labels: tf.tensor1d([c, c, c, c], 'int32'),
+        ids: [],
+      })),
+      perClass: 3,
+      kid: { subsets: 2 },
+    });
+    const asked: number[] = [];
+    const r = await probe.evaluate((c, n) => {
+      asked.push(c);
+      return images(c, n, 0.3, 500 + c);
+    });
+    expect(asked).toEqual([0, 2]);
+    expect(r.quality.counts.generated).toBe(6);
+    expect(r.quality.diversity.perClass[1]).toMatchObject({ class: 'B', nGenerated: 0, ratio: null });
+    extractor.dispose();
+  });
+});
 describe('ganQualityTable', () => {
   it('one row per class with diversity, spreads and fidelity; overall figures and definitions in the notes', () => {
     const oneHot = (k: number) => [0, 1, 2].map((j) => (j === k ? 1 : 0));
