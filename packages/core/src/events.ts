@@ -45,7 +45,15 @@ export interface EvalEvent {
   elapsedMs: number;
 }
 
-/** What a trainer's `evaluate` hook returns: figures and warnings for the `EvalEvent`. */
+/** Where training is when a trainer's `evaluate` hook is called. */
+export interface EvalPoint {
+  epoch: number;
+  step: number;
+  /** The run's last epoch (a time budget should not skip it). */
+  final: boolean;
+}
+
+/** What a trainer's `evaluate` hook returns: figures and warnings for the `EvalEvent` (undefined: skipped). */
 export interface Evaluation {
   figures: Record<string, unknown>;
   warnings: string[];

@@ -26,6 +26,7 @@ export {
   combineObservers,
   type EpochEvent,
   type EvalEvent,
+  type EvalPoint,
   type Evaluation,
   type StepEvent,
   type TrainingEvent,

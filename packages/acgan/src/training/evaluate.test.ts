@@ -32,7 +32,7 @@ afterAll(() => {
 
 describe('AcganTrainer evaluation hook', () => {
   it('runs every eval.every epochs with the live generator, and logs eval records with the warnings', async () => {
-    const calls: { epoch: number; step: number; shape: number[] }[] = [];
+    const calls: { epoch: number; step: number; final: boolean; shape: number[] }[] = [];
     const out = join(tmp, 'run');
     await trainAcgan({
       config: tinyConfig({ epochs: 4, eval: { every: 2 } }),
@@ -49,8 +49,8 @@ describe('AcganTrainer evaluation hook', () => {
       },
     });
     expect(calls).toEqual([
-      { epoch: 1, step: 4, shape: [3, 16, 16, 3] },
-      { epoch: 3, step: 8, shape: [3, 16, 16, 3] },
+      { epoch: 1, step: 4, final: false, shape: [3, 16, 16, 3] },
+      { epoch: 3, step: 8, final: true, shape: [3, 16, 16, 3] },
     ]);
     const records = (await fs.readFile(join(out, 'metrics.jsonl'), 'utf8'))
       .split('\n')
@@ -65,6 +65,22 @@ describe('AcganTrainer evaluation hook', () => {
     expect(records.findIndex((r) => r.type === 'eval')).toBeGreaterThan(
       records.findIndex((r) => r.type === 'epoch' && r.epoch === 1),
     );
+  });
+
+  it('an evaluation the hook skips (undefined) logs nothing', async () => {
+    const out = join(tmp, 'skipped');
+    await trainAcgan({
+      config: tinyConfig({ epochs: 2, eval: { every: 1 } }),
+      out,
+      source: memorySource(data.images, data.labels, { batchSize: 8, seed: 1 }),
+      evaluate: async (_, at) => (at.final ? { figures: { fid: 1 }, warnings: [] } : undefined),
+    });
+    const evals = (await fs.readFile(join(out, 'metrics.jsonl'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .filter((r) => r.type === 'eval');
+    expect(evals.map((r) => r.epoch)).toEqual([1]);
   });
 
   it('eval.every 0 never evaluates', async () => {

@@ -5,6 +5,7 @@ import {
   type ConditionalGenerator,
   combineObservers,
   DivergedError,
+  type EvalPoint,
   type Evaluation,
   lastGoodCheckpoint,
   learningRateHint,
@@ -56,7 +57,7 @@ export interface AcganTrainerOptions {
    * Measures the generator after every `config.eval.every` epochs (e.g. with @skingan/metrics'
    * `QualityProbe`); what it returns goes to the observer as an `eval` event (metrics.jsonl, warnings).
    */
-  evaluate?: (generator: ConditionalGenerator, at: { epoch: number; step: number }) => Promise<Evaluation>;
+  evaluate?: (generator: ConditionalGenerator, at: EvalPoint) => Promise<Evaluation | undefined>;
   /** Stops at the next step boundary, with a checkpoint. */
   signal?: AbortSignal;
   /** Stops (with a checkpoint) once this many steps in total are done. */
@@ -349,18 +350,20 @@ export class AcganTrainer {
     const every = this.config.eval.every;
     if (this.options.evaluate && every > 0 && (this.epoch + 1) % every === 0) {
       const t0 = performance.now();
-      const { figures, warnings } = await this.options.evaluate(this.asGenerator(), {
+      const evaluation = await this.options.evaluate(this.asGenerator(), {
         epoch: this.epoch,
         step: this.step,
+        final: this.epoch + 1 === this.config.epochs,
       });
-      await observer.onEval?.({
-        kind: 'eval',
-        epoch: this.epoch,
-        step: this.step,
-        figures,
-        warnings,
-        elapsedMs: performance.now() - t0,
-      });
+      if (evaluation) {
+        await observer.onEval?.({
+          kind: 'eval',
+          epoch: this.epoch,
+          step: this.step,
+          ...evaluation,
+          elapsedMs: performance.now() - t0,
+        });
+      }
     }
     this.epoch++;
     this.stepInEpoch = 0;

@@ -16,6 +16,7 @@ import {
   type ConditionalGenerator,
   checkRunOut,
   combineObservers,
+  type EvalPoint,
   ISIC2019,
   pathExists,
   readConfigFile,
@@ -44,7 +45,6 @@ import {
   type EvalFlags,
   evalOverrides,
   evalPrinter,
-  evaluateWith,
 } from './quality-eval.js';
 
 interface TrainOptions extends EvalFlags {
@@ -268,9 +268,10 @@ async function train(opts: TrainOptions): Promise<void> {
       // figures follow the generator, not the draw.
       ...(quality
         ? {
-            evaluate: (generator: ConditionalGenerator) =>
-              evaluateWith(quality.probe, (c, n) =>
-                generator.generate(new Array<number>(n).fill(c), EVAL_SEED + c * n),
+            evaluate: (generator: ConditionalGenerator, at: EvalPoint) =>
+              quality.evaluate(
+                (c, n) => generator.generate(new Array<number>(n).fill(c), EVAL_SEED + c * n),
+                at,
               ),
           }
         : {}),

@@ -5,6 +5,7 @@ import {
   checkRunOut,
   classIndex,
   combineObservers,
+  type EvalPoint,
   type ImageTranslator,
   ISIC2019,
   pathExists,
@@ -51,7 +52,6 @@ import {
   type EvalFlags,
   evalOverrides,
   evalPrinter,
-  evaluateWith,
   limitPerClass,
   type TrainingProbe,
 } from './quality-eval.js';
@@ -345,8 +345,8 @@ async function train(opts: TrainOptions): Promise<void> {
       ),
       ...(quality && evalSources
         ? {
-            evaluate: (translator: ImageTranslator) =>
-              evaluateWith(quality!.probe, () => translator.translate(evalSources!)),
+            evaluate: (translator: ImageTranslator, at: EvalPoint) =>
+              quality!.evaluate(() => translator.translate(evalSources!), at),
           }
         : {}),
       onSamples: async (grids) => {

@@ -4,6 +4,7 @@ import { ImageClassifier } from '@skingan/classifier';
 import {
   type Batch,
   type EvalConfig,
+  type EvalPoint,
   type Evaluation,
   type FeatureExtractor,
   Rng,
@@ -90,7 +91,44 @@ export function limitPerClass(
 export interface TrainingProbe {
   probe: QualityProbe;
   extractorName: string;
+  /** The trainers' `evaluate` hook, within the time budget (undefined: skipped to stay in it). */
+  evaluate(generate: GenerateForClass, at: EvalPoint): Promise<Evaluation | undefined>;
   dispose(): void;
+}
+
+/**
+ * Keeps evaluations under a share of the wall time: one that is due runs when the last one took
+ * at most maxShare / (1 − maxShare) of the training time since it ended (so evaluations take at most
+ * `maxShare` of the time, the last duration standing in for the next), and always when it is the
+ * first or the final one. `now` is injectable for tests.
+ */
+export class EvalBudget {
+  private lastEnd: number;
+  private lastMs: number | undefined;
+
+  constructor(
+    readonly maxShare: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.lastEnd = now();
+  }
+
+  allows(final: boolean): boolean {
+    if (final || this.maxShare >= 1 || this.lastMs === undefined) return true;
+    const trained = this.now() - this.lastEnd;
+    return this.lastMs <= (this.maxShare / (1 - this.maxShare)) * trained;
+  }
+
+  /** Records an evaluation that started at `start` (a `now()` value) and has just ended. */
+  done(start: number): void {
+    this.lastEnd = this.now();
+    this.lastMs = this.lastEnd - start;
+  }
+
+  /** How long the last evaluation took, in ms. */
+  get last(): number | undefined {
+    return this.lastMs;
+  }
 }
 
 /**
@@ -130,6 +168,9 @@ export async function createTrainingProbe(options: {
   try {
     classifier = e.classifier ? await ImageClassifier.load(e.classifier) : undefined;
     const real = limitPerClass(options.samples, e.realPerClass, `${options.seed}:eval-real`);
+    options.log(
+      `eval: features of ${real.length} real training images (once per run) with ${extractor.name}…`,
+    );
     const probe = await QualityProbe.create({
       extractor,
       classes: options.classes,
@@ -147,9 +188,26 @@ export async function createTrainingProbe(options: {
     options.log(
       `eval: every ${e.every} epoch${e.every > 1 ? 's' : ''}, ${e.perClass} generated images per class against ${real.length} real training images (${options.classes.map((c, i) => `${c} ${counts[i]}`).join(', ')}); features: ${extractor.name}; fidelity: ${classifier ? e.classifier : 'not measured (no --eval-classifier)'}; real features took ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
+    const budget = new EvalBudget(e.maxShare);
+    let skipNoted = false;
     return {
       probe,
       extractorName: extractor.name,
+      async evaluate(generate, at) {
+        if (!budget.allows(at.final)) {
+          if (!skipNoted) {
+            skipNoted = true;
+            options.log(
+              `eval: skipping evaluations due at epoch ${at.epoch + 1} and later while they would take over ${Math.round(100 * e.maxShare)}% of the time (the last took ${((budget.last ?? 0) / 1000).toFixed(1)} s; eval.maxShare, eval.perClass)`,
+            );
+          }
+          return undefined;
+        }
+        const start = performance.now();
+        const { record, warnings } = await probe.evaluate(generate);
+        budget.done(start);
+        return { figures: record, warnings };
+      },
       dispose() {
         extractor.dispose?.();
         classifier?.dispose();
@@ -160,12 +218,6 @@ export async function createTrainingProbe(options: {
     classifier?.dispose();
     throw err;
   }
-}
-
-/** A trainer's `evaluate` hook: the probe's figures and warnings for `generate`. */
-export async function evaluateWith(probe: QualityProbe, generate: GenerateForClass): Promise<Evaluation> {
-  const { record, warnings } = await probe.evaluate(generate);
-  return { figures: record, warnings };
 }
 
 /**

@@ -1,6 +1,8 @@
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createResNetClassifier } from '@skingan/classifier';
+import { ISIC2019, initBackend } from '@skingan/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../test-utils/run-cli.js';
 import { readJsonl, testImages } from '../test-utils/shared-data.js';
@@ -55,7 +57,13 @@ describe(`quality evaluations while training (${testImages().name})`, () => {
       expect(e.fidelity).toBeUndefined();
     }
     const config2 = JSON.parse(await fs.readFile(join(run, 'config.json'), 'utf8'));
-    expect(config2.eval).toEqual({ every: 1, perClass: 6, realPerClass: 24, extractor: 'auto' });
+    expect(config2.eval).toEqual({
+      every: 1,
+      maxShare: 0.1,
+      perClass: 6,
+      realPerClass: 24,
+      extractor: 'auto',
+    });
   });
 
   it('--eval-every 0 writes no eval records; a resume may change the eval settings', async () => {
@@ -77,6 +85,30 @@ describe(`quality evaluations while training (${testImages().name})`, () => {
     ]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(evalsOf(await readJsonl(join(run, 'metrics.jsonl'))).map((e) => e.epoch)).toEqual([1]);
+  });
+
+  it('--eval-classifier adds class fidelity (generated and real sample); a folder without a classifier is an error naming it', async () => {
+    await initBackend({ backend: 'wasm', log: null });
+    const clf = createResNetClassifier('resnet-small', { labelSpace: ISIC2019, inputSize: 32, seed: 3 });
+    const clfDir = join(dir, 'classifier');
+    await clf.save(clfDir);
+    clf.dispose();
+    const args = ['acgan', 'train', '--data', sub, '--classes', 'MEL,NV', '--preset', 'test', '--size', '16'];
+    const run = join(dir, 'fidelity');
+    const r = runCli([...args, '--epochs', '1', '--eval-classifier', clfDir, '--out', run]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/eval \(epoch 1\): .* fidelity \d\.\d\d \(real sample \d\.\d\d\)/);
+    const [e] = evalsOf(await readJsonl(join(run, 'metrics.jsonl')));
+    expect(e).toMatchObject({ classifier: clfDir });
+    for (const k of ['fidelity', 'fidelityReal']) {
+      expect(e![k] as number).toBeGreaterThanOrEqual(0);
+      expect(e![k] as number).toBeLessThanOrEqual(1);
+    }
+    expect(Object.keys(e!.fidelityPerClass as object)).toEqual(['MEL', 'NV']);
+
+    const bad = runCli([...args, '--epochs', '1', '--eval-classifier', sub, '--out', join(dir, 'bad')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(`${sub}: no trained classifier here`);
   });
 
   it('cyclegan train NV → MEL evaluates the translations against real MEL images', async () => {

@@ -11,6 +11,12 @@ const int = () => z.number().int();
 export const EvalConfigSchema = z.strictObject({
   /** Evaluate after every this many epochs (0: never). */
   every: int().min(0).default(1),
+  /**
+   * Most of the wall time evaluations may take: one that is due is skipped while the last one took
+   * more than maxShare / (1 − maxShare) of the training time since it (the final epoch is always
+   * evaluated; the one-time real features are not counted). 1: never skip.
+   */
+  maxShare: z.number().gt(0).max(1).default(0.1),
   /** Images generated per class at each evaluation. */
   perClass: int().min(2).default(8),
   /** Real training images per class in the fixed comparison sample (fewer where a class has fewer). */

@@ -36,7 +36,7 @@ describe('CycleGanTrainer evaluation hook', () => {
     const probe = tintedImages(2, 24, 'red', 3);
     const run = await RunFolder.open(join(dir, 'run'), { kind: 'cyclegan', config });
     const trainer = new CycleGanTrainer(config);
-    const seen: { epoch: number; step: number; same: boolean }[] = [];
+    const seen: { epoch: number; step: number; final: boolean; same: boolean }[] = [];
     await trainer.train(a, b, {
       run,
       evaluate: async (translator, at) => {
@@ -50,9 +50,9 @@ describe('CycleGanTrainer evaluation hook', () => {
     });
     await run.finish('completed');
     expect(seen).toEqual([
-      { epoch: 0, step: 2, same: true },
-      { epoch: 1, step: 4, same: true },
-      { epoch: 2, step: 6, same: true },
+      { epoch: 0, step: 2, final: false, same: true },
+      { epoch: 1, step: 4, final: false, same: true },
+      { epoch: 2, step: 6, final: true, same: true },
     ]);
     const evals = (await run.readMetrics()).filter((r) => r.type === 'eval');
     expect(evals.map((r) => [r.epoch, r.step, r.fid, r.warnings])).toEqual([

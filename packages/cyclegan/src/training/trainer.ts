@@ -5,6 +5,7 @@ import {
   DivergedError,
   DivergenceGuard,
   type DivergenceGuardState,
+  type EvalPoint,
   type Evaluation,
   type ImageTranslator,
   lastGoodCheckpoint,
@@ -47,7 +48,7 @@ export interface TrainOptions {
    * `QualityProbe`, translating fixed domain-A images); the result goes to the observer as an
    * `eval` event (metrics.jsonl, warnings). The translator is the live G_A: use it, do not keep it.
    */
-  evaluate?: (translator: ImageTranslator, at: { epoch: number; step: number }) => Promise<Evaluation>;
+  evaluate?: (translator: ImageTranslator, at: EvalPoint) => Promise<Evaluation | undefined>;
   /** Fixed images for the sample grids (at `size`); default: the current step's crops. */
   samples?: SampleImages;
   /** Stops after the current step, with a checkpoint. */
@@ -281,15 +282,20 @@ export class CycleGanTrainer {
           if (options.evaluate && config.eval.every > 0 && (epoch + 1) % config.eval.every === 0) {
             const t0 = performance.now();
             const translator = new CycleGanTranslator(this.nets.G_A, config.size, 'a2b');
-            const { figures, warnings } = await options.evaluate(translator, { epoch, step: this.stepCount });
-            await observer.onEval?.({
-              kind: 'eval',
+            const evaluation = await options.evaluate(translator, {
               epoch,
               step: this.stepCount,
-              figures,
-              warnings,
-              elapsedMs: performance.now() - t0,
+              final: epoch + 1 === config.epochs,
             });
+            if (evaluation) {
+              await observer.onEval?.({
+                kind: 'eval',
+                epoch,
+                step: this.stepCount,
+                ...evaluation,
+                elapsedMs: performance.now() - t0,
+              });
+            }
           }
         } finally {
           tf.dispose([last?.a, last?.b].filter((t): t is tf.Tensor4D => t !== undefined));
