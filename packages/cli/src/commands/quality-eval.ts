@@ -44,7 +44,7 @@ export function addEvalOptions(cmd: Command): Command {
     )
     .option(
       '--eval-per-class <n>',
-      'images generated per class at each evaluation (default 8)',
+      'images generated per class at each evaluation (default 6)',
       intOption('--eval-per-class'),
     )
     .addOption(

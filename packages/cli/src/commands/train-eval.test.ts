@@ -59,7 +59,7 @@ describe(`quality evaluations while training (${testImages().name})`, () => {
     const config2 = JSON.parse(await fs.readFile(join(run, 'config.json'), 'utf8'));
     expect(config2.eval).toEqual({
       every: 1,
-      maxShare: 0.1,
+      maxShare: 1,
       perClass: 6,
       realPerClass: 24,
       extractor: 'auto',

@@ -12,13 +12,15 @@ export const EvalConfigSchema = z.strictObject({
   /** Evaluate after every this many epochs (0: never). */
   every: int().min(0).default(1),
   /**
-   * Most of the wall time evaluations may take: one that is due is skipped while the last one took
-   * more than maxShare / (1 − maxShare) of the training time since it (the final epoch is always
-   * evaluated; the one-time real features are not counted). 1: never skip.
+   * Most of the wall time evaluations may take (1: no limit, the default). Below 1, a due
+   * evaluation is skipped while the last one took more than maxShare / (1 − maxShare) of the
+   * training time since it (the first and final are always run; the one-time real features are not
+   * counted): which epochs get measured then depends on timing, so metrics.jsonl is no longer
+   * reproducible.
    */
-  maxShare: z.number().gt(0).max(1).default(0.1),
+  maxShare: z.number().gt(0).max(1).default(1),
   /** Images generated per class at each evaluation. */
-  perClass: int().min(2).default(8),
+  perClass: int().min(2).default(6),
   /** Real training images per class in the fixed comparison sample (fewer where a class has fewer). */
   realPerClass: int().min(2).default(24),
   /**
