@@ -7,8 +7,10 @@ import {
   type EvalPoint,
   type Evaluation,
   type FeatureExtractor,
+  isSkinganError,
   Rng,
   type Sample,
+  SkinganError,
   type TrainingObserver,
 } from '@skingan/core';
 import { loadImages } from '@skingan/data';
@@ -19,7 +21,7 @@ import {
   resnet50WeightsDir,
 } from '@skingan/metrics';
 import * as tf from '@tensorflow/tfjs';
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { intOption } from '../options.js';
 import { readMetricsJsonl } from '../report/run-report.js';
 
@@ -47,11 +49,9 @@ export function addEvalOptions(cmd: Command): Command {
       'images generated per class at each evaluation (default 6)',
       intOption('--eval-per-class'),
     )
-    .addOption(
-      new Option(
-        '--eval-extractor <which>',
-        'feature network of the evaluations: auto (resnet50 when its weights are cached, except with the test preset; else test), resnet50, test, or a model folder (default auto)',
-      ),
+    .option(
+      '--eval-extractor <which>',
+      'feature network of the evaluations: auto (resnet50 when its weights are cached, except with the test preset; else test), resnet50, test, or a model folder (default auto)',
     )
     .option(
       '--eval-classifier <run>',
@@ -90,7 +90,6 @@ export function limitPerClass(
 
 export interface TrainingProbe {
   probe: QualityProbe;
-  extractorName: string;
   /** The trainers' `evaluate` hook, within the time budget (undefined: skipped to stay in it). */
   evaluate(generate: GenerateForClass, at: EvalPoint): Promise<Evaluation | undefined>;
   dispose(): void;
@@ -163,7 +162,16 @@ export async function createTrainingProbe(options: {
     }
   }
   const started = Date.now();
-  const extractor = (await loadFeatureExtractor(which)) as FeatureExtractor & { dispose?: () => void };
+  const extractor = (await loadFeatureExtractor(which).catch((err) => {
+    // Its message names --extractor, the flag of the metrics commands.
+    if (isSkinganError(err) && err.code === 'USAGE') {
+      throw new SkinganError(err.message.replace(/^--extractor/, '--eval-extractor'), {
+        code: 'USAGE',
+        ...(err.hint ? { hint: err.hint } : {}),
+      });
+    }
+    throw err;
+  })) as FeatureExtractor & { dispose?: () => void };
   let classifier: ImageClassifier | undefined;
   try {
     classifier = e.classifier ? await ImageClassifier.load(e.classifier) : undefined;
@@ -192,7 +200,6 @@ export async function createTrainingProbe(options: {
     let skipNoted = false;
     return {
       probe,
-      extractorName: extractor.name,
       async evaluate(generate, at) {
         if (!budget.allows(at.final)) {
           if (!skipNoted) {

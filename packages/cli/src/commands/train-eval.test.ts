@@ -109,6 +109,11 @@ describe(`quality evaluations while training (${testImages().name})`, () => {
     const bad = runCli([...args, '--epochs', '1', '--eval-classifier', sub, '--out', join(dir, 'bad')]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain(`${sub}: no trained classifier here`);
+    const nope = runCli([...args, '--epochs', '1', '--eval-extractor', 'nope', '--out', join(dir, 'nope')]);
+    expect(nope.code).toBe(2);
+    expect(nope.stderr).toContain(
+      '--eval-extractor nope: not "resnet50", "test", or a folder with a model.json',
+    );
   });
 
   it('cyclegan train NV → MEL evaluates the translations against real MEL images', async () => {
