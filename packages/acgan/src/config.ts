@@ -1,4 +1,4 @@
-import { ISIC2019, parseConfig, SkinganError } from '@skingan/core';
+import { EvalConfigSchema, ISIC2019, parseConfig, SkinganError } from '@skingan/core';
 import { z } from 'zod';
 
 const int = () => z.number().int();
@@ -131,6 +131,8 @@ export const AcganConfigSchema = z
     generator: GeneratorConfigSchema.prefault({}),
     discriminator: DiscriminatorConfigSchema.prefault({}),
     training: TrainingConfigSchema.prefault({}),
+    /** Quality measurement while training (FID, KID, diversity, fidelity): core's `EvalConfigSchema`. */
+    eval: EvalConfigSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     const g = c.generator.startSize;

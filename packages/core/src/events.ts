@@ -30,13 +30,43 @@ export interface CheckpointEvent {
   path: string;
 }
 
-export type TrainingEvent = StepEvent | EpochEvent | CheckpointEvent;
+/**
+ * A measurement of the generator during training (every `eval.every` epochs; e.g. @skingan/metrics'
+ * QualityProbe: FID, KID, within-class diversity, class fidelity).
+ */
+export interface EvalEvent {
+  kind: 'eval';
+  step: number;
+  epoch: number;
+  /** The figures, as flat JSON fields (written to metrics.jsonl as they are). */
+  figures: Record<string, unknown>;
+  /** What a person should look at: mode collapse, a rising FID. */
+  warnings: string[];
+  elapsedMs: number;
+}
+
+/** Where training is when a trainer's `evaluate` hook is called. */
+export interface EvalPoint {
+  epoch: number;
+  step: number;
+  /** The run's last epoch (a time budget should not skip it). */
+  final: boolean;
+}
+
+/** What a trainer's `evaluate` hook returns: figures and warnings for the `EvalEvent` (undefined: skipped). */
+export interface Evaluation {
+  figures: Record<string, unknown>;
+  warnings: string[];
+}
+
+export type TrainingEvent = StepEvent | EpochEvent | CheckpointEvent | EvalEvent;
 
 /** Receives training events: progress bars, metrics.jsonl writers, early stopping... */
 export interface TrainingObserver {
   onStep?(e: StepEvent): void | Promise<void>;
   onEpoch?(e: EpochEvent): void | Promise<void>;
   onCheckpoint?(e: CheckpointEvent): void | Promise<void>;
+  onEval?(e: EvalEvent): void | Promise<void>;
 }
 
 /** Fans one event out to several observers, in order. */
@@ -51,6 +81,9 @@ export function combineObservers(...observers: (TrainingObserver | undefined)[])
     },
     async onCheckpoint(e) {
       for (const o of list) await o.onCheckpoint?.(e);
+    },
+    async onEval(e) {
+      for (const o of list) await o.onEval?.(e);
     },
   };
 }

@@ -19,11 +19,15 @@ export {
   schemaKeysAt,
   unknownKeyMessage,
 } from './config/config-issues.js';
+export { type EvalConfig, EvalConfigSchema } from './config/eval-config.js';
 export { type ErrorCode, isSkinganError, SkinganError, type SkinganErrorOptions } from './errors.js';
 export {
   type CheckpointEvent,
   combineObservers,
   type EpochEvent,
+  type EvalEvent,
+  type EvalPoint,
+  type Evaluation,
   type StepEvent,
   type TrainingEvent,
   type TrainingObserver,

@@ -1,4 +1,4 @@
-import { parseConfig, SkinganError } from '@skingan/core';
+import { EvalConfigSchema, parseConfig, SkinganError } from '@skingan/core';
 import { z } from 'zod';
 
 const int = () => z.number().int();
@@ -52,6 +52,11 @@ export const CycleGanConfigSchema = z
     sampleEvery: int().min(0).default(0),
     /** Images per domain in the sample grids. */
     sampleCount: int().min(1).default(4),
+    /**
+     * Quality measurement of A → B while training (core's `EvalConfigSchema`): translated domain-A
+     * images against real domain-B images, the target class being B's.
+     */
+    eval: EvalConfigSchema.prefault({}),
   })
   .transform((c) => ({
     ...c,

@@ -32,7 +32,18 @@ export {
   unitPreprocess,
 } from './extractors/preprocess.js';
 export { type TestExtractorOptions, testFeatureExtractor } from './extractors/test-extractor.js';
-export { type ExtractOptions, extractFeatures, type ImageSource } from './gan/extract.js';
+export {
+  type ClassDiversity,
+  type DiversityResult,
+  meanPairwiseDistance,
+  withinClassDiversity,
+} from './gan/diversity.js';
+export {
+  type ExtractOptions,
+  extractFeatures,
+  type ImageSource,
+  predictProbabilities,
+} from './gan/extract.js';
 export {
   concatRows,
   type FeatureInput,
@@ -43,6 +54,13 @@ export {
 } from './gan/feature-matrix.js';
 export { type FidResult, featureStatistics, fid, frechetDistance, type GaussianStats } from './gan/fid.js';
 export {
+  assignedClasses,
+  type ClassFidelity,
+  type ClassifiedSet,
+  classFidelity,
+  type FidelityResult,
+} from './gan/fidelity.js';
+export {
   type KidOptions,
   type KidResult,
   type KidSubset,
@@ -52,9 +70,18 @@ export {
 } from './gan/kid.js';
 export { type PerClassOptions, type PerClassValue, perClass } from './gan/per-class.js';
 export { type PrdcOptions, type PrdcResult, prdc } from './gan/prdc.js';
+export { type GanQuality, type GanQualityOptions, ganQuality, type QualitySet } from './gan/quality.js';
+export {
+  type GenerateForClass,
+  type ProbeEvaluation,
+  QualityProbe,
+  type QualityProbeOptions,
+  qualityRecord,
+  qualityWarnings,
+} from './gan/quality-probe.js';
 export { classificationTable, confusionMarkdown } from './report/classification-table.js';
 export { escapeHtml } from './report/escape-html.js';
-export { extractorNote, type GanMetricsEntry, ganMetricsTable } from './report/gan-table.js';
+export { extractorNote, type GanMetricsEntry, ganMetricsTable, ganQualityTable } from './report/gan-table.js';
 export { type LineChart, type LineChartSize, lineChartSvg } from './report/line-chart-svg.js';
 export { type ClassifierSummary, summarizeReport, summarizeSeeds } from './report/summary.js';
 export {

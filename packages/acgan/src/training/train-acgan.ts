@@ -28,9 +28,9 @@ export async function trainAcgan(
     resume: options.resume ?? false,
     // With the defaults of fields added since the run started, so that they resume unchanged.
     parseSaved: parseAcganConfig,
-    // Training longer is the one change a resume may make; after a divergence, the training
-    // settings (learning rates) too, and they must change.
-    resumableKeys: ['epochs'],
+    // Training longer (and measuring differently) are the changes a resume may make; after a
+    // divergence, the training settings (learning rates) too, and they must change.
+    resumableKeys: ['epochs', 'eval'],
     retuneKeys: ['training'],
     resumeDiverged: options.resumeDiverged ?? false,
     ...(options.runInfo ? { info: options.runInfo } : {}),

@@ -2,9 +2,12 @@ import { join } from 'node:path';
 import {
   type BatchSource,
   type CheckpointRef,
+  type ConditionalGenerator,
   combineObservers,
   countParams,
   DivergedError,
+  type EvalPoint,
+  type Evaluation,
   lastGoodCheckpoint,
   learningRateHint,
   type ParamCount,
@@ -57,6 +60,11 @@ export interface AcganTrainerOptions {
   observer?: TrainingObserver;
   /** Receives the sample grid after each epoch (models do not write images: the caller does). */
   onSamples?: (grid: SampleGrid) => void | Promise<void>;
+  /**
+   * Measures the generator after every `config.eval.every` epochs (e.g. with @skingan/metrics'
+   * `QualityProbe`); what it returns goes to the observer as an `eval` event (metrics.jsonl, warnings).
+   */
+  evaluate?: (generator: ConditionalGenerator, at: EvalPoint) => Promise<Evaluation | undefined>;
   /** Stops at the next step boundary, with a checkpoint. */
   signal?: AbortSignal;
   /** Stops (with a checkpoint) once this many steps in total are done. */
@@ -228,6 +236,15 @@ export class AcganTrainer {
     return generateImages(this.samplingGenerator, this.config, labels, seed);
   }
 
+  /** The current generator (inference mode) behind core's `ConditionalGenerator` interface. */
+  asGenerator(): ConditionalGenerator {
+    return {
+      labelSpace: this.config.labelSpace,
+      imageSize: this.config.imageSize,
+      generate: (labels, seed = 0) => this.generate(labels, seed),
+    };
+  }
+
   /** The fixed-noise sample grid as `onSamples` receives it (the caller disposes `images`). */
   sampleGrid(): SampleGrid {
     const { classes } = this.config.labelSpace;
@@ -352,6 +369,24 @@ export class AcganTrainer {
         await this.options.onSamples(grid);
       } finally {
         grid.images.dispose();
+      }
+    }
+    const every = this.config.eval.every;
+    if (this.options.evaluate && every > 0 && (this.epoch + 1) % every === 0) {
+      const t0 = performance.now();
+      const evaluation = await this.options.evaluate(this.asGenerator(), {
+        epoch: this.epoch,
+        step: this.step,
+        final: this.epoch + 1 === this.config.epochs,
+      });
+      if (evaluation) {
+        await observer.onEval?.({
+          kind: 'eval',
+          epoch: this.epoch,
+          step: this.step,
+          ...evaluation,
+          elapsedMs: performance.now() - t0,
+        });
       }
     }
     this.epoch++;

@@ -13,7 +13,10 @@ import {
 } from '@skingan/acgan';
 import {
   CheckpointStore,
+  type ConditionalGenerator,
   checkRunOut,
+  combineObservers,
+  type EvalPoint,
   ISIC2019,
   pathExists,
   readConfigFile,
@@ -36,8 +39,15 @@ import { checkRunInputs, describeInput, resumeFlags } from '../run-inputs.js';
 import { printJson } from '../ui/output.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
 import { onStopSignals } from '../ui/stop-signals.js';
+import {
+  addEvalOptions,
+  createTrainingProbe,
+  type EvalFlags,
+  evalOverrides,
+  evalPrinter,
+} from './quality-eval.js';
 
-interface TrainOptions {
+interface TrainOptions extends EvalFlags {
   data: string[];
   split?: string;
   classes?: string;
@@ -76,8 +86,7 @@ export function registerAcgan(program: Command): void {
     .command('acgan')
     .description('ACGAN (Odena et al. 2017): class-conditional lesion images from noise');
 
-  const trainCommand = acgan
-    .command('train')
+  const trainCommand = addEvalOptions(acgan.command('train'))
     .description(
       'train an ACGAN on all classes at once; writes a run folder (config, metrics, checkpoints, sample grids)',
     )
@@ -215,8 +224,21 @@ async function train(opts: TrainOptions): Promise<void> {
       `batch ${t.batchSize}, ${source.stepsPerEpoch} steps/epoch × ${config.epochs} epochs${firstStep ? `, resuming at step ${firstStep}` : ''}`,
   );
 
-  const stop = onStopSignals((l) => progress.log(l), 'stopping after this step and saving a checkpoint');
   const started = Date.now();
+  const quality = await createTrainingProbe({
+    eval: config.eval,
+    preset: config.preset,
+    seed: config.seed,
+    classes: config.labelSpace.classes,
+    samples,
+    imageSize: config.imageSize,
+    log,
+    resume: { dir: out, step: firstStep },
+  }).catch((e) => {
+    source.dispose();
+    throw e;
+  });
+  const stop = onStopSignals((l) => progress.log(l), 'stopping after this step and saving a checkpoint');
   try {
     const result = await trainAcgan({
       config,
@@ -226,11 +248,28 @@ async function train(opts: TrainOptions): Promise<void> {
       runInfo,
       source,
       signal: stop.signal,
-      observer: {
-        // The bar shows the two totals; metrics.jsonl has every term.
-        onStep: (e) => bar.onStep?.({ ...e, losses: { d: e.losses.d!, g: e.losses.g! } }),
-        onEpoch: (e) => bar.onEpoch?.({ ...e, losses: { d: e.losses.d!, g: e.losses.g! } }),
-      },
+      observer: combineObservers(
+        {
+          // The bar shows the two totals; metrics.jsonl has every term.
+          onStep: (e) => bar.onStep?.({ ...e, losses: { d: e.losses.d!, g: e.losses.g! } }),
+          onEpoch: (e) => bar.onEpoch?.({ ...e, losses: { d: e.losses.d!, g: e.losses.g! } }),
+        },
+        evalPrinter(
+          (l) => progress.log(l),
+          (l) => (opts.json ? process.stderr.write(`skingan: ${l}\n`) : progress.log(l)),
+        ),
+      ),
+      // The same noise every evaluation (image i of class c: seed EVAL_SEED + c·n + i), so the
+      // figures follow the generator, not the draw.
+      ...(quality
+        ? {
+            evaluate: (generator: ConditionalGenerator, at: EvalPoint) =>
+              quality.evaluate(
+                (c, n) => generator.generate(new Array<number>(n).fill(c), EVAL_SEED + c * n),
+                at,
+              ),
+          }
+        : {}),
       onSamples: async (grid) => {
         const file = join(out, 'samples', `epoch-${String(grid.epoch + 1).padStart(3, '0')}.png`);
         await writeGrid(file, grid.images, { rows: grid.rows, cols: grid.cols, rowLabels: grid.classes });
@@ -265,8 +304,12 @@ async function train(opts: TrainOptions): Promise<void> {
   } finally {
     stop.dispose();
     source.dispose();
+    quality?.dispose();
   }
 }
+
+/** Base seed of the evaluation noise (apart from the sample grids' and `acgan sample`'s default 0). */
+const EVAL_SEED = 1_000_000;
 
 /** Why there is nothing to train on, and what to check (not "lower --batch-size"). */
 function noImagesError(opts: TrainOptions, problems: number): SkinganError {
@@ -306,6 +349,7 @@ async function resolveTrainConfig(
       ...(opts.diffaugment ? { diffAugment: ['color', 'translation', 'cutout'] } : {}),
       ...(opts.checkpointEvery !== undefined ? { checkpointEvery: opts.checkpointEvery } : {}),
     },
+    eval: evalOverrides(opts),
   };
   const savedPath = join(out, 'config.json');
   if (opts.resume && (await pathExists(savedPath))) {

@@ -4,6 +4,9 @@ import {
   CheckpointStore,
   checkRunOut,
   classIndex,
+  combineObservers,
+  type EvalPoint,
+  type ImageTranslator,
   ISIC2019,
   pathExists,
   RunFolder,
@@ -43,8 +46,17 @@ import { checkRunInputs, resumeFlags } from '../run-inputs.js';
 import { printJson } from '../ui/output.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
 import { onStopSignals } from '../ui/stop-signals.js';
+import {
+  addEvalOptions,
+  createTrainingProbe,
+  type EvalFlags,
+  evalOverrides,
+  evalPrinter,
+  limitPerClass,
+  type TrainingProbe,
+} from './quality-eval.js';
 
-interface TrainOptions {
+interface TrainOptions extends EvalFlags {
   a: string;
   b: string;
   data?: string[];
@@ -99,8 +111,7 @@ export function registerCyclegan(program: Command): void {
     .command('cyclegan')
     .description('CycleGAN (Zhu et al. 2017): unpaired translation between two image domains, e.g. NV → MEL');
 
-  const trainCommand = cyclegan
-    .command('train')
+  const trainCommand = addEvalOptions(cyclegan.command('train'))
     .description(
       'train a CycleGAN between domains A and B; writes a run folder (config, metrics, checkpoints, sample grids)',
     )
@@ -230,7 +241,7 @@ async function train(opts: TrainOptions): Promise<void> {
     config,
     resume: opts.resume ?? false,
     info,
-    resumableKeys: ['epochs', 'decayEpochs', 'checkpointEvery', 'sampleEvery'],
+    resumableKeys: ['epochs', 'decayEpochs', 'checkpointEvery', 'sampleEvery', 'eval'],
     retuneKeys: ['lr'],
     resumeDiverged: opts.resumeDiverged ?? false,
   });
@@ -247,6 +258,8 @@ async function train(opts: TrainOptions): Promise<void> {
   const sourceB = source(b.samples, config.seed + 1);
   let trainer: CycleGanTrainer | undefined;
   let samples: { a: tf.Tensor4D; b: tf.Tensor4D; idsA: string[]; idsB: string[] } | undefined;
+  let quality: TrainingProbe | undefined;
+  let evalSources: tf.Tensor4D | undefined;
   const stop = onStopSignals(
     (l) => process.stderr.write(`\n${l}\n`),
     'stopping after this step and saving a checkpoint',
@@ -262,10 +275,36 @@ async function train(opts: TrainOptions): Promise<void> {
       idsA: firstA.map((s) => s.id),
       idsB: firstB.map((s) => s.id),
     };
-    const stepsPerEpoch = Math.max(sourceA.stepsPerEpoch, sourceB.stepsPerEpoch);
     const firstStep = opts.resume
       ? ((await new CheckpointStore(join(out, 'checkpoints')).latest())?.step ?? 0)
       : 0;
+    // Evaluations translate the same domain-A images each time and compare them with a fixed
+    // sample of B (its one class, or "B" for a folder of several).
+    const target = b.info.class ?? 'B';
+    let evalConfig = config.eval;
+    if (evalConfig.classifier && !b.info.class) {
+      log('eval: domain B is not one class: class fidelity is not measured');
+      evalConfig = { ...evalConfig, classifier: undefined };
+    }
+    quality = await createTrainingProbe({
+      eval: evalConfig,
+      preset: config.preset,
+      seed: config.seed,
+      classes: [target],
+      samples: b.samples.map((x) => ({ ...x, label: 0 })),
+      imageSize: config.size,
+      log,
+      resume: { dir: out, step: firstStep },
+    });
+    if (quality) {
+      const from = limitPerClass(
+        a.samples.map((x) => ({ ...x, label: 0 })),
+        config.eval.perClass,
+        `${config.seed}:eval-sources`,
+      );
+      evalSources = await loadImages(from, config.size);
+    }
+    const stepsPerEpoch = Math.max(sourceA.stepsPerEpoch, sourceB.stepsPerEpoch);
     const p = trainer.params();
     log(
       `cyclegan: A ${describeDomain(a.info)} (${a.samples.length} images) ↔ B ${describeDomain(b.info)} (${b.samples.length}), ` +
@@ -286,10 +325,22 @@ async function train(opts: TrainOptions): Promise<void> {
       run,
       samples,
       signal: stop.signal,
-      observer: {
-        onStep: (e) => bar.onStep?.({ ...e, losses: totals(e.losses) }),
-        onEpoch: (e) => bar.onEpoch?.({ ...e, losses: totals(e.losses) }),
-      },
+      observer: combineObservers(
+        {
+          onStep: (e) => bar.onStep?.({ ...e, losses: totals(e.losses) }),
+          onEpoch: (e) => bar.onEpoch?.({ ...e, losses: totals(e.losses) }),
+        },
+        evalPrinter(
+          (l) => progress.log(l),
+          (l) => (opts.json ? process.stderr.write(`skingan: ${l}\n`) : progress.log(l)),
+        ),
+      ),
+      ...(quality && evalSources
+        ? {
+            evaluate: (translator: ImageTranslator, at: EvalPoint) =>
+              quality!.evaluate(() => translator.translate(evalSources!), at),
+          }
+        : {}),
       onSamples: async (grids) => {
         for (const g of grids) {
           const file = join(run.samplesDir, `step-${String(g.step).padStart(7, '0')}-${g.name}.png`);
@@ -327,6 +378,8 @@ async function train(opts: TrainOptions): Promise<void> {
     stop.dispose();
     trainer?.dispose();
     if (samples) tf.dispose([samples.a, samples.b]);
+    evalSources?.dispose();
+    quality?.dispose();
     sourceA.dispose();
     sourceB.dispose();
   }
@@ -423,12 +476,21 @@ async function resolveTrainConfig(opts: TrainOptions, out: string): Promise<Cycl
     const saved = await readRunConfig(out);
     const { preset, ...rest } = saved;
     // Keep the saved derived values unless their source changed.
-    return resolveConfig(undefined, { ...rest, ...defined(flags), preset } as Partial<CycleGanConfigInput>);
+    return resolveConfig(undefined, {
+      ...rest,
+      ...defined(flags),
+      eval: { ...rest.eval, ...evalOverrides(opts) },
+      preset,
+    } as Partial<CycleGanConfigInput>);
   }
   const file = opts.config ? await readConfigFile(opts.config) : {};
   const preset = opts.preset ?? (file.preset as CycleGanPresetName | undefined) ?? 'thesis';
   const { preset: _, ...fromFile } = file;
-  return resolveConfig(preset, { ...fromFile, ...defined(flags) });
+  return resolveConfig(preset, {
+    ...fromFile,
+    ...defined(flags),
+    eval: { ...(fromFile.eval as object | undefined), ...evalOverrides(opts) },
+  });
 }
 
 function defined<T extends object>(o: T): Partial<T> {

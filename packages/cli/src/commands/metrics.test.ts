@@ -1,6 +1,8 @@
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createResNetClassifier } from '@skingan/classifier';
+import { ISIC2019, initBackend } from '@skingan/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../test-utils/run-cli.js';
 import { testImages } from '../test-utils/shared-data.js';
@@ -116,6 +118,82 @@ describe(`skingan metrics fid|kid|prd (${name})`, () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/ResNet-50 weights are not in .*empty-cache\/weights\/resnet50-imagenet/);
     expect(r.stderr).toContain('skingan weights fetch resnet50-imagenet');
+  });
+});
+
+describe(`skingan metrics gan (${name})`, () => {
+  /** A dataset folder of links to the images of `pick` rows. */
+  async function linked(folder: string, pick: (r: string[]) => boolean): Promise<string> {
+    const out = join(dir, folder);
+    await mkdir(join(out, 'images'), { recursive: true });
+    const chosen = rows.filter(pick);
+    await writeFile(
+      join(out, 'labels.csv'),
+      `image,${CLASSES.join(',')},UNK\n${chosen.map((r) => r.join(',')).join('\n')}\n`,
+    );
+    for (const r of chosen)
+      await symlink(join(ISIC_MINI, 'images', `${r[0]}${ext}`), join(out, 'images', `${r[0]}${ext}`));
+    return out;
+  }
+
+  it('real against itself: FID ≈ 0, diversity exactly 1 in every class, no fidelity without --classifier', () => {
+    const args = ['metrics', 'gan', ISIC_MINI, ISIC_MINI, '--extractor', 'test', '--per-class-limit', '6'];
+    const r = runCli([...args, '--json']);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(Math.abs(out.fid)).toBeLessThan(1e-3);
+    expect(out.diversity.mean).toBe(1);
+    expect(out.diversity.perClass.map((p: { ratio: number }) => p.ratio)).toEqual(CLASSES.map(() => 1));
+    expect(out.counts).toMatchObject({ generated: 48, real: 48 });
+    expect(out.fidelity).toBeNull();
+    expect(out.extractor).toBe('test-random-conv (64-d, 32px)');
+    const text = runCli(args);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(
+      /^FID -?0\.00 {2}KID .* diversity mean 1\.00, worst MEL 1\.00 {2}fidelity not measured/,
+    );
+    expect(text.stdout).toContain(
+      '| class | n generated | n real | diversity | spread generated | spread real |',
+    );
+    expect(text.stdout).toMatch(/\| VASC \| 6 \| 6 \| 1\.00 \| \d+\.\d\d \| \d+\.\d\d \|/);
+  });
+
+  it('one generated class: a ratio for it only; with --classifier, fidelity of identical sets is equal', async () => {
+    const mel = await linked('gan-mel', (r) => Number(r[1]) === 1);
+    await initBackend({ backend: 'wasm', log: null });
+    const clf = createResNetClassifier('resnet-small', { labelSpace: ISIC2019, inputSize: 32, seed: 3 });
+    const clfDir = join(dir, 'classifier');
+    await clf.save(clfDir);
+    clf.dispose();
+    const r = runCli(['metrics', 'gan', mel, mel, '--extractor', 'test', '--classifier', clfDir, '--json']);
+    expect(r.code).toBe(0);
+    const same = JSON.parse(r.stdout);
+    expect(same.fidelity.perClass[0].generated).toBe(same.fidelity.perClass[0].real);
+    expect(same.fidelity.balanced).toBe(same.fidelity.realBalanced);
+    expect(same.fidelity.classifier).toBe(clfDir);
+    const v = JSON.parse(runCli(['metrics', 'gan', mel, ISIC_MINI, '--extractor', 'test', '--json']).stdout);
+    expect(v.diversity.perClass[0]).toMatchObject({ class: 'MEL', nGenerated: 60, nReal: 60, ratio: 1 });
+    expect(v.diversity.perClass[1]).toMatchObject({
+      class: 'NV',
+      ratio: null,
+      skipped: 'needs ≥ 2 real and ≥ 2 generated images, has 60 real and 0 generated',
+    });
+    expect(v.diversity.worst).toEqual({ class: 'MEL', value: 1 });
+    expect(v.fid).toBeGreaterThan(0.01);
+  });
+
+  it('errors name the folder: missing, or too few images', async () => {
+    const missing = runCli(['metrics', 'gan', join(dir, 'nope'), ISIC_MINI, '--extractor', 'test']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`${join(dir, 'nope')}: no such dataset folder`);
+    const first = rows[0]![0];
+    const one = await linked('gan-one', (r) => r[0] === first);
+    const r = runCli(['metrics', 'gan', ISIC_MINI, one, '--extractor', 'test', '--json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout).error).toMatchObject({
+      code: 'USAGE',
+      message: `${one}: the real folder has 1 usable images; at least 2 are needed`,
+    });
   });
 });
 

@@ -1,14 +1,12 @@
 import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
-import { type FeatureExtractor, isSkinganError, type Sample, SkinganError } from '@skingan/core';
-import { type Dataset, formatProblem, loadDataset, loadImages } from '@skingan/data';
+import { type FeatureExtractor, isSkinganError, SkinganError } from '@skingan/core';
+import { type Dataset, formatProblem, loadDataset } from '@skingan/data';
 import {
   classificationIntervals,
   classificationReport,
   classificationTable,
-  concatRows,
   confusionMarkdown,
-  extractFeatures,
   extractorNote,
   type FeatureMatrix,
   fid,
@@ -24,7 +22,7 @@ import {
 import { type Command, Option } from 'commander';
 import { initCommandBackend, intOption, numberOption } from '../options.js';
 import { printJson } from '../ui/output.js';
-import { Progress } from '../ui/progress.js';
+import { measureImages, registerGanQuality } from './metrics-gan.js';
 
 interface ClassifyOptions {
   pred: string;
@@ -49,7 +47,7 @@ interface GanOptions {
 
 type GanMetric = 'fid' | 'kid' | 'prd';
 
-/** `skingan metrics classify|fid|kid|prd`. */
+/** `skingan metrics classify|fid|kid|prd|gan`. */
 export function registerMetrics(program: Command): void {
   const metrics = program
     .command('metrics')
@@ -117,6 +115,7 @@ export function registerMetrics(program: Command): void {
     }
     cmd.action(async (opts: GanOptions & Record<string, unknown>, c: Command) => ganMetric(metric, opts, c));
   }
+  registerGanQuality(metrics, warnProblems);
 }
 
 async function classify(opts: ClassifyOptions): Promise<void> {
@@ -223,9 +222,17 @@ async function ganMetric(
   }
   const extractor = await loadFeatureExtractor(opts.extractor, opts.layer ? { layerName: opts.layer } : {});
   try {
-    const realF = await featuresOf(extractor, real.samples, opts.batchSize, 'real');
+    const { features: realF } = await measureImages(
+      extractor,
+      undefined,
+      real.samples,
+      opts.batchSize,
+      'real',
+    );
     const same = resolve(opts.real) === resolve(opts.fake);
-    const fakeF = same ? realF : await featuresOf(extractor, fake.samples, opts.batchSize, 'generated');
+    const fakeF = same
+      ? realF
+      : (await measureImages(extractor, undefined, fake.samples, opts.batchSize, 'generated')).features;
     const compute = (r: FeatureMatrix, g: FeatureMatrix) => {
       if (metric === 'fid') return { fid: fid(r, g) };
       if (metric === 'kid') {
@@ -286,27 +293,6 @@ function warnProblems(d: Dataset, flag: string): void {
   process.stderr.write(
     `skingan: ${flag}: ${d.samples.length} images used, skipped:\n${[...shown, ...more].join('\n')}\n`,
   );
-}
-
-async function featuresOf(
-  extractor: FeatureExtractor,
-  samples: readonly Sample[],
-  batchSize: number,
-  what: string,
-): Promise<FeatureMatrix> {
-  const progress = new Progress({ label: `${what} features`, total: samples.length, unit: 'images' });
-  const parts: FeatureMatrix[] = [];
-  for (let start = 0; start < samples.length; start += batchSize) {
-    const images = await loadImages(samples.slice(start, start + batchSize), extractor.inputSize);
-    try {
-      parts.push(await extractFeatures(extractor, images, { batchSize }));
-    } finally {
-      images.dispose();
-    }
-    progress.update(Math.min(start + batchSize, samples.length));
-  }
-  progress.finish();
-  return concatRows(parts);
 }
 
 type Computed = {

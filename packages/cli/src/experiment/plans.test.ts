@@ -68,6 +68,11 @@ describe('noise2img plan', () => {
     const cg8 = plan.jobs.find((j) => j.id === 'cyclegan-8')!;
     expect(cg8.deps).toEqual(['translate/MEL', 'translate/NV', 'translate/BCC']);
     expect(cg8.args).toContain('--per-class');
+    // The GANs' training evaluations use the experiment's feature network (test, in this preset).
+    for (const id of ['acgan', 'cyclegan/MEL']) {
+      const args = plan.jobs.find((j) => j.id === id)!.args.join(' ');
+      expect(args).toContain('--eval-extractor test');
+    }
     // Test ids never reach training: classifiers train on the split's train part plus synthetic sets.
     const train = plan.jobs.find((j) => j.id === 'classifier/acgan-8/seed-7001')!;
     expect(train.args.join(' ')).toMatch(/--split \{job:split\}\/split\.json .*--add \{job:acgan-8\}\/data/);

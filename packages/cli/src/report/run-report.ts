@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describeRunStatus, type RunJson } from '@skingan/core';
-import type { LineChart, Report, Section } from './model.js';
+import type { LineChart, Report, Section, Table } from './model.js';
 
 type MetricRecord = Record<string, unknown> & { type?: string; step?: number };
 
@@ -46,6 +46,82 @@ export function lossChart(title: string, records: MetricRecord[], maxPoints = 40
   };
 }
 
+/**
+ * The quality evaluations of a GAN run (`type: "eval"` records): FID per evaluation, and the mean
+ * and worst within-class diversity (with class fidelity when measured) on their own 0–1-ish scale.
+ */
+export function qualityCharts(title: string, records: MetricRecord[]): LineChart[] {
+  const evals = evalRecords(records);
+  if (!evals.length) return [];
+  const series = (name: string, key: string) => ({
+    name,
+    points: evals
+      .filter((r) => typeof r[key] === 'number' && Number.isFinite(r[key]))
+      .map((r) => [(r.epoch as number) + 1, r[key] as number] as [number, number]),
+  });
+  const extractor = typeof evals[0]!.extractor === 'string' ? ` (${evals[0]!.extractor})` : '';
+  const charts: LineChart[] = [
+    {
+      title: `${title}: FID per evaluation${extractor}`,
+      xLabel: 'epoch',
+      yLabel: 'FID',
+      series: [series('FID', 'fid')],
+    },
+  ];
+  const lower = [
+    series('diversity (mean)', 'diversityMean'),
+    series('diversity (worst class)', 'diversityWorst'),
+  ];
+  if (evals.some((r) => typeof r.fidelity === 'number')) lower.push(series('class fidelity', 'fidelity'));
+  charts.push({
+    title: `${title}: within-class diversity (generated ÷ real)${lower.length > 2 ? ' and class fidelity' : ''}`,
+    xLabel: 'epoch',
+    series: lower,
+  });
+  return charts;
+}
+
+/** One row per evaluation: FID, KID, diversity (mean, worst class), fidelity, warnings. */
+export function qualityTable(records: MetricRecord[]): Table | undefined {
+  const evals = evalRecords(records);
+  if (!evals.length) return undefined;
+  const num = (v: unknown) => (typeof v === 'number' ? v : null);
+  const fidelity = evals.some((r) => typeof r.fidelity === 'number');
+  return {
+    caption: 'Quality per evaluation',
+    columns: [
+      'epoch',
+      'step',
+      'FID',
+      'KID',
+      'diversity mean',
+      'diversity worst',
+      ...(fidelity ? ['fidelity', 'fidelity (real sample)'] : []),
+      'warnings',
+    ],
+    rows: evals.map((r) => [
+      (r.epoch as number) + 1,
+      num(r.step),
+      num(r.fid),
+      num(r.kid),
+      num(r.diversityMean),
+      typeof r.diversityWorst === 'number' ? `${r.diversityWorstClass} ${r.diversityWorst.toFixed(2)}` : null,
+      ...(fidelity ? [num(r.fidelity), num(r.fidelityReal)] : []),
+      Array.isArray(r.warnings) && r.warnings.length ? r.warnings.join('; ') : '',
+    ]),
+    notes: [
+      `Features: ${String(evals[0]!.extractor)}; ${String(evals[0]!.generated)} generated vs ${String(evals[0]!.real)} real training images per evaluation. Diversity: mean pairwise feature distance within a class, generated ÷ real. Small samples bias FID upwards: compare evaluations of one run, and measure final figures with \`skingan metrics gan\`.`,
+    ],
+  };
+}
+
+/** The eval records, the last one per epoch (a resumed run may have logged an epoch twice). */
+function evalRecords(records: MetricRecord[]): MetricRecord[] {
+  const byEpoch = new Map<number, MetricRecord>();
+  for (const r of records) if (r.type === 'eval' && typeof r.epoch === 'number') byEpoch.set(r.epoch, r);
+  return [...byEpoch.values()].sort((a, b) => (a.epoch as number) - (b.epoch as number));
+}
+
 /** Sections for one training run folder: status, config, loss curves, the latest sample grids. */
 export async function runSections(dir: string, label = basename(dir)): Promise<Section[]> {
   const config = await readJson<Record<string, unknown>>(join(dir, 'config.json'));
@@ -55,6 +131,8 @@ export async function runSections(dir: string, label = basename(dir)): Promise<S
     .filter((f) => f.endsWith('.png'))
     .sort();
   const chart = lossChart(`${label}: losses`, metrics);
+  const charts = [...(chart ? [chart] : []), ...qualityCharts(label, metrics)];
+  const quality = qualityTable(metrics);
   const facts: [string, string][] = Object.entries(config ?? {}).map(([k, v]) => [
     k,
     typeof v === 'string' ? v : JSON.stringify(v),
@@ -67,7 +145,8 @@ export async function runSections(dir: string, label = basename(dir)): Promise<S
       heading: label,
       ...(status ? { text: [status] } : {}),
       facts,
-      ...(chart ? { charts: [chart] } : {}),
+      ...(charts.length ? { charts } : {}),
+      ...(quality ? { tables: [quality] } : {}),
       images: samples.slice(-2).map((f) => ({ path: join(dir, 'samples', f), caption: `${label}: ${f}` })),
     },
   ];

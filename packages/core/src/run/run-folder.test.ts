@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend.js';
+import { combineObservers } from '../events.js';
 import { DivergedError, DivergenceGuard } from './divergence-guard.js';
 import { folderLockHolder, LOCK_FILE } from './folder-lock.js';
 import { RunFolder } from './run-folder.js';
@@ -32,6 +33,33 @@ describe('RunFolder', () => {
     const status = JSON.parse(await fs.readFile(join(dir, 'r', 'run.json'), 'utf8'));
     expect(status).toMatchObject({ kind: 'test', status: 'completed', backend: 'cpu' });
     expect(await run.readMetrics()).toEqual([{ type: 'step', step: 1, loss: 0.5 }]);
+  });
+
+  it('its metrics observer appends eval events (through combineObservers) as type "eval" records', async () => {
+    const run = await RunFolder.open(join(dir, 'r'), { kind: 'test', config: {} });
+    const seen: number[] = [];
+    const observer = combineObservers(run.metricsObserver(), { onEval: (e) => void seen.push(e.epoch) });
+    await observer.onEval?.({
+      kind: 'eval',
+      epoch: 2,
+      step: 30,
+      figures: { fid: 12.5, diversity: { MEL: 0.4 } },
+      warnings: ['mode collapse: class MEL diversity 0.40'],
+      elapsedMs: 7,
+    });
+    await run.finish('completed');
+    expect(seen).toEqual([2]);
+    expect(await run.readMetrics()).toEqual([
+      {
+        type: 'eval',
+        step: 30,
+        epoch: 2,
+        fid: 12.5,
+        diversity: { MEL: 0.4 },
+        warnings: ['mode collapse: class MEL diversity 0.40'],
+        ms: 7,
+      },
+    ]);
   });
 
   it('refuses to overwrite a run, and refuses a resume with another config', async () => {

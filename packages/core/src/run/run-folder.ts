@@ -196,7 +196,7 @@ export class RunFolder<C = unknown> {
     });
   }
 
-  /** An observer that writes every step and epoch event to metrics.jsonl. */
+  /** An observer that writes every step, epoch, checkpoint and eval event to metrics.jsonl. */
   metricsObserver(): TrainingObserver {
     return {
       onStep: (e) =>
@@ -204,6 +204,15 @@ export class RunFolder<C = unknown> {
       onEpoch: (e) =>
         this.log({ type: 'epoch', step: e.step, epoch: e.epoch, ...e.losses, ...e.metrics, ms: e.elapsedMs }),
       onCheckpoint: (e) => this.log({ type: 'checkpoint', step: e.step, epoch: e.epoch, path: e.path }),
+      onEval: (e) =>
+        this.log({
+          type: 'eval',
+          step: e.step,
+          epoch: e.epoch,
+          ...e.figures,
+          warnings: e.warnings,
+          ms: e.elapsedMs,
+        }),
     };
   }
 

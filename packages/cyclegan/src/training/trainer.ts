@@ -5,6 +5,9 @@ import {
   DivergedError,
   DivergenceGuard,
   type DivergenceGuardState,
+  type EvalPoint,
+  type Evaluation,
+  type ImageTranslator,
   lastGoodCheckpoint,
   learningRateHint,
   type NamedTensor,
@@ -24,6 +27,7 @@ import {
   type NET_NAMES,
   netParams,
 } from '../networks/cyclegan-nets.js';
+import { CycleGanTranslator } from '../translator.js';
 import { Adam } from './adam.js';
 import { randomCropFlip } from './augment.js';
 import { type CycleGanStepLosses, cycleGanStep, LOSS_NAMES, type StepContext } from './cycle-step.js';
@@ -39,6 +43,12 @@ export interface TrainOptions {
   observer?: TrainingObserver;
   /** Receives the sample grids (A → B → A, B → A → B); the trainer disposes them afterwards. */
   onSamples?: (grids: CycleGanSampleGrid[]) => void | Promise<void>;
+  /**
+   * Measures A → B after every `config.eval.every` epochs (e.g. with @skingan/metrics'
+   * `QualityProbe`, translating fixed domain-A images); the result goes to the observer as an
+   * `eval` event (metrics.jsonl, warnings). The translator is the live G_A: use it, do not keep it.
+   */
+  evaluate?: (translator: ImageTranslator, at: EvalPoint) => Promise<Evaluation | undefined>;
   /** Fixed images for the sample grids (at `size`); default: the current step's crops. */
   samples?: SampleImages;
   /** Stops after the current step, with a checkpoint. */
@@ -269,6 +279,24 @@ export class CycleGanTrainer {
             elapsedMs: performance.now() - started,
           });
           if (config.sampleEvery === 0 || this.stepCount % config.sampleEvery !== 0) await emitSamples(last);
+          if (options.evaluate && config.eval.every > 0 && (epoch + 1) % config.eval.every === 0) {
+            const t0 = performance.now();
+            const translator = new CycleGanTranslator(this.nets.G_A, config.size, 'a2b');
+            const evaluation = await options.evaluate(translator, {
+              epoch,
+              step: this.stepCount,
+              final: epoch + 1 === config.epochs,
+            });
+            if (evaluation) {
+              await observer.onEval?.({
+                kind: 'eval',
+                epoch,
+                step: this.stepCount,
+                ...evaluation,
+                elapsedMs: performance.now() - t0,
+              });
+            }
+          }
         } finally {
           tf.dispose([last?.a, last?.b].filter((t): t is tf.Tensor4D => t !== undefined));
         }

@@ -1,4 +1,4 @@
-import type { FeatureExtractor } from '@skingan/core';
+import type { FeatureExtractor, ProbabilisticClassifier } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { checkFinite, type FeatureMatrix } from './feature-matrix.js';
 
@@ -22,25 +22,49 @@ export async function extractFeatures(
   images: ImageSource,
   options: ExtractOptions = {},
 ): Promise<FeatureMatrix> {
+  const m = await mapImages(images, extractor.inputSize, (b) => extractor.features(b), options);
+  return checkFinite(m, `features from ${extractor.name}`);
+}
+
+/**
+ * A classifier's class probabilities for images (NHWC in [-1, 1]), one row per image, with the same
+ * batching, resizing and disposal rules as `extractFeatures`.
+ */
+export async function predictProbabilities(
+  classifier: ProbabilisticClassifier,
+  images: ImageSource,
+  options: ExtractOptions = {},
+): Promise<number[][]> {
+  const m = await mapImages(images, classifier.inputSize, (b) => classifier.predictProba(b), options);
+  const rows: number[][] = [];
+  for (let i = 0; i < m.rows; i++) rows.push(Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols)));
+  return rows;
+}
+
+/** Applies `fn` (images at `size`² → one row per image) to every image of `images`, in batches. */
+async function mapImages(
+  images: ImageSource,
+  size: number,
+  fn: (batch: tf.Tensor4D) => tf.Tensor2D,
+  options: ExtractOptions,
+): Promise<FeatureMatrix> {
   const batchSize = options.batchSize ?? 32;
   const chunks: Float32Array[] = [];
   let dim = -1;
   let done = 0;
   const run = async (x: tf.Tensor4D): Promise<void> => {
     for (let start = 0; start < x.shape[0]; start += batchSize) {
-      const size = Math.min(batchSize, x.shape[0] - start);
+      const n = Math.min(batchSize, x.shape[0] - start);
       const f = tf.tidy(() => {
-        let b = x.shape[0] === size ? x : x.slice([start, 0, 0, 0], [size, -1, -1, -1]);
-        if (b.shape[1] !== extractor.inputSize || b.shape[2] !== extractor.inputSize) {
-          b = tf.image.resizeBilinear(b, [extractor.inputSize, extractor.inputSize]);
-        }
-        return extractor.features(b);
+        let b = x.shape[0] === n ? x : x.slice([start, 0, 0, 0], [n, -1, -1, -1]);
+        if (b.shape[1] !== size || b.shape[2] !== size) b = tf.image.resizeBilinear(b, [size, size]);
+        return fn(b);
       });
       const data = (await f.data()) as Float32Array;
       if (dim < 0) dim = f.shape[1];
       f.dispose();
       chunks.push(data);
-      done += size;
+      done += n;
       options.onProgress?.(done);
     }
   };
@@ -61,5 +85,5 @@ export async function extractFeatures(
     data.set(c, off);
     off += c.length;
   }
-  return checkFinite({ rows: done, cols: Math.max(dim, 0), data }, `features from ${extractor.name}`);
+  return { rows: done, cols: Math.max(dim, 0), data };
 }

@@ -65,7 +65,8 @@ function indicesOf(labels: readonly number[], c: number): number[] {
   return out;
 }
 
-function checkLabels(labels: readonly number[], rows: number, k: number, what: string): void {
+/** Labels must be class indices in [0, k), one per feature row. */
+export function checkLabels(labels: readonly number[], rows: number, k: number, what: string): void {
   if (labels.length !== rows) {
     throw new SkinganError(`${what}: ${labels.length} labels for ${rows} feature rows`);
   }

@@ -1,6 +1,7 @@
 import type { FidResult } from '../gan/fid.js';
 import type { KidResult } from '../gan/kid.js';
 import type { PrdcResult } from '../gan/prdc.js';
+import type { GanQuality } from '../gan/quality.js';
 import type { MetricsTable, TableColumn, TableRow } from './table.js';
 
 /** One row of GAN metrics: a generated set (or one class of it) against the real set. */
@@ -76,4 +77,61 @@ export function ganMetricsTable(
     );
   }
   return { title: options.title ?? 'Image quality', rowHeader: 'set', columns, rows, notes };
+}
+
+/**
+ * `ganQuality`'s per-class figures, one row per class: images on each side, within-class diversity
+ * (generated ÷ real, and the two mean pairwise distances), and class fidelity when measured; the
+ * overall figures and the definitions go in the notes.
+ */
+export function ganQualityTable(q: GanQuality, options: { title?: string } = {}): MetricsTable {
+  const columns: TableColumn[] = [
+    { key: 'nGenerated', header: 'n generated', digits: 0 },
+    { key: 'nReal', header: 'n real', digits: 0 },
+    { key: 'diversity', header: 'diversity', digits: 2 },
+    { key: 'spreadGenerated', header: 'spread generated', digits: 2 },
+    { key: 'spreadReal', header: 'spread real', digits: 2 },
+  ];
+  if (q.fidelity) {
+    columns.push(
+      { key: 'fidelity', header: 'fidelity generated', digits: 2 },
+      { key: 'fidelityReal', header: 'fidelity real', digits: 2 },
+    );
+  }
+  const cell = (v: number | null | undefined) => (v === null || v === undefined ? null : { value: v });
+  const rows: TableRow[] = q.diversity.perClass.map((d, c) => {
+    const f = q.fidelity?.perClass[c];
+    return {
+      label: d.class,
+      cells: {
+        nGenerated: { value: d.nGenerated },
+        nReal: { value: d.nReal },
+        diversity: cell(d.ratio),
+        spreadGenerated: cell(d.generated),
+        spreadReal: cell(d.real),
+        fidelity: cell(f?.generated),
+        fidelityReal: cell(f?.real),
+      },
+    };
+  });
+  const fmt = (v: number | null | undefined, digits = 2) =>
+    v === null || v === undefined ? '—' : v.toFixed(digits);
+  const notes = [
+    `FID ${fmt(q.fid)}, KID ${q.kid.mean.toFixed(4)} ± ${q.kid.std.toFixed(4)} (${q.counts.generated} generated vs ${q.counts.real} real images, all classes).`,
+    `Diversity: mean ${fmt(q.diversity.mean)}, worst ${q.diversity.worst ? `${q.diversity.worst.class} ${fmt(q.diversity.worst.value)}` : '—'}. Spread = mean pairwise Euclidean distance between the features of the images of a class; diversity = spread generated ÷ spread real (1: as varied as the real class; < 0.5 suggests mode collapse).`,
+  ];
+  if (Math.min(q.counts.generated, q.counts.real) < q.dim) {
+    notes.push(
+      `FID is biased upwards when a set has fewer images than feature dimensions (${Math.min(q.counts.generated, q.counts.real)} < ${q.dim}): even two halves of one real set score far above 0. Compare FIDs at equal image counts only; KID is unbiased (≈ 0 for two samples of one distribution).`,
+    );
+  }
+  if (q.fidelity) {
+    notes.push(
+      `Fidelity: share of a class's images that the classifier${q.fidelity.classifier ? ` ${q.fidelity.classifier}` : ''} assigns to that class; balanced (mean over classes): generated ${fmt(q.fidelity.balanced)}, real ${fmt(q.fidelity.realBalanced)}.`,
+    );
+  } else {
+    notes.push('Fidelity: not measured (no classifier given).');
+  }
+  notes.push(extractorNote(q.extractor));
+  return { title: options.title ?? 'GAN quality per class', rowHeader: 'class', columns, rows, notes };
 }

@@ -245,6 +245,9 @@ export function cycleganTrainJob(id: string, aJob: string, bJob: string, config:
       String(g.epochs),
       '--seed',
       String(config.seed),
+      // The training evaluations use the experiment's feature network, as its FID/KID jobs do.
+      '--eval-extractor',
+      config.extractor,
       '--out',
       '{out}/run',
     ],

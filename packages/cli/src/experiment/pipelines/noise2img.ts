@@ -51,6 +51,9 @@ export function noise2imgPlan(
     String(a.epochs),
     '--seed',
     String(config.seed),
+    // The training evaluations use the experiment's feature network, as its FID/KID jobs do.
+    '--eval-extractor',
+    config.extractor,
     '--out',
     '{out}/run',
   ];
