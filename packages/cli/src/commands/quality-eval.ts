@@ -255,12 +255,32 @@ export function evalPrinter(say: (line: string) => void, warn: (line: string) =>
   };
 }
 
-/** Labelled batches of `samples` at `size`² (no shuffling, no augmentation). */
+/**
+ * Labelled batches of `samples` at `size`² (no shuffling, no augmentation). An image that cannot be
+ * decoded is left out, as training leaves it out (its warning is the training's).
+ */
 async function* batchesOf(samples: readonly Sample[], size: number, batchSize = 32): AsyncGenerator<Batch> {
   for (let start = 0; start < samples.length; start += batchSize) {
-    const part = samples.slice(start, start + batchSize);
+    let part = samples.slice(start, start + batchSize);
+    let images = await loadImages(part, size).catch(() => undefined);
+    if (!images) {
+      const decodable = await Promise.all(
+        part.map((s) =>
+          loadImages([s], size).then(
+            (t) => {
+              t.dispose();
+              return true;
+            },
+            () => false,
+          ),
+        ),
+      );
+      part = part.filter((_, i) => decodable[i]);
+      if (!part.length) continue;
+      images = await loadImages(part, size);
+    }
     yield {
-      images: await loadImages(part, size),
+      images,
       labels: tf.tensor1d(
         part.map((s) => s.label),
         'int32',
