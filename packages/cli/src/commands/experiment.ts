@@ -53,7 +53,9 @@ export async function experimentCommand(
   // Ctrl-C reaches the jobs from the terminal; a SIGTERM sent to this process is passed on.
   const stop = onStopSignals(
     (l) => process.stderr.write(`${l}\n`),
-    'stopping the running jobs at their next checkpoint; --resume continues them',
+    opts.queue
+      ? 'no longer waiting for the workers'
+      : 'stopping the running jobs at their next checkpoint; --resume continues them',
   );
   try {
     const report = await runLocked(kind, opts, backend, stop.signal, () =>

@@ -213,18 +213,21 @@ async function onQueue(
 ): Promise<JobResult[]> {
   const { runJobsOnQueue } = await import('./queue/submit.js');
   // Ctrl-C or SIGTERM stops only the waiting here: the jobs belong to the workers now.
-  const interrupted = () => {
+  const interrupted = () =>
     log(
       'stopped waiting: the workers go on with the queued jobs; rerun the same command with --resume to re-attach',
     );
-    process.exit(130);
-  };
-  if (signal) signal.addEventListener('abort', interrupted, { once: true });
-  else process.once('SIGINT', interrupted);
+  signal?.addEventListener('abort', interrupted, { once: true });
   try {
-    return await runJobsOnQueue(jobs, { url, experiment: dir, backend, onEvent, log });
+    return await runJobsOnQueue(jobs, {
+      url,
+      experiment: dir,
+      backend,
+      onEvent,
+      log,
+      ...(signal ? { signal } : {}),
+    });
   } finally {
     signal?.removeEventListener('abort', interrupted);
-    process.off('SIGINT', interrupted);
   }
 }

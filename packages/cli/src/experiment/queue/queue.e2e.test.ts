@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -116,6 +116,8 @@ describe.skipIf(!haveRedis)('skingan experiment --queue with two workers, one ki
     submit.child.kill('SIGINT');
     expect(await submit.out.exited).toBe(130);
     expect(submit.out.stderr).toContain('stopped waiting: the workers go on with the queued jobs');
+    // It stopped by returning, not by exiting on the spot: its lock on the folder is released.
+    expect(existsSync(join(dir, 'queued', '.skingan.lock'))).toBe(false);
     const again = spawnCli(experiment('queued', ['--queue', redis.url, '--resume']));
     expect(await again.out.exited, again.out.stderr).toBe(0);
     const survivor = w1.child.killed ? w2 : w1;

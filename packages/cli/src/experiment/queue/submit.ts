@@ -22,6 +22,11 @@ export interface SubmitOptions {
   log?: (line: string) => void;
   /** How often the submitter looks at the jobs' states. */
   pollMs?: number;
+  /**
+   * Stops the waiting (not the jobs: they belong to the workers): the unsettled jobs are returned
+   * as `skipped`, and the same command with --resume re-attaches to them.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -70,7 +75,7 @@ export async function runJobsOnQueue(jobs: PlannedJob[], o: SubmitOptions): Prom
     const started = new Set<string>();
     const pending = jobs.filter((j) => !results.has(j.id));
     // Until every job has settled; each round is a few Redis reads per unfinished job.
-    while (pending.length) {
+    while (pending.length && !o.signal?.aborted) {
       const states = await Promise.all(pending.map((j) => queue.getJobState(jobIdOf(j))));
       for (let i = pending.length - 1; i >= 0; i--) {
         const j = pending[i]!;
@@ -87,7 +92,11 @@ export async function runJobsOnQueue(jobs: PlannedJob[], o: SubmitOptions): Prom
         pending.splice(i, 1);
         finish(j, await settled(queue, j, jobIdOf(j), flows.names));
       }
-      if (pending.length) await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
+      if (pending.length) await sleep(o.pollMs ?? 1000, o.signal);
+    }
+    for (const j of pending) {
+      const error = 'not waited for: the workers go on with it; --resume re-attaches';
+      results.set(j.id, { id: j.id, status: 'skipped', out: j.out, log: '', ms: 0, error });
     }
     return jobs.map((j) => results.get(j.id)!);
   } finally {
@@ -163,4 +172,17 @@ async function clearStale(
       await queue.remove(id, { removeChildren: false });
     }
   }
+}
+
+/** Waits `ms`, or less when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
