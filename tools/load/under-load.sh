@@ -20,6 +20,9 @@ if ! [[ $rounds =~ ^[1-9][0-9]*$ ]]; then
   exit 2
 fi
 cpus=${LOAD_CPUS:-$(nproc)}
+# Every round runs every task: turbo would otherwise replay the first round's results from its
+# cache, whatever COMMAND reaches turbo through (.ci/run's `pnpm test` does).
+export TURBO_FORCE=true
 
 load_pids=()
 stop_load() {
