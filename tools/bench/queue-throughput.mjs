@@ -6,6 +6,7 @@
 // it wrote.
 import { spawn, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,7 +16,10 @@ const dist = join(dirname(fileURLToPath(import.meta.url)), '../../packages/cli/d
 const BIN = join(dist, 'bin.js');
 const { planJobs } = await import(join(dist, 'experiment/job.js'));
 const { runJobsOnQueue } = await import(join(dist, 'experiment/queue/submit.js'));
-const { parseQueueUrl, probeRedis } = await import(join(dist, 'experiment/queue/connection.js'));
+const { connectionOptions, parseQueueUrl, probeRedis, QUEUE_NAME } = await import(
+  join(dist, 'experiment/queue/connection.js')
+);
+const { Queue } = createRequire(BIN)('bullmq');
 
 const epochs = process.argv[2] ?? '8';
 const rounds = Number(process.argv[3] ?? '3');
@@ -84,8 +88,13 @@ try {
     const workers = Array.from({ length: n }, () =>
       spawn(process.execPath, [BIN, 'worker', '--queue', url], { env, stdio: 'ignore' }),
     );
+    // Throughput of running workers (a grid's workers run for hours): timed once they are connected,
+    // with the submitter looking at the jobs every 100 ms (its 1 s default would round each grid up).
+    const queue = new Queue(QUEUE_NAME, { connection: connectionOptions(parseQueueUrl(url)) });
+    while ((await queue.getWorkers()).length < n) await new Promise((r) => setTimeout(r, 100));
+    await queue.close();
     const t0 = Date.now();
-    const results = await runJobsOnQueue(jobs, { url, experiment: exp, backend: null });
+    const results = await runJobsOnQueue(jobs, { url, experiment: exp, backend: null, pollMs: 100 });
     const s = (Date.now() - t0) / 1000;
     for (const w of workers) w.kill('SIGTERM');
     await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode === null ? w.on('exit', r) : r()))));
