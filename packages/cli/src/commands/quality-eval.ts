@@ -264,20 +264,13 @@ async function* batchesOf(samples: readonly Sample[], size: number, batchSize = 
     let part = samples.slice(start, start + batchSize);
     let images = await loadImages(part, size).catch(() => undefined);
     if (!images) {
-      const decodable = await Promise.all(
-        part.map((s) =>
-          loadImages([s], size).then(
-            (t) => {
-              t.dispose();
-              return true;
-            },
-            () => false,
-          ),
-        ),
-      );
-      part = part.filter((_, i) => decodable[i]);
-      if (!part.length) continue;
-      images = await loadImages(part, size);
+      // One image failed: decode one at a time and keep those that decode (each decoded once).
+      const singles = await Promise.all(part.map((s) => loadImages([s], size).catch(() => undefined)));
+      part = part.filter((_, i) => singles[i]);
+      const kept = singles.filter((t): t is tf.Tensor4D => t !== undefined);
+      if (!kept.length) continue;
+      images = tf.concat(kept);
+      tf.dispose(kept);
     }
     yield {
       images,
