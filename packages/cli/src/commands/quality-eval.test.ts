@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EvalBudget, limitPerClass } from './quality-eval.js';
+import { EvalConfigSchema } from '@skingan/core';
+import { createTrainingProbe, EvalBudget, limitPerClass } from './quality-eval.js';
 
 describe('EvalBudget', () => {
   it('runs the first and the final evaluation, and others while the last one took ≤ maxShare of the time', () => {
@@ -37,5 +38,24 @@ describe('limitPerClass', () => {
     expect(limitPerClass(samples, 2, 7)).toEqual(a);
     expect(limitPerClass(samples, 100, 7)).toEqual(samples);
     expect(limitPerClass(samples, undefined, 7)).toEqual(samples);
+  });
+});
+
+describe('createTrainingProbe', () => {
+  it('turns the evaluation off, saying why, when the run has fewer than 2 real images (the training goes on)', async () => {
+    const lines: string[] = [];
+    const probe = await createTrainingProbe({
+      eval: EvalConfigSchema.parse({ extractor: 'test' }),
+      preset: 'test',
+      seed: 1,
+      classes: ['MEL'],
+      samples: [{ id: 'only', label: 0, path: '/nonexistent/only.jpg' }],
+      imageSize: 32,
+      log: (l) => lines.push(l),
+    });
+    expect(probe).toBeUndefined();
+    expect(lines).toEqual([
+      'eval: off for this run: it has 1 real training image to compare with; at least 2 are needed',
+    ]);
   });
 });

@@ -150,6 +150,15 @@ export async function createTrainingProbe(options: {
 }): Promise<TrainingProbe | undefined> {
   const e = options.eval;
   if (e.every === 0) return undefined;
+  // FID and diversity need two real images; a run on fewer (an experiment's smallest α share of a
+  // tiny set) still trains, without evaluations, rather than failing over its measuring aid.
+  const real = limitPerClass(options.samples, e.realPerClass, `${options.seed}:eval-real`);
+  if (real.length < 2) {
+    options.log(
+      `eval: off for this run: it has ${real.length} real training image${real.length === 1 ? '' : 's'} to compare with; at least 2 are needed`,
+    );
+    return undefined;
+  }
   let which = e.extractor;
   if (which === 'auto') {
     // The `test` preset's runs are smoke tests of a few seconds: the ResNet-50 would dominate them.
@@ -175,7 +184,6 @@ export async function createTrainingProbe(options: {
   let classifier: ImageClassifier | undefined;
   try {
     classifier = e.classifier ? await ImageClassifier.load(e.classifier) : undefined;
-    const real = limitPerClass(options.samples, e.realPerClass, `${options.seed}:eval-real`);
     options.log(
       `eval: features of ${real.length} real training images (once per run) with ${extractor.name}…`,
     );
