@@ -13,7 +13,6 @@ import {
   type RunFolder,
   SkinganError,
   type TrainingObserver,
-  writeJsonAtomic,
 } from '@skingan/core';
 import { type ClassificationReport, classificationReport } from '@skingan/metrics';
 import * as tf from '@tensorflow/tfjs';

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { EvalConfigSchema } from '@skingan/core';
+import { describe, expect, it } from 'vitest';
 import { createTrainingProbe, EvalBudget, limitPerClass } from './quality-eval.js';
 
 describe('EvalBudget', () => {

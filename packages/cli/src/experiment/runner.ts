@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { pathExists, writeFileAtomic, writeJsonAtomic } from '@skingan/core';
+import { writeFileAtomic, writeJsonAtomic } from '@skingan/core';
 import { type PlannedJob, resolveArgs } from './job.js';
 import type { QueueJobStatus } from './queue/status.js';
 import { claimWorkFolder, commitWorkFolder } from './work-folder.js';
