@@ -31,6 +31,13 @@ export {
   writeProbabilitiesCsv,
 } from './eval/predict.js';
 export {
+  type FeatureRows,
+  LinearHead,
+  type LinearHeadOptions,
+  type LinearHeadResult,
+  trainLinearHead,
+} from './head/linear-head.js';
+export {
   PREPROCESSINGS,
   type Preprocessing,
   preprocess,

@@ -6,6 +6,7 @@ import { registerData } from './commands/data.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerExperiment } from './commands/experiment.js';
+import { registerFeatures } from './commands/features.js';
 import { registerMetrics } from './commands/metrics.js';
 import { registerPrf } from './commands/prf.js';
 import { registerReport } from './commands/report.js';
@@ -44,6 +45,7 @@ export function createProgram(options: { json?: boolean } = {}): Command {
   registerWeights(program);
   registerPrf(program);
   registerMetrics(program);
+  registerFeatures(program);
   registerExperiment(program);
   registerReport(program);
   registerTuring(program);

@@ -33,6 +33,11 @@ export {
 } from './extractors/preprocess.js';
 export { type TestExtractorOptions, testFeatureExtractor } from './extractors/test-extractor.js';
 export {
+  FeatureStore,
+  type FeatureStoreIdentity,
+  type FeatureStoreOptions,
+} from './features/feature-store.js';
+export {
   type ClassDiversity,
   type DiversityResult,
   meanPairwiseDistance,

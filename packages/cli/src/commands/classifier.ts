@@ -16,7 +16,6 @@ import {
 } from '@skingan/classifier';
 import {
   checkRunOut,
-  ISIC2019,
   pathExists,
   RunFolder,
   readConfigFile,
@@ -26,8 +25,6 @@ import {
 } from '@skingan/core';
 import {
   createBatchSource,
-  type Dataset,
-  formatProblem,
   loadDataset,
   readSplit,
   SPLIT_PARTS,
@@ -41,12 +38,14 @@ import {
   renderMarkdown,
 } from '@skingan/metrics';
 import { type Command, Option } from 'commander';
-import { flagClassIndex, initCommandBackend, intOption, numberOption, splitList } from '../options.js';
+import { initCommandBackend, intOption, numberOption } from '../options.js';
 import { forceOption, outputGuard } from '../outputs.js';
 import { checkRunInputs, describeInput, resumeFlags } from '../run-inputs.js';
 import { printJson } from '../ui/output.js';
 import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
 import { onStopSignals } from '../ui/stop-signals.js';
+import { registerClassifierHead } from './classifier-head.js';
+import { trainingData, warnProblems } from './training-data.js';
 
 /** Flags shared by `train` and `lr-find`: what network, at what size, with what data. */
 interface ModelFlags {
@@ -176,6 +175,7 @@ export function registerClassifier(program: Command): void {
       await initCommandBackend(cmd, opts.json);
       await predict(opts);
     });
+  registerClassifierHead(classifier);
 }
 
 function addModelFlags(cmd: Command): Command {
@@ -261,39 +261,6 @@ function resolveConfig(
     },
     opts.config ? `config ${opts.config}` : 'config',
   );
-}
-
-function warnProblems(dataset: Dataset, say: (l: string) => void): void {
-  for (const p of dataset.problems.slice(0, 5)) say(`warning: ${formatProblem(p)}`);
-  if (dataset.problems.length > 5) say(`warning: … ${dataset.problems.length - 5} more problems skipped`);
-}
-
-/** Train and validation samples: the split's parts of --data, plus every image of --add for training. */
-async function trainingData(
-  opts: ModelFlags,
-  say: (l: string) => void,
-): Promise<{ dataset: Dataset; train: Sample[]; val: Sample[] }> {
-  const classes = opts.classes ? { classes: splitList(opts.classes) } : {};
-  for (const c of classes.classes ?? []) flagClassIndex(ISIC2019, c, '--classes');
-  const dataset = await loadDataset(opts.data, classes);
-  warnProblems(dataset, say);
-  if (!opts.split) {
-    throw new SkinganError('training needs --split, so that test images never reach the classifier', {
-      code: 'USAGE',
-      hint: 'make one with `skingan data split DIR --seed 7 --out split.json`',
-    });
-  }
-  const split = await readSplit(opts.split);
-  const train = selectSplit(dataset, split, 'train');
-  const val = selectSplit(dataset, split, 'val');
-  if (opts.add?.length) {
-    const extra = await loadDataset(opts.add, classes);
-    warnProblems(extra, say);
-    train.push(...extra.samples);
-  }
-  if (train.length === 0)
-    throw new SkinganError('no training images', { code: 'USAGE', file: resolve(opts.split) });
-  return { dataset, train, val };
 }
 
 async function train(opts: TrainFlags): Promise<void> {

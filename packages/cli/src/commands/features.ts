@@ -1,0 +1,201 @@
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type Sample, SkinganError, skinganCacheDir } from '@skingan/core';
+import { FileHashCache, loadDataset, loadImages } from '@skingan/data';
+import {
+  type DisposableFeatureExtractor,
+  extractFeatures,
+  FeatureStore,
+  type FeatureStoreIdentity,
+  loadFeatureExtractor,
+  resnet50WeightsDir,
+} from '@skingan/metrics';
+import type { Command } from 'commander';
+import { initCommandBackend, intOption } from '../options.js';
+import { printJson } from '../ui/output.js';
+import { formatDuration, Progress } from '../ui/progress.js';
+
+// The fast path's features (docs/fast-path.md): a vector per distinct image file, computed once by
+// a fixed extractor and kept in a content-addressed FeatureStore, which `classifier head` reads.
+
+/** The flags that choose the vectors: the same in `features extract` and `classifier head`. */
+export interface FeatureFlags {
+  extractor: string;
+  layer?: string;
+  size: number;
+  store?: string;
+  batchSize: number;
+}
+
+export function addFeatureFlags(cmd: Command): Command {
+  return cmd
+    .option(
+      '--extractor <which>',
+      'resnet50 (ImageNet ResNet-50 avg-pool, 2048-d, from `skingan weights fetch resnet50-imagenet`), test (small random conv net), or a tfjs layers model folder',
+      'resnet50',
+    )
+    .option('--layer <name>', 'feature layer of a model folder given to --extractor (default: its output)')
+    .option(
+      '--size <n>',
+      'side the images are decoded at before the extractor resizes them to its input',
+      intOption('--size'),
+      128,
+    )
+    .option(
+      '--store <dir>',
+      'feature store folder (default: $SKINGAN_CACHE/features/<extractor, weights and size>)',
+    )
+    .option('--batch-size <n>', 'images per forward pass', intOption('--batch-size'), 16);
+}
+
+/** An extractor and its store, with what a lookup needs. */
+export interface FeatureSource {
+  extractor: DisposableFeatureExtractor;
+  store: FeatureStore;
+  hashes: FileHashCache;
+  flags: FeatureFlags;
+  dispose(): void;
+}
+
+export async function openFeatureSource(flags: FeatureFlags): Promise<FeatureSource> {
+  if (!(flags.size >= 8)) {
+    throw new SkinganError(`--size must be at least 8, got ${flags.size}`, { code: 'USAGE' });
+  }
+  const extractor = await loadFeatureExtractor(
+    flags.extractor,
+    flags.layer ? { layerName: flags.layer } : {},
+  );
+  try {
+    const hashes = await FileHashCache.open();
+    const identity: FeatureStoreIdentity = {
+      extractor: extractor.name,
+      weights: await weightsHash(flags.extractor, hashes),
+      decodeSize: flags.size,
+      dim: extractor.dim,
+    };
+    const key = createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 16);
+    const store = await FeatureStore.open(flags.store ?? join(skinganCacheDir(), 'features', key), identity);
+    return { extractor, store, hashes, flags, dispose: () => extractor.dispose() };
+  } catch (err) {
+    extractor.dispose();
+    throw err;
+  }
+}
+
+/**
+ * The vectors of `samples`, one row each in their order, extracting (and storing, a batch at a
+ * time, so a killed run loses at most one batch) those the store lacks. Images with the same bytes
+ * share a vector.
+ */
+export async function featureRows(
+  source: FeatureSource,
+  samples: readonly Sample[],
+  options: { label: string; quiet?: boolean } = { label: 'features' },
+): Promise<{ x: Float32Array; extracted: number; reused: number }> {
+  const keys: string[] = [];
+  for (const s of samples) keys.push(await source.hashes.hash(s.path));
+  await source.hashes.save();
+  const missing = new Map<string, Sample>();
+  keys.forEach((k, i) => {
+    if (!source.store.has(k) && !missing.has(k)) missing.set(k, samples[i]!);
+  });
+  const todo = [...missing.entries()];
+  if (todo.length) {
+    const progress = new Progress({
+      label: options.label,
+      total: todo.length,
+      unit: 'images',
+      ...(options.quiet !== undefined ? { quiet: options.quiet } : {}),
+    });
+    const bs = source.flags.batchSize;
+    for (let start = 0; start < todo.length; start += bs) {
+      const part = todo.slice(start, start + bs);
+      const images = await loadImages(
+        part.map(([, s]) => s),
+        source.flags.size,
+      );
+      let m: Awaited<ReturnType<typeof extractFeatures>>;
+      try {
+        m = await extractFeatures(source.extractor, images, { batchSize: bs });
+      } finally {
+        images.dispose();
+      }
+      await source.store.append(
+        part.map(([key], i) => ({ key, vector: m.data.subarray(i * m.cols, (i + 1) * m.cols) })),
+      );
+      progress.update(Math.min(start + bs, todo.length));
+    }
+    progress.finish();
+  }
+  const d = source.store.identity.dim;
+  const x = new Float32Array(samples.length * d);
+  keys.forEach((k, i) => {
+    x.set(source.store.get(k)!, i * d);
+  });
+  return { x, extracted: todo.length, reused: new Set(keys).size - todo.length };
+}
+
+/** What identifies an extractor's weights: the hash of its files (the test network: its name). */
+async function weightsHash(which: string, hashes: FileHashCache): Promise<string> {
+  if (which === 'test') return 'test';
+  const dir = which === 'resnet50' ? resnet50WeightsDir() : resolve(which);
+  const names = (await fs.readdir(dir))
+    .filter((n) => n === 'model.json' || n === 'extractor.json' || n.endsWith('.bin'))
+    .sort();
+  const h = createHash('sha256');
+  for (const n of names) h.update(`${n}:${await hashes.hash(join(dir, n))}\n`);
+  await hashes.save();
+  return h.digest('hex');
+}
+
+interface ExtractFlags extends FeatureFlags {
+  json?: boolean;
+}
+
+export function registerFeatures(program: Command): void {
+  const features = program
+    .command('features')
+    .description(
+      'feature vectors of images, computed once and kept in a content-addressed store (the fast path of many seeds)',
+    );
+  addFeatureFlags(
+    features
+      .command('extract')
+      .description(
+        'compute the vectors of every image of the folders that the store lacks (resumable: a rerun skips what is stored)',
+      )
+      .argument('<dir...>', 'dataset folders (labels.csv + images/)'),
+  )
+    .option('--json', 'print a summary as one JSON object')
+    .action(async (dirs: string[], opts: ExtractFlags, cmd: Command) => {
+      await initCommandBackend(cmd, opts.json);
+      const started = performance.now();
+      const source = await openFeatureSource(opts);
+      try {
+        const dataset = await loadDataset(dirs);
+        const { extracted, reused } = await featureRows(source, dataset.samples, {
+          label: 'features',
+          ...(opts.json ? { quiet: true } : {}),
+        });
+        const seconds = (performance.now() - started) / 1000;
+        const summary = {
+          store: source.store.dir,
+          extractor: source.extractor.name,
+          images: dataset.samples.length,
+          extracted,
+          reused,
+          storeSize: source.store.size,
+          seconds,
+        };
+        if (opts.json) printJson(summary);
+        else {
+          process.stderr.write(
+            `features: ${extracted} extracted, ${reused} already stored (${dataset.samples.length} images; ${formatDuration(seconds * 1000)}${extracted ? `, ${((seconds * 1000) / extracted).toFixed(0)} ms an extracted image` : ''})\nstore: ${source.store.dir} (${source.store.size} vectors of ${source.extractor.name})\n`,
+          );
+        }
+      } finally {
+        source.dispose();
+      }
+    });
+}

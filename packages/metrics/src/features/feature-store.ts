@@ -1,0 +1,233 @@
+import { promises as fs } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { folderLockHolder, lockFolder, SkinganError, writeJsonAtomic } from '@skingan/core';
+
+/**
+ * What the vectors of a store were computed with. Two stores with the same identity hold the same
+ * vector for the same image bytes, so it names the store's folder (see `featureStoreKey`).
+ */
+export interface FeatureStoreIdentity {
+  /** The extractor's name, e.g. "resnet50-imagenet/avg_pool (2048-d)". */
+  extractor: string;
+  /** A hash of the extractor's weights (model.json and weight files), or of its settings. */
+  weights: string;
+  /** Side the images are decoded at before the extractor resizes them to its input. */
+  decodeSize: number;
+  /** Length of every vector. */
+  dim: number;
+}
+
+export interface FeatureStoreOptions {
+  /** How long `append` waits for another process's append to finish (default 10 min). */
+  lockWaitMs?: number;
+}
+
+const VECTORS = 'vectors.f32';
+const INDEX = 'index.jsonl';
+const IDENTITY = 'store.json';
+
+/**
+ * Feature vectors of images, content-addressed: the key of a vector is the SHA-256 of the image
+ * file's bytes, so nested synthetic sets, folds, seeds and renamed folders all reuse one vector.
+ * On disk, an append-only pack in `dir`: `vectors.f32` (float32, `dim` a vector, in row order) and
+ * `index.jsonl` (`{"key": …, "row": n}` a line), written vectors first, so a line never names a
+ * vector that is not written. A kill mid-append leaves a partial last line or vectors without lines;
+ * `open` cuts both back to the last complete line, losing at most that one append. Appends hold
+ * the folder's lock, so processes sharing a store (an experiment's parallel jobs) take turns.
+ */
+export class FeatureStore {
+  private constructor(
+    readonly dir: string,
+    readonly identity: FeatureStoreIdentity,
+    private readonly rows: Map<string, number>,
+    private vectors: Float32Array,
+    private readonly options: FeatureStoreOptions,
+  ) {}
+
+  /** Opens (creating if missing) the store in `dir`; refuses a store made with another identity. */
+  static async open(
+    dir: string,
+    identity: FeatureStoreIdentity,
+    options: FeatureStoreOptions = {},
+  ): Promise<FeatureStore> {
+    const abs = resolve(dir);
+    await fs.mkdir(abs, { recursive: true });
+    const idPath = join(abs, IDENTITY);
+    const saved = await readJson(idPath);
+    if (saved === undefined) {
+      await writeJsonAtomic(idPath, identity);
+    } else if (JSON.stringify(saved) !== JSON.stringify(identity)) {
+      throw new SkinganError(
+        `feature store ${abs} holds vectors of ${JSON.stringify(saved)}, not of ${JSON.stringify(identity)}`,
+        {
+          file: idPath,
+          hint: 'each extractor, weights and decode size has a store of its own: use another folder',
+        },
+      );
+    }
+    const store = new FeatureStore(abs, identity, new Map(), new Float32Array(0), options);
+    await store.reload();
+    return store;
+  }
+
+  /** Vectors held. */
+  get size(): number {
+    return this.rows.size;
+  }
+
+  has(key: string): boolean {
+    return this.rows.has(key);
+  }
+
+  /** The vector of `key` (a view into the store: copy it to keep it past the next append). */
+  get(key: string): Float32Array | undefined {
+    const row = this.rows.get(key);
+    if (row === undefined) return undefined;
+    const d = this.identity.dim;
+    return this.vectors.subarray(row * d, (row + 1) * d);
+  }
+
+  /** The keys of `keys` that the store lacks, each once, in order. */
+  missing(keys: Iterable<string>): string[] {
+    const out = new Set<string>();
+    for (const k of keys) if (!this.rows.has(k)) out.add(k);
+    return [...out];
+  }
+
+  /**
+   * Adds vectors (keys already held, by this or another process, are skipped). Waits its turn for
+   * the folder's lock, then rereads what other processes appended meanwhile.
+   */
+  append(entries: readonly { key: string; vector: ArrayLike<number> }[]): Promise<void> {
+    // One process shares its own folder lock, so its appends are chained here instead.
+    const next = this.appending.then(() => this.appendNow(entries));
+    this.appending = next.catch(() => {});
+    return next;
+  }
+
+  private appending: Promise<void> = Promise.resolve();
+
+  private async appendNow(entries: readonly { key: string; vector: ArrayLike<number> }[]): Promise<void> {
+    const d = this.identity.dim;
+    for (const e of entries) {
+      if (e.vector.length !== d) {
+        throw new SkinganError(
+          `feature store: the vector of ${e.key} has ${e.vector.length} values, not ${d}`,
+        );
+      }
+      for (let i = 0; i < d; i++) {
+        if (!Number.isFinite(e.vector[i]!)) {
+          throw new SkinganError(
+            `feature store: the vector of ${e.key} is not finite at ${i}: ${e.vector[i]}`,
+          );
+        }
+      }
+    }
+    const lock = await this.lock();
+    try {
+      await this.reload();
+      const fresh = new Map<string, ArrayLike<number>>();
+      for (const e of entries) if (!this.rows.has(e.key)) fresh.set(e.key, e.vector);
+      if (!fresh.size) return;
+      const data = new Float32Array(fresh.size * d);
+      let i = 0;
+      for (const v of fresh.values()) data.set(Array.from(v), d * i++);
+      const first = this.rows.size;
+      await appendSynced(join(this.dir, VECTORS), new Uint8Array(data.buffer));
+      const lines = [...fresh.keys()].map((key, k) => `${JSON.stringify({ key, row: first + k })}\n`);
+      await appendSynced(join(this.dir, INDEX), Buffer.from(lines.join('')));
+      await this.reload();
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /** Reads the pack, cutting a torn tail back to the last complete index line. */
+  private async reload(): Promise<void> {
+    const indexPath = join(this.dir, INDEX);
+    const vectorsPath = join(this.dir, VECTORS);
+    const text = (await fs.readFile(indexPath, 'utf8').catch(notFound(''))) as string;
+    const d = this.identity.dim;
+    const vecBytes = (await fs.stat(vectorsPath).catch(notFound(undefined)))?.size ?? 0;
+    const rows = new Map<string, number>();
+    let complete = 0; // bytes of the index up to its last usable line
+    let offset = 0;
+    for (const line of text.split('\n')) {
+      const end = offset + Buffer.byteLength(line) + 1;
+      if (end > Buffer.byteLength(text)) break; // no newline: a torn last line
+      let entry: { key?: unknown; row?: unknown };
+      try {
+        entry = JSON.parse(line);
+      } catch {
+        throw new SkinganError(`feature store: line ${rows.size + 1} of the index is not JSON`, {
+          file: indexPath,
+          line: rows.size + 1,
+          hint: 'the store is a cache: delete its folder and extract again',
+        });
+      }
+      if (typeof entry.key !== 'string' || entry.row !== rows.size) {
+        throw new SkinganError(`feature store: line ${rows.size + 1} of the index is not the next row`, {
+          file: indexPath,
+          line: rows.size + 1,
+          hint: 'the store is a cache: delete its folder and extract again',
+        });
+      }
+      if ((rows.size + 1) * d * 4 > vecBytes) break; // a line whose vector is missing
+      rows.set(entry.key, rows.size);
+      complete = end;
+      offset = end;
+    }
+    if (complete < Buffer.byteLength(text)) await fs.truncate(indexPath, complete);
+    if (vecBytes > rows.size * d * 4) await fs.truncate(vectorsPath, rows.size * d * 4);
+    const bytes = rows.size ? await fs.readFile(vectorsPath) : Buffer.alloc(0);
+    this.vectors = new Float32Array(
+      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + rows.size * d * 4),
+    );
+    this.rows.clear();
+    for (const [k, r] of rows) this.rows.set(k, r);
+  }
+
+  /** The folder lock, retried while another process holds it (its appends are short). */
+  private async lock() {
+    const deadline = Date.now() + (this.options.lockWaitMs ?? 600_000);
+    for (;;) {
+      try {
+        return await lockFolder(this.dir, { command: 'feature store append', notice: () => {} });
+      } catch (err) {
+        // Only a lock held elsewhere is waited for; anything else (no permission) is the error.
+        if (Date.now() > deadline || !(await folderLockHolder(this.dir))) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+}
+
+async function appendSynced(path: string, data: Uint8Array): Promise<void> {
+  const fh = await fs.open(path, 'a');
+  try {
+    await fh.write(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function readJson(path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await fs.readFile(path, 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new SkinganError(`feature store: unreadable ${path}: ${(err as Error).message}`, {
+      file: path,
+      hint: 'the store is a cache: delete its folder and extract again',
+      cause: err,
+    });
+  }
+}
+
+function notFound<T>(value: T) {
+  return (err: NodeJS.ErrnoException): T => {
+    if (err.code === 'ENOENT') return value;
+    throw err;
+  };
+}
