@@ -27,6 +27,15 @@ export const ExperimentConfigSchema = z.strictObject({
     pretrained: z.string().optional(),
     freezeEpochs: int().optional(),
     augment: z.boolean().default(false),
+    /**
+     * `network`: train and predict a network per cell (`classifier train`); `head`: the fast path,
+     * a linear head on stored `extractor` features of the images decoded at `size`
+     * (`classifier head`, seconds a seed, so `repeats` can be 20 or more). nv2mel's filter still
+     * ranks with a network (ISIC-0's, first seed).
+     */
+    method: z.enum(['network', 'head']).default('network'),
+    /** The head's feature network: `resnet50`, `test`, or a tfjs model folder. */
+    extractor: z.string().default('resnet50'),
   }),
   /** noise2img: synthetic images added per class (thesis: 250 … 3000). */
   n: z.array(int().min(1)).min(1),
@@ -133,6 +142,19 @@ export async function resolveExperimentConfig(
         code: 'USAGE',
         ...(file ? { file } : {}),
         hint: 'set "classifier": {"augment": false} for a real-only ISIC-0, or drop "augment" from baselines',
+      },
+    );
+  }
+  if (
+    config.classifier.method === 'head' &&
+    (config.classifier.augment || config.baselines.includes('augment'))
+  ) {
+    throw new SkinganError(
+      'invalid experiment config: classifier.method "head" trains on stored features of the unchanged images, so it cannot augment (classifier.augment or baselines "augment")',
+      {
+        code: 'USAGE',
+        ...(file ? { file } : {}),
+        hint: 'set "classifier": {"augment": false} and drop "augment" from baselines, or use "method": "network"',
       },
     );
   }

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Figure, LineChart, Report, Section, Table } from '../report/model.js';
 import { lossChart, readMetricsJsonl } from '../report/run-report.js';
 import { readManifest } from './manifest.js';
-import { describeSplit } from './pipelines/common.js';
+import { describeClassifiers, describeSplit } from './pipelines/common.js';
 import { buildTables } from './tables.js';
 
 /** A metrics table as a report table: grouped columns become "group header" headings. */
@@ -52,6 +52,7 @@ export async function experimentReport(dir: string): Promise<Report> {
     facts: [
       ['data', m.data.join(', ')],
       ['split', describeSplit(m.plan.split, m.config.seed)],
+      ['classifiers', describeClassifiers(m.config)],
       ['preset', m.config.preset],
       ['backend', m.backend ?? 'default'],
       ['config', JSON.stringify(m.config)],

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveExperimentConfig } from './config.js';
 import { type DataKeys, type LesionKey, lesionKey } from './data-keys.js';
 import { planJobs } from './job.js';
-import { describeSplit } from './pipelines/common.js';
+import { describeClassifiers, describeSplit } from './pipelines/common.js';
 import { noise2imgPlan } from './pipelines/noise2img.js';
 import { nv2melPlan } from './pipelines/nv2mel.js';
 
@@ -331,5 +331,73 @@ describe('real-data baselines', () => {
     await expect(
       resolveExperimentConfig('test', undefined, { baselines: ['mixup'] } as never),
     ).rejects.toThrow(/invalid experiment config: baselines/);
+  });
+});
+
+describe('the fast path (classifier.method "head")', () => {
+  const head = { preset: 'test', size: 32, method: 'head', extractor: 'test' } as never;
+
+  it('noise2img: one head job per set and seed, reading the stored features, with its predictions path', async () => {
+    const config = await resolveExperimentConfig('test', undefined, {
+      classifier: head,
+      baselines: ['oversample'],
+      repeats: 3,
+    });
+    const plan = noise2imgPlan(['/d'], config, fakeKeys(), ['MEL', 'NV']);
+    expect(plan.jobs.some((j) => j.args[0] === 'classifier' && j.args[1] !== 'head')).toBe(false);
+    expect(plan.cells).toHaveLength(plan.sets.length * 3);
+    const cell = plan.cells.find((c) => c.set.label === 'acgan-8' && c.seed === 7002)!;
+    expect(cell).toMatchObject({ trainJob: 'head/acgan-8/seed-7002', predictJob: 'head/acgan-8/seed-7002' });
+    expect(cell.predictions).toBe('head/predictions.csv');
+    const job = plan.jobs.find((j) => j.id === 'head/acgan-8/seed-7002')!;
+    expect(job.args.join(' ')).toBe(
+      'classifier head --data /d --split {job:split}/split.json --extractor test --size 32 --seed 7002 --balance none --out {out}/head --add {job:acgan-8}/data --classes MEL,NV --epochs 1',
+    );
+    expect(job.deps).toEqual(['split', 'acgan-8']);
+    expect(job.inputs).toEqual({
+      train: 'train/MEL+train/NV',
+      val: 'val/MEL+val/NV',
+      test: 'test/MEL+test/NV',
+    });
+    const balance = (slug: string) => {
+      const a = plan.jobs.find((j) => j.id === `head/${slug}/seed-7000`)!.args;
+      return a[a.indexOf('--balance') + 1];
+    };
+    expect([balance('isic-0'), balance('real-oversample')]).toEqual(['none', 'weights']);
+  });
+
+  it('nv2mel: the filter still ranks with a network, trained for it alone', async () => {
+    const config = await resolveExperimentConfig('test', undefined, { classifier: head });
+    const plan = nv2melPlan(['/d'], config, fakeKeys(), 12);
+    expect(plan.jobs.find((j) => j.id === 'prf/0.25')!.args).toContain(
+      '{job:classifier/isic-0/seed-7000}/run',
+    );
+    expect(
+      plan.jobs.filter((j) => j.args[0] === 'classifier' && j.args[1] === 'train').map((j) => j.id),
+    ).toEqual(['classifier/isic-0/seed-7000']);
+    expect(plan.cells.every((c) => c.predictJob.startsWith('head/'))).toBe(true);
+  });
+
+  it('cannot augment: a config error naming the way out', async () => {
+    await expect(
+      resolveExperimentConfig('test', undefined, {
+        classifier: { ...(head as object), augment: true },
+      } as never),
+    ).rejects.toThrow('classifier.method "head" trains on stored features of the unchanged images');
+  });
+});
+
+describe('describeClassifiers', () => {
+  it('names the method, its network or features, and the seeds a row', async () => {
+    expect(describeClassifiers(await resolveExperimentConfig('test', undefined, { repeats: 2 }))).toBe(
+      'networks (`classifier train`, preset test, 32²), 2 seeds a row',
+    );
+    const head = await resolveExperimentConfig('test', undefined, {
+      repeats: 20,
+      classifier: { preset: 'test', size: 128, method: 'head' },
+    } as never);
+    expect(describeClassifiers(head)).toBe(
+      'linear heads on resnet50 features of the images decoded at 128² (the fast path, `classifier head`), 20 seeds a row',
+    );
   });
 });

@@ -9,7 +9,7 @@ import { resolveExperimentConfig } from './config.js';
 import { dataKeys, lesionKey } from './data-keys.js';
 import { type PlannedJob, planJobs } from './job.js';
 import { type ExperimentManifest, MANIFEST, manifestJobs, readManifest, writeManifest } from './manifest.js';
-import { describeSplit, type ExperimentPlan } from './pipelines/common.js';
+import { describeClassifiers, describeSplit, type ExperimentPlan } from './pipelines/common.js';
 import { noise2imgPlan } from './pipelines/noise2img.js';
 import { nv2melPlan } from './pipelines/nv2mel.js';
 import { type JobResult, type RunnerEvent, runJobs, threadsPerJob } from './runner.js';
@@ -143,6 +143,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
     `${o.kind}: ${jobs.length} jobs, ${o.queue ? `on the queue ${o.queue.replace(/\/\/[^@/]*@/, '//')}` : `${o.jobs} at a time`}, preset ${config.preset} → ${dir}`,
   );
   log(`split: ${describeSplit(plan.split, config.seed)}`);
+  log(`classifiers: ${describeClassifiers(config)}`);
   for (const p of lesions?.problems ?? []) log(`warning: ${formatProblem(p)}`);
   const onEvent = (e: RunnerEvent) => {
     if (e.type === 'start') {

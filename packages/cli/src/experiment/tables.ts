@@ -60,14 +60,13 @@ export async function buildTables(
   const incomplete = new Set<string>();
   for (const cell of plan.cells) {
     const out = outOf(cell.predictJob);
-    const text = out
-      ? await fs.readFile(join(out, 'predictions.csv'), 'utf8').catch(() => undefined)
-      : undefined;
+    const csv = cell.predictions ?? 'predictions.csv';
+    const text = out ? await fs.readFile(join(out, csv), 'utf8').catch(() => undefined) : undefined;
     if (text === undefined) {
       incomplete.add(cell.set.label);
       continue;
     }
-    const table = await parsePredictionsCsv(text, join(out!, 'predictions.csv'));
+    const table = await parsePredictionsCsv(text, join(out!, csv));
     const order = classes.map((c) => table.classes.indexOf(c));
     const labels = table.ids.map((id) => labelOf.get(id)!);
     const probs = table.probs.map((row) => Float64Array.from(order, (j) => (j < 0 ? 0 : row[j]!)));

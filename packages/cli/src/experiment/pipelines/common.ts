@@ -54,6 +54,8 @@ export interface ClassifierCell {
   seed: number;
   trainJob: string;
   predictJob: string;
+  /** The predictions CSV inside the predict job's folder (default `predictions.csv`). */
+  predictions?: string;
 }
 
 /** How the experiment's split is made: by image, or by lesion from metadata files (names). */
@@ -97,6 +99,15 @@ export function splitJob(data: string[], config: ExperimentConfig, keys: DataKey
     deps: [],
     inputs: { data: keys.data, ...(keys.lesions ? { lesions: keys.lesions.hash } : {}) },
   };
+}
+
+/** "networks (classifier preset cpu, 64²), 5 seeds a row" or "linear heads on resnet50 features …". */
+export function describeClassifiers(config: ExperimentConfig): string {
+  const c = config.classifier;
+  const seeds = `${config.repeats} seed${config.repeats === 1 ? '' : 's'} a row`;
+  return c.method === 'head'
+    ? `linear heads on ${c.extractor} features of the images decoded at ${c.size}² (the fast path, \`classifier head\`), ${seeds}`
+    : `networks (\`classifier train\`, preset ${c.preset}, ${c.size}²${c.pretrained ? `, from ${c.pretrained}` : ''}), ${seeds}`;
 }
 
 /** The split rule of a plan made with `keys`. */
@@ -148,6 +159,76 @@ export function subsetJob(
  * the test ids. Keyed by the content of the parts each reads.
  */
 export function classifierJobs(
+  data: string[],
+  config: ExperimentConfig,
+  keys: DataKeys,
+  set: TrainingSet,
+  seed: number,
+  classes?: readonly string[],
+): { jobs: Job[]; cell: ClassifierCell } {
+  return config.classifier.method === 'head'
+    ? headJob(data, config, keys, set, seed, classes)
+    : networkJobs(data, config, keys, set, seed, classes);
+}
+
+/**
+ * The fast path's cell: one `classifier head` job that trains on the stored features of real train
+ * (+ the set's synthetic folders), chooses on val and writes the test part's predictions. Its
+ * features live in the shared store ($SKINGAN_CACHE), outside the job: a vector is a function of
+ * the image bytes and the extractor, so reusing it across jobs cannot make a result stale.
+ */
+function headJob(
+  data: string[],
+  config: ExperimentConfig,
+  keys: DataKeys,
+  set: TrainingSet,
+  seed: number,
+  classes?: readonly string[],
+): { jobs: Job[]; cell: ClassifierCell } {
+  const c = config.classifier;
+  const id = `head/${set.slug}/seed-${seed}`;
+  const args = [
+    'classifier',
+    'head',
+    '--data',
+    ...data,
+    '--split',
+    '{job:split}/split.json',
+    '--extractor',
+    c.extractor,
+    '--size',
+    String(c.size),
+    '--seed',
+    String(seed),
+    // ISIC-0 is the plain head; the oversampling baseline's head counts every class equally.
+    '--balance',
+    set.baseline === 'oversample' ? 'weights' : 'none',
+    '--out',
+    '{out}/head',
+  ];
+  if (set.addJobs.length) args.push('--add', ...set.addJobs.map((j) => `{job:${j}}/data`));
+  if (classes) args.push(...classesFlag(classes));
+  if (c.epochs !== undefined) args.push('--epochs', String(c.epochs));
+  const job: Job = {
+    id,
+    stage: 'classifier',
+    args,
+    deps: ['split', ...set.addJobs],
+    inputs: {
+      train: keys.part('train', classes),
+      val: keys.part('val', classes),
+      test: keys.part('test', classes),
+    },
+    keyDeps: set.addJobs,
+  };
+  return {
+    jobs: [job],
+    cell: { set, seed, trainJob: id, predictJob: id, predictions: 'head/predictions.csv' },
+  };
+}
+
+/** A network trained per cell (`classifier train`), then its test predictions (`classifier predict`). */
+export function networkJobs(
   data: string[],
   config: ExperimentConfig,
   keys: DataKeys,

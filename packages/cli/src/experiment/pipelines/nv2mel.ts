@@ -9,6 +9,7 @@ import {
   cycleganTrainJob,
   type ExperimentPlan,
   ISIC0,
+  networkJobs,
   splitJob,
   splitRule,
   subsetJob,
@@ -46,7 +47,14 @@ export function nv2melPlan(
       cells.push(r.cell);
     }
   }
-  const ranker = cells[0]!.trainJob;
+  // The filter needs a network to rank with; the fast path's heads are not one: train ISIC-0's
+  // network of the first seed for it alone.
+  let ranker = cells[0]!.trainJob;
+  if (config.classifier.method === 'head') {
+    const r = networkJobs(data, config, keys, baseSet, seeds[0]!, classes);
+    jobs.push(r.jobs[0]!);
+    ranker = r.cell.trainJob;
+  }
   jobs.push(subsetJob('real-train/NV', 'data', data, { split: { part: 'train', keys }, classes: ['NV'] }));
 
   const ns = [...new Set(config.nMel.map((n) => Math.min(n, nvTrain)))].sort((a, b) => a - b);

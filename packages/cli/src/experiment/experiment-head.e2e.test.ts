@@ -1,0 +1,84 @@
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parsePredictionsCsv } from '@skingan/metrics';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectNoise2imgTables } from '../test-utils/experiment-tables.js';
+import { runCli } from '../test-utils/run-cli.js';
+import { testImages } from '../test-utils/shared-data.js';
+
+// The fast path end to end: noise2img of the `test` preset whose classifiers are linear heads on
+// stored features (`classifier.method: "head"`), on a 3-class subset of isic-mini or the demo set.
+const { dir: MINI, name } = testImages();
+
+let dir: string;
+let data: string;
+let env: Record<string, string>;
+beforeAll(async () => {
+  dir = await fs.mkdtemp(join(tmpdir(), 'skingan-e2e-head-'));
+  data = join(dir, 'mini3');
+  env = { SKINGAN_CACHE: join(dir, 'cache') };
+  expect(runCli(['data', 'subset', MINI, '--classes', 'MEL,NV,BCC', '--out', data], env).code).toBe(0);
+});
+afterAll(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe(`skingan experiment with classifier.method "head" (${name}, 3 classes)`, () => {
+  it('noise2img: Table 6.2 from the heads’ predictions; --resume reuses every job and rewrites the same table', async () => {
+    const config = join(dir, 'head.json');
+    await fs.writeFile(
+      config,
+      JSON.stringify({
+        classifier: { preset: 'test', size: 32, method: 'head', extractor: 'test' },
+        repeats: 2,
+      }),
+    );
+    const out = join(dir, 'exp');
+    const args = [
+      'experiment',
+      'noise2img',
+      '--data',
+      data,
+      '--preset',
+      'test',
+      '--config',
+      config,
+      '--jobs',
+      '2',
+      '--out',
+      out,
+    ];
+    const r = runCli(args, env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(
+      'classifiers: linear heads on test features of the images decoded at 32² (the fast path, `classifier head`), 2 seeds a row',
+    );
+    await expectNoise2imgTables(out, ['MEL', 'NV', 'BCC']);
+    // Each cell's predictions cover the same test images: the split's test part. (Job folders
+    // are named `<id>-<key>`.)
+    const only = async (parent: string, prefix: string) =>
+      join(parent, (await fs.readdir(parent)).find((f) => f.startsWith(`${prefix}-`))!);
+    const split = JSON.parse(
+      await fs.readFile(join(await only(join(out, 'jobs'), 'split'), 'split.json'), 'utf8'),
+    );
+    const cellDirs = (await fs.readdir(join(out, 'jobs', 'head', 'acgan-8'))).map((f) =>
+      f.replace(/-[0-9a-f]+$/, ''),
+    );
+    expect(cellDirs.sort()).toEqual(['seed-7000', 'seed-7001']);
+    const csv = join(
+      await only(join(out, 'jobs', 'head', 'acgan-8'), 'seed-7000'),
+      'head',
+      'predictions.csv',
+    );
+    const table = await parsePredictionsCsv(await fs.readFile(csv, 'utf8'), csv);
+    expect([...table.ids].sort()).toEqual([...split.ids.test].sort());
+    expect(await fs.readFile(join(out, 'report.md'), 'utf8')).toContain('**classifiers**');
+
+    const before = await fs.readFile(join(out, 'tables', 'table-6.2.json'), 'utf8');
+    const again = runCli(args.concat('--resume'), env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/0 jobs run, \d+ reused, 0 failed/);
+    expect(await fs.readFile(join(out, 'tables', 'table-6.2.json'), 'utf8')).toBe(before);
+  });
+});
