@@ -75,6 +75,14 @@ export {
 export { type AdamStepFactors, adamStep } from './kernels/adam-step.js';
 export { batchNormTraining } from './kernels/batch-norm-training.js';
 export { COMPOSITE_KERNELS, registerTrainingKernels, type TrainingKernels } from './kernels/register.js';
+export {
+  AdamW,
+  type AdamWConfig,
+  type AdamWGroup,
+  adamWFactors,
+  type ParamGroup,
+} from './optim/adamw.js';
+export { ADAMW_LAYOUT } from './optim/adamw-state.js';
 export { classIndex, ISIC2019, ISIC2019_NAMES, type LabelSpace, subLabelSpace } from './labels.js';
 export { convHelpersReady, startConvHelpers } from './parallel/conv-helpers.js';
 export { countParams, type ParamCount } from './param-count.js';
@@ -84,6 +92,7 @@ export { checkRunOut, type RunOutState } from './run/check-out.js';
 export {
   type CheckpointContent,
   type CheckpointRef,
+  CHECKPOINT_FORMAT,
   CheckpointStore,
 } from './run/checkpoint-store.js';
 export {
