@@ -59,7 +59,10 @@ const read = (x: tf.Tensor) => Array.from(x.dataSync());
 /** Equal bit for bit (`digits` null) or to `digits` decimals. */
 function expectSame(got: number[], want: number[], digits: number | null): void {
   if (digits === null) expect(got).toEqual(want);
-  else got.forEach((x, i) => expect(x).toBeCloseTo(want[i]!, digits));
+  else
+    got.forEach((x, i) => {
+      expect(x).toBeCloseTo(want[i]!, digits);
+    });
 }
 
 describe('AdamW reads the optimizer state of skingan-checkpoint@1', () => {

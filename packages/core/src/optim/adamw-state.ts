@@ -45,13 +45,15 @@ export async function readAdamWState(weights: readonly NamedTensor[], n: number)
   const [head, ...rest] = weights;
   const layout = head?.name ?? '(nothing)';
   if (layout === ADAMW_LAYOUT) return indexed(await counters(head!, n, layout), rest, n, '/m', '/v');
-  if (layout === 'counters') return indexed(await counters(head!, n, 'FastaiAdam'), rest, n, '/grad_avg', '/sqr_avg');
+  if (layout === 'counters')
+    return indexed(await counters(head!, n, 'FastaiAdam'), rest, n, '/grad_avg', '/sqr_avg');
   if (layout === 'iter' || layout === 'iterations') {
     // tfjs' layout: every variable stepped every iteration; moments by position, m's then v's.
     const iterations = (await head!.tensor.data())[0]!;
     if (rest.length !== 0 && rest.length !== 2 * n) throw mismatch(`${rest.length / 2}`, n);
     const moments = new Map<number, { m: tf.Tensor; v: tf.Tensor }>();
-    if (rest.length) for (let i = 0; i < n; i++) moments.set(i, { m: rest[i]!.tensor, v: rest[n + i]!.tensor });
+    if (rest.length)
+      for (let i = 0; i < n; i++) moments.set(i, { m: rest[i]!.tensor, v: rest[n + i]!.tensor });
     return { iterations, steps: new Array(n).fill(rest.length ? iterations : 0), moments };
   }
   throw new SkinganError(
@@ -83,13 +85,19 @@ function indexed(
   for (const w of rest) {
     const i = Number(/^(\d+):/.exec(w.name)?.[1] ?? Number.NaN);
     if (!(i >= 0 && i < n)) {
-      throw new SkinganError(`optimizer state entry "${w.name}" names no variable of this model (it has ${n})`, {
-        code: 'BAD_CHECKPOINT',
-      });
+      throw new SkinganError(
+        `optimizer state entry "${w.name}" names no variable of this model (it has ${n})`,
+        {
+          code: 'BAD_CHECKPOINT',
+        },
+      );
     }
     if (!w.name.endsWith(mSuffix)) continue;
     const v = byName.get(w.name.slice(0, -mSuffix.length) + vSuffix);
-    if (!v) throw new SkinganError(`optimizer state has ${w.name} without its second moment`, { code: 'BAD_CHECKPOINT' });
+    if (!v)
+      throw new SkinganError(`optimizer state has ${w.name} without its second moment`, {
+        code: 'BAD_CHECKPOINT',
+      });
     moments.set(i, { m: w.tensor, v });
   }
   return { iterations, steps, moments };

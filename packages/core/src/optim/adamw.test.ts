@@ -246,7 +246,9 @@ describe('AdamW', () => {
     await expect(opt.setWeights([{ name: 'momentum', tensor: header }])).rejects.toThrow(/layout "momentum"/);
     const saved = (await opt.getWeights()).map((w) => ({ name: w.name, tensor: w.tensor.clone() }));
     const other = new AdamW([a, b]);
-    await expect(other.setWeights(saved)).rejects.toThrow('optimizer state (adamw@1) holds 1 variables, this model has 2');
+    await expect(other.setWeights(saved)).rejects.toThrow(
+      'optimizer state (adamw@1) holds 1 variables, this model has 2',
+    );
     const wrong = new AdamW([b]);
     await expect(
       wrong.setWeights([

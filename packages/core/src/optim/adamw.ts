@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { SkinganError } from '../errors.js';
 import type { NamedTensor } from '../io/file-handler.js';
 import { type AdamStepFactors, adamStep } from '../kernels/adam-step.js';
-import { ADAMW_LAYOUT, adamWEntries, readAdamWState } from './adamw-state.js';
+import { adamWEntries, readAdamWState } from './adamw-state.js';
 
 /** Hyper-parameters shared by all groups (each may be changed between steps, e.g. by a schedule). */
 export interface AdamWConfig {
@@ -223,7 +223,9 @@ export class AdamW extends tf.Optimizer {
 
   private addSlot(variable: tf.Variable, group: number, decay: boolean): number {
     if (this.slotOf.has(variable.name)) {
-      throw new SkinganError(`variable ${variable.name} is in more than one parameter group`, { code: 'USAGE' });
+      throw new SkinganError(`variable ${variable.name} is in more than one parameter group`, {
+        code: 'USAGE',
+      });
     }
     this.slotOf.set(variable.name, this.slots.length);
     return this.slots.push({ variable, group, decay, step: 0 }) - 1;
@@ -232,7 +234,8 @@ export class AdamW extends tf.Optimizer {
   /** A variable given to no group: group 0, as tfjs' optimizers update whatever they are given. */
   private addUnknown(name: string): number {
     const variable = tf.engine().registeredVariables[name];
-    if (!variable) throw new SkinganError(`no variable named ${name} to apply a gradient to`, { code: 'INTERNAL' });
+    if (!variable)
+      throw new SkinganError(`no variable named ${name} to apply a gradient to`, { code: 'INTERNAL' });
     return this.addSlot(variable, 0, true);
   }
 }

@@ -194,7 +194,11 @@ export class CheckpointStore {
         await opt.setWeights(weights);
       } catch (e) {
         if (!isSkinganError(e) || e.file) throw e;
-        throw new SkinganError(e.message, { ...e, file: join(ref.dir, 'optimizers', `${name}.json`), cause: e });
+        throw new SkinganError(e.message, {
+          ...e,
+          file: join(ref.dir, 'optimizers', `${name}.json`),
+          cause: e,
+        });
       } finally {
         tf.dispose(weights.map((w) => w.tensor));
       }
