@@ -8,16 +8,9 @@ export const FASTAI_ADAM = Object.freeze({ mom: 0.9, sqrMom: 0.99, eps: 1e-5, wd
  * One parameter group of core's `AdamW` per layer group (fastai's discriminative learning rates);
  * BatchNorm parameters and biases get no weight decay (fastai's `wd_bn_bias=False`).
  */
-export function fastaiParamGroups(
-  groups: readonly (readonly tf.LayerVariable[])[],
-  bnWeightNames?: ReadonlySet<string>,
-): ParamGroup[] {
+export function fastaiParamGroups(groups: readonly (readonly tf.LayerVariable[])[]): ParamGroup[] {
   return groups.map((vars) => {
-    const noDecay = vars.filter((v) => {
-      const name = v.originalName;
-      const isBias = name.endsWith('/bias') || name.endsWith('/beta');
-      return isBias || name.endsWith('/gamma') || (bnWeightNames?.has(name) ?? false);
-    });
+    const noDecay = vars.filter((v) => /\/(bias|beta|gamma)$/.test(v.originalName));
     const read = (v: tf.LayerVariable) => v.read() as tf.Variable;
     return { variables: vars.map(read), noDecay: noDecay.map(read) };
   });
