@@ -80,7 +80,7 @@ export function adamWFactors(
  * starts its bias correction when it first gets a gradient (as fastai).
  *
  * State (`getWeights`/`setWeights`, which CheckpointStore saves) is in layout `adamw@1`; the
- * layouts of skingan-checkpoint@1 are converted on `setWeights` (see `readAdamWState`).
+ * layouts of skingan-checkpoint@1 are converted on `setWeights` (`adamw-state.ts`).
  */
 export class AdamW extends tf.Optimizer {
   static get className(): string {
