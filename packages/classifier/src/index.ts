@@ -56,7 +56,7 @@ export {
   resolvePretrained,
   verifyWeightsCache,
 } from './pretrained/weights-cache.js';
-export { type AdamHypers, type AdamParam, adamParams, FASTAI_ADAM, FastaiAdam } from './train/adam.js';
+export { FASTAI_ADAM, fastaiParamGroups } from './train/adam.js';
 export { FeatureCache } from './train/feature-cache.js';
 export { type EpochRecord, type FitResult, Learner, type LearnerOptions } from './train/learner.js';
 export { balancedClassWeights, crossEntropy } from './train/loss.js';

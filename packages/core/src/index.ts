@@ -76,12 +76,21 @@ export { type AdamStepFactors, adamStep } from './kernels/adam-step.js';
 export { batchNormTraining } from './kernels/batch-norm-training.js';
 export { COMPOSITE_KERNELS, registerTrainingKernels, type TrainingKernels } from './kernels/register.js';
 export { classIndex, ISIC2019, ISIC2019_NAMES, type LabelSpace, subLabelSpace } from './labels.js';
+export {
+  AdamW,
+  type AdamWConfig,
+  type AdamWGroup,
+  adamWFactors,
+  type ParamGroup,
+} from './optim/adamw.js';
+export { ADAMW_LAYOUT } from './optim/adamw-state.js';
 export { convHelpersReady, startConvHelpers } from './parallel/conv-helpers.js';
 export { countParams, type ParamCount } from './param-count.js';
 export { isProcessAlive } from './process-alive.js';
 export { Rng, type RngState } from './random.js';
 export { checkRunOut, type RunOutState } from './run/check-out.js';
 export {
+  CHECKPOINT_FORMAT,
   type CheckpointContent,
   type CheckpointRef,
   CheckpointStore,

@@ -4,7 +4,6 @@ import { initBackend } from './backend/init-backend.js';
 import { stopGemmThreads } from './kernels/gemm-conv.js';
 import { onDisposal } from './kernels/wasm-heap.js';
 import {
-  adamPowerVariables,
   forgetWasmView,
   kerasBatchNormFields,
   kerasConv2DFields,
@@ -27,7 +26,6 @@ describe('tfjs internals', () => {
     expect(checks.map((c) => c.name)).toEqual([
       'tfjs version 4.22.0',
       'Engine.registryFactory',
-      'AdamOptimizer.accBeta1/accBeta2',
       'layers.BatchNormalization.{axis,epsilon,momentum,gamma,beta,movingMean,movingVariance}',
       'layers.Conv2D.{kernel,bias,strides,padding,dataFormat,dilationRate,activation}',
       'BackendWasm.dataIdMap',
@@ -77,16 +75,5 @@ describe('tfjs internals', () => {
     y.dispose();
     expect(freed).toEqual([x.dataId]);
     expect(wasmMemoryOffset(backend, x.dataId)).toBeUndefined();
-  });
-
-  it("reads Adam's β-power variables, and null for an optimizer without them", () => {
-    const adam = tf.train.adam(0.1, 0.5, 0.25);
-    const [b1, b2] = adamPowerVariables(adam)!;
-    expect(b1.dataSync()[0]).toBe(0.5);
-    expect(b2.dataSync()[0]).toBe(0.25);
-    adam.dispose();
-    const sgd = tf.train.sgd(0.1);
-    expect(adamPowerVariables(sgd)).toBeNull();
-    sgd.dispose();
   });
 });

@@ -95,14 +95,6 @@ export function silenceCpuFirstUseHint(backend: tf.KernelBackend): void {
   if ('firstUse' in b) b.firstUse = false;
 }
 
-/** β₁ᵗ and β₂ᵗ of tfjs' Adam (and Adamax-like) optimizers, or null for optimizers without them. */
-export function adamPowerVariables(optimizer: tf.Optimizer): [tf.Variable, tf.Variable] | null {
-  const o = optimizer as unknown as { accBeta1?: unknown; accBeta2?: unknown };
-  return o.accBeta1 instanceof tf.Variable && o.accBeta2 instanceof tf.Variable
-    ? [o.accBeta1, o.accBeta2]
-    : null;
-}
-
 /** tfjs-layers' BatchNormalization fields (private in 4.22) that skingan's fused training path uses. */
 export interface KerasBatchNormFields {
   axis: number;
@@ -172,12 +164,6 @@ export function selfCheck(): InternalCheck[] {
       ok: typeof engine.registryFactory === 'object' && engine.registryFactory !== null,
     },
   ];
-  const adam = tf.train.adam();
-  try {
-    checks.push({ name: 'AdamOptimizer.accBeta1/accBeta2', ok: adamPowerVariables(adam) !== null });
-  } finally {
-    adam.dispose();
-  }
   checks.push(
     {
       name: `layers.BatchNormalization.{${BATCH_NORM_FIELDS.join(',')}}`,

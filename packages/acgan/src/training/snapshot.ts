@@ -1,4 +1,4 @@
-import type { NamedTensor } from '@skingan/core';
+import type { AdamW, NamedTensor } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 
 /**
@@ -14,18 +14,17 @@ function hold(t: tf.Tensor): tf.Tensor {
 export class TrainingSnapshot {
   private constructor(
     private readonly weights: Map<tf.LayersModel, tf.Tensor[]>,
-    private readonly optimizers: Map<tf.Optimizer, NamedTensor[]>,
+    private readonly optimizers: Map<AdamW, NamedTensor[]>,
   ) {}
 
-  static async take(models: tf.LayersModel[], optimizers: tf.Optimizer[]): Promise<TrainingSnapshot> {
+  static async take(models: tf.LayersModel[], optimizers: AdamW[]): Promise<TrainingSnapshot> {
     const weights = new Map(models.map((m) => [m, m.getWeights().map(hold)] as const));
-    const opts = new Map<tf.Optimizer, NamedTensor[]>();
+    const opts = new Map<AdamW, NamedTensor[]>();
     for (const o of optimizers) {
-      const named = await o.getWeights();
-      // getWeights returns the live moment variables (held) and a fresh iteration scalar (owned).
+      // The optimizer's own tensors (its live moments among them): held, not copied.
       opts.set(
         o,
-        named.map((n, i) => ({ name: n.name, tensor: i === 0 ? n.tensor : hold(n.tensor) })),
+        (await o.getWeights()).map((n) => ({ name: n.name, tensor: hold(n.tensor) })),
       );
     }
     return new TrainingSnapshot(weights, opts);
@@ -34,12 +33,8 @@ export class TrainingSnapshot {
   /** Puts the held values back into the networks and optimizers; the snapshot is used up. */
   async restore(): Promise<void> {
     for (const [model, ws] of this.weights) model.setWeights(ws);
-    for (const [opt, named] of this.optimizers) {
-      const current = await opt.getWeights();
-      // setWeights makes new moment variables; free the diverged ones it replaces.
-      tf.dispose(current.map((n) => n.tensor));
-      await opt.setWeights(named);
-    }
+    // AdamW.setWeights copies into its own variables (the held tensors stay ours).
+    for (const [opt, named] of this.optimizers) await opt.setWeights(named);
     this.dispose();
   }
 

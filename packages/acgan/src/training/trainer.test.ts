@@ -81,8 +81,8 @@ describe('AcganTrainer', () => {
   });
 
   it('a run killed mid-way and resumed ends like an uninterrupted one (same steps, losses within 1e-4)', async () => {
-    // 4 steps per epoch, checkpoints every 6: step 18 is mid-epoch, and late enough that tfjs'
-    // pow-based Adam restore would differ from the running product (core restores the products).
+    // 4 steps per epoch, checkpoints every 6: step 18 is mid-epoch, and late enough that a float32
+    // β-power product restored with pow would differ (AdamW's come from the integer step count).
     const config = tinyConfig({
       epochs: 6,
       training: { checkpointEvery: 6, diffAugment: ['color', 'translation', 'cutout'] },
@@ -266,5 +266,31 @@ describe('the generator-quality options together', () => {
       );
       expect(b!.equals(a!), net).toBe(true);
     }
+  });
+});
+
+describe('a checkpoint of skingan-checkpoint@1 (tf.train.adam state, before AdamW)', () => {
+  it('resumes, and the steps after it have the losses the old code had without interruption (within 1e-4)', async () => {
+    const out = join(tmp, 'v1');
+    await fs.cp(join(import.meta.dirname, 'legacy-fixtures', 'run-checkpoint-v1'), out, { recursive: true });
+    const r = await trainAcgan({ config: tinyConfig(), out, source: source(), resume: true });
+    expect(r).toMatchObject({ status: 'completed', step: 8 });
+    const old = JSON.parse(await fs.readFile(join(out, 'uninterrupted-steps.json'), 'utf8')) as {
+      step: number;
+      d: number;
+      g: number;
+    }[];
+    const resumed = (await readJsonl(join(out, 'metrics.jsonl'))).filter((x) => x.type === 'step');
+    expect(resumed.map((x) => x.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    for (const s of [7, 8]) {
+      const [a, b] = [old.find((x) => x.step === s)!, resumed.find((x) => x.step === s)!];
+      expect(Math.abs((b.d as number) - a.d), `step ${s} d`).toBeLessThan(1e-4);
+      expect(Math.abs((b.g as number) - a.g), `step ${s} g`).toBeLessThan(1e-4);
+    }
+    // The checkpoint it writes is of the current format.
+    const manifest = JSON.parse(
+      await fs.readFile(join(out, 'checkpoints', 'step-00000008', 'checkpoint.json'), 'utf8'),
+    );
+    expect(manifest.format).toBe('skingan-checkpoint@2');
   });
 });

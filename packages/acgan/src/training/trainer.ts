@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import {
+  AdamW,
   type BatchSource,
   type CheckpointRef,
   type ConditionalGenerator,
@@ -106,8 +107,8 @@ interface TrainerState {
 export class AcganTrainer {
   readonly generator: tf.LayersModel;
   readonly discriminator: tf.LayersModel;
-  readonly optimizerG: tf.Optimizer;
-  readonly optimizerD: tf.Optimizer;
+  readonly optimizerG: AdamW;
+  readonly optimizerD: AdamW;
   /** The moving average of G's weights, when `training.emaDecay` > 0. */
   readonly ema: WeightAverage | undefined;
   /** Steps done in total, and the epoch in progress (0-based). */
@@ -139,9 +140,14 @@ export class AcganTrainer {
       t.emaDecay > 0
         ? new WeightAverage(this.generator, buildGenerator(config, root.fork('ema')), t.emaDecay)
         : undefined;
-    // PyTorch's Adam epsilon (tfjs defaults to 1e-7).
-    this.optimizerG = tf.train.adam(t.learningRateG, t.beta1, t.beta2, 1e-8);
-    this.optimizerD = tf.train.adam(t.learningRateD, t.beta1, t.beta2, 1e-8);
+    // Plain Adam (no weight decay), PyTorch's epsilon 1e-8.
+    const adam = (net: tf.LayersModel, lr: number) =>
+      new AdamW(
+        net.trainableWeights.map((w) => w.read() as tf.Variable),
+        { lr, beta1: t.beta1, beta2: t.beta2, epsilon: 1e-8 },
+      );
+    this.optimizerG = adam(this.generator, t.learningRateG);
+    this.optimizerD = adam(this.discriminator, t.learningRateD);
     this.streams = {
       noise: root.fork('noise'),
       augment: root.fork('augment'),

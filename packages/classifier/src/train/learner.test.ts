@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ISIC2019, initBackend, RunFolder, subLabelSpace } from '@skingan/core';
@@ -138,12 +138,12 @@ describe('Learner', () => {
     const c = classifier(5);
     const learner = new Learner(c, { train: memorySource(data.images, data.labels, 8, 3), seed: 3 });
     const before = [...weightsOf(c.backbone), ...weightsOf(c.head)];
-    await learner.optimizer.getWeights(); // creates the optimizer's counters variable
+    await learner.optimizer.getWeights(); // creates the header it keeps
     const n = tf.memory().numTensors;
     const r = await learner.lrFind({ numIt: 12, endLr: 100 });
     expect(r.lrs.length).toBeGreaterThan(5);
     expect([...weightsOf(c.backbone), ...weightsOf(c.head)]).toEqual(before);
-    expect((await learner.optimizer.getWeights()).map((w) => w.name)).toEqual(['counters']);
+    expect((await learner.optimizer.getWeights()).map((w) => w.name)).toEqual(['adamw@1']);
     expect(learner.optimizer.iterations).toBe(0);
     expect(tf.memory().numTensors).toBe(n);
     learner.dispose();
@@ -382,3 +382,28 @@ async function checksums(files: string[]): Promise<string[]> {
     ),
   );
 }
+
+describe('a checkpoint of skingan-checkpoint@1 (FastaiAdam state, before AdamW)', () => {
+  it('resumes (moments of the head only, the backbone still frozen), and the run ends bit for bit as the old code ended it without interruption', async () => {
+    const out = join(tmp, 'v1');
+    await cp(join(import.meta.dirname, 'legacy-fixtures', 'run-checkpoint-v1'), out, { recursive: true });
+    const old = JSON.parse(await readFile(join(out, 'uninterrupted.json'), 'utf8'));
+    const c = classifier(6);
+    const run = await RunFolder.open(out, { kind: 'classifier', config: { x: 1 }, resume: true });
+    const learner = new Learner(c, {
+      train: memorySource(data.images, data.labels, 8, 4),
+      val: memorySource(val.images, val.labels, 12),
+      seed: 5,
+      run,
+    });
+    const r = await learner.fit(fineTunePhases(2, { freezeEpochs: 1, baseLr: 1e-2 }), { resume: true });
+    expect(r.epochs).toBe(old.epochs);
+    const hash = createHash('sha256');
+    for (const w of [...c.backbone.getWeights(), ...c.head.getWeights()]) {
+      hash.update(new Uint8Array(w.dataSync().buffer));
+    }
+    expect(hash.digest('hex')).toBe(old.weightsSha256);
+    learner.dispose();
+    c.dispose();
+  });
+});

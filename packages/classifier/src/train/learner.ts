@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import {
+  AdamW,
   type BatchSource,
   DivergedError,
   DivergenceGuard,
@@ -17,7 +18,7 @@ import {
 import { type ClassificationReport, classificationReport } from '@skingan/metrics';
 import * as tf from '@tensorflow/tfjs';
 import { ImageClassifier } from '../classifier.js';
-import { adamParams, FASTAI_ADAM, FastaiAdam } from './adam.js';
+import { FASTAI_ADAM, fastaiParamGroups } from './adam.js';
 import { FeatureCache } from './feature-cache.js';
 import { crossEntropy } from './loss.js';
 import { type LrFinderOptions, type LrFinderResult, lrFinderLoop } from './lr-find.js';
@@ -114,9 +115,10 @@ const MODEL_DIR = 'model';
  * weights stay bit-identical and its features can be computed once for all frozen epochs.
  */
 export class Learner {
-  readonly optimizer: FastaiAdam;
-  private readonly headParams: number[];
-  private readonly allParams: number[];
+  /** fastai's Adam: one group per layer group, β1 and the groups' lr set by the schedule each step. */
+  readonly optimizer: AdamW;
+  private readonly headVars: tf.Variable[];
+  private readonly allVars: tf.Variable[];
   private readonly seed: number;
   private readonly dropoutRng: Rng;
   private readonly classWeights: tf.Tensor1D | undefined;
@@ -126,14 +128,14 @@ export class Learner {
     readonly options: LearnerOptions,
   ) {
     const groups = classifier.layerGroups();
-    this.optimizer = new FastaiAdam(adamParams(groups), {
-      wd: options.wd ?? FASTAI_ADAM.wd,
-      sqrMom: options.sqrMom ?? FASTAI_ADAM.sqrMom,
-      eps: options.eps ?? FASTAI_ADAM.eps,
+    this.optimizer = new AdamW(fastaiParamGroups(groups), {
+      beta1: FASTAI_ADAM.mom,
+      beta2: options.sqrMom ?? FASTAI_ADAM.sqrMom,
+      epsilon: options.eps ?? FASTAI_ADAM.eps,
+      weightDecay: options.wd ?? FASTAI_ADAM.wd,
     });
-    const headGroup = groups.length - 1;
-    this.allParams = this.optimizer.params.map((_, i) => i);
-    this.headParams = this.allParams.filter((i) => this.optimizer.params[i]!.group === headGroup);
+    this.allVars = this.optimizer.groups.flatMap((g) => g.variables);
+    this.headVars = [...this.optimizer.groups.at(-1)!.variables];
     this.seed = options.seed ?? 0;
     this.dropoutRng = new Rng(`${this.seed}:dropout`);
     if (options.classWeights) {
@@ -397,22 +399,28 @@ export class Learner {
     lr: number[],
     mom: number,
   ): number {
-    const indices = frozen ? this.headParams : this.allParams;
+    const vars = frozen ? this.headVars : this.allVars;
     const frozenFeatures =
       frozen && !input.features && input.images ? this.classifier.features(input.images, false) : undefined;
     try {
-      const vars = indices.map((i) => this.optimizer.params[i]!.variable.read() as tf.Variable);
       const { value, grads } = tf.variableGrads(() => {
         const features = input.features ?? frozenFeatures ?? this.classifier.features(input.images!, true);
         const logits = this.classifier.logits(features, true, this.dropoutRng);
         return crossEntropy(logits, input.labels, this.classWeights);
       }, vars);
-      const byIndex = new Map<number, tf.Tensor>();
-      indices.forEach((i, k) => {
-        const g = grads[vars[k]!.name];
-        if (g) byIndex.set(i, g);
+      if (lr.length !== this.optimizer.groups.length) {
+        throw new SkinganError(
+          `${lr.length} learning rates for ${this.optimizer.groups.length} layer groups`,
+          {
+            code: 'INTERNAL',
+          },
+        );
+      }
+      this.optimizer.beta1 = mom;
+      lr.forEach((x, k) => {
+        this.optimizer.groups[k]!.lr = x;
       });
-      this.optimizer.step(byIndex, { ...this.optimizer.hypers, lr, mom });
+      this.optimizer.applyGradients(grads);
       const loss = value.dataSync()[0]!;
       tf.dispose([value, ...Object.values(grads)]);
       return loss;
@@ -477,7 +485,7 @@ export class Learner {
     const cache =
       frozen && !this.options.augmented ? await this.buildCache(this.options.train, 'train') : undefined;
     const mom = FASTAI_ADAM.mom;
-    const groups = Math.max(...this.optimizer.params.map((p) => p.group)) + 1;
+    const groups = this.optimizer.groups.length;
     try {
       let epoch = 0;
       let pending:

@@ -30,7 +30,7 @@ export function registerDoctor(program: Command): void {
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const backend = await initCommandBackend(cmd, opts.json);
       const machine = machineInfo();
-      // The private tfjs fields skingan's kernels and checkpoints rely on (core's tfjs-internals.ts).
+      // The private tfjs fields skingan's kernels and layers rely on (core's tfjs-internals.ts).
       const internals = selfCheck();
       const missing = internals.filter((c) => !c.ok);
       const report = {

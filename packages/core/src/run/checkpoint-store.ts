@@ -1,10 +1,9 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { SkinganError } from '../errors.js';
+import { isSkinganError, SkinganError } from '../errors.js';
 import { diskFull, pathExists, removeStaleTemps, tempSibling, writeJsonAtomic } from '../io/atomic.js';
 import { fileSystem, readTensors, writeTensors } from '../io/file-handler.js';
-import { readAdamPowers, writeAdamPowers } from './adam-powers.js';
 
 /** What a trainer needs to continue exactly where it stopped. */
 export interface CheckpointContent<S = Record<string, unknown>> {
@@ -22,14 +21,19 @@ export interface CheckpointRef {
   dir: string;
 }
 
+/**
+ * The manifest's format. @2: optimizer state in AdamW's layout `adamw@1`. @1 (before AdamW) is
+ * still read: its optimizer layouts are converted by `AdamW.setWeights`, its β-powers ignored.
+ */
+export const CHECKPOINT_FORMAT = 'skingan-checkpoint@2';
+const READABLE_FORMATS = new Set([CHECKPOINT_FORMAT, 'skingan-checkpoint@1']);
+
 interface Manifest<S> {
-  format: 'skingan-checkpoint@1';
+  format: string;
   step: number;
   epoch: number;
   models: string[];
   optimizers: string[];
-  /** Adam's running β-powers per optimizer (see adam-powers.ts). */
-  optimizerPowers?: Record<string, [number, number] | null>;
   state: S;
   savedAt: string;
 }
@@ -63,14 +67,11 @@ export class CheckpointStore {
         await writeTensors(join(tmp, 'optimizers'), name, await opt.getWeights());
       }
       const manifest: Manifest<S | undefined> = {
-        format: 'skingan-checkpoint@1',
+        format: CHECKPOINT_FORMAT,
         step: content.step,
         epoch: content.epoch,
         models: Object.keys(content.models),
         optimizers: Object.keys(content.optimizers ?? {}),
-        optimizerPowers: Object.fromEntries(
-          Object.entries(content.optimizers ?? {}).map(([k, o]) => [k, readAdamPowers(o)]),
-        ),
         state: content.state,
         savedAt: new Date().toISOString(),
       };
@@ -151,6 +152,16 @@ export class CheckpointStore {
         cause: e,
       });
     }
+    if (!READABLE_FORMATS.has(m.format)) {
+      throw new SkinganError(
+        `checkpoint is in format ${m.format ?? '(none)'}; this version of skingan reads ${[...READABLE_FORMATS].join(' and ')}`,
+        {
+          code: 'BAD_CHECKPOINT',
+          file: manifestPath,
+          hint: 'resume with the skingan version that wrote it, or start the run again without --resume',
+        },
+      );
+    }
     const models: Record<string, tf.LayersModel> = {};
     for (const name of m.models) {
       const loaded = await tf.loadLayersModel(fileSystem(join(ref.dir, name)));
@@ -179,9 +190,18 @@ export class CheckpointStore {
         });
       }
       const weights = await readTensors(join(ref.dir, 'optimizers'), name);
-      await opt.setWeights(weights);
-      writeAdamPowers(opt, m.optimizerPowers?.[name]);
-      tf.dispose(weights.map((w) => w.tensor));
+      try {
+        await opt.setWeights(weights);
+      } catch (e) {
+        if (!isSkinganError(e) || e.file) throw e;
+        throw new SkinganError(e.message, {
+          ...e,
+          file: join(ref.dir, 'optimizers', `${name}.json`),
+          cause: e,
+        });
+      } finally {
+        tf.dispose(weights.map((w) => w.tensor));
+      }
     }
     return { step: m.step, epoch: m.epoch, models, state: m.state };
   }

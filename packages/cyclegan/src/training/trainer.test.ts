@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { promises as fs, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, RunFolder, type StepEvent } from '@skingan/core';
@@ -237,5 +237,25 @@ describe('CycleGanTrainer', () => {
       /needs about \d+\.\d\d GiB to train \(512×512, ngf 64, ndf 64, 9 blocks, batch 2/,
     );
     expect((error as { hint: string }).hint).toMatch(/--size.*tfjs-node/);
+  });
+});
+
+describe('a checkpoint of skingan-checkpoint@1 (CycleGAN’s own Adam, before AdamW)', () => {
+  it('resumes, and the run ends bit for bit as the old code ended it without interruption', async () => {
+    const config = tiny({ ngf: 2, ndf: 2 });
+    const out = join(dir, 'v1');
+    await fs.cp(join(import.meta.dirname, 'legacy-fixtures', 'run-checkpoint-v1'), out, { recursive: true });
+    const old = JSON.parse(await fs.readFile(join(out, 'uninterrupted.json'), 'utf8'));
+    const run = await RunFolder.open(out, { kind: 'cyclegan', config, resume: true });
+    const a = new TensorSource(tintedImages(5, 28, 'red', 11), 1, 11, 'a');
+    const b = new TensorSource(tintedImages(3, 28, 'blue', 12), 1, 12, 'b');
+    const t = new CycleGanTrainer(config);
+    const r = await t.train(a, b, { run });
+    expect(r.startStep).toBe(7);
+    expect(r.step).toBe(old.step);
+    expect(r.lastLosses).toEqual(old.lastLosses);
+    const steps = (await run.readMetrics()).filter((x) => x.type === 'step').map(({ ms: _, ...x }) => x);
+    expect(steps).toEqual(old.steps);
+    for (const x of [t, a, b]) x.dispose();
   });
 });

@@ -1,4 +1,5 @@
 import {
+  AdamW,
   type BatchSource,
   type CheckpointRef,
   combineObservers,
@@ -28,7 +29,6 @@ import {
   netParams,
 } from '../networks/cyclegan-nets.js';
 import { CycleGanTranslator } from '../translator.js';
-import { Adam } from './adam.js';
 import { randomCropFlip } from './augment.js';
 import { type CycleGanStepLosses, cycleGanStep, LOSS_NAMES, type StepContext } from './cycle-step.js';
 import { DomainStream } from './domain-stream.js';
@@ -92,8 +92,9 @@ interface CheckpointState {
 export class CycleGanTrainer {
   readonly nets: CycleGanNets;
   readonly memory: MemoryEstimate;
-  private readonly optG: Adam;
-  private readonly optD: Adam;
+  /** Adam over both generators' variables, and over both discriminators'. */
+  readonly optG: AdamW;
+  readonly optD: AdamW;
   private readonly poolA: ImagePool;
   private readonly poolB: ImagePool;
   private readonly augmentRng: Rng;
@@ -122,10 +123,11 @@ export class CycleGanTrainer {
     this.poolRng = root.fork('pool');
     this.poolA = new ImagePool(config.poolSize, this.poolRng);
     this.poolB = new ImagePool(config.poolSize, this.poolRng);
-    const adam = { lr: config.lr, beta1: config.beta1, beta2: config.beta2 };
-    // One optimizer over both generators and one over both discriminators, as the reference.
-    this.optG = new Adam(variablesOf(this.nets.G_A, this.nets.G_B), adam);
-    this.optD = new Adam(variablesOf(this.nets.D_A, this.nets.D_B), adam);
+    // Plain Adam (no weight decay, PyTorch's ε 1e-8), one over both generators and one over both
+    // discriminators, as the reference.
+    const adam = { lr: config.lr, beta1: config.beta1, beta2: config.beta2, epsilon: 1e-8 };
+    this.optG = new AdamW(variablesOf(this.nets.G_A, this.nets.G_B), adam);
+    this.optD = new AdamW(variablesOf(this.nets.D_A, this.nets.D_B), adam);
   }
 
   /** Steps done so far (restored on resume). */
@@ -356,8 +358,8 @@ export class CycleGanTrainer {
   private tensorStates(): Record<string, tf.Optimizer> {
     const asState = (s: TensorState) => s as unknown as tf.Optimizer;
     return {
-      G: asState(this.optG),
-      D: asState(this.optD),
+      G: this.optG,
+      D: this.optD,
       pool_A: asState(poolState(this.poolA, 'pool_A')),
       pool_B: asState(poolState(this.poolB, 'pool_B')),
     };
