@@ -1,4 +1,4 @@
-import { Rng, SkinganError } from '@skingan/core';
+import { AdamW, Rng, SkinganError } from '@skingan/core';
 import { classificationReportFromPredictions } from '@skingan/metrics';
 import * as tf from '@tensorflow/tfjs';
 import { crossEntropy } from '../train/loss.js';
@@ -127,7 +127,14 @@ function fitOne(
   const w = tf.variable(tf.zeros([d, k]), true) as tf.Variable<tf.Rank.R2>;
   const b = tf.variable(tf.zeros([k]), true) as tf.Variable<tf.Rank.R1>;
   const head = new LinearHead(mean, std, w, b);
-  const optimizer: tf.Optimizer = tf.train.adam(lr);
+  // Decoupled decay on the weights only, not the bias (fastai's wd_bn_bias=False).
+  const optimizer = new AdamW(
+    [
+      { variables: [w], weightDecay },
+      { variables: [b], weightDecay: 0 },
+    ],
+    { lr },
+  );
   const x = tf.tensor2d(train.x, [n, d]);
   const cw = o.classWeights ? tf.tensor1d(Array.from(o.classWeights)) : undefined;
   let best = {
@@ -149,9 +156,6 @@ function fitOne(
             'int32',
           );
           const { grads } = tf.variableGrads(() => crossEntropy(head.logits(xb), yb, cw), [w, b]);
-          // AdamW: the decay shrinks the weights (not the bias) directly, outside Adam's normalized
-          // step, as PyTorch's AdamW does (p ← p·(1 − lr·wd), then the Adam step at the old p's gradient).
-          if (weightDecay) w.assign(tf.mul(w, 1 - lr * weightDecay));
           optimizer.applyGradients(grads);
         });
       }
