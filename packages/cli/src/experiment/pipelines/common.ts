@@ -190,10 +190,7 @@ function headJob(
   const args = [
     'classifier',
     'head',
-    '--data',
-    ...data,
-    '--split',
-    '{job:split}/split.json',
+    ...cellData(data),
     '--extractor',
     c.extractor,
     '--size',
@@ -206,9 +203,7 @@ function headJob(
     '--out',
     '{out}/head',
   ];
-  if (set.addJobs.length) args.push('--add', ...set.addJobs.map((j) => `{job:${j}}/data`));
-  if (classes) args.push(...classesFlag(classes));
-  if (c.epochs !== undefined) args.push('--epochs', String(c.epochs));
+  args.push(...cellOptions(set, classes, c.epochs));
   const job: Job = {
     id,
     stage: 'classifier',
@@ -227,6 +222,24 @@ function headJob(
   };
 }
 
+/** What every cell trains and chooses on: the experiment's data and split. */
+function cellData(data: string[]): string[] {
+  return ['--data', ...data, '--split', '{job:split}/split.json'];
+}
+
+/** A cell's synthetic folders (`--add`), its classes and epochs, as flags. */
+function cellOptions(
+  set: TrainingSet,
+  classes: readonly string[] | undefined,
+  epochs: number | undefined,
+): string[] {
+  return [
+    ...(set.addJobs.length ? ['--add', ...set.addJobs.map((j) => `{job:${j}}/data`)] : []),
+    ...(classes ? classesFlag(classes) : []),
+    ...(epochs !== undefined ? ['--epochs', String(epochs)] : []),
+  ];
+}
+
 /** A network trained per cell (`classifier train`), then its test predictions (`classifier predict`). */
 export function networkJobs(
   data: string[],
@@ -241,10 +254,7 @@ export function networkJobs(
   const args = [
     'classifier',
     'train',
-    '--data',
-    ...data,
-    '--split',
-    '{job:split}/split.json',
+    ...cellData(data),
     '--preset',
     c.preset,
     '--size',
@@ -254,9 +264,7 @@ export function networkJobs(
     '--out',
     '{out}/run',
   ];
-  if (set.addJobs.length) args.push('--add', ...set.addJobs.map((j) => `{job:${j}}/data`));
-  if (classes) args.push(...classesFlag(classes));
-  if (c.epochs !== undefined) args.push('--epochs', String(c.epochs));
+  args.push(...cellOptions(set, classes, c.epochs));
   if (c.pretrained) args.push('--pretrained', c.pretrained);
   if (c.freezeEpochs !== undefined) args.push('--freeze-epochs', String(c.freezeEpochs));
   args.push(c.augment || set.baseline === 'augment' ? '--augment' : '--no-augment');
