@@ -83,10 +83,17 @@ function product(
   g: { ind: number; cind: number; blocks: number; taps: number; kc: number; B: number; panels: number },
 ): void {
   const outer = panelsOuter(g.taps * g.kc, g.panels * 8);
-  const jobs = ranges(g.blocks, threads.threads).map(([b0, b1]) => [
-    ...[g.ind, g.cind, b0, b1],
-    ...[g.taps, g.kc, g.B, g.panels, outer],
-  ]);
+  const jobs = ranges(g.blocks, threads.threads).map(([blockStart, blockEnd]) => ({
+    ind: g.ind,
+    cind: g.cind,
+    blockStart,
+    blockEnd,
+    taps: g.taps,
+    kc: g.kc,
+    b: g.B,
+    panels: g.panels,
+    panelsOuter: outer,
+  }));
   threads.run('igemm', jobs);
 }
 
@@ -185,13 +192,13 @@ export function gemmConvForward(
   const k = taps * ci;
   if (co % 8 === 0) {
     f.set(heap.subarray(wAt, wAt + k * co), WS / 4);
-    const jobs = ranges(k, threads.threads).map(([r0, r1]) => [
-      WS + r0 * co * 4,
-      r1 - r0,
-      co,
-      B + r0 * 32,
-      k * 32,
-    ]);
+    const jobs = ranges(k, threads.threads).map(([r0, r1]) => ({
+      src: WS + r0 * co * 4,
+      rows: r1 - r0,
+      n: co,
+      dst: B + r0 * 32,
+      panelBytes: k * 32,
+    }));
     threads.run('pack8', jobs);
   } else {
     packPanels(heap, wAt, f, B / 4, { rows: k, cols: co, rowStep: co, colStep: 1, panelStep: k * 8 });
@@ -323,13 +330,13 @@ export function gemmConvInputGrad(
     // B: per tap the filter's [ci, co] matrix transposed, in panels of 8 input channels.
     if (ci % 8 === 0) {
       // a tap per thread at a time
-      const jobs = ph.taps.map(([ky, kx], t) => [
-        WS + (ky * kw + kx) * ci * co * 4,
+      const jobs = ph.taps.map(([ky, kx], t) => ({
+        src: WS + (ky * kw + kx) * ci * co * 4,
         ci,
         co,
-        B + t * co * 32,
-        taps * co * 32,
-      ]);
+        dst: B + t * co * 32,
+        panelBytes: taps * co * 32,
+      }));
       for (let t = 0; t < taps; t += threads.threads)
         threads.run('packT8', jobs.slice(t, t + threads.threads));
     }
@@ -478,19 +485,19 @@ export function gemmConvFilterGrad(
   }
   threads.run(
     'wgrad',
-    ranges(taps * cb, threads.threads).map(([t0, t1]) => [
+    ranges(taps * cb, threads.threads).map(([taskStart, taskEnd]) => ({
       xind,
       m,
-      cb,
-      t0,
-      t1,
-      DY,
-      co8 * 4,
+      channelBlocks: cb,
+      taskStart,
+      taskEnd,
+      dy: DY,
+      dyStride: co8 * 4,
       panels,
-      OUT,
-      co8 * 4,
+      out: OUT,
+      outStride: co8 * 4,
       chunk,
-    ]),
+    })),
   );
   const dst = heapFloats(backend);
   const outAt = wordOffset(backend, out);

@@ -37,6 +37,50 @@ import {
  * with X indirect as above (a pointer per tap and output pixel) and dY rows read where they lie.
  */
 
+/**
+ * Each function's parameters, in order: the one place where a job's named fields (see
+ * `GemmJob`) become the positional i32 arguments of the WebAssembly call, and where the functions
+ * below take their parameters' local indices from.
+ */
+export const GEMM_PARAMS = {
+  /** Rows in blocks of 4: pointer tables of A and C, a block range, taps of kc values, B's panels. */
+  igemm: ['ind', 'cind', 'blockStart', 'blockEnd', 'taps', 'kc', 'b', 'panels', 'panelsOuter'],
+  /** X's pointer table for M rows, 4-channel blocks per tap, a task range (task = tap·blocks + block), dY, the output, rows per pass. */
+  wgrad: [
+    'xind',
+    'm',
+    'channelBlocks',
+    'taskStart',
+    'taskEnd',
+    'dy',
+    'dyStride',
+    'panels',
+    'out',
+    'outStride',
+    'chunk',
+  ],
+  pack8: ['src', 'rows', 'n', 'dst', 'panelBytes'],
+  packT8: ['src', 'ci', 'co', 'dst', 'panelBytes'],
+} as const;
+
+export type GemmFunction = keyof typeof GEMM_PARAMS;
+
+/** One call of a gemm function, its arguments by name (byte addresses in the shared memory, counts). */
+export type GemmJob<F extends GemmFunction> = Record<(typeof GEMM_PARAMS)[F][number], number>;
+
+/** A job's positional arguments, in `GEMM_PARAMS` order. */
+export function gemmArgs<F extends GemmFunction>(fn: F, job: GemmJob<F>): number[] {
+  return GEMM_PARAMS[fn].map((name) => (job as Record<string, number>)[name]!);
+}
+
+/** The local index of each parameter of `fn` (its position). */
+function params<F extends GemmFunction>(fn: F): Record<(typeof GEMM_PARAMS)[F][number], number> {
+  return Object.fromEntries(GEMM_PARAMS[fn].map((name, i) => [name, i])) as Record<
+    (typeof GEMM_PARAMS)[F][number],
+    number
+  >;
+}
+
 const I32_LOAD = (offset = 0) => [0x28, 2, ...uleb(offset)];
 const I32_DIV_U = [0x6e];
 const I32_REM_U = [0x70];
@@ -69,7 +113,17 @@ const zeroAcc = (acc: number) => Array.from({ length: 8 }, (_, q) => [...V128_ZE
 
 function igemm(): WasmFunction {
   // params
-  const [IND, CIND, MB0, MB1, P, KC, B, PANELS, PANELS_OUTER] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const {
+    ind: IND,
+    cind: CIND,
+    blockStart: MB0,
+    blockEnd: MB1,
+    taps: P,
+    kc: KC,
+    b: B,
+    panels: PANELS,
+    panelsOuter: PANELS_OUTER,
+  } = params('igemm');
   // locals
   const [MB, J, T, A0, AEND, BP, PB, KB, Q] = [9, 10, 11, 12, 16, 17, 18, 19, 20];
   const [ACC, B0, B1, S] = [21, 29, 30, 31];
@@ -129,7 +183,7 @@ function igemm(): WasmFunction {
   ];
   return {
     name: 'igemm',
-    params: new Array<number>(9).fill(I32),
+    params: GEMM_PARAMS.igemm.map(() => I32),
     locals: [
       [12, I32],
       [11, V128],
@@ -139,10 +193,21 @@ function igemm(): WasmFunction {
 }
 
 function wgrad(): WasmFunction {
-  // params: xind, M, CB (4-channel blocks per tap), t0, t1 (task range, task = tap·CB + block), dy,
-  // dyStride (bytes), panels, out, outRow (bytes), chunk (rows summed per pass over the tiles: X's
-  // rows for a chunk stay in the L1 cache while every tile reads them)
-  const [XIND, M, CB, T0, T1, DY, DYS, PANELS, OUT, OROW, CHUNK] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  // dyStride and outStride in bytes; chunk: rows summed per pass over the tiles (X's rows for a
+  // chunk stay in the L1 cache while every tile reads them)
+  const {
+    xind: XIND,
+    m: M,
+    channelBlocks: CB,
+    taskStart: T0,
+    taskEnd: T1,
+    dy: DY,
+    dyStride: DYS,
+    panels: PANELS,
+    out: OUT,
+    outStride: OROW,
+    chunk: CHUNK,
+  } = params('wgrad');
   const [J, T, XP, XEND, DYP, CI, X, O, M0, M1, ACCUM] = [11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21];
   const [ACC, B0, B1, S] = [22, 30, 31, 32];
   const mStep: number[] = [
@@ -228,7 +293,7 @@ function wgrad(): WasmFunction {
   ];
   return {
     name: 'wgrad',
-    params: new Array<number>(11).fill(I32),
+    params: GEMM_PARAMS.wgrad.map(() => I32),
     locals: [
       [11, I32],
       [11, V128],
@@ -243,7 +308,7 @@ function wgrad(): WasmFunction {
  * an HWIO filter (threads each pack a run of rows).
  */
 function pack8(): WasmFunction {
-  const [SRC, ROWS, N, DST, PANEL] = [0, 1, 2, 3, 4];
+  const { src: SRC, rows: ROWS, n: N, dst: DST, panelBytes: PANEL } = params('pack8');
   const [R, J, S, D] = [5, 6, 7, 8];
   const copy = [
     ...get(D),
@@ -270,7 +335,7 @@ function pack8(): WasmFunction {
     ...[...get(SRC), ...set(S), ...i32(0), ...set(R)],
     ...loop([...exitIf(get(R), get(ROWS)), ...row, ...inc(R, i32(1))]),
   ];
-  return { name: 'pack8', params: [I32, I32, I32, I32, I32], locals: [[4, I32]], code };
+  return { name: 'pack8', params: GEMM_PARAMS.pack8.map(() => I32), locals: [[4, I32]], code };
 }
 
 /**
@@ -279,7 +344,7 @@ function pack8(): WasmFunction {
  * src[i, c]. The input gradient's B, a tap at a time.
  */
 function packT8(): WasmFunction {
-  const [SRC, CI, CO, DST, PANEL] = [0, 1, 2, 3, 4];
+  const { src: SRC, ci: CI, co: CO, dst: DST, panelBytes: PANEL } = params('packT8');
   const [I, C, S, D] = [5, 6, 7, 8];
   const F32_LOAD = [0x2a, 2, 0];
   const F32_STORE = [0x38, 2, 0];
@@ -297,7 +362,7 @@ function packT8(): WasmFunction {
     ...[...get(SRC), ...set(S), ...i32(0), ...set(I)],
     ...loop([...exitIf(get(I), get(CI)), ...row, ...inc(I, i32(1))]),
   ];
-  return { name: 'packT8', params: [I32, I32, I32, I32, I32], locals: [[4, I32]], code };
+  return { name: 'packT8', params: GEMM_PARAMS.packT8.map(() => I32), locals: [[4, I32]], code };
 }
 
 /** The module: imports env.memory (shared between the threads that run it), exports igemm, wgrad, pack8, packT8. */

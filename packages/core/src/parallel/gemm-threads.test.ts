@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { GEMM_PARAMS, gemmArgs } from '../kernels/simd-gemm.js';
 import { GemmThreads } from './gemm-threads.js';
 
 describe('GemmThreads', () => {
@@ -20,8 +21,8 @@ describe('GemmThreads', () => {
     // pack8 of a 2×8 matrix into one panel: rows stay rows. Two jobs, one row each.
     f.set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16], 64);
     threads.run('pack8', [
-      [256, 1, 8, 1024, 64],
-      [256 + 32, 1, 8, 1024 + 32, 64],
+      { src: 256, rows: 1, n: 8, dst: 1024, panelBytes: 64 },
+      { src: 256 + 32, rows: 1, n: 8, dst: 1024 + 32, panelBytes: 64 },
     ]);
     expect(Array.from(f.subarray(256, 272))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
     threads.close();
@@ -49,8 +50,8 @@ describe('GemmThreads when a helper dies', () => {
     const f = new Float32Array(pool.memory.buffer);
     f.set(PANEL, 64);
     pool.run('pack8', [
-      [256, 1, 8, 1024, 64],
-      [256 + 32, 1, 8, 1024 + 32, 64],
+      { src: 256, rows: 1, n: 8, dst: 1024, panelBytes: 64 },
+      { src: 256 + 32, rows: 1, n: 8, dst: 1024 + 32, panelBytes: 64 },
     ]);
     expect(Array.from(f.subarray(256, 272))).toEqual(PANEL);
     expect(pool.jobsRecomputed).toBe(1);
@@ -68,8 +69,8 @@ describe('GemmThreads when a helper dies', () => {
       // The second job reads past the end of memory: a WebAssembly trap, in the helper and then here.
       expect(() =>
         pool.run('pack8', [
-          [256, 1, 8, 1024, 64],
-          [256, 1, 8, 2 ** 30, 2 ** 30],
+          { src: 256, rows: 1, n: 8, dst: 1024, panelBytes: 64 },
+          { src: 256, rows: 1, n: 8, dst: 2 ** 30, panelBytes: 2 ** 30 },
         ]),
       ).toThrow(/out of bounds/);
     } finally {
@@ -80,4 +81,13 @@ describe('GemmThreads when a helper dies', () => {
     expect(stderr.join('')).toContain('a convolution helper thread failed (a job failed in it)');
     pool.close();
   }, 60_000);
+});
+
+describe('gemmArgs', () => {
+  it("puts a job's named fields in the WebAssembly function's parameter order", () => {
+    expect(gemmArgs('pack8', { panelBytes: 5, dst: 4, n: 3, rows: 2, src: 1 })).toEqual([1, 2, 3, 4, 5]);
+    expect(GEMM_PARAMS.wgrad).toHaveLength(11);
+    const wgrad = Object.fromEntries(GEMM_PARAMS.wgrad.map((k, i) => [k, 10 * i])) as never;
+    expect(gemmArgs('wgrad', wgrad)).toEqual([0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
+  });
 });

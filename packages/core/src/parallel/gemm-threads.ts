@@ -1,5 +1,11 @@
 import { Worker } from 'node:worker_threads';
-import { gemmModuleBytes } from '../kernels/simd-gemm.js';
+import {
+  GEMM_PARAMS,
+  type GemmFunction,
+  type GemmJob,
+  gemmArgs,
+  gemmModuleBytes,
+} from '../kernels/simd-gemm.js';
 import { WA, type WasmMemory } from '../kernels/wasm-asm.js';
 
 /** Most of the shared memory the convolutions may use (64 KiB pages): 1 GiB. */
@@ -18,8 +24,7 @@ const JOB_TIMEOUT_MS = 120_000;
  * gone (or starved of a core): the job is taken back and computed here. Always correct, see CLAIM.
  */
 const CLAIM_TIMEOUT_MS = 500;
-const FUNCTIONS = ['igemm', 'wgrad', 'pack8', 'packT8'] as const;
-export type GemmFunction = (typeof FUNCTIONS)[number];
+const FUNCTIONS = Object.keys(GEMM_PARAMS) as GemmFunction[];
 
 /*
  * Each helper instantiates the same module over the same shared memory, then waits for jobs: a
@@ -108,8 +113,10 @@ export class GemmThreads {
     return true;
   }
 
-  /** Runs `jobs` (argument lists of `fn`): the first here, the others on ready helpers, or all here. */
-  run(fn: GemmFunction, jobs: number[][]): void {
+  /** Runs `jobs` (calls of `fn`, arguments by name): the first here, the others on ready helpers, or all here. */
+  run<F extends GemmFunction>(fn: F, named: readonly GemmJob<F>[]): void {
+    // The control array carries the call's arguments in order (GEMM_PARAMS).
+    const jobs = named.map((job) => gemmArgs(fn, job));
     const ready = this.helpers.filter((h) => Atomics.load(h.flags, READY) === 1);
     const posted: [Helper, number[]][] = [];
     for (let i = 1; i < jobs.length; i++) {
