@@ -1,3 +1,4 @@
+import { batchNormTraining } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 
 export interface BatchNormArgs {
@@ -7,19 +8,12 @@ export interface BatchNormArgs {
   name?: string;
 }
 
-const AXES = [0, 1, 2];
-
 /**
  * Batch normalization over N, H, W of NHWC feature maps, with PyTorch's semantics (running
- * statistics updated with momentum 0.1 and the unbiased batch variance) and a hand-written
- * backward pass:
- *
- *   dβ = Σ dy,  dγ = Σ dy·x̂,  dx = γ/σ · (dy − dβ/n − x̂·dγ/n)
- *
- * tfjs' own batch-norm gradient materializes γ/σ with `tile` to the full feature-map shape and
- * makes about twice as many passes; on WASM, where `Tile` is a slow generic kernel, it cost a
- * tenth of an ACGAN step. Same weights as tf.layers.batchNormalization: gamma, beta (trainable),
- * moving_mean, moving_variance.
+ * statistics updated with momentum 0.1 and the unbiased batch variance), trained through core's
+ * `batchNormTraining` (one op with the closed-form gradient; tfjs' own materializes γ/σ with `tile`
+ * and makes about twice as many passes). Same weights as tf.layers.batchNormalization: gamma, beta
+ * (trainable), moving_mean, moving_variance.
  */
 export class BatchNorm extends tf.layers.Layer {
   static readonly className = 'SkinganBatchNorm';
@@ -66,34 +60,15 @@ export class BatchNorm extends tf.layers.Layer {
         return tf.add(tf.mul(x, scale), tf.sub(beta, tf.mul(this.movingMean.read(), scale)));
       });
     }
-    let mean: tf.Tensor | undefined;
-    let variance: tf.Tensor | undefined;
-    const normalize = tf.customGrad((xIn, gIn, bIn, save) => {
-      const [xt, g, b] = [xIn as tf.Tensor4D, gIn as tf.Tensor1D, bIn as tf.Tensor1D];
-      const m = tf.moments(xt, AXES);
-      mean = tf.keep(m.mean);
-      variance = tf.keep(m.variance);
-      const invStd = tf.rsqrt(tf.add(m.variance, this.epsilon));
-      const xHat = tf.mul(tf.sub(xt, m.mean), invStd);
-      (save as (ts: tf.Tensor[]) => void)([xHat, invStd, g]);
-      return {
-        value: tf.add(tf.mul(xHat, g), b),
-        gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-          const [xh, inv, gs] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
-          const d = dy as tf.Tensor4D;
-          const n = d.size / d.shape[3];
-          const dBeta = tf.sum(d, AXES);
-          const dGamma = tf.sum(tf.mul(d, xh), AXES);
-          const centred = tf.sub(tf.sub(d, tf.div(dBeta, n)), tf.mul(xh, tf.div(dGamma, n)));
-          return [tf.mul(centred, tf.mul(gs, inv)), dGamma, dBeta];
-        },
-      };
-    });
-    const y = normalize(x, gamma, beta);
-    this.updateMovingStatistics(mean!, variance!, x.size / x.shape[3]);
-    return y;
+    // Core's one-op batch norm (closed-form gradient, SIMD passes on WASM); the batch statistics
+    // update the running ones while they exist.
+    const n = x.size / x.shape[3];
+    return batchNormTraining(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, this.epsilon, (mean, variance) =>
+      this.updateMovingStatistics(mean, variance, n),
+    );
   }
 
+  /** PyTorch's update: running ← (1 − momentum)·running + momentum·batch, with the unbiased variance. */
   private updateMovingStatistics(mean: tf.Tensor, variance: tf.Tensor, n: number): void {
     tf.tidy(() => {
       const a = this.momentum;
@@ -101,7 +76,6 @@ export class BatchNorm extends tf.layers.Layer {
       this.movingMean.write(tf.add(tf.mul(this.movingMean.read(), 1 - a), tf.mul(mean, a)));
       this.movingVariance.write(tf.add(tf.mul(this.movingVariance.read(), 1 - a), tf.mul(unbiased, a)));
     });
-    tf.dispose([mean, variance]);
   }
 
   override getConfig(): tf.serialization.ConfigDict {
