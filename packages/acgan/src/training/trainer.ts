@@ -17,6 +17,7 @@ import {
   type SkinganError,
   saveModel,
   type TrainingObserver,
+  TrainingSnapshot,
   writeJsonAtomic,
 } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
@@ -34,7 +35,7 @@ import {
 import { generateImages, sampleGridLabels } from '../sampling/generate.js';
 import { type Divergence, DivergenceMonitor, type DivergenceMonitorState } from './divergence.js';
 import { WeightAverage } from './ema.js';
-import { TrainingSnapshot } from './snapshot.js';
+
 import { acganStep, type StepResult } from './step.js';
 
 /** The per-epoch sample sheet: one row per class, the same noise every epoch. */

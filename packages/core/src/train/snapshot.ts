@@ -1,5 +1,5 @@
-import type { NamedTensor } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
+import type { NamedTensor } from '../io/file-handler.js';
 
 /**
  * A handle on a tensor's current buffer. `reshape` to the same shape shares the buffer on every
