@@ -17,7 +17,7 @@ export interface DivergenceOptions {
   /** The check (default: a new `DivergenceGuard`); pass one whose state the model checkpoints. */
   guard?: Pick<DivergenceGuard, 'check'>;
   /** Where the last good checkpoint is looked up (and suspect ones set aside). */
-  store?: CheckpointStore;
+  store?: CheckpointStore | undefined;
   /**
    * Hold the weights, optimizer state and JSON state before every step (no copy: see
    * `TrainingSnapshot`), and put them back when a step's losses are NaN/inf, so the networks in

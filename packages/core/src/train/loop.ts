@@ -215,26 +215,26 @@ export class TrainingLoop<B> implements LoopContext {
 
   /**
    * One step as `fit` runs it (the loop's own callbacks' beforeStep/afterStep, counters, epoch
-   * sums) without the fit's callbacks: for custom loops and benchmarks. Disposes the batch.
+   * sums) without the fit's callbacks: for custom loops and benchmarks. The caller keeps the batch.
    */
   async trainStep(batch: B): Promise<StepOutput> {
     if (this.fitting) throw new Error('trainStep is for steps outside fit');
     try {
-      return await this.runStep(batch);
+      return await this.runStep(batch, false);
     } catch (e) {
       for (const c of this.callbacks) await c.onError?.(this, e);
       throw e;
     }
   }
 
-  private async runStep(batch: B): Promise<StepOutput> {
+  private async runStep(batch: B, dispose = true): Promise<StepOutput> {
     await this.fire('beforeStep');
     const t0 = performance.now();
     let out: StepOutput;
     try {
       out = await this.model.step(batch);
     } finally {
-      this.model.disposeBatch?.(batch);
+      if (dispose) this.model.disposeBatch?.(batch);
     }
     this.step++;
     this.stepInEpoch++;
