@@ -51,7 +51,12 @@ export {
 } from './pretrained/weights-cache.js';
 export { type AdamHypers, type AdamParam, adamParams, FASTAI_ADAM, FastaiAdam } from './train/adam.js';
 export { FeatureCache } from './train/feature-cache.js';
-export { type EpochRecord, type FitResult, Learner, type LearnerOptions } from './train/learner.js';
+export {
+  type EpochRecord,
+  type FitResult as LearnerResult,
+  Learner,
+  type LearnerOptions,
+} from './train/learner.js';
 export { balancedClassWeights, crossEntropy } from './train/loss.js';
 export {
   LR_FINDER_DEFAULTS,

@@ -133,7 +133,7 @@ export {
   type TrainModel,
 } from './train/callback.js';
 export { CheckpointCallback, type CheckpointOptions } from './train/checkpoints.js';
-export { DivergenceCallback, type DivergenceOptions, divergedError } from './train/divergence.js';
+export { DivergenceCallback, type DivergenceCallbackOptions, divergedError } from './train/divergence.js';
 export { EarlyStopping } from './train/early-stopping.js';
 export { EvalCallback } from './train/evaluation.js';
 export { type FitOptions, TrainingLoop } from './train/loop.js';

@@ -9,7 +9,7 @@ import {
 import type { Callback, LoopContext } from './callback.js';
 import { TrainingSnapshot } from './snapshot.js';
 
-export interface DivergenceOptions {
+export interface DivergenceCallbackOptions {
   /** What diverged, for the message ("ACGAN training"). */
   what: string;
   /** What to change, for the error's hint. */
@@ -39,7 +39,7 @@ export class DivergenceCallback implements Callback {
     | { snapshot: TrainingSnapshot; state: Record<string, unknown>; at: { step: number; epoch: number } }
     | undefined;
 
-  constructor(private readonly options: DivergenceOptions) {
+  constructor(private readonly options: DivergenceCallbackOptions) {
     this.guard = options.guard ?? new DivergenceGuard();
   }
 
@@ -76,7 +76,7 @@ export class DivergenceCallback implements Callback {
 
 /** The `DivergedError` for `d`, after setting aside the checkpoints that hold its weights. */
 export async function divergedError(
-  options: Pick<DivergenceOptions, 'what' | 'hint' | 'store'>,
+  options: Pick<DivergenceCallbackOptions, 'what' | 'hint' | 'store'>,
   d: Divergence,
 ): Promise<DivergedError> {
   const good = await lastGoodCheckpoint(options.store, d);

@@ -120,7 +120,7 @@ function recorder(log: string[]): Callback {
     beforeStep: (l) => void at('beforeStep', l),
     afterStep: (l) => void at('afterStep', l),
     afterEpoch: (l) => void at('afterEpoch', l),
-    afterFit: (l, r) => void log.push(`afterFit ${r.status} ${r.epoch}/${r.step}`),
+    afterFit: (_, r) => void log.push(`afterFit ${r.status} ${r.epoch}/${r.step}`),
     onCheckpoint: (e) => void log.push(`checkpoint ${e.epoch}/${e.step}`),
   };
 }
