@@ -27,6 +27,11 @@ export interface TrainModel<B> {
   /** JSON state beside the weights (random streams, counters), merged into the checkpoint's state. */
   getState?(): Record<string, unknown>;
   setState?(state: Record<string, unknown>): void;
+  /**
+   * Figures on held-out data at each epoch's end (fastai's validation pass), added to the epoch
+   * event: `losses` beside the training loss, `metrics` beside the step metrics' means.
+   */
+  validate?(): Promise<Omit<StepOutput, 'losses'> & { losses?: Record<string, number> }>;
 }
 
 /** Epochs of batches: core's `BatchSource` is one (B = Batch). */

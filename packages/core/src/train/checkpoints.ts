@@ -6,6 +6,16 @@ export interface CheckpointOptions {
   every?: number;
   /** At the end of every epoch. */
   everyEpoch?: boolean;
+  /**
+   * Also when the fit ends or stops (default true). false: a stop mid-epoch leaves the last
+   * periodic checkpoint (for a model whose resume restarts the epoch in progress).
+   */
+  final?: boolean;
+  /**
+   * The epoch a checkpoint names (manifest, event): default the one a resume starts in; the
+   * classifier names the epoch just finished, as its checkpoints always have.
+   */
+  epochLabel?: (loop: LoopContext) => number;
 }
 
 /**
@@ -43,7 +53,7 @@ export class CheckpointCallback implements Callback {
   }
 
   async afterFit(loop: LoopContext): Promise<void> {
-    await this.saveNow(loop);
+    if (this.due || (this.options.final ?? true)) await this.saveNow(loop);
   }
 
   /** Saves the current state, unless a checkpoint of this step exists (`loop.saveCheckpoint()`). */
@@ -53,7 +63,7 @@ export class CheckpointCallback implements Callback {
     const { models, optimizers } = loop.model;
     const ref = await this.store.save({
       step: loop.step,
-      epoch: loop.epoch,
+      epoch: this.options.epochLabel?.(loop) ?? loop.epoch,
       models,
       ...(optimizers ? { optimizers } : {}),
       state: loop.captureState(),

@@ -106,6 +106,18 @@ export class TrainingLoop<B> implements LoopContext {
     return undefined;
   }
 
+  /**
+   * Starts the next fit at `epoch` if that is later than where the loop stands (a phase of several
+   * that ended early hands over to the next at that one's first epoch).
+   */
+  advanceTo(epoch: number): void {
+    if (epoch <= this.epoch) return;
+    this.epoch = epoch;
+    this.stepInEpoch = 0;
+    this.epochSums = {};
+    this.epochSteps = 0;
+  }
+
   /** Continues from the store's newest checkpoint, if any: weights, optimizers, position, states. */
   async resumeFrom(store: CheckpointStore): Promise<CheckpointRef | undefined> {
     const ref = await store.latest();
@@ -155,7 +167,6 @@ export class TrainingLoop<B> implements LoopContext {
     const extra = (options.callbacks ?? []).filter((c): c is Callback => Boolean(c));
     this.callbacks = sortCallbacks([...(this.own.callbacks ?? []), ...extra]);
     this.epochs = options.epochs;
-    this.stepsPerEpoch = source.stepsPerEpoch;
     this.limits = options;
     this.stopAsked = undefined;
     this.fitting = true;
@@ -166,6 +177,8 @@ export class TrainingLoop<B> implements LoopContext {
     }
     try {
       await this.fire('beforeFit');
+      // After beforeFit: a source may be a callback that prepares itself there (a feature cache).
+      this.stepsPerEpoch = source.stepsPerEpoch;
       try {
         await this.runEpochs(source);
       } catch (e) {
@@ -209,7 +222,7 @@ export class TrainingLoop<B> implements LoopContext {
         }
         await this.runStep(batch);
       }
-      await this.endEpoch(performance.now() - started);
+      await this.endEpoch(started);
     }
   }
 
@@ -257,21 +270,22 @@ export class TrainingLoop<B> implements LoopContext {
     return out;
   }
 
-  private async endEpoch(elapsedMs: number): Promise<void> {
+  private async endEpoch(started: number): Promise<void> {
     const n = Math.max(1, this.epochSteps);
     const lossKeys = new Set(Object.keys(this.last?.losses ?? {}));
     const losses: Record<string, number> = {};
     const metrics: Record<string, number> = {};
     for (const [k, v] of Object.entries(this.epochSums)) (lossKeys.has(k) ? losses : metrics)[k] = v / n;
+    const validation = await this.model.validate?.();
     const e: EpochEvent = {
       kind: 'epoch',
       epoch: this.epoch,
       epochs: this.epochs,
       step: this.step,
-      losses,
+      losses: { ...losses, ...validation?.losses },
       // Callbacks' scalars (a scheduled learning rate) as they stand, not averaged.
-      metrics: { ...metrics, ...this.extraMetrics },
-      elapsedMs,
+      metrics: { ...metrics, ...validation?.metrics, ...this.extraMetrics },
+      elapsedMs: performance.now() - started,
     };
     for (const c of this.callbacks) await c.afterEpoch?.(this, e);
     this.epoch++;
