@@ -186,11 +186,18 @@ describe('TrainingLoop', () => {
           (at) => 0.1 / (1 + at.step),
           (lr) => void lrs.push(lr),
         ),
+        // Per parameter group: shown as the last group's.
+        new ParamSchedule(
+          'groups',
+          (at) => [at.step, 2 * at.step],
+          () => undefined,
+        ),
         { afterStep: (_, e) => void steps.push(e), afterEpoch: (_, e) => void epochs.push(e) },
       ],
     });
     expect(lrs).toEqual([0.1, 0.05, 0.1 / 3, 0.025, 0.02, 0.1 / 6]);
     expect(steps.map((e) => e.metrics!.lr)).toEqual(lrs);
+    expect(steps.map((e) => e.metrics!.groups)).toEqual([0, 2, 4, 6, 8, 10]);
     expect(steps.map((e) => [e.epoch, e.stepInEpoch, e.stepsPerEpoch])).toEqual([
       [0, 0, 3],
       [0, 1, 3],
@@ -206,6 +213,32 @@ describe('TrainingLoop', () => {
     expect(epochs[1]!.metrics!.jitter).toBeCloseTo(mean(steps.slice(3).map((e) => e.metrics!.jitter!)), 12);
     // A scheduled value as it stands at the epoch's end, not averaged.
     expect(epochs[1]!.metrics!.lr).toBe(0.1 / 6);
+    model.dispose();
+  });
+
+  it("adds the model's validation figures to the epoch event, and advanceTo starts the next fit at a later epoch", async () => {
+    const model = new FakeModel();
+    let validations = 0;
+    const validating: TrainModel<Pair> = {
+      step: (b) => model.step(b),
+      disposeBatch: (b) => model.disposeBatch(b),
+      models: model.models,
+      validate: async () => ({ losses: { valLoss: 0.5 }, metrics: { valAccuracy: ++validations / 10 } }),
+    };
+    const epochs: EpochEvent[] = [];
+    const loop = new TrainingLoop(validating);
+    const record: Callback = { afterEpoch: (_, e) => void epochs.push(e) };
+    await loop.fit(source(2), { epochs: 1, callbacks: [record] });
+    expect(Object.keys(epochs[0]!.losses)).toEqual(['loss', 'valLoss']);
+    expect(epochs[0]).toMatchObject({ losses: { valLoss: 0.5 }, metrics: { valAccuracy: 0.1 } });
+    // A phase that ended early hands over at the next phase's first epoch (3), not at 1.
+    loop.advanceTo(3);
+    loop.advanceTo(2); // never backwards
+    await loop.fit(source(2), { epochs: 4, callbacks: [record] });
+    expect(epochs.map((e) => [e.epoch, e.step])).toEqual([
+      [0, 2],
+      [3, 4],
+    ]);
     model.dispose();
   });
 
