@@ -1,4 +1,3 @@
-import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   CLASSIFIER_PRESETS,
