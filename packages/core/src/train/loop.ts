@@ -9,6 +9,7 @@ import {
   type StepOutput,
   type TrainModel,
 } from './callback.js';
+import { CheckpointCallback } from './checkpoints.js';
 
 export interface FitOptions {
   /** Train until this many epochs are done in total. */
@@ -99,11 +100,8 @@ export class TrainingLoop<B> implements LoopContext {
   }
 
   async saveCheckpoint(): Promise<CheckpointRef | undefined> {
-    for (const c of this.callbacks) {
-      const save = (c as { saveNow?: (loop: LoopContext) => Promise<CheckpointRef | undefined> }).saveNow;
-      if (save) return save.call(c, this);
-    }
-    return undefined;
+    const checkpoints = this.callbacks.find((c) => c instanceof CheckpointCallback);
+    return checkpoints?.saveNow(this);
   }
 
   /**
