@@ -47,7 +47,12 @@ export {
   sampleToDataset,
 } from './sampling/sample-dataset.js';
 export { cutoutSize, diffAugment, maxShift } from './training/diff-augment.js';
-export { DivergenceMonitor, type DivergenceOptions } from './training/divergence.js';
+export {
+  DivergenceMonitor,
+  type DivergenceOptions,
+  divergenceHint,
+  StallCallback,
+} from './training/divergence.js';
 export { emaDecayAt, WeightAverage } from './training/ema.js';
 export {
   type AdversarialLoss,
@@ -69,5 +74,4 @@ export {
   AcganTrainer,
   type AcganTrainerOptions,
   type SampleGrid as AcganSampleGrid,
-  type TrainResult as AcganTrainResult,
 } from './training/trainer.js';

@@ -7,7 +7,7 @@ import {
 } from '@skingan/core';
 import { createPretrainedClassifier, createResNetClassifier, type ImageClassifier } from './classifier.js';
 import type { ClassifierConfig } from './config.js';
-import { type FitResult, Learner } from './train/learner.js';
+import { Learner, type LearnerResult } from './train/learner.js';
 import { balancedClassWeights } from './train/loss.js';
 import type { LrFinderOptions, LrFinderResult } from './train/lr-find.js';
 import { type FitPhase, fineTunePhases, oneCyclePhase } from './train/phases.js';
@@ -79,7 +79,7 @@ export interface TrainClassifierOptions {
 /** Builds the classifier and trains it as the config says; the classifier ends with its best weights. */
 export async function trainClassifier(
   o: TrainClassifierOptions,
-): Promise<{ classifier: ImageClassifier; result: FitResult; phases: FitPhase[] }> {
+): Promise<{ classifier: ImageClassifier; result: LearnerResult; phases: FitPhase[] }> {
   const phases = planPhases(o.config);
   const classifier = await buildClassifier(o.config, o.labelSpace);
   let classWeights: number[] | undefined;

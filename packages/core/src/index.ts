@@ -132,3 +132,23 @@ export {
   selfCheck,
   TFJS_INTERNALS_VERSION,
 } from './tfjs-internals.js';
+export {
+  type Callback,
+  CancelFitError,
+  type EpochSource,
+  type FitResult,
+  type LoopContext,
+  type StepOutput,
+  type TrainModel,
+} from './train/callback.js';
+export { CheckpointCallback, type CheckpointOptions } from './train/checkpoints.js';
+export { DivergenceCallback, type DivergenceCallbackOptions, divergedError } from './train/divergence.js';
+export { EarlyStopping } from './train/early-stopping.js';
+export { EvalCallback } from './train/evaluation.js';
+export { type FitOptions, TrainingLoop } from './train/loop.js';
+export type { MonitoredState, MonitorOptions } from './train/monitored.js';
+export { metricsLog, observe } from './train/observe.js';
+export { ParamSchedule, type SchedulePoint } from './train/param-schedule.js';
+export { SampleCallback, type SampleOptions } from './train/samples.js';
+export { SaveBest } from './train/save-best.js';
+export { TrainingSnapshot } from './train/snapshot.js';

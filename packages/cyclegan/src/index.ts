@@ -54,7 +54,6 @@ export {
 export { type CycleGanSampleGrid, type SampleImages, sampleGrids } from './training/samples.js';
 export {
   CycleGanTrainer,
-  type CycleGanTrainResult,
   type TrainerOptions,
   type TrainOptions,
 } from './training/trainer.js';

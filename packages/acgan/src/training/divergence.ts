@@ -1,4 +1,14 @@
-import { type Divergence, DivergenceGuard, type DivergenceGuardState } from '@skingan/core';
+import {
+  type Callback,
+  type CheckpointStore,
+  type Divergence,
+  DivergenceGuard,
+  type DivergenceGuardState,
+  divergedError,
+  type LoopContext,
+  learningRateHint,
+  type StepEvent,
+} from '@skingan/core';
 
 export type { Divergence };
 
@@ -32,14 +42,18 @@ export class DivergenceMonitor {
     saturatedSteps: 0,
     previous: null,
   };
-  private readonly guard = new DivergenceGuard();
+  /** The NaN/inf and exploding-loss check (the trainer's `DivergenceCallback` runs it first). */
+  readonly guard = new DivergenceGuard();
 
   constructor(private readonly options: DivergenceOptions) {}
 
   /** The divergence these losses show, if any; `gAdv` is G's real/fake loss. */
   check(step: number, losses: Record<string, number>, gAdv: number): Divergence | undefined {
-    const numeric = this.guard.check(step, losses);
-    if (numeric) return numeric;
+    return this.guard.check(step, losses) ?? this.checkStall(step, losses, gAdv);
+  }
+
+  /** The stalls alone (frozen losses, D winning), for losses the guard has passed. */
+  checkStall(step: number, losses: Record<string, number>, gAdv: number): Divergence | undefined {
     const tol = this.options.frozenTolerance ?? 1e-7;
     const prev = this.state.previous;
     const frozen =
@@ -82,5 +96,37 @@ export class DivergenceMonitor {
     const { guard, ...own } = state;
     this.state = { ...own, previous: own.previous ? { ...own.previous } : null };
     this.guard.setState(guard);
+  }
+}
+
+/** The hint of an ACGAN divergence: what to change for its kind. */
+export function divergenceHint(d: Divergence): string {
+  if (d.kind === 'discriminator-wins') {
+    return 'the discriminator overpowers the generator: try --diffaugment, more label smoothing (training.realLabel) or a lower learningRateD';
+  }
+  if (d.kind === 'frozen') {
+    return 'lower the learning rates (training.learningRateG/learningRateD) or check the input images';
+  }
+  return `${learningRateHint('training.learningRateG/learningRateD (--config)')}; or check the input images for NaN`;
+}
+
+/**
+ * Stops training on a stall (`checkStall`), saving the state reached first: unlike a NaN, a stall
+ * leaves good weights. Runs after the loggers (order 5), so the step is in metrics.jsonl and a
+ * resume from that checkpoint repeats nothing.
+ */
+export class StallCallback implements Callback {
+  readonly order = 5;
+
+  constructor(
+    private readonly monitor: DivergenceMonitor,
+    private readonly store: CheckpointStore | undefined,
+  ) {}
+
+  async afterStep(loop: LoopContext, e: StepEvent): Promise<void> {
+    const d = this.monitor.checkStall(loop.step, e.losses, e.losses.gAdv ?? 0);
+    if (!d) return;
+    await loop.saveCheckpoint();
+    throw await divergedError({ what: 'ACGAN training', hint: divergenceHint, store: this.store }, d);
   }
 }

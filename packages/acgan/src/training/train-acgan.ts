@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { type BatchSource, CheckpointStore, type ParamCount, RunFolder } from '@skingan/core';
+import { type BatchSource, CheckpointStore, type FitResult, type ParamCount, RunFolder } from '@skingan/core';
 import { parseAcganConfig } from '../config.js';
-import { AcganTrainer, type AcganTrainerOptions, type TrainResult } from './trainer.js';
+import { AcganTrainer, type AcganTrainerOptions } from './trainer.js';
 
 export interface TrainAcganOptions extends Omit<AcganTrainerOptions, 'run'> {
   /** The run folder (created; with `resume`, an existing one is continued from its newest checkpoint). */
@@ -21,7 +21,7 @@ export interface TrainAcganOptions extends Omit<AcganTrainerOptions, 'run'> {
  */
 export async function trainAcgan(
   options: TrainAcganOptions,
-): Promise<TrainResult & { dir: string; params: { generator: ParamCount; discriminator: ParamCount } }> {
+): Promise<FitResult & { dir: string; params: { generator: ParamCount; discriminator: ParamCount } }> {
   const run = await RunFolder.open(options.out, {
     kind: 'acgan',
     config: options.config,

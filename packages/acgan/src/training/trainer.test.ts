@@ -1,7 +1,7 @@
 import { promises as fs, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend, isSkinganError, loadModel } from '@skingan/core';
+import { type Callback, initBackend, isSkinganError, loadModel } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { colourDataset, memorySource, TOY_COLOURS } from '../test-utils/memory-source.js';
@@ -221,6 +221,27 @@ describe('AcganTrainer', () => {
     const lower = tinyConfig({ epochs: 3, training: { checkpointEvery: 2 } });
     const again = await trainAcgan({ config: lower, out, source: source(), resume: true, maxSteps: 1 });
     expect(again.step).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a custom callback that stops after k steps: exactly k steps ran, and the run folder resumes from there', async () => {
+    const out = join(tmp, 'callback-stop');
+    const config = tinyConfig({ epochs: 3 }); // 4 steps per epoch: step 6 is mid-epoch 1
+    const seen: number[] = [];
+    const stopAt6: Callback = {
+      afterStep: (loop) => {
+        seen.push(loop.step);
+        if (loop.step === 6) loop.stop('stopped after 6 steps');
+      },
+    };
+    const first = await trainAcgan({ config, out, source: source(), callbacks: [stopAt6] });
+    expect(first).toMatchObject({ status: 'stopped', step: 6, epoch: 1, reason: 'stopped after 6 steps' });
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(JSON.parse(await fs.readFile(join(out, 'run.json'), 'utf8')).status).toBe('interrupted');
+    expect(await fs.readdir(join(out, 'checkpoints'))).toContain('step-00000006');
+    const second = await trainAcgan({ config, out, source: source(), resume: true });
+    expect(second).toMatchObject({ status: 'completed', step: 12, startStep: 6 });
+    const steps = (await readJsonl(join(out, 'metrics.jsonl'))).filter((r) => r.type === 'step');
+    expect(steps.map((r) => r.step)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
   });
 
   it('refuses to train into an existing run without resume', async () => {

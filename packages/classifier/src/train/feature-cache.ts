@@ -1,4 +1,4 @@
-import { type BatchSource, Rng } from '@skingan/core';
+import { type BatchSource, type Callback, type EpochSource, Rng } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import type { ImageClassifier } from '../classifier.js';
 
@@ -87,5 +87,63 @@ export class FeatureCache {
 
   dispose(): void {
     this.features.dispose();
+  }
+}
+
+/** A training batch of the learner: images, or a frozen backbone's cached features. */
+export interface LearnerBatch {
+  images?: tf.Tensor4D;
+  features?: tf.Tensor2D;
+  labels: tf.Tensor1D;
+}
+
+/**
+ * The features of a frozen phase as a training-loop callback and epoch source: computed once when
+ * the phase's fit begins (train, unless augmented; validation), freed when it ends.
+ */
+export class PhaseFeatures implements Callback, EpochSource<LearnerBatch> {
+  train: FeatureCache | undefined;
+  val: FeatureCache | undefined;
+
+  constructor(
+    private readonly build: (source: BatchSource, what: string) => Promise<FeatureCache>,
+    private readonly sources: { train?: BatchSource | undefined; val?: BatchSource | undefined },
+    private readonly batchSize: number,
+    private readonly seed: number,
+  ) {}
+
+  get stepsPerEpoch(): number {
+    return this.train?.stepsPerEpoch(this.batchSize) ?? 0;
+  }
+
+  async beforeFit(): Promise<void> {
+    if (this.sources.train) this.train = await this.build(this.sources.train, 'train');
+    if (this.sources.val) this.val = await this.build(this.sources.val, 'validation');
+  }
+
+  async *epoch(epoch: number, options?: { skipBatches?: number }): AsyncGenerator<LearnerBatch> {
+    let skip = options?.skipBatches ?? 0;
+    for (const b of this.train?.batches(epoch, this.batchSize, this.seed) ?? []) {
+      if (skip-- > 0) {
+        tf.dispose([b.features, b.labels]);
+        continue;
+      }
+      yield { features: b.features, labels: b.labels };
+    }
+  }
+
+  afterFit(): void {
+    this.dispose();
+  }
+
+  onError(): void {
+    this.dispose();
+  }
+
+  private dispose(): void {
+    this.train?.dispose();
+    this.val?.dispose();
+    this.train = undefined;
+    this.val = undefined;
   }
 }

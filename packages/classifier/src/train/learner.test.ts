@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ISIC2019, initBackend, RunFolder, subLabelSpace } from '@skingan/core';
+import { type Callback, ISIC2019, initBackend, RunFolder, subLabelSpace } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createResNetClassifier, ImageClassifier } from '../classifier.js';
@@ -127,11 +127,53 @@ describe('Learner', () => {
       },
     });
     const r = await learner.fit([oneCyclePhase(3, 1e-2)]);
-    expect(r).toMatchObject({ interrupted: true, epochs: 1, steps: 5 });
+    expect(r).toMatchObject({ status: 'stopped', epochs: 1, step: 5 });
     expect(await readdir(run.dir)).not.toContain('model');
     expect((await run.checkpoints.latest())?.epoch).toBe(0);
     learner.dispose();
     c.dispose();
+  });
+
+  it('a custom callback that stops after k steps: exactly k steps ran, and the run folder resumes from there', async () => {
+    const phases = [oneCyclePhase(3, 1e-2)]; // 3 steps per epoch: step 4 is in epoch 1
+    const make = async (name: string, resume: boolean, callbacks: Callback[] = []) => {
+      const run = await RunFolder.open(join(tmp, name), { kind: 'classifier', config: {}, resume });
+      const c = classifier(8);
+      const l = new Learner(c, {
+        train: memorySource(data.images, data.labels, 8, 6),
+        val: memorySource(val.images, val.labels, 12),
+        seed: 6,
+        run,
+        callbacks,
+      });
+      const r = await l.fit(phases, { resume });
+      await run.finish(r.status === 'completed' ? 'completed' : 'interrupted');
+      l.dispose();
+      return { r, run, c };
+    };
+    const full = await make('k-full', false);
+    const seen: number[] = [];
+    const stopAt4: Callback = {
+      afterStep: (loop) => {
+        seen.push(loop.step);
+        if (loop.step === 4) loop.stop('stopped after 4 steps');
+      },
+    };
+    const first = await make('k-stop', false, [stopAt4]);
+    expect(first.r).toMatchObject({ status: 'stopped', step: 4, epochs: 1, reason: 'stopped after 4 steps' });
+    expect(seen).toEqual([1, 2, 3, 4]);
+    expect(await readdir(first.run.dir)).not.toContain('model');
+    // The epoch in progress is dropped: the resume starts at the checkpoint of epoch 1's end.
+    expect((await first.run.checkpoints.latest())?.step).toBe(3);
+    const second = await make('k-stop', true);
+    expect(second.r).toMatchObject({ status: 'completed', step: 9, startStep: 3, epochs: 3 });
+    const steps = (await second.run.readMetrics()).filter((m) => m.type === 'step');
+    expect(steps.map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(steps.map((m) => m.loss)).toEqual(
+      (await full.run.readMetrics()).filter((m) => m.type === 'step').map((m) => m.loss),
+    );
+    expect(weightsOf(second.c.head)).toEqual(weightsOf(full.c.head));
+    for (const x of [full.c, first.c, second.c]) x.dispose();
   });
 
   it('LR finder restores the weights and optimizer state it started from', async () => {
@@ -161,8 +203,7 @@ describe('Learner', () => {
       train: train(),
       val: valSrc(),
       seed: 5,
-      run: runA,
-      observer: runA.metricsObserver(),
+      run: runA, // the learner writes metrics.jsonl itself
     });
     const ra = await la.fit(phases);
     expect(ra.epochs).toBe(3);

@@ -3,23 +3,32 @@ import { join } from 'node:path';
 import {
   AdamW,
   type BatchSource,
-  DivergedError,
+  type Callback,
+  CheckpointCallback,
+  DivergenceCallback,
   DivergenceGuard,
   type DivergenceGuardState,
-  lastGoodCheckpoint,
+  type FitResult,
   learningRateHint,
+  metricsLog,
+  observe,
+  ParamSchedule,
   pathExists,
   Rng,
   type RngState,
   type RunFolder,
+  type SchedulePoint,
   SkinganError,
+  TrainingLoop,
   type TrainingObserver,
+  type TrainModel,
 } from '@skingan/core';
 import { type ClassificationReport, classificationReport } from '@skingan/metrics';
 import * as tf from '@tensorflow/tfjs';
 import { ImageClassifier } from '../classifier.js';
 import { FASTAI_ADAM, fastaiParamGroups } from './adam.js';
-import { FeatureCache } from './feature-cache.js';
+import { BestEpochCallback, type EpochRecord, type LearnerState } from './best-epoch.js';
+import { FeatureCache, type LearnerBatch, PhaseFeatures } from './feature-cache.js';
 import { crossEntropy } from './loss.js';
 import { type LrFinderOptions, type LrFinderResult, lrFinderLoop } from './lr-find.js';
 import {
@@ -48,6 +57,8 @@ export interface LearnerOptions {
   /** Stop a phase after this many epochs without a better validation balanced accuracy; null: never. */
   patience?: number | null;
   observer?: TrainingObserver;
+  /** More of core's training-loop callbacks (a custom stop...), after the learner's, in every phase. */
+  callbacks?: Callback[];
   /** Where checkpoints, metrics, `best/` and the final `model/` go. */
   run?: RunFolder;
   /** Progress of the feature pass and other one-off work. */
@@ -59,46 +70,33 @@ export interface LearnerOptions {
   signal?: AbortSignal;
 }
 
-export interface EpochRecord {
-  epoch: number;
-  phase: number;
-  frozen: boolean;
-  steps: number;
-  trainLoss: number;
-  valLoss?: number;
-  valAccuracy?: number;
-  valBalancedAccuracy?: number;
-  ms: number;
-}
-
-export interface FitResult {
+/** What `fit` returns: core's `FitResult` (every model's), with the learner's epoch records. */
+export interface LearnerResult extends FitResult {
   /** Epochs trained in total (all phases, including those of a resumed attempt). */
   epochs: number;
-  steps: number;
   /** A phase ended early because validation stopped improving. */
   stoppedEarly: boolean;
-  /** Stopped by the abort signal: no final model was written; resume from the last checkpoint. */
-  interrupted: boolean;
   /** The epoch whose weights the classifier holds at the end (best by validation balanced accuracy). */
   best: EpochRecord | null;
   history: EpochRecord[];
 }
 
-interface TrainState {
-  [key: string]: unknown;
-  /** Global epochs trained. */
-  epochsDone: number;
-  /** The global epoch to train next (after an early stop: the next phase's first). */
-  nextEpoch: number;
-  step: number;
-  best: EpochRecord | null;
-  badEpochs: number;
-  stoppedEarly: boolean;
-  history: EpochRecord[];
+/** The learner's part of each checkpoint's state, beside the loop's. */
+type TrainState = LearnerState & {
   rng: RngState;
   /** The divergence guard's recent losses (absent in checkpoints of older versions). */
   guard?: DivergenceGuardState;
-}
+};
+
+const STATE_KEYS = [
+  'epochsDone',
+  'nextEpoch',
+  'step',
+  'best',
+  'badEpochs',
+  'stoppedEarly',
+  'history',
+] as const;
 
 const BEST_DIR = 'best';
 /** In `best/`: which epoch's weights it holds, checked on resume against the checkpoint's record. */
@@ -154,23 +152,27 @@ export class Learner {
     epochs: number,
     lr: number | { start?: number; stop: number },
     o: OneCyclePhaseOptions & { resume?: boolean } = {},
-  ): Promise<FitResult> {
+  ): Promise<LearnerResult> {
     return this.fit([oneCyclePhase(epochs, lr, o)], { resume: o.resume });
   }
 
   /** fastai `fine_tune`. */
-  fineTune(epochs: number, o: FineTuneOptions & { resume?: boolean } = {}): Promise<FitResult> {
+  fineTune(epochs: number, o: FineTuneOptions & { resume?: boolean } = {}): Promise<LearnerResult> {
     return this.fit(fineTunePhases(epochs, o), { resume: o.resume });
   }
 
   /**
-   * Runs phases in order (a global epoch count spans them). With `resume` and a run folder that
-   * has a checkpoint, continues after its last completed epoch with the same schedule position,
+   * Runs phases in order on core's `TrainingLoop`, one fit per phase (a global epoch count spans
+   * them), checkpointing every epoch with a run folder. With `resume` and a run folder that has a
+   * checkpoint, continues after its last completed epoch with the same schedule position,
    * optimizer state, dropout stream and best model.
    */
-  async fit(phases: readonly FitPhase[], { resume = false }: { resume?: boolean } = {}): Promise<FitResult> {
-    const { run, observer } = this.options;
-    const state: TrainState = {
+  async fit(
+    phases: readonly FitPhase[],
+    { resume = false }: { resume?: boolean } = {},
+  ): Promise<LearnerResult> {
+    const { run } = this.options;
+    const state: LearnerState = {
       epochsDone: 0,
       nextEpoch: 0,
       step: 0,
@@ -178,214 +180,195 @@ export class Learner {
       badEpochs: 0,
       stoppedEarly: false,
       history: [],
-      rng: this.dropoutRng.state,
     };
-    let best: tf.Tensor[] | null = null;
+    const best: { weights: tf.Tensor[] | null } = { weights: null };
     const guard = new DivergenceGuard();
-    const latest = resume && run ? await run.checkpoints.latest() : undefined;
+    const phase = {
+      frozen: false,
+      hypers: { lr: [] as number[], mom: 0 },
+      features: undefined as PhaseFeatures | undefined,
+    };
+    const loop: TrainingLoop<LearnerBatch> = new TrainingLoop(
+      this.trainModel(phase, {
+        getState: (): TrainState => ({
+          ...state,
+          step: loop.step,
+          rng: this.dropoutRng.state,
+          guard: guard.getState(),
+        }),
+        setState: (saved) => {
+          const s = saved as unknown as TrainState;
+          for (const k of STATE_KEYS) (state as Record<string, unknown>)[k] = s[k];
+          this.dropoutRng.state = s.rng;
+          guard.setState(s.guard);
+        },
+      }),
+    );
     const totalEpochs = phases.reduce((n, p) => n + p.epochs, 0);
-    if (latest && run) {
-      const restored = await run.checkpoints.restore<TrainState>(latest, {
-        models: { backbone: this.classifier.backbone, head: this.classifier.head },
-        optimizers: { adam: this.optimizer },
-      });
-      Object.assign(state, restored.state);
-      this.dropoutRng.state = state.rng;
-      guard.setState(state.guard);
-      if (state.best) best = await this.readBest(run.dir, state.best, restored.epoch);
-      this.options.log?.(
-        state.nextEpoch >= totalEpochs
-          ? `the run has trained all ${totalEpochs} epochs already: nothing to resume`
-          : `resuming at epoch ${state.nextEpoch + 1} (step ${state.step})`,
-      );
-    }
-    let trained = false;
-    const signal = this.options.signal;
-    let phaseStart = 0;
+    let result: FitResult | undefined;
     try {
-      for (const [phaseIndex, phase] of phases.entries()) {
-        const phaseEnd = phaseStart + phase.epochs;
-        if (state.nextEpoch >= phaseEnd) {
-          phaseStart = phaseEnd;
-          continue;
-        }
-        if (state.nextEpoch <= phaseStart) state.badEpochs = 0;
-        const useCache = phase.frozen && !this.options.augmented;
-        const trainCache = useCache ? await this.buildCache(this.options.train, 'train') : undefined;
-        const valCache =
-          phase.frozen && this.options.val
-            ? await this.buildCache(this.options.val, 'validation')
-            : undefined;
-        try {
-          const batchSize = this.options.train.batchSize;
-          const stepsPerEpoch = trainCache
-            ? trainCache.stepsPerEpoch(batchSize)
-            : this.options.train.stepsPerEpoch;
-          const totalSteps = stepsPerEpoch * phase.epochs;
-          const sched = oneCycle(phase);
-          let earlyStop = false;
-          for (
-            let epoch = Math.max(state.nextEpoch, phaseStart);
-            epoch < phaseEnd && !earlyStop && !signal?.aborted;
-            epoch++
-          ) {
-            const t0 = Date.now();
-            const epochInPhase = epoch - phaseStart;
-            let lossSum = 0;
-            let steps = 0;
-            const stepAt = async (loss: number, lr: number[], mom: number) => {
-              lossSum += loss;
-              state.step += 1;
-              const divergence = guard.check(state.step, { loss });
-              if (divergence) {
-                const good = await lastGoodCheckpoint(run?.checkpoints, divergence);
-                throw new DivergedError('classifier training', divergence, {
-                  ...good,
-                  hint: learningRateHint('--lr'),
-                });
-              }
-              await observer?.onStep?.({
-                kind: 'step',
-                step: state.step,
-                epoch,
-                stepInEpoch: steps,
-                stepsPerEpoch,
-                losses: { loss },
-                metrics: { lr: lr[lr.length - 1]!, mom },
-                elapsedMs: Date.now() - t0,
-              });
-            };
-            const hypersAt = () => {
-              const pos = Math.min(1, (epochInPhase * stepsPerEpoch + steps) / totalSteps);
-              return { lr: sched.lr(pos), mom: sched.mom(pos) };
-            };
-            if (trainCache) {
-              for (const b of trainCache.batches(epoch, batchSize, this.seed)) {
-                const h = hypersAt();
-                const loss = this.step({ features: b.features, labels: b.labels }, true, h.lr, h.mom);
-                tf.dispose([b.features, b.labels]);
-                await stepAt(loss, h.lr, h.mom);
-                steps++;
-                if (signal?.aborted) break;
-              }
-            } else {
-              for await (const batch of this.options.train.epoch(epoch)) {
-                const h = hypersAt();
-                let loss: number;
-                try {
-                  loss = this.step({ images: batch.images, labels: batch.labels }, phase.frozen, h.lr, h.mom);
-                } finally {
-                  tf.dispose([batch.images, batch.labels]);
-                }
-                await stepAt(loss, h.lr, h.mom);
-                steps++;
-                if (signal?.aborted) break;
-              }
-            }
-            if (signal?.aborted) break;
-            trained = true;
-            const record: EpochRecord = {
-              epoch,
-              phase: phaseIndex,
-              frozen: phase.frozen,
-              steps,
-              trainLoss: steps ? lossSum / steps : 0,
-              ms: 0,
-            };
-            let newBest = false;
-            if (this.options.val) {
-              const v = await this.validate(valCache);
-              record.valLoss = v.loss;
-              record.valAccuracy = v.report.accuracy;
-              record.valBalancedAccuracy = v.report.balancedAccuracy;
-              if (!state.best || v.report.balancedAccuracy > (state.best.valBalancedAccuracy ?? -1)) {
-                state.best = record;
-                state.badEpochs = 0;
-                tf.dispose(best ?? []);
-                best = this.snapshot();
-                newBest = true;
-              } else {
-                state.badEpochs += 1;
-                const patience = this.options.patience;
-                if (patience !== null && patience !== undefined && state.badEpochs >= patience)
-                  earlyStop = true;
-              }
-            }
-            record.ms = Date.now() - t0;
-            state.history.push(record);
-            state.epochsDone += 1;
-            state.nextEpoch = earlyStop ? phaseEnd : epoch + 1;
-            if (earlyStop) state.stoppedEarly = true;
-            await observer?.onEpoch?.({
-              kind: 'epoch',
-              epoch,
-              epochs: totalEpochs,
-              step: state.step,
-              losses: {
-                loss: record.trainLoss,
-                ...(record.valLoss !== undefined ? { valLoss: record.valLoss } : {}),
-              },
-              metrics: {
-                ...(record.valAccuracy !== undefined ? { valAccuracy: record.valAccuracy } : {}),
-                ...(record.valBalancedAccuracy !== undefined
-                  ? { valBalancedAccuracy: record.valBalancedAccuracy }
-                  : {}),
-              },
-              elapsedMs: record.ms,
-            });
-            if (run) {
-              state.rng = this.dropoutRng.state;
-              state.guard = guard.getState();
-              const ref = await run.checkpoints.save<TrainState>({
-                step: state.step,
-                epoch,
-                models: { backbone: this.classifier.backbone, head: this.classifier.head },
-                optimizers: { adam: this.optimizer },
-                state,
-              });
-              // best/ after the checkpoint that names it: a crash between leaves a checkpoint whose
-              // own weights are the best, which a resume takes (see readBest).
-              if (newBest) await this.saveBest(run.dir, epoch);
-              await observer?.onCheckpoint?.({ kind: 'checkpoint', step: state.step, epoch, path: ref.dir });
-            }
-          }
-          if (earlyStop)
-            this.options.log?.(
-              `phase ${phaseIndex + 1}: no better validation balanced accuracy for ${this.options.patience} epochs, stopping it`,
-            );
-        } finally {
-          trainCache?.dispose();
-          valCache?.dispose();
+      const latest = resume && run ? await loop.resumeFrom(run.checkpoints) : undefined;
+      if (latest && run) {
+        if (state.best) best.weights = await this.readBest(run.dir, state.best, latest.epoch);
+        this.options.log?.(
+          state.nextEpoch >= totalEpochs
+            ? `the run has trained all ${totalEpochs} epochs already: nothing to resume`
+            : `resuming at epoch ${state.nextEpoch + 1} (step ${state.step})`,
+        );
+      }
+      const epochsBefore = state.epochsDone;
+      let phaseStart = 0;
+      for (const [phaseIndex, p] of phases.entries()) {
+        const phaseEnd = phaseStart + p.epochs;
+        if (state.nextEpoch < phaseEnd) {
+          if (state.nextEpoch <= phaseStart) state.badEpochs = 0;
+          loop.advanceTo(Math.max(state.nextEpoch, phaseStart));
+          result = await this.fitPhase(
+            loop,
+            p,
+            { index: phaseIndex, start: phaseStart, end: phaseEnd },
+            {
+              phase,
+              state,
+              best,
+              guard,
+            },
+          );
+          if (result.status === 'stopped') break;
+          if (result.reason) this.options.log?.(result.reason);
+          loop.advanceTo(phaseEnd);
         }
         phaseStart = phaseEnd;
-        if (signal?.aborted) break;
       }
-      if (signal?.aborted) {
-        return {
-          epochs: state.epochsDone,
-          steps: state.step,
-          stoppedEarly: state.stoppedEarly,
-          interrupted: true,
-          best: state.best,
-          history: state.history,
-        };
+      const stopped = result?.status === 'stopped';
+      if (!stopped) {
+        if (best.weights) this.restore(best.weights);
+        // A resume of a finished run trains nothing and leaves its model/ as it is.
+        const trained = state.epochsDone > epochsBefore;
+        if (run && (trained || !(await pathExists(join(run.dir, MODEL_DIR))))) {
+          await this.classifier.save(join(run.dir, MODEL_DIR));
+          await fs.rm(join(run.dir, BEST_DIR), { recursive: true, force: true });
+        }
       }
-      if (best) this.restore(best);
-      // A resume of a finished run trains nothing and leaves its model/ as it is.
-      if (run && (trained || !(await pathExists(join(run.dir, MODEL_DIR))))) {
-        await this.classifier.save(join(run.dir, MODEL_DIR));
-        await fs.rm(join(run.dir, BEST_DIR), { recursive: true, force: true });
-      }
+      return {
+        status: stopped ? 'stopped' : 'completed',
+        step: loop.step,
+        epoch: loop.epoch,
+        startStep: result?.startStep ?? loop.step,
+        last: loop.last,
+        checkpoint: loop.checkpoint,
+        ...(result?.reason !== undefined ? { reason: result.reason } : {}),
+        epochs: state.epochsDone,
+        stoppedEarly: state.stoppedEarly,
+        best: state.best,
+        history: state.history,
+      };
     } finally {
-      tf.dispose(best ?? []);
+      tf.dispose(best.weights ?? []);
     }
+  }
+
+  /** One phase: its feature caches, one-cycle schedule, bookkeeping and checkpoints as callbacks. */
+  private async fitPhase(
+    loop: TrainingLoop<LearnerBatch>,
+    p: FitPhase,
+    at: { index: number; start: number; end: number },
+    ctx: {
+      phase: { frozen: boolean; hypers: { lr: number[]; mom: number }; features: PhaseFeatures | undefined };
+      state: LearnerState;
+      best: { weights: tf.Tensor[] | null };
+      guard: DivergenceGuard;
+    },
+  ): Promise<FitResult> {
+    const { run, observer, signal, train, val } = this.options;
+    const useCache = p.frozen && !this.options.augmented;
+    const features = p.frozen
+      ? new PhaseFeatures(
+          (source, what) => this.buildCache(source, what),
+          { train: useCache ? train : undefined, val },
+          train.batchSize,
+          this.seed,
+        )
+      : undefined;
+    ctx.phase.frozen = p.frozen;
+    // Validation reads this phase's cached features, once built.
+    ctx.phase.features = features;
+    const sched = oneCycle(p);
+    // The one-cycle position: steps of this phase done over its steps in all.
+    const pos = (s: SchedulePoint) =>
+      Math.min(1, ((s.epoch - at.start) * s.stepsPerEpoch + s.stepInEpoch) / (s.stepsPerEpoch * p.epochs));
+    try {
+      return await loop.fit(useCache ? features! : train, {
+        epochs: at.end,
+        ...(signal ? { signal } : {}),
+        callbacks: [
+          features,
+          new DivergenceCallback({
+            what: 'classifier training',
+            hint: learningRateHint('--lr'),
+            guard: ctx.guard,
+            store: run?.checkpoints,
+          }),
+          new ParamSchedule(
+            'lr',
+            (s) => sched.lr(pos(s)),
+            (lr) => {
+              ctx.phase.hypers.lr = lr;
+            },
+          ),
+          new ParamSchedule(
+            'mom',
+            (s) => sched.mom(pos(s)),
+            (mom) => {
+              ctx.phase.hypers.mom = mom;
+            },
+          ),
+          new BestEpochCallback(ctx.state, ctx.best, {
+            phase: { index: at.index, frozen: p.frozen, end: at.end },
+            patience: this.options.patience,
+            snapshot: () => this.snapshot(),
+            saveBest: run ? (epoch) => this.saveBest(run.dir, epoch) : undefined,
+          }),
+          run && metricsLog(run),
+          observe(observer),
+          // Every epoch's end, named by that epoch; a stop mid-epoch drops the epoch in progress.
+          run &&
+            new CheckpointCallback(run.checkpoints, {
+              everyEpoch: true,
+              final: false,
+              epochLabel: (l) => l.epoch - 1,
+            }),
+          ...(this.options.callbacks ?? []),
+        ],
+      });
+    } finally {
+      ctx.phase.features = undefined;
+    }
+  }
+
+  /** What the loop trains and checkpoints. */
+  private trainModel(
+    phase: { frozen: boolean; hypers: { lr: number[]; mom: number }; features: PhaseFeatures | undefined },
+    state: Pick<TrainModel<LearnerBatch>, 'getState' | 'setState'>,
+  ): TrainModel<LearnerBatch> {
     return {
-      epochs: state.epochsDone,
-      steps: state.step,
-      stoppedEarly: state.stoppedEarly,
-      interrupted: false,
-      best: state.best,
-      history: state.history,
+      step: (b) => ({ losses: { loss: this.step(b, phase.frozen, phase.hypers.lr, phase.hypers.mom) } }),
+      disposeBatch: (b) =>
+        tf.dispose([b.images, b.features, b.labels].filter((t) => t !== undefined) as tf.Tensor[]),
+      models: { backbone: this.classifier.backbone, head: this.classifier.head },
+      optimizers: { adam: this.optimizer },
+      ...state,
+      ...(this.options.val
+        ? {
+            validate: async () => {
+              const v = await this.validate(phase.features?.val);
+              return {
+                losses: { valLoss: v.loss },
+                metrics: { valAccuracy: v.report.accuracy, valBalancedAccuracy: v.report.balancedAccuracy },
+              };
+            },
+          }
+        : {}),
     };
   }
 

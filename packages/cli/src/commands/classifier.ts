@@ -348,7 +348,6 @@ async function train(opts: TrainFlags): Promise<void> {
     'stopping now; --resume continues from the last epoch checkpoint',
   );
   const started = Date.now();
-  const metrics = run.metricsObserver();
   try {
     const { classifier, result } = await trainClassifier({
       config,
@@ -360,14 +359,10 @@ async function train(opts: TrainFlags): Promise<void> {
       resume: opts.resume,
       signal: stop.signal,
       log: (l) => progress.log(l),
+      // The learner writes metrics.jsonl; this is the progress display.
       observer: {
-        onStep: (e) => {
-          metrics.onStep?.(e);
-          return bar.onStep?.(e);
-        },
-        onCheckpoint: (e) => metrics.onCheckpoint?.(e),
+        onStep: (e) => bar.onStep?.(e),
         onEpoch: (e) => {
-          metrics.onEpoch?.(e);
           const m = e.metrics ?? {};
           const val =
             m.valBalancedAccuracy !== undefined
@@ -379,28 +374,29 @@ async function train(opts: TrainFlags): Promise<void> {
         },
       },
     });
+    const interrupted = result.status === 'stopped';
     const summary = {
       run: run.dir,
-      status: result.interrupted ? 'interrupted' : 'completed',
+      status: interrupted ? 'interrupted' : 'completed',
       arch: config.arch,
       pretrained: config.pretrained,
       params: classifier.trainableParams(),
       epochs: result.epochs,
-      steps: result.steps,
+      steps: result.step,
       stoppedEarly: result.stoppedEarly,
       best: result.best,
       seconds: Math.round((Date.now() - started) / 1000),
     };
     classifier.dispose();
     await run.update({ params: summary.params, best: result.best, stoppedEarly: result.stoppedEarly });
-    await run.finish(result.interrupted ? 'interrupted' : 'completed');
+    await run.finish(interrupted ? 'interrupted' : 'completed');
     progress.finish(
-      result.interrupted
-        ? `classifier: stopped at step ${result.steps}; continue with --resume --out ${opts.out}`
+      interrupted
+        ? `classifier: stopped at step ${result.step}; continue with --resume --out ${opts.out}`
         : `classifier: ${result.epochs} epochs into ${run.dir}${result.best ? ` (best epoch ${result.best.epoch + 1}: val balanced accuracy ${result.best.valBalancedAccuracy?.toFixed(3)})` : ''}`,
     );
     if (opts.json) printJson(summary);
-    if (result.interrupted) process.exitCode = stop.exitCode;
+    if (interrupted) process.exitCode = stop.exitCode;
   } catch (e) {
     await run.finish('failed', e);
     throw e;

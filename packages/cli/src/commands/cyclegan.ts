@@ -348,17 +348,18 @@ async function train(opts: TrainOptions): Promise<void> {
         }
       },
     });
-    await run.finish(result.completed ? 'completed' : 'interrupted');
-    const last = result.lastLosses;
+    const completed = result.status === 'completed';
+    await run.finish(completed ? 'completed' : 'interrupted');
+    const last = result.last?.losses;
     progress.finish(
-      result.completed
+      completed
         ? `cyclegan: trained ${result.step} steps into ${out}`
         : `cyclegan: stopped at step ${result.step}; continue with --resume --out ${opts.out}`,
     );
     if (opts.json) {
       const summary = {
         run: out,
-        status: result.completed ? 'completed' : 'interrupted',
+        status: completed ? 'completed' : 'interrupted',
         step: result.step,
         epoch: result.epoch,
         params: p,
@@ -370,7 +371,7 @@ async function train(opts: TrainOptions): Promise<void> {
     } else {
       log(`took ${formatDuration(Date.now() - started)}; sample grids in ${run.samplesDir}`);
     }
-    if (!result.completed) process.exitCode = stop.exitCode;
+    if (!completed) process.exitCode = stop.exitCode;
   } catch (e) {
     await run.finish('failed', e);
     throw e;

@@ -134,11 +134,16 @@ export class CheckpointStore {
    * Loads a checkpoint. With `into.models`, copies each saved network's weights into the given
    * (already built) model, so optimizers keep pointing at the same variables; otherwise returns
    * freshly loaded models. Restores optimizer state (Adam moments, iteration count) into
-   * `into.optimizers` and returns the saved JSON state.
+   * `into.optimizers` and returns the saved JSON state. Networks named in `into.optional` may be
+   * missing from the checkpoint (one saved before they existed); they are then left as they are.
    */
   async restore<S = Record<string, unknown>>(
     ref: CheckpointRef,
-    into: { models?: Record<string, tf.LayersModel>; optimizers?: Record<string, tf.Optimizer> } = {},
+    into: {
+      models?: Record<string, tf.LayersModel>;
+      optimizers?: Record<string, tf.Optimizer>;
+      optional?: readonly string[];
+    } = {},
   ): Promise<{ step: number; epoch: number; models: Record<string, tf.LayersModel>; state: S }> {
     const manifestPath = join(ref.dir, MANIFEST);
     let m: Manifest<S>;
@@ -175,7 +180,7 @@ export class CheckpointStore {
       }
     }
     for (const name of Object.keys(into.models ?? {})) {
-      if (!m.models.includes(name)) {
+      if (!m.models.includes(name) && !into.optional?.includes(name)) {
         throw new SkinganError(`checkpoint has no network "${name}"`, {
           code: 'BAD_CHECKPOINT',
           file: manifestPath,

@@ -1,4 +1,4 @@
-import type { Batch, BatchSource } from '@skingan/core';
+import type { Batch, BatchSource, EpochSource } from '@skingan/core';
 
 /**
  * Reads one domain's batches as an endless stream: an unaligned CycleGAN epoch is as long as the
@@ -43,5 +43,41 @@ export class DomainStream {
   async close(): Promise<void> {
     await this.iterator?.return?.();
     this.iterator = undefined;
+  }
+}
+
+/** One batch of each domain: a CycleGAN step's input. */
+export type BatchPair = [Batch, Batch];
+
+/**
+ * Both domains as one epoch source: a step takes one batch of each, and an epoch is as long as the
+ * larger domain (the smaller wraps around, see `DomainStream`). Each domain's position is the
+ * global step count, so a resumed run reopens both where the stopped one was.
+ */
+export class PairedSource implements EpochSource<BatchPair> {
+  readonly stepsPerEpoch: number;
+  private streams: [DomainStream, DomainStream] | undefined;
+
+  constructor(
+    private readonly a: BatchSource,
+    private readonly b: BatchSource,
+  ) {
+    this.stepsPerEpoch = Math.max(a.stepsPerEpoch, b.stepsPerEpoch);
+  }
+
+  async *epoch(epoch: number, options?: { skipBatches?: number }): AsyncGenerator<BatchPair> {
+    const skip = options?.skipBatches ?? 0;
+    // Opened once, at the first position trained; they run on across epochs.
+    const position = epoch * this.stepsPerEpoch + skip;
+    this.streams ??= [new DomainStream(this.a, position), new DomainStream(this.b, position)];
+    const [streamA, streamB] = this.streams;
+    for (let i = skip; i < this.stepsPerEpoch; i++) {
+      yield await Promise.all([streamA.next(), streamB.next()]);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all((this.streams ?? []).map((s) => s.close()));
+    this.streams = undefined;
   }
 }

@@ -1,7 +1,7 @@
 import { promises as fs, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend, RunFolder, type StepEvent } from '@skingan/core';
+import { type Callback, initBackend, RunFolder, type StepEvent } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CycleGanConfig, resolveConfig } from '../config.js';
@@ -90,7 +90,7 @@ describe('CycleGanTrainer', () => {
     const t2 = new CycleGanTrainer(config);
     // Stop mid-epoch 1 (5 steps per epoch), with both pools full and the LR already decaying.
     const stopped = await t2.train(a2, b2, { run: partRun, maxSteps: 7 });
-    expect(stopped).toMatchObject({ completed: false, step: 7 });
+    expect(stopped).toMatchObject({ status: 'stopped', step: 7 });
     t2.dispose();
 
     const resumedRun = await RunFolder.open(join(dir, 'part'), { kind: 'cyclegan', config, resume: true });
@@ -99,7 +99,7 @@ describe('CycleGanTrainer', () => {
     expect(r3.startStep).toBe(7);
     expect(r3.step).toBe(r1.step);
     expect(r3.step).toBe(15);
-    expect(r3.lastLosses).toEqual(r1.lastLosses);
+    expect(r3.last).toEqual(r1.last);
     for (const name of ['G_A', 'G_B', 'D_A', 'D_B'] as const) {
       const w1 = t1.nets[name].getWeights();
       const w3 = t3.nets[name].getWeights();
@@ -111,6 +111,41 @@ describe('CycleGanTrainer', () => {
       (await run.readMetrics()).filter((r) => r.type === 'step').map(({ ms: _, ...r }) => r);
     expect(await steps(resumedRun)).toEqual(await steps(full));
     for (const x of [t1, t3, a1, b1, a2, b2]) x.dispose();
+  });
+
+  it('a custom callback that stops after k steps: exactly k steps ran, and the run folder resumes from there', async () => {
+    const config = tiny(); // 5 steps per epoch × 3 epochs: step 8 is mid-epoch 1
+    const sources = () =>
+      [
+        new TensorSource(tintedImages(5, 28, 'red', 11), 1, 11, 'a'),
+        new TensorSource(tintedImages(3, 28, 'blue', 12), 1, 12, 'b'),
+      ] as const;
+    const out = join(dir, 'callback-stop');
+    const run = await RunFolder.open(out, { kind: 'cyclegan', config });
+    const [a1, b1] = sources();
+    const t1 = new CycleGanTrainer(config);
+    const seen: number[] = [];
+    const stopAt8: Callback = {
+      afterStep: (loop) => {
+        seen.push(loop.step);
+        if (loop.step === 8) loop.stop('stopped after 8 steps');
+      },
+    };
+    const first = await t1.train(a1, b1, { run, callbacks: [stopAt8] });
+    await run.finish('interrupted');
+    expect(first).toMatchObject({ status: 'stopped', step: 8, epoch: 1, reason: 'stopped after 8 steps' });
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect((await run.checkpoints.latest())?.step).toBe(8);
+
+    const resumed = await RunFolder.open(out, { kind: 'cyclegan', config, resume: true });
+    const [a2, b2] = sources();
+    const t2 = new CycleGanTrainer(config);
+    const second = await t2.train(a2, b2, { run: resumed });
+    await resumed.finish('completed');
+    expect(second).toMatchObject({ status: 'completed', step: 15, startStep: 8 });
+    const steps = (await resumed.readMetrics()).filter((r) => r.type === 'step').map((r) => r.step);
+    expect(steps).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
+    for (const x of [t1, t2, a1, b1, a2, b2]) x.dispose();
   });
 
   it('lr 1e6: the shared divergence guard stops the run at the exploding step, naming the loss and the learning rate', async () => {
@@ -253,7 +288,7 @@ describe('a checkpoint of skingan-checkpoint@1 (CycleGAN’s own Adam, before Ad
     const r = await t.train(a, b, { run });
     expect(r.startStep).toBe(7);
     expect(r.step).toBe(old.step);
-    expect(r.lastLosses).toEqual(old.lastLosses);
+    expect(r.last?.losses).toEqual(old.lastLosses);
     const steps = (await run.readMetrics()).filter((x) => x.type === 'step').map(({ ms: _, ...x }) => x);
     expect(steps).toEqual(old.steps);
     for (const x of [t, a, b]) x.dispose();

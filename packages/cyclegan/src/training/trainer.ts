@@ -1,22 +1,29 @@
 import {
   AdamW,
   type BatchSource,
-  type CheckpointRef,
-  combineObservers,
-  DivergedError,
+  type Callback,
+  CheckpointCallback,
+  DivergenceCallback,
   DivergenceGuard,
   type DivergenceGuardState,
+  EvalCallback,
   type EvalPoint,
   type Evaluation,
+  type FitResult,
   type ImageTranslator,
-  lastGoodCheckpoint,
   learningRateHint,
+  metricsLog,
   type NamedTensor,
+  observe,
+  ParamSchedule,
   Rng,
   type RngState,
   type RunFolder,
+  SampleCallback,
   SkinganError,
+  TrainingLoop,
   type TrainingObserver,
+  type TrainModel,
 } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import type { CycleGanConfig } from '../config.js';
@@ -30,8 +37,8 @@ import {
 } from '../networks/cyclegan-nets.js';
 import { CycleGanTranslator } from '../translator.js';
 import { randomCropFlip } from './augment.js';
-import { type CycleGanStepLosses, cycleGanStep, LOSS_NAMES, type StepContext } from './cycle-step.js';
-import { DomainStream } from './domain-stream.js';
+import { type CycleGanStepLosses, cycleGanStep, type StepContext } from './cycle-step.js';
+import { type BatchPair, PairedSource } from './domain-stream.js';
 import { ImagePool } from './image-pool.js';
 import { lrFactor } from './lr-schedule.js';
 import { estimateTrainingMemory, type MemoryEstimate, WASM_HEAP_LIMIT } from './memory.js';
@@ -51,22 +58,12 @@ export interface TrainOptions {
   evaluate?: (translator: ImageTranslator, at: EvalPoint) => Promise<Evaluation | undefined>;
   /** Fixed images for the sample grids (at `size`); default: the current step's crops. */
   samples?: SampleImages;
+  /** More of core's training-loop callbacks (early stopping, a custom stop...), after the trainer's. */
+  callbacks?: Callback[];
   /** Stops after the current step, with a checkpoint. */
   signal?: AbortSignal;
   /** Stops (with a checkpoint) once this many steps are done in total. */
   maxSteps?: number;
-}
-
-export interface CycleGanTrainResult {
-  /** Steps done in total, including those of earlier attempts. */
-  step: number;
-  epoch: number;
-  /** False when stopped early by `signal` or `maxSteps`. */
-  completed: boolean;
-  /** The step a resumed run started from (0 for a fresh run). */
-  startStep: number;
-  lastLosses: CycleGanStepLosses | undefined;
-  checkpoint: CheckpointRef | undefined;
 }
 
 export interface TrainerOptions {
@@ -74,20 +71,20 @@ export interface TrainerOptions {
   checkMemory?: boolean;
 }
 
-interface CheckpointState {
+/** The CycleGAN's part of each checkpoint's JSON state, beside the loop's (position, epoch sums). */
+type CycleGanState = {
+  /** The epoch a resume starts in (also the checkpoint's own `epoch`). */
   epoch: number;
-  stepInEpoch: number;
   rng: { augment: RngState; pool: RngState };
-  /** Sums of this epoch's losses so far, for the epoch means. */
-  epochSums: Record<string, number>;
   /** The divergence guard's recent losses (absent in checkpoints of older versions). */
   guard?: DivergenceGuardState;
-}
+};
 
 /**
  * Trains a CycleGAN on two unpaired domains. Networks are built and initialized (from the config's
- * seed) in the constructor; `train` runs the epochs, writing metrics, checkpoints and sample grids
- * when given a run folder, and resumes from the run's last checkpoint.
+ * seed) in the constructor; `train` runs the epochs on core's `TrainingLoop` (a step: random crops
+ * and flips, then `cycleGanStep`), writing metrics, checkpoints and sample grids when given a run
+ * folder, and resumes from the run's last checkpoint.
  */
 export class CycleGanTrainer {
   readonly nets: CycleGanNets;
@@ -99,7 +96,9 @@ export class CycleGanTrainer {
   private readonly poolB: ImagePool;
   private readonly augmentRng: Rng;
   private readonly poolRng: Rng;
-  private stepCount = 0;
+  private readonly loop: TrainingLoop<BatchPair>;
+  /** The last step's crops: the sample grids' images when no fixed ones are given. */
+  private lastCrops: { a: tf.Tensor4D; b: tf.Tensor4D } | undefined;
   /** Stops on a NaN/inf or exploding loss (core's guard, as every trainer). */
   private readonly guard = new DivergenceGuard();
 
@@ -128,11 +127,12 @@ export class CycleGanTrainer {
     const adam = { lr: config.lr, beta1: config.beta1, beta2: config.beta2, epsilon: 1e-8 };
     this.optG = new AdamW(variablesOf(this.nets.G_A, this.nets.G_B), adam);
     this.optD = new AdamW(variablesOf(this.nets.D_A, this.nets.D_B), adam);
+    this.loop = new TrainingLoop(this.trainModel());
   }
 
   /** Steps done so far (restored on resume). */
   get step(): number {
-    return this.stepCount;
+    return this.loop.step;
   }
 
   /** Trainable parameters per network. */
@@ -148,7 +148,10 @@ export class CycleGanTrainer {
     return lr;
   }
 
-  /** One optimization step on already cropped batches (`size`²). Inputs stay owned by the caller. */
+  /**
+   * One optimization step on already cropped batches (`size`²), outside `train` (not counted in
+   * `step`): for benchmarks and custom loops. Inputs stay owned by the caller.
+   */
   trainStep(realA: tf.Tensor4D, realB: tf.Tensor4D): CycleGanStepLosses {
     const ctx: StepContext = {
       nets: this.nets,
@@ -160,9 +163,7 @@ export class CycleGanTrainer {
       lambdaB: this.config.lambdaB,
       lambdaIdentity: this.config.lambdaIdentity,
     };
-    const losses = cycleGanStep(ctx, realA, realB);
-    this.stepCount++;
-    return losses;
+    return cycleGanStep(ctx, realA, realB);
   }
 
   /** Sample grids A → B → A and B → A → B for the given images. */
@@ -170,191 +171,118 @@ export class CycleGanTrainer {
     return sampleGrids(this.nets, samples, at);
   }
 
-  async train(a: BatchSource, b: BatchSource, options: TrainOptions = {}): Promise<CycleGanTrainResult> {
+  async train(a: BatchSource, b: BatchSource, options: TrainOptions = {}): Promise<FitResult> {
     const { config } = this;
-    const run = options.run;
-    const observer = combineObservers(run?.metricsObserver(), options.observer);
-    const stepsPerEpoch = Math.max(a.stepsPerEpoch, b.stepsPerEpoch);
-    let epoch = 0;
-    let stepInEpoch = 0;
-    let epochSums: Record<string, number> = {};
-    let checkpoint = run ? await run.checkpoints.latest() : undefined;
-    if (run && checkpoint) {
-      const state = await this.restore(run, checkpoint);
-      ({ epoch, stepInEpoch, epochSums } = state);
-    }
-    const startStep = this.stepCount;
+    const { run, onSamples, evaluate } = options;
+    if (run) await this.loop.resumeFrom(run.checkpoints);
+    const pairs = new PairedSource(a, b);
     if (run) {
+      const stepsPerEpoch = pairs.stepsPerEpoch;
       await run.update({ params: this.params(), memoryEstimate: this.memory.summary, stepsPerEpoch });
     }
-    // One batch per domain per step: each domain's position is the global step count.
-    const streamA = new DomainStream(a, this.stepCount);
-    const streamB = new DomainStream(b, this.stepCount);
-    const started = performance.now();
-    let lastLosses: CycleGanStepLosses | undefined;
-    const stopRequested = () =>
-      options.signal?.aborted || (options.maxSteps !== undefined && this.stepCount >= options.maxSteps);
-    const save = async () => {
-      if (!run) return;
-      checkpoint = await this.saveCheckpoint(run, { epoch, stepInEpoch, epochSums });
-      await observer.onCheckpoint?.({
-        kind: 'checkpoint',
-        step: this.stepCount,
-        epoch,
-        path: checkpoint.dir,
-      });
-    };
-    const emitSamples = async (fallback: { a: tf.Tensor4D; b: tf.Tensor4D } | undefined) => {
-      if (!options.onSamples) return;
-      const images = options.samples ?? fallback;
-      if (!images) return;
-      const grids = this.sampleGrids(images, { step: this.stepCount, epoch });
-      try {
-        await options.onSamples(grids);
-      } finally {
-        tf.dispose(grids.map((g) => g.images));
-      }
-    };
-
     try {
-      for (; epoch < config.epochs; epoch++, stepInEpoch = 0, epochSums = {}) {
-        const lr = this.setEpoch(epoch);
-        let last: { a: tf.Tensor4D; b: tf.Tensor4D } | undefined;
-        try {
-          for (; stepInEpoch < stepsPerEpoch; ) {
-            if (stopRequested()) {
-              await save();
-              return { step: this.stepCount, epoch, completed: false, startStep, lastLosses, checkpoint };
-            }
-            const [batchA, batchB] = await Promise.all([streamA.next(), streamB.next()]);
-            const realA = randomCropFlip(batchA.images, config.size, config.flip, this.augmentRng);
-            const realB = randomCropFlip(batchB.images, config.size, config.flip, this.augmentRng);
-            tf.dispose([batchA.images, batchA.labels, batchB.images, batchB.labels]);
-            const t0 = performance.now();
-            try {
-              lastLosses = this.trainStep(realA, realB);
-            } catch (e) {
-              tf.dispose([realA, realB]);
-              throw e;
-            }
-            stepInEpoch++;
-            for (const n of LOSS_NAMES) epochSums[n] = (epochSums[n] ?? 0) + lastLosses[n];
-            const divergence = this.guard.check(this.stepCount, { ...lastLosses });
-            if (divergence) {
-              tf.dispose([realA, realB]);
-              const good = await lastGoodCheckpoint(run?.checkpoints, divergence);
-              throw new DivergedError('CycleGAN training', divergence, {
-                ...good,
-                hint: `${learningRateHint('--lr')}; or check the input images`,
-              });
-            }
-            await observer.onStep?.({
-              kind: 'step',
-              step: this.stepCount,
-              epoch,
-              stepInEpoch: stepInEpoch - 1,
-              stepsPerEpoch,
-              losses: { ...lastLosses },
-              metrics: { lr },
-              elapsedMs: performance.now() - t0,
-            });
-            const sampleNow = config.sampleEvery > 0 && this.stepCount % config.sampleEvery === 0;
-            tf.dispose([last?.a, last?.b].filter((t): t is tf.Tensor4D => t !== undefined));
-            last = { a: realA, b: realB };
-            if (sampleNow) await emitSamples(last);
-            if (
-              config.checkpointEvery > 0 &&
-              this.stepCount % config.checkpointEvery === 0 &&
-              stepInEpoch < stepsPerEpoch
-            ) {
-              await save();
-            }
-          }
-          const n = stepsPerEpoch;
-          await observer.onEpoch?.({
-            kind: 'epoch',
-            epoch,
-            epochs: config.epochs,
-            step: this.stepCount,
-            losses: Object.fromEntries(LOSS_NAMES.map((k) => [k, (epochSums[k] ?? 0) / n])),
-            metrics: { lr },
-            elapsedMs: performance.now() - started,
-          });
-          if (config.sampleEvery === 0 || this.stepCount % config.sampleEvery !== 0) await emitSamples(last);
-          if (options.evaluate && config.eval.every > 0 && (epoch + 1) % config.eval.every === 0) {
-            const t0 = performance.now();
-            const translator = new CycleGanTranslator(this.nets.G_A, config.size, 'a2b');
-            const evaluation = await options.evaluate(translator, {
-              epoch,
-              step: this.stepCount,
-              final: epoch + 1 === config.epochs,
-            });
-            if (evaluation) {
-              await observer.onEval?.({
-                kind: 'eval',
-                epoch,
-                step: this.stepCount,
-                ...evaluation,
-                elapsedMs: performance.now() - t0,
-              });
-            }
-          }
-        } finally {
-          tf.dispose([last?.a, last?.b].filter((t): t is tf.Tensor4D => t !== undefined));
-        }
-        // The epoch is complete: a resume starts the next one.
-        const next = { epoch: epoch + 1, stepInEpoch: 0, epochSums: {} };
-        if (run) {
-          checkpoint = await this.saveCheckpoint(run, next);
-          // The checkpoint's own epoch (the next one to run), as a resume re-logs it.
-          await observer.onCheckpoint?.({
-            kind: 'checkpoint',
-            step: this.stepCount,
-            epoch: checkpoint.epoch,
-            path: checkpoint.dir,
-          });
-        }
-      }
-      return { step: this.stepCount, epoch, completed: true, startStep, lastLosses, checkpoint };
+      return await this.loop.fit(pairs, {
+        epochs: config.epochs,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.maxSteps !== undefined ? { maxSteps: options.maxSteps } : {}),
+        callbacks: [
+          new DivergenceCallback({
+            what: 'CycleGAN training',
+            hint: `${learningRateHint('--lr')}; or check the input images`,
+            guard: this.guard,
+            store: run?.checkpoints,
+          }),
+          new ParamSchedule(
+            'lr',
+            (at) => config.lr * lrFactor(at.epoch, config.epochs, config.decayEpochs),
+            (lr) => {
+              this.optG.learningRate = lr;
+              this.optD.learningRate = lr;
+            },
+          ),
+          run && metricsLog(run),
+          observe(options.observer),
+          onSamples &&
+            new SampleCallback({
+              everySteps: config.sampleEvery,
+              emit: (at) => this.emitSamples(onSamples, options.samples ?? this.lastCrops, at),
+            }),
+          evaluate &&
+            new EvalCallback(config.eval.every, (at) =>
+              evaluate(new CycleGanTranslator(this.nets.G_A, config.size, 'a2b'), at),
+            ),
+          run && new CheckpointCallback(run.checkpoints, { every: config.checkpointEvery, everyEpoch: true }),
+          ...(options.callbacks ?? []),
+        ],
+      });
     } finally {
-      await Promise.all([streamA.close(), streamB.close()]);
+      await pairs.close();
+      this.releaseCrops();
     }
   }
 
-  private async saveCheckpoint(
-    run: RunFolder<CycleGanConfig>,
-    at: { epoch: number; stepInEpoch: number; epochSums: Record<string, number> },
-  ): Promise<CheckpointRef> {
-    const state: CheckpointState = {
-      ...at,
-      rng: { augment: this.augmentRng.state, pool: this.poolRng.state },
-      guard: this.guard.getState(),
+  private async emitSamples(
+    onSamples: NonNullable<TrainOptions['onSamples']>,
+    images: SampleImages | undefined,
+    at: { step: number; epoch: number },
+  ): Promise<void> {
+    if (!images) return;
+    const grids = this.sampleGrids(images, at);
+    try {
+      await onSamples(grids);
+    } finally {
+      tf.dispose(grids.map((g) => g.images));
+    }
+  }
+
+  private releaseCrops(): void {
+    if (this.lastCrops) tf.dispose([this.lastCrops.a, this.lastCrops.b]);
+    this.lastCrops = undefined;
+  }
+
+  /** What the loop trains and checkpoints. */
+  private trainModel(): TrainModel<BatchPair> {
+    const trainer = this;
+    return {
+      step: ([batchA, batchB]) => {
+        const { size, flip } = this.config;
+        const realA = randomCropFlip(batchA.images, size, flip, this.augmentRng);
+        const realB = randomCropFlip(batchB.images, size, flip, this.augmentRng);
+        tf.dispose([batchA.images, batchA.labels, batchB.images, batchB.labels]);
+        let losses: CycleGanStepLosses;
+        try {
+          losses = this.trainStep(realA, realB);
+        } catch (e) {
+          tf.dispose([realA, realB]);
+          throw e;
+        }
+        this.releaseCrops();
+        this.lastCrops = { a: realA, b: realB };
+        return { losses: { ...losses } };
+      },
+      disposeBatch: ([batchA, batchB]) =>
+        tf.dispose([batchA.images, batchA.labels, batchB.images, batchB.labels]),
+      models: { ...this.nets },
+      // Both Adam states and both image pools, written inside the same atomic checkpoint as the
+      // networks (CheckpointStore's `optimizers` calls only getWeights/setWeights).
+      get optimizers() {
+        return trainer.tensorStates();
+      },
+      getState: (): CycleGanState => ({
+        epoch: this.loop.epoch,
+        rng: { augment: this.augmentRng.state, pool: this.poolRng.state },
+        guard: this.guard.getState(),
+      }),
+      setState: (state) => {
+        const s = state as unknown as CycleGanState;
+        this.augmentRng.state = s.rng.augment;
+        this.poolRng.state = s.rng.pool;
+        this.guard.setState(s.guard);
+      },
     };
-    return run.checkpoints.save<CheckpointState>({
-      step: this.stepCount,
-      epoch: at.epoch,
-      models: { ...this.nets },
-      optimizers: this.tensorStates(),
-      state,
-    });
   }
 
-  private async restore(run: RunFolder<CycleGanConfig>, ref: CheckpointRef): Promise<CheckpointState> {
-    const restored = await run.checkpoints.restore<CheckpointState>(ref, {
-      models: { ...this.nets },
-      optimizers: this.tensorStates(),
-    });
-    this.stepCount = restored.step;
-    this.augmentRng.state = restored.state.rng.augment;
-    this.poolRng.state = restored.state.rng.pool;
-    this.guard.setState(restored.state.guard);
-    return restored.state;
-  }
-
-  /**
-   * Both Adam states and both image pools, for CheckpointStore's `optimizers` (which calls only
-   * getWeights/setWeights), so they are written inside the same atomic checkpoint as the networks.
-   */
+  /** Both Adam states and both image pools, as CheckpointStore's `optimizers`. */
   private tensorStates(): Record<string, tf.Optimizer> {
     const asState = (s: TensorState) => s as unknown as tf.Optimizer;
     return {
@@ -366,6 +294,7 @@ export class CycleGanTrainer {
   }
 
   dispose(): void {
+    this.releaseCrops();
     disposeNets(this.nets);
     this.optG.dispose();
     this.optD.dispose();

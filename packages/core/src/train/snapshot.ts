@@ -1,5 +1,7 @@
-import type { AdamW, NamedTensor } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
+import { SkinganError } from '../errors.js';
+import type { NamedTensor } from '../io/file-handler.js';
+import { AdamW } from '../optim/adamw.js';
 
 /**
  * A handle on a tensor's current buffer. `reshape` to the same shape shares the buffer on every
@@ -17,14 +19,24 @@ export class TrainingSnapshot {
     private readonly optimizers: Map<AdamW, NamedTensor[]>,
   ) {}
 
-  static async take(models: tf.LayersModel[], optimizers: AdamW[]): Promise<TrainingSnapshot> {
+  static async take(models: tf.LayersModel[], optimizers: tf.Optimizer[]): Promise<TrainingSnapshot> {
     const weights = new Map(models.map((m) => [m, m.getWeights().map(hold)] as const));
     const opts = new Map<AdamW, NamedTensor[]>();
     for (const o of optimizers) {
-      // The optimizer's own tensors (its live moments among them): held, not copied.
+      // Holding instead of copying is safe only where setWeights copies back (core's AdamW).
+      if (!(o instanceof AdamW)) {
+        throw new SkinganError(`rollback needs core's AdamW optimizers, got ${o.getClassName()}`, {
+          code: 'INTERNAL',
+        });
+      }
+      // Its live moments (variables) are held, not copied; what getWeights made afresh (the step
+      // counts' header) is ours already.
       opts.set(
         o,
-        (await o.getWeights()).map((n) => ({ name: n.name, tensor: hold(n.tensor) })),
+        (await o.getWeights()).map((n) => ({
+          name: n.name,
+          tensor: n.tensor instanceof tf.Variable ? hold(n.tensor) : n.tensor,
+        })),
       );
     }
     return new TrainingSnapshot(weights, opts);
