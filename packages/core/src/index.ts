@@ -76,6 +76,7 @@ export { type AdamStepFactors, adamStep } from './kernels/adam-step.js';
 export { batchNormTraining } from './kernels/batch-norm-training.js';
 export { COMPOSITE_KERNELS, registerTrainingKernels, type TrainingKernels } from './kernels/register.js';
 export { classIndex, ISIC2019, ISIC2019_NAMES, type LabelSpace, subLabelSpace } from './labels.js';
+export { addBias, withBias } from './layers/add-bias.js';
 export {
   AdamW,
   type AdamWConfig,

@@ -1,3 +1,4 @@
+import { withBias } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { type PowerIterated, SpectralNorm } from './spectral-norm.js';
 
@@ -75,7 +76,7 @@ export class Conv2D extends tf.layers.Layer implements PowerIterated {
     return tf.tidy(() => {
       const w = this.kernel.read();
       const kernel = (this.sn ? this.sn.normalize(w) : w) as tf.Tensor4D;
-      return tf.add(tf.conv2d(x, kernel, this.strides, 'same'), this.bias.read());
+      return withBias(() => tf.conv2d(x, kernel, this.strides, 'same'), this.bias.read() as tf.Tensor1D);
     });
   }
 

@@ -1,3 +1,4 @@
+import { withBias } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { type PowerIterated, SpectralNorm } from './spectral-norm.js';
 
@@ -68,8 +69,7 @@ export class Dense extends tf.layers.Layer implements PowerIterated {
     return tf.tidy(() => {
       const w = this.kernel.read();
       const kernel = (this.sn ? this.sn.normalize(w) : w) as tf.Tensor2D;
-      const y = tf.matMul(x, kernel);
-      return this.bias ? tf.add(y, this.bias.read()) : y;
+      return withBias(() => tf.matMul(x, kernel), this.bias?.read() as tf.Tensor1D | undefined);
     });
   }
 

@@ -1,3 +1,4 @@
+import { withBias } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { Conv2D, type Conv2DArgs } from './conv2d.js';
 
@@ -70,8 +71,10 @@ export class NearestUpConv2D extends Conv2D {
     return tf.tidy(() => {
       const [b, h, w] = x.shape;
       const kernel = this.transposedKernel(this.kernel.read() as tf.Tensor4D);
-      const y = tf.conv2dTranspose(x, kernel, [b, 2 * h, 2 * w, this.filters], 2, 'same');
-      return tf.add(y, this.bias.read());
+      return withBias(
+        () => tf.conv2dTranspose(x, kernel, [b, 2 * h, 2 * w, this.filters], 2, 'same'),
+        this.bias.read() as tf.Tensor1D,
+      );
     });
   }
 

@@ -1,4 +1,4 @@
-import { kerasConv2DFields } from '@skingan/core';
+import { kerasConv2DFields, withBias } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 
 /**
@@ -39,8 +39,10 @@ function unfuse(layer: tf.layers.Layer): boolean {
   layer.call = (inputs) =>
     tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
-      let y: tf.Tensor = tf.conv2d(x, conv.kernel.read(), [sh, sw], conv.padding);
-      if (conv.bias) y = tf.add(y, conv.bias.read());
+      const y = withBias(
+        () => tf.conv2d(x, conv.kernel.read() as tf.Tensor4D, [sh, sw], conv.padding),
+        conv.bias?.read() as tf.Tensor1D | undefined,
+      );
       return conv.activation.apply(y);
     });
   return true;

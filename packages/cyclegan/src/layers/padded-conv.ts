@@ -1,3 +1,4 @@
+import { withBias } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { LAYER_PACKAGE, type LayerArgs, nhwc, single } from './layer-utils.js';
 
@@ -31,22 +32,6 @@ export function convTransposeOutSize(
 
 function checkInt(name: string, v: number, min: number): void {
   if (!Number.isInteger(v) || v < min) throw new Error(`${name} must be an integer ≥ ${min}, got ${v}`);
-}
-
-/**
- * x + b over the channels, with a gradient that keeps nothing: tfjs' Add saves both inputs for its
- * gradient (which reads only their shapes), and so kept every convolution's unbiased output alive
- * through the backward pass (+8% heap on the thesis preset).
- */
-function addBias(x: tf.Tensor4D, b: tf.Tensor1D): tf.Tensor4D {
-  return tf.customGrad((...args) => {
-    const [input, bias] = args as [tf.Tensor4D, tf.Tensor1D];
-    return {
-      value: tf.add(input, bias),
-      // tidy: tfjs calls a custom gradient outside any scope of its own.
-      gradFunc: (dy) => tf.tidy(() => [tf.clone(dy as tf.Tensor), tf.sum(dy as tf.Tensor, [0, 1, 2])]),
-    };
-  })(x, b) as tf.Tensor4D;
 }
 
 /** What the two convolution layers share: weights (created as zeros: initialize after building) and config. */
@@ -87,15 +72,6 @@ abstract class PaddedConvBase extends tf.layers.Layer {
     return [this.kernel.read() as tf.Tensor4D, (this.bias?.read() as tf.Tensor1D | undefined) ?? null];
   }
 
-  /**
-   * `conv() + b`, in a tidy scope: the unbiased result is freed at once rather than when the whole
-   * step's scope ends (the convolution's gradient keeps its input and filter, addBias's nothing),
-   * which would otherwise keep two tensors per layer alive through backprop.
-   */
-  protected withBias(conv: () => tf.Tensor4D, b: tf.Tensor1D | null): tf.Tensor4D {
-    return tf.tidy(() => (b ? addBias(conv(), b) : conv()));
-  }
-
   override getConfig(): tf.serialization.ConfigDict {
     return {
       ...super.getConfig(),
@@ -131,7 +107,7 @@ export class PaddedConv2D extends PaddedConvBase {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const [w, b] = this.weightsOf();
     // A numeric pad is PyTorch's: that many zero rows/columns on every side.
-    return this.withBias(() => tf.conv2d(single(inputs) as tf.Tensor4D, w, this.strides, this.padding), b);
+    return withBias(() => tf.conv2d(single(inputs) as tf.Tensor4D, w, this.strides, this.padding), b);
   }
 }
 tf.serialization.registerClass(PaddedConv2D, LAYER_PACKAGE);
@@ -175,7 +151,7 @@ export class PaddedConv2DTranspose extends PaddedConvBase {
       convTransposeOutSize(d, this.kernelSize, this.strides, this.padding, this.outputPadding);
     // The adjoint of conv2d(·, w, strides, padding) on an output `outputPadding` larger than the least.
     const outShape: [number, number, number, number] = [n, size(h), size(wd), this.filters];
-    return this.withBias(() => tf.conv2dTranspose(x, w, outShape, this.strides, this.padding), b);
+    return withBias(() => tf.conv2dTranspose(x, w, outShape, this.strides, this.padding), b);
   }
 
   override getConfig(): tf.serialization.ConfigDict {
