@@ -38,7 +38,7 @@ for (let r = 0; r < rounds; r++) {
       imageSize: SIZE,
       overrides: {
         generator: { ...ACGAN_CPU_REFERENCE.generator, ...overrides.generator },
-        discriminator: { ...overrides.discriminator },
+        discriminator: { ...ACGAN_CPU_REFERENCE.discriminator, ...overrides.discriminator },
         training: { ...ACGAN_CPU_REFERENCE.training, ...overrides.training },
       },
     });

@@ -61,19 +61,21 @@ describe('ACGAN config', () => {
     expect(c.seed).toBe(3);
   });
 
-  it('cpu preset: nearest-conv k3 and EMA 0.999 by default (docs/results/gan-quality.md); CPU_REFERENCE restores the PyTorch reference', () => {
+  it('cpu preset: nearest-conv k3, projection D and EMA 0.999 by default (docs/results/gan-quality.md); CPU_REFERENCE restores the PyTorch reference', () => {
     const c = resolveAcganConfig({ preset: 'cpu' });
     expect(c.generator).toMatchObject({ upsample: 'nearest-conv', kernelSize: 3 });
     expect(c.training.emaDecay).toBe(0.999);
     // Everything else the issue-16 ablation left at the reference's values.
     expect(c.training).toMatchObject({ adversarialLoss: 'bce', diffAugment: [], batchSize: 32 });
-    expect(c.discriminator).toMatchObject({ spectralNorm: false, projection: false, kernelSize: 4 });
+    expect(c.discriminator).toMatchObject({ spectralNorm: false, projection: true, kernelSize: 4 });
     const ref = resolveAcganConfig({ preset: 'cpu', overrides: CPU_REFERENCE });
     expect(ref.generator).toMatchObject({ upsample: 'transposed', kernelSize: 4 });
+    expect(ref.discriminator.projection).toBe(false);
     expect(ref.training.emaDecay).toBe(0);
     // The thesis preset stays the paper's.
     const t = resolveAcganConfig({ preset: 'thesis' });
     expect(t.generator).toMatchObject({ upsample: 'transposed', kernelSize: 5 });
+    expect(t.discriminator.projection).toBe(false);
     expect(t.training.emaDecay).toBe(0);
   });
 

@@ -91,14 +91,16 @@ describe('generator and discriminator', () => {
     d.dispose();
   });
 
-  it('cpu preset at 64 by default: G with 3×3 nearest-conv blocks (7/16 fewer kernel weights than 4×4), D and the rest as the reference', () => {
+  it('cpu preset at 64 by default: G with 3×3 nearest-conv blocks (7/16 fewer kernel weights than 4×4), D the reference plus a projection matrix', () => {
     const c = resolveAcganConfig({ preset: 'cpu', imageSize: 64 });
     expect(c.generator).toMatchObject({ upsample: 'nearest-conv', kernelSize: 3 });
+    expect(c.discriminator.projection).toBe(true);
     expect(c.training.emaDecay).toBe(0.999);
     const { g, d } = build(c);
     // The reference's 4×4 kernels 256→128→64→32→3 become 3×3: 7 · (256·128 + 128·64 + 64·32 + 32·3) fewer.
     expect(countParams(g).trainable).toBe(1_514_947 - 7 * (256 * 128 + 128 * 64 + 64 * 32 + 32 * 3));
-    expect(countParams(d).trainable).toBe(727_913);
+    // The projection's E: 8 classes × the 4·4·256 features both heads read.
+    expect(countParams(d).trainable).toBe(727_913 + 8 * 4 * 4 * 256);
     g.dispose();
     d.dispose();
   });
