@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // The cost of each generator-quality option of @skingan/acgan (issue 16): CPU ms per training step
-// of the `cpu` preset at 64² (batch 32, random images, AcganTrainer.trainStep), each option alone and
-// all together against the preset as it is. The variants take turns, ROUNDS (2) times STEPS (10)
+// of the `cpu` preset's PyTorch reference architecture (ACGAN_CPU_REFERENCE: the preset before
+// issue 16) at 64² (batch 32, random images, AcganTrainer.trainStep), each option alone and all
+// together against that reference. The variants take turns, ROUNDS (2) times STEPS (10)
 // steps each, in one process on one WASM thread; CPU time holds up on a shared machine where wall
 // time does not. Build first (`pnpm turbo run build --filter=@skingan/acgan`), then
 // `node tools/bench/acgan-options.mjs`.
-import { AcganTrainer, resolveAcganConfig } from '@skingan/acgan';
+import { ACGAN_CPU_REFERENCE, AcganTrainer, resolveAcganConfig } from '@skingan/acgan';
 import { initBackend, Rng } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 
@@ -31,7 +32,16 @@ const cpu = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
 const wall = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
 for (let r = 0; r < rounds; r++) {
   for (const [name, overrides] of Object.entries(variants)) {
-    const config = resolveAcganConfig({ preset: 'cpu', imageSize: SIZE, overrides });
+    // Each option over the PyTorch reference architecture (the cpu preset before issue 16).
+    const config = resolveAcganConfig({
+      preset: 'cpu',
+      imageSize: SIZE,
+      overrides: {
+        generator: { ...ACGAN_CPU_REFERENCE.generator, ...overrides.generator },
+        discriminator: { ...ACGAN_CPU_REFERENCE.discriminator, ...overrides.discriminator },
+        training: { ...ACGAN_CPU_REFERENCE.training, ...overrides.training },
+      },
+    });
     const trainer = await AcganTrainer.create({ config });
     const B = config.training.batchSize;
     const rng = new Rng(0);

@@ -1,6 +1,6 @@
 import { ISIC2019, isSkinganError } from '@skingan/core';
 import { describe, expect, it } from 'vitest';
-import { PRESETS, parseAcganConfig, resolveAcganConfig } from './config.js';
+import { CPU_REFERENCE, PRESETS, parseAcganConfig, resolveAcganConfig } from './config.js';
 import { discriminatorConvs } from './models/discriminator.js';
 import { generatorChannels } from './models/generator.js';
 
@@ -56,8 +56,27 @@ describe('ACGAN config', () => {
     expect(c.training.diffAugment).toEqual(['cutout']);
     expect(c.training.learningRateD).toBe(2e-4);
     expect(c.generator.channels).toBe(4);
-    expect(c.generator.kernelSize).toBe(4);
+    expect(c.generator.kernelSize).toBe(3);
+    expect(c.generator.upsample).toBe('nearest-conv');
     expect(c.seed).toBe(3);
+  });
+
+  it('cpu preset: nearest-conv k3, projection D and EMA 0.999 by default (docs/results/gan-quality.md); CPU_REFERENCE restores the PyTorch reference', () => {
+    const c = resolveAcganConfig({ preset: 'cpu' });
+    expect(c.generator).toMatchObject({ upsample: 'nearest-conv', kernelSize: 3 });
+    expect(c.training.emaDecay).toBe(0.999);
+    // Everything else the issue-16 ablation left at the reference's values.
+    expect(c.training).toMatchObject({ adversarialLoss: 'bce', diffAugment: [], batchSize: 32 });
+    expect(c.discriminator).toMatchObject({ spectralNorm: false, projection: true, kernelSize: 4 });
+    const ref = resolveAcganConfig({ preset: 'cpu', overrides: CPU_REFERENCE });
+    expect(ref.generator).toMatchObject({ upsample: 'transposed', kernelSize: 4 });
+    expect(ref.discriminator.projection).toBe(false);
+    expect(ref.training.emaDecay).toBe(0);
+    // The thesis preset stays the paper's.
+    const t = resolveAcganConfig({ preset: 'thesis' });
+    expect(t.generator).toMatchObject({ upsample: 'transposed', kernelSize: 5 });
+    expect(t.discriminator.projection).toBe(false);
+    expect(t.training.emaDecay).toBe(0);
   });
 
   it('rejects bad values with a USAGE error naming each field', () => {

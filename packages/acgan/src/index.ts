@@ -3,6 +3,7 @@ export {
   type AcganConfigInput,
   type AcganConfigOverrides,
   AcganConfigSchema,
+  CPU_REFERENCE as ACGAN_CPU_REFERENCE,
   DIFF_AUGMENT_POLICIES,
   type DiffAugmentPolicy,
   type DiscriminatorConfig,

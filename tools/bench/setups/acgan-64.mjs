@@ -5,7 +5,7 @@
 // `cpu` preset of @skingan/acgan run through AcganTrainer.trainStep (NaN rollback snapshot and
 // loss read-back included). SKINGAN_PROFILE=1 adds a per-kernel time breakdown.
 
-import { AcganTrainer, resolveAcganConfig } from '@skingan/acgan';
+import { ACGAN_CPU_REFERENCE, AcganTrainer, resolveAcganConfig } from '@skingan/acgan';
 import { Rng } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { profileKernels } from '../profile-kernels.mjs';
@@ -38,7 +38,8 @@ export default {
     const config = resolveAcganConfig({
       preset: 'cpu',
       imageSize: SIZE,
-      overrides: { training: { batchSize: BATCH } },
+      // The reference architecture (4×4 transposed convs, no EMA), not the preset's defaults: like with like.
+      overrides: { ...ACGAN_CPU_REFERENCE, training: { ...ACGAN_CPU_REFERENCE.training, batchSize: BATCH } },
     });
     const trainer = await AcganTrainer.create({ config });
     const params = {

@@ -120,8 +120,12 @@ describe('spectral normalisation', () => {
   });
 
   it('on D: every conv and both heads, the same trainable parameters, u and v as non-trainable weights', () => {
-    const off = resolveAcganConfig({ preset: 'cpu' });
-    const on = resolveAcganConfig({ preset: 'cpu', overrides: { discriminator: { spectralNorm: true } } });
+    // The reference D (no projection matrix, which spectral norm would normalise too).
+    const off = resolveAcganConfig({ preset: 'cpu', overrides: { discriminator: { projection: false } } });
+    const on = resolveAcganConfig({
+      preset: 'cpu',
+      overrides: { discriminator: { projection: false, spectralNorm: true } },
+    });
     const [dOff, dOn] = [buildDiscriminator(off, new Rng(1)), buildDiscriminator(on, new Rng(1))];
     expect(size(dOn.trainableWeights)).toBe(size(dOff.trainableWeights));
     // u (out) + v (fan-in) per layer: convs 4·4·{3, 32, 64, 128} → {32, 64, 128, 256}, heads 4096 → {1, 8}.

@@ -6,7 +6,7 @@ import {
   fixedTensor,
   worstMismatch,
 } from '../../../cyclegan/src/test-utils/grad-check.js';
-import { type AcganConfig, resolveAcganConfig } from '../config.js';
+import { type AcganConfig, CPU_REFERENCE, resolveAcganConfig } from '../config.js';
 import { NearestUpConv2D } from '../layers/nearest-up-conv.js';
 import { buildDiscriminator } from './discriminator.js';
 import { buildGenerator, generatorChannels } from './generator.js';
@@ -76,8 +76,8 @@ describe('generator and discriminator', () => {
     d.dispose();
   });
 
-  it('cpu preset at 64 has the PyTorch reference ACGAN parameter counts (torch_reference.py --setup acgan --ngf 32 --ndf 32)', () => {
-    const c = resolveAcganConfig({ preset: 'cpu', imageSize: 64 });
+  it('cpu preset at 64 with CPU_REFERENCE has the PyTorch reference ACGAN parameter counts (torch_reference.py --setup acgan --ngf 32 --ndf 32)', () => {
+    const c = resolveAcganConfig({ preset: 'cpu', imageSize: 64, overrides: CPU_REFERENCE });
     const { g, d } = build(c);
     // Printed by the anchor script: paramsG 1514947, paramsD 727913.
     expect(countParams(g).trainable).toBe(1_514_947);
@@ -87,6 +87,20 @@ describe('generator and discriminator', () => {
       m.trainableWeights.filter((w) => w.name.includes('kernel')).map((w) => w.shape.join('x'));
     expect(kernels(g)).toEqual(['8x100', '200x4096', '4x4x128x256', '4x4x64x128', '4x4x32x64', '4x4x3x32']);
     expect(kernels(d)).toEqual(['4x4x3x32', '4x4x32x64', '4x4x64x128', '4x4x128x256', '4096x1', '4096x8']);
+    g.dispose();
+    d.dispose();
+  });
+
+  it('cpu preset at 64 by default: G with 3×3 nearest-conv blocks (7/16 fewer kernel weights than 4×4), D the reference plus a projection matrix', () => {
+    const c = resolveAcganConfig({ preset: 'cpu', imageSize: 64 });
+    expect(c.generator).toMatchObject({ upsample: 'nearest-conv', kernelSize: 3 });
+    expect(c.discriminator.projection).toBe(true);
+    expect(c.training.emaDecay).toBe(0.999);
+    const { g, d } = build(c);
+    // The reference's 4×4 kernels 256→128→64→32→3 become 3×3: 7 · (256·128 + 128·64 + 64·32 + 32·3) fewer.
+    expect(countParams(g).trainable).toBe(1_514_947 - 7 * (256 * 128 + 128 * 64 + 64 * 32 + 32 * 3));
+    // The projection's E: 8 classes × the 4·4·256 features both heads read.
+    expect(countParams(d).trainable).toBe(727_913 + 8 * 4 * 4 * 256);
     g.dispose();
     d.dispose();
   });
