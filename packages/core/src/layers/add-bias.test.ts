@@ -18,7 +18,9 @@ describe('addBias', () => {
       expect(Array.from(addBias(x, b).dataSync())).toEqual(Array.from(tf.add(x, b).dataSync()));
       expect(Array.from(dx!.dataSync())).toEqual(Array.from(rx!.dataSync()));
       const dbv = db!.dataSync();
-      rb!.dataSync().forEach((v, i) => expect(dbv[i]).toBeCloseTo(v, 5));
+      rb!.dataSync().forEach((v, i) => {
+        expect(dbv[i]).toBeCloseTo(v, 5);
+      });
     }
   });
 
