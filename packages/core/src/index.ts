@@ -85,7 +85,6 @@ export {
   type ParamGroup,
 } from './optim/adamw.js';
 export { ADAMW_LAYOUT } from './optim/adamw-state.js';
-export { convHelpersReady, startConvHelpers } from './parallel/conv-helpers.js';
 export { countParams, type ParamCount } from './param-count.js';
 export { isProcessAlive } from './process-alive.js';
 export { Rng, type RngState } from './random.js';

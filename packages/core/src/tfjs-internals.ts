@@ -19,19 +19,12 @@ export interface WasmBackend {
   disposeData(dataId: object, force?: boolean): boolean;
 }
 
-/** BackendWasm's tensor table and the module's registration calls (private in 4.22). */
+/** BackendWasm's tensor table (private in 4.22): where each tensor lies on the heap. */
 interface WasmBackendInternals extends WasmBackend {
-  wasm: {
-    HEAPU8: Uint8Array;
-    tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
-  };
   dataIdMap: {
     has(dataId: object): boolean;
     get(dataId: object): { memoryOffset: number } | undefined;
-    set(dataId: object, data: object): void;
-    delete(dataId: object): void;
   };
-  dataIdNextNumber: number;
 }
 
 const internal = (backend: WasmBackend) => backend as WasmBackendInternals;
@@ -41,47 +34,6 @@ export function wasmMemoryOffset(backend: WasmBackend, dataId: object): number |
   const map = internal(backend).dataIdMap;
   // DataStorage.get of an unknown id asks the engine to move the data from another backend.
   return map.has(dataId) ? map.get(dataId)?.memoryOffset : undefined;
-}
-
-/**
- * A new float32 tensor entry over memory that belongs to another tensor (no allocation, no copy);
- * forget it with `forgetWasmView`, which leaves the memory alone.
- */
-export function registerWasmView(backend: WasmBackend, memoryOffset: number, shape: number[]): tf.TensorInfo {
-  const b = internal(backend);
-  const id = b.dataIdNextNumber++;
-  const dataId = { id };
-  b.dataIdMap.set(dataId, { id, memoryOffset, shape, dtype: 'float32', refCount: 1 });
-  b.wasm.tfjs.registerTensor(
-    id,
-    shape.reduce((a, c) => a * c, 1),
-    memoryOffset,
-  );
-  return { dataId, shape, dtype: 'float32' };
-}
-
-/** Removes an entry made by `registerWasmView` without freeing the memory it shows. */
-export function forgetWasmView(backend: WasmBackend, view: tf.TensorInfo): void {
-  const b = internal(backend);
-  b.wasm.tfjs.disposeData((view.dataId as { id: number }).id);
-  b.dataIdMap.delete(view.dataId);
-}
-
-const patched = new WeakSet<object>();
-
-/**
- * Calls `onFreed` with each dataId whose memory `backend` frees, by wrapping its `disposeData`
- * (tfjs has no disposal event). Once per backend; `onFreed` is the one for that backend.
- */
-export function interceptDisposal(backend: WasmBackend, onFreed: (dataId: object) => void): void {
-  if (patched.has(backend)) return;
-  patched.add(backend);
-  const dispose = backend.disposeData.bind(backend);
-  backend.disposeData = (dataId: object, force?: boolean) => {
-    const freed = dispose(dataId, force);
-    if (freed) onFreed(dataId);
-    return freed;
-  };
 }
 
 /** Whether a tfjs-node build registered its native 'tensorflow' backend (the engine's registry). */
@@ -177,20 +129,10 @@ export function selfCheck(): InternalCheck[] {
   if (tf.getBackend() === 'wasm') {
     const b = tf.backend() as unknown as Partial<WasmBackendInternals>;
     const map = b.dataIdMap as Partial<WasmBackendInternals['dataIdMap']> | undefined;
-    checks.push(
-      {
-        name: 'BackendWasm.dataIdMap',
-        ok: ['has', 'get', 'set', 'delete'].every((m) => typeof map?.[m as 'get'] === 'function'),
-      },
-      { name: 'BackendWasm.dataIdNextNumber', ok: Number.isInteger(b.dataIdNextNumber) },
-      { name: 'BackendWasm.disposeData', ok: typeof b.disposeData === 'function' },
-      {
-        name: 'BackendWasm.wasm.tfjs.registerTensor/disposeData',
-        ok:
-          typeof b.wasm?.tfjs?.registerTensor === 'function' &&
-          typeof b.wasm?.tfjs?.disposeData === 'function',
-      },
-    );
+    checks.push({
+      name: 'BackendWasm.dataIdMap',
+      ok: ['has', 'get'].every((m) => typeof map?.[m as 'get'] === 'function'),
+    });
   }
   if (tf.getBackend() === 'cpu') {
     checks.push({ name: 'MathBackendCPU.firstUse', ok: 'firstUse' in (tf.backend() as object) });

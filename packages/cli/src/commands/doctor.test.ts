@@ -22,7 +22,7 @@ describe('skingan doctor', () => {
       expect.arrayContaining([
         'Engine.registryFactory',
         'BackendWasm.dataIdMap',
-        'BackendWasm.dataIdNextNumber',
+        'layers.Conv2D.{kernel,bias,strides,padding,dataFormat,dilationRate,activation}',
       ]),
     );
     expect(report.tfjsInternals.checks.every((c: { ok: boolean }) => c.ok)).toBe(true);

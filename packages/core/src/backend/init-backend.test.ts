@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { convHelpersReady, startConvHelpers } from '../parallel/conv-helpers.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { gemmThreadCount, startGemmThreads } from '../kernels/gemm-conv.js';
 import { initBackend, parseBackendName } from './init-backend.js';
 
 describe('initBackend', () => {
@@ -40,7 +40,8 @@ describe('initBackend', () => {
     await initBackend({ backend: 'cpu', log: null });
     const info = await initBackend({ backend: 'wasm', threads: 3, log: null });
     expect(info.threads).toBe(3);
-    expect(await convHelpersReady()).toBe(2);
+    // the two helpers of the convolution loops start in the background
+    await vi.waitFor(() => expect(gemmThreadCount()).toBe(3), { timeout: 60_000, interval: 50 });
     await initBackend({ backend: 'cpu', log: null });
     process.env.SKINGAN_THREADS = '0';
     try {
@@ -52,7 +53,7 @@ describe('initBackend', () => {
       delete process.env.SKINGAN_THREADS;
     }
     expect(tf.getBackend()).toBe('cpu'); // refused before anything changed
-    await startConvHelpers(0);
+    startGemmThreads(0);
   });
 
   it('refuses an unusable or unknown backend with a reason', async () => {

@@ -3,7 +3,6 @@ import * as tf from '@tensorflow/tfjs';
 import { SkinganError } from '../errors.js';
 import { startGemmThreads } from '../kernels/gemm-conv.js';
 import { registerTrainingKernels } from '../kernels/register.js';
-import { startConvHelpers } from '../parallel/conv-helpers.js';
 import { nativeBackendRegistered, silenceCpuFirstUseHint } from '../tfjs-internals.js';
 import { cudaGpuVisible, loadNative, type NativeProbe } from './native.js';
 
@@ -131,12 +130,11 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   const { added: addedKernels, replaced: replacedKernels } = registerTrainingKernels(tfBackend);
 
   const simd = tfBackend === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : null;
-  // tfjs' own WASM threads need a browser's workers; skingan splits convolutions over helper threads.
-  // The helpers start in the background: convolutions use them once they are up.
+  // tfjs' own WASM threads need a browser's workers; skingan's convolution loops split each call
+  // over helper threads of one shared memory instead (gemm-conv.ts).
   let threads = tfBackend === 'cpu' ? 1 : cpus().length;
   if (threadsWanted !== undefined) {
     threads = threadsWanted;
-    void startConvHelpers(threads - 1);
     if (process.env.SKINGAN_GEMM !== '0') startGemmThreads(threads - 1);
   }
   const why = forced ? `forced by ${options.backend ? 'option' : 'SKINGAN_BACKEND'}` : chosen.reason;

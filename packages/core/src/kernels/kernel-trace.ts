@@ -2,16 +2,8 @@
 // the loop it is meant to exercise (a passing parity test proves nothing if tfjs' kernel ran
 // instead); without one, tracing is a single check of an empty set.
 
-/** A path: the SIMD convolution loops (gemm-conv.ts), the input gradient as one product (input-grad-product.ts), or a split over the helper threads (conv-splits.ts). */
-export type KernelPath =
-  | 'gemm.forward'
-  | 'gemm.inputGrad'
-  | 'gemm.filterGrad'
-  | 'product.inputGrad'
-  | 'split.batch'
-  | 'split.rows'
-  | 'split.channels'
-  | 'split.matmul';
+/** A path: the SIMD convolution loops (gemm-conv.ts) or the input gradient as one product (input-grad-product.ts). */
+export type KernelPath = 'gemm.forward' | 'gemm.inputGrad' | 'gemm.filterGrad' | 'product.inputGrad';
 
 export type KernelTracer = (path: KernelPath) => void;
 

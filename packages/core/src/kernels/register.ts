@@ -34,8 +34,6 @@ import { gemmConv, gemmFilterGrad, gemmInputGrad } from './gemm-conv.js';
 import { leadingAxesReduce } from './leading-axes-reduce.js';
 import { maxPoolGradByWindows } from './max-pool-grad.js';
 import { fixedOneHot } from './one-hot.js';
-import { parallelConv } from './parallel-conv.js';
-import { parallelMatMul } from './parallel-matmul.js';
 import { unsortedSegmentSum } from './unsorted-segment-sum.js';
 
 /** The training kernels skingan adds to a backend that lacks them. */
@@ -108,17 +106,8 @@ const WASM_REPLACEMENTS: readonly KernelReplacement[] = [
   { kernelName: Identity, wrap: sharedIdentity },
   { kernelName: Sum, wrap: (original) => leadingAxesReduce(Sum, original) },
   { kernelName: Mean, wrap: (original) => leadingAxesReduce(Mean, original) },
-  {
-    kernelName: BatchMatMul,
-    wrap: (original) => transposeOperandsFirst(parallelMatMul(BatchMatMul, original)),
-  },
-  {
-    kernelName: _FusedMatMul,
-    wrap: (original) => transposeOperandsFirst(parallelMatMul(_FusedMatMul, original)),
-  },
-  // Split across the helper threads when there are any (startConvHelpers); unchanged otherwise.
-  { kernelName: Conv2D, wrap: (original) => parallelConv(Conv2D, original) },
-  { kernelName: FusedConv2D, wrap: (original) => parallelConv(FusedConv2D, original) },
+  { kernelName: BatchMatMul, wrap: transposeOperandsFirst },
+  { kernelName: _FusedMatMul, wrap: transposeOperandsFirst },
   // skingan's own SIMD loops where they apply (gemm-conv.ts), once startGemmThreads has run.
   { kernelName: Conv2D, wrap: gemmConv },
   { kernelName: FusedConv2D, wrap: gemmConv },
@@ -133,7 +122,7 @@ const WASM_REPLACED = [
       (n) => !CONVOLUTIONS.includes(n) && !COMPOSITE_KERNELS.some((k) => k.kernelName === n),
     ),
   ),
-  `${CONVOLUTIONS.join(', ')} (SIMD loops of skingan split over threads; where they do not apply, XNNPACK split over threads, and tfjs' own input gradient)`,
+  `${CONVOLUTIONS.join(', ')} (SIMD loops of skingan split over threads; where they do not apply (dilated, non-float32, other fused activations), tfjs' own kernels)`,
 ];
 let wasmPatched = false;
 

@@ -10,10 +10,6 @@ export function countKernelPaths(): Record<KernelPath, number> {
     'gemm.inputGrad': 0,
     'gemm.filterGrad': 0,
     'product.inputGrad': 0,
-    'split.batch': 0,
-    'split.rows': 0,
-    'split.channels': 0,
-    'split.matmul': 0,
   };
   traceKernelPaths((path) => {
     counts[path]++;
