@@ -12,10 +12,8 @@ import {
   trainAcgan,
 } from '@skingan/acgan';
 import {
-  CheckpointStore,
   type ConditionalGenerator,
   checkRunOut,
-  combineObservers,
   type EvalPoint,
   ISIC2019,
   pathExists,
@@ -37,15 +35,9 @@ import { flagClassIndex, initCommandBackend, intOption, splitList } from '../opt
 import { forceOption, outputGuard } from '../outputs.js';
 import { checkRunInputs, describeInput, resumeFlags } from '../run-inputs.js';
 import { printJson } from '../ui/output.js';
-import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
-import { onStopSignals } from '../ui/stop-signals.js';
-import {
-  addEvalOptions,
-  createTrainingProbe,
-  type EvalFlags,
-  evalOverrides,
-  evalPrinter,
-} from './quality-eval.js';
+import { formatDuration, Progress } from '../ui/progress.js';
+import { addEvalOptions, createTrainingProbe, type EvalFlags, evalOverrides } from './quality-eval.js';
+import { resumeStep, startTrainingSession } from './training-session.js';
 
 interface TrainOptions extends EvalFlags {
   data: string[];
@@ -201,9 +193,7 @@ async function train(opts: TrainOptions): Promise<void> {
     },
     { resume: opts.resume, allowDataChange: opts.allowDataChange, log },
   );
-  const firstStep = opts.resume
-    ? ((await new CheckpointStore(join(out, 'checkpoints')).latest())?.step ?? 0)
-    : 0;
+  const firstStep = await resumeStep(out, opts.resume);
   if (opts.resume && firstStep === 0) {
     log(
       outState.isRun
@@ -211,20 +201,11 @@ async function train(opts: TrainOptions): Promise<void> {
         : `acgan: --resume: nothing to resume in ${out}: starting a new run`,
     );
   }
-  const totalSteps = config.epochs * source.stepsPerEpoch;
-  const progress = new Progress({
-    label: 'acgan',
-    total: totalSteps - firstStep,
-    unit: 'steps',
-    quiet: opts.json,
-  });
-  const bar = trainingProgress(progress, config.epochs, firstStep);
   log(
     `acgan: ${samples.length} images listed, ${config.labelSpace.classes.length} classes, ${config.imageSize}², preset ${config.preset}, ` +
       `batch ${t.batchSize}, ${source.stepsPerEpoch} steps/epoch × ${config.epochs} epochs${firstStep ? `, resuming at step ${firstStep}` : ''}`,
   );
 
-  const started = Date.now();
   const quality = await createTrainingProbe({
     eval: config.eval,
     preset: config.preset,
@@ -238,7 +219,15 @@ async function train(opts: TrainOptions): Promise<void> {
     source.dispose();
     throw e;
   });
-  const stop = onStopSignals((l) => progress.log(l), 'stopping after this step and saving a checkpoint');
+  const session = startTrainingSession({
+    label: 'acgan',
+    epochs: config.epochs,
+    stepsPerEpoch: source.stepsPerEpoch,
+    firstStep,
+    out: opts.out,
+    json: opts.json,
+    onStop: 'stopping after this step and saving a checkpoint',
+  });
   try {
     const result = await trainAcgan({
       config,
@@ -247,18 +236,8 @@ async function train(opts: TrainOptions): Promise<void> {
       resumeDiverged: opts.resumeDiverged ?? false,
       runInfo,
       source,
-      signal: stop.signal,
-      observer: combineObservers(
-        {
-          // The bar shows the two totals; metrics.jsonl has every term.
-          onStep: (e) => bar.onStep?.({ ...e, losses: { d: e.losses.d!, g: e.losses.g! } }),
-          onEpoch: (e) => bar.onEpoch?.({ ...e, losses: { d: e.losses.d!, g: e.losses.g! } }),
-        },
-        evalPrinter(
-          (l) => progress.log(l),
-          (l) => (opts.json ? process.stderr.write(`skingan: ${l}\n`) : progress.log(l)),
-        ),
-      ),
+      signal: session.signal,
+      observer: session.ganObserver((l) => ({ d: l.d!, g: l.g! })),
       // The same noise every evaluation (image i of class c: seed EVAL_SEED + c·n + i), so the
       // figures follow the generator, not the draw.
       ...(quality
@@ -291,18 +270,20 @@ async function train(opts: TrainOptions): Promise<void> {
       params: { generator: params.generator.trainable, discriminator: params.discriminator.trainable },
       losses: result.last?.losses ?? null,
       metrics: result.last?.metrics ?? null,
-      seconds: Math.round((Date.now() - started) / 1000),
+      seconds: Math.round((Date.now() - session.started) / 1000),
     };
-    progress.finish(
-      result.status === 'completed'
-        ? `acgan: trained ${result.step} steps into ${result.dir} (G ${fmtParams(summary.params.generator)}, D ${fmtParams(summary.params.discriminator)} parameters)`
-        : `acgan: stopped at step ${result.step}; continue with --resume --out ${opts.out}`,
+    session.finish(
+      result.status !== 'completed',
+      result.step,
+      `acgan: trained ${result.step} steps into ${result.dir} (G ${fmtParams(summary.params.generator)}, D ${fmtParams(summary.params.discriminator)} parameters)`,
     );
     if (opts.json) printJson(summary);
-    else log(`took ${formatDuration(Date.now() - started)}; sample grids in ${join(result.dir, 'samples')}`);
-    if (result.status !== 'completed') process.exitCode = stop.exitCode;
+    else
+      log(
+        `took ${formatDuration(Date.now() - session.started)}; sample grids in ${join(result.dir, 'samples')}`,
+      );
   } finally {
-    stop.dispose();
+    session.dispose();
     source.dispose();
     quality?.dispose();
   }

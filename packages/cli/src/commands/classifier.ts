@@ -42,10 +42,10 @@ import { initCommandBackend, intOption, numberOption } from '../options.js';
 import { forceOption, outputGuard } from '../outputs.js';
 import { checkRunInputs, describeInput, resumeFlags } from '../run-inputs.js';
 import { printJson } from '../ui/output.js';
-import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
-import { onStopSignals } from '../ui/stop-signals.js';
+import { formatDuration, Progress } from '../ui/progress.js';
 import { registerClassifierHead } from './classifier-head.js';
 import { trainingData, warnProblems } from './training-data.js';
+import { resumeStep, startTrainingSession } from './training-session.js';
 
 /** Flags shared by `train` and `lr-find`: what network, at what size, with what data. */
 interface ModelFlags {
@@ -324,15 +324,16 @@ async function train(opts: TrainFlags): Promise<void> {
     info,
   });
   const totalEpochs = phases.reduce((n, p) => n + p.epochs, 0);
-  const stepsPerEpoch = trainSource.stepsPerEpoch;
-  const firstStep = opts.resume ? ((await run.checkpoints.latest())?.step ?? 0) : 0;
-  const progress = new Progress({
+  const session = startTrainingSession({
     label: 'classifier',
-    total: totalEpochs * stepsPerEpoch - firstStep,
-    unit: 'steps',
-    quiet: opts.json,
+    epochs: totalEpochs,
+    stepsPerEpoch: trainSource.stepsPerEpoch,
+    firstStep: await resumeStep(out, opts.resume),
+    out: opts.out,
+    json: opts.json,
+    onStop: 'stopping now; --resume continues from the last epoch checkpoint',
   });
-  const bar = trainingProgress(progress, totalEpochs, firstStep);
+  const { progress, bar } = session;
   const what = config.pretrained ? `${config.arch} from ${config.pretrained}` : `${config.arch} from scratch`;
   say(
     `classifier: ${what}, ${trainSamples.length} train / ${valSamples.length} val images, ${config.imageSize}², batch ${config.batchSize}, ` +
@@ -343,11 +344,6 @@ async function train(opts: TrainFlags): Promise<void> {
         )
         .join(' then '),
   );
-  const stop = onStopSignals(
-    (l) => progress.log(l),
-    'stopping now; --resume continues from the last epoch checkpoint',
-  );
-  const started = Date.now();
   try {
     const { classifier, result } = await trainClassifier({
       config,
@@ -357,7 +353,7 @@ async function train(opts: TrainFlags): Promise<void> {
       trainLabels: trainSamples.map((s) => s.label),
       run,
       resume: opts.resume,
-      signal: stop.signal,
+      signal: session.signal,
       log: (l) => progress.log(l),
       // The learner writes metrics.jsonl; this is the progress display.
       observer: {
@@ -385,23 +381,22 @@ async function train(opts: TrainFlags): Promise<void> {
       steps: result.step,
       stoppedEarly: result.stoppedEarly,
       best: result.best,
-      seconds: Math.round((Date.now() - started) / 1000),
+      seconds: Math.round((Date.now() - session.started) / 1000),
     };
     classifier.dispose();
     await run.update({ params: summary.params, best: result.best, stoppedEarly: result.stoppedEarly });
     await run.finish(interrupted ? 'interrupted' : 'completed');
-    progress.finish(
-      interrupted
-        ? `classifier: stopped at step ${result.step}; continue with --resume --out ${opts.out}`
-        : `classifier: ${result.epochs} epochs into ${run.dir}${result.best ? ` (best epoch ${result.best.epoch + 1}: val balanced accuracy ${result.best.valBalancedAccuracy?.toFixed(3)})` : ''}`,
+    session.finish(
+      interrupted,
+      result.step,
+      `classifier: ${result.epochs} epochs into ${run.dir}${result.best ? ` (best epoch ${result.best.epoch + 1}: val balanced accuracy ${result.best.valBalancedAccuracy?.toFixed(3)})` : ''}`,
     );
     if (opts.json) printJson(summary);
-    if (interrupted) process.exitCode = stop.exitCode;
   } catch (e) {
     await run.finish('failed', e);
     throw e;
   } finally {
-    stop.dispose();
+    session.dispose();
     trainSource.dispose();
     valSource?.dispose();
   }

@@ -1,10 +1,8 @@
 import { promises as fs } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import {
-  CheckpointStore,
   checkRunOut,
   classIndex,
-  combineObservers,
   type EvalPoint,
   type ImageTranslator,
   ISIC2019,
@@ -44,17 +42,16 @@ import { flagClassIndex, initCommandBackend, intOption, numberOption } from '../
 import { forceOption, outputGuard } from '../outputs.js';
 import { checkRunInputs, resumeFlags } from '../run-inputs.js';
 import { printJson } from '../ui/output.js';
-import { formatDuration, Progress, trainingProgress } from '../ui/progress.js';
-import { onStopSignals } from '../ui/stop-signals.js';
+import { formatDuration, Progress } from '../ui/progress.js';
 import {
   addEvalOptions,
   createTrainingProbe,
   type EvalFlags,
   evalOverrides,
-  evalPrinter,
   limitPerClass,
   type TrainingProbe,
 } from './quality-eval.js';
+import { resumeStep, startTrainingSession } from './training-session.js';
 
 interface TrainOptions extends EvalFlags {
   a: string;
@@ -246,6 +243,7 @@ async function train(opts: TrainOptions): Promise<void> {
     resumeDiverged: opts.resumeDiverged ?? false,
   });
   await run.update({ domains: { A: a.info, B: b.info } });
+  const firstStep = await resumeStep(out, opts.resume);
   // Images at loadSize; the trainer takes the random crops and flips itself (seeded, resumable).
   const source = (samples: Sample[], seed: number) =>
     createBatchSource(samples, {
@@ -260,11 +258,16 @@ async function train(opts: TrainOptions): Promise<void> {
   let samples: { a: tf.Tensor4D; b: tf.Tensor4D; idsA: string[]; idsB: string[] } | undefined;
   let quality: TrainingProbe | undefined;
   let evalSources: tf.Tensor4D | undefined;
-  const stop = onStopSignals(
-    (l) => process.stderr.write(`\n${l}\n`),
-    'stopping after this step and saving a checkpoint',
-  );
-  const started = Date.now();
+  const stepsPerEpoch = Math.max(sourceA.stepsPerEpoch, sourceB.stepsPerEpoch);
+  const session = startTrainingSession({
+    label: 'cyclegan',
+    epochs: config.epochs,
+    stepsPerEpoch,
+    firstStep,
+    out: opts.out,
+    json: opts.json,
+    onStop: 'stopping after this step and saving a checkpoint',
+  });
   try {
     trainer = new CycleGanTrainer(config);
     const firstA = a.samples.slice(0, config.sampleCount);
@@ -275,9 +278,6 @@ async function train(opts: TrainOptions): Promise<void> {
       idsA: firstA.map((s) => s.id),
       idsB: firstB.map((s) => s.id),
     };
-    const firstStep = opts.resume
-      ? ((await new CheckpointStore(join(out, 'checkpoints')).latest())?.step ?? 0)
-      : 0;
     // Evaluations translate the same domain-A images each time and compare them with a fixed
     // sample of B (its one class, or "B" for a folder of several).
     const target = b.info.class ?? 'B';
@@ -304,7 +304,6 @@ async function train(opts: TrainOptions): Promise<void> {
       );
       evalSources = await loadImages(from, config.size);
     }
-    const stepsPerEpoch = Math.max(sourceA.stepsPerEpoch, sourceB.stepsPerEpoch);
     const p = trainer.params();
     log(
       `cyclegan: A ${describeDomain(a.info)} (${a.samples.length} images) ↔ B ${describeDomain(b.info)} (${b.samples.length}), ` +
@@ -312,29 +311,12 @@ async function train(opts: TrainOptions): Promise<void> {
         `${stepsPerEpoch} steps/epoch × ${config.epochs} epochs, G ${fmtParams(p.G_A)} ×2, D ${fmtParams(p.D_A)} ×2 parameters, ` +
         `~${trainer.memory.summary.peakMiB} MiB${firstStep ? `; resuming at step ${firstStep}` : ''}`,
     );
-    const progress = new Progress({
-      label: 'cyclegan',
-      total: config.epochs * stepsPerEpoch - firstStep,
-      unit: 'steps',
-      quiet: opts.json,
-    });
-    const bar = trainingProgress(progress, config.epochs, firstStep);
-    // The bar shows the generators' and discriminators' totals; metrics.jsonl has every term.
-    const totals = (l: Record<string, number>) => ({ G: l.G ?? 0, D: (l.D_A ?? 0) + (l.D_B ?? 0) });
     const result = await trainer.train(sourceA, sourceB, {
       run,
       samples,
-      signal: stop.signal,
-      observer: combineObservers(
-        {
-          onStep: (e) => bar.onStep?.({ ...e, losses: totals(e.losses) }),
-          onEpoch: (e) => bar.onEpoch?.({ ...e, losses: totals(e.losses) }),
-        },
-        evalPrinter(
-          (l) => progress.log(l),
-          (l) => (opts.json ? process.stderr.write(`skingan: ${l}\n`) : progress.log(l)),
-        ),
-      ),
+      signal: session.signal,
+      // The generators' and discriminators' totals on the bar.
+      observer: session.ganObserver((l) => ({ G: l.G ?? 0, D: (l.D_A ?? 0) + (l.D_B ?? 0) })),
       ...(quality && evalSources
         ? {
             evaluate: (translator: ImageTranslator, at: EvalPoint) =>
@@ -351,11 +333,7 @@ async function train(opts: TrainOptions): Promise<void> {
     const completed = result.status === 'completed';
     await run.finish(completed ? 'completed' : 'interrupted');
     const last = result.last?.losses;
-    progress.finish(
-      completed
-        ? `cyclegan: trained ${result.step} steps into ${out}`
-        : `cyclegan: stopped at step ${result.step}; continue with --resume --out ${opts.out}`,
-    );
+    session.finish(!completed, result.step, `cyclegan: trained ${result.step} steps into ${out}`);
     if (opts.json) {
       const summary = {
         run: out,
@@ -365,18 +343,17 @@ async function train(opts: TrainOptions): Promise<void> {
         params: p,
         losses: last ? Object.fromEntries(LOSS_NAMES.map((k) => [k, last[k]])) : null,
         memoryEstimateMiB: trainer.memory.summary.peakMiB,
-        seconds: Math.round((Date.now() - started) / 1000),
+        seconds: Math.round((Date.now() - session.started) / 1000),
       };
       printJson(summary);
     } else {
-      log(`took ${formatDuration(Date.now() - started)}; sample grids in ${run.samplesDir}`);
+      log(`took ${formatDuration(Date.now() - session.started)}; sample grids in ${run.samplesDir}`);
     }
-    if (!completed) process.exitCode = stop.exitCode;
   } catch (e) {
     await run.finish('failed', e);
     throw e;
   } finally {
-    stop.dispose();
+    session.dispose();
     trainer?.dispose();
     if (samples) tf.dispose([samples.a, samples.b]);
     evalSources?.dispose();

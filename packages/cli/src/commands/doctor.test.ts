@@ -45,7 +45,7 @@ describe('skingan doctor', () => {
     const ok = runCli(['doctor']);
     expect(ok.stdout).toMatch(/^backend {5}wasm/m);
     expect(ok.stdout).toMatch(
-      /^internals {3}the private tfjs fields skingan relies on: all 8 checks pass \(written for tfjs 4\.22\.0\)$/m,
+      /^internals {3}the private tfjs fields skingan relies on: all 5 checks pass \(written for tfjs 4\.22\.0\)$/m,
     );
     expect(ok.stderr).toMatch(/^skingan: backend wasm — /m);
     const bad = runCli(['doctor', '--backend', 'tpu']);
