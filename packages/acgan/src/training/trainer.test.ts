@@ -1,7 +1,7 @@
 import { promises as fs, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Callback, initBackend, isSkinganError, loadModel } from '@skingan/core';
+import { type Callback, EarlyStopping, initBackend, isSkinganError, loadModel } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { colourDataset, memorySource, TOY_COLOURS } from '../test-utils/memory-source.js';
@@ -242,6 +242,22 @@ describe('AcganTrainer', () => {
     expect(second).toMatchObject({ status: 'completed', step: 12, startStep: 6 });
     const steps = (await readJsonl(join(out, 'metrics.jsonl'))).filter((r) => r.type === 'step');
     expect(steps.map((r) => r.step)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+  });
+
+  it("core's EarlyStopping ends the run once the monitored loss stops improving, as completed with its reason", async () => {
+    const out = join(tmp, 'early-stop');
+    // A minDelta no epoch can beat: epoch 1 sets the best, epoch 2 is the one epoch of patience.
+    const stop = new EarlyStopping({ monitor: 'g', patience: 1, minDelta: 1e9 });
+    const result = await trainAcgan({
+      config: tinyConfig({ epochs: 4 }),
+      out,
+      source: source(),
+      callbacks: [stop],
+    });
+    expect(result).toMatchObject({ status: 'completed', step: 8, epoch: 2 });
+    expect(result.reason).toMatch(/^g has not improved for 1 epochs \(best .* after epoch 1\)$/);
+    const epochs = (await readJsonl(join(out, 'metrics.jsonl'))).filter((r) => r.type === 'epoch');
+    expect(epochs).toHaveLength(2);
   });
 
   it('refuses to train into an existing run without resume', async () => {

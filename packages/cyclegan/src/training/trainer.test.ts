@@ -1,7 +1,7 @@
 import { promises as fs, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Callback, initBackend, RunFolder, type StepEvent } from '@skingan/core';
+import { type Callback, EarlyStopping, initBackend, RunFolder, type StepEvent } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CycleGanConfig, resolveConfig } from '../config.js';
@@ -146,6 +146,21 @@ describe('CycleGanTrainer', () => {
     const steps = (await resumed.readMetrics()).filter((r) => r.type === 'step').map((r) => r.step);
     expect(steps).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
     for (const x of [t1, t2, a1, b1, a2, b2]) x.dispose();
+  });
+
+  it("core's EarlyStopping ends the run once the monitored loss stops improving, as completed with its reason", async () => {
+    const config = tiny(); // 5 steps per epoch × 3 epochs
+    const run = await RunFolder.open(join(dir, 'early-stop'), { kind: 'cyclegan', config });
+    const a = new TensorSource(tintedImages(5, 28, 'red', 11), 1, 11, 'a');
+    const b = new TensorSource(tintedImages(3, 28, 'blue', 12), 1, 12, 'b');
+    const trainer = new CycleGanTrainer(config);
+    // A minDelta no epoch can beat: epoch 1 sets the best, epoch 2 is the one epoch of patience.
+    const stop = new EarlyStopping({ monitor: 'G', patience: 1, minDelta: 1e9 });
+    const result = await trainer.train(a, b, { run, callbacks: [stop] });
+    expect(result).toMatchObject({ status: 'completed', step: 10, epoch: 2 });
+    expect(result.reason).toMatch(/^G has not improved for 1 epochs \(best .* after epoch 1\)$/);
+    expect((await run.readMetrics()).filter((r) => r.type === 'epoch')).toHaveLength(2);
+    for (const x of [trainer, a, b]) x.dispose();
   });
 
   it('lr 1e6: the shared divergence guard stops the run at the exploding step, naming the loss and the learning rate', async () => {
