@@ -77,12 +77,20 @@ export function trainLinearHead(
 
 /** A trained head: standardization, then one affine map to class logits. */
 export class LinearHead {
+  // The standardization as tensors, made once: `logits` runs at every training step.
+  private readonly meanTensor: tf.Tensor1D;
+  private readonly stdTensor: tf.Tensor1D;
+
   constructor(
     readonly mean: Float32Array,
     readonly std: Float32Array,
     readonly weights: tf.Tensor2D,
     readonly bias: tf.Tensor1D,
-  ) {}
+  ) {
+    // kept: a head made inside a tf.tidy outlives it, until `dispose`.
+    this.meanTensor = tf.keep(tf.tensor1d(mean));
+    this.stdTensor = tf.keep(tf.tensor1d(std));
+  }
 
   get dim(): number {
     return this.mean.length;
@@ -100,13 +108,14 @@ export class LinearHead {
 
   logits(x: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
-      const z = tf.div(tf.sub(x, tf.tensor1d(this.mean)), tf.tensor1d(this.std));
+      const z = tf.div(tf.sub(x, this.meanTensor), this.stdTensor);
       return tf.add(tf.matMul(z, this.weights), this.bias) as tf.Tensor2D;
     });
   }
 
+  /** Frees the weights, the bias and the standardization. */
   dispose(): void {
-    tf.dispose([this.weights, this.bias]);
+    tf.dispose([this.weights, this.bias, this.meanTensor, this.stdTensor]);
   }
 }
 
@@ -124,8 +133,9 @@ function fitOne(
   const epochs = o.epochs ?? 30;
   const batchSize = o.batchSize ?? 256;
   const lr = o.learningRate ?? 1e-3;
-  const w = tf.variable(tf.zeros([d, k]), true) as tf.Variable<tf.Rank.R2>;
-  const b = tf.variable(tf.zeros([k]), true) as tf.Variable<tf.Rank.R1>;
+  // tidy frees the zeros a variable is made from (the variable holds its own reference).
+  const w = tf.tidy(() => tf.variable(tf.zeros([d, k]), true)) as tf.Variable<tf.Rank.R2>;
+  const b = tf.tidy(() => tf.variable(tf.zeros([k]), true)) as tf.Variable<tf.Rank.R1>;
   const head = new LinearHead(mean, std, w, b);
   // Decoupled decay on the weights only, not the bias (fastai's wd_bn_bias=False).
   const optimizer = new AdamW(
@@ -170,7 +180,8 @@ function fitOne(
     best.w = best.b = undefined;
     return { head: out, epoch: best.epoch, score: best.score, curve };
   } finally {
-    tf.dispose([x, w, b, ...(cw ? [cw] : []), ...(best.w ? [best.w, best.b!] : [])]);
+    head.dispose(); // w, b and the training head's standardization
+    tf.dispose([x, ...(cw ? [cw] : []), ...(best.w ? [best.w, best.b!] : [])]);
     optimizer.dispose();
   }
 }
