@@ -68,6 +68,28 @@ describe('trainLinearHead', () => {
     b.head.dispose();
   });
 
+  it('trains the decays side by side exactly as it would train each alone', () => {
+    const train = clusters(30, 4, 6, 0.8, 4);
+    const val = clusters(15, 4, 6, 0.8, 5);
+    const opts = { numClasses: 4, seed: 3, epochs: 6, batchSize: 16, learningRate: 0.05 };
+    const together = trainLinearHead(train, val, { ...opts, weightDecays: [0.5, 0] });
+    const alone = [0.5, 0].map((wd) => trainLinearHead(train, val, { ...opts, weightDecays: [wd] }));
+    expect(together.history.map((h) => h.valBalancedAccuracy)).toEqual(
+      alone.map((a) => a.history[0]!.valBalancedAccuracy),
+    );
+    // The decays do lead to other weights (so the comparison can fail).
+    expect(Array.from(alone[0]!.head.weights.dataSync())).not.toEqual(
+      Array.from(alone[1]!.head.weights.dataSync()),
+    );
+    const winner = alone[together.weightDecay === 0.5 ? 0 : 1]!;
+    expect(together.bestEpoch).toBe(winner.bestEpoch);
+    const w = together.head.weights.dataSync();
+    winner.head.weights.dataSync().forEach((v, i) => {
+      expect(w[i]).toBeCloseTo(v, 5);
+    });
+    for (const r of [together, ...alone]) r.head.dispose();
+  });
+
   it('makes its standardization tensors once: training and prediction leave no tensor behind', () => {
     const train = clusters(10, 3, 4, 2, 3);
     const before = tf.memory().numTensors;
