@@ -116,5 +116,10 @@ export {
   type PairedDifference,
   pairedBootstrap,
 } from './stats/paired.js';
-export { aggregateSeeds, type SeedAggregate } from './stats/seeds.js';
+export {
+  aggregateSeeds,
+  type PairedSeedDifference,
+  pairedSeedDifference,
+  type SeedAggregate,
+} from './stats/seeds.js';
 export { binomialHalfCdf, studentTQuantile } from './stats/special.js';

@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { type FeatureRows, trainLinearHead } from './linear-head.js';
 
@@ -65,6 +66,50 @@ describe('trainLinearHead', () => {
     expect(Array.from(b.head.weights.dataSync())).toEqual(Array.from(a.head.weights.dataSync()));
     a.head.dispose();
     b.head.dispose();
+  });
+
+  it('trains the decays side by side exactly as it would train each alone', () => {
+    const train = clusters(30, 4, 6, 0.8, 4);
+    const val = clusters(15, 4, 6, 0.8, 5);
+    const opts = { numClasses: 4, seed: 3, epochs: 6, batchSize: 16, learningRate: 0.05 };
+    const together = trainLinearHead(train, val, { ...opts, weightDecays: [0.5, 0] });
+    const alone = [0.5, 0].map((wd) => trainLinearHead(train, val, { ...opts, weightDecays: [wd] }));
+    expect(together.history.map((h) => h.valBalancedAccuracy)).toEqual(
+      alone.map((a) => a.history[0]!.valBalancedAccuracy),
+    );
+    // The decays do lead to other weights (so the comparison can fail).
+    expect(Array.from(alone[0]!.head.weights.dataSync())).not.toEqual(
+      Array.from(alone[1]!.head.weights.dataSync()),
+    );
+    const winner = alone[together.weightDecay === 0.5 ? 0 : 1]!;
+    expect(together.bestEpoch).toBe(winner.bestEpoch);
+    const w = together.head.weights.dataSync();
+    winner.head.weights.dataSync().forEach((v, i) => {
+      expect(w[i]).toBeCloseTo(v, 5);
+    });
+    for (const r of [together, ...alone]) r.head.dispose();
+  });
+
+  it('makes its standardization tensors once: training and prediction leave no tensor behind', () => {
+    const train = clusters(10, 3, 4, 2, 3);
+    const before = tf.memory().numTensors;
+    const r = trainLinearHead(train, train, { numClasses: 3, seed: 1, epochs: 2, batchSize: 8 });
+    // The head: weights, bias, mean and std.
+    expect(tf.memory().numTensors).toBe(before + 4);
+    const p = r.head.predictProba(train.x);
+    for (let i = 0; i < 3; i++) expect(r.head.predictProba(train.x)).toEqual(p);
+    const x = tf.tensor2d(train.x, [30, 4]);
+    tf.dispose(r.head.logits(x));
+    x.dispose();
+    expect(tf.memory().numTensors).toBe(before + 4);
+    // Standardized with the rows' own mean and deviation: the logits of the mean row are the bias.
+    const meanRow = r.head.predictProba(r.head.mean)[0]!;
+    const softmax = tf.softmax(r.head.bias);
+    const bias = Array.from(softmax.dataSync());
+    softmax.dispose();
+    for (let c = 0; c < 3; c++) expect(meanRow[c]).toBeCloseTo(bias[c]!, 5);
+    r.head.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('refuses rows that do not fit', () => {

@@ -54,35 +54,41 @@ export function trainLinearHead(
   }
   const { mean, std } = standardization(train);
   const decays = options.weightDecays ?? [1e-4, 1e-3, 1e-2];
-  let best: LinearHeadResult | undefined;
-  const history: LinearHeadResult['history'] = [];
-  for (const wd of decays) {
-    const run = fitOne(train, val, mean, std, wd, options);
-    history.push({ weightDecay: wd, valBalancedAccuracy: run.curve });
-    if (!best || run.score > best.valBalancedAccuracy) {
-      best?.head.dispose();
-      best = {
-        head: run.head,
-        weightDecay: wd,
-        bestEpoch: run.epoch,
-        valBalancedAccuracy: run.score,
-        history,
-      };
-    } else {
-      run.head.dispose();
-    }
-  }
-  return best!;
+  if (!decays.length) throw new SkinganError('no weight decay to try', { code: 'USAGE' });
+  const runs = fitDecays(train, val, mean, std, decays, options);
+  // The best validation balanced accuracy; a tie keeps the earlier decay.
+  let pick = 0;
+  for (let i = 1; i < runs.length; i++) if (runs[i]!.score > runs[pick]!.score) pick = i;
+  const history = runs.map((r, i) => ({ weightDecay: decays[i]!, valBalancedAccuracy: r.curve }));
+  runs.forEach((r, i) => {
+    if (i !== pick) r.head.dispose();
+  });
+  const best = runs[pick]!;
+  return {
+    head: best.head,
+    weightDecay: decays[pick]!,
+    bestEpoch: best.epoch,
+    valBalancedAccuracy: best.score,
+    history,
+  };
 }
 
 /** A trained head: standardization, then one affine map to class logits. */
 export class LinearHead {
+  // The standardization as tensors, made once, not at every `logits` call.
+  private readonly meanTensor: tf.Tensor1D;
+  private readonly stdTensor: tf.Tensor1D;
+
   constructor(
     readonly mean: Float32Array,
     readonly std: Float32Array,
     readonly weights: tf.Tensor2D,
     readonly bias: tf.Tensor1D,
-  ) {}
+  ) {
+    // kept: a head made inside a tf.tidy outlives it, until `dispose`.
+    this.meanTensor = tf.keep(tf.tensor1d(mean));
+    this.stdTensor = tf.keep(tf.tensor1d(std));
+  }
 
   get dim(): number {
     return this.mean.length;
@@ -100,86 +106,109 @@ export class LinearHead {
 
   logits(x: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
-      const z = tf.div(tf.sub(x, tf.tensor1d(this.mean)), tf.tensor1d(this.std));
+      const z = tf.div(tf.sub(x, this.meanTensor), this.stdTensor);
       return tf.add(tf.matMul(z, this.weights), this.bias) as tf.Tensor2D;
     });
   }
 
+  /** Frees the weights, the bias and the standardization. */
   dispose(): void {
-    tf.dispose([this.weights, this.bias]);
+    tf.dispose([this.weights, this.bias, this.meanTensor, this.stdTensor]);
   }
 }
 
-function fitOne(
+/**
+ * Trains one head per weight decay, all at once: the decays share the batch order (it depends on
+ * the seed and epoch only), so each step standardizes and gathers the batch once and multiplies it
+ * by the decays' weight matrices side by side ([d, D·k]). The loss is the sum of the decays'
+ * losses, so each decay's weights get exactly their own gradient, and Adam works per weight: the
+ * same training as one run per decay, in about a third of the time.
+ */
+function fitDecays(
   train: FeatureRows,
   val: FeatureRows,
   mean: Float32Array,
   std: Float32Array,
-  weightDecay: number,
+  decays: readonly number[],
   o: LinearHeadOptions,
-): { head: LinearHead; epoch: number; score: number; curve: number[] } {
+): { head: LinearHead; epoch: number; score: number; curve: number[] }[] {
   const k = o.numClasses;
   const d = train.dim;
   const n = train.labels.length;
+  const nd = decays.length;
   const epochs = o.epochs ?? 30;
   const batchSize = o.batchSize ?? 256;
   const lr = o.learningRate ?? 1e-3;
-  const w = tf.variable(tf.zeros([d, k]), true) as tf.Variable<tf.Rank.R2>;
-  const b = tf.variable(tf.zeros([k]), true) as tf.Variable<tf.Rank.R1>;
-  const head = new LinearHead(mean, std, w, b);
-  // Decoupled decay on the weights only, not the bias (fastai's wd_bn_bias=False).
+  // tidy frees the zeros a variable is made from (the variable holds its own reference).
+  const ws = decays.map(() => tf.tidy(() => tf.variable(tf.zeros([d, k]), true)) as tf.Variable<tf.Rank.R2>);
+  const bs = decays.map(() => tf.tidy(() => tf.variable(tf.zeros([k]), true)) as tf.Variable<tf.Rank.R1>);
+  // Decoupled decay on the weights only, not the biases (fastai's wd_bn_bias=False).
   const optimizer = new AdamW(
-    [
-      { variables: [w], weightDecay },
-      { variables: [b], weightDecay: 0 },
-    ],
+    [...ws.map((w, i) => ({ variables: [w], weightDecay: decays[i]! })), { variables: bs, weightDecay: 0 }],
     { lr },
   );
-  const x = tf.tensor2d(train.x, [n, d]);
+  const standardize = (rows: FeatureRows) =>
+    tf.tidy(() => tf.div(tf.sub(tf.tensor2d(rows.x, [rows.labels.length, d]), mean), std) as tf.Tensor2D);
+  const z = standardize(train);
+  const zVal = standardize(val);
   const cw = o.classWeights ? tf.tensor1d(Array.from(o.classWeights)) : undefined;
-  let best = {
+  /** Logits of every decay for rows `x`, one row per (row, decay): [rows · D, k]. */
+  const logits = (x: tf.Tensor2D) =>
+    tf.reshape(tf.add(tf.matMul(x, tf.concat(ws, 1)), tf.concat(bs)), [-1, k]) as tf.Tensor2D;
+  const valLabels = Array.from(val.labels);
+  const best = decays.map(() => ({
     epoch: -1,
     score: -1,
     w: undefined as tf.Tensor2D | undefined,
     b: undefined as tf.Tensor1D | undefined,
-  };
-  const curve: number[] = [];
+  }));
+  const curves = decays.map(() => [] as number[]);
   try {
     for (let epoch = 0; epoch < epochs; epoch++) {
       const order = new Rng(`${o.seed}:head:${epoch}`).shuffle(Array.from({ length: n }, (_, i) => i));
       for (let start = 0; start < n; start += batchSize) {
         const idx = order.slice(start, start + batchSize);
         tf.tidy(() => {
-          const xb = tf.gather(x, tf.tensor1d(idx, 'int32')) as tf.Tensor2D;
+          const xb = tf.gather(z, tf.tensor1d(idx, 'int32')) as tf.Tensor2D;
+          // Each row's label once per decay, matching the rows of `logits`.
           const yb = tf.tensor1d(
-            idx.map((i) => train.labels[i]!),
+            idx.flatMap((i) => new Array<number>(nd).fill(train.labels[i]!)),
             'int32',
           );
-          const { grads } = tf.variableGrads(() => crossEntropy(head.logits(xb), yb, cw), [w, b]);
+          // crossEntropy averages over rows · decays: × D makes it the sum of the decays' losses.
+          const { grads } = tf.variableGrads(
+            () => tf.mul(crossEntropy(logits(xb), yb, cw), nd) as tf.Scalar,
+            [...ws, ...bs],
+          );
           optimizer.applyGradients(grads);
         });
       }
-      const score = balancedAccuracy(head, val, k);
-      curve.push(score);
-      if (score > best.score) {
-        tf.dispose([best.w, best.b]);
-        best = { epoch, score, w: tf.clone(w), b: tf.clone(b) };
+      const argMax = tf.tidy(() => tf.argMax(logits(zVal), 1));
+      const pred = argMax.dataSync() as Int32Array;
+      argMax.dispose();
+      for (let i = 0; i < nd; i++) {
+        const mine = valLabels.map((_, r) => pred[r * nd + i]!);
+        const score = classificationReportFromPredictions(valLabels, mine, {
+          numClasses: k,
+        }).balancedAccuracy;
+        curves[i]!.push(score);
+        const b = best[i]!;
+        if (score > b.score) {
+          tf.dispose([b.w, b.b]);
+          best[i] = { epoch, score, w: tf.clone(ws[i]!), b: tf.clone(bs[i]!) };
+        }
       }
     }
-    const out = new LinearHead(mean, std, best.w!, best.b!);
-    best.w = best.b = undefined;
-    return { head: out, epoch: best.epoch, score: best.score, curve };
+    return best.map((b, i) => {
+      const head = new LinearHead(mean, std, b.w!, b.b!);
+      b.w = b.b = undefined;
+      return { head, epoch: b.epoch, score: b.score, curve: curves[i]! };
+    });
   } finally {
-    tf.dispose([x, w, b, ...(cw ? [cw] : []), ...(best.w ? [best.w, best.b!] : [])]);
+    tf.dispose([z, zVal, ...ws, ...bs, ...(cw ? [cw] : [])]);
+    for (const b of best) tf.dispose([b.w, b.b]);
     optimizer.dispose();
   }
-}
-
-function balancedAccuracy(head: LinearHead, rows: FeatureRows, k: number): number {
-  const probs = head.predictProba(rows.x);
-  const pred = probs.map((p) => p.indexOf(Math.max(...p)));
-  return classificationReportFromPredictions(Array.from(rows.labels), pred, { numClasses: k })
-    .balancedAccuracy;
 }
 
 /** Per-feature mean and standard deviation of the rows (deviation floored, so constant features stay 0). */

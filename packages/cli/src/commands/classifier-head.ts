@@ -12,7 +12,7 @@ import { initCommandBackend, intOption, numberOption, splitList } from '../optio
 import { forceOption, outputGuard } from '../outputs.js';
 import { printJson } from '../ui/output.js';
 import { formatDuration } from '../ui/progress.js';
-import { addFeatureFlags, type FeatureFlags, featureRows, openFeatureSource } from './features.js';
+import { addFeatureFlags, type FeatureFlags, featureRowsByPart, openFeatureSource } from './features.js';
 import { type DataFlags, trainingData } from './training-data.js';
 
 interface HeadFlags extends DataFlags, FeatureFlags {
@@ -90,14 +90,10 @@ async function head(opts: HeadFlags): Promise<void> {
   const classes = dataset.labelSpace.classes;
   const source = await openFeatureSource(opts);
   try {
-    const rows = async (samples: typeof train, label: string): Promise<FeatureRows> => ({
-      x: (await featureRows(source, samples, { label, ...(opts.json ? { quiet: true } : {}) })).x,
-      labels: Int32Array.from(samples.map((s) => s.label)),
-      dim: source.store.identity.dim,
-    });
-    const trainRows = await rows(train, 'train features');
-    const valRows = await rows(val, 'val features');
-    const testRows = await rows(test, 'test features');
+    const [trainRows, valRows, testRows] = (await featureRowsByPart(source, [train, val, test], {
+      label: 'features',
+      ...(opts.json ? { quiet: true } : {}),
+    })) as [FeatureRows, FeatureRows, FeatureRows];
     const fitStarted = performance.now();
     const result = trainLinearHead(trainRows, valRows, {
       numClasses: classes.length,

@@ -1,12 +1,14 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '@skingan/core';
-import { loadImages } from '@skingan/data';
+import { FileHashCache, loadDataset, loadImages } from '@skingan/data';
 import { extractFeatures, FeatureStore, testFeatureExtractor } from '@skingan/metrics';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../test-utils/run-cli.js';
 import { testImages } from '../test-utils/shared-data.js';
+import { featureRowsByPart, openFeatureSource } from './features.js';
 
 // isic-mini, or the demo set of the same shape (8 classes × 60 images).
 const { dir: IMAGES, name } = testImages();
@@ -57,7 +59,6 @@ describe(`skingan features extract and classifier head (${name})`, () => {
       store,
       JSON.parse(await readFile(join(store, 'store.json'), 'utf8')),
     );
-    const { createHash } = await import('node:crypto');
     const sha = createHash('sha256')
       .update(await readFile(path))
       .digest('hex');
@@ -117,6 +118,48 @@ describe(`skingan features extract and classifier head (${name})`, () => {
     expect(await readFile(join(dir, 'h2', 'predictions.csv'), 'utf8')).toBe(
       await readFile(join(dir, 'h1', 'predictions.csv'), 'utf8'),
     );
+  });
+
+  it("featureRowsByPart: each part's rows and labels from one hashing pass and one cache save", async () => {
+    await initBackend({ log: null });
+    const saved = process.env.SKINGAN_CACHE;
+    process.env.SKINGAN_CACHE = join(dir, 'cache-parts');
+    const hashAll = vi.spyOn(FileHashCache.prototype, 'hashAll');
+    const save = vi.spyOn(FileHashCache.prototype, 'save');
+    const source = await openFeatureSource({
+      extractor: 'test',
+      size: 128,
+      batchSize: 16,
+      store: join(dir, 'store'),
+    });
+    try {
+      const samples = (await loadDataset(IMAGES)).samples;
+      const parts = [samples.slice(0, 5), samples.slice(5, 7), samples.slice(7, 10)];
+      hashAll.mockClear();
+      save.mockClear();
+      const rows = await featureRowsByPart(source, parts, { label: 'features', quiet: true });
+      expect(hashAll).toHaveBeenCalledTimes(1);
+      expect(save).toHaveBeenCalledTimes(1);
+      expect(rows.map((r) => r.labels.length)).toEqual([5, 2, 3]);
+      const dim = source.store.identity.dim;
+      for (const [p, part] of parts.entries()) {
+        expect(Array.from(rows[p]!.labels)).toEqual(part.map((s) => s.label));
+        for (const [i, s] of part.entries()) {
+          const sha = createHash('sha256')
+            .update(await readFile(s.path))
+            .digest('hex');
+          expect(Array.from(rows[p]!.x.subarray(i * dim, (i + 1) * dim))).toEqual(
+            Array.from(source.store.get(sha)!),
+          );
+        }
+      }
+    } finally {
+      source.dispose();
+      hashAll.mockRestore();
+      save.mockRestore();
+      if (saved === undefined) delete process.env.SKINGAN_CACHE;
+      else process.env.SKINGAN_CACHE = saved;
+    }
   });
 
   it('bad flags and a corrupt image: clear errors, the store keeps what was extracted', async () => {

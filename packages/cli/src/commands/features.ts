@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { FeatureRows } from '@skingan/classifier';
 import { type Sample, SkinganError, skinganCacheDir } from '@skingan/core';
 import { FileHashCache, loadDataset, loadImages } from '@skingan/data';
 import {
@@ -93,8 +94,7 @@ export async function featureRows(
   samples: readonly Sample[],
   options: { label: string; quiet?: boolean } = { label: 'features' },
 ): Promise<{ x: Float32Array; extracted: number; reused: number }> {
-  const keys: string[] = [];
-  for (const s of samples) keys.push(await source.hashes.hash(s.path));
+  const keys = await source.hashes.hashAll(samples.map((s) => s.path));
   await source.hashes.save();
   const missing = new Map<string, Sample>();
   keys.forEach((k, i) => {
@@ -134,6 +134,25 @@ export async function featureRows(
     x.set(source.store.get(k)!, i * d);
   });
   return { x, extracted: todo.length, reused: new Set(keys).size - todo.length };
+}
+
+/**
+ * The rows of several parts of a dataset (train, val, test) with their labels, from one lookup:
+ * every file is hashed in one concurrent pass and the hash cache is saved once.
+ */
+export async function featureRowsByPart(
+  source: FeatureSource,
+  parts: readonly (readonly Sample[])[],
+  options: { label: string; quiet?: boolean } = { label: 'features' },
+): Promise<FeatureRows[]> {
+  const dim = source.store.identity.dim;
+  const { x } = await featureRows(source, parts.flat(), options);
+  let offset = 0;
+  return parts.map((samples) => {
+    const rows = x.subarray(offset * dim, (offset + samples.length) * dim);
+    offset += samples.length;
+    return { x: rows, labels: Int32Array.from(samples.map((s) => s.label)), dim };
+  });
 }
 
 /** What identifies an extractor's weights: the hash of its files (the test network: its name). */

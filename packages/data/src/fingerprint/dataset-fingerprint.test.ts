@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { ISIC2019 } from '@skingan/core';
@@ -153,5 +154,24 @@ describe('fingerprintSamples', () => {
     );
     expect(await fingerprintSamples(relabelled, ds.labelSpace, { cacheFile })).not.toBe(h);
     expect(await fingerprintSamples(ds.samples.slice(1), ds.labelSpace, { cacheFile })).not.toBe(h);
+  });
+});
+
+describe('FileHashCache.hashAll', () => {
+  it("gives each file's SHA-256 in the order asked, remembered only once saved", async () => {
+    const root = await makeSet('a', ['MEL', 'NV', 'NV', 'BCC', 'AK', 'DF', 'VASC', 'SCC', 'BKL', 'MEL']);
+    const paths = Array.from({ length: 10 }, (_, i) => join(root, 'images', `img${9 - i}.png`));
+    const expected = paths.map((_, i) =>
+      createHash('sha256')
+        .update(Buffer.from([1, 2, 3, 9 - i]))
+        .digest('hex'),
+    );
+    const cache = await FileHashCache.open(cacheFile);
+    expect(await cache.hashAll(paths)).toEqual(expected);
+    await expect(fs.access(cacheFile)).rejects.toThrow();
+    await cache.save();
+    const saved = JSON.parse(await fs.readFile(cacheFile, 'utf8'));
+    expect(paths.map((p) => saved.files[p].sha256)).toEqual(expected);
+    expect(await cache.hashAll([])).toEqual([]);
   });
 });

@@ -47,8 +47,8 @@ export async function fingerprintDataset(
   const ds =
     typeof dataset === 'string' || Array.isArray(dataset) ? await loadDataset(dataset) : (dataset as Dataset);
   const cache = options.cache ?? (await FileHashCache.open(options.cacheFile));
-  const labelHashes = await mapPool(ds.roots, CONCURRENCY, (r) => cache.hash(r.labelsFile));
-  const imageHashes = await mapPool(ds.samples, CONCURRENCY, (s) => cache.hash(s.path));
+  const labelHashes = await cache.hashAll(ds.roots.map((r) => r.labelsFile));
+  const imageHashes = await cache.hashAll(ds.samples.map((s) => s.path));
   if (!options.cache) await cache.save();
   const h = createHash('sha256').update(`${FORMAT}\n`);
   ds.roots.forEach((root, i) => {
@@ -72,7 +72,7 @@ export async function fingerprintSamples(
   options: FingerprintOptions = {},
 ): Promise<string> {
   const cache = options.cache ?? (await FileHashCache.open(options.cacheFile));
-  const hashes = await mapPool(samples, CONCURRENCY, (s) => cache.hash(s.path));
+  const hashes = await cache.hashAll(samples.map((s) => s.path));
   if (!options.cache) await cache.save();
   const rows = samples.map((s, i) => `${s.id} ${labelSpace.classes[s.label]} ${hashes[i]}\n`);
   rows.sort();
@@ -139,6 +139,14 @@ export class FileHashCache {
       this.changed = true;
     }
     return sha256;
+  }
+
+  /**
+   * The SHA-256 of each file, in order, several read at a time (reads overlap; an unchanged file
+   * costs a `stat`). Call `save` once afterwards to remember the new ones.
+   */
+  hashAll(paths: readonly string[]): Promise<string[]> {
+    return mapPool(paths, CONCURRENCY, (p) => this.hash(p));
   }
 
   /**

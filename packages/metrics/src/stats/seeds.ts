@@ -1,5 +1,5 @@
 import { SkinganError } from '@skingan/core';
-import { studentTQuantile } from './special.js';
+import { studentTCdf, studentTQuantile } from './special.js';
 
 /** A metric over repeated training runs (seeds). */
 export interface SeedAggregate {
@@ -41,4 +41,39 @@ export function aggregateSeeds(values: readonly number[], options: { level?: num
     undefinedRuns: values.length - n,
     values: [...values],
   };
+}
+
+/** B − A over paired runs (the same seeds, the same test images): the mean difference and its test. */
+export interface PairedSeedDifference extends SeedAggregate {
+  /** Paired t statistic: mean / (std / √n); NaN with fewer than two pairs. */
+  t: number;
+  /**
+   * Two-sided p-value of the paired t-test (no difference on average); NaN with fewer than two
+   * pairs. Differences without any spread give 1 when all are 0, else 0.
+   */
+  pValue: number;
+}
+
+/**
+ * The paired comparison of two rows over seeds: `b[i] − a[i]` for each seed i, summarized as by
+ * `aggregateSeeds` (mean ± t interval), with the paired t-test's p. Pairing removes what the runs
+ * of a seed share (the test images, the batch order), so it is far narrower than two row intervals
+ * compared side by side. Pairs where either value is NaN are left out (counted in `undefinedRuns`).
+ */
+export function pairedSeedDifference(
+  a: readonly number[],
+  b: readonly number[],
+  options: { level?: number } = {},
+): PairedSeedDifference {
+  if (a.length !== b.length) {
+    throw new SkinganError(`paired runs differ in number: ${a.length} vs ${b.length}`, { code: 'USAGE' });
+  }
+  const diffs = a.map((x, i) => (Number.isNaN(x) || Number.isNaN(b[i]!) ? Number.NaN : b[i]! - x));
+  const agg = aggregateSeeds(diffs, options);
+  if (agg.n < 2) return { ...agg, t: Number.NaN, pValue: Number.NaN };
+  if (agg.std === 0) {
+    return { ...agg, t: agg.mean === 0 ? 0 : Math.sign(agg.mean) * Infinity, pValue: agg.mean === 0 ? 1 : 0 };
+  }
+  const t = agg.mean / (agg.std / Math.sqrt(agg.n));
+  return { ...agg, t, pValue: Math.min(1, 2 * studentTCdf(-Math.abs(t), agg.n - 1)) };
 }
