@@ -28,8 +28,12 @@ export type LearnerState = {
 };
 
 export interface BestEpochOptions {
-  phase: { index: number; frozen: boolean; end: number };
-  /** Epochs without a better validation balanced accuracy before the phase stops; null: never. */
+  /** `warmupEnd`: the first epoch after the one-cycle warm-up (the learning rate rising). */
+  phase: { index: number; frozen: boolean; end: number; warmupEnd: number };
+  /**
+   * Epochs without a better validation balanced accuracy before the phase stops, not counting the
+   * warm-up's, whose rising learning rate makes validation worse by design; null: never.
+   */
   patience: number | null | undefined;
   /** Copies of the classifier's weights now. */
   snapshot: () => tf.Tensor[];
@@ -76,7 +80,7 @@ export class BestEpochCallback implements Callback {
         for (const t of this.best.weights ?? []) t.dispose();
         this.best.weights = options.snapshot();
         this.pendingBest = e.epoch;
-      } else {
+      } else if (e.epoch >= options.phase.warmupEnd) {
         state.badEpochs += 1;
         earlyStop =
           options.patience !== null && options.patience !== undefined && state.badEpochs >= options.patience;

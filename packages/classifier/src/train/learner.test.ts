@@ -95,7 +95,7 @@ describe('Learner', () => {
     c.dispose();
   });
 
-  it('stops a phase early after `patience` epochs without a better balanced accuracy', async () => {
+  it('stops a phase early after `patience` epochs without a better balanced accuracy, not counting the warm-up', async () => {
     const c = classifier(4);
     // A learning rate of ~0 never improves on the first epoch.
     const learner = new Learner(c, {
@@ -105,7 +105,8 @@ describe('Learner', () => {
     });
     const r = await learner.fit([oneCyclePhase(10, 1e-12)]);
     expect(r.stoppedEarly).toBe(true);
-    expect(r.history).toHaveLength(3);
+    // Epochs 1–3 warm up (pctStart 0.25 of 10, rounded up) and do not count; then 2 without a gain.
+    expect(r.history).toHaveLength(5);
     expect(r.best!.epoch).toBe(0);
     learner.dispose();
     c.dispose();

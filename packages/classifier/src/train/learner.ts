@@ -324,7 +324,12 @@ export class Learner {
             },
           ),
           new BestEpochCallback(ctx.state, ctx.best, {
-            phase: { index: at.index, frozen: p.frozen, end: at.end },
+            phase: {
+              index: at.index,
+              frozen: p.frozen,
+              end: at.end,
+              warmupEnd: at.start + Math.ceil(p.pctStart * p.epochs),
+            },
             patience: this.options.patience,
             snapshot: () => this.snapshot(),
             saveBest: run ? (epoch) => this.saveBest(run.dir, epoch) : undefined,

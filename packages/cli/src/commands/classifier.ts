@@ -121,7 +121,7 @@ export function registerClassifier(program: Command): void {
     )
     .option(
       '--patience <n>',
-      'early stopping: epochs without a better validation balanced accuracy',
+      'early stopping: epochs without a better validation balanced accuracy, after the one-cycle warm-up',
       intOption('--patience'),
     )
     .action(async (opts: TrainFlags, cmd: Command) => {
