@@ -74,6 +74,7 @@ export {
 } from './io/output-guard.js';
 export { type AdamStepFactors, adamStep } from './kernels/adam-step.js';
 export { batchNormTraining } from './kernels/batch-norm-training.js';
+export { gemmThreadsReady } from './kernels/gemm-conv.js';
 export { COMPOSITE_KERNELS, registerTrainingKernels, type TrainingKernels } from './kernels/register.js';
 export { classIndex, ISIC2019, ISIC2019_NAMES, type LabelSpace, subLabelSpace } from './labels.js';
 export { addBias, withBias } from './layers/add-bias.js';

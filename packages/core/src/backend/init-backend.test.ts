@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { gemmThreadCount, startGemmThreads } from '../kernels/gemm-conv.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { gemmThreadsReady, startGemmThreads } from '../kernels/gemm-conv.js';
 import { initBackend, parseBackendName } from './init-backend.js';
 
 describe('initBackend', () => {
@@ -41,7 +41,7 @@ describe('initBackend', () => {
     const info = await initBackend({ backend: 'wasm', threads: 3, log: null });
     expect(info.threads).toBe(3);
     // the two helpers of the convolution loops start in the background
-    await vi.waitFor(() => expect(gemmThreadCount()).toBe(3), { timeout: 60_000, interval: 50 });
+    expect(await gemmThreadsReady()).toBe(3);
     await initBackend({ backend: 'cpu', log: null });
     process.env.SKINGAN_THREADS = '0';
     try {

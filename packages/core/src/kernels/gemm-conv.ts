@@ -40,6 +40,19 @@ export function gemmThreadCount(): number {
   return pool?.threads ?? 0;
 }
 
+/**
+ * Resolves with `gemmThreadCount()` once every helper thread has started (they start in the
+ * background; until then their shares run on this thread), or after `timeoutMs`: what a benchmark
+ * awaits before timing.
+ */
+export async function gemmThreadsReady(timeoutMs = 60_000): Promise<number> {
+  const until = Date.now() + timeoutMs;
+  while (pool && pool.threads < pool.planned && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return gemmThreadCount();
+}
+
 /** Stops the helper threads; the kernels fall back to the backend's own until started again. */
 export function stopGemmThreads(): void {
   pool?.close();

@@ -94,6 +94,11 @@ export class GemmThreads {
     }
   }
 
+  /** Threads there will be once every helper has started (a helper that died is not counted). */
+  get planned(): number {
+    return 1 + this.helpers.length;
+  }
+
   /** Threads that can take a share now (this one, and helpers that have started). */
   get threads(): number {
     return 1 + this.helpers.filter((h) => Atomics.load(h.flags, READY) === 1).length;
