@@ -144,7 +144,13 @@ interface Measured {
   probs?: number[][];
 }
 
-/** Features (and the classifier's probabilities) of every sample, loaded at the extractor's size. */
+/**
+ * Features of every sample, loaded at the extractor's size, and the classifier's probabilities,
+ * from the images loaded at the classifier's own size: resizing the extractor's input to it instead
+ * (e.g. 64² images decoded at the ResNet-50's 224², then shrunk bilinearly to a 64² classifier)
+ * aliases fine patterns and made class fidelity depend on --extractor; this way it is what
+ * `classifier predict` says of the same files.
+ */
 export async function measureImages(
   extractor: FeatureExtractor,
   classifier: ImageClassifier | undefined,
@@ -156,10 +162,21 @@ export async function measureImages(
   const parts: FeatureMatrix[] = [];
   const probs: number[][] = [];
   for (let start = 0; start < samples.length; start += batchSize) {
-    const images = await loadImages(samples.slice(start, start + batchSize), extractor.inputSize);
+    const chunk = samples.slice(start, start + batchSize);
+    const images = await loadImages(chunk, extractor.inputSize);
     try {
       parts.push(await extractFeatures(extractor, images, { batchSize }));
-      if (classifier) probs.push(...(await predictProbabilities(classifier, images, { batchSize })));
+      if (classifier) {
+        const own =
+          classifier.inputSize === extractor.inputSize
+            ? images
+            : await loadImages(chunk, classifier.inputSize);
+        try {
+          probs.push(...(await predictProbabilities(classifier, own, { batchSize })));
+        } finally {
+          if (own !== images) own.dispose();
+        }
+      }
     } finally {
       images.dispose();
     }
