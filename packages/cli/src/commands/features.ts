@@ -162,8 +162,9 @@ async function weightsHash(which: string, hashes: FileHashCache): Promise<string
   const names = (await fs.readdir(dir))
     .filter((n) => n === 'model.json' || n === 'extractor.json' || n.endsWith('.bin'))
     .sort();
+  const digests = await hashes.hashAll(names.map((n) => join(dir, n)));
   const h = createHash('sha256');
-  for (const n of names) h.update(`${n}:${await hashes.hash(join(dir, n))}\n`);
+  names.forEach((n, i) => h.update(`${n}:${digests[i]}\n`));
   await hashes.save();
   return h.digest('hex');
 }
