@@ -164,7 +164,7 @@ async function weightsHash(which: string, hashes: FileHashCache): Promise<string
     .sort();
   const digests = await hashes.hashAll(names.map((n) => join(dir, n)));
   const h = createHash('sha256');
-  names.forEach((n, i) => h.update(`${n}:${digests[i]}\n`));
+  for (const [i, n] of names.entries()) h.update(`${n}:${digests[i]}\n`);
   await hashes.save();
   return h.digest('hex');
 }
