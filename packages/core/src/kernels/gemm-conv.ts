@@ -59,11 +59,16 @@ export function stopGemmThreads(): void {
   pool = null;
 }
 
-type Info = tf.backend_util.Conv2DInfo;
-
-/** Byte offsets of regions in the shared memory, 64-byte aligned, laid out before anything is written. */
+/**
+ * Byte offsets of regions in the shared memory, 64-byte aligned, laid out before anything is
+ * written; first `zeroFloats` floats of zeros, what taps in the padding read.
+ */
 class Layout {
   private top = 64;
+  readonly zeros: number;
+  constructor(readonly zeroFloats: number) {
+    this.zeros = this.take(zeroFloats);
+  }
   take(floats: number): number {
     const at = this.top;
     this.top += Math.ceil((floats * 4 + 16) / 64) * 64; // 16 bytes of slack: SIMD reads past a row
@@ -71,6 +76,17 @@ class Layout {
   }
   get bytes(): number {
     return this.top;
+  }
+  /**
+   * The regions of an indirect product (simd-gemm.ts's igemm): `rows` rows in `blocks` blocks of 4,
+   * `taps` pointers of `kc` values each per row, against `panels` panels of B; byte offsets of B and
+   * of the pointer tables of A (`ind`) and C (`cind`).
+   */
+  product(rows: number, taps: number, kc: number, panels: number) {
+    const blocks = Math.ceil(rows / 4);
+    const B = this.take(panels * taps * kc * 8);
+    const ind = this.take(blocks * taps * 4);
+    return { rows, blocks, taps, kc, panels, B, ind, cind: this.take(blocks * 4) };
   }
 }
 
@@ -87,21 +103,64 @@ function ranges(n: number, parts: number): [number, number][] {
   return Array.from({ length: k }, (_, i) => [Math.floor((n * i) / k), Math.floor((n * (i + 1)) / k)]);
 }
 
+type Product = ReturnType<Layout['product']>;
+
 /**
- * The indirect product (simd-gemm.ts's igemm) of `blocks` blocks of 4 rows, `taps` pointers of `kc`
- * values each per row, against `panels` panels of B, its blocks split over the threads.
+ * Where a product's rows read and write. Its rows run over lines of `colAt.length / taps` columns:
+ * `line(i, rowAt)` fills each tap's byte offset of line i's source row (-1 in the padding) and
+ * returns where its results go (the first column, and the step between columns); `colAt[j·taps + t]`
+ * is column j's offset within the row for tap t (-1 in the padding). Either part -1 points the tap
+ * at zeros. Rows past the last (the last block's padding) read zeros and write from `spare.at` on,
+ * `spare.step` bytes apart.
+ */
+interface Rows {
+  colAt: Int32Array;
+  line: (i: number, rowAt: Int32Array) => { at: number; step: number };
+  spare: { at: number; step: number };
+}
+
+/**
+ * Writes the pointer tables of product `g` and runs it, its blocks split over the threads.
+ * Computing the two parts of a pointer apart, once per line and once per column, keeps the
+ * per-pointer work to an add: building the tables pixel by pixel cost more than the product on
+ * small channel counts (a 7×7 layer on 3 channels).
  */
 function product(
   threads: GemmThreads,
-  g: { ind: number; cind: number; blocks: number; taps: number; kc: number; B: number; panels: number },
+  p: Int32Array,
+  zeros: number,
+  g: Product,
+  { colAt, line, spare }: Rows,
 ): void {
-  const outer = panelsOuter(g.taps * g.kc, g.panels * 8);
-  const jobs = ranges(g.blocks, threads.threads).map(([blockStart, blockEnd]) => ({
+  const { taps, blocks } = g;
+  const ind = g.ind >> 2;
+  const cind = g.cind >> 2;
+  const cols = colAt.length / taps;
+  const rowAt = new Int32Array(taps);
+  let row = 0;
+  for (let i = 0; row < g.rows; i++) {
+    const { at, step } = line(i, rowAt);
+    for (let j = 0; j < cols; j++, row++) {
+      p[cind + row] = at + j * step;
+      const base = ind + (row >> 2) * taps * 4 + (row & 3);
+      for (let t = 0; t < taps; t++) {
+        const r = rowAt[t]!;
+        const c = colAt[j * taps + t]!;
+        p[base + t * 4] = (r | c) < 0 ? zeros : r + c;
+      }
+    }
+  }
+  for (let k = 0; row < blocks * 4; row++, k++) {
+    p[cind + row] = spare.at + k * spare.step;
+    for (let t = 0; t < taps; t++) p[ind + ((row >> 2) * taps + t) * 4 + (row & 3)] = zeros;
+  }
+  const outer = panelsOuter(taps * g.kc, g.panels * 8);
+  const jobs = ranges(blocks, threads.threads).map(([blockStart, blockEnd]) => ({
     ind: g.ind,
     cind: g.cind,
     blockStart,
     blockEnd,
-    taps: g.taps,
+    taps,
     kc: g.kc,
     b: g.B,
     panels: g.panels,
@@ -131,90 +190,89 @@ function packPanels(
   }
 }
 
-/** A call's output tensor and views of both memories, valid until the next allocation. */
+/**
+ * A call's output tensor (and its word offset in the heap) and views of both memories, valid until
+ * the next allocation.
+ */
 interface Call {
   out: tf.TensorInfo;
+  outAt: number;
   heap: Float32Array;
   f: Float32Array;
   p: Int32Array;
 }
 
+/** Copies `tensor` from the backend's heap to byte offset `at` of the shared memory. */
+function copyIn(backend: WasmBackend, call: Call, tensor: tf.TensorInfo, at: number): void {
+  const from = wordOffset(backend, tensor);
+  const size = tensor.shape.reduce((a, b) => a * b, 1);
+  call.f.set(call.heap.subarray(from, from + size), at / 4);
+}
+
 /**
  * Makes room for `layout` (null where the shared memory cannot grow that far), the output tensor,
- * `zeros` floats of zeros (what taps in the padding read) and a copy of `input`.
+ * the layout's zeros and a copy of `input` at byte offset `inputAt`.
  */
 function startCall(
   threads: GemmThreads,
   backend: WasmBackend,
   layout: Layout,
   outShape: number[],
-  zeros: { at: number; floats: number },
-  input: { tensor: tf.TensorInfo; at: number },
+  input: tf.TensorInfo,
+  inputAt: number,
 ): Call | null {
   if (!threads.reserve(layout.bytes)) return null;
   const out = backend.makeOutput(outShape, 'float32');
-  const heap = heapFloats(backend);
   const f = new Float32Array(threads.memory.buffer);
-  f.fill(0, zeros.at / 4, zeros.at / 4 + zeros.floats);
-  const from = wordOffset(backend, input.tensor);
-  const size = input.tensor.shape.reduce((a, b) => a * b, 1);
-  f.set(heap.subarray(from, from + size), input.at / 4);
-  return { out, heap, f, p: new Int32Array(threads.memory.buffer) };
+  f.fill(0, layout.zeros / 4, layout.zeros / 4 + layout.zeroFloats);
+  const call = {
+    out,
+    outAt: wordOffset(backend, out),
+    heap: heapFloats(backend),
+    f,
+    p: new Int32Array(threads.memory.buffer),
+  };
+  copyIn(backend, call, input, inputAt);
+  return call;
 }
 
 /** The forward convolution; null where this path does not apply (the caller then uses tfjs'). */
-export function gemmConvForward(
-  backend: WasmBackend,
+function gemmConvForward(
+  c: Conv,
   x: tf.TensorInfo,
   filter: tf.TensorInfo,
-  info: Info,
   epilogue?: { bias?: tf.TensorInfo; relu: boolean },
 ): tf.TensorInfo | null {
-  const threads = pool;
-  if (!threads) return null;
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow } = info;
-  const { outChannels: co, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
-  const { top, left } = info.padInfo;
+  const { threads, backend, n, h, w, ci, oh, ow, co, kh, kw, sh, sw, top, left } = c;
   const taps = kh * kw;
   const m = n * oh * ow;
-  const blocks = Math.ceil(m / 4);
   const panels = Math.ceil(co / 8);
   const co8 = panels * 8;
 
-  const layout = new Layout();
-  const zeros = layout.take(ci + 4);
+  const layout = new Layout(ci + 4);
   const X = layout.take(n * h * w * ci);
-  const B = layout.take(panels * taps * ci * 8);
   const WS = layout.take(co % 8 === 0 ? taps * ci * co : 0); // the filter, copied for pack8
-  const C = layout.take(blocks * 4 * co8);
-  const ind = layout.take(blocks * taps * 4);
-  const cind = layout.take(blocks * 4);
-  const call = startCall(
-    threads,
-    backend,
-    layout,
-    [n, oh, ow, co],
-    { at: zeros, floats: ci + 4 },
-    { tensor: x, at: X },
-  );
+  const C = layout.take(Math.ceil(m / 4) * 4 * co8);
+  const g = layout.product(m, taps, ci, panels);
+  const call = startCall(threads, backend, layout, [n, oh, ow, co], x, X);
   if (!call) return null;
-  const { out, heap, f, p } = call;
+  const { out, outAt, heap, f, p } = call;
 
   // B: the HWIO filter is already [taps·ci, co]; panels of 8 output channels.
-  const wAt = wordOffset(backend, filter);
   const k = taps * ci;
   if (co % 8 === 0) {
-    f.set(heap.subarray(wAt, wAt + k * co), WS / 4);
+    copyIn(backend, call, filter, WS);
     const jobs = ranges(k, threads.threads).map(([r0, r1]) => ({
       src: WS + r0 * co * 4,
       rows: r1 - r0,
       n: co,
-      dst: B + r0 * 32,
+      dst: g.B + r0 * 32,
       panelBytes: k * 32,
     }));
     threads.run('pack8', jobs);
   } else {
-    packPanels(heap, wAt, f, B / 4, { rows: k, cols: co, rowStep: co, colStep: 1, panelStep: k * 8 });
+    const geometry = { rows: k, cols: co, rowStep: co, colStep: 1, panelStep: k * 8 };
+    packPanels(heap, wordOffset(backend, filter), f, g.B / 4, geometry);
   }
 
   // Indirection: output pixel (oy, ox) reads input pixel (oy·sh + ky − top, ox·sw + kx − left) per tap.
@@ -225,28 +283,21 @@ export function gemmConvForward(
       colAt[ox * taps + t] = ix >= 0 && ix < w ? ix * ci * 4 : -1;
     }
   }
-  writeIndirection(p, { ind, cind, taps, zeros }, n * oh, colAt, (line, rowAt) => {
-    const img = Math.floor(line / oh);
-    const oy = line % oh;
+  const line = (i: number, rowAt: Int32Array) => {
+    const img = Math.floor(i / oh);
+    const oy = i % oh;
     for (let t = 0; t < taps; t++) {
       const iy = oy * sh + Math.floor(t / kw) - top;
       rowAt[t] = iy >= 0 && iy < h ? X + (img * h + iy) * w * ci * 4 : -1;
     }
-    return { at: C + line * ow * co8 * 4, step: co8 * 4 };
-  });
-  // Rows past m (the last block's padding) read zeros into spare rows of C.
-  for (let row = m; row < blocks * 4; row++) {
-    p[(cind >> 2) + row] = C + row * co8 * 4;
-    for (let t = 0; t < taps; t++) p[(ind >> 2) + ((row >> 2) * taps + t) * 4 + (row & 3)] = zeros;
-  }
-
-  product(threads, { ind, cind, blocks, taps, kc: ci, B, panels });
+    return { at: C + i * ow * co8 * 4, step: co8 * 4 };
+  };
+  // Rows past m read zeros into spare rows of C.
+  product(threads, p, layout.zeros, g, { colAt, line, spare: { at: C + m * co8 * 4, step: co8 * 4 } });
   kernelPathTaken('gemm.forward');
 
-  const dst = heapFloats(backend);
-  const outAt = wordOffset(backend, out);
-  copyRows(f, C / 4, dst, outAt, m, co, co8, co);
-  if (epilogue) applyEpilogue(backend, dst, outAt, m, co, epilogue);
+  copyRows(f, C / 4, heap, outAt, m, co, co8, co);
+  if (epilogue) applyEpilogue(backend, heap, outAt, m, co, epilogue);
   return out;
 }
 
@@ -270,17 +321,8 @@ function applyEpilogue(
 }
 
 /** The input gradient of a convolution: dX[N, H, W, Ci] from dY[N, OH, OW, Co] and the filter. */
-export function gemmConvInputGrad(
-  backend: WasmBackend,
-  dy: tf.TensorInfo,
-  filter: tf.TensorInfo,
-  info: Info,
-): tf.TensorInfo | null {
-  const threads = pool;
-  if (!threads) return null;
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow } = info;
-  const { outChannels: co, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
-  const { top, left } = info.padInfo;
+function gemmConvInputGrad(c: Conv, dy: tf.TensorInfo, filter: tf.TensorInfo): tf.TensorInfo | null {
+  const { threads, backend, n, h, w, ci, oh, ow, co, kh, kw, sh, sw, top, left } = c;
   const panels = Math.ceil(ci / 8);
   const ci8 = panels * 8;
   const mod = (a: number, s: number) => ((a % s) + s) % s;
@@ -300,44 +342,30 @@ export function gemmConvInputGrad(
     }
   }
 
-  const layout = new Layout();
-  const zeros = layout.take(co + 4);
+  const layout = new Layout(co + 4);
   const DY = layout.take(n * oh * ow * co);
   const WS = layout.take(ci % 8 === 0 ? kh * kw * ci * co : 0); // the filter, copied for packT8
   const C = layout.take((n * h * w + 4) * ci8); // 4 spare rows for blocks' padding
-  const regions = phases.map((ph) => {
-    const blocks = Math.ceil(ph.rows / 4);
-    return {
-      blocks,
-      B: layout.take(panels * ph.taps.length * co * 8),
-      ind: layout.take(blocks * ph.taps.length * 4),
-      cind: layout.take(blocks * 4),
-    };
-  });
-  const call = startCall(
-    threads,
-    backend,
-    layout,
-    [n, h, w, ci],
-    { at: zeros, floats: co + 4 },
-    { tensor: dy, at: DY },
-  );
+  const products = phases.map((ph) => layout.product(ph.rows, ph.taps.length, co, panels));
+  const call = startCall(threads, backend, layout, [n, h, w, ci], dy, DY);
   if (!call) return null;
-  const { out, heap, f, p } = call;
-  const wAt = wordOffset(backend, filter);
-  if (ci % 8 === 0) f.set(heap.subarray(wAt, wAt + kh * kw * ci * co), WS / 4);
-  const spare = C + n * h * w * ci8 * 4;
-  const dims: [number, number, number, number, number] = [n, h, w, sh, sw];
+  const { out, outAt, heap, f, p } = call;
+  if (ci % 8 === 0) copyIn(backend, call, filter, WS);
+  const spare = { at: C + n * h * w * ci8 * 4, step: 0 };
 
   phases.forEach((ph, i) => {
-    const { blocks, B, ind, cind } = regions[i]!;
-    const taps = ph.taps.length;
+    const g = products[i]!;
+    const { taps, B } = g;
     if (taps === 0) {
       // No tap reaches these pixels (a 1×1 filter with stride 2): their gradient is zero.
-      forPhaseRows(ph, dims, (_, iy, ix, img) => {
-        const at = C / 4 + ((img * h + iy) * w + ix) * ci8;
-        f.fill(0, at, at + ci8);
-      });
+      for (let img = 0; img < n; img++) {
+        for (let iy = ph.py; iy < h; iy += sh) {
+          for (let ix = ph.px; ix < w; ix += sw) {
+            const at = C / 4 + ((img * h + iy) * w + ix) * ci8;
+            f.fill(0, at, at + ci8);
+          }
+        }
+      }
       return;
     }
     // B: per tap the filter's [ci, co] matrix transposed, in panels of 8 input channels.
@@ -355,7 +383,7 @@ export function gemmConvInputGrad(
     }
     for (let t = 0; t < taps && ci % 8 !== 0; t++) {
       const [ky, kx] = ph.taps[t]!;
-      const src = wAt + (ky * kw + kx) * ci * co;
+      const src = wordOffset(backend, filter) + (ky * kw + kx) * ci * co;
       const geometry = { rows: co, cols: ci, rowStep: 1, colStep: co, panelStep: taps * co * 8 };
       packPanels(heap, src, f, B / 4 + t * co * 8, geometry);
     }
@@ -370,89 +398,26 @@ export function gemmConvInputGrad(
       }
     }
     const rowsPerImage = Math.ceil((h - ph.py) / sh);
-    writeIndirection(p, { ind, cind, taps, zeros }, n * rowsPerImage, colAt, (line, rowAt) => {
-      const img = Math.floor(line / rowsPerImage);
-      const iy = ph.py + (line % rowsPerImage) * sh;
+    const line = (l: number, rowAt: Int32Array) => {
+      const img = Math.floor(l / rowsPerImage);
+      const iy = ph.py + (l % rowsPerImage) * sh;
       for (let t = 0; t < taps; t++) {
         const y = iy + top - ph.taps[t]![0];
         rowAt[t] = y >= 0 && y / sh < oh ? DY + (img * oh + y / sh) * ow * co * 4 : -1;
       }
       return { at: C + ((img * h + iy) * w + ph.px) * ci8 * 4, step: sw * ci8 * 4 };
-    });
-    for (let row = ph.rows; row < blocks * 4; row++) {
-      p[cind / 4 + row] = spare;
-      for (let t = 0; t < taps; t++) p[ind / 4 + ((row >> 2) * taps + t) * 4 + (row & 3)] = zeros;
-    }
-    product(threads, { ind, cind, blocks, taps, kc: co, B, panels });
+    };
+    product(threads, p, layout.zeros, g, { colAt, line, spare });
   });
 
-  copyRows(f, C / 4, heapFloats(backend), wordOffset(backend, out), n * h * w, ci, ci8, ci);
+  copyRows(f, C / 4, heap, outAt, n * h * w, ci, ci8, ci);
   kernelPathTaken('gemm.inputGrad');
   return out;
 }
 
-/**
- * Writes the pointer tables of a product (see `product`) whose rows run over `lines` lines of
- * `colAt.length / taps` columns each: `line(i, rowAt)` fills each tap's byte offset of line i's
- * source row (-1 in the padding) and returns where its results go (the first column, and the step
- * between columns); `colAt[j·taps + t]` is column j's offset within the row for tap t (-1 in the
- * padding). Either part -1 points the tap at zeros. Computing the two parts apart, once per line
- * and once per column, keeps the per-pointer work to an add: building the tables pixel by pixel
- * cost more than the product on small channel counts (a 7×7 layer on 3 channels).
- */
-function writeIndirection(
-  p: Int32Array,
-  g: { ind: number; cind: number; taps: number; zeros: number },
-  lines: number,
-  colAt: Int32Array,
-  line: (i: number, rowAt: Int32Array) => { at: number; step: number },
-): void {
-  const { taps, zeros } = g;
-  const ind = g.ind >> 2;
-  const cind = g.cind >> 2;
-  const cols = colAt.length / taps;
-  const rowAt = new Int32Array(taps);
-  let row = 0;
-  for (let i = 0; i < lines; i++) {
-    const { at, step } = line(i, rowAt);
-    for (let j = 0; j < cols; j++, row++) {
-      p[cind + row] = at + j * step;
-      const base = ind + (row >> 2) * taps * 4 + (row & 3);
-      for (let t = 0; t < taps; t++) {
-        const r = rowAt[t]!;
-        const c = colAt[j * taps + t]!;
-        p[base + t * 4] = (r | c) < 0 ? zeros : r + c;
-      }
-    }
-  }
-}
-
-/** Calls `each(row, iy, ix, image)` for the rows of one stride phase, in row order. */
-function forPhaseRows(
-  ph: { py: number; px: number },
-  [n, h, w, sh, sw]: [number, number, number, number, number],
-  each: (row: number, iy: number, ix: number, img: number) => void,
-): void {
-  let row = 0;
-  for (let img = 0; img < n; img++) {
-    for (let iy = ph.py; iy < h; iy += sh) {
-      for (let ix = ph.px; ix < w; ix += sw) each(row++, iy, ix, img);
-    }
-  }
-}
-
 /** The filter gradient: dW[KH, KW, Ci, Co] from x[N, H, W, Ci] and dY[N, OH, OW, Co]. */
-export function gemmConvFilterGrad(
-  backend: WasmBackend,
-  x: tf.TensorInfo,
-  dy: tf.TensorInfo,
-  info: Info,
-): tf.TensorInfo | null {
-  const threads = pool;
-  if (!threads) return null;
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow } = info;
-  const { outChannels: co, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
-  const { top, left } = info.padInfo;
+function gemmConvFilterGrad(c: Conv, x: tf.TensorInfo, dy: tf.TensorInfo): tf.TensorInfo | null {
+  const { threads, backend, n, h, w, ci, oh, ow, co, kh, kw, sh, sw, top, left } = c;
   const taps = kh * kw;
   const m = n * oh * ow;
   const cb = Math.ceil(ci / 4);
@@ -460,27 +425,19 @@ export function gemmConvFilterGrad(
   const panels = Math.ceil(co / 8);
   const co8 = panels * 8;
 
-  const layout = new Layout();
-  const zeros = layout.take(ci4 + 4);
+  const layout = new Layout(ci4 + 4);
+  const zeros = layout.zeros;
   const X = layout.take(n * h * w * ci);
   const DY = layout.take(m * co8);
   const OUT = layout.take(taps * ci4 * co8);
   const xind = layout.take(taps * m);
   // Rows summed per pass over the tiles: their input pixels stay in the L1 cache meanwhile.
   const chunk = Math.min(1024, Math.max(32, Math.round(2048 / ci)));
-  const call = startCall(
-    threads,
-    backend,
-    layout,
-    [kh, kw, ci, co],
-    { at: zeros, floats: ci4 + 4 },
-    { tensor: x, at: X },
-  );
+  const call = startCall(threads, backend, layout, [kh, kw, ci, co], x, X);
   if (!call) return null;
-  const { out, heap, f, p } = call;
-  const dyAt = wordOffset(backend, dy);
+  const { out, outAt, heap, f, p } = call;
   if (co8 !== co) f.fill(0, DY / 4, DY / 4 + m * co8);
-  copyRows(heap, dyAt, f, DY / 4, m, co, co, co8);
+  copyRows(heap, wordOffset(backend, dy), f, DY / 4, m, co, co, co8);
   for (let t = 0; t < taps; t++) {
     const ky = Math.floor(t / kw);
     const kx = t % kw;
@@ -512,44 +469,36 @@ export function gemmConvFilterGrad(
       chunk,
     })),
   );
-  const dst = heapFloats(backend);
-  const outAt = wordOffset(backend, out);
   for (let t = 0; t < taps; t++)
-    copyRows(f, OUT / 4 + t * ci4 * co8, dst, outAt + t * ci * co, ci, co, co8, co);
+    copyRows(f, OUT / 4 + t * ci4 * co8, heap, outAt + t * ci * co, ci, co, co8, co);
   kernelPathTaken('gemm.filterGrad');
   return out;
 }
 
-/** Whether `x` is float32 NHWC with a unit dilation: what these loops compute. */
-function applies(
-  inputs: tf.TensorInfo[],
-  attrs: { dataFormat?: string; dilations?: number | number[] },
-): boolean {
-  const d = attrs.dilations;
-  const dilated = Array.isArray(d) ? d.some((v) => v !== 1) : d !== undefined && d !== 1;
-  const nhwc =
-    attrs.dataFormat === undefined || attrs.dataFormat === 'NHWC' || attrs.dataFormat === 'channelsLast';
-  return pool !== null && nhwc && !dilated && inputs.every((t) => t.dtype === 'float32');
-}
-
-type ConvAttrs = tf.Conv2DAttrs & Partial<tf.FusedConv2DAttrs>;
+type ConvAttrs = Pick<tf.Conv2DAttrs, 'strides' | 'pad' | 'dimRoundingMode'> & {
+  dataFormat?: string;
+  dilations?: number | number[];
+};
 type Shape4 = [number, number, number, number];
 
-/** A convolution's geometry (output size, padding) from its input and filter shapes. */
-function geometry(
-  xShape: number[],
-  filterShape: number[],
-  a: Pick<tf.Conv2DAttrs, 'strides' | 'pad' | 'dimRoundingMode'>,
-): Info {
-  return tf.backend_util.computeConv2DInfo(
-    xShape as Shape4,
-    filterShape as Shape4,
-    a.strides,
-    1,
-    a.pad,
-    a.dimRoundingMode,
-  );
+/**
+ * A call's convolution (its threads, backend, geometry, and its sizes under short names) where
+ * these loops compute it: float32 NHWC with a unit dilation, threads started; else null.
+ */
+function convOf(args: { backend: unknown }, inputs: tf.TensorInfo[], shapes: number[][], a: ConvAttrs) {
+  const d = a.dilations;
+  const dilated = Array.isArray(d) ? d.some((v) => v !== 1) : d !== undefined && d !== 1;
+  const nhwc = a.dataFormat === undefined || a.dataFormat === 'NHWC' || a.dataFormat === 'channelsLast';
+  if (!pool || !nhwc || dilated || !inputs.every((t) => t.dtype === 'float32')) return null;
+  const [xShape, filterShape] = shapes as [Shape4, Shape4];
+  const info = tf.backend_util.computeConv2DInfo(xShape, filterShape, a.strides, 1, a.pad, a.dimRoundingMode);
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow } = info;
+  const { outChannels: co, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const { top, left } = info.padInfo;
+  const backend = args.backend as WasmBackend;
+  return { threads: pool, backend, info, n, h, w, ci, oh, ow, co, kh, kw, sh, sw, top, left };
 }
+type Conv = NonNullable<ReturnType<typeof convOf>>;
 
 /** Conv2D / FusedConv2D on the loops above where they apply, else `original`. */
 export function gemmConv(original: tf.KernelFunc): tf.KernelFunc {
@@ -558,16 +507,15 @@ export function gemmConv(original: tf.KernelFunc): tf.KernelFunc {
       string,
       tf.TensorInfo | undefined
     >;
-    const a = args.attrs as unknown as ConvAttrs;
+    const a = args.attrs as unknown as tf.Conv2DAttrs & Partial<tf.FusedConv2DAttrs>;
     const activation = a.activation ?? 'linear';
     if (!x || !filter || preluActivationWeights || !['linear', 'relu'].includes(activation))
       return original(args);
-    if (!applies([x, filter], a) || x.shape.length !== 4) return original(args);
+    if (x.shape.length !== 4) return original(args);
     if (bias && bias.shape.reduce((p, v) => p * v, 1) !== filter.shape[3]) return original(args);
-    const info = geometry(x.shape, filter.shape, a);
+    const c = convOf(args, [x, filter], [x.shape, filter.shape], a);
     const epilogue = bias || activation === 'relu' ? { bias, relu: activation === 'relu' } : undefined;
-    const out = gemmConvForward(args.backend as unknown as WasmBackend, x, filter, info, epilogue);
-    return out ?? original(args);
+    return (c && gemmConvForward(c, x, filter, epilogue)) ?? original(args);
   };
 }
 
@@ -579,11 +527,11 @@ export function gemmInputGrad(original: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const { dy, filter } = args.inputs as Record<string, tf.TensorInfo>;
     const a = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
-    if (!dy || !filter || !applies([dy, filter], a)) return original(args);
-    const info = geometry(a.inputShape, filter.shape, a);
-    const backend = args.backend as unknown as WasmBackend;
-    if (inputGradProductPays(info)) return inputGradByProduct(backend, dy, filter, info);
-    return gemmConvInputGrad(backend, dy, filter, info) ?? original(args);
+    if (!dy || !filter) return original(args);
+    const c = convOf(args, [dy, filter], [a.inputShape, filter.shape], a);
+    if (!c) return original(args);
+    if (inputGradProductPays(c.info)) return inputGradByProduct(c.backend, dy, filter, c.info);
+    return gemmConvInputGrad(c, dy, filter) ?? original(args);
   };
 }
 
@@ -592,8 +540,8 @@ export function gemmFilterGrad(original: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const { x, dy } = args.inputs as Record<string, tf.TensorInfo>;
     const a = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
-    if (!x || !dy || !applies([x, dy], a)) return original(args);
-    const info = geometry(x.shape, a.filterShape, a);
-    return gemmConvFilterGrad(args.backend as unknown as WasmBackend, x, dy, info) ?? original(args);
+    if (!x || !dy) return original(args);
+    const c = convOf(args, [x, dy], [x.shape, a.filterShape], a);
+    return (c && gemmConvFilterGrad(c, x, dy)) ?? original(args);
   };
 }
