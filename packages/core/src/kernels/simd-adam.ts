@@ -6,12 +6,16 @@ import {
   F32X4_SPLAT,
   F32X4_SQRT,
   F32X4_SUB,
+  forLoop,
   get,
   I32,
+  I32_ADD,
+  I32_SHL,
+  i32,
+  locals,
   moduleBytes,
   moduleOverHeap,
   set,
-  V128,
   vload,
   vstore,
   WA,
@@ -55,8 +59,8 @@ const I = 16;
 const END = 17;
 const SPLAT = 18; // v128 locals 18..25, the factors splatted
 
-const load = (base: number) => [...get(base), ...get(I), 0x6a, ...vload()];
-const store = (base: number, value: number[]) => [...get(base), ...get(I), 0x6a, ...value, ...vstore()];
+const load = (base: number) => [...get(base), ...get(I), ...I32_ADD, ...vload()];
+const store = (base: number, value: number[]) => [...get(base), ...get(I), ...I32_ADD, ...value, ...vstore()];
 const [SQRT, ADD, SUB, MUL, DIV] = [F32X4_SQRT, F32X4_ADD, F32X4_SUB, F32X4_MUL, F32X4_DIV];
 const factor = (k: number) => get(SPLAT + k);
 const [B1, OB1, B2, OB2, C, EPS, STEP, DECAY] = [0, 1, 2, 3, 4, 5, 6, 7];
@@ -64,17 +68,13 @@ const [B1, OB1, B2, OB2, C, EPS, STEP, DECAY] = [0, 1, 2, 3, 4, 5, 6, 7];
 function body(): number[] {
   const code: number[] = [];
   for (let k = 0; k < 8; k++) code.push(...get(FACTOR + k), ...F32X4_SPLAT, ...set(SPLAT + k));
-  // end = (n & ~3) · 4 bytes; i = 0
-  code.push(...get(N), 0x41, 0x7c, 0x71, 0x41, 2, 0x74, ...set(END), 0x41, 0, ...set(I));
-  code.push(0x02, 0x40, 0x03, 0x40); // block, loop
-  code.push(...get(I), ...get(END), 0x4f, 0x0d, 1); // br_if out when i >= end (unsigned)
+  // end = (n & ~3) · 4 bytes
+  code.push(...get(N), ...i32(-4), 0x71, ...i32(2), ...I32_SHL, ...set(END));
   // m' → mOut
   const mNew = [...factor(B1), ...load(M), ...MUL, ...factor(OB1), ...load(G), ...MUL, ...ADD];
-  code.push(...store(MO, mNew));
   // v' → vOut
   const g = load(G);
   const vNew = [...factor(B2), ...load(V), ...MUL, ...factor(OB2), ...g, ...g, ...MUL, ...MUL, ...ADD];
-  code.push(...store(VO, vNew));
   // p' from m', v' as stored (read back: same float32 values)
   const denom = [...load(VO), ...SQRT, ...factor(C), ...MUL, ...factor(EPS), ...ADD];
   const pNew = [
@@ -88,22 +88,21 @@ function body(): number[] {
     ...MUL,
     ...SUB,
   ];
-  code.push(...store(PO, pNew));
-  code.push(...get(I), 0x41, 16, 0x6a, ...set(I), 0x0c, 0, 0x0b, 0x0b); // i += 16; br loop; end; end
-  return code;
+  // 4 values (16 bytes) a step
+  return [
+    ...code,
+    ...forLoop(I, i32(0), get(END), 16, [...store(MO, mNew), ...store(VO, vNew), ...store(PO, pNew)]),
+  ];
 }
 
 /** The module's bytes: imports env.memory, exports `adam`. */
-export function adamModuleBytes(): Uint8Array {
+function adamModuleBytes(): Uint8Array {
   const params = [...new Array<number>(8).fill(I32), ...new Array<number>(8).fill(F32)];
   return moduleBytes([
     {
       name: 'adam',
       params,
-      locals: [
-        [2, I32],
-        [8, V128],
-      ],
+      locals: locals(2, 8),
       code: body(),
     },
   ]);

@@ -6,15 +6,13 @@ import {
   F32X4_MUL,
   F32X4_SPLAT,
   F32X4_SUB,
-  forLoop,
   get,
   I32,
-  I32_ADD,
-  i32,
+  locals,
   moduleBytes,
   moduleOverHeap,
+  rowLoop,
   set,
-  V128,
   V128_ZERO,
   vload,
   vstore,
@@ -53,12 +51,6 @@ export interface BatchNormLoops {
 
 const vec = (ptr: number, q: number) => [...get(ptr), ...vload(16 * q)];
 
-/** A loop over rows with `pointers` advanced by the row stride after each row. */
-function rowLoop(r: number, rows: number, stride: number, pointers: number[], body: number[]): number[] {
-  const advance = pointers.flatMap((p) => [...get(p), ...get(stride), ...I32_ADD, ...set(p)]);
-  return [...i32(0), ...set(r), ...forLoop(r, get(rows), 1, [...body, ...advance])];
-}
-
 function sqdev(lanes: number): WasmFunction {
   const [X, ROWS, STRIDE, MEAN, OUT, D] = [0, 1, 2, 3, 4, 5];
   const [R, D4, T, ACC, M] = [6, 7, 8, 9, 9 + lanes];
@@ -75,10 +67,7 @@ function sqdev(lanes: number): WasmFunction {
   return {
     name: `sqdev${4 * lanes}`,
     params: [I32, I32, I32, I32, I32, F32],
-    locals: [
-      [1, I32],
-      [2 + 2 * lanes, V128],
-    ],
+    locals: locals(1, 2 + 2 * lanes),
     code,
   };
 }
@@ -111,10 +100,7 @@ function dsums(lanes: number): WasmFunction {
   return {
     name: `dsums${4 * lanes}`,
     params: [I32, I32, I32, I32, I32, I32, I32],
-    locals: [
-      [1, I32],
-      [1 + 3 * lanes, V128],
-    ],
+    locals: locals(1, 1 + 3 * lanes),
     code,
   };
 }
@@ -157,15 +143,12 @@ function affine(lanes: number, withZ: boolean): WasmFunction {
   return {
     name: `${withZ ? 'affine2_' : 'affine'}${4 * lanes}`,
     params: new Array<number>(nParams).fill(I32),
-    locals: [
-      [1, I32],
-      [4 * lanes, V128],
-    ],
+    locals: locals(1, 4 * lanes),
     code,
   };
 }
 
-export function batchNormModuleBytes(): Uint8Array {
+function batchNormModuleBytes(): Uint8Array {
   return moduleBytes(
     [4, 1].flatMap((lanes) => [sqdev(lanes), dsums(lanes), affine(lanes, false), affine(lanes, true)]),
   );

@@ -1,6 +1,7 @@
 import {
   F32X4_ADD,
   F32X4_MUL,
+  forLoop,
   get,
   I32,
   I32_ADD,
@@ -8,11 +9,11 @@ import {
   I32_MUL,
   I32_SHL,
   i32,
+  locals,
   moduleBytes,
   set,
   simd,
   uleb,
-  V128,
   V128_ZERO,
   vload,
   vstore,
@@ -109,6 +110,11 @@ const loop = (body: number[]) => [0x02, 0x40, 0x03, 0x40, ...body, 0x0c, 0, 0x0b
 /** br_if out of the enclosing block when a >= b (unsigned). */
 const exitIf = (a: number[], b: number[]) => [...a, ...b, ...I32_GE_U, 0x0d, 1];
 const inc = (local: number, by: number[]) => [...get(local), ...by, ...I32_ADD, ...set(local)];
+/** A gemm function: its parameters, all i32, in `GEMM_PARAMS` order, then `locals`. */
+function gemmFunction(name: GemmFunction, locals: [number, number][], code: number[]): WasmFunction {
+  return { name, params: GEMM_PARAMS[name].map(() => I32), locals, code };
+}
+
 const zeroAcc = (acc: number) => Array.from({ length: 8 }, (_, q) => [...V128_ZERO, ...set(acc + q)]).flat();
 
 function igemm(): WasmFunction {
@@ -150,8 +156,7 @@ function igemm(): WasmFunction {
   const panelStep: number[] = [
     ...zeroAcc(ACC),
     ...[...get(B), ...get(J), ...get(PB), ...I32_MUL, ...I32_ADD, ...set(BP)],
-    ...[...i32(0), ...set(T)],
-    ...loop([...exitIf(get(T), get(P)), ...tapStep, ...inc(T, i32(1))]),
+    ...forLoop(T, i32(0), get(P), 1, tapStep),
     ...[...get(CIND), ...get(MB), ...i32(4), ...I32_SHL, ...I32_ADD, ...set(Q)],
   ];
   for (let r = 0; r < 4; r++) {
@@ -164,32 +169,12 @@ function igemm(): WasmFunction {
     ...[...get(P), ...get(KC), ...I32_MUL, ...i32(5), ...I32_SHL, ...set(PB)],
     // blocks outer (B streams, A stays in cache) or panels outer (a panel of B stays in cache)
     ...[...get(PANELS_OUTER), 0x04, 0x40],
-    ...[...i32(0), ...set(J)],
-    ...loop([
-      ...exitIf(get(J), get(PANELS)),
-      ...[...get(MB0), ...set(MB)],
-      ...loop([...exitIf(get(MB), get(MB1)), ...panelStep, ...inc(MB, i32(1))]),
-      ...inc(J, i32(1)),
-    ]),
+    ...forLoop(J, i32(0), get(PANELS), 1, forLoop(MB, get(MB0), get(MB1), 1, panelStep)),
     0x05,
-    ...[...get(MB0), ...set(MB)],
-    ...loop([
-      ...exitIf(get(MB), get(MB1)),
-      ...[...i32(0), ...set(J)],
-      ...loop([...exitIf(get(J), get(PANELS)), ...panelStep, ...inc(J, i32(1))]),
-      ...inc(MB, i32(1)),
-    ]),
+    ...forLoop(MB, get(MB0), get(MB1), 1, forLoop(J, i32(0), get(PANELS), 1, panelStep)),
     0x0b,
   ];
-  return {
-    name: 'igemm',
-    params: GEMM_PARAMS.igemm.map(() => I32),
-    locals: [
-      [12, I32],
-      [11, V128],
-    ],
-    code,
-  };
+  return gemmFunction('igemm', locals(12, 11), code);
 }
 
 function wgrad(): WasmFunction {
@@ -269,15 +254,7 @@ function wgrad(): WasmFunction {
     ...loop([...exitIf(get(XP), get(XEND)), ...mStep]),
     ...storeTile,
   ];
-  const pass = [
-    ...[...i32(0), ...set(J)],
-    ...loop([
-      ...exitIf(get(J), get(PANELS)),
-      ...[...get(T0), ...set(T)],
-      ...loop([...exitIf(get(T), get(T1)), ...taskStep, ...inc(T, i32(1))]),
-      ...inc(J, i32(1)),
-    ]),
-  ];
+  const pass = forLoop(J, i32(0), get(PANELS), 1, forLoop(T, get(T0), get(T1), 1, taskStep));
   // m0 = 0; while m0 < M: m1 = min(m0 + chunk, M); pass; accumulate = 1; m0 = m1
   const SELECT = [0x1b];
   const I32_LT_U = [0x49];
@@ -291,15 +268,7 @@ function wgrad(): WasmFunction {
       ...[...i32(1), ...set(ACCUM), ...get(M1), ...set(M0)],
     ]),
   ];
-  return {
-    name: 'wgrad',
-    params: GEMM_PARAMS.wgrad.map(() => I32),
-    locals: [
-      [11, I32],
-      [11, V128],
-    ],
-    code,
-  };
+  return gemmFunction('wgrad', locals(11, 11), code);
 }
 
 /**
@@ -322,20 +291,10 @@ function pack8(): WasmFunction {
   ];
   const row = [
     ...[...get(DST), ...get(R), ...i32(5), ...I32_SHL, ...I32_ADD, ...set(D)],
-    ...[...i32(0), ...set(J)],
-    ...loop([
-      ...exitIf(get(J), get(N)),
-      ...copy,
-      ...inc(S, i32(32)),
-      ...inc(D, get(PANEL)),
-      ...inc(J, i32(8)),
-    ]),
+    ...forLoop(J, i32(0), get(N), 8, [...copy, ...inc(S, i32(32)), ...inc(D, get(PANEL))]),
   ];
-  const code = [
-    ...[...get(SRC), ...set(S), ...i32(0), ...set(R)],
-    ...loop([...exitIf(get(R), get(ROWS)), ...row, ...inc(R, i32(1))]),
-  ];
-  return { name: 'pack8', params: GEMM_PARAMS.pack8.map(() => I32), locals: [[4, I32]], code };
+  const code = [...get(SRC), ...set(S), ...forLoop(R, i32(0), get(ROWS), 1, row)];
+  return gemmFunction('pack8', locals(4), code);
 }
 
 /**
@@ -355,14 +314,10 @@ function packT8(): WasmFunction {
     // D = dst + (i >> 3)·panel + (i & 7)·4
     ...[...get(DST), ...get(I), ...i32(3), ...I32_SHR_U, ...get(PANEL), ...I32_MUL, ...I32_ADD],
     ...[...get(I), ...i32(7), ...I32_AND, ...i32(2), ...I32_SHL, ...I32_ADD, ...set(D)],
-    ...[...i32(0), ...set(C)],
-    ...loop([...exitIf(get(C), get(CO)), ...inner, ...inc(C, i32(1))]),
+    ...forLoop(C, i32(0), get(CO), 1, inner),
   ];
-  const code = [
-    ...[...get(SRC), ...set(S), ...i32(0), ...set(I)],
-    ...loop([...exitIf(get(I), get(CI)), ...row, ...inc(I, i32(1))]),
-  ];
-  return { name: 'packT8', params: GEMM_PARAMS.packT8.map(() => I32), locals: [[4, I32]], code };
+  const code = [...get(SRC), ...set(S), ...forLoop(I, i32(0), get(CI), 1, row)];
+  return gemmFunction('packT8', locals(4), code);
 }
 
 /** The module: imports env.memory (shared between the threads that run it), exports igemm, wgrad, pack8, packT8. */

@@ -3,14 +3,13 @@ import {
   F32X4_ADD,
   F32X4_DIV,
   F32X4_SPLAT,
-  forLoop,
   get,
   I32,
-  I32_ADD,
+  locals,
   moduleBytes,
   moduleOverHeap,
+  rowLoop,
   set,
-  V128,
   V128_ZERO,
   vload,
   vstore,
@@ -38,23 +37,19 @@ function columnBlock(lanes: number): WasmFunction {
   for (let q = 0; q < lanes; q++) {
     row.push(...get(ACC + q), ...get(X), ...vload(16 * q), ...F32X4_ADD, ...set(ACC + q));
   }
-  row.push(...get(X), ...get(STRIDE), ...I32_ADD, ...set(X));
-  code.push(0x41, 0, ...set(R), ...forLoop(R, get(ROWS), 1, row));
+  code.push(...rowLoop(R, ROWS, STRIDE, [X], row));
   for (let q = 0; q < lanes; q++) {
     code.push(...get(OUT), ...get(ACC + q), ...get(D4), ...F32X4_DIV, ...vstore(16 * q));
   }
   return {
     name: `sum${4 * lanes}`,
     params: [I32, I32, I32, I32, F32],
-    locals: [
-      [1, I32],
-      [1 + lanes, V128],
-    ],
+    locals: locals(1, 1 + lanes),
     code,
   };
 }
 
-export function reduceModuleBytes(): Uint8Array {
+function reduceModuleBytes(): Uint8Array {
   return moduleBytes([columnBlock(4), columnBlock(1)]);
 }
 

@@ -1,7 +1,8 @@
 /**
  * A few WebAssembly encodings, enough to assemble the small SIMD modules skingan runs over tfjs'
- * WASM heap (simd-adam.ts, simd-reduce.ts): each module imports the backend's memory as env.memory
- * and exports functions whose parameters are byte offsets, counts and float factors.
+ * WASM heap (simd-adam.ts, simd-reduce.ts, simd-batch-norm.ts) and over the convolutions' shared
+ * memory (simd-gemm.ts): each module imports a memory as env.memory and exports functions whose
+ * parameters are byte offsets, counts and float factors.
  */
 
 export const I32 = 0x7f;
@@ -19,7 +20,7 @@ export function uleb(n: number): number[] {
   return out;
 }
 
-export function sleb(n: number): number[] {
+function sleb(n: number): number[] {
   const out: number[] = [];
   for (;;) {
     const byte = n & 0x7f;
@@ -34,7 +35,7 @@ export const simd = (op: number) => [0xfd, ...uleb(op)];
 export const get = (i: number) => [0x20, i];
 export const set = (i: number) => [0x21, i];
 export const i32 = (n: number) => [0x41, ...sleb(n)];
-export const [I32_ADD, I32_SUB, I32_MUL, I32_SHL, I32_GE_U] = [[0x6a], [0x6b], [0x6c], [0x74], [0x4f]];
+export const [I32_ADD, I32_MUL, I32_SHL, I32_GE_U] = [[0x6a], [0x6c], [0x74], [0x4f]];
 /** v128.load / v128.store with a constant byte offset (16-byte alignment hint). */
 export const vload = (offset = 0) => [...simd(0x00), 4, ...uleb(offset)];
 export const vstore = (offset = 0) => [...simd(0x0b), 4, ...uleb(offset)];
@@ -45,11 +46,19 @@ export const [F32X4_SPLAT, F32X4_SQRT, F32X4_ADD, F32X4_SUB, F32X4_MUL, F32X4_DI
 export const V128_ZERO = [...simd(0x0c), ...new Array<number>(16).fill(0)];
 
 /**
- * `block { loop { br_if (counter >= end) out; …body…; counter += step; br loop } }`, counters as
- * unsigned i32 locals.
+ * `counter = from; block { loop { br_if (counter >= end) out; …body…; counter += step; br loop } }`,
+ * counters as unsigned i32 locals.
  */
-export function forLoop(counter: number, end: number[], step: number, body: number[]): number[] {
+export function forLoop(
+  counter: number,
+  from: number[],
+  end: number[],
+  step: number,
+  body: number[],
+): number[] {
   return [
+    ...from,
+    ...set(counter),
     ...[0x02, 0x40, 0x03, 0x40],
     ...get(counter),
     ...end,
@@ -63,6 +72,27 @@ export function forLoop(counter: number, end: number[], step: number, body: numb
     ...[0x0c, 0, 0x0b, 0x0b],
   ];
 }
+
+/** A loop over `rows` rows (a local) that advances the `pointers` by `stride` bytes (a local) after each. */
+export function rowLoop(
+  r: number,
+  rows: number,
+  stride: number,
+  pointers: number[],
+  body: number[],
+): number[] {
+  const advance = pointers.flatMap((p) => [...get(p), ...get(stride), ...I32_ADD, ...set(p)]);
+  return forLoop(r, i32(0), get(rows), 1, [...body, ...advance]);
+}
+
+/** Local declarations: `i32s` i32 locals, then `v128s` v128 ones. */
+export const locals = (i32s: number, v128s = 0): [number, number][] =>
+  v128s
+    ? [
+        [i32s, I32],
+        [v128s, V128],
+      ]
+    : [[i32s, I32]];
 
 export interface WasmFunction {
   name: string;
@@ -116,7 +146,7 @@ export const WA = (
  * Instantiates `bytes` over the WASM backend's own memory and returns its exports, or null where
  * that cannot be had (no exported memory, a shared one, a runtime without WebAssembly SIMD).
  */
-export function instantiateOverHeap(
+function instantiateOverHeap(
   wasm: unknown,
   bytes: Uint8Array,
 ): { memory: WasmMemory; exports: Record<string, unknown> } | null {
