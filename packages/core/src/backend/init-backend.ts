@@ -105,17 +105,13 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     { name: 'cpu', usable: true, reason: 'pure JavaScript (slow: for checks only)' },
   ];
 
-  let chosen: BackendCandidate;
-  if (forced) {
-    chosen = candidates.find((c) => c.name === forced)!;
-    if (!chosen.usable) {
-      throw new SkinganError(`backend "${forced}" was asked for but is not usable: ${chosen.reason}`, {
-        code: 'BACKEND',
-        hint: 'run `skingan doctor` for details, or choose another backend with SKINGAN_BACKEND',
-      });
-    }
-  } else {
-    chosen = candidates.find((c) => c.usable)!;
+  // (wasm and cpu are always usable: only a forced backend can be unusable)
+  const chosen = candidates.find((c) => (forced ? c.name === forced : c.usable))!;
+  if (!chosen.usable) {
+    throw new SkinganError(`backend "${forced}" was asked for but is not usable: ${chosen.reason}`, {
+      code: 'BACKEND',
+      hint: 'run `skingan doctor` for details, or choose another backend with SKINGAN_BACKEND',
+    });
   }
 
   const tfBackend = chosen.name === 'node' || chosen.name === 'node-gpu' ? 'tensorflow' : chosen.name;
@@ -126,17 +122,15 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     throw new SkinganError(`tfjs could not initialize the ${tfBackend} backend`, { code: 'BACKEND' });
   }
   await tf.ready();
-  if (tfBackend === 'cpu') silenceCpuNodeHint();
+  // tfjs' cpu backend prints a multi-line hint on first use in Node; our one-line choice replaces it.
+  if (tfBackend === 'cpu') silenceCpuFirstUseHint(tf.backend());
   const { added: addedKernels, replaced: replacedKernels } = registerTrainingKernels(tfBackend);
 
   const simd = tfBackend === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : null;
   // tfjs' own WASM threads need a browser's workers; skingan's convolution loops split each call
   // over helper threads of one shared memory instead (gemm-conv.ts).
-  let threads = tfBackend === 'cpu' ? 1 : cpus().length;
-  if (threadsWanted !== undefined) {
-    threads = threadsWanted;
-    if (process.env.SKINGAN_GEMM !== '0') startGemmThreads(threads - 1);
-  }
+  const threads = threadsWanted ?? (tfBackend === 'cpu' ? 1 : cpus().length);
+  if (threadsWanted !== undefined && process.env.SKINGAN_GEMM !== '0') startGemmThreads(threads - 1);
   const why = forced ? `forced by ${options.backend ? 'option' : 'SKINGAN_BACKEND'}` : chosen.reason;
   const skipped = candidates
     .slice(0, candidates.indexOf(chosen))
@@ -174,11 +168,6 @@ function wasmThreads(option: number | undefined): number {
     });
   }
   return value;
-}
-
-/** tfjs' cpu backend prints a multi-line hint on first use in Node; our one-line choice replaces it. */
-function silenceCpuNodeHint(): void {
-  silenceCpuFirstUseHint(tf.backend());
 }
 
 /** Total memory and CPU count, for doctor and memory estimates. */

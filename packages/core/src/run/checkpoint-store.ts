@@ -82,11 +82,7 @@ export class CheckpointStore {
       await fs.rm(tmp, { recursive: true, force: true });
       throw diskFull(e, final);
     }
-    await writeJsonAtomic(join(this.dir, LATEST), {
-      step: content.step,
-      epoch: content.epoch,
-      dir: stepDir(content.step),
-    });
+    await this.pointLatestAt(content);
     await this.prune();
     return { step: content.step, epoch: content.epoch, dir: final };
   }
@@ -109,12 +105,12 @@ export class CheckpointStore {
       (t) => JSON.parse(t) as { step?: number },
       () => undefined,
     );
-    if (current?.step === latest.step) return;
-    await writeJsonAtomic(join(this.dir, LATEST), {
-      step: latest.step,
-      epoch: latest.epoch,
-      dir: stepDir(latest.step),
-    });
+    if (current?.step !== latest.step) await this.pointLatestAt(latest);
+  }
+
+  /** Writes `latest.json` naming the checkpoint of `ref.step`. */
+  private async pointLatestAt({ step, epoch }: { step: number; epoch: number }): Promise<void> {
+    await writeJsonAtomic(join(this.dir, LATEST), { step, epoch, dir: stepDir(step) });
   }
 
   /** Complete checkpoints, oldest first (a folder counts only once its manifest is in place). */
@@ -146,25 +142,21 @@ export class CheckpointStore {
     } = {},
   ): Promise<{ step: number; epoch: number; models: Record<string, tf.LayersModel>; state: S }> {
     const manifestPath = join(ref.dir, MANIFEST);
+    const bad = (message: string, more?: { hint: string; cause?: unknown }) =>
+      new SkinganError(message, { code: 'BAD_CHECKPOINT', file: manifestPath, ...more });
     let m: Manifest<S>;
     try {
       m = JSON.parse(await fs.readFile(manifestPath, 'utf8')) as Manifest<S>;
     } catch (e) {
-      throw new SkinganError('checkpoint manifest is missing or unreadable', {
-        code: 'BAD_CHECKPOINT',
-        file: manifestPath,
+      throw bad('checkpoint manifest is missing or unreadable', {
         hint: 'start without --resume, or delete this checkpoint folder to fall back to the one before',
         cause: e,
       });
     }
     if (!READABLE_FORMATS.has(m.format)) {
-      throw new SkinganError(
+      throw bad(
         `checkpoint is in format ${m.format ?? '(none)'}; this version of skingan reads ${[...READABLE_FORMATS].join(' and ')}`,
-        {
-          code: 'BAD_CHECKPOINT',
-          file: manifestPath,
-          hint: 'resume with the skingan version that wrote it, or start the run again without --resume',
-        },
+        { hint: 'resume with the skingan version that wrote it, or start the run again without --resume' },
       );
     }
     const models: Record<string, tf.LayersModel> = {};
@@ -181,19 +173,11 @@ export class CheckpointStore {
     }
     for (const name of Object.keys(into.models ?? {})) {
       if (!m.models.includes(name) && !into.optional?.includes(name)) {
-        throw new SkinganError(`checkpoint has no network "${name}"`, {
-          code: 'BAD_CHECKPOINT',
-          file: manifestPath,
-        });
+        throw bad(`checkpoint has no network "${name}"`);
       }
     }
     for (const [name, opt] of Object.entries(into.optimizers ?? {})) {
-      if (!m.optimizers.includes(name)) {
-        throw new SkinganError(`checkpoint has no state for optimizer "${name}"`, {
-          code: 'BAD_CHECKPOINT',
-          file: manifestPath,
-        });
-      }
+      if (!m.optimizers.includes(name)) throw bad(`checkpoint has no state for optimizer "${name}"`);
       const weights = await readTensors(join(ref.dir, 'optimizers'), name);
       try {
         await opt.setWeights(weights);
@@ -227,15 +211,8 @@ export class CheckpointStore {
     }
     const latest = await this.latest();
     if (!moved.length) return { moved, latest };
-    if (latest) {
-      await writeJsonAtomic(join(this.dir, LATEST), {
-        step: latest.step,
-        epoch: latest.epoch,
-        dir: stepDir(latest.step),
-      });
-    } else {
-      await fs.rm(join(this.dir, LATEST), { force: true });
-    }
+    if (latest) await this.pointLatestAt(latest);
+    else await fs.rm(join(this.dir, LATEST), { force: true });
     return { moved, latest };
   }
 

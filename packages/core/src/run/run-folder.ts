@@ -117,7 +117,7 @@ export class RunFolder<C = unknown> {
         hint: 'pass --resume to continue it, or choose another --out folder',
       });
     }
-    let config = options.config;
+    const config = options.config;
     const previous = exists ? await readRunJson(abs) : undefined;
     if (exists) {
       const raw: unknown = JSON.parse(await fs.readFile(configPath, 'utf8'));
@@ -136,7 +136,6 @@ export class RunFolder<C = unknown> {
         const changed = compareConfig(saved, options.config, resumable);
         if (!changed.length) throw divergedResumeError(abs, previous.divergence, options.retuneKeys ?? []);
       }
-      config = options.config;
     }
     const run = new RunFolder<C>(abs, config, lock, options.keepCheckpoints);
     // What a killed process left half-written, and a latest.json it had no time to move.
@@ -267,13 +266,9 @@ export class RunFolder<C = unknown> {
       latest !== undefined && !kept.some((r) => r.type === 'checkpoint' && r.step === latest.step);
     if (unlogged) kept.push({ type: 'checkpoint', step: latest.step, epoch: latest.epoch, path: latest.dir });
     if (unlogged || kept.length !== records.length) {
-      await writeJsonLines(this.metricsPath, kept);
+      await writeFileAtomic(this.metricsPath, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
     }
   }
-}
-
-async function writeJsonLines(path: string, records: unknown[]): Promise<void> {
-  await writeFileAtomic(path, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
 }
 
 async function readRunJson(dir: string): Promise<RunJson | undefined> {
