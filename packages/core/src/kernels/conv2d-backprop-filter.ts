@@ -36,7 +36,7 @@ export const conv2DBackpropFilter: tf.KernelFunc = ({ inputs, backend, attrs }) 
 
   const wasm = backend as unknown as WasmBackend;
   const conv = unfoldPays(x.shape[0]!)
-    ? unfoldedConv(wasm, x, dy, { kh, kw, sh, sw, top, left, outHeight, outWidth })
+    ? unfoldedConv(wasm, x, dy, info)
     : batchAsChannelsConv(backend, x, dy, { sh, sw, top, bottom, left, right });
   // conv: [ci, >=kh, >=kw, co]
   let cropped = conv;
@@ -95,20 +95,13 @@ function unfoldedConv(
   backend: WasmBackend,
   x: tf.TensorInfo,
   dy: tf.TensorInfo,
-  g: {
-    kh: number;
-    kw: number;
-    sh: number;
-    sw: number;
-    top: number;
-    left: number;
-    outHeight: number;
-    outWidth: number;
-  },
+  info: tf.backend_util.Conv2DInfo,
 ): tf.TensorInfo {
   const [n, H, W, ci] = x.shape as [number, number, number, number];
   const co = dy.shape[3]!;
-  const { kh, kw, sh, sw, top, left, outHeight: oh, outWidth: ow } = g;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const { outHeight: oh, outWidth: ow, padInfo } = info;
+  const { top, left } = padInfo;
   const hp = (oh - 1) * sh + kh; // the padded rows the forward pass read
   const xT = callKernel('Transpose', backend, { x }, { perm: [3, 1, 0, 2] }); // [ci, H, n, W]
   const X = backend.makeOutput([ci, hp, kw, n * ow], 'float32');

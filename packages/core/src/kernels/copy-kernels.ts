@@ -32,7 +32,7 @@ export function heapSlice(original: tf.KernelFunc): tf.KernelFunc {
     ];
     const backend = args.backend as unknown as WasmBackend;
     const out = backend.makeOutput(z, x.dtype);
-    const total = z.reduce((p, q) => p * q, 1);
+    const total = tf.util.sizeFromShape(z);
     if (total === 0) return out;
     const shape = x.shape;
     const rank = shape.length;
@@ -85,12 +85,12 @@ function concatInto(
   return out;
 }
 
-const product = (xs: readonly number[]) => xs.reduce((p, q) => p * q, 1);
-
 /** The backend's Concat, one copy per row and input. */
 export function heapConcat(original: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
-    const inputs = (args.inputs as unknown as tf.TensorInfo[]).filter((t) => product(t.shape) > 0);
+    const inputs = (args.inputs as unknown as tf.TensorInfo[]).filter(
+      (t) => tf.util.sizeFromShape(t.shape) > 0,
+    );
     if (inputs.length < 2 || !inputs.every((t) => fourBytes(t.dtype) && t.dtype === inputs[0]!.dtype)) {
       return original(args);
     }
@@ -98,8 +98,8 @@ export function heapConcat(original: tf.KernelFunc): tf.KernelFunc {
     const shapes = inputs.map((t) => t.shape);
     tf.backend_util.assertParamsConsistent(shapes, axis);
     const outShape = tf.backend_util.computeOutShape(shapes, axis);
-    const outer = product(outShape.slice(0, axis));
-    const runs = shapes.map((s) => product(s.slice(axis)));
+    const outer = tf.util.sizeFromShape(outShape.slice(0, axis));
+    const runs = shapes.map((s) => tf.util.sizeFromShape(s.slice(axis)));
     return concatInto(args.backend as unknown as WasmBackend, inputs, outShape, outer, runs);
   };
 }
@@ -121,12 +121,12 @@ export function heapPack(original: tf.KernelFunc): tf.KernelFunc {
     const { axis } = args.attrs as unknown as tf.PackAttrs;
     const a = axis < 0 ? axis + first.shape.length + 1 : axis;
     const outShape = [...first.shape.slice(0, a), inputs.length, ...first.shape.slice(a)];
-    const run = product(first.shape.slice(a));
+    const run = tf.util.sizeFromShape(first.shape.slice(a));
     return concatInto(
       args.backend as unknown as WasmBackend,
       inputs,
       outShape,
-      product(first.shape.slice(0, a)),
+      tf.util.sizeFromShape(first.shape.slice(0, a)),
       inputs.map(() => run),
     );
   };

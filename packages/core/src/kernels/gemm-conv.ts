@@ -205,8 +205,7 @@ interface Call {
 /** Copies `tensor` from the backend's heap to byte offset `at` of the shared memory. */
 function copyIn(backend: WasmBackend, call: Call, tensor: tf.TensorInfo, at: number): void {
   const from = wordOffset(backend, tensor);
-  const size = tensor.shape.reduce((a, b) => a * b, 1);
-  call.f.set(call.heap.subarray(from, from + size), at / 4);
+  call.f.set(call.heap.subarray(from, from + tf.util.sizeFromShape(tensor.shape)), at / 4);
 }
 
 /**
@@ -512,7 +511,7 @@ export function gemmConv(original: tf.KernelFunc): tf.KernelFunc {
     if (!x || !filter || preluActivationWeights || !['linear', 'relu'].includes(activation))
       return original(args);
     if (x.shape.length !== 4) return original(args);
-    if (bias && bias.shape.reduce((p, v) => p * v, 1) !== filter.shape[3]) return original(args);
+    if (bias && tf.util.sizeFromShape(bias.shape) !== filter.shape[3]) return original(args);
     const c = convOf(args, [x, filter], [x.shape, filter.shape], a);
     const epilogue = bias || activation === 'relu' ? { bias, relu: activation === 'relu' } : undefined;
     return (c && gemmConvForward(c, x, filter, epilogue)) ?? original(args);
