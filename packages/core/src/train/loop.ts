@@ -286,10 +286,7 @@ export class TrainingLoop<B> implements LoopContext {
       elapsedMs: performance.now() - started,
     };
     for (const c of this.callbacks) await c.afterEpoch?.(this, e);
-    this.epoch++;
-    this.stepInEpoch = 0;
-    this.epochSums = {};
-    this.epochSteps = 0;
+    this.advanceTo(this.epoch + 1);
   }
 
   private async fire(hook: Hook): Promise<void> {
