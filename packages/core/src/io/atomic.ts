@@ -128,18 +128,14 @@ export async function replaceDirAtomic(dir: string, fill: (tmp: string) => Promi
  * in a `.old` sibling: put it back. Returns whether `dir` exists afterwards.
  */
 export async function recoverDir(dir: string): Promise<boolean> {
-  try {
-    await fs.access(dir);
-    return true;
-  } catch {
-    const parent = dirname(dir);
-    const prefix = `.${basename(dir)}.old-`;
-    const entries = await fs.readdir(parent).catch(() => [] as string[]);
-    const old = entries.find((e) => e.startsWith(prefix));
-    if (!old) return false;
-    await fs.rename(join(parent, old), dir);
-    return true;
-  }
+  if (await pathExists(dir)) return true;
+  const parent = dirname(dir);
+  const prefix = `.${basename(dir)}.old-`;
+  const entries = await fs.readdir(parent).catch(() => [] as string[]);
+  const old = entries.find((e) => e.startsWith(prefix));
+  if (!old) return false;
+  await fs.rename(join(parent, old), dir);
+  return true;
 }
 
 export async function pathExists(path: string): Promise<boolean> {
