@@ -115,8 +115,6 @@ export function selfCheck(): InternalCheck[] {
       name: 'Engine.registryFactory',
       ok: typeof engine.registryFactory === 'object' && engine.registryFactory !== null,
     },
-  ];
-  checks.push(
     {
       name: `layers.BatchNormalization.{${BATCH_NORM_FIELDS.join(',')}}`,
       ok: hasFields(tf.layers.batchNormalization({}), [1, 2, 2, 3], BATCH_NORM_FIELDS),
@@ -125,7 +123,7 @@ export function selfCheck(): InternalCheck[] {
       name: `layers.Conv2D.{${CONV2D_FIELDS.join(',')}}`,
       ok: hasFields(tf.layers.conv2d({ filters: 1, kernelSize: 1 }), [1, 2, 2, 3], CONV2D_FIELDS),
     },
-  );
+  ];
   if (tf.getBackend() === 'wasm') {
     const b = tf.backend() as unknown as Partial<WasmBackendInternals>;
     const map = b.dataIdMap as Partial<WasmBackendInternals['dataIdMap']> | undefined;

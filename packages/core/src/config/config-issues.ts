@@ -116,35 +116,26 @@ export function parseConfig<S extends z.ZodType>(
 /** A config file's JSON object; a missing file, invalid JSON, an array or a scalar is a usage error naming the file. */
 export async function readConfigFile(path: string): Promise<Record<string, unknown>> {
   const file = resolve(path);
+  const usage = (message: string, more: { cause?: unknown; hint?: string }) =>
+    new SkinganError(message, { code: 'USAGE', file, ...more });
   let text: string;
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (e) {
     const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new SkinganError(
-      missing ? 'config file not found' : `cannot read the config file: ${(e as Error).message}`,
-      {
-        code: 'USAGE',
-        file,
-        cause: e,
-      },
-    );
+    throw usage(missing ? 'config file not found' : `cannot read the config file: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new SkinganError(`config file is not valid JSON: ${(e as Error).message}`, {
-      code: 'USAGE',
-      file,
-      cause: e,
-    });
+    throw usage(`config file is not valid JSON: ${(e as Error).message}`, { cause: e });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     const kind = Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
-    throw new SkinganError(`a config file holds one JSON object of settings, not ${kind}`, {
-      code: 'USAGE',
-      file,
+    throw usage(`a config file holds one JSON object of settings, not ${kind}`, {
       hint: 'write the settings as {"key": value, …}',
     });
   }

@@ -13,11 +13,6 @@ export interface NamedTensor {
 const MODEL_JSON = 'model.json';
 const WEIGHTS_BIN = 'weights.bin';
 
-function toArrayBuffer(data: tf.io.WeightData | undefined): ArrayBuffer {
-  if (data === undefined) return new ArrayBuffer(0);
-  return tf.io.CompositeArrayBuffer.join(data);
-}
-
 /**
  * A tfjs IOHandler that saves to and loads from a directory (`model.json` + `weights.bin`) with
  * nothing but `node:fs`: tfjs' own `file://` handler exists only in tfjs-node. Saves replace the
@@ -32,7 +27,7 @@ export function fileSystem(dir: string): tf.io.IOHandler {
       if (artifacts.modelTopology instanceof ArrayBuffer) {
         throw new SkinganError('binary model topologies are not supported', { code: 'INTERNAL' });
       }
-      const weights = toArrayBuffer(artifacts.weightData);
+      const weights = tf.io.CompositeArrayBuffer.join(artifacts.weightData); // empty without weights
       const modelJson: tf.io.ModelJSON = {
         modelTopology: artifacts.modelTopology as tf.io.ModelJSON['modelTopology'],
         format: artifacts.format,
