@@ -86,19 +86,19 @@ export class Rng {
 
   /** A float32 tensor of standard normals drawn from this stream (backend-independent). */
   normalTensor<R extends tf.Rank = tf.Rank>(shape: readonly number[], mean = 0, std = 1): tf.Tensor<R> {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const values = new Float32Array(n);
-    for (let i = 0; i < n; i++) values[i] = mean + std * this.normal();
-    return tf.tensor(values, [...shape], 'float32') as unknown as tf.Tensor<R>;
+    return tensorOf<R>(shape, () => mean + std * this.normal());
   }
 
   /** A float32 tensor uniform in [lo, hi). */
   uniformTensor<R extends tf.Rank = tf.Rank>(shape: readonly number[], lo = 0, hi = 1): tf.Tensor<R> {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const values = new Float32Array(n);
-    for (let i = 0; i < n; i++) values[i] = lo + (hi - lo) * this.float();
-    return tf.tensor(values, [...shape], 'float32') as unknown as tf.Tensor<R>;
+    return tensorOf<R>(shape, () => lo + (hi - lo) * this.float());
   }
+}
+
+/** A float32 tensor of `draw()`s, in row-major order. */
+function tensorOf<R extends tf.Rank>(shape: readonly number[], draw: () => number): tf.Tensor<R> {
+  const values = Float32Array.from({ length: tf.util.sizeFromShape([...shape]) }, draw);
+  return tf.tensor(values, [...shape], 'float32') as unknown as tf.Tensor<R>;
 }
 
 /** cyrb128: spreads any string over four 32-bit words. */
