@@ -106,6 +106,25 @@ function rank1(acc: number, r: number, s: number, b0: number, b1: number): numbe
   ];
 }
 
+/** 8 floats from the address `at` pushes into the v128 locals `v`, `v + 1`. */
+const load8 = (at: number[], v: number) => [
+  ...at,
+  ...vload(0),
+  ...set(v),
+  ...at,
+  ...vload(16),
+  ...set(v + 1),
+];
+/** The v128 locals `v`, `v + 1` to 8 floats at the address `at` pushes. */
+const store8 = (at: number[], v: number) => [
+  ...at,
+  ...get(v),
+  ...vstore(0),
+  ...at,
+  ...get(v + 1),
+  ...vstore(16),
+];
+
 const loop = (body: number[]) => [0x02, 0x40, 0x03, 0x40, ...body, 0x0c, 0, 0x0b, 0x0b];
 /** br_if out of the enclosing block when a >= b (unsigned). */
 const exitIf = (a: number[], b: number[]) => [...a, ...b, ...I32_GE_U, 0x0d, 1];
@@ -133,7 +152,7 @@ function igemm(): WasmFunction {
   // locals
   const [MB, J, T, A0, AEND, BP, PB, KB, Q] = [9, 10, 11, 12, 16, 17, 18, 19, 20];
   const [ACC, B0, B1, S] = [21, 29, 30, 31];
-  const kStep: number[] = [...get(BP), ...vload(0), ...set(B0), ...get(BP), ...vload(16), ...set(B1)];
+  const kStep = load8(get(BP), B0);
   for (let r = 0; r < 4; r++) kStep.push(...get(A0 + r), ...SPLAT_LOAD(), ...rank1(ACC, r, S, B0, B1));
   for (let r = 0; r < 4; r++) kStep.push(...inc(A0 + r, i32(4)));
   kStep.push(...inc(BP, i32(32)));
@@ -162,7 +181,7 @@ function igemm(): WasmFunction {
   for (let r = 0; r < 4; r++) {
     // the row pointer plus j·32 bytes
     const at = [...get(Q), ...I32_LOAD(4 * r), ...get(J), ...i32(5), ...I32_SHL, ...I32_ADD];
-    panelStep.push(...at, ...get(ACC + 2 * r), ...vstore(0), ...at, ...get(ACC + 2 * r + 1), ...vstore(16));
+    panelStep.push(...store8(at, ACC + 2 * r));
   }
   const code: number[] = [
     ...[...get(KC), ...i32(2), ...I32_SHL, ...set(KB)],
@@ -197,7 +216,7 @@ function wgrad(): WasmFunction {
   const [ACC, B0, B1, S] = [22, 30, 31, 32];
   const mStep: number[] = [
     ...[...get(XP), ...I32_LOAD(), ...get(CI), ...I32_ADD, ...set(X)],
-    ...[...get(DYP), ...vload(0), ...set(B0), ...get(DYP), ...vload(16), ...set(B1)],
+    ...load8(get(DYP), B0),
   ];
   for (let r = 0; r < 4; r++) mStep.push(...get(X), ...SPLAT_LOAD(4 * r), ...rank1(ACC, r, S, B0, B1));
   mStep.push(...inc(XP, i32(4)), ...inc(DYP, get(DYS)));
@@ -212,22 +231,8 @@ function wgrad(): WasmFunction {
   const loadTile: number[] = [];
   const storeTile: number[] = [];
   for (let r = 0; r < 4; r++) {
-    loadTile.push(
-      ...row(r),
-      ...vload(0),
-      ...set(ACC + 2 * r),
-      ...row(r),
-      ...vload(16),
-      ...set(ACC + 2 * r + 1),
-    );
-    storeTile.push(
-      ...row(r),
-      ...get(ACC + 2 * r),
-      ...vstore(0),
-      ...row(r),
-      ...get(ACC + 2 * r + 1),
-      ...vstore(16),
-    );
+    loadTile.push(...load8(row(r), ACC + 2 * r));
+    storeTile.push(...store8(row(r), ACC + 2 * r));
   }
   const taskStep: number[] = [
     ...tile,
