@@ -107,23 +107,13 @@ function rank1(acc: number, r: number, s: number, b0: number, b1: number): numbe
 }
 
 /** 8 floats from the address `at` pushes into the v128 locals `v`, `v + 1`. */
-const load8 = (at: number[], v: number) => [
-  ...at,
-  ...vload(0),
-  ...set(v),
-  ...at,
-  ...vload(16),
-  ...set(v + 1),
-];
+function load8(at: number[], v: number): number[] {
+  return [...at, ...vload(0), ...set(v), ...at, ...vload(16), ...set(v + 1)];
+}
 /** The v128 locals `v`, `v + 1` to 8 floats at the address `at` pushes. */
-const store8 = (at: number[], v: number) => [
-  ...at,
-  ...get(v),
-  ...vstore(0),
-  ...at,
-  ...get(v + 1),
-  ...vstore(16),
-];
+function store8(at: number[], v: number): number[] {
+  return [...at, ...get(v), ...vstore(0), ...at, ...get(v + 1), ...vstore(16)];
+}
 
 const loop = (body: number[]) => [0x02, 0x40, 0x03, 0x40, ...body, 0x0c, 0, 0x0b, 0x0b];
 /** br_if out of the enclosing block when a >= b (unsigned). */
