@@ -106,7 +106,7 @@ function ranges(n: number, parts: number): [number, number][] {
 type Product = ReturnType<Layout['product']>;
 
 /**
- * Where a product's rows read and write. Its rows run over lines of `colAt.length / taps` columns:
+ * Where a product's rows read and write. Its rows run over lines of `cols` columns:
  * `line(i, rowAt)` fills each tap's byte offset of line i's source row (-1 in the padding) and
  * returns where its results go (the first column, and the step between columns); `colAt[j·taps + t]`
  * is column j's offset within the row for tap t (-1 in the padding). Either part -1 points the tap
@@ -114,6 +114,7 @@ type Product = ReturnType<Layout['product']>;
  * `spare.step` bytes apart.
  */
 interface Rows {
+  cols: number;
   colAt: Int32Array;
   line: (i: number, rowAt: Int32Array) => { at: number; step: number };
   spare: { at: number; step: number };
@@ -130,12 +131,11 @@ function product(
   p: Int32Array,
   zeros: number,
   g: Product,
-  { colAt, line, spare }: Rows,
+  { cols, colAt, line, spare }: Rows,
 ): void {
   const { taps, blocks } = g;
   const ind = g.ind >> 2;
   const cind = g.cind >> 2;
-  const cols = colAt.length / taps;
   const rowAt = new Int32Array(taps);
   let row = 0;
   for (let i = 0; row < g.rows; i++) {
@@ -291,8 +291,8 @@ function gemmConvForward(
     }
     return { at: C + i * ow * co8 * 4, step: co8 * 4 };
   };
-  // Rows past m read zeros into spare rows of C.
-  product(threads, p, layout.zeros, g, { colAt, line, spare: { at: C + m * co8 * 4, step: co8 * 4 } });
+  const spare = { at: C + m * co8 * 4, step: co8 * 4 }; // rows past m: spare rows of C
+  product(threads, p, layout.zeros, g, { cols: ow, colAt, line, spare });
   kernelPathTaken('gemm.forward');
 
   copyRows(f, C / 4, heap, outAt, m, co, co8, co);
@@ -354,19 +354,8 @@ function gemmConvInputGrad(c: Conv, dy: tf.TensorInfo, filter: tf.TensorInfo): t
 
   phases.forEach((ph, i) => {
     const g = products[i]!;
+    // (A phase no tap reaches, of a 1×1 filter with stride 2, sums nothing: its rows get zeros.)
     const { taps, B } = g;
-    if (taps === 0) {
-      // No tap reaches these pixels (a 1×1 filter with stride 2): their gradient is zero.
-      for (let img = 0; img < n; img++) {
-        for (let iy = ph.py; iy < h; iy += sh) {
-          for (let ix = ph.px; ix < w; ix += sw) {
-            const at = C / 4 + ((img * h + iy) * w + ix) * ci8;
-            f.fill(0, at, at + ci8);
-          }
-        }
-      }
-      return;
-    }
     // B: per tap the filter's [ci, co] matrix transposed, in panels of 8 input channels.
     if (ci % 8 === 0) {
       // a tap per thread at a time
@@ -406,7 +395,7 @@ function gemmConvInputGrad(c: Conv, dy: tf.TensorInfo, filter: tf.TensorInfo): t
       }
       return { at: C + ((img * h + iy) * w + ph.px) * ci8 * 4, step: sw * ci8 * 4 };
     };
-    product(threads, p, layout.zeros, g, { colAt, line, spare });
+    product(threads, p, layout.zeros, g, { cols, colAt, line, spare });
   });
 
   copyRows(f, C / 4, heap, outAt, n * h * w, ci, ci8, ci);
