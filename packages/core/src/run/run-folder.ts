@@ -117,7 +117,6 @@ export class RunFolder<C = unknown> {
         hint: 'pass --resume to continue it, or choose another --out folder',
       });
     }
-    const config = options.config;
     const previous = exists ? await readRunJson(abs) : undefined;
     if (exists) {
       const raw: unknown = JSON.parse(await fs.readFile(configPath, 'utf8'));
@@ -137,12 +136,12 @@ export class RunFolder<C = unknown> {
         if (!changed.length) throw divergedResumeError(abs, previous.divergence, options.retuneKeys ?? []);
       }
     }
-    const run = new RunFolder<C>(abs, config, lock, options.keepCheckpoints);
+    const run = new RunFolder<C>(abs, options.config, lock, options.keepCheckpoints);
     // What a killed process left half-written, and a latest.json it had no time to move.
     for (const d of [abs, run.samplesDir, run.checkpoints.dir]) await removeStaleTemps(d);
     // config.json first: a run killed before it leaves no visible entry (only the lock and a temp),
     // so the rerun sees an empty folder, not a "non-empty folder that is not a run".
-    await writeJsonAtomic(configPath, config);
+    await writeJsonAtomic(configPath, options.config);
     await fs.mkdir(run.samplesDir, { recursive: true });
     await fs.mkdir(run.checkpoints.dir, { recursive: true });
     if (exists) await run.checkpoints.syncLatest();
