@@ -350,6 +350,7 @@ function gemmConvInputGrad(c: Conv, dy: tf.TensorInfo, filter: tf.TensorInfo): t
   if (!call) return null;
   const { out, outAt, heap, f, p } = call;
   if (ci % 8 === 0) copyIn(backend, call, filter, WS);
+  const wAt = wordOffset(backend, filter);
   const spare = { at: C + n * h * w * ci8 * 4, step: 0 };
 
   phases.forEach((ph, i) => {
@@ -371,7 +372,7 @@ function gemmConvInputGrad(c: Conv, dy: tf.TensorInfo, filter: tf.TensorInfo): t
     }
     for (let t = 0; t < taps && ci % 8 !== 0; t++) {
       const [ky, kx] = ph.taps[t]!;
-      const src = wordOffset(backend, filter) + (ky * kw + kx) * ci * co;
+      const src = wAt + (ky * kw + kx) * ci * co;
       const geometry = { rows: co, cols: ci, rowStep: 1, colStep: co, panelStep: taps * co * 8 };
       packPanels(heap, src, f, B / 4 + t * co * 8, geometry);
     }
