@@ -126,13 +126,8 @@ interface Rows {
  * per-pointer work to an add: building the tables pixel by pixel cost more than the product on
  * small channel counts (a 7×7 layer on 3 channels).
  */
-function product(
-  threads: GemmThreads,
-  p: Int32Array,
-  zeros: number,
-  g: Product,
-  { cols, colAt, line, spare }: Rows,
-): void {
+function product(threads: GemmThreads, p: Int32Array, zeros: number, g: Product, rows: Rows): void {
+  const { cols, colAt, line, spare } = rows;
   const { taps, blocks } = g;
   const ind = g.ind >> 2;
   const cind = g.cind >> 2;
@@ -224,13 +219,8 @@ function startCall(
   const out = backend.makeOutput(outShape, 'float32');
   const f = new Float32Array(threads.memory.buffer);
   f.fill(0, layout.zeros / 4, layout.zeros / 4 + layout.zeroFloats);
-  const call = {
-    out,
-    outAt: wordOffset(backend, out),
-    heap: heapFloats(backend),
-    f,
-    p: new Int32Array(threads.memory.buffer),
-  };
+  const p = new Int32Array(threads.memory.buffer);
+  const call = { out, outAt: wordOffset(backend, out), heap: heapFloats(backend), f, p };
   copyIn(backend, call, input, inputAt);
   return call;
 }

@@ -49,13 +49,7 @@ export const V128_ZERO = [...simd(0x0c), ...new Array<number>(16).fill(0)];
  * `counter = from; block { loop { br_if (counter >= end) out; …body…; counter += step; br loop } }`,
  * counters as unsigned i32 locals.
  */
-export function forLoop(
-  counter: number,
-  from: number[],
-  end: number[],
-  step: number,
-  body: number[],
-): number[] {
+export function forLoop(counter: number, from: number[], end: number[], step: number, body: number[]) {
   return [
     ...from,
     ...set(counter),
@@ -74,25 +68,17 @@ export function forLoop(
 }
 
 /** A loop over `rows` rows (a local) that advances the `pointers` by `stride` bytes (a local) after each. */
-export function rowLoop(
-  r: number,
-  rows: number,
-  stride: number,
-  pointers: number[],
-  body: number[],
-): number[] {
+export function rowLoop(r: number, rows: number, stride: number, pointers: number[], body: number[]) {
   const advance = pointers.flatMap((p) => [...get(p), ...get(stride), ...I32_ADD, ...set(p)]);
   return forLoop(r, i32(0), get(rows), 1, [...body, ...advance]);
 }
 
 /** Local declarations: `i32s` i32 locals, then `v128s` v128 ones. */
-export const locals = (i32s: number, v128s = 0): [number, number][] =>
-  v128s
-    ? [
-        [i32s, I32],
-        [v128s, V128],
-      ]
-    : [[i32s, I32]];
+export function locals(i32s: number, v128s = 0): [number, number][] {
+  const groups: [number, number][] = [[i32s, I32]];
+  if (v128s) groups.push([v128s, V128]);
+  return groups;
+}
 
 export interface WasmFunction {
   name: string;
