@@ -88,11 +88,8 @@ function body(): number[] {
     ...MUL,
     ...SUB,
   ];
-  // 4 values (16 bytes) a step
-  return [
-    ...code,
-    ...forLoop(I, i32(0), get(END), 16, [...store(MO, mNew), ...store(VO, vNew), ...store(PO, pNew)]),
-  ];
+  const step = [...store(MO, mNew), ...store(VO, vNew), ...store(PO, pNew)]; // 4 values, 16 bytes
+  return [...code, ...forLoop(I, i32(0), get(END), 16, step)];
 }
 
 /** The module's bytes: imports env.memory, exports `adam`. */
