@@ -108,7 +108,7 @@ export class CheckpointStore {
     if (current?.step !== latest.step) await this.pointLatestAt(latest);
   }
 
-  /** Writes `latest.json` naming the checkpoint of `ref.step`. */
+  /** Writes `latest.json` naming the checkpoint of `step`. */
   private async pointLatestAt({ step, epoch }: { step: number; epoch: number }): Promise<void> {
     await writeJsonAtomic(join(this.dir, LATEST), { step, epoch, dir: stepDir(step) });
   }
