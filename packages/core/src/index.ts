@@ -144,7 +144,7 @@ export {
 } from './train/callback.js';
 export { CheckpointCallback, type CheckpointOptions } from './train/checkpoints.js';
 export { DivergenceCallback, type DivergenceCallbackOptions, divergedError } from './train/divergence.js';
-export { EarlyStopping } from './train/early-stopping.js';
+export { EarlyStopping, type EarlyStoppingOptions } from './train/early-stopping.js';
 export { EvalCallback } from './train/evaluation.js';
 export { type FitOptions, TrainingLoop } from './train/loop.js';
 export type { MonitoredState, MonitorOptions } from './train/monitored.js';
