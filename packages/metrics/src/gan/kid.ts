@@ -1,6 +1,6 @@
 import { Rng, SkinganError } from '@skingan/core';
 import { checkPair, type FeatureInput, type FeatureMatrix, toFeatureMatrix } from './feature-matrix.js';
-import { rowDot } from './linalg.js';
+import { dot, rowsOf } from './linalg.js';
 
 export interface KidOptions {
   /** Number of random subsets (default 100, as clean-fid and torch-fidelity). */
@@ -125,9 +125,11 @@ function polynomialKernel(d: number): Kernel {
 
 function kernelMatrix(a: FeatureMatrix, b: FeatureMatrix, k: Kernel, symmetric: boolean): Float64Array {
   const out = new Float64Array(a.rows * b.rows);
+  const ar = rowsOf(a);
+  const br = rowsOf(b);
   for (let i = 0; i < a.rows; i++) {
     for (let j = symmetric ? i : 0; j < b.rows; j++) {
-      const v = k(rowDot(a, i, b, j));
+      const v = k(dot(ar[i]!, br[j]!));
       out[i * b.rows + j] = v;
       if (symmetric) out[j * b.rows + i] = v;
     }
@@ -174,12 +176,14 @@ function mmd2Direct(
 ): number {
   const m = si.length;
   const n = sj.length;
+  const xr = rowsOf(x);
+  const yr = rowsOf(y);
   let xx = 0;
-  for (let a = 0; a < m; a++) for (let b = a + 1; b < m; b++) xx += k(rowDot(x, si[a]!, x, si[b]!));
+  for (let a = 0; a < m; a++) for (let b = a + 1; b < m; b++) xx += k(dot(xr[si[a]!]!, xr[si[b]!]!));
   let yy = 0;
-  for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) yy += k(rowDot(y, sj[a]!, y, sj[b]!));
+  for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) yy += k(dot(yr[sj[a]!]!, yr[sj[b]!]!));
   let xy = 0;
-  for (let a = 0; a < m; a++) for (let b = 0; b < n; b++) xy += k(rowDot(x, si[a]!, y, sj[b]!));
+  for (let a = 0; a < m; a++) for (let b = 0; b < n; b++) xy += k(dot(xr[si[a]!]!, yr[sj[b]!]!));
   return (2 * xx) / (m * (m - 1)) + (2 * yy) / (n * (n - 1)) - (2 * xy) / (m * n);
 }
 
