@@ -78,6 +78,7 @@ export { gemmThreadsReady } from './kernels/gemm-conv.js';
 export { COMPOSITE_KERNELS, registerTrainingKernels, type TrainingKernels } from './kernels/register.js';
 export { classIndex, ISIC2019, ISIC2019_NAMES, type LabelSpace, subLabelSpace } from './labels.js';
 export { addBias, withBias } from './layers/add-bias.js';
+export { type LayerArgs, lastAxis, layerConfig, single, singleShape } from './layers/layer-io.js';
 export {
   AdamW,
   type AdamWConfig,
