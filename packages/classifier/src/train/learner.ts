@@ -28,8 +28,9 @@ import {
 } from '@skingan/core';
 import { type ClassificationReport, classificationReport } from '@skingan/metrics';
 import * as tf from '@tensorflow/tfjs';
-import { ImageClassifier } from '../classifier.js';
+import type { ImageClassifier } from '../classifier.js';
 import { FASTAI_ADAM, fastaiParamGroups } from './adam.js';
+import { BEST_DIR, copyWeights, MODEL_DIR, readBest, setWeights, writeBest } from './best-model.js';
 import { FeatureCache, type LearnerBatch, PhaseFeatures } from './feature-cache.js';
 import { crossEntropy } from './loss.js';
 import { type LrFinderOptions, type LrFinderResult, lrFinderLoop } from './lr-find.js';
@@ -133,12 +134,6 @@ interface FitContext {
  */
 const BY_BALANCED_ACCURACY: MonitorOptions = { monitor: 'valBalancedAccuracy', mode: 'max', stateKey: null };
 
-const BEST_DIR = 'best';
-/** In `best/`: which epoch's weights it holds, checked on resume against the checkpoint's record. */
-const BEST_EPOCH_FILE = 'best-epoch.json';
-const MODEL_DIR = 'model';
-const RESTART_HINT = 'start the run again in a new folder (without --resume)';
-
 /**
  * Trains an `ImageClassifier` the fastai way: fastai's Adam (decoupled weight decay), one-cycle
  * learning rates and momentum, `fine_tune` (head first with the backbone frozen, then everything
@@ -225,7 +220,7 @@ export class Learner {
       // A new best: its weights kept in memory, and in best/ once the checkpoint naming it is written.
       saveBest: new SaveBest(BY_BALANCED_ACCURACY, (loop) => {
         tf.dispose(best.weights ?? []);
-        best.weights = this.snapshot();
+        best.weights = copyWeights(this.classifier);
         best.unsaved = loop.epoch;
       }),
       best,
@@ -236,7 +231,8 @@ export class Learner {
     try {
       const latest = resume && run ? await loop.resumeFrom(run.checkpoints) : undefined;
       if (latest && run) {
-        if (state.best) best.weights = await this.readBest(run.dir, state.best, latest.epoch);
+        if (state.best)
+          best.weights = await readBest(this.classifier, run.dir, state.best.epoch, latest.epoch);
         log?.(
           state.nextEpoch >= totalEpochs
             ? `the run has trained all ${totalEpochs} epochs already: nothing to resume`
@@ -259,7 +255,7 @@ export class Learner {
       }
       const stopped = result?.status === 'stopped';
       if (!stopped) {
-        if (best.weights) this.restore(best.weights);
+        if (best.weights) setWeights(this.classifier, best.weights);
         // A resume of a finished run trains nothing and leaves its model/ as it is.
         const trained = state.epochsDone > epochsBefore;
         if (run && (trained || !(await pathExists(join(run.dir, MODEL_DIR))))) {
@@ -351,12 +347,12 @@ export class Learner {
     };
     // best/ after the checkpoint that names it (a crash between leaves a checkpoint whose own
     // weights are the best, which a resume takes: see readBest), before the observers hear of it.
-    const writeBest: Callback = {
+    const bestOnDisk: Callback = {
       order: -5,
       onCheckpoint: async () => {
         const epoch = best.unsaved;
         best.unsaved = undefined;
-        if (run && epoch !== undefined) await this.saveBest(run.dir, epoch);
+        if (run && epoch !== undefined) await writeBest(this.classifier, run.dir, epoch);
       },
     };
     try {
@@ -388,7 +384,7 @@ export class Learner {
           saveBest,
           early,
           records,
-          writeBest,
+          bestOnDisk,
           run && metricsLog(run),
           observe(observer),
           // Every epoch's end, named by that epoch; a stop mid-epoch drops the epoch in progress.
@@ -539,7 +535,7 @@ export class Learner {
     } = {},
   ): Promise<LrFinderResult> {
     const frozen = options.frozen ?? false;
-    const saved = this.snapshot();
+    const saved = copyWeights(this.classifier);
     const savedOpt = await this.optimizer.getWeights();
     const optCopy = savedOpt.map((w) => ({ name: w.name, tensor: tf.clone(w.tensor) }));
     const cache =
@@ -568,7 +564,7 @@ export class Learner {
       }, options);
     } finally {
       cache?.dispose();
-      this.restore(saved);
+      setWeights(this.classifier, saved);
       tf.dispose(saved);
       await this.optimizer.setWeights(optCopy);
       tf.dispose(optCopy.map((w) => w.tensor));
@@ -587,93 +583,6 @@ export class Learner {
       `${what} features of ${cache.size} images computed once for the frozen backbone (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
     );
     return cache;
-  }
-
-  /** Copies of every weight (BatchNorm statistics included). */
-  private snapshot(): tf.Tensor[] {
-    return [...this.classifier.backbone.getWeights(), ...this.classifier.head.getWeights()].map((t) =>
-      tf.clone(t),
-    );
-  }
-
-  private restore(weights: tf.Tensor[]): void {
-    const n = this.classifier.backbone.getWeights().length;
-    this.classifier.backbone.setWeights(weights.slice(0, n));
-    this.classifier.head.setWeights(weights.slice(n));
-  }
-
-  /** Writes the current weights as `best/`, with the epoch they are from inside the same folder. */
-  private async saveBest(runDir: string, epoch: number): Promise<void> {
-    await this.classifier.save(join(runDir, BEST_DIR), { [BEST_EPOCH_FILE]: { epoch } });
-  }
-
-  /**
-   * The weights of the best epoch so far, for a resume: from `best/`, or from `model/` once the
-   * run has finished (it then holds the best weights and `best/` is gone). Missing or damaged, it
-   * fails: resuming without it would end with other weights than the result names.
-   */
-  private async readBest(runDir: string, record: EpochRecord, checkpointEpoch: number): Promise<tf.Tensor[]> {
-    const bestDir = join(runDir, BEST_DIR);
-    if (record.epoch === checkpointEpoch && !(await pathExists(join(runDir, MODEL_DIR)))) {
-      // The checkpoint resumed from is the best epoch's own: its weights are the best ones. best/
-      // may lag behind it (a crash right after the checkpoint): bring it up to date.
-      await this.saveBest(runDir, record.epoch);
-      return this.snapshot();
-    }
-    const modelDir = join(runDir, MODEL_DIR);
-    const dir = (await pathExists(bestDir)) ? bestDir : (await pathExists(modelDir)) ? modelDir : undefined;
-    const what = `the best model (epoch ${record.epoch + 1})`;
-    if (!dir) {
-      throw new SkinganError(`${what} is missing: neither best/ nor model/ is in the run`, {
-        code: 'BAD_CHECKPOINT',
-        file: runDir,
-        hint: RESTART_HINT,
-      });
-    }
-    if (dir === bestDir) {
-      // A best/ of another epoch than the checkpoint names (a checkpoint set aside after a
-      // divergence, or a damaged run): resuming would end with other weights than the result names.
-      const saved = await fs
-        .readFile(join(bestDir, BEST_EPOCH_FILE), 'utf8')
-        .then((t) => (JSON.parse(t) as { epoch: number }).epoch)
-        .catch(() => undefined);
-      if (saved !== undefined && saved !== record.epoch) {
-        throw new SkinganError(
-          `best/ holds epoch ${saved + 1}'s weights, but the checkpoint resumed from names epoch ${record.epoch + 1} as the best`,
-          {
-            code: 'BAD_CHECKPOINT',
-            file: bestDir,
-            hint: RESTART_HINT,
-          },
-        );
-      }
-    }
-    let c: ImageClassifier;
-    try {
-      c = await ImageClassifier.load(dir);
-    } catch (e) {
-      throw new SkinganError(`${what} cannot be read: ${e instanceof Error ? e.message : String(e)}`, {
-        code: 'BAD_CHECKPOINT',
-        file: dir,
-        hint: RESTART_HINT,
-        cause: e,
-      });
-    }
-    try {
-      const w = [...c.backbone.getWeights(), ...c.head.getWeights()];
-      const own = [...this.classifier.backbone.getWeights(), ...this.classifier.head.getWeights()];
-      const same = w.length === own.length && w.every((t, i) => t.shape.join() === own[i]!.shape.join());
-      if (!same) {
-        throw new SkinganError(`${what} is another network than this run's`, {
-          code: 'BAD_CHECKPOINT',
-          file: dir,
-          hint: RESTART_HINT,
-        });
-      }
-      return w.map((t) => tf.clone(t));
-    } finally {
-      c.dispose();
-    }
   }
 }
 
