@@ -6,8 +6,8 @@ import { ImageClassifier } from '../classifier.js';
 
 // The best epoch's weights on disk: `best/` while a run trains, `model/` once it has finished.
 
-export const BEST_DIR = 'best';
-export const MODEL_DIR = 'model';
+const BEST_DIR = 'best';
+const MODEL_DIR = 'model';
 /** In `best/`: which epoch's weights it holds, checked on resume against the checkpoint's record. */
 const BEST_EPOCH_FILE = 'best-epoch.json';
 
@@ -33,6 +33,17 @@ export async function writeBest(c: ImageClassifier, runDir: string, epoch: numbe
   await c.save(join(runDir, BEST_DIR), { [BEST_EPOCH_FILE]: { epoch } });
 }
 
+/** Whether the run has its final `model/` (it has finished once). */
+export function hasFinalModel(runDir: string): Promise<boolean> {
+  return pathExists(join(runDir, MODEL_DIR));
+}
+
+/** Writes the classifier (holding the best weights) as the run's final `model/`; `best/` goes. */
+export async function writeFinalModel(c: ImageClassifier, runDir: string): Promise<void> {
+  await c.save(join(runDir, MODEL_DIR));
+  await fs.rm(join(runDir, BEST_DIR), { recursive: true, force: true });
+}
+
 function badCheckpoint(message: string, file: string, cause?: unknown): SkinganError {
   return new SkinganError(message, {
     code: 'BAD_CHECKPOINT',
@@ -56,7 +67,7 @@ export async function readBest(
 ): Promise<tf.Tensor[]> {
   const bestDir = join(runDir, BEST_DIR);
   const modelDir = join(runDir, MODEL_DIR);
-  if (epoch === checkpointEpoch && !(await pathExists(modelDir))) {
+  if (epoch === checkpointEpoch && !(await hasFinalModel(runDir))) {
     // The checkpoint resumed from is the best epoch's own: its weights are the best ones. best/
     // may lag behind it (a crash right after the checkpoint): bring it up to date.
     await writeBest(c, runDir, epoch);

@@ -1,5 +1,3 @@
-import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
 import {
   AdamW,
   type BatchSource,
@@ -15,7 +13,6 @@ import {
   metricsLog,
   observe,
   ParamSchedule,
-  pathExists,
   Rng,
   type RngState,
   type RunFolder,
@@ -30,7 +27,14 @@ import { type ClassificationReport, classificationReport } from '@skingan/metric
 import * as tf from '@tensorflow/tfjs';
 import type { ImageClassifier } from '../classifier.js';
 import { FASTAI_ADAM, fastaiParamGroups } from './adam.js';
-import { BEST_DIR, copyWeights, MODEL_DIR, readBest, setWeights, writeBest } from './best-model.js';
+import {
+  copyWeights,
+  hasFinalModel,
+  readBest,
+  setWeights,
+  writeBest,
+  writeFinalModel,
+} from './best-model.js';
 import { FeatureCache, type LearnerBatch, PhaseFeatures } from './feature-cache.js';
 import { crossEntropy } from './loss.js';
 import { type LrFinderOptions, type LrFinderResult, lrFinderLoop } from './lr-find.js';
@@ -258,10 +262,8 @@ export class Learner {
         if (best.weights) setWeights(this.classifier, best.weights);
         // A resume of a finished run trains nothing and leaves its model/ as it is.
         const trained = state.epochsDone > epochsBefore;
-        if (run && (trained || !(await pathExists(join(run.dir, MODEL_DIR))))) {
-          await this.classifier.save(join(run.dir, MODEL_DIR));
-          await fs.rm(join(run.dir, BEST_DIR), { recursive: true, force: true });
-        }
+        if (run && (trained || !(await hasFinalModel(run.dir))))
+          await writeFinalModel(this.classifier, run.dir);
       }
       return {
         status: stopped ? 'stopped' : 'completed',
@@ -465,12 +467,10 @@ export class Learner {
         return crossEntropy(logits, input.labels, this.classWeights);
       }, vars);
       if (lr.length !== this.optimizer.groups.length) {
-        throw new SkinganError(
-          `${lr.length} learning rates for ${this.optimizer.groups.length} layer groups`,
-          {
-            code: 'INTERNAL',
-          },
-        );
+        const groups = this.optimizer.groups.length;
+        throw new SkinganError(`${lr.length} learning rates for ${groups} layer groups`, {
+          code: 'INTERNAL',
+        });
       }
       this.optimizer.beta1 = mom;
       lr.forEach((x, k) => {
