@@ -1,19 +1,13 @@
-import { type BootstrapOptions, bootstrap } from './bootstrap.js';
+import { type BootstrapOptions, bootstrap, type ConfidenceInterval } from './bootstrap.js';
 import { type Predictions, resampledReport, toPredictions } from './classification-intervals.js';
 import { type McNemarResult, mcnemarTest } from './mcnemar.js';
 
 /** B − A for a metric, with a paired percentile-bootstrap interval of the difference. */
-export interface PairedDifference {
+export interface PairedDifference extends Omit<ConfidenceInterval, 'estimate'> {
   a: number;
   b: number;
   /** b − a. */
   difference: number;
-  lower: number;
-  upper: number;
-  level: number;
-  resamples: number;
-  /** Resamples where the difference was undefined (left out). */
-  undefinedResamples: number;
   /** The interval excludes 0. */
   excludesZero: boolean;
 }
