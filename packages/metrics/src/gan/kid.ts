@@ -1,6 +1,6 @@
 import { Rng, SkinganError } from '@skingan/core';
 import { checkPair, type FeatureInput, type FeatureMatrix, toFeatureMatrix } from './feature-matrix.js';
-import { dot, rowsOf } from './linalg.js';
+import { crossProduct, dot, rowsOf } from './linalg.js';
 
 export interface KidOptions {
   /** Number of random subsets (default 100, as clean-fid and torch-fidelity). */
@@ -80,9 +80,9 @@ export function kidFromSubsets(
   const cache =
     r.rows * r.rows + g.rows * g.rows + r.rows * g.rows <= MAX_CACHED_KERNEL_ENTRIES
       ? {
-          rr: kernelMatrix(r, r, kernel, true),
-          gg: kernelMatrix(g, g, kernel, true),
-          rg: kernelMatrix(r, g, kernel, false),
+          rr: crossProduct(r, r, kernel, true),
+          gg: crossProduct(g, g, kernel, true),
+          rg: crossProduct(r, g, kernel),
         }
       : undefined;
   const values = subsets.map((s) => {
@@ -121,20 +121,6 @@ function polynomialKernel(d: number): Kernel {
     const t = dot / d + 1;
     return t * t * t;
   };
-}
-
-function kernelMatrix(a: FeatureMatrix, b: FeatureMatrix, k: Kernel, symmetric: boolean): Float64Array {
-  const out = new Float64Array(a.rows * b.rows);
-  const ar = rowsOf(a);
-  const br = rowsOf(b);
-  for (let i = 0; i < a.rows; i++) {
-    for (let j = symmetric ? i : 0; j < b.rows; j++) {
-      const v = k(dot(ar[i]!, br[j]!));
-      out[i * b.rows + j] = v;
-      if (symmetric) out[j * b.rows + i] = v;
-    }
-  }
-  return out;
 }
 
 /** (Σ_{i≠j} k(x_i,x_j))/(m(m−1)) + (Σ_{i≠j} k(y_i,y_j))/(n(n−1)) − 2 Σ k(x_i,y_j)/(mn). */

@@ -48,13 +48,25 @@ export function squaredDistance(x: Float64Array, y: Float64Array): number {
   return s;
 }
 
-/** `a · bᵀ` (a.rows × b.rows), row-major. */
-export function crossProduct(a: FeatureMatrix, b: FeatureMatrix): Float64Array {
+/**
+ * `a · bᵀ` (a.rows × b.rows), row-major, each entry through `f` (a kernel of the dot product).
+ * `symmetric` (b = a): computes the upper triangle and mirrors it.
+ */
+export function crossProduct(
+  a: FeatureMatrix,
+  b: FeatureMatrix,
+  f: (dot: number) => number = (d) => d,
+  symmetric = false,
+): Float64Array {
   const out = new Float64Array(a.rows * b.rows);
   const ar = rowsOf(a);
   const br = rowsOf(b);
   for (let i = 0; i < a.rows; i++) {
-    for (let j = 0; j < b.rows; j++) out[i * b.rows + j] = dot(ar[i]!, br[j]!);
+    for (let j = symmetric ? i : 0; j < b.rows; j++) {
+      const v = f(dot(ar[i]!, br[j]!));
+      out[i * b.rows + j] = v;
+      if (symmetric) out[j * b.rows + i] = v;
+    }
   }
   return out;
 }
