@@ -111,7 +111,7 @@ export const TrainingConfigSchema = z.strictObject({
   maxGeneratorAdvLoss: z.number().positive().default(20),
 });
 
-export const LabelSpaceSchema = z.strictObject({
+const LabelSpaceSchema = z.strictObject({
   name: z.string().min(1),
   classes: z.array(z.string().min(1)).min(2),
 });
@@ -135,21 +135,19 @@ export const AcganConfigSchema = z
     eval: EvalConfigSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
-    const g = c.generator.startSize;
-    if (!isPowerOfTwo(g) || g >= c.imageSize) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['generator', 'startSize'],
-        message: `must be a power of two below imageSize ${c.imageSize}`,
-      });
-    }
-    const d = c.discriminator.endSize;
-    if (!isPowerOfTwo(d) || d >= c.imageSize) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['discriminator', 'endSize'],
-        message: `must be a power of two below imageSize ${c.imageSize}`,
-      });
+    // The sizes where G's stack starts and D's ends: each block doubles or halves the side.
+    const ends = [
+      ['generator', 'startSize', c.generator.startSize],
+      ['discriminator', 'endSize', c.discriminator.endSize],
+    ] as const;
+    for (const [net, field, size] of ends) {
+      if (!isPowerOfTwo(size) || size >= c.imageSize) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [net, field],
+          message: `must be a power of two below imageSize ${c.imageSize}`,
+        });
+      }
     }
   });
 

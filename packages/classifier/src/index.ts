@@ -57,9 +57,8 @@ export {
   verifyWeightsCache,
 } from './pretrained/weights-cache.js';
 export { FASTAI_ADAM, fastaiParamGroups } from './train/adam.js';
-export { BestEpochCallback, type EpochRecord } from './train/best-epoch.js';
 export { FeatureCache, type LearnerBatch, PhaseFeatures } from './train/feature-cache.js';
-export { Learner, type LearnerOptions, type LearnerResult } from './train/learner.js';
+export { type EpochRecord, Learner, type LearnerOptions, type LearnerResult } from './train/learner.js';
 export { balancedClassWeights, crossEntropy } from './train/loss.js';
 export {
   LR_FINDER_DEFAULTS,

@@ -78,6 +78,7 @@ export { gemmThreadsReady } from './kernels/gemm-conv.js';
 export { COMPOSITE_KERNELS, registerTrainingKernels, type TrainingKernels } from './kernels/register.js';
 export { classIndex, ISIC2019, ISIC2019_NAMES, type LabelSpace, subLabelSpace } from './labels.js';
 export { addBias, withBias } from './layers/add-bias.js';
+export { type LayerArgs, lastAxis, layerConfig, single, singleShape } from './layers/layer-io.js';
 export {
   AdamW,
   type AdamWConfig,
@@ -144,7 +145,7 @@ export {
 } from './train/callback.js';
 export { CheckpointCallback, type CheckpointOptions } from './train/checkpoints.js';
 export { DivergenceCallback, type DivergenceCallbackOptions, divergedError } from './train/divergence.js';
-export { EarlyStopping } from './train/early-stopping.js';
+export { EarlyStopping, type EarlyStoppingOptions } from './train/early-stopping.js';
 export { EvalCallback } from './train/evaluation.js';
 export { type FitOptions, TrainingLoop } from './train/loop.js';
 export type { MonitoredState, MonitorOptions } from './train/monitored.js';

@@ -1,4 +1,4 @@
-import { batchNormTraining } from '@skingan/core';
+import { batchNormTraining, lastAxis, single } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 
 export interface BatchNormArgs {
@@ -32,10 +32,7 @@ export class BatchNorm extends tf.layers.Layer {
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
-    const channels = shape[shape.length - 1];
-    if (typeof channels !== 'number') throw new Error(`${this.name}: the channel dimension must be known`);
-    const c = [channels];
+    const c = [lastAxis(this, inputShape, 'channel')];
     this.gamma = this.addWeight('gamma', c, 'float32', tf.initializers.ones());
     this.beta = this.addWeight('beta', c, 'float32', tf.initializers.zeros());
     this.movingMean = this.addWeight('moving_mean', c, 'float32', tf.initializers.zeros(), undefined, false);
@@ -51,7 +48,7 @@ export class BatchNorm extends tf.layers.Layer {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor {
-    const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor4D;
+    const x = single(inputs) as tf.Tensor4D;
     const gamma = this.gamma.read();
     const beta = this.beta.read();
     if (!kwargs.training) {

@@ -1,4 +1,4 @@
-import { withBias } from '@skingan/core';
+import { single, singleShape, withBias } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { Conv2D, type Conv2DArgs } from './conv2d.js';
 
@@ -61,19 +61,19 @@ export class NearestUpConv2D extends Conv2D {
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const [n, h, w] = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const [n, h, w] = singleShape(inputShape);
     const twice = (v: number | null | undefined) => (v == null ? null : 2 * v);
     return [n ?? null, twice(h), twice(w), this.filters];
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor4D;
+    const x = single(inputs) as tf.Tensor4D;
     return tf.tidy(() => {
       const [b, h, w] = x.shape;
       const kernel = this.transposedKernel(this.kernel.read() as tf.Tensor4D);
       return withBias(
         () => tf.conv2dTranspose(x, kernel, [b, 2 * h, 2 * w, this.filters], 2, 'same'),
-        this.bias.read() as tf.Tensor1D,
+        this.bias!.read() as tf.Tensor1D,
       );
     });
   }

@@ -1,4 +1,4 @@
-import type { Rng } from '@skingan/core';
+import { type Rng, single } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 
 export interface SeededDropoutArgs {
@@ -26,7 +26,7 @@ export class SeededDropout extends tf.layers.Layer {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor {
-    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    const x = single(inputs);
     if (!kwargs.training || this.rate <= 0) return x;
     if (!this.rng) return tf.dropout(x, this.rate);
     return tf.tidy(() => tf.mul(x, this.mask(x.shape)));

@@ -2,10 +2,6 @@ import type { Rng } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { DIFF_AUGMENT_POLICIES, type DiffAugmentPolicy } from '../config.js';
 
-/** Translation moves images by up to this fraction of their side; cutout erases a square of this fraction. */
-const TRANSLATION_RATIO = 0.125;
-const CUTOUT_RATIO = 0.5;
-
 /**
  * DiffAugment (Zhao et al. 2020, "Differentiable Augmentation for Data-Efficient GAN Training"):
  * the same random, differentiable transforms on every image the discriminator sees, real or fake,
@@ -48,14 +44,19 @@ function color(x: tf.Tensor4D, rng: Rng): tf.Tensor4D {
 }
 
 /** Maximum shift in pixels for a side of `size` (as in the reference: round(size / 8)). */
-export function maxShift(size: number): number {
-  return Math.floor(size * TRANSLATION_RATIO + 0.5);
+export const maxShift = (size: number): number => roundedFraction(size, 0.125);
+
+/** Side of the cutout square for a side of `size` (round(size / 2)). */
+export const cutoutSize = (size: number): number => roundedFraction(size, 0.5);
+
+/** round(size · fraction), halves up, as the reference's int(size · fraction + 0.5). */
+function roundedFraction(size: number, fraction: number): number {
+  return Math.floor(size * fraction + 0.5);
 }
 
 function translation(x: tf.Tensor4D, rng: Rng): tf.Tensor4D {
   const [n, h, w] = x.shape;
-  const sh = maxShift(h);
-  const sw = maxShift(w);
+  const [sh, sw] = [maxShift(h), maxShift(w)];
   const shifts = Array.from(
     { length: n },
     () => [rng.int(2 * sh + 1) - sh, rng.int(2 * sw + 1) - sw] as const,
@@ -72,15 +73,9 @@ function translation(x: tf.Tensor4D, rng: Rng): tf.Tensor4D {
   return tf.concat(parts, 0) as tf.Tensor4D;
 }
 
-/** Side of the cutout square for a side of `size`. */
-export function cutoutSize(size: number): number {
-  return Math.floor(size * CUTOUT_RATIO + 0.5);
-}
-
 function cutout(x: tf.Tensor4D, rng: Rng): tf.Tensor4D {
   const [n, h, w] = x.shape;
-  const ch = cutoutSize(h);
-  const cw = cutoutSize(w);
+  const [ch, cw] = [cutoutSize(h), cutoutSize(w)];
   const mask = new Float32Array(n * h * w).fill(1);
   for (let b = 0; b < n; b++) {
     // Centre anywhere in the image (the square may hang over the border), as in the reference.

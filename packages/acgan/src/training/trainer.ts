@@ -83,9 +83,13 @@ export interface AcganTrainerOptions {
   maxSteps?: number;
 }
 
+/** The random streams of training, each forked from the seed by its name (in this order). */
+const STREAMS = ['noise', 'augment', 'dropout'] as const;
+type Stream = (typeof STREAMS)[number];
+
 /** The ACGAN's part of each checkpoint's JSON state, beside the loop's (position, epoch sums, last step). */
 type AcganState = {
-  rng: { noise: RngState; augment: RngState; dropout: RngState };
+  rng: Record<Stream, RngState>;
   monitor: DivergenceMonitorState;
   /** EMA updates so far (absent in checkpoints from before `emaDecay`). */
   emaUpdates?: number;
@@ -109,7 +113,7 @@ export class AcganTrainer {
   readonly optimizerD: AdamW;
   /** The moving average of G's weights, when `training.emaDecay` > 0. */
   readonly ema: WeightAverage | undefined;
-  private readonly streams: { noise: Rng; augment: Rng; dropout: Rng };
+  private readonly streams: Record<Stream, Rng>;
   private readonly monitor: DivergenceMonitor;
   private readonly loop: TrainingLoop<Batch>;
   private fixedNoise: tf.Tensor2D | undefined;
@@ -137,11 +141,7 @@ export class AcganTrainer {
       );
     this.optimizerG = adam(this.generator, t.learningRateG);
     this.optimizerD = adam(this.discriminator, t.learningRateD);
-    this.streams = {
-      noise: root.fork('noise'),
-      augment: root.fork('augment'),
-      dropout: root.fork('dropout'),
-    };
+    this.streams = Object.fromEntries(STREAMS.map((k) => [k, root.fork(k)])) as Record<Stream, Rng>;
     attachDropoutRng(this.discriminator, this.streams.dropout);
     this.monitor = new DivergenceMonitor({
       patience: t.divergencePatience,
@@ -289,19 +289,13 @@ export class AcganTrainer {
       // Checkpoints saved without the EMA load, and start the average over (`setState`).
       optionalModels: [EMA_NETWORK],
       getState: (): AcganState => ({
-        rng: {
-          noise: this.streams.noise.state,
-          augment: this.streams.augment.state,
-          dropout: this.streams.dropout.state,
-        },
+        rng: Object.fromEntries(STREAMS.map((k) => [k, this.streams[k].state])) as AcganState['rng'],
         monitor: this.monitor.getState(),
         ...(this.ema ? { emaUpdates: this.ema.updates } : {}),
       }),
       setState: (state) => {
         const s = state as unknown as AcganState;
-        this.streams.noise.state = s.rng.noise;
-        this.streams.augment.state = s.rng.augment;
-        this.streams.dropout.state = s.rng.dropout;
+        for (const k of STREAMS) this.streams[k].state = s.rng[k];
         this.monitor.setState(s.monitor);
         if (this.ema && s.emaUpdates === undefined) this.ema.reset();
         else if (this.ema) this.ema.updates = s.emaUpdates!;

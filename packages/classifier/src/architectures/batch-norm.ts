@@ -1,4 +1,4 @@
-import { batchNormTraining, kerasBatchNormFields } from '@skingan/core';
+import { batchNormTraining, kerasBatchNormFields, single } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 
 /**
@@ -19,7 +19,7 @@ export function fuseBatchNorm(model: tf.LayersModel): string[] {
       continue;
     const keras = layer.call.bind(layer);
     layer.call = (inputs, kwargs) => {
-      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor;
+      const x = single(inputs) as tf.Tensor;
       if (!kwargs?.training) return keras(inputs, kwargs);
       return tf.tidy(() =>
         batchNormTraining(

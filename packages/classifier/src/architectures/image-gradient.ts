@@ -1,4 +1,4 @@
-import { kerasConv2DFields, withBias } from '@skingan/core';
+import { kerasConv2DFields, single, withBias } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 
 /**
@@ -38,7 +38,7 @@ function unfuse(layer: tf.layers.Layer): boolean {
   const [sh, sw] = conv.strides as [number, number];
   layer.call = (inputs) =>
     tf.tidy(() => {
-      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+      const x = single(inputs) as tf.Tensor4D;
       const y = withBias(
         () => tf.conv2d(x, conv.kernel.read() as tf.Tensor4D, [sh, sw], conv.padding),
         conv.bias?.read() as tf.Tensor1D | undefined,

@@ -114,22 +114,11 @@ export function buildResNetBackbone(config: ResNetConfig, inputSize: number, see
 export function buildHead(featureDim: number, numClasses: number, seed = 0): tf.LayersModel {
   const rng = new Rng(`head:${seed}`);
   const input = tf.input({ shape: [featureDim], name: 'features' });
+  // PyTorch's nn.Linear default: U(±1/√fan_in) for weights and bias (seeded in that order).
+  const bound = 1 / Math.sqrt(featureDim);
+  const uniform = () => tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: rng.seed() });
   const logits = tf.layers
-    .dense({
-      units: numClasses,
-      name: 'logits',
-      // PyTorch's nn.Linear default: U(±1/√fan_in) for weights and bias.
-      kernelInitializer: tf.initializers.randomUniform({
-        minval: -1 / Math.sqrt(featureDim),
-        maxval: 1 / Math.sqrt(featureDim),
-        seed: rng.seed(),
-      }),
-      biasInitializer: tf.initializers.randomUniform({
-        minval: -1 / Math.sqrt(featureDim),
-        maxval: 1 / Math.sqrt(featureDim),
-        seed: rng.seed(),
-      }),
-    })
+    .dense({ units: numClasses, name: 'logits', kernelInitializer: uniform(), biasInitializer: uniform() })
     .apply(input) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: logits, name: 'head' });
 }

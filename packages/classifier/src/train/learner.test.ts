@@ -112,6 +112,35 @@ describe('Learner', () => {
     c.dispose();
   });
 
+  it("early stopping counts each phase's epochs after its warm-up, against the best epoch of every phase so far", async () => {
+    const c = classifier(4);
+    const lines: string[] = [];
+    // Frozen and a learning rate of ~0: no epoch improves on the first.
+    const learner = new Learner(c, {
+      train: memorySource(data.images, data.labels, 8),
+      val: memorySource(val.images, val.labels, 12),
+      patience: 1,
+      log: (l) => lines.push(l),
+    });
+    const frozen = { frozen: true };
+    const r = await learner.fit([oneCyclePhase(4, 1e-12, frozen), oneCyclePhase(4, 1e-12, frozen)]);
+    // Phase 1 (epochs 0–3, warm-up epoch 0): epoch 1 is one without a gain, stop. Phase 2 (epochs
+    // 4–7, warm-up epoch 4): epoch 4 is no better than epoch 0 but warms up, epoch 5 stops it.
+    expect(r.history.map((h) => [h.epoch, h.phase])).toEqual([
+      [0, 0],
+      [1, 0],
+      [4, 1],
+      [5, 1],
+    ]);
+    expect(r).toMatchObject({ status: 'completed', epochs: 4, stoppedEarly: true, best: { epoch: 0 } });
+    expect(lines.filter((l) => l.includes('no better'))).toEqual([
+      'phase 1: no better validation balanced accuracy for 1 epochs, stopping it',
+      'phase 2: no better validation balanced accuracy for 1 epochs, stopping it',
+    ]);
+    learner.dispose();
+    c.dispose();
+  });
+
   it('stops at once on the abort signal, writes no final model, and resumes from the last epoch checkpoint', async () => {
     const c = classifier(7);
     const run = await RunFolder.open(join(tmp, 'abort'), { kind: 'classifier', config: {} });

@@ -1,5 +1,3 @@
-import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
 import {
   AdamW,
   type BatchSource,
@@ -8,15 +6,17 @@ import {
   DivergenceCallback,
   DivergenceGuard,
   type DivergenceGuardState,
+  EarlyStopping,
   type FitResult,
   learningRateHint,
+  type MonitorOptions,
   metricsLog,
   observe,
   ParamSchedule,
-  pathExists,
   Rng,
   type RngState,
   type RunFolder,
+  SaveBest,
   type SchedulePoint,
   SkinganError,
   TrainingLoop,
@@ -25,9 +25,16 @@ import {
 } from '@skingan/core';
 import { type ClassificationReport, classificationReport } from '@skingan/metrics';
 import * as tf from '@tensorflow/tfjs';
-import { ImageClassifier } from '../classifier.js';
+import type { ImageClassifier } from '../classifier.js';
 import { FASTAI_ADAM, fastaiParamGroups } from './adam.js';
-import { BestEpochCallback, type EpochRecord, type LearnerState } from './best-epoch.js';
+import {
+  copyWeights,
+  hasFinalModel,
+  readBest,
+  setWeights,
+  writeBest,
+  writeFinalModel,
+} from './best-model.js';
 import { FeatureCache, type LearnerBatch, PhaseFeatures } from './feature-cache.js';
 import { crossEntropy } from './loss.js';
 import { type LrFinderOptions, type LrFinderResult, lrFinderLoop } from './lr-find.js';
@@ -70,6 +77,19 @@ export interface LearnerOptions {
   signal?: AbortSignal;
 }
 
+/** One trained epoch, as the learner's result and checkpoints list it. */
+export interface EpochRecord {
+  epoch: number;
+  phase: number;
+  frozen: boolean;
+  steps: number;
+  trainLoss: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  valBalancedAccuracy?: number;
+  ms: number;
+}
+
 /** What `fit` returns: core's `FitResult` (every model's), with the learner's epoch records. */
 export interface LearnerResult extends FitResult {
   /** Epochs trained in total (all phases, including those of a resumed attempt). */
@@ -81,27 +101,42 @@ export interface LearnerResult extends FitResult {
   history: EpochRecord[];
 }
 
-/** The learner's part of each checkpoint's state, beside the loop's. */
+/** The learner's part of each checkpoint's state, beside the loop's (the layout of every version). */
+type LearnerState = {
+  /** Global epochs trained. */
+  epochsDone: number;
+  /** The global epoch to train next (after an early stop: the next phase's first). */
+  nextEpoch: number;
+  step: number;
+  best: EpochRecord | null;
+  /** Early stopping's count in the phase in progress. */
+  badEpochs: number;
+  stoppedEarly: boolean;
+  history: EpochRecord[];
+};
+
 type TrainState = LearnerState & {
   rng: RngState;
   /** The divergence guard's recent losses (absent in checkpoints of older versions). */
   guard?: DivergenceGuardState;
 };
 
-const STATE_KEYS = [
-  'epochsDone',
-  'nextEpoch',
-  'step',
-  'best',
-  'badEpochs',
-  'stoppedEarly',
-  'history',
-] as const;
+/** What one `fit`'s model and callbacks share. */
+interface FitContext {
+  state: LearnerState;
+  /** The phase in progress: what trains, the scheduled hyperparameters, its cached features. */
+  phase: { frozen: boolean; hypers: { lr: number[]; mom: number }; features: PhaseFeatures | undefined };
+  guard: DivergenceGuard;
+  saveBest: SaveBest;
+  /** The best epoch's weights (restored at the end), and the epoch whose best/ is still to write. */
+  best: { weights: tf.Tensor[] | null; unsaved?: number | undefined };
+}
 
-const BEST_DIR = 'best';
-/** In `best/`: which epoch's weights it holds, checked on resume against the checkpoint's record. */
-const BEST_EPOCH_FILE = 'best-epoch.json';
-const MODEL_DIR = 'model';
+/**
+ * The best epoch and early stopping go by validation balanced accuracy. Their state is the
+ * learner's (`best`, `badEpochs`), which checkpoints have always held, not the loop's.
+ */
+const BY_BALANCED_ACCURACY: MonitorOptions = { monitor: 'valBalancedAccuracy', mode: 'max', stateKey: null };
 
 /**
  * Trains an `ImageClassifier` the fastai way: fastai's Adam (decoupled weight decay), one-cycle
@@ -171,7 +206,7 @@ export class Learner {
     phases: readonly FitPhase[],
     { resume = false }: { resume?: boolean } = {},
   ): Promise<LearnerResult> {
-    const { run } = this.options;
+    const { run, log } = this.options;
     const state: LearnerState = {
       epochsDone: 0,
       nextEpoch: 0,
@@ -181,74 +216,54 @@ export class Learner {
       stoppedEarly: false,
       history: [],
     };
-    const best: { weights: tf.Tensor[] | null } = { weights: null };
-    const guard = new DivergenceGuard();
-    const phase = {
-      frozen: false,
-      hypers: { lr: [] as number[], mom: 0 },
-      features: undefined as PhaseFeatures | undefined,
-    };
-    const loop: TrainingLoop<LearnerBatch> = new TrainingLoop(
-      this.trainModel(phase, {
-        getState: (): TrainState => ({
-          ...state,
-          step: loop.step,
-          rng: this.dropoutRng.state,
-          guard: guard.getState(),
-        }),
-        setState: (saved) => {
-          const s = saved as unknown as TrainState;
-          for (const k of STATE_KEYS) (state as Record<string, unknown>)[k] = s[k];
-          this.dropoutRng.state = s.rng;
-          guard.setState(s.guard);
-        },
+    const best: FitContext['best'] = { weights: null };
+    const ctx: FitContext = {
+      state,
+      phase: { frozen: false, hypers: { lr: [], mom: 0 }, features: undefined },
+      guard: new DivergenceGuard(),
+      // A new best: its weights kept in memory, and in best/ once the checkpoint naming it is written.
+      saveBest: new SaveBest(BY_BALANCED_ACCURACY, (loop) => {
+        tf.dispose(best.weights ?? []);
+        best.weights = copyWeights(this.classifier);
+        best.unsaved = loop.epoch;
       }),
-    );
+      best,
+    };
+    const loop: TrainingLoop<LearnerBatch> = new TrainingLoop(this.trainModel(ctx, () => loop.step));
     const totalEpochs = phases.reduce((n, p) => n + p.epochs, 0);
     let result: FitResult | undefined;
     try {
       const latest = resume && run ? await loop.resumeFrom(run.checkpoints) : undefined;
       if (latest && run) {
-        if (state.best) best.weights = await this.readBest(run.dir, state.best, latest.epoch);
-        this.options.log?.(
+        if (state.best)
+          best.weights = await readBest(this.classifier, run.dir, state.best.epoch, latest.epoch);
+        log?.(
           state.nextEpoch >= totalEpochs
             ? `the run has trained all ${totalEpochs} epochs already: nothing to resume`
             : `resuming at epoch ${state.nextEpoch + 1} (step ${state.step})`,
         );
       }
       const epochsBefore = state.epochsDone;
-      let phaseStart = 0;
-      for (const [phaseIndex, p] of phases.entries()) {
-        const phaseEnd = phaseStart + p.epochs;
-        if (state.nextEpoch < phaseEnd) {
-          if (state.nextEpoch <= phaseStart) state.badEpochs = 0;
-          loop.advanceTo(Math.max(state.nextEpoch, phaseStart));
-          result = await this.fitPhase(
-            loop,
-            p,
-            { index: phaseIndex, start: phaseStart, end: phaseEnd },
-            {
-              phase,
-              state,
-              best,
-              guard,
-            },
-          );
+      let start = 0;
+      for (const [index, p] of phases.entries()) {
+        const end = start + p.epochs;
+        if (state.nextEpoch < end) {
+          if (state.nextEpoch <= start) state.badEpochs = 0;
+          loop.advanceTo(Math.max(state.nextEpoch, start));
+          result = await this.fitPhase(loop, p, { index, start, end }, ctx);
           if (result.status === 'stopped') break;
-          if (result.reason) this.options.log?.(result.reason);
-          loop.advanceTo(phaseEnd);
+          if (result.reason) log?.(result.reason);
+          loop.advanceTo(end);
         }
-        phaseStart = phaseEnd;
+        start = end;
       }
       const stopped = result?.status === 'stopped';
       if (!stopped) {
-        if (best.weights) this.restore(best.weights);
+        if (best.weights) setWeights(this.classifier, best.weights);
         // A resume of a finished run trains nothing and leaves its model/ as it is.
         const trained = state.epochsDone > epochsBefore;
-        if (run && (trained || !(await pathExists(join(run.dir, MODEL_DIR))))) {
-          await this.classifier.save(join(run.dir, MODEL_DIR));
-          await fs.rm(join(run.dir, BEST_DIR), { recursive: true, force: true });
-        }
+        if (run && (trained || !(await hasFinalModel(run.dir))))
+          await writeFinalModel(this.classifier, run.dir);
       }
       return {
         status: stopped ? 'stopped' : 'completed',
@@ -268,19 +283,17 @@ export class Learner {
     }
   }
 
-  /** One phase: its feature caches, one-cycle schedule, bookkeeping and checkpoints as callbacks. */
+  /**
+   * One phase: its feature caches, one-cycle schedule, early stopping, epoch records and
+   * checkpoints as callbacks.
+   */
   private async fitPhase(
     loop: TrainingLoop<LearnerBatch>,
     p: FitPhase,
     at: { index: number; start: number; end: number },
-    ctx: {
-      phase: { frozen: boolean; hypers: { lr: number[]; mom: number }; features: PhaseFeatures | undefined };
-      state: LearnerState;
-      best: { weights: tf.Tensor[] | null };
-      guard: DivergenceGuard;
-    },
+    { state, phase, guard, saveBest, best }: FitContext,
   ): Promise<FitResult> {
-    const { run, observer, signal, train, val } = this.options;
+    const { run, observer, signal, train, val, patience } = this.options;
     const useCache = p.frozen && !this.options.augmented;
     const features = p.frozen
       ? new PhaseFeatures(
@@ -290,13 +303,60 @@ export class Learner {
           this.seed,
         )
       : undefined;
-    ctx.phase.frozen = p.frozen;
+    phase.frozen = p.frozen;
     // Validation reads this phase's cached features, once built.
-    ctx.phase.features = features;
+    phase.features = features;
     const sched = oneCycle(p);
     // The one-cycle position: steps of this phase done over its steps in all.
     const pos = (s: SchedulePoint) =>
       Math.min(1, ((s.epoch - at.start) * s.stepsPerEpoch + s.stepInEpoch) / (s.stepsPerEpoch * p.epochs));
+    const early = new EarlyStopping({
+      ...BY_BALANCED_ACCURACY,
+      // None: it still counts the epochs without a gain (checkpoints hold the count), but never stops.
+      patience: patience ?? Number.POSITIVE_INFINITY,
+      // The warm-up's rising learning rate makes validation worse by design.
+      warmupEnd: at.start + Math.ceil(p.pctStart * p.epochs),
+      reason: () =>
+        `phase ${at.index + 1}: no better validation balanced accuracy for ${patience} epochs, stopping it`,
+    });
+    // Against the best of every phase so far, counting from this phase's start (or the checkpoint's count).
+    early.setState({ ...saveBest.best, wait: state.badEpochs });
+    // The epoch's record, once judged (order 30) and before the checkpoint that saves it (100).
+    const records: Callback = {
+      order: 31,
+      afterEpoch: (l, e) => {
+        const record: EpochRecord = {
+          epoch: e.epoch,
+          phase: at.index,
+          frozen: p.frozen,
+          steps: l.stepInEpoch,
+          trainLoss: e.losses.loss ?? 0,
+          ms: Math.round(e.elapsedMs),
+        };
+        const score = e.metrics?.valBalancedAccuracy;
+        if (score !== undefined) {
+          record.valLoss = e.losses.valLoss!;
+          record.valAccuracy = e.metrics!.valAccuracy!;
+          record.valBalancedAccuracy = score;
+        }
+        if (saveBest.best.bestEpoch === e.epoch) state.best = record;
+        state.history.push(record);
+        state.epochsDone += 1;
+        state.badEpochs = early.getState().wait;
+        state.nextEpoch = early.stopped ? at.end : e.epoch + 1;
+        state.stoppedEarly ||= early.stopped;
+      },
+    };
+    // best/ after the checkpoint that names it (a crash between leaves a checkpoint whose own
+    // weights are the best, which a resume takes: see readBest), before the observers hear of it.
+    const bestOnDisk: Callback = {
+      order: -5,
+      onCheckpoint: async () => {
+        const epoch = best.unsaved;
+        best.unsaved = undefined;
+        if (run && epoch !== undefined) await writeBest(this.classifier, run.dir, epoch);
+      },
+    };
     try {
       return await loop.fit(useCache ? features! : train, {
         epochs: at.end,
@@ -306,34 +366,27 @@ export class Learner {
           new DivergenceCallback({
             what: 'classifier training',
             hint: learningRateHint('--lr'),
-            guard: ctx.guard,
+            guard,
             store: run?.checkpoints,
           }),
           new ParamSchedule(
             'lr',
             (s) => sched.lr(pos(s)),
             (lr) => {
-              ctx.phase.hypers.lr = lr;
+              phase.hypers.lr = lr;
             },
           ),
           new ParamSchedule(
             'mom',
             (s) => sched.mom(pos(s)),
             (mom) => {
-              ctx.phase.hypers.mom = mom;
+              phase.hypers.mom = mom;
             },
           ),
-          new BestEpochCallback(ctx.state, ctx.best, {
-            phase: {
-              index: at.index,
-              frozen: p.frozen,
-              end: at.end,
-              warmupEnd: at.start + Math.ceil(p.pctStart * p.epochs),
-            },
-            patience: this.options.patience,
-            snapshot: () => this.snapshot(),
-            saveBest: run ? (epoch) => this.saveBest(run.dir, epoch) : undefined,
-          }),
+          saveBest,
+          early,
+          records,
+          bestOnDisk,
           run && metricsLog(run),
           observe(observer),
           // Every epoch's end, named by that epoch; a stop mid-epoch drops the epoch in progress.
@@ -347,22 +400,39 @@ export class Learner {
         ],
       });
     } finally {
-      ctx.phase.features = undefined;
+      phase.features = undefined;
     }
   }
 
-  /** What the loop trains and checkpoints. */
+  /** What the loop trains and checkpoints: the learner's state beside the loop's. */
   private trainModel(
-    phase: { frozen: boolean; hypers: { lr: number[]; mom: number }; features: PhaseFeatures | undefined },
-    state: Pick<TrainModel<LearnerBatch>, 'getState' | 'setState'>,
+    { state, phase, guard, saveBest }: FitContext,
+    step: () => number,
   ): TrainModel<LearnerBatch> {
     return {
       step: (b) => ({ losses: { loss: this.step(b, phase.frozen, phase.hypers.lr, phase.hypers.mom) } }),
-      disposeBatch: (b) =>
-        tf.dispose([b.images, b.features, b.labels].filter((t) => t !== undefined) as tf.Tensor[]),
+      disposeBatch,
       models: { backbone: this.classifier.backbone, head: this.classifier.head },
       optimizers: { adam: this.optimizer },
-      ...state,
+      getState: (): TrainState => ({
+        ...state,
+        step: step(),
+        rng: this.dropoutRng.state,
+        guard: guard.getState(),
+      }),
+      setState: (saved) => {
+        const s = saved as unknown as TrainState;
+        for (const k of Object.keys(state) as (keyof LearnerState)[]) {
+          (state as Record<string, unknown>)[k] = s[k];
+        }
+        this.dropoutRng.state = s.rng;
+        guard.setState(s.guard);
+        saveBest.setState({
+          best: s.best?.valBalancedAccuracy ?? null,
+          bestEpoch: s.best?.epoch ?? null,
+          wait: 0,
+        });
+      },
       ...(this.options.val
         ? {
             validate: async () => {
@@ -397,12 +467,10 @@ export class Learner {
         return crossEntropy(logits, input.labels, this.classWeights);
       }, vars);
       if (lr.length !== this.optimizer.groups.length) {
-        throw new SkinganError(
-          `${lr.length} learning rates for ${this.optimizer.groups.length} layer groups`,
-          {
-            code: 'INTERNAL',
-          },
-        );
+        const groups = this.optimizer.groups.length;
+        throw new SkinganError(`${lr.length} learning rates for ${groups} layer groups`, {
+          code: 'INTERNAL',
+        });
       }
       this.optimizer.beta1 = mom;
       lr.forEach((x, k) => {
@@ -467,43 +535,36 @@ export class Learner {
     } = {},
   ): Promise<LrFinderResult> {
     const frozen = options.frozen ?? false;
-    const saved = this.snapshot();
+    const saved = copyWeights(this.classifier);
     const savedOpt = await this.optimizer.getWeights();
     const optCopy = savedOpt.map((w) => ({ name: w.name, tensor: tf.clone(w.tensor) }));
     const cache =
       frozen && !this.options.augmented ? await this.buildCache(this.options.train, 'train') : undefined;
     const mom = FASTAI_ADAM.mom;
     const groups = this.optimizer.groups.length;
+    const train = this.options.train;
+    const seed = this.seed;
+    // Epoch after epoch, for as many steps as the sweep takes.
+    async function* batches(): AsyncGenerator<LearnerBatch> {
+      for (let epoch = 0; ; epoch++)
+        yield* cache ? cache.batches(epoch, train.batchSize, seed) : train.epoch(epoch);
+    }
+    const source = batches();
     try {
-      let epoch = 0;
-      let pending:
-        | AsyncIterator<{ features?: tf.Tensor2D; images?: tf.Tensor4D; labels: tf.Tensor1D }>
-        | undefined;
-      const next = async () => {
-        for (;;) {
-          pending ??= cache
-            ? toAsync(cache.batches(epoch, this.options.train.batchSize, this.seed))
-            : imagesOf(this.options.train.epoch(epoch));
-          const r = await pending.next();
-          if (!r.done) return r.value;
-          pending = undefined;
-          epoch++;
-        }
-      };
       return await lrFinderLoop(async (lr, i) => {
-        const b = await next();
+        const b = (await source.next()).value as LearnerBatch;
         let loss: number;
         try {
           loss = this.step(b, frozen, new Array(groups).fill(lr), mom);
         } finally {
-          tf.dispose([b.images, b.features, b.labels].filter((t) => t !== undefined) as tf.Tensor[]);
+          disposeBatch(b);
         }
         options.onStep?.(i, lr, loss);
         return loss;
       }, options);
     } finally {
       cache?.dispose();
-      this.restore(saved);
+      setWeights(this.classifier, saved);
       tf.dispose(saved);
       await this.optimizer.setWeights(optCopy);
       tf.dispose(optCopy.map((w) => w.tensor));
@@ -523,99 +584,8 @@ export class Learner {
     );
     return cache;
   }
-
-  /** Copies of every weight (BatchNorm statistics included). */
-  private snapshot(): tf.Tensor[] {
-    return [...this.classifier.backbone.getWeights(), ...this.classifier.head.getWeights()].map((t) =>
-      tf.clone(t),
-    );
-  }
-
-  private restore(weights: tf.Tensor[]): void {
-    const n = this.classifier.backbone.getWeights().length;
-    this.classifier.backbone.setWeights(weights.slice(0, n));
-    this.classifier.head.setWeights(weights.slice(n));
-  }
-
-  /** Writes the current weights as `best/`, with the epoch they are from inside the same folder. */
-  private async saveBest(runDir: string, epoch: number): Promise<void> {
-    await this.classifier.save(join(runDir, BEST_DIR), { [BEST_EPOCH_FILE]: { epoch } });
-  }
-
-  /**
-   * The weights of the best epoch so far, for a resume: from `best/`, or from `model/` once the
-   * run has finished (it then holds the best weights and `best/` is gone). Missing or damaged, it
-   * fails: resuming without it would end with other weights than the result names.
-   */
-  private async readBest(runDir: string, record: EpochRecord, checkpointEpoch: number): Promise<tf.Tensor[]> {
-    const bestDir = join(runDir, BEST_DIR);
-    if (record.epoch === checkpointEpoch && !(await pathExists(join(runDir, MODEL_DIR)))) {
-      // The checkpoint resumed from is the best epoch's own: its weights are the best ones. best/
-      // may lag behind it (a crash right after the checkpoint): bring it up to date.
-      await this.saveBest(runDir, record.epoch);
-      return this.snapshot();
-    }
-    const modelDir = join(runDir, MODEL_DIR);
-    const dir = (await pathExists(bestDir)) ? bestDir : (await pathExists(modelDir)) ? modelDir : undefined;
-    const what = `the best model (epoch ${record.epoch + 1})`;
-    if (!dir) {
-      throw new SkinganError(`${what} is missing: neither best/ nor model/ is in the run`, {
-        code: 'BAD_CHECKPOINT',
-        file: runDir,
-        hint: 'start the run again in a new folder (without --resume)',
-      });
-    }
-    if (dir === bestDir) {
-      // A best/ of another epoch than the checkpoint names (a checkpoint set aside after a
-      // divergence, or a damaged run): resuming would end with other weights than the result names.
-      const saved = await fs
-        .readFile(join(bestDir, BEST_EPOCH_FILE), 'utf8')
-        .then((t) => (JSON.parse(t) as { epoch: number }).epoch)
-        .catch(() => undefined);
-      if (saved !== undefined && saved !== record.epoch) {
-        throw new SkinganError(
-          `best/ holds epoch ${saved + 1}'s weights, but the checkpoint resumed from names epoch ${record.epoch + 1} as the best`,
-          {
-            code: 'BAD_CHECKPOINT',
-            file: bestDir,
-            hint: 'start the run again in a new folder (without --resume)',
-          },
-        );
-      }
-    }
-    let c: ImageClassifier;
-    try {
-      c = await ImageClassifier.load(dir);
-    } catch (e) {
-      throw new SkinganError(`${what} cannot be read: ${e instanceof Error ? e.message : String(e)}`, {
-        code: 'BAD_CHECKPOINT',
-        file: dir,
-        hint: 'start the run again in a new folder (without --resume)',
-        cause: e,
-      });
-    }
-    try {
-      const w = [...c.backbone.getWeights(), ...c.head.getWeights()];
-      const own = [...this.classifier.backbone.getWeights(), ...this.classifier.head.getWeights()];
-      const same = w.length === own.length && w.every((t, i) => t.shape.join() === own[i]!.shape.join());
-      if (!same) {
-        throw new SkinganError(`${what} is another network than this run's`, {
-          code: 'BAD_CHECKPOINT',
-          file: dir,
-          hint: 'start the run again in a new folder (without --resume)',
-        });
-      }
-      return w.map((t) => tf.clone(t));
-    } finally {
-      c.dispose();
-    }
-  }
 }
 
-async function* imagesOf(batches: AsyncIterable<{ images: tf.Tensor4D; labels: tf.Tensor1D }>) {
-  for await (const b of batches) yield { images: b.images, labels: b.labels };
-}
-
-function toAsync<T>(it: Iterator<T>): AsyncIterator<T> {
-  return { next: async () => it.next() };
+function disposeBatch(b: LearnerBatch): void {
+  tf.dispose([b.images, b.features, b.labels].filter((t) => t !== undefined) as tf.Tensor[]);
 }

@@ -9,7 +9,7 @@ import { Monitored, type MonitoredState, type MonitorOptions } from './monitored
  */
 export class SaveBest implements Callback {
   readonly order = 30;
-  readonly stateKey = 'saveBest';
+  readonly stateKey: string | undefined;
   private readonly monitored: Monitored;
 
   constructor(
@@ -17,6 +17,7 @@ export class SaveBest implements Callback {
     private readonly save: (loop: LoopContext, value: number) => Promise<void> | void,
   ) {
     this.monitored = new Monitored(options);
+    this.stateKey = options.stateKey === null ? undefined : (options.stateKey ?? 'saveBest');
   }
 
   /** The best value and its (0-based) epoch so far. */

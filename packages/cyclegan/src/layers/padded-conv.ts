@@ -1,6 +1,6 @@
-import { withBias } from '@skingan/core';
+import { type LayerArgs, layerConfig, single, withBias } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
-import { LAYER_PACKAGE, type LayerArgs, nhwc, single } from './layer-utils.js';
+import { LAYER_PACKAGE, nhwc } from './layer-utils.js';
 
 export interface PaddedConvArgs extends LayerArgs {
   filters: number;
@@ -75,11 +75,7 @@ abstract class PaddedConvBase extends tf.layers.Layer {
   override getConfig(): tf.serialization.ConfigDict {
     return {
       ...super.getConfig(),
-      filters: this.filters,
-      kernelSize: this.kernelSize,
-      strides: this.strides,
-      padding: this.padding,
-      useBias: this.useBias,
+      ...layerConfig(this, ['filters', 'kernelSize', 'strides', 'padding', 'useBias']),
     };
   }
 }

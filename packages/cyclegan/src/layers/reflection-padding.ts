@@ -1,5 +1,6 @@
+import { type LayerArgs, single } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
-import { LAYER_PACKAGE, type LayerArgs, nhwc, single } from './layer-utils.js';
+import { LAYER_PACKAGE, nhwc } from './layer-utils.js';
 
 /**
  * Folds the gradient of a reflection pad along `axis` back onto the unpadded tensor: each padded

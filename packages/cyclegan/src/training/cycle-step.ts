@@ -88,45 +88,38 @@ export function cycleGanStep(ctx: StepContext, realA: tf.Tensor4D, realB: tf.Ten
     terms[name] = tf.keep(t.clone() as tf.Scalar);
     return t as tf.Scalar;
   };
-  let fakeB: tf.Tensor4D | undefined;
-  let fakeA: tf.Tensor4D | undefined;
+  // The two ways round the cycle: G_A takes A to B (judged by D_A) and G_B back, and the reverse.
+  const ways = [
+    { from: 'A', to: 'B', g: G_A, d: D_A, back: G_B, real: realA, lambda: ctx.lambdaA },
+    { from: 'B', to: 'A', g: G_B, d: D_B, back: G_A, real: realB, lambda: ctx.lambdaB },
+  ] as const;
+  const fakes: Partial<Record<'A' | 'B', tf.Tensor4D>> = {};
   try {
     const gGrads = new GradientSum();
-    gGrads.add(
-      tf.variableGrads(() => {
-        fakeB = tf.keep(applyEager(G_A, realA) as tf.Tensor4D);
-        const adv = term('G_A', lsganLoss(applyEager(D_A, fakeB), 1));
-        const cycle = term('cycle_A', tf.mul(l1Loss(applyEager(G_B, fakeB), realA), ctx.lambdaA));
-        return tf.add(adv, cycle);
-      }, gVars),
-    );
-    gGrads.add(
-      tf.variableGrads(() => {
-        fakeA = tf.keep(applyEager(G_B, realB) as tf.Tensor4D);
-        const adv = term('G_B', lsganLoss(applyEager(D_B, fakeA), 1));
-        const cycle = term('cycle_B', tf.mul(l1Loss(applyEager(G_A, fakeA), realB), ctx.lambdaB));
-        return tf.add(adv, cycle);
-      }, gVars),
-    );
-    if (ctx.lambdaIdentity > 0) {
+    for (const w of ways) {
+      gGrads.add(
+        tf.variableGrads(() => {
+          const fake = tf.keep(applyEager(w.g, w.real) as tf.Tensor4D);
+          fakes[w.to] = fake;
+          const adv = term(`G_${w.from}`, lsganLoss(applyEager(w.d, fake), 1));
+          const cycle = term(`cycle_${w.from}`, tf.mul(l1Loss(applyEager(w.back, fake), w.real), w.lambda));
+          return tf.add(adv, cycle);
+        }, gVars),
+      );
+    }
+    for (const [i, w] of ways.entries()) {
       // G_A should leave B images alone, G_B A images.
-      gGrads.add(
-        tf.variableGrads(
-          () =>
-            term('idt_A', tf.mul(l1Loss(applyEager(G_A, realB), realB), ctx.lambdaB * ctx.lambdaIdentity)),
-          variablesOf(G_A),
-        ),
-      );
-      gGrads.add(
-        tf.variableGrads(
-          () =>
-            term('idt_B', tf.mul(l1Loss(applyEager(G_B, realA), realA), ctx.lambdaA * ctx.lambdaIdentity)),
-          variablesOf(G_B),
-        ),
-      );
-    } else {
-      terms.idt_A = tf.keep(tf.scalar(0));
-      terms.idt_B = tf.keep(tf.scalar(0));
+      const other = ways[1 - i]!;
+      if (ctx.lambdaIdentity > 0) {
+        gGrads.add(
+          tf.variableGrads(() => {
+            const idt = l1Loss(applyEager(w.g, other.real), other.real);
+            return term(`idt_${w.from}`, tf.mul(idt, other.lambda * ctx.lambdaIdentity));
+          }, variablesOf(w.g)),
+        );
+      } else {
+        terms[`idt_${w.from}`] = tf.keep(tf.scalar(0));
+      }
     }
     const g = gGrads.take();
     ctx.optG.applyGradients(g);
@@ -153,8 +146,8 @@ export function cycleGanStep(ctx: StepContext, realA: tf.Tensor4D, realB: tf.Ten
         pooled.dispose();
       }
     };
-    discriminatorStep('D_A', D_A, realB, fakeB!, ctx.poolB);
-    discriminatorStep('D_B', D_B, realA, fakeA!, ctx.poolA);
+    discriminatorStep('D_A', D_A, realB, fakes.B!, ctx.poolB);
+    discriminatorStep('D_B', D_B, realA, fakes.A!, ctx.poolA);
     const d = dGrads.take();
     ctx.optD.applyGradients(d);
     tf.dispose(Object.values(d));
@@ -165,6 +158,6 @@ export function cycleGanStep(ctx: StepContext, realA: tf.Tensor4D, realB: tf.Ten
     losses.G = losses.G_A + losses.cycle_A + losses.idt_A + losses.G_B + losses.cycle_B + losses.idt_B;
     return losses;
   } finally {
-    tf.dispose([...Object.values(terms), ...(fakeA ? [fakeA] : []), ...(fakeB ? [fakeB] : [])]);
+    tf.dispose([...Object.values(terms), ...Object.values(fakes)]);
   }
 }

@@ -53,10 +53,10 @@ const GLYPHS: Record<string, readonly string[]> = {
   '?': ['.###.', '#...#', '....#', '...#.', '..#..', '.....', '..#..'],
 };
 
-export const GLYPH_WIDTH = 5;
+const GLYPH_WIDTH = 5;
 export const GLYPH_HEIGHT = 7;
 /** Horizontal advance per character, in font pixels (glyph + 1 column of spacing). */
-export const GLYPH_ADVANCE = 6;
+const GLYPH_ADVANCE = 6;
 
 /** Width in pixels of `text` drawn at `scale`. */
 export function textWidth(text: string, scale: number): number {

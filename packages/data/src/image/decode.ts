@@ -164,6 +164,6 @@ export function checkImageSize(size: number): void {
   }
 }
 
-export function firstLine(e: unknown): string {
+function firstLine(e: unknown): string {
   return String(e instanceof Error ? e.message : e).split('\n')[0]!;
 }

@@ -60,7 +60,7 @@ export async function writeImage(path: string, image: tf.Tensor3D | RgbImage): P
 }
 
 /** PNG for `.png`, JPEG for `.jpg`/`.jpeg`. */
-export async function encodeByExtension(path: string, image: RgbImage): Promise<Buffer> {
+async function encodeByExtension(path: string, image: RgbImage): Promise<Buffer> {
   const ext = extname(path).toLowerCase();
   if (ext === '.png') return rgbToPng(image);
   if (ext === '.jpg' || ext === '.jpeg') return rgbToJpeg(image);

@@ -150,7 +150,7 @@ export function reportFromConfusion(confusion: number[][], classes: readonly str
 }
 
 /** Mean of the non-NaN values; NaN if there are none. */
-export function meanDefined(values: readonly number[]): number {
+function meanDefined(values: readonly number[]): number {
   let s = 0;
   let c = 0;
   for (const v of values) {

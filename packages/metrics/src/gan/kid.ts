@@ -1,6 +1,6 @@
 import { Rng, SkinganError } from '@skingan/core';
 import { checkPair, type FeatureInput, type FeatureMatrix, toFeatureMatrix } from './feature-matrix.js';
-import { rowDot } from './linalg.js';
+import { crossProduct, dot, rowsOf } from './linalg.js';
 
 export interface KidOptions {
   /** Number of random subsets (default 100, as clean-fid and torch-fidelity). */
@@ -80,9 +80,9 @@ export function kidFromSubsets(
   const cache =
     r.rows * r.rows + g.rows * g.rows + r.rows * g.rows <= MAX_CACHED_KERNEL_ENTRIES
       ? {
-          rr: kernelMatrix(r, r, kernel, true),
-          gg: kernelMatrix(g, g, kernel, true),
-          rg: kernelMatrix(r, g, kernel, false),
+          rr: crossProduct(r, r, kernel, true),
+          gg: crossProduct(g, g, kernel, true),
+          rg: crossProduct(r, g, kernel),
         }
       : undefined;
   const values = subsets.map((s) => {
@@ -121,18 +121,6 @@ function polynomialKernel(d: number): Kernel {
     const t = dot / d + 1;
     return t * t * t;
   };
-}
-
-function kernelMatrix(a: FeatureMatrix, b: FeatureMatrix, k: Kernel, symmetric: boolean): Float64Array {
-  const out = new Float64Array(a.rows * b.rows);
-  for (let i = 0; i < a.rows; i++) {
-    for (let j = symmetric ? i : 0; j < b.rows; j++) {
-      const v = k(rowDot(a, i, b, j));
-      out[i * b.rows + j] = v;
-      if (symmetric) out[j * b.rows + i] = v;
-    }
-  }
-  return out;
 }
 
 /** (Σ_{i≠j} k(x_i,x_j))/(m(m−1)) + (Σ_{i≠j} k(y_i,y_j))/(n(n−1)) − 2 Σ k(x_i,y_j)/(mn). */
@@ -174,12 +162,14 @@ function mmd2Direct(
 ): number {
   const m = si.length;
   const n = sj.length;
+  const xr = rowsOf(x);
+  const yr = rowsOf(y);
   let xx = 0;
-  for (let a = 0; a < m; a++) for (let b = a + 1; b < m; b++) xx += k(rowDot(x, si[a]!, x, si[b]!));
+  for (let a = 0; a < m; a++) for (let b = a + 1; b < m; b++) xx += k(dot(xr[si[a]!]!, xr[si[b]!]!));
   let yy = 0;
-  for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) yy += k(rowDot(y, sj[a]!, y, sj[b]!));
+  for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) yy += k(dot(yr[sj[a]!]!, yr[sj[b]!]!));
   let xy = 0;
-  for (let a = 0; a < m; a++) for (let b = 0; b < n; b++) xy += k(rowDot(x, si[a]!, y, sj[b]!));
+  for (let a = 0; a < m; a++) for (let b = 0; b < n; b++) xy += k(dot(xr[si[a]!]!, yr[sj[b]!]!));
   return (2 * xx) / (m * (m - 1)) + (2 * yy) / (n * (n - 1)) - (2 * xy) / (m * n);
 }
 

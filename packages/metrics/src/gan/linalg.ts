@@ -26,23 +26,47 @@ export function centered(m: FeatureMatrix, mu: Float64Array, scale = 1): Feature
   return { rows, cols, data: out };
 }
 
-/** Dot product of row i of `a` with row j of `b`. */
-export function rowDot(a: FeatureMatrix, i: number, b: FeatureMatrix, j: number): number {
-  const d = a.cols;
-  const ad = a.data;
-  const bd = b.data;
-  const ao = i * d;
-  const bo = j * d;
+/** The rows of `m` as views of its data (no copy), for the loops over pairs of rows. */
+export function rowsOf(m: FeatureMatrix): Float64Array[] {
+  return Array.from({ length: m.rows }, (_, i) => m.data.subarray(i * m.cols, (i + 1) * m.cols));
+}
+
+/** x · y. */
+export function dot(x: Float64Array, y: Float64Array): number {
   let s = 0;
-  for (let k = 0; k < d; k++) s += ad[ao + k]! * bd[bo + k]!;
+  for (let k = 0; k < x.length; k++) s += x[k]! * y[k]!;
   return s;
 }
 
-/** `a · bᵀ` (a.rows × b.rows), row-major. */
-export function crossProduct(a: FeatureMatrix, b: FeatureMatrix): Float64Array {
+/** ‖x − y‖², summed over differences (not ‖x‖² + ‖y‖² − 2x·y, which cancels badly near ties). */
+export function squaredDistance(x: Float64Array, y: Float64Array): number {
+  let s = 0;
+  for (let k = 0; k < x.length; k++) {
+    const t = x[k]! - y[k]!;
+    s += t * t;
+  }
+  return s;
+}
+
+/**
+ * `a · bᵀ` (a.rows × b.rows), row-major, each entry through `f` (a kernel of the dot product).
+ * `symmetric` (b = a): computes the upper triangle and mirrors it.
+ */
+export function crossProduct(
+  a: FeatureMatrix,
+  b: FeatureMatrix,
+  f: (dot: number) => number = (d) => d,
+  symmetric = false,
+): Float64Array {
   const out = new Float64Array(a.rows * b.rows);
+  const ar = rowsOf(a);
+  const br = rowsOf(b);
   for (let i = 0; i < a.rows; i++) {
-    for (let j = 0; j < b.rows; j++) out[i * b.rows + j] = rowDot(a, i, b, j);
+    for (let j = symmetric ? i : 0; j < b.rows; j++) {
+      const v = f(dot(ar[i]!, br[j]!));
+      out[i * b.rows + j] = v;
+      if (symmetric) out[j * b.rows + i] = v;
+    }
   }
   return out;
 }

@@ -39,21 +39,15 @@ export function perClass<T>(
   return classes.map((name, c) => {
     const ri = indicesOf(realLabels, c);
     const gi = indicesOf(fakeLabels, c);
+    const counts = { class: name, nReal: ri.length, nFake: gi.length };
     if (ri.length < minRows || gi.length < minRows) {
       return {
-        class: name,
-        nReal: ri.length,
-        nFake: gi.length,
+        ...counts,
         value: null,
         skipped: `needs ≥ ${minRows} real and generated images, has ${ri.length} real and ${gi.length} generated`,
       };
     }
-    return {
-      class: name,
-      nReal: ri.length,
-      nFake: gi.length,
-      value: metric(selectRows(r, ri), selectRows(g, gi)),
-    };
+    return { ...counts, value: metric(selectRows(r, ri), selectRows(g, gi)) };
   });
 }
 

@@ -1,5 +1,6 @@
 import { SkinganError } from '@skingan/core';
 import { checkPair, type FeatureInput, type FeatureMatrix, toFeatureMatrix } from './feature-matrix.js';
+import { rowsOf, squaredDistance } from './linalg.js';
 
 export interface PrdcOptions {
   /** Neighbourhood size of the precision/recall manifolds (Kynkäänniemi et al. 2019 use 3). */
@@ -48,11 +49,13 @@ export function prdc(real: FeatureInput, fake: FeatureInput, options: PrdcOption
   const realRecalled = new Uint8Array(r.rows); // recall
   let precise = 0;
   let densitySum = 0;
+  const realRows = rowsOf(r);
+  const fakeRows = rowsOf(g);
   for (let j = 0; j < g.rows; j++) {
     let inReal = false;
     const rj = radiusG_PR![j]!;
     for (let i = 0; i < r.rows; i++) {
-      const d2 = squaredDistance(r, i, g, j);
+      const d2 = squaredDistance(realRows[i]!, fakeRows[j]!);
       if (d2 <= radiusR_PR![i]!) inReal = true;
       if (d2 < radiusR_DC![i]!) {
         densitySum++;
@@ -79,13 +82,14 @@ export function prdc(real: FeatureInput, fake: FeatureInput, options: PrdcOption
  * The squared distance from each row to its k-th nearest other row, for each k in `ks`
  * (squared, since only comparisons follow).
  */
-export function kthNeighbourRadii(m: FeatureMatrix, ks: readonly number[]): Float64Array[] {
+function kthNeighbourRadii(m: FeatureMatrix, ks: readonly number[]): Float64Array[] {
   const out = ks.map(() => new Float64Array(m.rows));
   const row = new Float64Array(m.rows - 1);
+  const rows = rowsOf(m);
   for (let i = 0; i < m.rows; i++) {
     let c = 0;
     for (let j = 0; j < m.rows; j++) {
-      if (j !== i) row[c++] = squaredDistance(m, i, m, j);
+      if (j !== i) row[c++] = squaredDistance(rows[i]!, rows[j]!);
     }
     row.sort();
     ks.forEach((k, t) => {
@@ -93,21 +97,6 @@ export function kthNeighbourRadii(m: FeatureMatrix, ks: readonly number[]): Floa
     });
   }
   return out;
-}
-
-/** ‖a_i − b_j‖², summed over differences (not ‖a‖² + ‖b‖² − 2a·b, which cancels badly near ties). */
-function squaredDistance(a: FeatureMatrix, i: number, b: FeatureMatrix, j: number): number {
-  const d = a.cols;
-  const ad = a.data;
-  const bd = b.data;
-  const ao = i * d;
-  const bo = j * d;
-  let s = 0;
-  for (let k = 0; k < d; k++) {
-    const t = ad[ao + k]! - bd[bo + k]!;
-    s += t * t;
-  }
-  return s;
 }
 
 function checkK(k: number, name: string): number {

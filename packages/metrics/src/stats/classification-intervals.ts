@@ -1,6 +1,6 @@
 import { SkinganError } from '@skingan/core';
 import { checkClassIndices, type ProbabilityTable, predictedClasses } from '../classification/inputs.js';
-import { confusionMatrix, reportFromConfusion } from '../classification/report.js';
+import { type ClassificationReport, confusionMatrix, reportFromConfusion } from '../classification/report.js';
 import { type BootstrapOptions, bootstrap, type ConfidenceInterval } from './bootstrap.js';
 
 /** Bootstrap intervals of the count-based classification metrics. */
@@ -21,7 +21,7 @@ export interface ClassificationIntervals {
  */
 export function classificationIntervals(
   labels: readonly number[],
-  predictions: ProbabilityTable | readonly number[] | Int32Array,
+  predictions: Predictions,
   classes: readonly string[],
   options: BootstrapOptions = {},
 ): ClassificationIntervals {
@@ -30,7 +30,7 @@ export function classificationIntervals(
   const flat = bootstrap(
     labels.length,
     (idx) => {
-      const r = reportFromConfusion(confusionMatrix(labels, pred, k, idx), classes);
+      const r = resampledReport(labels, pred, classes, idx);
       return [
         r.accuracy,
         r.balancedAccuracy,
@@ -53,12 +53,11 @@ export function classificationIntervals(
   };
 }
 
+/** A classifier's predictions on the test images: a probability table (argmax) or class indices. */
+export type Predictions = ProbabilityTable | readonly number[] | Int32Array;
+
 /** Predicted class indices from either a probability table (argmax) or indices (validated). */
-export function toPredictions(
-  labels: readonly number[],
-  predictions: ProbabilityTable | readonly number[] | Int32Array,
-  k: number,
-): Int32Array {
+export function toPredictions(labels: readonly number[], predictions: Predictions, k: number): Int32Array {
   if (predictions.length > 0 && typeof predictions[0] !== 'number') {
     return predictedClasses(labels, predictions as ProbabilityTable, k);
   }
@@ -69,4 +68,14 @@ export function toPredictions(
   checkClassIndices(labels, k, 'labels');
   checkClassIndices(indices, k, 'predictions');
   return Int32Array.from(indices);
+}
+
+/** The classification report of predicted classes `pred` on a resample (image indices) of the test set. */
+export function resampledReport(
+  labels: readonly number[],
+  pred: Int32Array,
+  classes: readonly string[],
+  indices: Int32Array,
+): ClassificationReport {
+  return reportFromConfusion(confusionMatrix(labels, pred, classes.length, indices), classes);
 }

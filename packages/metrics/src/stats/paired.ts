@@ -1,23 +1,13 @@
-import { Rng } from '@skingan/core';
-import type { ProbabilityTable } from '../classification/inputs.js';
-import { confusionMatrix, reportFromConfusion } from '../classification/report.js';
-import { type BootstrapOptions, resolveOptions } from './bootstrap.js';
-import { toPredictions } from './classification-intervals.js';
+import { type BootstrapOptions, bootstrap, type ConfidenceInterval } from './bootstrap.js';
+import { type Predictions, resampledReport, toPredictions } from './classification-intervals.js';
 import { type McNemarResult, mcnemarTest } from './mcnemar.js';
-import { quantileSorted } from './quantile.js';
 
 /** B − A for a metric, with a paired percentile-bootstrap interval of the difference. */
-export interface PairedDifference {
+export interface PairedDifference extends Omit<ConfidenceInterval, 'estimate'> {
   a: number;
   b: number;
   /** b − a. */
   difference: number;
-  lower: number;
-  upper: number;
-  level: number;
-  resamples: number;
-  /** Resamples where the difference was undefined (left out). */
-  undefinedResamples: number;
   /** The interval excludes 0. */
   excludesZero: boolean;
 }
@@ -33,36 +23,24 @@ export function pairedBootstrap(
   statisticB: (indices: Int32Array) => readonly number[],
   options: BootstrapOptions = {},
 ): PairedDifference[] {
-  const { resamples, level, seed } = resolveOptions(options);
   const identity = Int32Array.from({ length: n }, (_, i) => i);
   const a0 = statisticA(identity);
   const b0 = statisticB(identity);
-  const draws = a0.map(() => new Float64Array(resamples));
-  const rng = new Rng(seed);
-  const idx = new Int32Array(n);
-  for (let r = 0; r < resamples; r++) {
-    for (let i = 0; i < n; i++) idx[i] = rng.int(n);
-    const a = statisticA(idx);
-    const b = statisticB(idx);
-    for (let s = 0; s < draws.length; s++) draws[s]![r] = b[s]! - a[s]!;
-  }
-  const alpha = (1 - level) / 2;
-  return a0.map((a, s) => {
-    const defined = draws[s]!.filter((v) => !Number.isNaN(v)).sort();
-    const lower = quantileSorted(defined, alpha);
-    const upper = quantileSorted(defined, 1 - alpha);
-    return {
-      a,
-      b: b0[s]!,
-      difference: b0[s]! - a,
-      lower,
-      upper,
-      level,
-      resamples,
-      undefinedResamples: resamples - defined.length,
-      excludesZero: lower > 0 || upper < 0,
-    };
-  });
+  const differences = bootstrap(
+    n,
+    (idx) => {
+      const a = statisticA(idx);
+      return statisticB(idx).map((b, s) => b - a[s]!);
+    },
+    options,
+  );
+  return differences.map(({ estimate, ...interval }, s) => ({
+    a: a0[s]!,
+    b: b0[s]!,
+    difference: estimate,
+    ...interval,
+    excludesZero: interval.lower > 0 || interval.upper < 0,
+  }));
 }
 
 export interface ClassifierComparison {
@@ -81,16 +59,15 @@ export interface ClassifierComparison {
  */
 export function compareClassifiers(
   labels: readonly number[],
-  predictionsA: ProbabilityTable | readonly number[] | Int32Array,
-  predictionsB: ProbabilityTable | readonly number[] | Int32Array,
+  predictionsA: Predictions,
+  predictionsB: Predictions,
   classes: readonly string[],
   options: BootstrapOptions = {},
 ): ClassifierComparison {
-  const k = classes.length;
-  const pa = toPredictions(labels, predictionsA, k);
-  const pb = toPredictions(labels, predictionsB, k);
+  const pa = toPredictions(labels, predictionsA, classes.length);
+  const pb = toPredictions(labels, predictionsB, classes.length);
   const stat = (pred: Int32Array) => (idx: Int32Array) => {
-    const r = reportFromConfusion(confusionMatrix(labels, pred, k, idx), classes);
+    const r = resampledReport(labels, pred, classes, idx);
     return [r.accuracy, r.balancedAccuracy, ...r.perClass.map((m) => m.recall)];
   };
   const diffs = pairedBootstrap(labels.length, stat(pa), stat(pb), options);

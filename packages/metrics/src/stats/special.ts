@@ -16,7 +16,7 @@ export function logGamma(x: number): number {
 }
 
 /** Regularized incomplete beta I_x(a, b) (continued fraction, modified Lentz). */
-export function incompleteBeta(x: number, a: number, b: number): number {
+function incompleteBeta(x: number, a: number, b: number): number {
   if (x <= 0) return 0;
   if (x >= 1) return 1;
   const lnFront = logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log(1 - x);
