@@ -86,6 +86,13 @@ export const TrainingConfigSchema = z.strictObject({
    * `realLabel` and `generatorLoss` do not apply. The class terms are cross-entropy either way.
    */
   adversarialLoss: z.enum(['bce', 'hinge']).default('bce'),
+  /**
+   * Weight λ of the mode-seeking term (Mao et al. 2019; 0 = off, 1 in the paper) in G's loss:
+   * the fakes of a step come in pairs of one class and different noise, and G pays
+   * λ / (mean|G(z₁, c) − G(z₂, c)| / mean|z₁ − z₂| + 1e-5). Against within-class collapse; no extra
+   * forward pass (the pairs are halves of the batch).
+   */
+  modeSeeking: z.number().min(0).default(0),
   /** DiffAugment (Zhao et al. 2020) on every image D sees, real and fake, in both steps. */
   diffAugment: z.array(z.enum(DIFF_AUGMENT_POLICIES)).default([]),
   /**

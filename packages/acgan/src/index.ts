@@ -61,6 +61,7 @@ export {
   bceWithLogits,
   classAccuracy,
   hingeLoss,
+  modeSeekingLoss,
   signAccuracy,
   softmaxCrossEntropy,
 } from './training/losses.js';

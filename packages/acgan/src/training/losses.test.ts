@@ -6,6 +6,7 @@ import {
   bceWithLogits,
   classAccuracy,
   hingeLoss,
+  modeSeekingLoss,
   signAccuracy,
   softmaxCrossEntropy,
 } from './losses.js';
@@ -102,5 +103,24 @@ describe('losses', () => {
     const targets = tf.oneHot(tf.tensor1d([1, 1, 0], 'int32'), 2).toFloat() as tf.Tensor2D;
     expect(value(classAccuracy(aux, targets))).toBeCloseTo(1 / 3, 6);
     tf.dispose([logits, aux, targets]);
+  });
+  it('mode seeking: 1 / (mean|G(z₁) − G(z₂)| / mean|z₁ − z₂| + ε) over the halves of the batch', () => {
+    // Pairs (row 0, row 2) and (row 1, row 3); the fifth row has no partner and is left out.
+    const fakes = tf.tensor4d([0, 1, 2, 3, 9], [5, 1, 1, 1]);
+    const z = tf.tensor2d([0, 0, 1, 1, 2, 0, 1, 3, 5, 5], [5, 2]);
+    // |0 − 2| + |1 − 3| = 4 over 2 → 2; z: |0−2| + |0−0| + |1−1| + |1−3| = 4 over 4 → 1.
+    expect(value(modeSeekingLoss(fakes, z))).toBeCloseTo(1 / (2 / 1 + 1e-5), 6);
+    // Identical images for different noise (collapse) cost 1/ε; G's gradient pushes the pair apart.
+    const same = tf.tensor4d([1, 1], [2, 1, 1, 1]);
+    const z2 = tf.tensor2d([0, 1], [2, 1]);
+    expect(value(modeSeekingLoss(same, z2, 0.5))).toBeCloseTo(2, 6);
+    const grad = tf.grad((x: tf.Tensor) => modeSeekingLoss(x as tf.Tensor4D, tf.tensor2d([0, 1], [2, 1])))(
+      tf.tensor4d([0, 1], [2, 1, 1, 1]),
+    );
+    // loss = 1/(|a − b| + ε) with a = 0, b = 1: d/da = 1/(1 + ε)² · sign(b − a) = +1, d/db = −1.
+    const g = Array.from(grad.dataSync());
+    expect(g[0]).toBeCloseTo(1 / (1 + 1e-5) ** 2, 4);
+    expect(g[1]).toBeCloseTo(-1 / (1 + 1e-5) ** 2, 4);
+    tf.dispose([fakes, z, same, z2, grad]);
   });
 });

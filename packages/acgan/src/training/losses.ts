@@ -53,6 +53,23 @@ export function adversarialLoss(
   };
 }
 
+/**
+ * Mode-seeking term (Mao et al. 2019, MSGAN): for two fakes of the same class from different noise,
+ * 1 / (mean|G(z₁, c) − G(z₂, c)| / mean|z₁ − z₂| + ε). G minimizes it, so it is pushed to make
+ * different noise give different images: the collapse within a class that the class head does not
+ * see. `fakes` and `z` hold the pairs as halves: row i pairs with row i + n/2 (n even).
+ */
+export function modeSeekingLoss(fakes: tf.Tensor4D, z: tf.Tensor2D, epsilon = 1e-5): tf.Scalar {
+  return tf.tidy(() => {
+    const half = Math.floor(fakes.shape[0] / 2);
+    const meanAbsDiff = (x: tf.Tensor) => {
+      const [a, b] = tf.split(x.slice(0, 2 * half), 2);
+      return tf.mean(tf.abs(tf.sub(a!, b!)));
+    };
+    return tf.div(1, tf.add(tf.div(meanAbsDiff(fakes), meanAbsDiff(z)), epsilon)) as tf.Scalar;
+  });
+}
+
 /** Mean softmax cross-entropy of logits [B, C] against one-hot targets [B, C]. */
 export function softmaxCrossEntropy(logits: tf.Tensor2D, oneHot: tf.Tensor2D): tf.Scalar {
   return tf.tidy(() => tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), 1))) as tf.Scalar);

@@ -3,7 +3,13 @@ import * as tf from '@tensorflow/tfjs';
 import type { AcganConfig } from '../config.js';
 import { powerIterateAll } from '../layers/spectral-norm.js';
 import { diffAugment } from './diff-augment.js';
-import { adversarialLoss, classAccuracy, signAccuracy, softmaxCrossEntropy } from './losses.js';
+import {
+  adversarialLoss,
+  classAccuracy,
+  modeSeekingLoss,
+  signAccuracy,
+  softmaxCrossEntropy,
+} from './losses.js';
 
 /** Loss terms of one step, as logged: D's and G's totals and their parts. */
 export interface StepLosses {
@@ -54,6 +60,7 @@ export interface StepStreams {
  * 2. D step on the same fake (no gradient to G): D maximizes L_S + L_C, i.e. minimizes
  *    BCE(adv_real, realLabel) + BCE(adv_fake, 0) + CE(aux_real, y) + CE(aux_fake, c).
  *
+ * With `modeSeeking` λ > 0, G also pays λ·`modeSeekingLoss` over pairs of fakes of one class.
  * With `adversarialLoss: 'hinge'` the real/fake terms are hinge losses instead (`adversarialLoss`).
  * With D's spectral norm on, its one power iteration of the step comes first (on the weights the
  * previous step left).
@@ -73,7 +80,14 @@ export function acganStep(
   const numClasses = config.labelSpace.classes.length;
   const batch = images.shape[0];
   const z = streams.noise.normalTensor<tf.Rank.R2>([batch, config.generator.latentDim]);
-  const fakeLabels = Int32Array.from({ length: batch }, () => streams.noise.int(numClasses));
+  const modeSeeking = t.modeSeeking > 0 && batch >= 2;
+  // With the mode-seeking term, row i + n/2 repeats row i's class: the pairs it compares.
+  const half = Math.floor(batch / 2);
+  const fakeLabels = new Int32Array(batch);
+  for (let i = 0; i < batch; i++) {
+    fakeLabels[i] =
+      modeSeeking && i >= half && i < 2 * half ? fakeLabels[i - half]! : streams.noise.int(numClasses);
+  }
   const fakeOneHot = tf.tidy(
     () => tf.cast(tf.oneHot(tf.tensor1d(fakeLabels, 'int32'), numClasses), 'float32') as tf.Tensor2D,
   );
@@ -100,8 +114,13 @@ export function acganStep(
       const [adv, aux] = discriminate(augment(fake), fakeOneHot);
       const gAdv = adversarial.generator(adv);
       const gAux = softmaxCrossEntropy(aux, fakeOneHot);
-      gStats = tf.keep(tf.stack([gAdv, gAux]));
-      return tf.add(gAdv, gAux) as tf.Scalar;
+      if (!modeSeeking) {
+        gStats = tf.keep(tf.stack([gAdv, gAux, 0]));
+        return tf.add(gAdv, gAux) as tf.Scalar;
+      }
+      const gMs = modeSeekingLoss(fake, z);
+      gStats = tf.keep(tf.stack([gAdv, gAux, gMs]));
+      return tf.addN([gAdv, gAux, tf.mul(gMs, t.modeSeeking)]) as tf.Scalar;
     }, gVars);
     nets.optimizerG.applyGradients(g.grads);
     tf.dispose([g.value, ...Object.values(g.grads)]);
@@ -128,19 +147,20 @@ export function acganStep(
     nets.optimizerD.applyGradients(d.grads);
     tf.dispose([d.value, ...Object.values(d.grads)]);
 
-    const [gAdv, gAux] = gStats!.dataSync();
+    const [gAdv, gAux, gMs] = gStats!.dataSync();
     const [dAdvReal, dAdvFake, dAuxReal, dAuxFake, dAccReal, dAccFake, auxAccReal, auxAccFake] =
       dStats!.dataSync();
     return {
       losses: {
         d: dAdvReal! + dAdvFake! + dAuxReal! + dAuxFake!,
-        g: gAdv! + gAux!,
+        g: gAdv! + gAux! + t.modeSeeking * gMs!,
         dAdvReal: dAdvReal!,
         dAdvFake: dAdvFake!,
         dAuxReal: dAuxReal!,
         dAuxFake: dAuxFake!,
         gAdv: gAdv!,
         gAux: gAux!,
+        ...(modeSeeking ? { gModeSeeking: gMs! } : {}),
       },
       metrics: { dAccReal: dAccReal!, dAccFake: dAccFake!, auxAccReal: auxAccReal!, auxAccFake: auxAccFake! },
     };

@@ -45,6 +45,7 @@ const allOn = (overrides: Parameters<typeof tinyConfig>[0] = {}) =>
       emaDecay: 0.9,
       adversarialLoss: 'hinge',
       diffAugment: ['translation'],
+      modeSeeking: 1,
       ...overrides.training,
     },
   });
@@ -280,8 +281,11 @@ describe('the generator-quality options together', () => {
     expect(result).toMatchObject({ status: 'stopped', step: 30 });
     expect(new Set(counts.slice(5))).toEqual(new Set([counts[5]]));
     for (const [k, v] of Object.entries(result.last!.losses)) expect(Number.isFinite(v), k).toBe(true);
-    // Hinge terms are never negative.
+    // Hinge terms are never negative; the mode-seeking term is 1/(ratio + ε) > 0, and part of G's total.
     expect(result.last!.losses.dAdvReal).toBeGreaterThanOrEqual(0);
+    const { g, gAdv, gAux, gModeSeeking } = result.last!.losses;
+    expect(gModeSeeking).toBeGreaterThan(0);
+    expect(g).toBeCloseTo(gAdv! + gAux! + gModeSeeking!, 5);
     expect(result.last!.losses.dAdvFake).toBeGreaterThanOrEqual(0);
     trainer.dispose();
   });
