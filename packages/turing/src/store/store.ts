@@ -63,6 +63,9 @@ export interface Progress {
   next: { position: number; imageId: string } | null;
 }
 
+/** The columns of a `Rater`. */
+const RATER = 'id, name, created_at AS createdAt';
+
 export type AnswerOutcome = 'saved' | 'already-saved' | 'not-current';
 
 /**
@@ -168,29 +171,16 @@ export class StudyStore {
   }
 
   raters(): Rater[] {
-    return (
-      this.db.prepare('SELECT id, name, created_at FROM raters ORDER BY id').all() as {
-        id: number;
-        name: string;
-        created_at: string;
-      }[]
-    ).map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at }));
+    return this.db.prepare(`SELECT ${RATER} FROM raters ORDER BY id`).all() as Rater[];
   }
 
   /** The rater this invitation token belongs to (constant-time comparison against every rater). */
   raterByToken(token: string): Rater | undefined {
-    const rows = this.db.prepare('SELECT id, name, token_hash, created_at FROM raters ORDER BY id').all() as {
-      id: number;
-      name: string;
-      token_hash: Buffer;
-      created_at: string;
-    }[];
-    const i = findToken(
-      token,
-      rows.map((r) => r.token_hash),
-    );
-    const r = rows[i];
-    return r && { id: r.id, name: r.name, createdAt: r.created_at };
+    const sql = `SELECT ${RATER}, token_hash AS hash FROM raters ORDER BY id`;
+    const rows = this.db.prepare(sql).all() as (Rater & { hash: Buffer })[];
+    const hashes = rows.map((r) => r.hash);
+    const r = rows[findToken(token, hashes)];
+    return r && { id: r.id, name: r.name, createdAt: r.createdAt };
   }
 
   /** Whether `imageId` is in this rater's list (so a rater fetches only their own images). */
@@ -201,14 +191,8 @@ export class StudyStore {
   }
 
   progress(raterId: number): Progress {
-    const total = (
-      this.db.prepare('SELECT COUNT(*) AS n FROM assignments WHERE rater_id = ?').get(raterId) as {
-        n: number;
-      }
-    ).n;
-    const answered = (
-      this.db.prepare('SELECT COUNT(*) AS n FROM answers WHERE rater_id = ?').get(raterId) as { n: number }
-    ).n;
+    const total = this.count('assignments WHERE rater_id = ?', raterId);
+    const answered = this.count('answers WHERE rater_id = ?', raterId);
     const next = this.db
       .prepare(
         `SELECT a.position, a.image_id AS imageId FROM assignments a
@@ -239,7 +223,7 @@ export class StudyStore {
 
   /** Every answer with the key, by rater then position. */
   answers(): AnswerRecord[] {
-    const rows = this.db
+    return this.db
       .prepare(
         `SELECT r.name AS rater, r.id AS raterId, x.position, a.image_id AS imageId, i.source, i.generator,
                 i.class AS className, x.verdict, x.confidence, x.diagnosis, x.answered_at AS answeredAt
@@ -250,13 +234,17 @@ export class StudyStore {
          ORDER BY r.id, x.position`,
       )
       .all() as AnswerRecord[];
-    return rows;
   }
 
   /** Row counts of the tables a request may write (tests check that refused requests write nothing). */
   counts(): { raters: number; answers: number; images: number } {
-    const n = (t: string) => (this.db.prepare(`SELECT COUNT(*) AS n FROM ${t}`).get() as { n: number }).n;
+    const n = (t: string) => this.count(t);
     return { raters: n('raters'), answers: n('answers'), images: n('images') };
+  }
+
+  /** `SELECT COUNT(*) FROM` these tables and conditions. */
+  private count(from: string, ...params: unknown[]): number {
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM ${from}`).get(...params) as { n: number }).n;
   }
 }
 
