@@ -7,6 +7,7 @@ import {
   ISIC2019,
   type LabelSpace,
   lockFolder,
+  pathExists,
   removeStaleTemps,
   SkinganError,
   writeFileAtomic,
@@ -92,10 +93,7 @@ export class DatasetWriter {
   ): Promise<DatasetWriter> {
     const labelsFile = join(root, 'labels.csv');
     const imagesDir = join(root, 'images');
-    const exists = await fs.stat(labelsFile).then(
-      () => true,
-      () => false,
-    );
+    const exists = await pathExists(labelsFile);
     if (exists && !options.resume) {
       throw new SkinganError('this folder already holds a dataset', {
         file: root,
