@@ -1,5 +1,5 @@
 import type { Rng } from '@skingan/core';
-import { jitter, mix, type Rgb, randomWalk, type Stroke, smoothstep, ValueNoise } from './paint.js';
+import { jitter, mix, type Rgb, randomWalk, type Stroke, smoothstep, stroke, ValueNoise } from './paint.js';
 
 /** A round-ish blob drawn at a point (globules, cysts, lacunae, dotted vessels). */
 export interface Spot {
@@ -58,13 +58,6 @@ function strokeStart(rng: Rng, shape: Centre, frac: number): [number, number] {
   const a = between(rng, 0, 2 * Math.PI);
   return [shape.cx + Math.cos(a) * shape.radius * frac, shape.cy + Math.sin(a) * shape.radius * frac];
 }
-
-const stroke = (points: [number, number][], width: number, color: Rgb, alpha: number): Stroke => ({
-  points,
-  width,
-  color,
-  alpha,
-});
 
 /** Points inside the lesion's disc, for spots (radial position between rMin and rMax of the radius). */
 function spotsIn(
