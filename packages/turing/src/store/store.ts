@@ -63,7 +63,8 @@ export interface Progress {
   next: { position: number; imageId: string } | null;
 }
 
-/** The columns of a `Rater`. */
+/** The columns of a `StudyImage`, and of a `Rater`. */
+const IMAGE = 'id, source, generator, class AS className, origin';
 const RATER = 'id, name, created_at AS createdAt';
 
 export type AnswerOutcome = 'saved' | 'already-saved' | 'not-current';
@@ -125,27 +126,22 @@ export class StudyStore {
   }
 
   info(): StudyInfo {
-    const r = this.db.prepare('SELECT * FROM study WHERE id = 1').get() as
-      | { name: string; seed: number; image_size: number; classes: string; created_at: string }
-      | undefined;
+    const r = this.db
+      .prepare(
+        'SELECT name, seed, image_size AS imageSize, classes, created_at AS createdAt FROM study WHERE id = 1',
+      )
+      .get() as (Omit<StudyInfo, 'classes'> & { classes: string }) | undefined;
     if (!r) throw new SkinganError('the study database has no study row', { file: this.dir });
-    return {
-      name: r.name,
-      seed: r.seed,
-      imageSize: r.image_size,
-      classes: JSON.parse(r.classes) as string[],
-      createdAt: r.created_at,
-    };
+    return { ...r, classes: JSON.parse(r.classes) as string[] };
   }
 
   images(): StudyImage[] {
-    return (this.db.prepare('SELECT * FROM images ORDER BY id').all() as ImageRow[]).map(imageOf);
+    return this.db.prepare(`SELECT ${IMAGE} FROM images ORDER BY id`).all() as StudyImage[];
   }
 
   /** The image with this opaque id, or undefined. */
   image(id: string): StudyImage | undefined {
-    const r = this.db.prepare('SELECT * FROM images WHERE id = ?').get(id) as ImageRow | undefined;
-    return r && imageOf(r);
+    return this.db.prepare(`SELECT ${IMAGE} FROM images WHERE id = ?`).get(id) as StudyImage | undefined;
   }
 
   /** Adds a rater with their token's hash and their image order (every study image once). */
@@ -246,16 +242,4 @@ export class StudyStore {
   private count(from: string, ...params: unknown[]): number {
     return (this.db.prepare(`SELECT COUNT(*) AS n FROM ${from}`).get(...params) as { n: number }).n;
   }
-}
-
-interface ImageRow {
-  id: string;
-  source: Source;
-  generator: string | null;
-  class: string;
-  origin: string;
-}
-
-function imageOf(r: ImageRow): StudyImage {
-  return { id: r.id, source: r.source, generator: r.generator, className: r.class, origin: r.origin };
 }
