@@ -1,3 +1,5 @@
+import type { Sample } from '@skingan/core';
+
 /** Something wrong with the input that was skipped rather than thrown (see `strict` options). */
 export interface Problem {
   /** The file the problem is in or about. */
@@ -12,6 +14,15 @@ export interface Problem {
 /** One line per problem, as the CLI prints them. */
 export function formatProblem(p: Problem): string {
   return `${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}`;
+}
+
+/** An image that could not be decoded and is skipped (`error` names its path, as decode errors do). */
+export function skippedImage(sample: Sample, error: Error): Problem {
+  return {
+    file: sample.path,
+    id: sample.id,
+    message: `${error.message.replace(`${sample.path}: `, '')} (skipped)`,
+  };
 }
 
 /**

@@ -31,13 +31,7 @@ export async function pathRankFilter<T extends { id: string }>(
   o: PathRankFilterOptions<T>,
 ): Promise<PathRankFilterResult<T>> {
   const scored = await scoreImages(o);
-  const byId = new Map(scored.map((s) => [s.id, s]));
-  const ranked = rankAndSelect(scored, o.selection);
-  const rows = ranked.map((r) => ({
-    ...r,
-    predicted: byId.get(r.id)!.predicted,
-    item: byId.get(r.id)!.item,
-  }));
+  const rows = rankAndSelect(scored, o.selection);
   const kept = rows.filter((r) => r.kept).map((r) => r.item);
   return {
     rows,

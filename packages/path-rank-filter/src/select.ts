@@ -49,9 +49,9 @@ function compareIds(a: string, b: string): number {
  * The path-rank-filter's selection (Wei et al. 2019): images the classifier gets right are ranked by
  * the target's probability, highest first, ties broken by id; the top of the ranking is kept.
  * Misclassified images are never kept. Returns every image: the ranked ones first, in rank order,
- * then the misclassified ones by descending probability (then id).
+ * then the misclassified ones by descending probability (then id). Each keeps its other fields.
  */
-export function rankAndSelect(scored: readonly Scored[], selection: Selection): Ranked[] {
+export function rankAndSelect<S extends Scored>(scored: readonly S[], selection: Selection): (S & Ranked)[] {
   const seen = new Set<string>();
   for (const s of scored) {
     if (seen.has(s.id)) throw new SkinganError(`image id ${s.id} appears twice`, { code: 'BAD_INPUT' });
@@ -59,7 +59,7 @@ export function rankAndSelect(scored: readonly Scored[], selection: Selection): 
     if (!Number.isFinite(s.probability))
       throw new SkinganError(`${s.id}: probability is ${s.probability}`, { code: 'BAD_INPUT' });
   }
-  const order = (a: Scored, b: Scored) => b.probability - a.probability || compareIds(a.id, b.id);
+  const order = (a: S, b: S) => b.probability - a.probability || compareIds(a.id, b.id);
   const ranked = scored.filter((s) => s.correct).sort(order);
   const others = scored.filter((s) => !s.correct).sort(order);
   const keep = keepCount(ranked.length, selection);

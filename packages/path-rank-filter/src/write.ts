@@ -10,23 +10,18 @@ import {
 } from '@skingan/core';
 import type { Ranked } from './select.js';
 
+/** A row of `ranking.csv`: a ranked image, with the classifier's predicted class when known. */
+type RankingRow = Ranked & { predicted?: string };
+
 /** `id,probability,predicted,rank,kept` — every image, the kept ones first. */
-export function rankingCsv(rows: readonly (Ranked & { predicted?: string })[]): string {
-  const lines = ['id,probability,predicted,rank,kept'];
-  for (const r of rows) {
-    lines.push(
-      [csvField(r.id), r.probability.toPrecision(6), r.predicted ?? '', r.rank ?? '', r.kept ? 1 : 0].join(
-        ',',
-      ),
-    );
-  }
-  return `${lines.join('\n')}\n`;
+export function rankingCsv(rows: readonly RankingRow[]): string {
+  const lines = rows.map((r) =>
+    [csvField(r.id), r.probability.toPrecision(6), r.predicted ?? '', r.rank ?? '', r.kept ? 1 : 0].join(','),
+  );
+  return `${['id,probability,predicted,rank,kept', ...lines].join('\n')}\n`;
 }
 
-export async function writeRankingCsv(
-  path: string,
-  rows: readonly (Ranked & { predicted?: string })[],
-): Promise<void> {
+export async function writeRankingCsv(path: string, rows: readonly RankingRow[]): Promise<void> {
   await writeFileAtomic(path, rankingCsv(rows));
 }
 
@@ -36,7 +31,7 @@ export interface KeptDatasetOptions {
   /** Written to `prf.json` beside labels.csv. */
   info?: Record<string, unknown>;
   /** Written to `ranking.csv` beside labels.csv. */
-  ranking?: readonly (Ranked & { predicted?: string })[];
+  ranking?: readonly RankingRow[];
 }
 
 /** Refuses `outDir` when it exists and is not empty: a kept dataset never replaces one. */

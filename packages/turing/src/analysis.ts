@@ -70,35 +70,24 @@ export function groupStats(group: string, answers: readonly AnswerRecord[]): Gro
   const correct = answers.filter((a) => a.verdict === a.source).length;
   const synth = answers.filter((a) => a.source === 'synthetic');
   const real = answers.filter((a) => a.source === 'real');
-  const count = (list: readonly AnswerRecord[], ok: (a: AnswerRecord) => boolean) => list.filter(ok).length;
+  /** The share of `list` for which `ok` holds. */
+  const share = (list: readonly AnswerRecord[], ok: (a: AnswerRecord) => boolean) =>
+    wilson(list.filter(ok).length, list.length);
   const diagnosed = (list: readonly AnswerRecord[]) => list.filter((a) => a.diagnosis !== null);
-  const dReal = diagnosed(real);
-  const dSynth = diagnosed(synth);
+  const rightDiagnosis = (a: AnswerRecord) => a.diagnosis === a.className;
   return {
     group,
     answers: answers.length,
     accuracy: wilson(correct, answers.length),
     pValue: binomialTestHalf(correct, answers.length),
-    sensitivity: wilson(
-      count(synth, (a) => a.verdict === 'synthetic'),
-      synth.length,
-    ),
-    specificity: wilson(
-      count(real, (a) => a.verdict === 'real'),
-      real.length,
-    ),
+    sensitivity: share(synth, (a) => a.verdict === 'synthetic'),
+    specificity: share(real, (a) => a.verdict === 'real'),
     auc: rocAuc(
       answers.map((a) => syntheticScore(a.verdict, a.confidence)),
       answers.map((a) => a.source === 'synthetic'),
     ),
-    diagnosisReal: wilson(
-      count(dReal, (a) => a.diagnosis === a.className),
-      dReal.length,
-    ),
-    diagnosisSynthetic: wilson(
-      count(dSynth, (a) => a.diagnosis === a.className),
-      dSynth.length,
-    ),
+    diagnosisReal: share(diagnosed(real), rightDiagnosis),
+    diagnosisSynthetic: share(diagnosed(synth), rightDiagnosis),
   };
 }
 

@@ -45,12 +45,8 @@ export interface CreateStudyResult {
   perClass: Record<string, { real: number; synthetic: Record<string, number> }>;
 }
 
-interface Drawn {
-  sample: Sample;
-  source: 'real' | 'synthetic';
-  generator: string | null;
-  className: string;
-}
+/** A drawn image: its sample and its key, before it gets its opaque id. */
+type Drawn = Omit<StudyImage, 'id' | 'origin'> & { sample: Sample };
 
 /**
  * Draws a blinded, seeded, class-stratified mix of real and synthetic images and writes a study
@@ -138,13 +134,9 @@ export async function createStudy(options: CreateStudyOptions): Promise<CreateSt
     throw new SkinganError(`--size must be an integer in [16, 4096], got ${imageSize}`, { code: 'USAGE' });
   }
   // Files are written in a random order so no file-system order or timestamp groups the sources.
-  const images: StudyImage[] = rng.shuffle(drawn).map((d) => ({
-    id: newImageId(),
-    source: d.source,
-    generator: d.generator,
-    className: d.className,
-    origin: d.sample.path,
-  }));
+  const images: StudyImage[] = rng
+    .shuffle(drawn)
+    .map(({ sample, ...key }) => ({ id: newImageId(), ...key, origin: sample.path }));
   let done = 0;
   await replaceDirAtomic(out, async (tmp) => {
     await fs.mkdir(join(tmp, IMAGES_DIR));

@@ -78,19 +78,8 @@ export function formatP(p: number): string {
 
 /** Every answer with the key, one CSV row each (RFC 4180 quoting). */
 export function answersCsv(answers: readonly AnswerRecord[]): string {
-  const header = [
-    'rater',
-    'position',
-    'image',
-    'source',
-    'generator',
-    'class',
-    'verdict',
-    'confidence',
-    'diagnosis',
-    'correct',
-    'answered_at',
-  ];
+  const header =
+    'rater,position,image,source,generator,class,verdict,confidence,diagnosis,correct,answered_at';
   const rows = answers.map((a) => [
     a.rater,
     a.position + 1,
@@ -104,7 +93,7 @@ export function answersCsv(answers: readonly AnswerRecord[]): string {
     a.verdict === a.source ? 1 : 0,
     a.answeredAt,
   ]);
-  return `${[header, ...rows].map((r) => r.map((v) => csvField(String(v))).join(',')).join('\n')}\n`;
+  return `${[header, ...rows.map((r) => r.map((v) => csvField(String(v))).join(','))].join('\n')}\n`;
 }
 
 function csvField(s: string): string {

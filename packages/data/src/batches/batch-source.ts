@@ -2,7 +2,7 @@ import { dirname } from 'node:path';
 import { type Batch, type BatchSource, type LabelSpace, Rng, type Sample, SkinganError } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { bytesToFloat, checkImageSize, decodeImageBytes } from '../image/decode.js';
-import { type Problem, transparencyProblem } from '../problems.js';
+import { type Problem, skippedImage, transparencyProblem } from '../problems.js';
 import { type AugmentConfig, augmentImages, drawAugmentParams } from './augment.js';
 import { ImageCache } from './image-cache.js';
 import { epochOrder } from './order.js';
@@ -89,6 +89,10 @@ export function createBatchSource(samples: readonly Sample[], options: BatchSour
   const report =
     options.onProblem ??
     ((p: Problem) => process.stderr.write(`skingan: warning: ${p.file}: ${p.message}\n`));
+  const note = (problem: Problem): void => {
+    problems.push(problem);
+    report(problem);
+  };
 
   async function bytesOf(sample: Sample): Promise<Uint8Array | undefined> {
     const hit = cache.get(sample.path);
@@ -104,13 +108,7 @@ export function createBatchSource(samples: readonly Sample[], options: BatchSour
       if (options.strict || !(e instanceof SkinganError)) throw e;
       if (!bad.has(sample.path)) {
         bad.add(sample.path);
-        const problem = {
-          file: sample.path,
-          id: sample.id,
-          message: `${e.message.replace(`${sample.path}: `, '')} (skipped)`,
-        };
-        problems.push(problem);
-        report(problem);
+        note(skippedImage(sample, e));
       }
       return undefined;
     }
@@ -169,13 +167,7 @@ export function createBatchSource(samples: readonly Sample[], options: BatchSour
         // Once, after the first epoch that met any: how many images lost their transparency.
         if (transparent.size > 0 && !transparencyReported) {
           transparencyReported = true;
-          const problem = transparencyProblem(
-            transparent.size,
-            samples.length,
-            dirname([...transparent][0]!),
-          );
-          problems.push(problem);
-          report(problem);
+          note(transparencyProblem(transparent.size, samples.length, dirname([...transparent][0]!)));
         }
         return;
       }

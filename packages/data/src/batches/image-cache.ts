@@ -23,10 +23,6 @@ export class ImageCache {
     return this.used;
   }
 
-  get size(): number {
-    return this.entries.size;
-  }
-
   clear(): void {
     this.entries.clear();
     this.used = 0;

@@ -98,19 +98,13 @@ export async function loadDataset(
       }
       owner.set(row.id, dir);
       const file = images.get(row.id);
-      if (file === undefined) {
-        skippedIds.add(row.id);
-        report({
-          file: root.labelsFile,
-          line: row.line,
-          id: row.id,
-          message: `no image for ${row.id} in ${root.imagesDir} (row skipped)`,
-        });
-        continue;
-      }
       const label = classOf.get(row.className);
-      if (label === undefined) {
+      if (file === undefined || label === undefined) {
         skippedIds.add(row.id);
+        if (file === undefined) {
+          const message = `no image for ${row.id} in ${root.imagesDir} (row skipped)`;
+          report({ file: root.labelsFile, line: row.line, id: row.id, message });
+        }
         continue;
       }
       samples.push({ id: row.id, label, path: join(root.imagesDir, file) });

@@ -1,5 +1,5 @@
 import type { Rng } from '@skingan/core';
-import { jitter, mix, type Rgb, randomWalk, type Stroke, smoothstep, ValueNoise } from './paint.js';
+import { jitter, mix, type Rgb, randomWalk, type Stroke, smoothstep, stroke, ValueNoise } from './paint.js';
 
 /** A round-ish blob drawn at a point (globules, cysts, lacunae, dotted vessels). */
 export interface Spot {
@@ -29,7 +29,8 @@ export interface LesionDesign {
   strokes: Stroke[];
 }
 
-type Designer = (rng: Rng) => LesionDesign;
+/** A designer may leave out the spots or strokes its class does not have. */
+type Designer = (rng: Rng) => Omit<LesionDesign, 'spots' | 'strokes'> & Partial<LesionDesign>;
 
 const between = (rng: Rng, lo: number, hi: number): number => lo + (hi - lo) * rng.float();
 
@@ -50,10 +51,18 @@ function base(rng: Rng, radius: [number, number], irregular: number, edge: [numb
   };
 }
 
+type Centre = { cx: number; cy: number; radius: number };
+
+/** A random point at `frac` of the radius from the lesion's centre: where a vessel or fissure starts. */
+function strokeStart(rng: Rng, shape: Centre, frac: number): [number, number] {
+  const a = between(rng, 0, 2 * Math.PI);
+  return [shape.cx + Math.cos(a) * shape.radius * frac, shape.cy + Math.sin(a) * shape.radius * frac];
+}
+
 /** Points inside the lesion's disc, for spots (radial position between rMin and rMax of the radius). */
 function spotsIn(
   rng: Rng,
-  shape: { cx: number; cy: number; radius: number },
+  shape: Centre,
   count: number,
   rMin: number,
   rMax: number,
@@ -95,7 +104,6 @@ const DESIGNERS: Record<string, Designer> = {
         return [c, 0.95];
       },
       spots: spotsIn(rng, s, 4 + rng.int(8), 0.6, 1.05, [0.008, 0.02], [black, dark], 0.85),
-      strokes: [],
     };
   },
   // Nevus: smaller, symmetric, regular border, one even brown with a faint regular network.
@@ -110,8 +118,6 @@ const DESIGNERS: Record<string, Designer> = {
         const net = Math.sin(x * period) * Math.sin(y * period) > 0.55 ? 0.12 : 0;
         return [mix(mix(brown, core, 1 - rn), [70, 45, 30], net), 0.92];
       },
-      spots: [],
-      strokes: [],
     };
   },
   // Basal cell carcinoma: pearly pink nodule, arborizing red vessels, blue-grey ovoid nests.
@@ -123,25 +129,10 @@ const DESIGNERS: Record<string, Designer> = {
     const strokes: Stroke[] = [];
     const vessels = 3 + rng.int(4);
     for (let v = 0; v < vessels; v++) {
-      const a = between(rng, 0, 2 * Math.PI);
-      const start: [number, number] = [
-        s.cx + Math.cos(a) * s.radius * 0.3,
-        s.cy + Math.sin(a) * s.radius * 0.3,
-      ];
-      const trunk = randomWalk(rng, start, 6, s.radius * 0.12, 0.6);
-      strokes.push({
-        points: trunk,
-        width: between(rng, 0.007, 0.012),
-        color: jitter([172, 30, 45], rng, 10),
-        alpha: 0.9,
-      });
+      const trunk = randomWalk(rng, strokeStart(rng, s, 0.3), 6, s.radius * 0.12, 0.6);
+      strokes.push(stroke(trunk, between(rng, 0.007, 0.012), jitter([172, 30, 45], rng, 10), 0.9));
       const fork = trunk[2 + rng.int(3)]!;
-      strokes.push({
-        points: randomWalk(rng, fork, 4, s.radius * 0.1, 0.8),
-        width: 0.005,
-        color: [185, 45, 55],
-        alpha: 0.8,
-      });
+      strokes.push(stroke(randomWalk(rng, fork, 4, s.radius * 0.1, 0.8), 0.005, [185, 45, 55], 0.8));
     }
     return {
       ...s,
@@ -162,7 +153,6 @@ const DESIGNERS: Record<string, Designer> = {
         return [mix(red, [242, 234, 222], scale * 0.8), 0.62];
       },
       spots: spotsIn(rng, s, 14 + rng.int(14), 0, 0.9, [0.007, 0.013], [[244, 236, 220]], 0.9),
-      strokes: [],
     };
   },
   // Benign keratosis: sharp "stuck-on" tan/brown plaque, mottled, white cysts, dark openings, fissures.
@@ -171,21 +161,9 @@ const DESIGNERS: Record<string, Designer> = {
     const n = new ValueNoise(rng, 6);
     const tan = jitter([196, 152, 96], rng, 10);
     const brown = jitter([160, 112, 64], rng, 10);
-    const strokes: Stroke[] = [];
-    const fissures = 3 + rng.int(3);
-    for (let f = 0; f < fissures; f++) {
-      const a = between(rng, 0, 2 * Math.PI);
-      const start: [number, number] = [
-        s.cx + Math.cos(a) * s.radius * 0.5,
-        s.cy + Math.sin(a) * s.radius * 0.5,
-      ];
-      strokes.push({
-        points: randomWalk(rng, start, 4, s.radius * 0.12, 0.5),
-        width: 0.008,
-        color: [112, 72, 44],
-        alpha: 0.6,
-      });
-    }
+    const strokes = Array.from({ length: 3 + rng.int(3) }, () =>
+      stroke(randomWalk(rng, strokeStart(rng, s, 0.5), 4, s.radius * 0.12, 0.5), 0.008, [112, 72, 44], 0.6),
+    );
     return {
       ...s,
       body: (x, y) => [mix(tan, brown, smoothstep(0.3, 0.7, n.at(x, y))), 0.95],
@@ -209,8 +187,6 @@ const DESIGNERS: Record<string, Designer> = {
         const net = Math.sin(x * 60) * Math.sin(y * 60) > 0.6 ? 0.15 * outer : 0;
         return [mix(mix(scar, ring, outer), [110, 70, 50], net), 0.9];
       },
-      spots: [],
-      strokes: [],
     };
   },
   // Vascular lesion: well-demarcated red-purple lesion made of darker round lacunae.
@@ -235,7 +211,6 @@ const DESIGNERS: Record<string, Designer> = {
         ],
         0.9,
       ),
-      strokes: [],
     };
   },
   // Squamous cell carcinoma: pink-red plaque, central yellow-white keratin crust, dotted vessels around it.
@@ -252,7 +227,6 @@ const DESIGNERS: Record<string, Designer> = {
         return [mix(pink, crust, k), 0.92];
       },
       spots: spotsIn(rng, s, 10 + rng.int(10), 0.55, 0.9, [0.007, 0.011], [[182, 34, 40]], 0.9),
-      strokes: [],
     };
   },
 };
@@ -261,5 +235,5 @@ const DESIGNERS: Record<string, Designer> = {
 export function designLesion(className: string, rng: Rng): LesionDesign {
   const designer = DESIGNERS[className];
   if (!designer) throw new Error(`no demo design for class ${className}`);
-  return designer(rng);
+  return { spots: [], strokes: [], ...designer(rng) };
 }

@@ -53,6 +53,13 @@ export interface Stroke {
   alpha: number;
 }
 
+export const stroke = (points: [number, number][], width: number, color: Rgb, alpha: number): Stroke => ({
+  points,
+  width,
+  color,
+  alpha,
+});
+
 /** A random-walk curve: vessels, hairs, fissures. */
 export function randomWalk(
   rng: Rng,

@@ -8,6 +8,7 @@ import {
   randomWalk,
   type Stroke,
   smoothstep,
+  stroke,
   ValueNoise,
 } from './paint.js';
 
@@ -20,19 +21,14 @@ export function renderLesion(design: LesionDesign, size: number, rng: Rng): Uint
   const shade = new ValueNoise(rng, 2);
   const grain = new ValueNoise(rng, Math.max(4, Math.round(size / 4)));
   const light = { x: rng.float() * 2 - 1, y: rng.float() * 2 - 1 };
-  const hairs: Stroke[] = [];
-  if (rng.float() < 0.3) {
-    const count = 1 + rng.int(3);
-    for (let h = 0; h < count; h++) {
-      const start: [number, number] = [rng.float(), rng.float()];
-      hairs.push({
-        points: randomWalk(rng, start, 25, 0.04, 0.15),
-        width: 0.004 + rng.float() * 0.003,
-        color: jitter([42, 32, 26], rng, 8),
-        alpha: 0.9,
-      });
-    }
-  }
+  const hair = () =>
+    stroke(
+      randomWalk(rng, [rng.float(), rng.float()], 25, 0.04, 0.15),
+      0.004 + rng.float() * 0.003,
+      jitter([42, 32, 26], rng, 8),
+      0.9,
+    );
+  const hairs = rng.float() < 0.3 ? Array.from({ length: 1 + rng.int(3) }, hair) : [];
   const rim = rng.float() < 0.4 ? 0.5 + rng.float() * 0.12 : Number.POSITIVE_INFINITY;
   const cos = Math.cos(design.rotation);
   const sin = Math.sin(design.rotation);

@@ -54,14 +54,13 @@ export async function downloadFile(
 
   const part = `${dest}.part`;
   const metaFile = `${part}.json`;
-  const meta = await readMeta(metaFile);
-  let offset = 0;
-  if (meta?.url === url) offset = (await fs.stat(part).catch(() => undefined))?.size ?? 0;
+  const meta = await readMeta(metaFile, url);
+  let offset = meta ? ((await fs.stat(part).catch(() => undefined))?.size ?? 0) : 0;
   const resumedFrom = offset;
   const retries = options.retries ?? 3;
   let delay = options.retryDelayMs ?? 1000;
-  let validator = meta?.url === url ? meta.validator : undefined;
-  let total = meta?.url === url ? meta.total : undefined;
+  let validator = meta?.validator;
+  let total = meta?.total;
 
   for (let attempt = 0; ; attempt++) {
     try {
@@ -179,9 +178,11 @@ async function fetchInto(
   return { offset, validator, total };
 }
 
-async function readMeta(path: string): Promise<PartMeta | undefined> {
+/** What an earlier transfer of `url` recorded; undefined when none did (another URL's part is not resumed). */
+async function readMeta(path: string, url: string): Promise<PartMeta | undefined> {
   try {
-    return JSON.parse(await fs.readFile(path, 'utf8')) as PartMeta;
+    const meta = JSON.parse(await fs.readFile(path, 'utf8')) as PartMeta;
+    return meta.url === url ? meta : undefined;
   } catch {
     return undefined;
   }

@@ -81,13 +81,17 @@ export async function fingerprintSamples(
   return h.digest('hex');
 }
 
-interface CacheEntry {
-  size: number;
-  mtimeMs: number;
-  ctimeMs: number;
-  ino: number;
-  sha256: string;
-}
+/** What a cached hash is validated by: the file's size, mtime, ctime and inode. */
+const STAT_KEYS = ['size', 'mtimeMs', 'ctimeMs', 'ino'] as const;
+type StatKey = (typeof STAT_KEYS)[number];
+type CacheEntry = Record<StatKey, number> & { sha256: string };
+
+/** Whether `a` and `b` agree on every one of `keys`. */
+const sameStat = (
+  a: Record<StatKey, number>,
+  b: Record<StatKey, number>,
+  keys: readonly StatKey[] = STAT_KEYS,
+) => keys.every((k) => a[k] === b[k]);
 
 /**
  * SHA-256 of files, cached by absolute path and validated by size, mtime, ctime and inode: a file
@@ -123,18 +127,11 @@ export class FileHashCache {
     const abs = resolve(path);
     const st = await fs.stat(abs);
     const cached = this.entries.get(abs);
-    if (
-      cached &&
-      cached.size === st.size &&
-      cached.mtimeMs === st.mtimeMs &&
-      cached.ctimeMs === st.ctimeMs &&
-      cached.ino === st.ino
-    )
-      return cached.sha256;
+    if (cached && sameStat(cached, st)) return cached.sha256;
     const sha256 = await hashFile(abs);
     // A file changed while it was read is not cached: its next use reads it again.
     const after = await fs.stat(abs);
-    if (after.mtimeMs === st.mtimeMs && after.size === st.size && after.ctimeMs === st.ctimeMs) {
+    if (sameStat(after, st, ['mtimeMs', 'size', 'ctimeMs'])) {
       this.entries.set(abs, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, sha256 });
       this.changed = true;
     }
@@ -181,10 +178,7 @@ async function readEntries(file: string): Promise<Map<string, CacheEntry>> {
     if (
       typeof v?.sha256 === 'string' &&
       /^[0-9a-f]{64}$/.test(v.sha256) &&
-      typeof v.size === 'number' &&
-      typeof v.mtimeMs === 'number' &&
-      typeof v.ctimeMs === 'number' &&
-      typeof v.ino === 'number'
+      STAT_KEYS.every((s) => typeof v[s] === 'number')
     )
       out.set(k, v as CacheEntry);
   }

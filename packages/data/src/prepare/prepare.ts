@@ -7,7 +7,7 @@ import { writeLabelsCsv } from '../csv/labels-csv.js';
 import { loadDataset } from '../dataset/load-dataset.js';
 import { readProvenance } from '../dataset/provenance.js';
 import { checkImageSize, decodeError, resizeCropPipeline } from '../image/decode.js';
-import { type Problem, transparencyProblem } from '../problems.js';
+import { type Problem, skippedImage, transparencyProblem } from '../problems.js';
 import { mapPool } from '../util/pool.js';
 
 export interface PrepareProgress {
@@ -126,11 +126,7 @@ export async function prepareDataset(
         } catch (e) {
           if (options.strict || !(e instanceof SkinganError)) throw e;
           progress.failed++;
-          problems.push({
-            file: sample.path,
-            id: sample.id,
-            message: `${e.message.replace(`${sample.path}: `, '')} (skipped)`,
-          });
+          problems.push(skippedImage(sample, e));
         }
       }
       progress.done++;

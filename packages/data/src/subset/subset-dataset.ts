@@ -57,16 +57,7 @@ export async function subsetDataset(
     taken.set(s.label, n + 1);
     return true;
   });
-  const seen = new Map<string, string>();
-  for (const s of chosen) {
-    const other = seen.get(s.id);
-    if (other) {
-      throw new SkinganError(`image id ${s.id} is in two sources (${other} and ${s.path})`, {
-        hint: 'ids must be unique across the folders of one dataset',
-      });
-    }
-    seen.set(s.id, s.path);
-  }
+  // Ids are unique: loadDataset refuses an id in two source folders.
 
   const provenance = new Map<string, Record<string, unknown>>();
   for (const r of dataset.roots) for (const p of await readProvenance(r.dir)) provenance.set(p.id, p.record);

@@ -7,6 +7,7 @@ import {
   ISIC2019,
   type LabelSpace,
   lockFolder,
+  pathExists,
   removeStaleTemps,
   SkinganError,
   writeFileAtomic,
@@ -92,10 +93,7 @@ export class DatasetWriter {
   ): Promise<DatasetWriter> {
     const labelsFile = join(root, 'labels.csv');
     const imagesDir = join(root, 'images');
-    const exists = await fs.stat(labelsFile).then(
-      () => true,
-      () => false,
-    );
+    const exists = await pathExists(labelsFile);
     if (exists && !options.resume) {
       throw new SkinganError('this folder already holds a dataset', {
         file: root,
@@ -160,37 +158,24 @@ export class DatasetWriter {
   }
 
   private async write(
-    images: tf.Tensor4D | readonly tf.Tensor3D[],
-    labels: readonly number[],
-    ids: readonly string[] | undefined,
-    provenance: readonly object[] | undefined,
+    ...[images, labels, ids, provenance]: Parameters<DatasetWriter['add']>
   ): Promise<string[]> {
     const rgb = toRgbList(images);
     const n = rgb.length;
     if (labels.length !== n || (ids && ids.length !== n) || (provenance && provenance.length !== n)) {
-      throw new SkinganError(
-        `add: ${n} images but ${labels.length} labels${ids ? `, ${ids.length} ids` : ''}${provenance ? `, ${provenance.length} provenance records` : ''}`,
-        { code: 'USAGE' },
+      throw misuse(
+        `${n} images but ${labels.length} labels${ids ? `, ${ids.length} ids` : ''}${provenance ? `, ${provenance.length} provenance records` : ''}`,
       );
     }
     const taken = new Set(this.rows.map((r) => r.id));
     const rows: Row[] = labels.map((label, i) => {
       const className = this.labelSpace.classes[label];
       if (className === undefined || !Number.isInteger(label)) {
-        throw new SkinganError(
-          `add: label ${label} is not an index of [${this.labelSpace.classes.join(', ')}]`,
-          {
-            code: 'USAGE',
-          },
-        );
+        throw misuse(`label ${label} is not an index of [${this.labelSpace.classes.join(', ')}]`);
       }
       const id = ids?.[i] ?? this.newId(className, taken);
       checkId(id);
-      if (taken.has(id))
-        throw new SkinganError(`add: image id ${id} is already in the dataset`, {
-          code: 'USAGE',
-          file: this.dir,
-        });
+      if (taken.has(id)) throw misuse(`image id ${id} is already in the dataset`, this.dir);
       taken.add(id);
       return { id, className };
     });
@@ -223,9 +208,7 @@ function toRgbList(images: tf.Tensor4D | readonly tf.Tensor3D[]): RgbImage[] {
     const batch = images as tf.Tensor4D;
     const [n, height, width, c] = batch.shape;
     if (c !== 3) {
-      throw new SkinganError(`add: expected [N, H, W, 3] images, got [${batch.shape.join(', ')}]`, {
-        code: 'USAGE',
-      });
+      throw misuse(`expected [N, H, W, 3] images, got [${batch.shape.join(', ')}]`);
     }
     const bytes = floatToBytes(batch.dataSync());
     const per = height * width * 3;
@@ -237,12 +220,14 @@ function toRgbList(images: tf.Tensor4D | readonly tf.Tensor3D[]): RgbImage[] {
   }
   return (images as readonly tf.Tensor3D[]).map((t) => {
     const [height, width, c] = t.shape;
-    if (c !== 3)
-      throw new SkinganError(`add: expected [H, W, 3] images, got [${t.shape.join(', ')}]`, {
-        code: 'USAGE',
-      });
+    if (c !== 3) throw misuse(`expected [H, W, 3] images, got [${t.shape.join(', ')}]`);
     return { data: floatToBytes(t.dataSync()), width, height };
   });
+}
+
+/** A caller's mistake in `add`. */
+function misuse(message: string, file?: string): SkinganError {
+  return new SkinganError(`add: ${message}`, { code: 'USAGE', file });
 }
 
 /** After a kill: removes images and provenance lines of the batch that never reached labels.csv. */

@@ -15,6 +15,7 @@ export interface AppOptions {
 }
 
 const IMAGE_ID = /^[0-9a-f]{32}$/;
+const HTML = 'text/html; charset=utf-8';
 
 interface AnswerBody {
   position: number;
@@ -56,38 +57,34 @@ export async function buildApp(store: StudyStore, options: AppOptions = {}): Pro
   });
 
   const nonceOf = (req: FastifyRequest) => (req as FastifyRequest & { nonce: string }).nonce;
+  /** Replies with a short page: a title and one sentence. */
+  const message = (req: FastifyRequest, reply: FastifyReply, status: number, title: string, text: string) =>
+    reply
+      .code(status)
+      .type(HTML)
+      .send(messagePage(nonceOf(req), title, text));
 
   /** Route hook: the rater of the URL's token, or 403 before any body is read. */
   const requireRater = async (req: FastifyRequest, reply: FastifyReply) => {
     const { token } = req.params as { token: string };
     const rater = TOKEN_PATTERN.test(token) ? store.raterByToken(token) : undefined;
     if (!rater) {
-      return reply
-        .code(403)
-        .type('text/html; charset=utf-8')
-        .send(
-          messagePage(
-            nonceOf(req),
-            'Link not valid',
-            'This invitation link is not valid. Ask the study organiser for yours.',
-          ),
-        );
+      const text = 'This invitation link is not valid. Ask the study organiser for yours.';
+      return message(req, reply, 403, 'Link not valid', text);
     }
     (req as FastifyRequest & { rater: Rater }).rater = rater;
   };
   const raterOf = (req: FastifyRequest) => (req as FastifyRequest & { rater: Rater }).rater;
 
   app.get('/', async (req, reply) =>
-    reply
-      .type('text/html; charset=utf-8')
-      .send(messagePage(nonceOf(req), info.name, 'Open the personal invitation link you were given.')),
+    message(req, reply, 200, info.name, 'Open the personal invitation link you were given.'),
   );
 
   app.get('/r/:token', { onRequest: requireRater }, async (req, reply) => {
     const rater = raterOf(req);
     const p = store.progress(rater.id);
     const token = (req.params as { token: string }).token;
-    reply.type('text/html; charset=utf-8');
+    reply.type(HTML);
     if (!p.next) return reply.send(donePage(nonceOf(req), rater.name, p.total));
     return reply.send(
       ratingPage({
@@ -144,36 +141,20 @@ export async function buildApp(store: StudyStore, options: AppOptions = {}): Pro
         new Date().toISOString(),
       );
       if (outcome === 'not-current') {
-        return reply
-          .code(409)
-          .type('text/html; charset=utf-8')
-          .send(
-            messagePage(
-              nonceOf(req),
-              'Out of step',
-              'That image is not the one waiting for your answer. Open your link again to continue.',
-            ),
-          );
+        const text = 'That image is not the one waiting for your answer. Open your link again to continue.';
+        return message(req, reply, 409, 'Out of step', text);
       }
       // Saved (or saved before): show the next image.
       return reply.redirect(`/r/${(req.params as { token: string }).token}`, 303);
     },
   );
 
-  app.setNotFoundHandler((req, reply) =>
-    reply
-      .code(404)
-      .type('text/html; charset=utf-8')
-      .send(messagePage(nonceOf(req), 'Not found', 'There is nothing here.')),
-  );
+  app.setNotFoundHandler((req, reply) => message(req, reply, 404, 'Not found', 'There is nothing here.'));
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     const text = status === 500 ? 'The server could not save or show this. Try again.' : err.message;
     if (status === 500) req.log.error(err);
-    return reply
-      .code(status)
-      .type('text/html; charset=utf-8')
-      .send(messagePage(nonceOf(req), `Error ${status}`, text));
+    return message(req, reply, status, `Error ${status}`, text);
   });
   return app;
 }

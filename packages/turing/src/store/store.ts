@@ -63,6 +63,10 @@ export interface Progress {
   next: { position: number; imageId: string } | null;
 }
 
+/** The columns of a `StudyImage`, and of a `Rater`. */
+const IMAGE = 'id, source, generator, class AS className, origin';
+const RATER = 'id, name, created_at AS createdAt';
+
 export type AnswerOutcome = 'saved' | 'already-saved' | 'not-current';
 
 /**
@@ -122,27 +126,22 @@ export class StudyStore {
   }
 
   info(): StudyInfo {
-    const r = this.db.prepare('SELECT * FROM study WHERE id = 1').get() as
-      | { name: string; seed: number; image_size: number; classes: string; created_at: string }
-      | undefined;
+    const r = this.db
+      .prepare(
+        'SELECT name, seed, image_size AS imageSize, classes, created_at AS createdAt FROM study WHERE id = 1',
+      )
+      .get() as (Omit<StudyInfo, 'classes'> & { classes: string }) | undefined;
     if (!r) throw new SkinganError('the study database has no study row', { file: this.dir });
-    return {
-      name: r.name,
-      seed: r.seed,
-      imageSize: r.image_size,
-      classes: JSON.parse(r.classes) as string[],
-      createdAt: r.created_at,
-    };
+    return { ...r, classes: JSON.parse(r.classes) as string[] };
   }
 
   images(): StudyImage[] {
-    return (this.db.prepare('SELECT * FROM images ORDER BY id').all() as ImageRow[]).map(imageOf);
+    return this.db.prepare(`SELECT ${IMAGE} FROM images ORDER BY id`).all() as StudyImage[];
   }
 
   /** The image with this opaque id, or undefined. */
   image(id: string): StudyImage | undefined {
-    const r = this.db.prepare('SELECT * FROM images WHERE id = ?').get(id) as ImageRow | undefined;
-    return r && imageOf(r);
+    return this.db.prepare(`SELECT ${IMAGE} FROM images WHERE id = ?`).get(id) as StudyImage | undefined;
   }
 
   /** Adds a rater with their token's hash and their image order (every study image once). */
@@ -168,29 +167,16 @@ export class StudyStore {
   }
 
   raters(): Rater[] {
-    return (
-      this.db.prepare('SELECT id, name, created_at FROM raters ORDER BY id').all() as {
-        id: number;
-        name: string;
-        created_at: string;
-      }[]
-    ).map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at }));
+    return this.db.prepare(`SELECT ${RATER} FROM raters ORDER BY id`).all() as Rater[];
   }
 
   /** The rater this invitation token belongs to (constant-time comparison against every rater). */
   raterByToken(token: string): Rater | undefined {
-    const rows = this.db.prepare('SELECT id, name, token_hash, created_at FROM raters ORDER BY id').all() as {
-      id: number;
-      name: string;
-      token_hash: Buffer;
-      created_at: string;
-    }[];
-    const i = findToken(
-      token,
-      rows.map((r) => r.token_hash),
-    );
-    const r = rows[i];
-    return r && { id: r.id, name: r.name, createdAt: r.created_at };
+    const sql = `SELECT ${RATER}, token_hash AS hash FROM raters ORDER BY id`;
+    const rows = this.db.prepare(sql).all() as (Rater & { hash: Buffer })[];
+    const hashes = rows.map((r) => r.hash);
+    const r = rows[findToken(token, hashes)];
+    return r && { id: r.id, name: r.name, createdAt: r.createdAt };
   }
 
   /** Whether `imageId` is in this rater's list (so a rater fetches only their own images). */
@@ -201,14 +187,8 @@ export class StudyStore {
   }
 
   progress(raterId: number): Progress {
-    const total = (
-      this.db.prepare('SELECT COUNT(*) AS n FROM assignments WHERE rater_id = ?').get(raterId) as {
-        n: number;
-      }
-    ).n;
-    const answered = (
-      this.db.prepare('SELECT COUNT(*) AS n FROM answers WHERE rater_id = ?').get(raterId) as { n: number }
-    ).n;
+    const total = this.count('assignments WHERE rater_id = ?', raterId);
+    const answered = this.count('answers WHERE rater_id = ?', raterId);
     const next = this.db
       .prepare(
         `SELECT a.position, a.image_id AS imageId FROM assignments a
@@ -239,7 +219,7 @@ export class StudyStore {
 
   /** Every answer with the key, by rater then position. */
   answers(): AnswerRecord[] {
-    const rows = this.db
+    return this.db
       .prepare(
         `SELECT r.name AS rater, r.id AS raterId, x.position, a.image_id AS imageId, i.source, i.generator,
                 i.class AS className, x.verdict, x.confidence, x.diagnosis, x.answered_at AS answeredAt
@@ -250,24 +230,16 @@ export class StudyStore {
          ORDER BY r.id, x.position`,
       )
       .all() as AnswerRecord[];
-    return rows;
   }
 
   /** Row counts of the tables a request may write (tests check that refused requests write nothing). */
   counts(): { raters: number; answers: number; images: number } {
-    const n = (t: string) => (this.db.prepare(`SELECT COUNT(*) AS n FROM ${t}`).get() as { n: number }).n;
+    const n = (t: string) => this.count(t);
     return { raters: n('raters'), answers: n('answers'), images: n('images') };
   }
-}
 
-interface ImageRow {
-  id: string;
-  source: Source;
-  generator: string | null;
-  class: string;
-  origin: string;
-}
-
-function imageOf(r: ImageRow): StudyImage {
-  return { id: r.id, source: r.source, generator: r.generator, className: r.class, origin: r.origin };
+  /** `SELECT COUNT(*) FROM` these tables and conditions. */
+  private count(from: string, ...params: unknown[]): number {
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM ${from}`).get(...params) as { n: number }).n;
+  }
 }
