@@ -9,7 +9,9 @@ import {
   classifierJobs,
   classifierSeeds,
   cycleganTrainJob,
+  dataFlags,
   type ExperimentPlan,
+  ganTrainFlags,
   ISIC0,
   splitJob,
   splitRule,
@@ -36,27 +38,7 @@ export function noise2imgPlan(
   const a = config.acgan;
   const jobs: Job[] = [splitJob(data, config, keys)];
 
-  const acganArgs = [
-    'acgan',
-    'train',
-    '--data',
-    ...data,
-    '--split',
-    '{job:split}/split.json',
-    '--preset',
-    a.preset,
-    '--size',
-    String(a.size),
-    '--epochs',
-    String(a.epochs),
-    '--seed',
-    String(config.seed),
-    // The training evaluations use the experiment's feature network, as its FID/KID jobs do.
-    '--eval-extractor',
-    config.extractor,
-    '--out',
-    '{out}/run',
-  ];
+  const acganArgs = ['acgan', 'train', ...dataFlags(data), ...ganTrainFlags(a, config)];
   if (a.batchSize) acganArgs.push('--batch-size', String(a.batchSize));
   acganArgs.push(...classesFlag(classes));
   // The ACGAN reads the split only to take its train part: keyed by that part's content.

@@ -7,9 +7,9 @@ import {
   classifierJobs,
   classifierSeeds,
   cycleganTrainJob,
+  dataFlags,
   type ExperimentPlan,
   ISIC0,
-  networkJobs,
   splitJob,
   splitRule,
   subsetJob,
@@ -51,7 +51,7 @@ export function nv2melPlan(
   // network of the first seed for it alone.
   let ranker = cells[0]!.trainJob;
   if (config.classifier.method === 'head') {
-    const r = networkJobs(data, config, keys, baseSet, seeds[0]!, classes);
+    const r = classifierJobs(data, config, keys, baseSet, seeds[0]!, classes, 'network');
     jobs.push(r.jobs[0]!);
     ranker = r.cell.trainJob;
   }
@@ -68,10 +68,7 @@ export function nv2melPlan(
         'prf',
         '--classifier',
         `{job:${ranker}}/run`,
-        '--data',
-        ...data,
-        '--split',
-        '{job:split}/split.json',
+        ...dataFlags(data),
         '--class',
         'MEL',
         '--alpha',
