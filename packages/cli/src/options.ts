@@ -75,3 +75,13 @@ export function splitList(value: string): string[] {
 export function initCommandBackend(cmd: Command, json?: boolean): Promise<BackendInfo> {
   return initBackend({ backend: globalBackend(cmd), log: json ? null : undefined });
 }
+
+/** A command's action: the backend first (`initCommandBackend`), then `run` with the options. */
+export function withBackend<O extends { json?: boolean }>(
+  run: (opts: O) => Promise<void>,
+): (opts: O, cmd: Command) => Promise<void> {
+  return async (opts, cmd) => {
+    await initCommandBackend(cmd, opts.json);
+    await run(opts);
+  };
+}

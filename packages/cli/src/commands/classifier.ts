@@ -38,10 +38,10 @@ import {
   renderMarkdown,
 } from '@skingan/metrics';
 import { type Command, Option } from 'commander';
-import { initCommandBackend, intOption, numberOption } from '../options.js';
+import { intOption, numberOption, withBackend } from '../options.js';
 import { forceOption, outputGuard } from '../outputs.js';
 import { checkRunInputs, describeInput, resumeFlags } from '../run-inputs.js';
-import { printJson } from '../ui/output.js';
+import { printJson, stderrLog } from '../ui/output.js';
 import { formatDuration, Progress } from '../ui/progress.js';
 import { registerClassifierHead } from './classifier-head.js';
 import { trainingData, warnProblems } from './training-data.js';
@@ -124,10 +124,7 @@ export function registerClassifier(program: Command): void {
       'early stopping: epochs without a better validation balanced accuracy, after the one-cycle warm-up',
       intOption('--patience'),
     )
-    .action(async (opts: TrainFlags, cmd: Command) => {
-      await initCommandBackend(cmd, opts.json);
-      await train(opts);
-    });
+    .action(withBackend(train));
   resumeFlags(trainCommand, 'only --epochs and --patience may change; --lr after a divergence');
 
   addModelFlags(
@@ -147,10 +144,7 @@ export function registerClassifier(program: Command): void {
       'with pretrained weights, >0 (default) sweeps the head alone as fine_tune starts',
       intOption('--freeze-epochs'),
     )
-    .action(async (opts: LrFindFlags, cmd: Command) => {
-      await initCommandBackend(cmd, opts.json);
-      await lrFind(opts);
-    });
+    .action(withBackend(lrFind));
 
   addEvalFlags(
     classifier
@@ -161,20 +155,14 @@ export function registerClassifier(program: Command): void {
   )
     .option('--out <file>', 'also write the report as JSON to this file')
     .option('--json', 'print the report as one JSON object')
-    .action(async (opts: EvalFlags, cmd: Command) => {
-      await initCommandBackend(cmd, opts.json);
-      await evaluate(opts);
-    });
+    .action(withBackend(evaluate));
 
   addEvalFlags(
     classifier.command('predict').description('class probabilities of every image as CSV (image,<class>,…)'),
   )
     .requiredOption('--out <file>', 'CSV file to write')
     .option('--json', 'print a summary as JSON')
-    .action(async (opts: EvalFlags & { out: string }, cmd: Command) => {
-      await initCommandBackend(cmd, opts.json);
-      await predict(opts);
-    });
+    .action(withBackend(predict));
   registerClassifierHead(classifier);
 }
 
@@ -230,12 +218,6 @@ function addEvalFlags(cmd: Command): Command {
     .option('--batch-size <n>', 'images per forward pass', intOption('--batch-size'), 32);
 }
 
-function log(json: boolean | undefined): (line: string) => void {
-  return (line) => {
-    if (!json) process.stderr.write(`${line}\n`);
-  };
-}
-
 function resolveConfig(
   opts: ModelFlags & { epochs?: number; freezeEpochs?: number; patience?: number },
   file: Record<string, unknown>,
@@ -264,7 +246,7 @@ function resolveConfig(
 }
 
 async function train(opts: TrainFlags): Promise<void> {
-  const say = log(opts.json);
+  const say = stderrLog(opts.json);
   const out = resolve(opts.out);
   const config = resolveConfig(opts, opts.config ? await readConfigFile(opts.config) : {});
   const phases = planPhases(config);
@@ -403,7 +385,7 @@ async function train(opts: TrainFlags): Promise<void> {
 }
 
 async function lrFind(opts: LrFindFlags): Promise<void> {
-  const say = log(opts.json);
+  const say = stderrLog(opts.json);
   const guard = outputGuard('classifier lr-find', [], opts.force);
   const outputs = ['lr-find.json', 'lr-find.svg'].map((f) => join(resolve(opts.out), f));
   for (const f of outputs) await guard.check(f);
@@ -516,7 +498,7 @@ function evalInputs(opts: EvalFlags): (string | undefined)[] {
 }
 
 async function evaluate(opts: EvalFlags): Promise<void> {
-  const say = log(opts.json);
+  const say = stderrLog(opts.json);
   const guard = outputGuard('classifier eval', evalInputs(opts), opts.force);
   const out = opts.out ? await guard.check(opts.out) : undefined;
   const { table, classes, what } = await runPredictions(opts, say);
@@ -536,7 +518,7 @@ async function evaluate(opts: EvalFlags): Promise<void> {
 }
 
 async function predict(opts: EvalFlags & { out: string }): Promise<void> {
-  const say = log(opts.json);
+  const say = stderrLog(opts.json);
   const guard = outputGuard('classifier predict', evalInputs(opts), opts.force);
   const out = await guard.check(opts.out);
   if (await pathExists(out)) say(`note: replacing ${out}`);

@@ -38,10 +38,10 @@ import {
 } from '@skingan/data';
 import * as tf from '@tensorflow/tfjs';
 import { type Command, Option } from 'commander';
-import { flagClassIndex, initCommandBackend, intOption, numberOption } from '../options.js';
+import { flagClassIndex, intOption, numberOption, withBackend } from '../options.js';
 import { forceOption, outputGuard } from '../outputs.js';
 import { checkRunInputs, resumeFlags } from '../run-inputs.js';
-import { printJson } from '../ui/output.js';
+import { printJson, stderrLog } from '../ui/output.js';
 import { formatDuration, Progress } from '../ui/progress.js';
 import {
   addEvalOptions,
@@ -51,7 +51,7 @@ import {
   limitPerClass,
   type TrainingProbe,
 } from './quality-eval.js';
-import { resumeStep, startTrainingSession } from './training-session.js';
+import { formatParams, resumeStep, startTrainingSession } from './training-session.js';
 
 interface TrainOptions extends EvalFlags {
   a: string;
@@ -160,10 +160,7 @@ export function registerCyclegan(program: Command): void {
     )
     .requiredOption('--out <dir>', 'run folder to create')
     .option('--json', 'print the result as one JSON object on stdout')
-    .action(async (opts: TrainOptions, cmd: Command) => {
-      await initCommandBackend(cmd, opts.json);
-      await train(opts);
-    });
+    .action(withBackend(train));
   resumeFlags(trainCommand, 'only epochs and the every-n options may change; --lr after a divergence');
 
   forceOption(cyclegan.command('translate'))
@@ -194,10 +191,7 @@ export function registerCyclegan(program: Command): void {
       'dataset folder to create (an earlier translation there is replaced once this one is complete)',
     )
     .option('--json', 'print the result as one JSON object on stdout')
-    .action(async (opts: TranslateOptions, cmd: Command) => {
-      await initCommandBackend(cmd, opts.json);
-      await translate(opts);
-    });
+    .action(withBackend(translate));
 }
 
 function describePresets(): string {
@@ -208,9 +202,7 @@ function describePresets(): string {
 
 async function train(opts: TrainOptions): Promise<void> {
   const out = resolve(opts.out);
-  const log = (line: string) => {
-    if (!opts.json) process.stderr.write(`${line}\n`);
-  };
+  const log = stderrLog(opts.json);
   if (opts.a.toUpperCase() === opts.b.toUpperCase() || resolve(opts.a) === resolve(opts.b))
     throw sameDomainsError(opts.a);
   // --out before the data: a mistake there should not cost the time of loading it.
@@ -308,7 +300,7 @@ async function train(opts: TrainOptions): Promise<void> {
     log(
       `cyclegan: A ${describeDomain(a.info)} (${a.samples.length} images) ↔ B ${describeDomain(b.info)} (${b.samples.length}), ` +
         `${config.size}² crops of ${config.loadSize}², preset ${config.preset}, ngf ${config.ngf}, ndf ${config.ndf}, ${config.blocks} blocks, ` +
-        `${stepsPerEpoch} steps/epoch × ${config.epochs} epochs, G ${fmtParams(p.G_A)} ×2, D ${fmtParams(p.D_A)} ×2 parameters, ` +
+        `${stepsPerEpoch} steps/epoch × ${config.epochs} epochs, G ${formatParams(p.G_A)} ×2, D ${formatParams(p.D_A)} ×2 parameters, ` +
         `~${trainer.memory.summary.peakMiB} MiB${firstStep ? `; resuming at step ${firstStep}` : ''}`,
     );
     const result = await trainer.train(sourceA, sourceB, {
@@ -579,8 +571,4 @@ async function domainClass(run: string, domain: 'A' | 'B'): Promise<string | nul
   } catch {
     return null;
   }
-}
-
-function fmtParams(n: number): string {
-  return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(1)}k`;
 }

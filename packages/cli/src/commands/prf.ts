@@ -17,9 +17,9 @@ import {
   writeKeptDataset,
 } from '@skingan/path-rank-filter';
 import { type Command, Option } from 'commander';
-import { flagClassIndex, initCommandBackend, intOption, numberOption } from '../options.js';
+import { flagClassIndex, intOption, numberOption, withBackend } from '../options.js';
 import { outputGuard } from '../outputs.js';
-import { printJson } from '../ui/output.js';
+import { printJson, stderrLog } from '../ui/output.js';
 import { Progress } from '../ui/progress.js';
 
 interface PrfFlags {
@@ -58,16 +58,11 @@ export function registerPrf(program: Command): void {
     .option('--link', 'symlink the kept images instead of copying them')
     .option('--batch-size <n>', 'images per forward pass', intOption('--batch-size'), 32)
     .option('--json', 'print the result as one JSON object')
-    .action(async (opts: PrfFlags, cmd: Command) => {
-      await initCommandBackend(cmd, opts.json);
-      await prf(opts);
-    });
+    .action(withBackend(prf));
 }
 
 async function prf(opts: PrfFlags): Promise<void> {
-  const say = (line: string) => {
-    if (!opts.json) process.stderr.write(`${line}\n`);
-  };
+  const say = stderrLog(opts.json);
   if ((opts.alpha === undefined) === (opts.top === undefined)) {
     throw new SkinganError('give exactly one of --alpha and --top', {
       code: 'USAGE',

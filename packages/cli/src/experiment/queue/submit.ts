@@ -2,14 +2,7 @@ import { SkinganError } from '@skingan/core';
 import { FlowProducer, type Job, Queue } from 'bullmq';
 import type { PlannedJob } from '../job.js';
 import { type JobResult, type RunnerEvent, readJobMarker } from '../runner.js';
-import {
-  connectionOptions,
-  experimentTag,
-  parseQueueUrl,
-  probeRedis,
-  QUEUE_NAME,
-  queueJobId,
-} from './connection.js';
+import { experimentTag, openRedis, QUEUE_NAME, queueJobId } from './connection.js';
 import { type FlowNode, planFlows } from './flow.js';
 import type { RunProgress, RunReturn } from './worker.js';
 
@@ -36,9 +29,7 @@ export interface SubmitOptions {
  * are taken off first so the rerun runs them again. Workers do the work (`skingan worker`).
  */
 export async function runJobsOnQueue(jobs: PlannedJob[], o: SubmitOptions): Promise<JobResult[]> {
-  const target = parseQueueUrl(o.url);
-  await probeRedis(target);
-  const connection = connectionOptions(target);
+  const { target, connection } = await openRedis(o.url);
   const queue = new Queue(QUEUE_NAME, { connection });
   const producer = new FlowProducer({ connection });
   try {
