@@ -31,7 +31,7 @@ import {
 } from '@skingan/data';
 import { type Command, Option } from 'commander';
 import { deepMerge } from '../deep-merge.js';
-import { flagClassIndex, intOption, splitList, withBackend } from '../options.js';
+import { addOptions, flagClassIndex, intOption, presetOption, splitList, withBackend } from '../options.js';
 import { forceOption, outputGuard } from '../outputs.js';
 import { checkRunInputs, describeInput, resumeFlags } from '../run-inputs.js';
 import { printJson, stderrLog } from '../ui/output.js';
@@ -79,37 +79,32 @@ export function registerAcgan(program: Command): void {
     .command('acgan')
     .description('ACGAN (Odena et al. 2017): class-conditional lesion images from noise');
 
-  const trainCommand = addEvalOptions(acgan.command('train'))
-    .description(
-      'train an ACGAN on all classes at once; writes a run folder (config, metrics, checkpoints, sample grids)',
-    )
-    .requiredOption('--data <dir...>', 'dataset folder(s) (labels.csv + images/, or the ISIC 2019 layout)')
-    .option('--split <file>', 'split.json: train on its train part only')
-    .option('--classes <list>', 'comma-separated classes to train on (default: all 8 ISIC 2019 classes)')
-    .addOption(
-      new Option('--preset <name>', `architecture and defaults (default thesis): ${describePresets()}`)
-        .choices(Object.keys(ACGAN_PRESETS))
-        .default(undefined, 'thesis'),
-    )
-    .option('--config <file>', 'JSON with config fields to override (flags override the file)')
-    .option('--size <n>', 'image size: 32, 64, 128 or 256 (default: the preset’s)', intOption('--size'))
-    .option('--epochs <n>', 'epochs (default: the preset’s)', intOption('--epochs'))
-    .option('--batch-size <n>', 'batch size (default: the preset’s)', intOption('--batch-size'))
-    .option(
-      '--seed <n>',
-      'seed for init, noise, dropout, shuffling and augmentation (default 0)',
-      intOption('--seed'),
-    )
-    .option('--balanced', 'class-balanced batches (ISIC 2019 is about 50:1 between NV and DF)')
-    .option(
-      '--diffaugment',
-      'DiffAugment (color, translation, cutout) on everything D sees: for small datasets',
-    )
-    .option(
-      '--checkpoint-every <n>',
-      'checkpoint every n steps (default: the preset’s)',
-      intOption('--checkpoint-every'),
-    )
+  const trainCommand = addOptions(
+    addEvalOptions(acgan.command('train'))
+      .description(
+        'train an ACGAN on all classes at once; writes a run folder (config, metrics, checkpoints, sample grids)',
+      )
+      .requiredOption('--data <dir...>', 'dataset folder(s) (labels.csv + images/, or the ISIC 2019 layout)')
+      .option('--split <file>', 'split.json: train on its train part only')
+      .option('--classes <list>', 'comma-separated classes to train on (default: all 8 ISIC 2019 classes)')
+      .addOption(
+        presetOption(
+          'architecture and defaults (default thesis)',
+          ACGAN_PRESETS,
+          (name, p) => `${name} (${p.defaultSize}², ${p.description})`,
+        ),
+      ),
+    [
+      ['--config <file>', 'JSON with config fields to override (flags override the file)'],
+      ['--size <n>', 'image size: 32, 64, 128 or 256 (default: the preset’s)', 'int'],
+      ['--epochs <n>', 'epochs (default: the preset’s)', 'int'],
+      ['--batch-size <n>', 'batch size (default: the preset’s)', 'int'],
+      ['--seed <n>', 'seed for init, noise, dropout, shuffling and augmentation (default 0)', 'int'],
+      ['--balanced', 'class-balanced batches (ISIC 2019 is about 50:1 between NV and DF)'],
+      ['--diffaugment', 'DiffAugment (color, translation, cutout) on everything D sees: for small datasets'],
+      ['--checkpoint-every <n>', 'checkpoint every n steps (default: the preset’s)', 'int'],
+    ],
+  )
     .requiredOption('--out <dir>', 'run folder to create')
     .option('--json', 'print the result as one JSON object on stdout')
     .action(withBackend(train));
@@ -140,12 +135,6 @@ export function registerAcgan(program: Command): void {
     .addOption(new Option('--format <ext>', 'image format').choices(['png', 'jpg']).default('png'))
     .option('--json', 'print the result as one JSON object on stdout')
     .action(withBackend(sample));
-}
-
-function describePresets(): string {
-  return Object.entries(ACGAN_PRESETS)
-    .map(([name, p]) => `${name} (${p.defaultSize}², ${p.description})`)
-    .join('; ');
 }
 
 async function train(opts: TrainOptions): Promise<void> {

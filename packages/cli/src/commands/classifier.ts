@@ -16,6 +16,7 @@ import {
 } from '@skingan/classifier';
 import {
   checkRunOut,
+  type LabelSpace,
   pathExists,
   RunFolder,
   readConfigFile,
@@ -38,7 +39,7 @@ import {
   renderMarkdown,
 } from '@skingan/metrics';
 import { type Command, Option } from 'commander';
-import { intOption, numberOption, withBackend } from '../options.js';
+import { addOptions, intOption, withBackend } from '../options.js';
 import { forceOption, outputGuard } from '../outputs.js';
 import { checkRunInputs, describeInput, resumeFlags } from '../run-inputs.js';
 import { printJson, stderrLog } from '../ui/output.js';
@@ -111,40 +112,36 @@ export function registerClassifier(program: Command): void {
       .description(
         'train a classifier into a run folder (config, metrics.jsonl, checkpoints, model/): fine_tune for pretrained weights, fit_one_cycle from scratch',
       ),
-  )
-    .requiredOption('--out <dir>', 'run folder to create')
-    .option('--epochs <n>', 'epochs with everything trainable (default: the preset’s)', intOption('--epochs'))
-    .option(
-      '--freeze-epochs <n>',
-      'head-only epochs before unfreezing (pretrained weights only)',
-      intOption('--freeze-epochs'),
-    )
-    .option(
+  ).requiredOption('--out <dir>', 'run folder to create');
+  addOptions(trainCommand, [
+    ['--epochs <n>', 'epochs with everything trainable (default: the preset’s)', 'int'],
+    ['--freeze-epochs <n>', 'head-only epochs before unfreezing (pretrained weights only)', 'int'],
+    [
       '--patience <n>',
       'early stopping: epochs without a better validation balanced accuracy, after the one-cycle warm-up',
-      intOption('--patience'),
-    )
-    .action(withBackend(train));
+      'int',
+    ],
+  ]).action(withBackend(train));
   resumeFlags(trainCommand, 'only --epochs and --patience may change; --lr after a divergence');
 
-  addModelFlags(
+  const lrFindCommand = addModelFlags(
     classifier
       .command('lr-find')
       .description(
         'fastai’s learning-rate finder: an exponential sweep on the train part; writes lr-find.json and lr-find.svg',
       ),
-  )
-    .requiredOption('--out <dir>', 'folder for lr-find.json and lr-find.svg')
-    .option('--force', 'overwrite lr-find.json/svg even if this command did not write them')
-    .option('--start-lr <x>', 'first learning rate', numberOption('--start-lr'), 1e-7)
-    .option('--end-lr <x>', 'last learning rate', numberOption('--end-lr'), 10)
-    .option('--num-it <n>', 'steps of the sweep (at least 6)', intOption('--num-it'), 100)
-    .option(
+  ).requiredOption('--out <dir>', 'folder for lr-find.json and lr-find.svg');
+  addOptions(lrFindCommand, [
+    ['--force', 'overwrite lr-find.json/svg even if this command did not write them'],
+    ['--start-lr <x>', 'first learning rate', 'number', 1e-7],
+    ['--end-lr <x>', 'last learning rate', 'number', 10],
+    ['--num-it <n>', 'steps of the sweep (at least 6)', 'int', 100],
+    [
       '--freeze-epochs <n>',
       'with pretrained weights, >0 (default) sweeps the head alone as fine_tune starts',
-      intOption('--freeze-epochs'),
-    )
-    .action(withBackend(lrFind));
+      'int',
+    ],
+  ]).action(withBackend(lrFind));
 
   addEvalFlags(
     classifier
@@ -167,38 +164,38 @@ export function registerClassifier(program: Command): void {
 }
 
 function addModelFlags(cmd: Command): Command {
-  return cmd
-    .requiredOption('--data <dir...>', 'dataset folder(s) (labels.csv + images/, or the ISIC 2019 layout)')
-    .option(
-      '--split <file>',
-      'split.json: train on its train part, validate on its val part (test never used)',
-    )
-    .option('--add <dir...>', 'extra training folders used in full, e.g. synthetic images')
-    .option('--classes <list>', 'comma-separated classes (default: the 8 ISIC 2019 classes)')
-    .addOption(
-      new Option(
-        '--preset <name>',
-        'defaults: thesis (ImageNet ResNet-50, 224²), cpu (small ResNet, 128²), test (tiny)',
+  return addOptions(
+    cmd
+      .requiredOption('--data <dir...>', 'dataset folder(s) (labels.csv + images/, or the ISIC 2019 layout)')
+      .option(
+        '--split <file>',
+        'split.json: train on its train part, validate on its val part (test never used)',
       )
-        .choices(Object.keys(CLASSIFIER_PRESETS))
-        .default('thesis'),
-    )
-    .option('--config <file>', 'JSON with config fields (flags override it)')
-    .addOption(new Option('--arch <name>', 'architecture trained from scratch').choices(RESNET_ARCH_NAMES))
-    .option(
-      '--pretrained <weights>',
-      'start from weights: imagenet (Keras ResNet-50, see `skingan weights fetch`), a classifier run, or a tfjs model folder; "none" trains from scratch',
-    )
-    .option('--size <n>', 'image size (default: the preset’s)', intOption('--size'))
-    .option('--batch-size <n>', 'batch size (default: the preset’s)', intOption('--batch-size'))
-    .option(
-      '--lr <x>',
-      'peak learning rate (from scratch) or fine_tune base_lr (pretrained)',
-      numberOption('--lr'),
-    )
-    .option('--wd <x>', 'decoupled weight decay (fastai: 0.01)', numberOption('--wd'))
-    .option('--augment', 'random flips, turns, zoom/shift and colour jitter')
-    .option('--no-augment', 'no augmentation (a frozen backbone then computes its features once)')
+      .option('--add <dir...>', 'extra training folders used in full, e.g. synthetic images')
+      .option('--classes <list>', 'comma-separated classes (default: the 8 ISIC 2019 classes)')
+      .addOption(
+        new Option(
+          '--preset <name>',
+          'defaults: thesis (ImageNet ResNet-50, 224²), cpu (small ResNet, 128²), test (tiny)',
+        )
+          .choices(Object.keys(CLASSIFIER_PRESETS))
+          .default('thesis'),
+      )
+      .option('--config <file>', 'JSON with config fields (flags override it)')
+      .addOption(new Option('--arch <name>', 'architecture trained from scratch').choices(RESNET_ARCH_NAMES))
+      .option(
+        '--pretrained <weights>',
+        'start from weights: imagenet (Keras ResNet-50, see `skingan weights fetch`), a classifier run, or a tfjs model folder; "none" trains from scratch',
+      ),
+    [
+      ['--size <n>', 'image size (default: the preset’s)', 'int'],
+      ['--batch-size <n>', 'batch size (default: the preset’s)', 'int'],
+      ['--lr <x>', 'peak learning rate (from scratch) or fine_tune base_lr (pretrained)', 'number'],
+      ['--wd <x>', 'decoupled weight decay (fastai: 0.01)', 'number'],
+      ['--augment', 'random flips, turns, zoom/shift and colour jitter'],
+      ['--no-augment', 'no augmentation (a frozen backbone then computes its features once)'],
+    ],
+  )
     .addOption(
       new Option(
         '--balance <how>',
@@ -245,6 +242,18 @@ function resolveConfig(
   );
 }
 
+/** The training batches as the config asks: augmented and class-balanced or not. */
+function trainBatches(samples: Sample[], config: ClassifierConfig, labelSpace: LabelSpace) {
+  return createBatchSource(samples, {
+    imageSize: config.imageSize,
+    batchSize: config.batchSize,
+    seed: config.seed,
+    augment: config.augment,
+    balanced: config.balance === 'sampler',
+    labelSpace,
+  });
+}
+
 async function train(opts: TrainFlags): Promise<void> {
   const say = stderrLog(opts.json);
   const out = resolve(opts.out);
@@ -258,14 +267,7 @@ async function train(opts: TrainFlags): Promise<void> {
   if (config.pretrained && !(await findClassifierDir(config.pretrained).catch(() => undefined))) {
     await resolvePretrained(config.pretrained);
   }
-  const trainSource = createBatchSource(trainSamples, {
-    imageSize: config.imageSize,
-    batchSize: config.batchSize,
-    seed: config.seed,
-    augment: config.augment,
-    balanced: config.balance === 'sampler',
-    labelSpace: dataset.labelSpace,
-  });
+  const trainSource = trainBatches(trainSamples, config, dataset.labelSpace);
   const valSource = valSamples.length
     ? createBatchSource(valSamples, {
         imageSize: config.imageSize,
@@ -391,14 +393,7 @@ async function lrFind(opts: LrFindFlags): Promise<void> {
   for (const f of outputs) await guard.check(f);
   const config = resolveConfig(opts, opts.config ? await readConfigFile(opts.config) : {});
   const { dataset, train: samples } = await trainingData(opts, say);
-  const source = createBatchSource(samples, {
-    imageSize: config.imageSize,
-    batchSize: config.batchSize,
-    seed: config.seed,
-    augment: config.augment,
-    balanced: config.balance === 'sampler',
-    labelSpace: dataset.labelSpace,
-  });
+  const source = trainBatches(samples, config, dataset.labelSpace);
   const progress = new Progress({
     label: 'lr-find',
     total: Math.max(6, opts.numIt), // the finder's minimum

@@ -38,7 +38,7 @@ import {
 } from '@skingan/data';
 import * as tf from '@tensorflow/tfjs';
 import { type Command, Option } from 'commander';
-import { flagClassIndex, intOption, numberOption, withBackend } from '../options.js';
+import { addOptions, flagClassIndex, intOption, presetOption, withBackend } from '../options.js';
 import { forceOption, outputGuard } from '../outputs.js';
 import { checkRunInputs, resumeFlags } from '../run-inputs.js';
 import { printJson, stderrLog } from '../ui/output.js';
@@ -108,56 +108,38 @@ export function registerCyclegan(program: Command): void {
     .command('cyclegan')
     .description('CycleGAN (Zhu et al. 2017): unpaired translation between two image domains, e.g. NV → MEL');
 
-  const trainCommand = addEvalOptions(cyclegan.command('train'))
-    .description(
-      'train a CycleGAN between domains A and B; writes a run folder (config, metrics, checkpoints, sample grids)',
-    )
-    .requiredOption('--a <class|dir>', 'domain A: a class of --data (e.g. NV), or a dataset folder')
-    .requiredOption('--b <class|dir>', 'domain B: a class of --data (e.g. MEL), or a dataset folder')
-    .option('--data <dir...>', 'dataset folder(s) that --a/--b classes are taken from')
-    .option('--split <file>', 'split.json of --data: train on its train part only')
-    .addOption(
-      new Option('--preset <name>', `architecture and defaults: ${describePresets()}`)
-        .choices(Object.keys(CYCLEGAN_PRESETS))
-        .default(undefined, 'thesis'),
-    )
-    .option('--config <file>', 'JSON with config fields to override (flags override the file)')
-    .option(
-      '--size <n>',
-      'training crop and translation size, a multiple of 4 (default: the preset’s)',
-      intOption('--size'),
-    )
-    .option(
-      '--load-size <n>',
-      'size images are resized to before the random crop (default: size·286/256)',
-      intOption('--load-size'),
-    )
-    .option('--ngf <n>', 'generator width (filters of the first layer)', intOption('--ngf'))
-    .option('--ndf <n>', 'discriminator width', intOption('--ndf'))
-    .option('--blocks <n>', 'residual blocks per generator', intOption('--blocks'))
-    .option('--epochs <n>', 'epochs in total (default: the preset’s)', intOption('--epochs'))
-    .option(
-      '--decay-epochs <n>',
-      'last epochs over which the learning rate decays to 0 (default: half)',
-      intOption('--decay-epochs'),
-    )
-    .option('--batch-size <n>', 'batch size (default 1, as the reference)', intOption('--batch-size'))
-    .option('--lr <x>', 'Adam learning rate (default 2e-4)', numberOption('--lr'))
-    .option(
-      '--seed <n>',
-      'seed for init, crops, flips, image pools and shuffling (default 0)',
-      intOption('--seed'),
-    )
-    .option(
-      '--checkpoint-every <n>',
-      'also checkpoint every n steps (default: at the end of each epoch)',
-      intOption('--checkpoint-every'),
-    )
-    .option(
-      '--sample-every <n>',
-      'also write sample grids every n steps (default: each epoch)',
-      intOption('--sample-every'),
-    )
+  const trainCommand = addOptions(
+    addEvalOptions(cyclegan.command('train'))
+      .description(
+        'train a CycleGAN between domains A and B; writes a run folder (config, metrics, checkpoints, sample grids)',
+      )
+      .requiredOption('--a <class|dir>', 'domain A: a class of --data (e.g. NV), or a dataset folder')
+      .requiredOption('--b <class|dir>', 'domain B: a class of --data (e.g. MEL), or a dataset folder')
+      .option('--data <dir...>', 'dataset folder(s) that --a/--b classes are taken from')
+      .option('--split <file>', 'split.json of --data: train on its train part only')
+      .addOption(
+        presetOption(
+          'architecture and defaults',
+          CYCLEGAN_PRESETS,
+          (name, p) => `${name} (${p.description})`,
+        ),
+      ),
+    [
+      ['--config <file>', 'JSON with config fields to override (flags override the file)'],
+      ['--size <n>', 'training crop and translation size, a multiple of 4 (default: the preset’s)', 'int'],
+      ['--load-size <n>', 'size images are resized to before the random crop (default: size·286/256)', 'int'],
+      ['--ngf <n>', 'generator width (filters of the first layer)', 'int'],
+      ['--ndf <n>', 'discriminator width', 'int'],
+      ['--blocks <n>', 'residual blocks per generator', 'int'],
+      ['--epochs <n>', 'epochs in total (default: the preset’s)', 'int'],
+      ['--decay-epochs <n>', 'last epochs over which the learning rate decays to 0 (default: half)', 'int'],
+      ['--batch-size <n>', 'batch size (default 1, as the reference)', 'int'],
+      ['--lr <x>', 'Adam learning rate (default 2e-4)', 'number'],
+      ['--seed <n>', 'seed for init, crops, flips, image pools and shuffling (default 0)', 'int'],
+      ['--checkpoint-every <n>', 'also checkpoint every n steps (default: at the end of each epoch)', 'int'],
+      ['--sample-every <n>', 'also write sample grids every n steps (default: each epoch)', 'int'],
+    ],
+  )
     .requiredOption('--out <dir>', 'run folder to create')
     .option('--json', 'print the result as one JSON object on stdout')
     .action(withBackend(train));
@@ -192,12 +174,6 @@ export function registerCyclegan(program: Command): void {
     )
     .option('--json', 'print the result as one JSON object on stdout')
     .action(withBackend(translate));
-}
-
-function describePresets(): string {
-  return Object.entries(CYCLEGAN_PRESETS)
-    .map(([name, p]) => `${name} (${p.description})`)
-    .join('; ');
 }
 
 async function train(opts: TrainOptions): Promise<void> {

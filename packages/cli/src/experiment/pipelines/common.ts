@@ -239,6 +239,22 @@ export function classifierJobs(
   return { jobs: [train, predict], cell: { set, seed, trainJob: trainId, predictJob: predict.id } };
 }
 
+/** The cells of a set, one per classifier seed (`classifierSeeds`); their jobs are added to `jobs`. */
+export function setCells(
+  jobs: Job[],
+  data: string[],
+  config: ExperimentConfig,
+  keys: DataKeys,
+  set: TrainingSet,
+  classes?: readonly string[],
+): ClassifierCell[] {
+  return classifierSeeds(config).map((seed) => {
+    const r = classifierJobs(data, config, keys, set, seed, classes);
+    jobs.push(...r.jobs);
+    return r.cell;
+  });
+}
+
 /** What a job that reads the experiment's data and split is given: `--data … --split split.json`. */
 export function dataFlags(data: string[]): string[] {
   return ['--data', ...data, '--split', '{job:split}/split.json'];

@@ -4,15 +4,13 @@ import type { DataKeys } from '../data-keys.js';
 import type { Job } from '../job.js';
 import {
   baselineSets,
-  type ClassifierCell,
   classesFlag,
-  classifierJobs,
-  classifierSeeds,
   cycleganTrainJob,
   dataFlags,
   type ExperimentPlan,
   ganTrainFlags,
   ISIC0,
+  setCells,
   splitJob,
   splitRule,
   subsetJob,
@@ -116,14 +114,7 @@ export function noise2imgPlan(
     });
   }
 
-  const cells: ClassifierCell[] = [];
-  for (const set of sets) {
-    for (const seed of classifierSeeds(config)) {
-      const r = classifierJobs(data, config, keys, set, seed, classes);
-      jobs.push(...r.jobs);
-      cells.push(r.cell);
-    }
-  }
+  const cells = sets.flatMap((set) => setCells(jobs, data, config, keys, set, classes));
 
   const ganMetricJobs: ExperimentPlan['ganMetricJobs'] = [];
   for (const kind of ['acgan', 'cyclegan']) {
