@@ -1,7 +1,7 @@
 import { SkinganError } from '@skingan/core';
 import { FlowProducer, type Job, Queue } from 'bullmq';
 import type { PlannedJob } from '../job.js';
-import { type JobResult, type RunnerEvent, readJobMarker } from '../runner.js';
+import { type JobResult, type RunnerEvent, readJobMarker, skippedResult } from '../runner.js';
 import { experimentTag, openRedis, QUEUE_NAME, queueJobId } from './connection.js';
 import { type FlowNode, planFlows } from './flow.js';
 import type { RunProgress, RunReturn } from './worker.js';
@@ -87,7 +87,7 @@ export async function runJobsOnQueue(jobs: PlannedJob[], o: SubmitOptions): Prom
     }
     for (const j of pending) {
       const error = 'not waited for: the workers go on with it; --resume re-attaches';
-      results.set(j.id, { id: j.id, status: 'skipped', out: j.out, log: '', ms: 0, error });
+      results.set(j.id, skippedResult(j, error));
     }
     return jobs.map((j) => results.get(j.id)!);
   } finally {
@@ -113,8 +113,7 @@ async function settled(
   }
   const reason = job.failedReason ?? 'failed';
   const child = /^child [^:]+:[^:]+:(\S+) failed$/.exec(reason);
-  if (child)
-    return { ...base, status: 'skipped', log: '', ms: 0, error: `needs ${names.get(child[1]!) ?? child[1]}` };
+  if (child) return skippedResult(j, `needs ${names.get(child[1]!) ?? child[1]}`);
   const progress = (job.progress ?? {}) as Partial<RunProgress>;
   return {
     ...base,
