@@ -22,7 +22,7 @@ import {
 import type { Command } from 'commander';
 import { addOptions, initCommandBackend, intOption } from '../options.js';
 import { printJson } from '../ui/output.js';
-import { measureImages, registerGanQuality } from './metrics-gan.js';
+import { addExtractorOptions, measureImages, registerGanQuality } from './metrics-gan.js';
 
 interface ClassifyOptions {
   pred: string;
@@ -80,17 +80,13 @@ export function registerMetrics(program: Command): void {
     prd: 'precision/recall (k = 3) and density/coverage (k = 5) of generated images',
   };
   for (const metric of ['fid', 'kid', 'prd'] as const) {
-    const cmd = metrics
-      .command(metric)
-      .description(describe[metric])
-      .requiredOption('--real <dir>', 'real dataset folder (labels.csv + images/)')
-      .requiredOption('--fake <dir>', 'generated dataset folder (labels.csv + images/)')
-      .option(
-        '--extractor <which>',
-        'resnet50 (ImageNet ResNet-50 avg-pool, from `skingan weights fetch resnet50-imagenet`), test (small random conv net), or a tfjs layers model folder',
-        'resnet50',
-      )
-      .option('--layer <name>', 'feature layer of a model folder given to --extractor (default: its output)')
+    const cmd = addExtractorOptions(
+      metrics
+        .command(metric)
+        .description(describe[metric])
+        .requiredOption('--real <dir>', 'real dataset folder (labels.csv + images/)')
+        .requiredOption('--fake <dir>', 'generated dataset folder (labels.csv + images/)'),
+    )
       .option('--per-class', 'also compute the metric per class (real class c vs generated class c)')
       .option('--batch-size <n>', 'images per forward pass', intOption('--batch-size'), 16)
       .option('--json', 'print one JSON object');
