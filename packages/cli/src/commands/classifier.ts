@@ -24,14 +24,7 @@ import {
   SkinganError,
   writeJsonAtomic,
 } from '@skingan/core';
-import {
-  createBatchSource,
-  loadDataset,
-  readSplit,
-  SPLIT_PARTS,
-  type SplitPart,
-  selectSplit,
-} from '@skingan/data';
+import { createBatchSource, loadDataset, SPLIT_PARTS, type SplitPart } from '@skingan/data';
 import {
   classificationReport,
   classificationTable,
@@ -45,7 +38,7 @@ import { checkRunInputs, describeInput, resumeFlags } from '../run-inputs.js';
 import { printJson, stderrLog } from '../ui/output.js';
 import { formatDuration, Progress } from '../ui/progress.js';
 import { registerClassifierHead } from './classifier-head.js';
-import { trainingData, warnProblems } from './training-data.js';
+import { selectPart, trainingData, warnProblems } from './training-data.js';
 import { resumeStep, startTrainingSession } from './training-session.js';
 
 /** Flags shared by `train` and `lr-find`: what network, at what size, with what data. */
@@ -445,15 +438,7 @@ async function evalSamples(
 ): Promise<{ samples: Sample[]; what: string }> {
   const dataset = await loadDataset(opts.data, { classes });
   warnProblems(dataset, say);
-  if (!opts.split) {
-    if (opts.part) throw new SkinganError('--part needs --split', { code: 'USAGE' });
-    return { samples: dataset.samples, what: `every image of ${opts.data.join(', ')}` };
-  }
-  const part = opts.part ?? 'test';
-  return {
-    samples: selectSplit(dataset, await readSplit(opts.split), part),
-    what: `the ${part} part of ${opts.split}`,
-  };
+  return selectPart(dataset, opts, 'test');
 }
 
 async function runPredictions(opts: EvalFlags, say: (l: string) => void) {

@@ -1,15 +1,7 @@
 import { resolve } from 'node:path';
 import { ImageClassifier } from '@skingan/classifier';
-import { classIndex, type Sample, SkinganError } from '@skingan/core';
-import {
-  formatProblem,
-  loadDataset,
-  loadImages,
-  readSplit,
-  SPLIT_PARTS,
-  type SplitPart,
-  selectSplit,
-} from '@skingan/data';
+import { classIndex, SkinganError } from '@skingan/core';
+import { formatProblem, loadDataset, loadImages, SPLIT_PARTS, type SplitPart } from '@skingan/data';
 import {
   checkKeptDatasetOut,
   pathRankFilter,
@@ -21,6 +13,7 @@ import { flagClassIndex, intOption, numberOption, withBackend } from '../options
 import { outputGuard } from '../outputs.js';
 import { printJson, stderrLog } from '../ui/output.js';
 import { Progress } from '../ui/progress.js';
+import { selectPart } from './training-data.js';
 
 interface PrfFlags {
   classifier: string;
@@ -83,15 +76,7 @@ async function prf(opts: PrfFlags): Promise<void> {
       ]!;
     const dataset = await loadDataset(opts.data, { classes: classifier.labelSpace.classes });
     for (const p of dataset.problems.slice(0, 5)) say(`warning: ${formatProblem(p)}`);
-    let pool: Sample[] = dataset.samples;
-    let what = `every image of ${opts.data.join(', ')}`;
-    if (opts.split) {
-      const part = opts.part ?? 'train';
-      pool = selectSplit(dataset, await readSplit(opts.split), part);
-      what = `the ${part} part of ${opts.split}`;
-    } else if (opts.part) {
-      throw new SkinganError('--part needs --split', { code: 'USAGE' });
-    }
+    const { samples: pool, what } = await selectPart(dataset, opts, 'train');
     const label = classIndex(dataset.labelSpace, target);
     const items = pool.filter((s) => s.label === label);
     if (items.length === 0) throw new SkinganError(`no ${target} images in ${what}`, { code: 'USAGE' });
