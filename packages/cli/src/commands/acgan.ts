@@ -33,14 +33,14 @@ import { type Command, Option } from 'commander';
 import { deepMerge } from '../deep-merge.js';
 import { addOptions, flagClassIndex, intOption, presetOption, splitList, withBackend } from '../options.js';
 import { forceOption, outputGuard } from '../outputs.js';
-import { checkRunInputs, describeInput, resumeFlags } from '../run-inputs.js';
+import { checkRunInputs, describeInput, type ResumeFlags, resumeFlags } from '../run-inputs.js';
 import { printJson, stderrLog } from '../ui/output.js';
 import { formatDuration, Progress } from '../ui/progress.js';
 import { addEvalOptions, createTrainingProbe, type EvalFlags, evalOverrides } from './quality-eval.js';
 import { warnProblems } from './training-data.js';
 import { formatParams, resumeStep, startTrainingSession } from './training-session.js';
 
-interface TrainOptions extends EvalFlags {
+interface TrainOptions extends EvalFlags, ResumeFlags {
   data: string[];
   split?: string;
   classes?: string;
@@ -54,9 +54,6 @@ interface TrainOptions extends EvalFlags {
   diffaugment?: boolean;
   checkpointEvery?: number;
   out: string;
-  resume?: boolean;
-  resumeDiverged?: boolean;
-  allowDataChange?: boolean;
   json?: boolean;
 }
 

@@ -34,7 +34,7 @@ import {
 import { type Command, Option } from 'commander';
 import { addOptions, intOption, withBackend } from '../options.js';
 import { forceOption, outputGuard } from '../outputs.js';
-import { checkRunInputs, describeInput, resumeFlags } from '../run-inputs.js';
+import { checkRunInputs, describeInput, type ResumeFlags, resumeFlags } from '../run-inputs.js';
 import { printJson, stderrLog } from '../ui/output.js';
 import { formatDuration, Progress } from '../ui/progress.js';
 import { registerClassifierHead } from './classifier-head.js';
@@ -61,14 +61,11 @@ interface ModelFlags {
   json?: boolean;
 }
 
-interface TrainFlags extends ModelFlags {
+interface TrainFlags extends ModelFlags, ResumeFlags {
   out: string;
   epochs?: number;
   freezeEpochs?: number;
   patience?: number;
-  resume?: boolean;
-  resumeDiverged?: boolean;
-  allowDataChange?: boolean;
 }
 
 interface LrFindFlags extends ModelFlags {

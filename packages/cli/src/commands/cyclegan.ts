@@ -40,7 +40,7 @@ import * as tf from '@tensorflow/tfjs';
 import { type Command, Option } from 'commander';
 import { addOptions, flagClassIndex, intOption, presetOption, withBackend } from '../options.js';
 import { forceOption, outputGuard } from '../outputs.js';
-import { checkRunInputs, resumeFlags } from '../run-inputs.js';
+import { checkRunInputs, type ResumeFlags, resumeFlags } from '../run-inputs.js';
 import { printJson, stderrLog } from '../ui/output.js';
 import { formatDuration, Progress } from '../ui/progress.js';
 import {
@@ -53,7 +53,7 @@ import {
 } from './quality-eval.js';
 import { formatParams, resumeStep, startTrainingSession } from './training-session.js';
 
-interface TrainOptions extends EvalFlags {
+interface TrainOptions extends EvalFlags, ResumeFlags {
   a: string;
   b: string;
   data?: string[];
@@ -73,9 +73,6 @@ interface TrainOptions extends EvalFlags {
   checkpointEvery?: number;
   sampleEvery?: number;
   out: string;
-  resume?: boolean;
-  resumeDiverged?: boolean;
-  allowDataChange?: boolean;
   json?: boolean;
 }
 
