@@ -8,7 +8,7 @@ import {
   parseBackendName,
   SkinganError,
 } from '@skingan/core';
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 
 /** The global `--backend` (or SKINGAN_BACKEND), read from any subcommand. */
 export function globalBackend(cmd: Command): BackendName | undefined {
@@ -74,4 +74,47 @@ export function splitList(value: string): string[] {
  */
 export function initCommandBackend(cmd: Command, json?: boolean): Promise<BackendInfo> {
   return initBackend({ backend: globalBackend(cmd), log: json ? null : undefined });
+}
+
+/** A command's action: the backend first (`initCommandBackend`), then `run` with the options. */
+export function withBackend<O extends { json?: boolean }>(
+  run: (opts: O) => Promise<void>,
+): (opts: O, cmd: Command) => Promise<void> {
+  return async (opts, cmd) => {
+    await initCommandBackend(cmd, opts.json);
+    await run(opts);
+  };
+}
+
+/**
+ * An option as a table row: `[flags, description]`, or with `'int'` / `'number'` a value parsed with
+ * a usage error that names the flag (`intOption`, `numberOption`), and its default if any.
+ */
+export type OptionRow = readonly [
+  flags: string,
+  description: string,
+  parse?: 'int' | 'number',
+  fallback?: number,
+];
+
+/** Adds the options of a table to `cmd`, in its order (the order --help lists them in). */
+export function addOptions(cmd: Command, rows: readonly OptionRow[]): Command {
+  for (const [flags, description, parse, fallback] of rows) {
+    const flag = flags.split(' ')[0]!;
+    if (parse) cmd.option(flags, description, (parse === 'int' ? intOption : numberOption)(flag), fallback);
+    else cmd.option(flags, description);
+  }
+  return cmd;
+}
+
+/** `--preset <name>` of a GAN's `train`, each preset described; unset: a --config file's, else thesis. */
+export function presetOption<P>(
+  text: string,
+  presets: Record<string, P>,
+  describe: (n: string, p: P) => string,
+) {
+  const list = Object.entries(presets).map(([name, p]) => describe(name, p));
+  return new Option('--preset <name>', `${text}: ${list.join('; ')}`)
+    .choices(Object.keys(presets))
+    .default(undefined, 'thesis');
 }

@@ -87,6 +87,13 @@ export async function checkRunInputs(
   };
 }
 
+/** The options `resumeFlags` adds. */
+export interface ResumeFlags {
+  resume?: boolean;
+  resumeDiverged?: boolean;
+  allowDataChange?: boolean;
+}
+
 /**
  * `--resume`, `--resume-diverged` and `--allow-data-change`, the same in each training command;
  * `mayChange` says which settings a resumed run of this command may change.

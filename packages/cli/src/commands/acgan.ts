@@ -24,22 +24,23 @@ import {
 import {
   createBatchSource,
   DatasetWriter,
-  formatProblem,
   loadDataset,
   readSplit,
   selectSplit,
   writeGrid,
 } from '@skingan/data';
 import { type Command, Option } from 'commander';
-import { flagClassIndex, initCommandBackend, intOption, splitList } from '../options.js';
+import { deepMerge } from '../deep-merge.js';
+import { addOptions, flagClassIndex, intOption, presetOption, splitList, withBackend } from '../options.js';
 import { forceOption, outputGuard } from '../outputs.js';
-import { checkRunInputs, describeInput, resumeFlags } from '../run-inputs.js';
-import { printJson } from '../ui/output.js';
+import { checkRunInputs, describeInput, type ResumeFlags, resumeFlags } from '../run-inputs.js';
+import { printJson, stderrLog } from '../ui/output.js';
 import { formatDuration, Progress } from '../ui/progress.js';
 import { addEvalOptions, createTrainingProbe, type EvalFlags, evalOverrides } from './quality-eval.js';
-import { resumeStep, startTrainingSession } from './training-session.js';
+import { warnProblems } from './training-data.js';
+import { formatParams, resumeStep, startTrainingSession } from './training-session.js';
 
-interface TrainOptions extends EvalFlags {
+interface TrainOptions extends EvalFlags, ResumeFlags {
   data: string[];
   split?: string;
   classes?: string;
@@ -53,9 +54,6 @@ interface TrainOptions extends EvalFlags {
   diffaugment?: boolean;
   checkpointEvery?: number;
   out: string;
-  resume?: boolean;
-  resumeDiverged?: boolean;
-  allowDataChange?: boolean;
   json?: boolean;
 }
 
@@ -78,43 +76,35 @@ export function registerAcgan(program: Command): void {
     .command('acgan')
     .description('ACGAN (Odena et al. 2017): class-conditional lesion images from noise');
 
-  const trainCommand = addEvalOptions(acgan.command('train'))
-    .description(
-      'train an ACGAN on all classes at once; writes a run folder (config, metrics, checkpoints, sample grids)',
-    )
-    .requiredOption('--data <dir...>', 'dataset folder(s) (labels.csv + images/, or the ISIC 2019 layout)')
-    .option('--split <file>', 'split.json: train on its train part only')
-    .option('--classes <list>', 'comma-separated classes to train on (default: all 8 ISIC 2019 classes)')
-    .addOption(
-      new Option('--preset <name>', `architecture and defaults (default thesis): ${describePresets()}`)
-        .choices(Object.keys(ACGAN_PRESETS))
-        .default(undefined, 'thesis'),
-    )
-    .option('--config <file>', 'JSON with config fields to override (flags override the file)')
-    .option('--size <n>', 'image size: 32, 64, 128 or 256 (default: the preset’s)', intOption('--size'))
-    .option('--epochs <n>', 'epochs (default: the preset’s)', intOption('--epochs'))
-    .option('--batch-size <n>', 'batch size (default: the preset’s)', intOption('--batch-size'))
-    .option(
-      '--seed <n>',
-      'seed for init, noise, dropout, shuffling and augmentation (default 0)',
-      intOption('--seed'),
-    )
-    .option('--balanced', 'class-balanced batches (ISIC 2019 is about 50:1 between NV and DF)')
-    .option(
-      '--diffaugment',
-      'DiffAugment (color, translation, cutout) on everything D sees: for small datasets',
-    )
-    .option(
-      '--checkpoint-every <n>',
-      'checkpoint every n steps (default: the preset’s)',
-      intOption('--checkpoint-every'),
-    )
+  const trainCommand = addOptions(
+    addEvalOptions(acgan.command('train'))
+      .description(
+        'train an ACGAN on all classes at once; writes a run folder (config, metrics, checkpoints, sample grids)',
+      )
+      .requiredOption('--data <dir...>', 'dataset folder(s) (labels.csv + images/, or the ISIC 2019 layout)')
+      .option('--split <file>', 'split.json: train on its train part only')
+      .option('--classes <list>', 'comma-separated classes to train on (default: all 8 ISIC 2019 classes)')
+      .addOption(
+        presetOption(
+          'architecture and defaults (default thesis)',
+          ACGAN_PRESETS,
+          (name, p) => `${name} (${p.defaultSize}², ${p.description})`,
+        ),
+      ),
+    [
+      ['--config <file>', 'JSON with config fields to override (flags override the file)'],
+      ['--size <n>', 'image size: 32, 64, 128 or 256 (default: the preset’s)', 'int'],
+      ['--epochs <n>', 'epochs (default: the preset’s)', 'int'],
+      ['--batch-size <n>', 'batch size (default: the preset’s)', 'int'],
+      ['--seed <n>', 'seed for init, noise, dropout, shuffling and augmentation (default 0)', 'int'],
+      ['--balanced', 'class-balanced batches (ISIC 2019 is about 50:1 between NV and DF)'],
+      ['--diffaugment', 'DiffAugment (color, translation, cutout) on everything D sees: for small datasets'],
+      ['--checkpoint-every <n>', 'checkpoint every n steps (default: the preset’s)', 'int'],
+    ],
+  )
     .requiredOption('--out <dir>', 'run folder to create')
     .option('--json', 'print the result as one JSON object on stdout')
-    .action(async (opts: TrainOptions, cmd: Command) => {
-      await initCommandBackend(cmd, opts.json);
-      await train(opts);
-    });
+    .action(withBackend(train));
   resumeFlags(
     trainCommand,
     'only --epochs may change; after a divergence, the training settings of --config',
@@ -141,16 +131,7 @@ export function registerAcgan(program: Command): void {
     .option('--batch-size <n>', 'images generated at a time', intOption('--batch-size'), 32)
     .addOption(new Option('--format <ext>', 'image format').choices(['png', 'jpg']).default('png'))
     .option('--json', 'print the result as one JSON object on stdout')
-    .action(async (opts: SampleOptions, cmd: Command) => {
-      await initCommandBackend(cmd, opts.json);
-      await sample(opts);
-    });
-}
-
-function describePresets(): string {
-  return Object.entries(ACGAN_PRESETS)
-    .map(([name, p]) => `${name} (${p.defaultSize}², ${p.description})`)
-    .join('; ');
+    .action(withBackend(sample));
 }
 
 async function train(opts: TrainOptions): Promise<void> {
@@ -161,11 +142,8 @@ async function train(opts: TrainOptions): Promise<void> {
   // --out first: a mistake there should not cost the time of loading the data.
   const outState = await checkRunOut(out, { resume: opts.resume, kind: 'training' });
   const dataset = await loadDataset(opts.data, classes ? { classes } : {});
-  const log = (line: string) => {
-    if (!opts.json) process.stderr.write(`${line}\n`);
-  };
-  for (const p of dataset.problems.slice(0, 5)) log(`warning: ${formatProblem(p)}`);
-  if (dataset.problems.length > 5) log(`warning: … ${dataset.problems.length - 5} more problems skipped`);
+  const log = stderrLog(opts.json);
+  warnProblems(dataset, log);
   const samples = opts.split ? selectSplit(dataset, await readSplit(opts.split), 'train') : dataset.samples;
 
   const config = await resolveTrainConfig(opts, out, dataset.labelSpace);
@@ -275,7 +253,7 @@ async function train(opts: TrainOptions): Promise<void> {
     session.finish(
       result.status !== 'completed',
       result.step,
-      `acgan: trained ${result.step} steps into ${result.dir} (G ${fmtParams(summary.params.generator)}, D ${fmtParams(summary.params.discriminator)} parameters)`,
+      `acgan: trained ${result.step} steps into ${result.dir} (G ${formatParams(summary.params.generator)}, D ${formatParams(summary.params.discriminator)} parameters)`,
     );
     if (opts.json) printJson(summary);
     else
@@ -344,24 +322,14 @@ async function resolveTrainConfig(
     }
     // A --config file may change what a resume allows (e.g. lower learning rates after a divergence).
     const fileOverrides = opts.config ? await readConfigFile(opts.config) : {};
-    return parseAcganConfig(mergeDeep(mergeDeep(saved, fileOverrides), flags), savedPath);
+    return parseAcganConfig(deepMerge(deepMerge(saved, fileOverrides), flags), savedPath);
   }
   const fileOverrides = opts.config ? await readConfigFile(opts.config) : {};
   return resolveAcganConfig({
     preset: opts.preset ?? (fileOverrides.preset as AcganPresetName | undefined) ?? 'thesis',
     ...(opts.size !== undefined ? { imageSize: opts.size } : {}),
-    overrides: mergeDeep(fileOverrides, flags) as AcganConfigOverrides,
+    overrides: deepMerge(fileOverrides, flags) as AcganConfigOverrides,
   });
-}
-
-function mergeDeep<T extends object>(base: T, over: object): T {
-  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
-  for (const [k, v] of Object.entries(over)) {
-    const b = out[k];
-    const bothObjects = [v, b].every((x) => typeof x === 'object' && x !== null && !Array.isArray(x));
-    out[k] = bothObjects ? mergeDeep(b as object, v as object) : v;
-  }
-  return out as T;
 }
 
 async function sample(opts: SampleOptions): Promise<void> {
@@ -441,8 +409,4 @@ function checkSize(size: number | undefined): void {
       hint: 'the presets train at 32, 64, 128 or 256',
     });
   }
-}
-
-function fmtParams(n: number): string {
-  return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(1)}k`;
 }

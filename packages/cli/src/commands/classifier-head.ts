@@ -8,9 +8,9 @@ import {
 import { SkinganError, writeJsonAtomic } from '@skingan/core';
 import { readSplit, selectSplit } from '@skingan/data';
 import { type Command, Option } from 'commander';
-import { initCommandBackend, intOption, numberOption, splitList } from '../options.js';
+import { intOption, numberOption, splitList, withBackend } from '../options.js';
 import { forceOption, outputGuard } from '../outputs.js';
-import { printJson } from '../ui/output.js';
+import { printJson, stderrLog } from '../ui/output.js';
 import { formatDuration } from '../ui/progress.js';
 import { addFeatureFlags, type FeatureFlags, featureRowsByPart, openFeatureSource } from './features.js';
 import { type DataFlags, trainingData } from './training-data.js';
@@ -57,16 +57,11 @@ export function registerClassifierHead(classifier: Command): void {
         .default('weights'),
     )
     .option('--json', 'print the result as one JSON object')
-    .action(async (opts: HeadFlags, cmd: Command) => {
-      await initCommandBackend(cmd, opts.json);
-      await head(opts);
-    });
+    .action(withBackend(head));
 }
 
 async function head(opts: HeadFlags): Promise<void> {
-  const say = (l: string) => {
-    if (!opts.json) process.stderr.write(`${l}\n`);
-  };
+  const say = stderrLog(opts.json);
   const decays = splitList(opts.wd).map((v) => {
     const n = Number(v);
     if (!(Number.isFinite(n) && n >= 0)) {

@@ -16,6 +16,7 @@ import {
 } from '@skingan/classifier';
 import {
   checkRunOut,
+  type LabelSpace,
   pathExists,
   RunFolder,
   readConfigFile,
@@ -23,14 +24,7 @@ import {
   SkinganError,
   writeJsonAtomic,
 } from '@skingan/core';
-import {
-  createBatchSource,
-  loadDataset,
-  readSplit,
-  SPLIT_PARTS,
-  type SplitPart,
-  selectSplit,
-} from '@skingan/data';
+import { createBatchSource, loadDataset, SPLIT_PARTS, type SplitPart } from '@skingan/data';
 import {
   classificationReport,
   classificationTable,
@@ -38,13 +32,13 @@ import {
   renderMarkdown,
 } from '@skingan/metrics';
 import { type Command, Option } from 'commander';
-import { initCommandBackend, intOption, numberOption } from '../options.js';
+import { addOptions, intOption, withBackend } from '../options.js';
 import { forceOption, outputGuard } from '../outputs.js';
-import { checkRunInputs, describeInput, resumeFlags } from '../run-inputs.js';
-import { printJson } from '../ui/output.js';
+import { checkRunInputs, describeInput, type ResumeFlags, resumeFlags } from '../run-inputs.js';
+import { printJson, stderrLog } from '../ui/output.js';
 import { formatDuration, Progress } from '../ui/progress.js';
 import { registerClassifierHead } from './classifier-head.js';
-import { trainingData, warnProblems } from './training-data.js';
+import { selectPart, trainingData, warnProblems } from './training-data.js';
 import { resumeStep, startTrainingSession } from './training-session.js';
 
 /** Flags shared by `train` and `lr-find`: what network, at what size, with what data. */
@@ -67,14 +61,11 @@ interface ModelFlags {
   json?: boolean;
 }
 
-interface TrainFlags extends ModelFlags {
+interface TrainFlags extends ModelFlags, ResumeFlags {
   out: string;
   epochs?: number;
   freezeEpochs?: number;
   patience?: number;
-  resume?: boolean;
-  resumeDiverged?: boolean;
-  allowDataChange?: boolean;
 }
 
 interface LrFindFlags extends ModelFlags {
@@ -111,46 +102,36 @@ export function registerClassifier(program: Command): void {
       .description(
         'train a classifier into a run folder (config, metrics.jsonl, checkpoints, model/): fine_tune for pretrained weights, fit_one_cycle from scratch',
       ),
-  )
-    .requiredOption('--out <dir>', 'run folder to create')
-    .option('--epochs <n>', 'epochs with everything trainable (default: the preset’s)', intOption('--epochs'))
-    .option(
-      '--freeze-epochs <n>',
-      'head-only epochs before unfreezing (pretrained weights only)',
-      intOption('--freeze-epochs'),
-    )
-    .option(
+  ).requiredOption('--out <dir>', 'run folder to create');
+  addOptions(trainCommand, [
+    ['--epochs <n>', 'epochs with everything trainable (default: the preset’s)', 'int'],
+    ['--freeze-epochs <n>', 'head-only epochs before unfreezing (pretrained weights only)', 'int'],
+    [
       '--patience <n>',
       'early stopping: epochs without a better validation balanced accuracy, after the one-cycle warm-up',
-      intOption('--patience'),
-    )
-    .action(async (opts: TrainFlags, cmd: Command) => {
-      await initCommandBackend(cmd, opts.json);
-      await train(opts);
-    });
+      'int',
+    ],
+  ]).action(withBackend(train));
   resumeFlags(trainCommand, 'only --epochs and --patience may change; --lr after a divergence');
 
-  addModelFlags(
+  const lrFindCommand = addModelFlags(
     classifier
       .command('lr-find')
       .description(
         'fastai’s learning-rate finder: an exponential sweep on the train part; writes lr-find.json and lr-find.svg',
       ),
-  )
-    .requiredOption('--out <dir>', 'folder for lr-find.json and lr-find.svg')
-    .option('--force', 'overwrite lr-find.json/svg even if this command did not write them')
-    .option('--start-lr <x>', 'first learning rate', numberOption('--start-lr'), 1e-7)
-    .option('--end-lr <x>', 'last learning rate', numberOption('--end-lr'), 10)
-    .option('--num-it <n>', 'steps of the sweep (at least 6)', intOption('--num-it'), 100)
-    .option(
+  ).requiredOption('--out <dir>', 'folder for lr-find.json and lr-find.svg');
+  addOptions(lrFindCommand, [
+    ['--force', 'overwrite lr-find.json/svg even if this command did not write them'],
+    ['--start-lr <x>', 'first learning rate', 'number', 1e-7],
+    ['--end-lr <x>', 'last learning rate', 'number', 10],
+    ['--num-it <n>', 'steps of the sweep (at least 6)', 'int', 100],
+    [
       '--freeze-epochs <n>',
       'with pretrained weights, >0 (default) sweeps the head alone as fine_tune starts',
-      intOption('--freeze-epochs'),
-    )
-    .action(async (opts: LrFindFlags, cmd: Command) => {
-      await initCommandBackend(cmd, opts.json);
-      await lrFind(opts);
-    });
+      'int',
+    ],
+  ]).action(withBackend(lrFind));
 
   addEvalFlags(
     classifier
@@ -161,56 +142,50 @@ export function registerClassifier(program: Command): void {
   )
     .option('--out <file>', 'also write the report as JSON to this file')
     .option('--json', 'print the report as one JSON object')
-    .action(async (opts: EvalFlags, cmd: Command) => {
-      await initCommandBackend(cmd, opts.json);
-      await evaluate(opts);
-    });
+    .action(withBackend(evaluate));
 
   addEvalFlags(
     classifier.command('predict').description('class probabilities of every image as CSV (image,<class>,…)'),
   )
     .requiredOption('--out <file>', 'CSV file to write')
     .option('--json', 'print a summary as JSON')
-    .action(async (opts: EvalFlags & { out: string }, cmd: Command) => {
-      await initCommandBackend(cmd, opts.json);
-      await predict(opts);
-    });
+    .action(withBackend(predict));
   registerClassifierHead(classifier);
 }
 
 function addModelFlags(cmd: Command): Command {
-  return cmd
-    .requiredOption('--data <dir...>', 'dataset folder(s) (labels.csv + images/, or the ISIC 2019 layout)')
-    .option(
-      '--split <file>',
-      'split.json: train on its train part, validate on its val part (test never used)',
-    )
-    .option('--add <dir...>', 'extra training folders used in full, e.g. synthetic images')
-    .option('--classes <list>', 'comma-separated classes (default: the 8 ISIC 2019 classes)')
-    .addOption(
-      new Option(
-        '--preset <name>',
-        'defaults: thesis (ImageNet ResNet-50, 224²), cpu (small ResNet, 128²), test (tiny)',
+  return addOptions(
+    cmd
+      .requiredOption('--data <dir...>', 'dataset folder(s) (labels.csv + images/, or the ISIC 2019 layout)')
+      .option(
+        '--split <file>',
+        'split.json: train on its train part, validate on its val part (test never used)',
       )
-        .choices(Object.keys(CLASSIFIER_PRESETS))
-        .default('thesis'),
-    )
-    .option('--config <file>', 'JSON with config fields (flags override it)')
-    .addOption(new Option('--arch <name>', 'architecture trained from scratch').choices(RESNET_ARCH_NAMES))
-    .option(
-      '--pretrained <weights>',
-      'start from weights: imagenet (Keras ResNet-50, see `skingan weights fetch`), a classifier run, or a tfjs model folder; "none" trains from scratch',
-    )
-    .option('--size <n>', 'image size (default: the preset’s)', intOption('--size'))
-    .option('--batch-size <n>', 'batch size (default: the preset’s)', intOption('--batch-size'))
-    .option(
-      '--lr <x>',
-      'peak learning rate (from scratch) or fine_tune base_lr (pretrained)',
-      numberOption('--lr'),
-    )
-    .option('--wd <x>', 'decoupled weight decay (fastai: 0.01)', numberOption('--wd'))
-    .option('--augment', 'random flips, turns, zoom/shift and colour jitter')
-    .option('--no-augment', 'no augmentation (a frozen backbone then computes its features once)')
+      .option('--add <dir...>', 'extra training folders used in full, e.g. synthetic images')
+      .option('--classes <list>', 'comma-separated classes (default: the 8 ISIC 2019 classes)')
+      .addOption(
+        new Option(
+          '--preset <name>',
+          'defaults: thesis (ImageNet ResNet-50, 224²), cpu (small ResNet, 128²), test (tiny)',
+        )
+          .choices(Object.keys(CLASSIFIER_PRESETS))
+          .default('thesis'),
+      )
+      .option('--config <file>', 'JSON with config fields (flags override it)')
+      .addOption(new Option('--arch <name>', 'architecture trained from scratch').choices(RESNET_ARCH_NAMES))
+      .option(
+        '--pretrained <weights>',
+        'start from weights: imagenet (Keras ResNet-50, see `skingan weights fetch`), a classifier run, or a tfjs model folder; "none" trains from scratch',
+      ),
+    [
+      ['--size <n>', 'image size (default: the preset’s)', 'int'],
+      ['--batch-size <n>', 'batch size (default: the preset’s)', 'int'],
+      ['--lr <x>', 'peak learning rate (from scratch) or fine_tune base_lr (pretrained)', 'number'],
+      ['--wd <x>', 'decoupled weight decay (fastai: 0.01)', 'number'],
+      ['--augment', 'random flips, turns, zoom/shift and colour jitter'],
+      ['--no-augment', 'no augmentation (a frozen backbone then computes its features once)'],
+    ],
+  )
     .addOption(
       new Option(
         '--balance <how>',
@@ -228,12 +203,6 @@ function addEvalFlags(cmd: Command): Command {
     .option('--split <file>', 'split.json: only its --part (default test); without it every image of --data')
     .addOption(new Option('--part <name>', 'which part of --split').choices([...SPLIT_PARTS]))
     .option('--batch-size <n>', 'images per forward pass', intOption('--batch-size'), 32);
-}
-
-function log(json: boolean | undefined): (line: string) => void {
-  return (line) => {
-    if (!json) process.stderr.write(`${line}\n`);
-  };
 }
 
 function resolveConfig(
@@ -263,8 +232,20 @@ function resolveConfig(
   );
 }
 
+/** The training batches as the config asks: augmented and class-balanced or not. */
+function trainBatches(samples: Sample[], config: ClassifierConfig, labelSpace: LabelSpace) {
+  return createBatchSource(samples, {
+    imageSize: config.imageSize,
+    batchSize: config.batchSize,
+    seed: config.seed,
+    augment: config.augment,
+    balanced: config.balance === 'sampler',
+    labelSpace,
+  });
+}
+
 async function train(opts: TrainFlags): Promise<void> {
-  const say = log(opts.json);
+  const say = stderrLog(opts.json);
   const out = resolve(opts.out);
   const config = resolveConfig(opts, opts.config ? await readConfigFile(opts.config) : {});
   const phases = planPhases(config);
@@ -276,14 +257,7 @@ async function train(opts: TrainFlags): Promise<void> {
   if (config.pretrained && !(await findClassifierDir(config.pretrained).catch(() => undefined))) {
     await resolvePretrained(config.pretrained);
   }
-  const trainSource = createBatchSource(trainSamples, {
-    imageSize: config.imageSize,
-    batchSize: config.batchSize,
-    seed: config.seed,
-    augment: config.augment,
-    balanced: config.balance === 'sampler',
-    labelSpace: dataset.labelSpace,
-  });
+  const trainSource = trainBatches(trainSamples, config, dataset.labelSpace);
   const valSource = valSamples.length
     ? createBatchSource(valSamples, {
         imageSize: config.imageSize,
@@ -403,20 +377,13 @@ async function train(opts: TrainFlags): Promise<void> {
 }
 
 async function lrFind(opts: LrFindFlags): Promise<void> {
-  const say = log(opts.json);
+  const say = stderrLog(opts.json);
   const guard = outputGuard('classifier lr-find', [], opts.force);
   const outputs = ['lr-find.json', 'lr-find.svg'].map((f) => join(resolve(opts.out), f));
   for (const f of outputs) await guard.check(f);
   const config = resolveConfig(opts, opts.config ? await readConfigFile(opts.config) : {});
   const { dataset, train: samples } = await trainingData(opts, say);
-  const source = createBatchSource(samples, {
-    imageSize: config.imageSize,
-    batchSize: config.batchSize,
-    seed: config.seed,
-    augment: config.augment,
-    balanced: config.balance === 'sampler',
-    labelSpace: dataset.labelSpace,
-  });
+  const source = trainBatches(samples, config, dataset.labelSpace);
   const progress = new Progress({
     label: 'lr-find',
     total: Math.max(6, opts.numIt), // the finder's minimum
@@ -468,15 +435,7 @@ async function evalSamples(
 ): Promise<{ samples: Sample[]; what: string }> {
   const dataset = await loadDataset(opts.data, { classes });
   warnProblems(dataset, say);
-  if (!opts.split) {
-    if (opts.part) throw new SkinganError('--part needs --split', { code: 'USAGE' });
-    return { samples: dataset.samples, what: `every image of ${opts.data.join(', ')}` };
-  }
-  const part = opts.part ?? 'test';
-  return {
-    samples: selectSplit(dataset, await readSplit(opts.split), part),
-    what: `the ${part} part of ${opts.split}`,
-  };
+  return selectPart(dataset, opts, 'test');
 }
 
 async function runPredictions(opts: EvalFlags, say: (l: string) => void) {
@@ -516,7 +475,7 @@ function evalInputs(opts: EvalFlags): (string | undefined)[] {
 }
 
 async function evaluate(opts: EvalFlags): Promise<void> {
-  const say = log(opts.json);
+  const say = stderrLog(opts.json);
   const guard = outputGuard('classifier eval', evalInputs(opts), opts.force);
   const out = opts.out ? await guard.check(opts.out) : undefined;
   const { table, classes, what } = await runPredictions(opts, say);
@@ -536,7 +495,7 @@ async function evaluate(opts: EvalFlags): Promise<void> {
 }
 
 async function predict(opts: EvalFlags & { out: string }): Promise<void> {
-  const say = log(opts.json);
+  const say = stderrLog(opts.json);
   const guard = outputGuard('classifier predict', evalInputs(opts), opts.force);
   const out = await guard.check(opts.out);
   if (await pathExists(out)) say(`note: replacing ${out}`);

@@ -38,10 +38,10 @@ import {
 } from '@skingan/data';
 import * as tf from '@tensorflow/tfjs';
 import { type Command, Option } from 'commander';
-import { flagClassIndex, initCommandBackend, intOption, numberOption } from '../options.js';
+import { addOptions, flagClassIndex, intOption, presetOption, withBackend } from '../options.js';
 import { forceOption, outputGuard } from '../outputs.js';
-import { checkRunInputs, resumeFlags } from '../run-inputs.js';
-import { printJson } from '../ui/output.js';
+import { checkRunInputs, type ResumeFlags, resumeFlags } from '../run-inputs.js';
+import { printJson, stderrLog } from '../ui/output.js';
 import { formatDuration, Progress } from '../ui/progress.js';
 import {
   addEvalOptions,
@@ -51,9 +51,9 @@ import {
   limitPerClass,
   type TrainingProbe,
 } from './quality-eval.js';
-import { resumeStep, startTrainingSession } from './training-session.js';
+import { formatParams, resumeStep, startTrainingSession } from './training-session.js';
 
-interface TrainOptions extends EvalFlags {
+interface TrainOptions extends EvalFlags, ResumeFlags {
   a: string;
   b: string;
   data?: string[];
@@ -73,9 +73,6 @@ interface TrainOptions extends EvalFlags {
   checkpointEvery?: number;
   sampleEvery?: number;
   out: string;
-  resume?: boolean;
-  resumeDiverged?: boolean;
-  allowDataChange?: boolean;
   json?: boolean;
 }
 
@@ -108,62 +105,41 @@ export function registerCyclegan(program: Command): void {
     .command('cyclegan')
     .description('CycleGAN (Zhu et al. 2017): unpaired translation between two image domains, e.g. NV → MEL');
 
-  const trainCommand = addEvalOptions(cyclegan.command('train'))
-    .description(
-      'train a CycleGAN between domains A and B; writes a run folder (config, metrics, checkpoints, sample grids)',
-    )
-    .requiredOption('--a <class|dir>', 'domain A: a class of --data (e.g. NV), or a dataset folder')
-    .requiredOption('--b <class|dir>', 'domain B: a class of --data (e.g. MEL), or a dataset folder')
-    .option('--data <dir...>', 'dataset folder(s) that --a/--b classes are taken from')
-    .option('--split <file>', 'split.json of --data: train on its train part only')
-    .addOption(
-      new Option('--preset <name>', `architecture and defaults: ${describePresets()}`)
-        .choices(Object.keys(CYCLEGAN_PRESETS))
-        .default(undefined, 'thesis'),
-    )
-    .option('--config <file>', 'JSON with config fields to override (flags override the file)')
-    .option(
-      '--size <n>',
-      'training crop and translation size, a multiple of 4 (default: the preset’s)',
-      intOption('--size'),
-    )
-    .option(
-      '--load-size <n>',
-      'size images are resized to before the random crop (default: size·286/256)',
-      intOption('--load-size'),
-    )
-    .option('--ngf <n>', 'generator width (filters of the first layer)', intOption('--ngf'))
-    .option('--ndf <n>', 'discriminator width', intOption('--ndf'))
-    .option('--blocks <n>', 'residual blocks per generator', intOption('--blocks'))
-    .option('--epochs <n>', 'epochs in total (default: the preset’s)', intOption('--epochs'))
-    .option(
-      '--decay-epochs <n>',
-      'last epochs over which the learning rate decays to 0 (default: half)',
-      intOption('--decay-epochs'),
-    )
-    .option('--batch-size <n>', 'batch size (default 1, as the reference)', intOption('--batch-size'))
-    .option('--lr <x>', 'Adam learning rate (default 2e-4)', numberOption('--lr'))
-    .option(
-      '--seed <n>',
-      'seed for init, crops, flips, image pools and shuffling (default 0)',
-      intOption('--seed'),
-    )
-    .option(
-      '--checkpoint-every <n>',
-      'also checkpoint every n steps (default: at the end of each epoch)',
-      intOption('--checkpoint-every'),
-    )
-    .option(
-      '--sample-every <n>',
-      'also write sample grids every n steps (default: each epoch)',
-      intOption('--sample-every'),
-    )
+  const trainCommand = addOptions(
+    addEvalOptions(cyclegan.command('train'))
+      .description(
+        'train a CycleGAN between domains A and B; writes a run folder (config, metrics, checkpoints, sample grids)',
+      )
+      .requiredOption('--a <class|dir>', 'domain A: a class of --data (e.g. NV), or a dataset folder')
+      .requiredOption('--b <class|dir>', 'domain B: a class of --data (e.g. MEL), or a dataset folder')
+      .option('--data <dir...>', 'dataset folder(s) that --a/--b classes are taken from')
+      .option('--split <file>', 'split.json of --data: train on its train part only')
+      .addOption(
+        presetOption(
+          'architecture and defaults',
+          CYCLEGAN_PRESETS,
+          (name, p) => `${name} (${p.description})`,
+        ),
+      ),
+    [
+      ['--config <file>', 'JSON with config fields to override (flags override the file)'],
+      ['--size <n>', 'training crop and translation size, a multiple of 4 (default: the preset’s)', 'int'],
+      ['--load-size <n>', 'size images are resized to before the random crop (default: size·286/256)', 'int'],
+      ['--ngf <n>', 'generator width (filters of the first layer)', 'int'],
+      ['--ndf <n>', 'discriminator width', 'int'],
+      ['--blocks <n>', 'residual blocks per generator', 'int'],
+      ['--epochs <n>', 'epochs in total (default: the preset’s)', 'int'],
+      ['--decay-epochs <n>', 'last epochs over which the learning rate decays to 0 (default: half)', 'int'],
+      ['--batch-size <n>', 'batch size (default 1, as the reference)', 'int'],
+      ['--lr <x>', 'Adam learning rate (default 2e-4)', 'number'],
+      ['--seed <n>', 'seed for init, crops, flips, image pools and shuffling (default 0)', 'int'],
+      ['--checkpoint-every <n>', 'also checkpoint every n steps (default: at the end of each epoch)', 'int'],
+      ['--sample-every <n>', 'also write sample grids every n steps (default: each epoch)', 'int'],
+    ],
+  )
     .requiredOption('--out <dir>', 'run folder to create')
     .option('--json', 'print the result as one JSON object on stdout')
-    .action(async (opts: TrainOptions, cmd: Command) => {
-      await initCommandBackend(cmd, opts.json);
-      await train(opts);
-    });
+    .action(withBackend(train));
   resumeFlags(trainCommand, 'only epochs and the every-n options may change; --lr after a divergence');
 
   forceOption(cyclegan.command('translate'))
@@ -194,23 +170,12 @@ export function registerCyclegan(program: Command): void {
       'dataset folder to create (an earlier translation there is replaced once this one is complete)',
     )
     .option('--json', 'print the result as one JSON object on stdout')
-    .action(async (opts: TranslateOptions, cmd: Command) => {
-      await initCommandBackend(cmd, opts.json);
-      await translate(opts);
-    });
-}
-
-function describePresets(): string {
-  return Object.entries(CYCLEGAN_PRESETS)
-    .map(([name, p]) => `${name} (${p.description})`)
-    .join('; ');
+    .action(withBackend(translate));
 }
 
 async function train(opts: TrainOptions): Promise<void> {
   const out = resolve(opts.out);
-  const log = (line: string) => {
-    if (!opts.json) process.stderr.write(`${line}\n`);
-  };
+  const log = stderrLog(opts.json);
   if (opts.a.toUpperCase() === opts.b.toUpperCase() || resolve(opts.a) === resolve(opts.b))
     throw sameDomainsError(opts.a);
   // --out before the data: a mistake there should not cost the time of loading it.
@@ -308,7 +273,7 @@ async function train(opts: TrainOptions): Promise<void> {
     log(
       `cyclegan: A ${describeDomain(a.info)} (${a.samples.length} images) ↔ B ${describeDomain(b.info)} (${b.samples.length}), ` +
         `${config.size}² crops of ${config.loadSize}², preset ${config.preset}, ngf ${config.ngf}, ndf ${config.ndf}, ${config.blocks} blocks, ` +
-        `${stepsPerEpoch} steps/epoch × ${config.epochs} epochs, G ${fmtParams(p.G_A)} ×2, D ${fmtParams(p.D_A)} ×2 parameters, ` +
+        `${stepsPerEpoch} steps/epoch × ${config.epochs} epochs, G ${formatParams(p.G_A)} ×2, D ${formatParams(p.D_A)} ×2 parameters, ` +
         `~${trainer.memory.summary.peakMiB} MiB${firstStep ? `; resuming at step ${firstStep}` : ''}`,
     );
     const result = await trainer.train(sourceA, sourceB, {
@@ -579,8 +544,4 @@ async function domainClass(run: string, domain: 'A' | 'B'): Promise<string | nul
   } catch {
     return null;
   }
-}
-
-function fmtParams(n: number): string {
-  return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(1)}k`;
 }

@@ -26,7 +26,7 @@ import {
   writeSplit,
 } from '@skingan/data';
 import { type Command, Option } from 'commander';
-import { flagClasses, intOption } from '../options.js';
+import { flagClasses, intOption, splitList } from '../options.js';
 import { forceOption, outputGuard } from '../outputs.js';
 import { printJson } from '../ui/output.js';
 import { Progress } from '../ui/progress.js';
@@ -152,12 +152,7 @@ export function registerData(program: Command): void {
 
 function withDatasetFlags(cmd: Command): Command {
   return cmd
-    .option('--classes <list>', 'only these classes, e.g. MEL,NV', (v: string) =>
-      v
-        .split(',')
-        .map((c) => c.trim())
-        .filter(Boolean),
-    )
+    .option('--classes <list>', 'only these classes, e.g. MEL,NV', splitList)
     .option('--strict', 'fail on any problem instead of skipping it')
     .option('--json', 'print one JSON object');
 }

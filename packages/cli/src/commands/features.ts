@@ -89,7 +89,7 @@ export async function openFeatureSource(flags: FeatureFlags): Promise<FeatureSou
  * time, so a killed run loses at most one batch) those the store lacks. Images with the same bytes
  * share a vector.
  */
-export async function featureRows(
+async function featureRows(
   source: FeatureSource,
   samples: readonly Sample[],
   options: { label: string; quiet?: boolean } = { label: 'features' },

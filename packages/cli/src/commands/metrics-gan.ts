@@ -13,7 +13,7 @@ import {
   renderMarkdown,
 } from '@skingan/metrics';
 import type { Command } from 'commander';
-import { initCommandBackend, intOption } from '../options.js';
+import { addOptions, initCommandBackend } from '../options.js';
 import { printJson } from '../ui/output.js';
 import { Progress } from '../ui/progress.js';
 import { limitPerClass } from './quality-eval.js';
@@ -30,40 +30,43 @@ interface GanQualityOptions {
 
 /** `skingan metrics gan GEN_DIR REAL_DIR`: the figures a training run's evaluations record, for any two folders. */
 export function registerGanQuality(metrics: Command, warnProblems: (d: Dataset, what: string) => void): void {
-  metrics
-    .command('gan')
-    .description(
-      'quality of a generated dataset against real images: FID, KID, within-class diversity (generated ÷ real) and, with --classifier, class fidelity',
-    )
-    .argument('<gen-dir>', 'generated dataset folder (labels.csv + images/)')
-    .argument('<real-dir>', 'real dataset folder to compare with (e.g. held-out real images)')
-    .option(
-      '--classifier <run>',
-      'classifier run folder (`skingan classifier train --out`) for class fidelity: the share of each class it recognises, generated and real (without it, fidelity is not measured)',
-    )
+  const gan = addExtractorOptions(
+    metrics
+      .command('gan')
+      .description(
+        'quality of a generated dataset against real images: FID, KID, within-class diversity (generated ÷ real) and, with --classifier, class fidelity',
+      )
+      .argument('<gen-dir>', 'generated dataset folder (labels.csv + images/)')
+      .argument('<real-dir>', 'real dataset folder to compare with (e.g. held-out real images)')
+      .option(
+        '--classifier <run>',
+        'classifier run folder (`skingan classifier train --out`) for class fidelity: the share of each class it recognises, generated and real (without it, fidelity is not measured)',
+      ),
+  );
+  addOptions(gan, [
+    [
+      '--per-class-limit <n>',
+      'use at most n images per class from each folder (a seeded random choice)',
+      'int',
+    ],
+    ['--seed <n>', 'seed of the --per-class-limit choice and of the KID subsets', 'int', 0],
+    ['--batch-size <n>', 'images per forward pass', 'int', 16],
+    ['--json', 'print one JSON object'],
+  ]).action(async (genDir: string, realDir: string, opts: GanQualityOptions, cmd: Command) => {
+    await initCommandBackend(cmd, opts.json);
+    await ganQualityCommand(genDir, realDir, opts, warnProblems);
+  });
+}
+
+/** `--extractor` and `--layer`: the feature network of the generated-image metrics. */
+export function addExtractorOptions(cmd: Command): Command {
+  return cmd
     .option(
       '--extractor <which>',
       'resnet50 (ImageNet ResNet-50 avg-pool, from `skingan weights fetch resnet50-imagenet`), test (small random conv net), or a tfjs layers model folder',
       'resnet50',
     )
-    .option('--layer <name>', 'feature layer of a model folder given to --extractor (default: its output)')
-    .option(
-      '--per-class-limit <n>',
-      'use at most n images per class from each folder (a seeded random choice)',
-      intOption('--per-class-limit'),
-    )
-    .option(
-      '--seed <n>',
-      'seed of the --per-class-limit choice and of the KID subsets',
-      intOption('--seed'),
-      0,
-    )
-    .option('--batch-size <n>', 'images per forward pass', intOption('--batch-size'), 16)
-    .option('--json', 'print one JSON object')
-    .action(async (genDir: string, realDir: string, opts: GanQualityOptions, cmd: Command) => {
-      await initCommandBackend(cmd, opts.json);
-      await ganQualityCommand(genDir, realDir, opts, warnProblems);
-    });
+    .option('--layer <name>', 'feature layer of a model folder given to --extractor (default: its output)');
 }
 
 async function ganQualityCommand(
@@ -101,26 +104,19 @@ async function ganQualityCommand(
     extractor = await loadFeatureExtractor(opts.extractor, opts.layer ? { layerName: opts.layer } : {});
     const g = await measureImages(extractor, classifier, sets[0]!.samples, opts.batchSize, 'generated');
     const r = await measureImages(extractor, classifier, sets[1]!.samples, opts.batchSize, 'real');
-    const q = ganQuality(
-      {
-        features: g.features,
-        labels: sets[0]!.samples.map((s) => s.label),
-        ...(g.probs ? { probs: g.probs } : {}),
-      },
-      {
-        features: r.features,
-        labels: sets[1]!.samples.map((s) => s.label),
-        ...(r.probs ? { probs: r.probs } : {}),
-      },
-      {
-        classes,
-        extractor: extractor.name,
-        ...(classifier
-          ? { classifier: resolve(opts.classifier!), classifierClasses: classifier.labelSpace.classes }
-          : {}),
-        kid: { seed: opts.seed },
-      },
-    );
+    const side = ({ features, probs }: Measured, samples: Sample[]) => ({
+      features,
+      labels: samples.map((s) => s.label),
+      ...(probs ? { probs } : {}),
+    });
+    const q = ganQuality(side(g, sets[0]!.samples), side(r, sets[1]!.samples), {
+      classes,
+      extractor: extractor.name,
+      ...(classifier
+        ? { classifier: resolve(opts.classifier!), classifierClasses: classifier.labelSpace.classes }
+        : {}),
+      kid: { seed: opts.seed },
+    });
     if (opts.json) {
       printJson({ generated: sets[0]!.dir, real: sets[1]!.dir, ...q, fidelity: q.fidelity ?? null });
       return;

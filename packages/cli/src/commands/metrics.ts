@@ -19,10 +19,10 @@ import {
   renderCsv,
   renderMarkdown,
 } from '@skingan/metrics';
-import { type Command, Option } from 'commander';
-import { initCommandBackend, intOption, numberOption } from '../options.js';
+import type { Command } from 'commander';
+import { addOptions, initCommandBackend, intOption } from '../options.js';
 import { printJson } from '../ui/output.js';
-import { measureImages, registerGanQuality } from './metrics-gan.js';
+import { addExtractorOptions, measureImages, registerGanQuality } from './metrics-gan.js';
 
 interface ClassifyOptions {
   pred: string;
@@ -55,7 +55,7 @@ export function registerMetrics(program: Command): void {
       'classification metrics with bootstrap intervals; FID, KID, precision/recall and density/coverage of generated images',
     );
 
-  metrics
+  const classifyCmd = metrics
     .command('classify')
     .description(
       'accuracy, balanced accuracy, per-class precision/recall/F1/AUC and confusion matrix of a predictions CSV',
@@ -64,22 +64,15 @@ export function registerMetrics(program: Command): void {
       '--pred <file>',
       'predictions CSV: image,<class>,<class>,… (as `skingan classifier predict` writes it)',
     )
-    .requiredOption('--data <dir>', 'dataset folder with the true labels (labels.csv + images/)')
-    .option(
-      '--bootstrap <n>',
-      'bootstrap resamples for the 95% intervals (0: none)',
-      intOption('--bootstrap'),
-      2000,
-    )
-    .option('--seed <n>', 'bootstrap seed', intOption('--seed'), 0)
-    .option('--level <p>', 'interval coverage', numberOption('--level'), 0.95)
-    .option(
-      '--allow-partial',
-      'score predictions that cover only some images of --data (a warning says how many)',
-    )
-    .option('--json', 'print one JSON object')
-    .option('--csv', 'print the table as CSV')
-    .action(async (opts: ClassifyOptions) => classify(opts));
+    .requiredOption('--data <dir>', 'dataset folder with the true labels (labels.csv + images/)');
+  addOptions(classifyCmd, [
+    ['--bootstrap <n>', 'bootstrap resamples for the 95% intervals (0: none)', 'int', 2000],
+    ['--seed <n>', 'bootstrap seed', 'int', 0],
+    ['--level <p>', 'interval coverage', 'number', 0.95],
+    ['--allow-partial', 'score predictions that cover only some images of --data (a warning says how many)'],
+    ['--json', 'print one JSON object'],
+    ['--csv', 'print the table as CSV'],
+  ]).action(async (opts: ClassifyOptions) => classify(opts));
 
   const describe: Record<GanMetric, string> = {
     fid: 'Fréchet distance between real and generated image features (FID)',
@@ -87,31 +80,22 @@ export function registerMetrics(program: Command): void {
     prd: 'precision/recall (k = 3) and density/coverage (k = 5) of generated images',
   };
   for (const metric of ['fid', 'kid', 'prd'] as const) {
-    const cmd = metrics
-      .command(metric)
-      .description(describe[metric])
-      .requiredOption('--real <dir>', 'real dataset folder (labels.csv + images/)')
-      .requiredOption('--fake <dir>', 'generated dataset folder (labels.csv + images/)')
-      .option(
-        '--extractor <which>',
-        'resnet50 (ImageNet ResNet-50 avg-pool, from `skingan weights fetch resnet50-imagenet`), test (small random conv net), or a tfjs layers model folder',
-        'resnet50',
-      )
-      .option('--layer <name>', 'feature layer of a model folder given to --extractor (default: its output)')
+    const cmd = addExtractorOptions(
+      metrics
+        .command(metric)
+        .description(describe[metric])
+        .requiredOption('--real <dir>', 'real dataset folder (labels.csv + images/)')
+        .requiredOption('--fake <dir>', 'generated dataset folder (labels.csv + images/)'),
+    )
       .option('--per-class', 'also compute the metric per class (real class c vs generated class c)')
       .option('--batch-size <n>', 'images per forward pass', intOption('--batch-size'), 16)
       .option('--json', 'print one JSON object');
     if (metric === 'kid') {
-      cmd
-        .addOption(
-          new Option('--subsets <n>', 'random subsets').argParser(intOption('--subsets')).default(100),
-        )
-        .addOption(
-          new Option('--subset-size <n>', 'largest subset size')
-            .argParser(intOption('--subset-size'))
-            .default(1000),
-        )
-        .addOption(new Option('--seed <n>', 'subset seed').argParser(intOption('--seed')).default(0));
+      addOptions(cmd, [
+        ['--subsets <n>', 'random subsets', 'int', 100],
+        ['--subset-size <n>', 'largest subset size', 'int', 1000],
+        ['--seed <n>', 'subset seed', 'int', 0],
+      ]);
     }
     cmd.action(async (opts: GanOptions & Record<string, unknown>, c: Command) => ganMetric(metric, opts, c));
   }

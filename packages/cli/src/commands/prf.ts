@@ -1,15 +1,7 @@
 import { resolve } from 'node:path';
 import { ImageClassifier } from '@skingan/classifier';
-import { classIndex, type Sample, SkinganError } from '@skingan/core';
-import {
-  formatProblem,
-  loadDataset,
-  loadImages,
-  readSplit,
-  SPLIT_PARTS,
-  type SplitPart,
-  selectSplit,
-} from '@skingan/data';
+import { classIndex, SkinganError } from '@skingan/core';
+import { formatProblem, loadDataset, loadImages, SPLIT_PARTS, type SplitPart } from '@skingan/data';
 import {
   checkKeptDatasetOut,
   pathRankFilter,
@@ -17,10 +9,11 @@ import {
   writeKeptDataset,
 } from '@skingan/path-rank-filter';
 import { type Command, Option } from 'commander';
-import { flagClassIndex, initCommandBackend, intOption, numberOption } from '../options.js';
+import { flagClassIndex, intOption, numberOption, withBackend } from '../options.js';
 import { outputGuard } from '../outputs.js';
-import { printJson } from '../ui/output.js';
+import { printJson, stderrLog } from '../ui/output.js';
 import { Progress } from '../ui/progress.js';
+import { selectPart } from './training-data.js';
 
 interface PrfFlags {
   classifier: string;
@@ -58,16 +51,11 @@ export function registerPrf(program: Command): void {
     .option('--link', 'symlink the kept images instead of copying them')
     .option('--batch-size <n>', 'images per forward pass', intOption('--batch-size'), 32)
     .option('--json', 'print the result as one JSON object')
-    .action(async (opts: PrfFlags, cmd: Command) => {
-      await initCommandBackend(cmd, opts.json);
-      await prf(opts);
-    });
+    .action(withBackend(prf));
 }
 
 async function prf(opts: PrfFlags): Promise<void> {
-  const say = (line: string) => {
-    if (!opts.json) process.stderr.write(`${line}\n`);
-  };
+  const say = stderrLog(opts.json);
   if ((opts.alpha === undefined) === (opts.top === undefined)) {
     throw new SkinganError('give exactly one of --alpha and --top', {
       code: 'USAGE',
@@ -88,15 +76,7 @@ async function prf(opts: PrfFlags): Promise<void> {
       ]!;
     const dataset = await loadDataset(opts.data, { classes: classifier.labelSpace.classes });
     for (const p of dataset.problems.slice(0, 5)) say(`warning: ${formatProblem(p)}`);
-    let pool: Sample[] = dataset.samples;
-    let what = `every image of ${opts.data.join(', ')}`;
-    if (opts.split) {
-      const part = opts.part ?? 'train';
-      pool = selectSplit(dataset, await readSplit(opts.split), part);
-      what = `the ${part} part of ${opts.split}`;
-    } else if (opts.part) {
-      throw new SkinganError('--part needs --split', { code: 'USAGE' });
-    }
+    const { samples: pool, what } = await selectPart(dataset, opts, 'train');
     const label = classIndex(dataset.labelSpace, target);
     const items = pool.filter((s) => s.label === label);
     if (items.length === 0) throw new SkinganError(`no ${target} images in ${what}`, { code: 'USAGE' });

@@ -22,7 +22,7 @@ import {
 } from '@skingan/metrics';
 import * as tf from '@tensorflow/tfjs';
 import type { Command } from 'commander';
-import { intOption } from '../options.js';
+import { addOptions } from '../options.js';
 import { readMetricsJsonl } from '../report/run-report.js';
 
 // How `acgan train` and `cyclegan train` measure their generator while training: one probe
@@ -38,25 +38,22 @@ export interface EvalFlags {
 }
 
 export function addEvalOptions(cmd: Command): Command {
-  return cmd
-    .option(
+  return addOptions(cmd, [
+    [
       '--eval-every <n>',
       'measure FID, KID, within-class diversity (and fidelity with --eval-classifier) every n epochs; 0: never (default 1)',
-      intOption('--eval-every'),
-    )
-    .option(
-      '--eval-per-class <n>',
-      'images generated per class at each evaluation (default 6)',
-      intOption('--eval-per-class'),
-    )
-    .option(
+      'int',
+    ],
+    ['--eval-per-class <n>', 'images generated per class at each evaluation (default 6)', 'int'],
+    [
       '--eval-extractor <which>',
       'feature network of the evaluations: auto (resnet50 when its weights are cached, except with the test preset; else test), resnet50, test, or a model folder (default auto)',
-    )
-    .option(
+    ],
+    [
       '--eval-classifier <run>',
       'classifier run folder for class fidelity in the evaluations (default: none, fidelity not measured)',
-    );
+    ],
+  ]);
 }
 
 /** The flags as overrides of the config's `eval` block. */

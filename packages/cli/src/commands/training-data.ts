@@ -1,6 +1,13 @@
 import { resolve } from 'node:path';
 import { ISIC2019, type Sample, SkinganError } from '@skingan/core';
-import { type Dataset, formatProblem, loadDataset, readSplit, selectSplit } from '@skingan/data';
+import {
+  type Dataset,
+  formatProblem,
+  loadDataset,
+  readSplit,
+  type SplitPart,
+  selectSplit,
+} from '@skingan/data';
 import { flagClassIndex, splitList } from '../options.js';
 
 /** The data flags of the commands that train a classifier (`classifier train`, `lr-find`, `head`). */
@@ -43,4 +50,21 @@ export async function trainingData(
   if (train.length === 0)
     throw new SkinganError('no training images', { code: 'USAGE', file: resolve(opts.split) });
   return { dataset, train, val };
+}
+
+/** The images of --data a command reads: the --part of --split (default `part`), or every image. */
+export async function selectPart(
+  dataset: Dataset,
+  opts: { data: string[]; split?: string; part?: SplitPart },
+  part: SplitPart,
+): Promise<{ samples: Sample[]; what: string }> {
+  if (!opts.split) {
+    if (opts.part) throw new SkinganError('--part needs --split', { code: 'USAGE' });
+    return { samples: dataset.samples, what: `every image of ${opts.data.join(', ')}` };
+  }
+  const chosen = opts.part ?? part;
+  return {
+    samples: selectSplit(dataset, await readSplit(opts.split), chosen),
+    what: `the ${chosen} part of ${opts.split}`,
+  };
 }

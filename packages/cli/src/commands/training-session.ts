@@ -44,6 +44,11 @@ export async function resumeStep(runDir: string, resume: boolean | undefined): P
   return (await new CheckpointStore(join(runDir, 'checkpoints')).latest())?.step ?? 0;
 }
 
+/** A parameter count for the summary lines: `1.23M` or `45.6k`. */
+export function formatParams(n: number): string {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(1)}k`;
+}
+
 export function startTrainingSession(o: TrainingSessionOptions): TrainingSession {
   const progress = new Progress({
     label: o.label,

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fetchPretrained, PRETRAINED, verifyWeightsCache } from '@skingan/classifier';
 import { weightsCacheDir } from '@skingan/core';
 import type { Command } from 'commander';
-import { printJson } from '../ui/output.js';
+import { printJson, stderrLog } from '../ui/output.js';
 
 /** `skingan weights fetch|list`: pretrained weights in the local cache. */
 export function registerWeights(program: Command): void {
@@ -20,9 +20,7 @@ export function registerWeights(program: Command): void {
     .option('--force', 'download again even when cached')
     .option('--json', 'print the result as one JSON object')
     .action(async (name: string, opts: { force?: boolean; json?: boolean }) => {
-      const say = (l: string) => {
-        if (!opts.json) process.stderr.write(`${l}\n`);
-      };
+      const say = stderrLog(opts.json);
       const r = await fetchPretrained(name, { force: opts.force, log: say });
       if (opts.json) printJson(r);
       else

@@ -1,5 +1,6 @@
 import { parseConfig, readConfigFile, SkinganError } from '@skingan/core';
 import { z } from 'zod';
+import { deepMerge } from '../deep-merge.js';
 
 const int = () => z.number().int();
 
@@ -130,51 +131,28 @@ export async function resolveExperimentConfig(
     });
   }
   const fromFile = file ? await readConfigFile(file) : {};
-  const merged = deepMerge(
-    deepMerge(base as Record<string, unknown>, fromFile),
-    overrides as Record<string, unknown>,
-  );
+  const merged = deepMerge(deepMerge(base, fromFile), overrides);
   const config = parseConfig(ExperimentConfigSchema, merged, 'experiment config', file ? { file } : {});
+  const invalid = (message: string, hint: string) =>
+    new SkinganError(`invalid experiment config: ${message}`, {
+      code: 'USAGE',
+      ...(file ? { file } : {}),
+      hint,
+    });
   if (config.baselines.includes('augment') && config.classifier.augment) {
-    throw new SkinganError(
-      'invalid experiment config: baselines "augment" is real + classic augmentation, but ISIC-0 already augments (classifier.augment is true)',
-      {
-        code: 'USAGE',
-        ...(file ? { file } : {}),
-        hint: 'set "classifier": {"augment": false} for a real-only ISIC-0, or drop "augment" from baselines',
-      },
+    throw invalid(
+      'baselines "augment" is real + classic augmentation, but ISIC-0 already augments (classifier.augment is true)',
+      'set "classifier": {"augment": false} for a real-only ISIC-0, or drop "augment" from baselines',
     );
   }
   if (
     config.classifier.method === 'head' &&
     (config.classifier.augment || config.baselines.includes('augment'))
   ) {
-    throw new SkinganError(
-      'invalid experiment config: classifier.method "head" trains on stored features of the unchanged images, so it cannot augment (classifier.augment or baselines "augment")',
-      {
-        code: 'USAGE',
-        ...(file ? { file } : {}),
-        hint: 'set "classifier": {"augment": false} and drop "augment" from baselines, or use "method": "network"',
-      },
+    throw invalid(
+      'classifier.method "head" trains on stored features of the unchanged images, so it cannot augment (classifier.augment or baselines "augment")',
+      'set "classifier": {"augment": false} and drop "augment" from baselines, or use "method": "network"',
     );
   }
   return config;
-}
-
-function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    if (v === undefined) continue;
-    const prev = out[k];
-    out[k] =
-      v &&
-      typeof v === 'object' &&
-      !Array.isArray(v) &&
-      prev &&
-      typeof prev === 'object' &&
-      !Array.isArray(prev)
-        ? deepMerge(prev as Record<string, unknown>, v as Record<string, unknown>)
-        : v;
-  }
-  return out;
 }

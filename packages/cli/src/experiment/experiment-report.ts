@@ -99,27 +99,19 @@ async function sampleGrids(
   const sets = await Promise.all(
     sources.map(async (s) => ({ ...s, ds: await loadDataset(join(s.out!, 'data')) })),
   );
-  if (m.kind === 'noise2img') {
-    for (const [ci, cls] of sets[0]!.ds.labelSpace.classes.entries()) {
-      const rows = sets.map((s) => s.ds.samples.filter((x) => x.label === ci).slice(0, perRow));
-      if (rows.every((r) => r.length === 0)) continue;
-      const figure = await grid(
-        rows,
-        sets.map((s) => s.label),
-        size,
-        join(assets, `samples-${cls}.png`),
-      );
-      if (figure) figures.push({ path: figure, caption: `${cls}: ${sets.map((s) => s.label).join(' | ')}` });
-    }
-  } else {
-    const rows = sets.map((s) => s.ds.samples.slice(0, perRow));
-    const figure = await grid(
-      rows,
-      sets.map((s) => s.label),
-      size,
-      join(assets, 'samples-nv2mel.png'),
-    );
-    if (figure) figures.push({ path: figure, caption: `NV → MEL: ${sets.map((s) => s.label).join(' | ')}` });
+  const labels = sets.map((s) => s.label);
+  // One sheet per class (its rows: the sources), or one NV → MEL sheet; an empty sheet is left out.
+  const sheets =
+    m.kind === 'noise2img'
+      ? sets[0]!.ds.labelSpace.classes.map((cls, ci) => ({
+          name: cls,
+          file: cls,
+          rows: sets.map((s) => s.ds.samples.filter((x) => x.label === ci).slice(0, perRow)),
+        }))
+      : [{ name: 'NV → MEL', file: 'nv2mel', rows: sets.map((s) => s.ds.samples.slice(0, perRow)) }];
+  for (const sheet of sheets) {
+    const figure = await grid(sheet.rows, labels, size, join(assets, `samples-${sheet.file}.png`));
+    if (figure) figures.push({ path: figure, caption: `${sheet.name}: ${labels.join(' | ')}` });
   }
   return figures;
 }

@@ -43,7 +43,7 @@ export interface PlannedJob extends Job {
  * A job's cache key: a hash of its args, inputs, stdout file, the code that runs it and its key
  * deps' keys (`[id, key]` pairs). Stable across processes and machines; 12 hex digits.
  */
-export function jobKey(job: Job, depKeys: [string, string][], code: string): string {
+function jobKey(job: Job, depKeys: [string, string][], code: string): string {
   return createHash('sha256')
     .update(
       JSON.stringify({

@@ -54,8 +54,7 @@ const MIN_PER_CLASS = 4;
 export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOutcome> {
   if (o.queue) {
     // A bad URL or an unreachable Redis is said before any planning.
-    const { parseQueueUrl, probeRedis } = await import('./queue/connection.js');
-    await probeRedis(parseQueueUrl(o.queue));
+    await (await import('./queue/connection.js')).openRedis(o.queue);
   }
   const dir = resolve(o.out);
   const data = o.data.map((d) => resolve(d));

@@ -58,6 +58,16 @@ export function threadsPerJob(cores: number, jobs: number): number {
   return Math.max(1, Math.floor(cores / Math.max(1, jobs)));
 }
 
+/** The result of a job that did not run to its end: why, and its log if it started. */
+export function skippedResult(
+  job: Pick<PlannedJob, 'id' | 'out'>,
+  error: string,
+  log = '',
+  ms = 0,
+): JobResult {
+  return { id: job.id, status: 'skipped', out: job.out, log, ms, error };
+}
+
 /** A job whose folder holds the completion marker with the same key is done: reuse it. */
 export async function isJobDone(job: Pick<PlannedJob, 'out' | 'key'>): Promise<boolean> {
   return (await readJobMarker(job)) !== undefined;
@@ -84,14 +94,7 @@ export async function runJobs(jobs: PlannedJob[], options: RunJobsOptions): Prom
   while (pending.size > 0 || running.size > 0) {
     if (options.signal?.aborted) {
       for (const id of pending) {
-        finish(all.get(id)!, {
-          id,
-          status: 'skipped',
-          out: all.get(id)!.out,
-          log: '',
-          ms: 0,
-          error: 'stopped before it started',
-        });
+        finish(all.get(id)!, skippedResult(all.get(id)!, 'stopped before it started'));
       }
       pending.clear();
     }
@@ -102,14 +105,7 @@ export async function runJobs(jobs: PlannedJob[], options: RunJobsOptions): Prom
       if (depResults.some((r) => r && (r.status === 'failed' || r.status === 'skipped'))) {
         pending.delete(id);
         const bad = job.deps.filter((d) => ['failed', 'skipped'].includes(results.get(d)?.status ?? ''));
-        finish(job, {
-          id,
-          status: 'skipped',
-          out: job.out,
-          log: '',
-          ms: 0,
-          error: `needs ${bad.join(', ')}`,
-        });
+        finish(job, skippedResult(job, `needs ${bad.join(', ')}`));
         continue;
       }
       if (running.size >= options.concurrency) continue;
@@ -156,16 +152,7 @@ export async function runJob(
   const done = () => isJobDone(job);
   const before = await readJobMarker(job);
   if (before) return { id: job.id, status: 'reused', out: job.out, log: join(job.out, 'job.log'), ...before };
-  if (options.signal?.aborted) {
-    return {
-      id: job.id,
-      status: 'skipped',
-      out: job.out,
-      log: '',
-      ms: 0,
-      error: 'stopped before it started',
-    };
-  }
+  if (options.signal?.aborted) return skippedResult(job, 'stopped before it started');
   const work = await claimWorkFolder(job.out, done, { resume: Boolean(job.resumeFlag) });
   const args = resolveArgs({ ...job, out: work.dir }, all);
   if (work.resumed && job.resumeFlag) args.push(job.resumeFlag);
@@ -204,14 +191,7 @@ export async function runJob(
   const ms = Date.now() - t0;
   if (code !== 0 && options.signal?.aborted) {
     await work.abandon();
-    return {
-      id: job.id,
-      status: 'skipped',
-      out: job.out,
-      log,
-      ms,
-      error: `stopped (exit ${code}); --resume continues it`,
-    };
+    return skippedResult(job, `stopped (exit ${code}); --resume continues it`, log, ms);
   }
   if (code !== 0) {
     await work.abandon();

@@ -183,18 +183,16 @@ function comparisonTable(
     );
     const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
     const first = cmp[0]!;
+    // The difference averaged over seeds, with the first seed's interval.
+    const difference = (k: 'accuracy' | 'balancedAccuracy'): Estimate => ({
+      value: mean(cmp.map((c) => c[k].difference)),
+      lower: first[k].lower,
+      upper: first[k].upper,
+    });
     const cellsOut: Record<string, Estimate> = {
-      dAcc: {
-        value: mean(cmp.map((c) => c.accuracy.difference)),
-        lower: first.accuracy.lower,
-        upper: first.accuracy.upper,
-      },
+      dAcc: difference('accuracy'),
       mcnemarP: { value: first.accuracy.mcnemar.pValue },
-      dBal: {
-        value: mean(cmp.map((c) => c.balancedAccuracy.difference)),
-        lower: first.balancedAccuracy.lower,
-        upper: first.balancedAccuracy.upper,
-      },
+      dBal: difference('balancedAccuracy'),
       better: { value: cmp.filter((c) => c.balancedAccuracy.difference > 0).length },
       runs: { value: cmp.length },
     };

@@ -50,7 +50,7 @@ export function lossChart(title: string, records: MetricRecord[], maxPoints = 40
  * The quality evaluations of a GAN run (`type: "eval"` records): FID per evaluation, and the mean
  * and worst within-class diversity (with class fidelity when measured) on their own 0–1-ish scale.
  */
-export function qualityCharts(title: string, records: MetricRecord[]): LineChart[] {
+function qualityCharts(title: string, records: MetricRecord[]): LineChart[] {
   const evals = evalRecords(records);
   if (!evals.length) return [];
   const series = (name: string, key: string) => ({
@@ -82,7 +82,7 @@ export function qualityCharts(title: string, records: MetricRecord[]): LineChart
 }
 
 /** One row per evaluation: FID, KID, diversity (mean, worst class), fidelity, warnings. */
-export function qualityTable(records: MetricRecord[]): Table | undefined {
+function qualityTable(records: MetricRecord[]): Table | undefined {
   const evals = evalRecords(records);
   if (!evals.length) return undefined;
   const num = (v: unknown) => (typeof v === 'number' ? v : null);

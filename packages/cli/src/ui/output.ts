@@ -66,3 +66,10 @@ export function printError(e: unknown, options: { json: boolean; debug: boolean 
     process.stderr.write(formatError(e, options.debug).text);
   }
 }
+
+/** A command's progress lines: on stderr, none with --json (its stdout is the one document). */
+export function stderrLog(json: boolean | undefined): (line: string) => void {
+  return (line) => {
+    if (!json) process.stderr.write(`${line}\n`);
+  };
+}

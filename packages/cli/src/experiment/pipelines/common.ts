@@ -24,7 +24,7 @@ export type Baseline = ExperimentConfig['baselines'][number];
 export const ISIC0: TrainingSet = { label: 'ISIC-0', slug: 'isic-0', addJobs: [], coords: {} };
 
 /** Row labels of the baselines, as the tables print them. */
-export const BASELINE_LABELS: Readonly<Record<Baseline, string>> = {
+const BASELINE_LABELS: Readonly<Record<Baseline, string>> = {
   augment: 'real + augmentation',
   oversample: 'real + oversampling',
 };
@@ -155,8 +155,15 @@ export function subsetJob(
 }
 
 /**
- * Train a classifier on real train (+ the set's synthetic folders), validating on val, then predict
- * the test ids. Keyed by the content of the parts each reads.
+ * One cell of the results table: a classifier trained on real train (+ the set's synthetic
+ * folders), chosen on val, and the test part's predictions. Keyed by the content of the parts each
+ * job reads. `method` defaults to the config's:
+ * - `network`: a network trained per cell (`classifier train`), then its test predictions
+ *   (`classifier predict`).
+ * - `head`, the fast path: one `classifier head` job that trains on the stored features, chooses on
+ *   val and writes the test part's predictions. Its features live in the shared store
+ *   ($SKINGAN_CACHE), outside the job: a vector is a function of the image bytes and the extractor,
+ *   so reusing it across jobs cannot make a result stale.
  */
 export function classifierJobs(
   data: string[],
@@ -165,119 +172,51 @@ export function classifierJobs(
   set: TrainingSet,
   seed: number,
   classes?: readonly string[],
-): { jobs: Job[]; cell: ClassifierCell } {
-  return config.classifier.method === 'head'
-    ? headJob(data, config, keys, set, seed, classes)
-    : networkJobs(data, config, keys, set, seed, classes);
-}
-
-/**
- * The fast path's cell: one `classifier head` job that trains on the stored features of real train
- * (+ the set's synthetic folders), chooses on val and writes the test part's predictions. Its
- * features live in the shared store ($SKINGAN_CACHE), outside the job: a vector is a function of
- * the image bytes and the extractor, so reusing it across jobs cannot make a result stale.
- */
-function headJob(
-  data: string[],
-  config: ExperimentConfig,
-  keys: DataKeys,
-  set: TrainingSet,
-  seed: number,
-  classes?: readonly string[],
+  method = config.classifier.method,
 ): { jobs: Job[]; cell: ClassifierCell } {
   const c = config.classifier;
-  const id = `head/${set.slug}/seed-${seed}`;
+  const head = method === 'head';
+  const trainId = `${head ? 'head' : 'classifier'}/${set.slug}/seed-${seed}`;
   const args = [
     'classifier',
-    'head',
-    ...cellData(data),
-    '--extractor',
-    c.extractor,
+    head ? 'head' : 'train',
+    ...dataFlags(data),
+    ...(head ? ['--extractor', c.extractor] : ['--preset', c.preset]),
     '--size',
     String(c.size),
     '--seed',
     String(seed),
     // ISIC-0 is the plain head; the oversampling baseline's head counts every class equally.
-    '--balance',
-    set.baseline === 'oversample' ? 'weights' : 'none',
+    ...(head ? ['--balance', set.baseline === 'oversample' ? 'weights' : 'none'] : []),
     '--out',
-    '{out}/head',
+    head ? '{out}/head' : '{out}/run',
+    ...(set.addJobs.length ? ['--add', ...set.addJobs.map((j) => `{job:${j}}/data`)] : []),
+    ...(classes ? classesFlag(classes) : []),
+    ...(c.epochs !== undefined ? ['--epochs', String(c.epochs)] : []),
   ];
-  args.push(...cellOptions(set, classes, c.epochs));
-  const job: Job = {
-    id,
+  const train: Job = {
+    id: trainId,
     stage: 'classifier',
     args,
     deps: ['split', ...set.addJobs],
     inputs: {
       train: keys.part('train', classes),
       val: keys.part('val', classes),
-      test: keys.part('test', classes),
+      ...(head ? { test: keys.part('test', classes) } : {}),
     },
     keyDeps: set.addJobs,
   };
-  return {
-    jobs: [job],
-    cell: { set, seed, trainJob: id, predictJob: id, predictions: 'head/predictions.csv' },
-  };
-}
-
-/** What every cell trains and chooses on: the experiment's data and split. */
-function cellData(data: string[]): string[] {
-  return ['--data', ...data, '--split', '{job:split}/split.json'];
-}
-
-/** A cell's synthetic folders (`--add`), its classes and epochs, as flags. */
-function cellOptions(
-  set: TrainingSet,
-  classes: readonly string[] | undefined,
-  epochs: number | undefined,
-): string[] {
-  return [
-    ...(set.addJobs.length ? ['--add', ...set.addJobs.map((j) => `{job:${j}}/data`)] : []),
-    ...(classes ? classesFlag(classes) : []),
-    ...(epochs !== undefined ? ['--epochs', String(epochs)] : []),
-  ];
-}
-
-/** A network trained per cell (`classifier train`), then its test predictions (`classifier predict`). */
-export function networkJobs(
-  data: string[],
-  config: ExperimentConfig,
-  keys: DataKeys,
-  set: TrainingSet,
-  seed: number,
-  classes?: readonly string[],
-): { jobs: Job[]; cell: ClassifierCell } {
-  const c = config.classifier;
-  const trainId = `classifier/${set.slug}/seed-${seed}`;
-  const args = [
-    'classifier',
-    'train',
-    ...cellData(data),
-    '--preset',
-    c.preset,
-    '--size',
-    String(c.size),
-    '--seed',
-    String(seed),
-    '--out',
-    '{out}/run',
-  ];
-  args.push(...cellOptions(set, classes, c.epochs));
+  if (head) {
+    return {
+      jobs: [train],
+      cell: { set, seed, trainJob: trainId, predictJob: trainId, predictions: 'head/predictions.csv' },
+    };
+  }
   if (c.pretrained) args.push('--pretrained', c.pretrained);
   if (c.freezeEpochs !== undefined) args.push('--freeze-epochs', String(c.freezeEpochs));
   args.push(c.augment || set.baseline === 'augment' ? '--augment' : '--no-augment');
   if (set.baseline === 'oversample') args.push('--balance', 'sampler');
-  const train: Job = {
-    id: trainId,
-    stage: 'classifier',
-    args,
-    deps: ['split', ...set.addJobs],
-    inputs: { train: keys.part('train', classes), val: keys.part('val', classes) },
-    keyDeps: set.addJobs,
-    resumeFlag: '--resume',
-  };
+  train.resumeFlag = '--resume';
   const predict: Job = {
     id: `predict/${set.slug}/seed-${seed}`,
     stage: 'evaluate',
@@ -286,10 +225,7 @@ export function networkJobs(
       'predict',
       '--model',
       `{job:${trainId}}/run`,
-      '--data',
-      ...data,
-      '--split',
-      '{job:split}/split.json',
+      ...dataFlags(data),
       '--part',
       'test',
       '--out',
@@ -301,6 +237,49 @@ export function networkJobs(
     keyDeps: [trainId],
   };
   return { jobs: [train, predict], cell: { set, seed, trainJob: trainId, predictJob: predict.id } };
+}
+
+/** The cells of a set, one per classifier seed (`classifierSeeds`); their jobs are added to `jobs`. */
+export function setCells(
+  jobs: Job[],
+  data: string[],
+  config: ExperimentConfig,
+  keys: DataKeys,
+  set: TrainingSet,
+  classes?: readonly string[],
+): ClassifierCell[] {
+  return classifierSeeds(config).map((seed) => {
+    const r = classifierJobs(data, config, keys, set, seed, classes);
+    jobs.push(...r.jobs);
+    return r.cell;
+  });
+}
+
+/** What a job that reads the experiment's data and split is given: `--data … --split split.json`. */
+export function dataFlags(data: string[]): string[] {
+  return ['--data', ...data, '--split', '{job:split}/split.json'];
+}
+
+/** A GAN's training flags from its section of the config (`acgan`, `cyclegan`), the run in `{out}/run`. */
+export function ganTrainFlags(
+  g: { preset: string; size: number; epochs: number },
+  config: ExperimentConfig,
+): string[] {
+  return [
+    '--preset',
+    g.preset,
+    '--size',
+    String(g.size),
+    '--epochs',
+    String(g.epochs),
+    '--seed',
+    String(config.seed),
+    // The training evaluations use the experiment's feature network, as its FID/KID jobs do.
+    '--eval-extractor',
+    config.extractor,
+    '--out',
+    '{out}/run',
+  ];
 }
 
 /** Seeds of the repeated classifiers: distinct, derived from the experiment seed. */
@@ -315,7 +294,6 @@ export function classesFlag(classes: readonly string[]): string[] {
 
 /** One CycleGAN between the `data` folders of two jobs (A = `aJob`, B = `bJob`). */
 export function cycleganTrainJob(id: string, aJob: string, bJob: string, config: ExperimentConfig): Job {
-  const g = config.cyclegan;
   return {
     id,
     stage: 'cyclegan',
@@ -326,19 +304,7 @@ export function cycleganTrainJob(id: string, aJob: string, bJob: string, config:
       `{job:${aJob}}/data`,
       '--b',
       `{job:${bJob}}/data`,
-      '--preset',
-      g.preset,
-      '--size',
-      String(g.size),
-      '--epochs',
-      String(g.epochs),
-      '--seed',
-      String(config.seed),
-      // The training evaluations use the experiment's feature network, as its FID/KID jobs do.
-      '--eval-extractor',
-      config.extractor,
-      '--out',
-      '{out}/run',
+      ...ganTrainFlags(config.cyclegan, config),
     ],
     deps: [aJob, bJob],
     resumeFlag: '--resume',

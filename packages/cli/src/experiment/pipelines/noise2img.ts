@@ -4,13 +4,13 @@ import type { DataKeys } from '../data-keys.js';
 import type { Job } from '../job.js';
 import {
   baselineSets,
-  type ClassifierCell,
   classesFlag,
-  classifierJobs,
-  classifierSeeds,
   cycleganTrainJob,
+  dataFlags,
   type ExperimentPlan,
+  ganTrainFlags,
   ISIC0,
+  setCells,
   splitJob,
   splitRule,
   subsetJob,
@@ -36,27 +36,7 @@ export function noise2imgPlan(
   const a = config.acgan;
   const jobs: Job[] = [splitJob(data, config, keys)];
 
-  const acganArgs = [
-    'acgan',
-    'train',
-    '--data',
-    ...data,
-    '--split',
-    '{job:split}/split.json',
-    '--preset',
-    a.preset,
-    '--size',
-    String(a.size),
-    '--epochs',
-    String(a.epochs),
-    '--seed',
-    String(config.seed),
-    // The training evaluations use the experiment's feature network, as its FID/KID jobs do.
-    '--eval-extractor',
-    config.extractor,
-    '--out',
-    '{out}/run',
-  ];
+  const acganArgs = ['acgan', 'train', ...dataFlags(data), ...ganTrainFlags(a, config)];
   if (a.batchSize) acganArgs.push('--batch-size', String(a.batchSize));
   acganArgs.push(...classesFlag(classes));
   // The ACGAN reads the split only to take its train part: keyed by that part's content.
@@ -134,14 +114,7 @@ export function noise2imgPlan(
     });
   }
 
-  const cells: ClassifierCell[] = [];
-  for (const set of sets) {
-    for (const seed of classifierSeeds(config)) {
-      const r = classifierJobs(data, config, keys, set, seed, classes);
-      jobs.push(...r.jobs);
-      cells.push(r.cell);
-    }
-  }
+  const cells = sets.flatMap((set) => setCells(jobs, data, config, keys, set, classes));
 
   const ganMetricJobs: ExperimentPlan['ganMetricJobs'] = [];
   for (const kind of ['acgan', 'cyclegan']) {

@@ -3,13 +3,13 @@ import type { DataKeys } from '../data-keys.js';
 import type { Job } from '../job.js';
 import {
   baselineSets,
-  type ClassifierCell,
   classifierJobs,
   classifierSeeds,
   cycleganTrainJob,
+  dataFlags,
   type ExperimentPlan,
   ISIC0,
-  networkJobs,
+  setCells,
   splitJob,
   splitRule,
   subsetJob,
@@ -37,21 +37,13 @@ export function nv2melPlan(
   const jobs: Job[] = [splitJob(data, config, keys)];
   const baseSet: TrainingSet = { ...ISIC0, coords: { alpha: 0, n: 0 } };
   const realSets = [baseSet, ...baselineSets(config, { alpha: 0, n: 0 })];
-  const seeds = classifierSeeds(config);
-  const cells: ClassifierCell[] = [];
   // The ranking classifier is ISIC-0's first seed: the baseline row and the filter share it.
-  for (const set of realSets) {
-    for (const seed of seeds) {
-      const r = classifierJobs(data, config, keys, set, seed, classes);
-      jobs.push(...r.jobs);
-      cells.push(r.cell);
-    }
-  }
+  const cells = realSets.flatMap((set) => setCells(jobs, data, config, keys, set, classes));
   // The filter needs a network to rank with; the fast path's heads are not one: train ISIC-0's
   // network of the first seed for it alone.
   let ranker = cells[0]!.trainJob;
   if (config.classifier.method === 'head') {
-    const r = networkJobs(data, config, keys, baseSet, seeds[0]!, classes);
+    const r = classifierJobs(data, config, keys, baseSet, classifierSeeds(config)[0]!, classes, 'network');
     jobs.push(r.jobs[0]!);
     ranker = r.cell.trainJob;
   }
@@ -68,10 +60,7 @@ export function nv2melPlan(
         'prf',
         '--classifier',
         `{job:${ranker}}/run`,
-        '--data',
-        ...data,
-        '--split',
-        '{job:split}/split.json',
+        ...dataFlags(data),
         '--class',
         'MEL',
         '--alpha',
@@ -99,11 +88,7 @@ export function nv2melPlan(
         coords: { alpha, n },
       };
       sets.push(set);
-      for (const seed of seeds) {
-        const r = classifierJobs(data, config, keys, set, seed, classes);
-        jobs.push(...r.jobs);
-        cells.push(r.cell);
-      }
+      cells.push(...setCells(jobs, data, config, keys, set, classes));
     }
   }
   return {

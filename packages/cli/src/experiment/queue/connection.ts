@@ -46,8 +46,19 @@ function usage(message: string): SkinganError {
   });
 }
 
-/** What BullMQ's classes take as `connection` (workers block on Redis, hence no request retries cap). */
-export function connectionOptions(t: RedisTarget): Record<string, unknown> {
+/**
+ * The Redis of a `--queue` URL, checked to answer (`probeRedis`): its target, and what BullMQ's
+ * classes take as `connection` (workers block on Redis, hence no request retries cap).
+ */
+export async function openRedis(
+  url: string,
+): Promise<{ target: RedisTarget; connection: Record<string, unknown> }> {
+  const target = parseQueueUrl(url);
+  await probeRedis(target);
+  return { target, connection: connectionOptions(target) };
+}
+
+function connectionOptions(t: RedisTarget): Record<string, unknown> {
   return {
     host: t.host,
     port: t.port,

@@ -1,14 +1,7 @@
 import { type Job, Queue } from 'bullmq';
 import type { ExperimentManifest } from '../manifest.js';
 import { doneStatus } from '../runner.js';
-import {
-  connectionOptions,
-  experimentTag,
-  parseQueueUrl,
-  probeRedis,
-  QUEUE_NAME,
-  queueJobId,
-} from './connection.js';
+import { experimentTag, openRedis, QUEUE_NAME, queueJobId } from './connection.js';
 import type { RunProgress } from './worker.js';
 
 export type QueueJobState = 'done' | 'running' | 'waiting' | 'failed';
@@ -34,9 +27,7 @@ export async function queueStatus(
   dir: string,
   m: ExperimentManifest,
 ): Promise<QueueJobStatus[]> {
-  const target = parseQueueUrl(url);
-  await probeRedis(target);
-  const queue = new Queue(QUEUE_NAME, { connection: connectionOptions(target) });
+  const queue = new Queue(QUEUE_NAME, { connection: (await openRedis(url)).connection });
   try {
     const tag = experimentTag(dir);
     const names = new Map(m.jobs.map((j) => [queueJobId(tag, j.key), j.id]));

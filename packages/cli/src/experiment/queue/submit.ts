@@ -1,15 +1,8 @@
 import { SkinganError } from '@skingan/core';
 import { FlowProducer, type Job, Queue } from 'bullmq';
 import type { PlannedJob } from '../job.js';
-import { type JobResult, type RunnerEvent, readJobMarker } from '../runner.js';
-import {
-  connectionOptions,
-  experimentTag,
-  parseQueueUrl,
-  probeRedis,
-  QUEUE_NAME,
-  queueJobId,
-} from './connection.js';
+import { type JobResult, type RunnerEvent, readJobMarker, skippedResult } from '../runner.js';
+import { experimentTag, openRedis, QUEUE_NAME, queueJobId } from './connection.js';
 import { type FlowNode, planFlows } from './flow.js';
 import type { RunProgress, RunReturn } from './worker.js';
 
@@ -36,9 +29,7 @@ export interface SubmitOptions {
  * are taken off first so the rerun runs them again. Workers do the work (`skingan worker`).
  */
 export async function runJobsOnQueue(jobs: PlannedJob[], o: SubmitOptions): Promise<JobResult[]> {
-  const target = parseQueueUrl(o.url);
-  await probeRedis(target);
-  const connection = connectionOptions(target);
+  const { target, connection } = await openRedis(o.url);
   const queue = new Queue(QUEUE_NAME, { connection });
   const producer = new FlowProducer({ connection });
   try {
@@ -96,7 +87,7 @@ export async function runJobsOnQueue(jobs: PlannedJob[], o: SubmitOptions): Prom
     }
     for (const j of pending) {
       const error = 'not waited for: the workers go on with it; --resume re-attaches';
-      results.set(j.id, { id: j.id, status: 'skipped', out: j.out, log: '', ms: 0, error });
+      results.set(j.id, skippedResult(j, error));
     }
     return jobs.map((j) => results.get(j.id)!);
   } finally {
@@ -122,8 +113,7 @@ async function settled(
   }
   const reason = job.failedReason ?? 'failed';
   const child = /^child [^:]+:[^:]+:(\S+) failed$/.exec(reason);
-  if (child)
-    return { ...base, status: 'skipped', log: '', ms: 0, error: `needs ${names.get(child[1]!) ?? child[1]}` };
+  if (child) return skippedResult(j, `needs ${names.get(child[1]!) ?? child[1]}`);
   const progress = (job.progress ?? {}) as Partial<RunProgress>;
   return {
     ...base,

@@ -5,7 +5,7 @@ import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullm
 import type { PlannedJob } from '../job.js';
 import { MANIFEST } from '../manifest.js';
 import { isJobDone, type JobResult, runJob } from '../runner.js';
-import { connectionOptions, parseQueueUrl, probeRedis, QUEUE_NAME } from './connection.js';
+import { openRedis, QUEUE_NAME } from './connection.js';
 import type { GateData, QueueData, RunData } from './flow.js';
 
 export interface WorkerOptions {
@@ -47,9 +47,7 @@ export interface RunReturn {
  * another worker, which resumes the abandoned work folder when the command can.
  */
 export async function startWorker(o: WorkerOptions): Promise<{ close: () => Promise<void> }> {
-  const target = parseQueueUrl(o.url);
-  await probeRedis(target);
-  const connection = connectionOptions(target);
+  const { target, connection } = await openRedis(o.url);
   const me = `${hostname()}:${process.pid}`;
   const log = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const queue = new Queue(QUEUE_NAME, { connection });
