@@ -1,4 +1,4 @@
-import { EvalConfigSchema, ISIC2019, parseConfig, SkinganError } from '@skingan/core';
+import { deepMerge, EvalConfigSchema, ISIC2019, parseConfig, SkinganError } from '@skingan/core';
 import { z } from 'zod';
 
 const int = () => z.number().int();
@@ -314,21 +314,4 @@ export function parseAcganConfig(value: unknown, file?: string): AcganConfig {
     ...(file ? { file } : {}),
     hint: 'fix the listed fields (see the preset values with `skingan acgan train --help`)',
   });
-}
-
-function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    if (v === undefined) continue;
-    const b = out[k];
-    out[k] =
-      isPlainObject(v) && isPlainObject(b)
-        ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>)
-        : v;
-  }
-  return out;
-}
-
-function isPlainObject(v: unknown): boolean {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

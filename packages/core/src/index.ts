@@ -19,6 +19,7 @@ export {
   schemaKeysAt,
   unknownKeyMessage,
 } from './config/config-issues.js';
+export { deepMerge } from './config/deep-merge.js';
 export { type EvalConfig, EvalConfigSchema } from './config/eval-config.js';
 export { type ErrorCode, isSkinganError, SkinganError, type SkinganErrorOptions } from './errors.js';
 export {

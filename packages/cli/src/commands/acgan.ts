@@ -14,6 +14,7 @@ import {
 import {
   type ConditionalGenerator,
   checkRunOut,
+  deepMerge,
   type EvalPoint,
   ISIC2019,
   pathExists,
@@ -30,7 +31,6 @@ import {
   writeGrid,
 } from '@skingan/data';
 import { type Command, Option } from 'commander';
-import { deepMerge } from '../deep-merge.js';
 import { addOptions, flagClassIndex, intOption, presetOption, splitList, withBackend } from '../options.js';
 import { forceOption, outputGuard } from '../outputs.js';
 import { checkRunInputs, describeInput, type ResumeFlags, resumeFlags } from '../run-inputs.js';

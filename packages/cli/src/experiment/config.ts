@@ -1,6 +1,5 @@
-import { parseConfig, readConfigFile, SkinganError } from '@skingan/core';
+import { deepMerge, parseConfig, readConfigFile, SkinganError } from '@skingan/core';
 import { z } from 'zod';
-import { deepMerge } from '../deep-merge.js';
 
 const int = () => z.number().int();
 
