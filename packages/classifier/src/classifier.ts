@@ -23,9 +23,9 @@ import {
   type ResNetConfig,
   resnetConfig,
 } from './architectures/resnet.js';
-import { type Preprocessing, preprocess } from './preprocess.js';
+import { type Preprocessing, prepareImages } from './preprocess.js';
 import { loadLayersModelDir } from './pretrained/layers-model.js';
-import { resolvePretrained } from './pretrained/weights-cache.js';
+import { resolvePretrained, weightsPreprocessing } from './pretrained/weights-cache.js';
 
 const SPEC_FILE = 'classifier.json';
 
@@ -80,14 +80,7 @@ export class ImageClassifier implements ProbabilisticClassifier, FeatureExtracto
 
   /** Resized to `inputSize` and preprocessed for the backbone. */
   prepare(images: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => {
-      const [, h, w] = images.shape;
-      const sized =
-        h === this.inputSize && w === this.inputSize
-          ? images
-          : tf.image.resizeBilinear(images, [this.inputSize, this.inputSize], false, true);
-      return preprocess(sized, this.spec.preprocessing);
-    });
+    return prepareImages(images, this.inputSize, this.spec.preprocessing);
   }
 
   /** Pooled backbone features [N, featureDim]; `training` uses batch statistics and updates BatchNorm's. */
@@ -159,7 +152,7 @@ export class ImageClassifier implements ProbabilisticClassifier, FeatureExtracto
    */
   static async load(dir: string): Promise<ImageClassifier> {
     const modelDir = await findClassifierDir(dir);
-    const spec = JSON.parse(await fs.readFile(join(modelDir, SPEC_FILE), 'utf8')) as ClassifierSpec;
+    const spec = await readSpec(modelDir);
     if (spec.format !== 'skingan-classifier@1') {
       throw new SkinganError(`unsupported classifier format "${String(spec.format)}"`, {
         code: 'BAD_CHECKPOINT',
@@ -175,6 +168,10 @@ export class ImageClassifier implements ProbabilisticClassifier, FeatureExtracto
     this.backbone.dispose();
     this.head.dispose();
   }
+}
+
+async function readSpec(modelDir: string): Promise<ClassifierSpec> {
+  return JSON.parse(await fs.readFile(join(modelDir, SPEC_FILE), 'utf8')) as ClassifierSpec;
 }
 
 /** `dir` itself when it holds classifier.json, else `dir/model` (a training run). */
@@ -208,17 +205,27 @@ export function createResNetClassifier(
   options: ClassifierOptions,
 ): ImageClassifier {
   const config = typeof arch === 'string' ? resnetConfig(arch) : arch;
-  const seed = options.seed ?? 0;
-  const backbone = buildResNetBackbone(config, options.inputSize, seed);
-  const featureDim = backbone.outputs[0]!.shape[1] as number;
-  const head = buildHead(featureDim, options.labelSpace.classes.length, seed);
-  return new ImageClassifier(backbone, head, {
-    format: 'skingan-classifier@1',
+  const backbone = buildResNetBackbone(config, options.inputSize, options.seed ?? 0);
+  return withNewHead(backbone, options, {
     arch: typeof arch === 'string' ? arch : 'resnet-custom',
     pretrained: null,
+    preprocessing: 'none',
+  });
+}
+
+/** A classifier of `backbone` with a fresh head for the options' label space. */
+function withNewHead(
+  backbone: tf.LayersModel,
+  options: ClassifierOptions,
+  spec: Pick<ClassifierSpec, 'arch' | 'pretrained' | 'preprocessing'>,
+): ImageClassifier {
+  const featureDim = backbone.outputs[0]!.shape[1] as number;
+  const head = buildHead(featureDim, options.labelSpace.classes.length, options.seed ?? 0);
+  return new ImageClassifier(backbone, head, {
+    format: 'skingan-classifier@1',
+    ...spec,
     labelSpace: { name: options.labelSpace.name, classes: [...options.labelSpace.classes] },
     inputSize: options.inputSize,
-    preprocessing: 'none',
     featureDim,
     headDropout: options.headDropout ?? 0.5,
   });
@@ -249,18 +256,14 @@ export async function createPretrainedClassifier(
   let arch = 'pretrained';
   const asClassifier = await findClassifierDir(pretrained).catch(() => undefined);
   if (asClassifier) {
-    const spec = JSON.parse(await fs.readFile(join(asClassifier, SPEC_FILE), 'utf8')) as ClassifierSpec;
+    const spec = await readSpec(asClassifier);
     base = await loadLayersModelDir(join(asClassifier, 'backbone'), { inputSize: options.inputSize });
     preprocessing = options.preprocessing ?? spec.preprocessing;
     arch = spec.arch;
   } else {
     const found = await resolvePretrained(pretrained);
     base = await loadLayersModelDir(found.dir, { inputSize: options.inputSize, truncate: 'features' });
-    preprocessing =
-      options.preprocessing ??
-      found.source?.preprocessing ??
-      (await declaredPreprocessing(found.dir)) ??
-      'none';
+    preprocessing = options.preprocessing ?? (await weightsPreprocessing(found));
     if (found.name === 'resnet50-imagenet') arch = 'resnet50';
   }
   const backbone = asClassifier ? base : withGlobalPooling(base);
@@ -270,30 +273,7 @@ export async function createPretrainedClassifier(
       if (layer.getClassName() === 'BatchNormalization') kerasBatchNormFields(layer).momentum = momentum;
     }
   }
-  const featureDim = backbone.outputs[0]!.shape[1] as number;
-  const head = buildHead(featureDim, options.labelSpace.classes.length, options.seed ?? 0);
-  return new ImageClassifier(backbone, head, {
-    format: 'skingan-classifier@1',
-    arch,
-    pretrained,
-    labelSpace: { name: options.labelSpace.name, classes: [...options.labelSpace.classes] },
-    inputSize: options.inputSize,
-    preprocessing,
-    featureDim,
-    headDropout: options.headDropout ?? 0.5,
-  });
-}
-
-/** The preprocessing a fetched weights folder declares in its source.json, if any. */
-async function declaredPreprocessing(dir: string): Promise<Preprocessing | undefined> {
-  try {
-    const s = JSON.parse(await fs.readFile(join(dir, 'source.json'), 'utf8')) as {
-      preprocessing?: Preprocessing;
-    };
-    return s.preprocessing;
-  } catch {
-    return undefined;
-  }
+  return withNewHead(backbone, options, { arch, pretrained, preprocessing });
 }
 
 function withGlobalPooling(base: tf.LayersModel): tf.LayersModel {

@@ -1,5 +1,5 @@
 import { PREPROCESS_PRESETS } from '@skingan/metrics';
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 
 /**
  * How images in skingan's convention ([-1, 1] RGB) are turned into a network's input:
@@ -13,4 +13,14 @@ export const PREPROCESSINGS: readonly Preprocessing[] = ['none', 'caffe'];
 /** Applies a preprocessing mode (a new tensor; the input is not disposed). */
 export function preprocess(images: tf.Tensor4D, mode: Preprocessing): tf.Tensor4D {
   return PREPROCESS_PRESETS[mode]!(images);
+}
+
+/** Resized bilinearly to `size`×`size` (unless it is already) and preprocessed, in a new tensor. */
+export function prepareImages(images: tf.Tensor4D, size: number, mode: Preprocessing): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [, h, w] = images.shape;
+    const sized =
+      h === size && w === size ? images : tf.image.resizeBilinear(images, [size, size], false, true);
+    return preprocess(sized, mode);
+  });
 }

@@ -1,4 +1,4 @@
-import { Rng, SkinganError } from '@skingan/core';
+import { countParams, Rng, SkinganError } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 
 /** The shape of a ResNet body: residual block kind, blocks per stage, channels per stage. */
@@ -125,8 +125,5 @@ export function buildHead(featureDim: number, numClasses: number, seed = 0): tf.
 
 /** Trainable parameter count (what torchvision's `sum(p.numel() for p in net.parameters())` counts). */
 export function countTrainableParams(...models: tf.LayersModel[]): number {
-  let n = 0;
-  for (const m of models)
-    for (const w of m.trainableWeights) n += w.shape.reduce((a: number, b) => a * (b ?? 1), 1);
-  return n;
+  return models.reduce((n, m) => n + countParams(m).trainable, 0);
 }

@@ -1,9 +1,7 @@
-import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { type Preprocessing, preprocess } from '../preprocess.js';
+import { type Preprocessing, prepareImages } from '../preprocess.js';
 import { loadLayersModelDir } from './layers-model.js';
-import { resolvePretrained } from './weights-cache.js';
+import { resolvePretrained, weightsPreprocessing } from './weights-cache.js';
 
 /** A pretrained network as published (e.g. the 1000-class ImageNet ResNet-50), with the preprocessing its weights expect. */
 export interface PretrainedNetwork {
@@ -25,33 +23,15 @@ export async function loadPretrainedNetwork(
 ): Promise<PretrainedNetwork> {
   const found = await resolvePretrained(nameOrPath);
   const model = await loadLayersModelDir(found.dir);
-  const preprocessing =
-    options.preprocessing ?? found.source?.preprocessing ?? (await declared(found.dir)) ?? 'none';
+  const preprocessing = options.preprocessing ?? (await weightsPreprocessing(found));
   const inputSize = (model.inputs[0]!.shape[1] as number | null) ?? found.source?.inputSize ?? 224;
   return {
     model,
     preprocessing,
     inputSize,
     predict(images) {
-      return tf.tidy(() => {
-        const [, h, w] = images.shape;
-        const sized =
-          h === inputSize && w === inputSize
-            ? images
-            : tf.image.resizeBilinear(images, [inputSize, inputSize], false, true);
-        return model.predict(preprocess(sized, preprocessing)) as tf.Tensor2D;
-      });
+      return tf.tidy(() => model.predict(prepareImages(images, inputSize, preprocessing)) as tf.Tensor2D);
     },
     dispose: () => model.dispose(),
   };
-}
-
-async function declared(dir: string): Promise<Preprocessing | undefined> {
-  try {
-    return (
-      JSON.parse(await fs.readFile(join(dir, 'source.json'), 'utf8')) as { preprocessing?: Preprocessing }
-    ).preprocessing;
-  } catch {
-    return undefined;
-  }
 }

@@ -88,6 +88,11 @@ export async function resolvePretrained(nameOrPath: string): Promise<ResolvedPre
   return { dir };
 }
 
+/** The preprocessing resolved weights expect: a known source's, else their source.json's, else 'none'. */
+export async function weightsPreprocessing(found: ResolvedPretrained): Promise<Preprocessing> {
+  return found.source?.preprocessing ?? (await readCacheRecord(found.dir))?.preprocessing ?? 'none';
+}
+
 export interface FetchOptions {
   /** Fetch again even when the cache has the weights. */
   force?: boolean;
@@ -214,6 +219,16 @@ interface CacheRecord {
   /** Absent in caches written before skingan recorded them (then only presence is checked). */
   sizes?: Record<string, number>;
   sha256?: Record<string, string>;
+  preprocessing?: Preprocessing;
+}
+
+/** A folder's `source.json`; undefined when it has none (a folder the user filled by hand) or it is unreadable. */
+async function readCacheRecord(dir: string): Promise<CacheRecord | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(join(dir, 'source.json'), 'utf8')) as CacheRecord;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -222,12 +237,8 @@ interface CacheRecord {
  */
 export async function verifyWeightsCache(dir: string): Promise<string[]> {
   const problems: string[] = [];
-  let record: CacheRecord | undefined;
-  try {
-    record = JSON.parse(await fs.readFile(join(dir, 'source.json'), 'utf8')) as CacheRecord;
-  } catch {
-    // A folder the user filled by hand has no record: only model.json's shards can be checked.
-  }
+  // Without a record only model.json's shards can be checked.
+  const record = await readCacheRecord(dir);
   for (const file of record?.files ?? []) {
     const path = join(dir, file);
     let data: Buffer;

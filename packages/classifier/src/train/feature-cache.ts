@@ -11,38 +11,29 @@ export class FeatureCache {
   private constructor(
     readonly features: tf.Tensor2D,
     readonly labels: Int32Array,
-    readonly ids: string[],
   ) {}
 
   get size(): number {
-    return this.ids.length;
+    return this.labels.length;
   }
 
-  /** One pass over `source.epoch(epoch)`; `onBatch` gets the running image count. */
-  static async build(
-    classifier: ImageClassifier,
-    source: BatchSource,
-    epoch = 0,
-    onBatch?: (done: number) => void,
-  ): Promise<FeatureCache> {
+  /** One pass over `source.epoch(0)`. */
+  static async build(classifier: ImageClassifier, source: BatchSource): Promise<FeatureCache> {
     const parts: tf.Tensor2D[] = [];
     const labels: number[] = [];
-    const ids: string[] = [];
     try {
-      for await (const batch of source.epoch(epoch)) {
+      for await (const batch of source.epoch(0)) {
         try {
           parts.push(classifier.features(batch.images, false));
           labels.push(...(await batch.labels.data()));
-          ids.push(...batch.ids);
         } finally {
           tf.dispose([batch.images, batch.labels]);
         }
-        onBatch?.(ids.length);
       }
       const features = parts.length
         ? (tf.concat(parts, 0) as tf.Tensor2D)
         : tf.zeros([0, classifier.spec.featureDim]);
-      return new FeatureCache(features as tf.Tensor2D, Int32Array.from(labels), ids);
+      return new FeatureCache(features as tf.Tensor2D, Int32Array.from(labels));
     } finally {
       tf.dispose(parts);
     }
@@ -53,7 +44,7 @@ export class FeatureCache {
     epoch: number,
     batchSize: number,
     seed: number,
-  ): Generator<{ features: tf.Tensor2D; labels: tf.Tensor1D; ids: string[] }> {
+  ): Generator<{ features: tf.Tensor2D; labels: tf.Tensor1D }> {
     const order = new Rng(`${seed}:features:${epoch}`).shuffle(
       Array.from({ length: this.size }, (_, i) => i),
     );
@@ -65,7 +56,6 @@ export class FeatureCache {
           idx.map((i) => this.labels[i]!),
           'int32',
         ),
-        ids: idx.map((i) => this.ids[i]!),
       };
     }
   }
@@ -128,7 +118,7 @@ export class PhaseFeatures implements Callback, EpochSource<LearnerBatch> {
         tf.dispose([b.features, b.labels]);
         continue;
       }
-      yield { features: b.features, labels: b.labels };
+      yield b;
     }
   }
 
