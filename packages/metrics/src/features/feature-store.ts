@@ -25,6 +25,7 @@ export interface FeatureStoreOptions {
 const VECTORS = 'vectors.f32';
 const INDEX = 'index.jsonl';
 const IDENTITY = 'store.json';
+const REBUILD_HINT = 'the store is a cache: delete its folder and extract again';
 
 /**
  * Feature vectors of images, content-addressed: the key of a vector is the SHA-256 of the image
@@ -152,6 +153,12 @@ export class FeatureStore {
     const rows = new Map<string, number>();
     let complete = 0; // bytes of the index up to its last usable line
     let offset = 0;
+    const badLine = (what: string) =>
+      new SkinganError(`feature store: line ${rows.size + 1} of the index is ${what}`, {
+        file: indexPath,
+        line: rows.size + 1,
+        hint: REBUILD_HINT,
+      });
     for (const line of text.split('\n')) {
       const end = offset + Buffer.byteLength(line) + 1;
       if (end > Buffer.byteLength(text)) break; // no newline: a torn last line
@@ -159,19 +166,9 @@ export class FeatureStore {
       try {
         entry = JSON.parse(line);
       } catch {
-        throw new SkinganError(`feature store: line ${rows.size + 1} of the index is not JSON`, {
-          file: indexPath,
-          line: rows.size + 1,
-          hint: 'the store is a cache: delete its folder and extract again',
-        });
+        throw badLine('not JSON');
       }
-      if (typeof entry.key !== 'string' || entry.row !== rows.size) {
-        throw new SkinganError(`feature store: line ${rows.size + 1} of the index is not the next row`, {
-          file: indexPath,
-          line: rows.size + 1,
-          hint: 'the store is a cache: delete its folder and extract again',
-        });
-      }
+      if (typeof entry.key !== 'string' || entry.row !== rows.size) throw badLine('not the next row');
       if ((rows.size + 1) * d * 4 > vecBytes) break; // a line whose vector is missing
       rows.set(entry.key, rows.size);
       complete = end;
@@ -219,7 +216,7 @@ async function readJson(path: string): Promise<unknown> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new SkinganError(`feature store: unreadable ${path}: ${(err as Error).message}`, {
       file: path,
-      hint: 'the store is a cache: delete its folder and extract again',
+      hint: REBUILD_HINT,
       cause: err,
     });
   }

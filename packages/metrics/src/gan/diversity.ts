@@ -1,6 +1,7 @@
 import { SkinganError } from '@skingan/core';
-import { type FeatureInput, type FeatureMatrix, selectRows, toFeatureMatrix } from './feature-matrix.js';
-import { checkLabels } from './per-class.js';
+import { type FeatureInput, selectRows, toFeatureMatrix } from './feature-matrix.js';
+import { rowsOf, squaredDistance } from './linalg.js';
+import { checkLabels, indicesOf } from './per-class.js';
 
 /** Within-class diversity of one class: generated spread ÷ real spread. */
 export interface ClassDiversity {
@@ -31,21 +32,12 @@ export interface DiversityResult {
 export function meanPairwiseDistance(x: FeatureInput): number {
   const m = toFeatureMatrix(x);
   if (m.rows < 2) throw new SkinganError(`mean pairwise distance needs ≥ 2 feature vectors, got ${m.rows}`);
-  const { rows, cols, data } = m;
+  const rows = rowsOf(m);
   let sum = 0;
-  for (let i = 0; i < rows; i++) {
-    const oi = i * cols;
-    for (let j = i + 1; j < rows; j++) {
-      const oj = j * cols;
-      let s = 0;
-      for (let k = 0; k < cols; k++) {
-        const d = data[oi + k]! - data[oj + k]!;
-        s += d * d;
-      }
-      sum += Math.sqrt(s);
-    }
+  for (let i = 0; i < m.rows; i++) {
+    for (let j = i + 1; j < m.rows; j++) sum += Math.sqrt(squaredDistance(rows[i]!, rows[j]!));
   }
-  return sum / ((rows * (rows - 1)) / 2);
+  return sum / ((m.rows * (m.rows - 1)) / 2);
 }
 
 /**
@@ -72,8 +64,8 @@ export function withinClassDiversity(
   checkLabels(generatedLabels, g.rows, classes.length, 'generated');
   checkLabels(realLabels, r.rows, classes.length, 'real');
   const perClass = classes.map((name, c): ClassDiversity => {
-    const gi = rowsOf(g, generatedLabels, c);
-    const ri = rowsOf(r, realLabels, c);
+    const gi = selectRows(g, indicesOf(generatedLabels, c));
+    const ri = selectRows(r, indicesOf(realLabels, c));
     const dg = gi.rows >= 2 ? meanPairwiseDistance(gi) : null;
     const dr = ri.rows >= 2 ? meanPairwiseDistance(ri) : null;
     const entry = { class: name, nReal: ri.rows, nGenerated: gi.rows, real: dr, generated: dg };
@@ -93,12 +85,4 @@ export function withinClassDiversity(
   let worst: DiversityResult['worst'] = null;
   for (const p of rated) if (!worst || p.ratio < worst.value) worst = { class: p.class, value: p.ratio };
   return { perClass, mean, worst };
-}
-
-function rowsOf(m: FeatureMatrix, labels: readonly number[], c: number): FeatureMatrix {
-  const idx: number[] = [];
-  labels.forEach((l, i) => {
-    if (l === c) idx.push(i);
-  });
-  return selectRows(m, idx);
 }

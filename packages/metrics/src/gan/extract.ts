@@ -1,6 +1,6 @@
 import type { FeatureExtractor, ProbabilisticClassifier } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
-import { checkFinite, type FeatureMatrix } from './feature-matrix.js';
+import { checkFinite, type FeatureMatrix, toRows } from './feature-matrix.js';
 
 export type ImageSource = tf.Tensor4D | Iterable<tf.Tensor4D> | AsyncIterable<tf.Tensor4D>;
 
@@ -35,10 +35,7 @@ export async function predictProbabilities(
   images: ImageSource,
   options: ExtractOptions = {},
 ): Promise<number[][]> {
-  const m = await mapImages(images, classifier.inputSize, (b) => classifier.predictProba(b), options);
-  const rows: number[][] = [];
-  for (let i = 0; i < m.rows; i++) rows.push(Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols)));
-  return rows;
+  return toRows(await mapImages(images, classifier.inputSize, (b) => classifier.predictProba(b), options));
 }
 
 /** Applies `fn` (images at `size`² → one row per image) to every image of `images`, in batches. */

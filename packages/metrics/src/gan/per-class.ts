@@ -51,7 +51,8 @@ export function perClass<T>(
   });
 }
 
-function indicesOf(labels: readonly number[], c: number): number[] {
+/** The rows labelled `c`. */
+export function indicesOf(labels: readonly number[], c: number): number[] {
   const out: number[] = [];
   labels.forEach((l, i) => {
     if (l === c) out.push(i);

@@ -66,32 +66,20 @@ export class QualityProbe {
         code: 'USAGE',
       });
     }
-    const parts: FeatureMatrix[] = [];
-    const labels: number[] = [];
-    const probs: number[][] = [];
+    const real = measuredSet(options);
     for await (const batch of options.real) {
       try {
-        parts.push(await extractFeatures(options.extractor, batch.images, batchOptions(options)));
-        if (options.classifier) {
-          probs.push(
-            ...(await predictProbabilities(options.classifier, batch.images, batchOptions(options))),
-          );
-        }
-        labels.push(...(await batch.labels.data()));
+        await real.add(batch.images, await batch.labels.data());
       } finally {
         tf.dispose([batch.images, batch.labels]);
       }
     }
-    if (labels.length < 2) {
+    if (real.labels.length < 2) {
       throw new SkinganError(
-        `quality probe: the real sample has ${labels.length} images; at least 2 are needed`,
+        `quality probe: the real sample has ${real.labels.length} images; at least 2 are needed`,
       );
     }
-    return new QualityProbe(options, {
-      features: concatRows(parts),
-      labels,
-      ...(options.classifier ? { probs } : {}),
-    });
+    return new QualityProbe(options, real.done());
   }
 
   /** Real images per class in the sample. */
@@ -108,35 +96,25 @@ export class QualityProbe {
 
   async evaluate(generate: GenerateForClass): Promise<ProbeEvaluation> {
     const { options } = this;
-    const parts: FeatureMatrix[] = [];
-    const labels: number[] = [];
-    const probs: number[][] = [];
+    const generated = measuredSet(options);
     const realCounts = this.realCounts;
     for (let c = 0; c < options.classes.length; c++) {
       // A class without real images has nothing to be compared with (and would only inflate FID).
       if (realCounts[c] === 0) continue;
       const images = await generate(c, this.perClass);
       try {
-        parts.push(await extractFeatures(options.extractor, images, batchOptions(options)));
-        if (options.classifier) {
-          probs.push(...(await predictProbabilities(options.classifier, images, batchOptions(options))));
-        }
-        for (let i = 0; i < images.shape[0]; i++) labels.push(c);
+        await generated.add(images, new Array<number>(images.shape[0]).fill(c));
       } finally {
         images.dispose();
       }
     }
-    const quality = ganQuality(
-      { features: concatRows(parts), labels, ...(options.classifier ? { probs } : {}) },
-      this.real,
-      {
-        classes: options.classes,
-        extractor: options.extractor.name,
-        ...(options.classifierName ? { classifier: options.classifierName } : {}),
-        ...(options.classifier ? { classifierClasses: options.classifier.labelSpace.classes } : {}),
-        ...(options.kid ? { kid: options.kid } : {}),
-      },
-    );
+    const quality = ganQuality(generated.done(), this.real, {
+      classes: options.classes,
+      extractor: options.extractor.name,
+      ...(options.classifierName ? { classifier: options.classifierName } : {}),
+      ...(options.classifier ? { classifierClasses: options.classifier.labelSpace.classes } : {}),
+      ...(options.kid ? { kid: options.kid } : {}),
+    });
     this.fids.push(quality.fid);
     return {
       quality,
@@ -149,8 +127,21 @@ export class QualityProbe {
   }
 }
 
-function batchOptions(o: QualityProbeOptions) {
-  return o.batchSize ? { batchSize: o.batchSize } : {};
+/** Features (and the classifier's probabilities, when there is one) of labelled images, gathered batch by batch. */
+function measuredSet(o: QualityProbeOptions) {
+  const batching = o.batchSize ? { batchSize: o.batchSize } : {};
+  const parts: FeatureMatrix[] = [];
+  const labels: number[] = [];
+  const probs: number[][] = [];
+  return {
+    labels,
+    async add(images: tf.Tensor4D, imageLabels: ArrayLike<number>): Promise<void> {
+      parts.push(await extractFeatures(o.extractor, images, batching));
+      if (o.classifier) probs.push(...(await predictProbabilities(o.classifier, images, batching)));
+      labels.push(...Array.from(imageLabels));
+    },
+    done: () => ({ features: concatRows(parts), labels, ...(o.classifier ? { probs } : {}) }),
+  };
 }
 
 /**
