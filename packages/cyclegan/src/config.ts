@@ -64,30 +64,20 @@ export const CycleGanConfigSchema = z
     decayEpochs: c.decayEpochs ?? Math.floor(c.epochs / 2),
   }))
   .superRefine((c, ctx) => {
-    if (c.size % 4 !== 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['size'],
-        message: 'must be a multiple of 4 (the generator downsamples twice)',
-      });
-    }
-    // PatchGAN: size / 2^dLayers, then two k4 s1 p1 convolutions that each remove a row.
-    if (Math.floor(c.size / 2 ** c.dLayers) - 2 < 1) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['size'],
-        message: `is too small for a PatchGAN with ${c.dLayers} layers`,
-      });
-    }
-    if (c.loadSize < c.size) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['loadSize'],
-        message: `must be ≥ size (${c.size}): crops are taken from it`,
-      });
-    }
-    if (c.decayEpochs > c.epochs) {
-      ctx.addIssue({ code: 'custom', path: ['decayEpochs'], message: `must be ≤ epochs (${c.epochs})` });
+    // [fails, field, message]
+    const checks: [boolean, string, string][] = [
+      [c.size % 4 !== 0, 'size', 'must be a multiple of 4 (the generator downsamples twice)'],
+      // PatchGAN: size / 2^dLayers, then two k4 s1 p1 convolutions that each remove a row.
+      [
+        Math.floor(c.size / 2 ** c.dLayers) - 2 < 1,
+        'size',
+        `is too small for a PatchGAN with ${c.dLayers} layers`,
+      ],
+      [c.loadSize < c.size, 'loadSize', `must be ≥ size (${c.size}): crops are taken from it`],
+      [c.decayEpochs > c.epochs, 'decayEpochs', `must be ≤ epochs (${c.epochs})`],
+    ];
+    for (const [fails, field, message] of checks) {
+      if (fails) ctx.addIssue({ code: 'custom', path: [field], message });
     }
   });
 

@@ -8,10 +8,6 @@ export interface InstanceNormalizationArgs extends LayerArgs {
 }
 
 /**
- * Instance normalization over height and width of each image and channel, without affine
- * parameters (PyTorch's InstanceNorm2d default, which the CycleGAN reference uses).
- */
-/**
  * Per-image, per-channel mean over the spatial axes of an NHWC tensor: [n, h, w, c] → [n, 1, 1, c],
  * as one average pool over the whole image. On WASM, tf.mean over non-last axes transposes the
  * tensor first (~10× slower).
@@ -61,6 +57,10 @@ export function instanceNorm(x: tf.Tensor4D, epsilon = 1e-5): tf.Tensor4D {
   })(x) as tf.Tensor4D;
 }
 
+/**
+ * Instance normalization over height and width of each image and channel, without affine
+ * parameters (PyTorch's InstanceNorm2d default, which the CycleGAN reference uses).
+ */
 export class InstanceNormalization extends tf.layers.Layer {
   static readonly className = 'InstanceNormalization';
   readonly epsilon: number;

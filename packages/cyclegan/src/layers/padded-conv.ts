@@ -59,6 +59,15 @@ abstract class PaddedConvBase extends tf.layers.Layer {
 
   protected abstract kernelShape(inChannels: number): number[];
 
+  /** Output height or width for an input of `size`. */
+  protected abstract outSize(size: number): number;
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const [n, h, w] = nhwc(inputShape);
+    const out = (d: number | null | undefined) => (d == null ? null : this.outSize(d));
+    return [n ?? null, out(h), out(w), this.filters];
+  }
+
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const inC = nhwc(inputShape)[3];
     if (inC == null) throw new Error(`${this.name}: the channel count of the input must be known`);
@@ -93,11 +102,8 @@ export class PaddedConv2D extends PaddedConvBase {
     return [this.kernelSize, this.kernelSize, inChannels, this.filters];
   }
 
-  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const [n, h, w] = nhwc(inputShape);
-    const out = (d: number | null | undefined) =>
-      d == null ? null : Math.floor((d + 2 * this.padding - this.kernelSize) / this.strides) + 1;
-    return [n ?? null, out(h), out(w), this.filters];
+  protected outSize(size: number): number {
+    return Math.floor((size + 2 * this.padding - this.kernelSize) / this.strides) + 1;
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
@@ -130,23 +136,16 @@ export class PaddedConv2DTranspose extends PaddedConvBase {
     return [this.kernelSize, this.kernelSize, this.filters, inChannels];
   }
 
-  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const [n, h, w] = nhwc(inputShape);
-    const out = (d: number | null | undefined) =>
-      d == null
-        ? null
-        : convTransposeOutSize(d, this.kernelSize, this.strides, this.padding, this.outputPadding);
-    return [n ?? null, out(h), out(w), this.filters];
+  protected outSize(size: number): number {
+    return convTransposeOutSize(size, this.kernelSize, this.strides, this.padding, this.outputPadding);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const [w, b] = this.weightsOf();
     const x = single(inputs) as tf.Tensor4D;
     const [n, h, wd] = x.shape;
-    const size = (d: number) =>
-      convTransposeOutSize(d, this.kernelSize, this.strides, this.padding, this.outputPadding);
     // The adjoint of conv2d(·, w, strides, padding) on an output `outputPadding` larger than the least.
-    const outShape: [number, number, number, number] = [n, size(h), size(wd), this.filters];
+    const outShape: [number, number, number, number] = [n, this.outSize(h), this.outSize(wd), this.filters];
     return withBias(() => tf.conv2dTranspose(x, w, outShape, this.strides, this.padding), b);
   }
 

@@ -13,6 +13,7 @@ export interface CycleGanNets {
 }
 
 export const NET_NAMES = ['G_A', 'G_B', 'D_A', 'D_B'] as const;
+export type NetName = (typeof NET_NAMES)[number];
 
 export interface NetsConfig {
   ngf: number;
@@ -43,11 +44,9 @@ export function disposeNets(nets: CycleGanNets): void {
 }
 
 /** Trainable parameters per network. */
-export function netParams(nets: CycleGanNets): Record<(typeof NET_NAMES)[number], number> {
-  return {
-    G_A: countParams(nets.G_A).trainable,
-    G_B: countParams(nets.G_B).trainable,
-    D_A: countParams(nets.D_A).trainable,
-    D_B: countParams(nets.D_B).trainable,
-  };
+export function netParams(nets: CycleGanNets): Record<NetName, number> {
+  return Object.fromEntries(NET_NAMES.map((n) => [n, countParams(nets[n]).trainable])) as Record<
+    NetName,
+    number
+  >;
 }

@@ -32,7 +32,7 @@ import {
   createCycleGanNets,
   disposeNets,
   initNets,
-  type NET_NAMES,
+  type NetName,
   netParams,
 } from '../networks/cyclegan-nets.js';
 import { CycleGanTranslator } from '../translator.js';
@@ -136,7 +136,7 @@ export class CycleGanTrainer {
   }
 
   /** Trainable parameters per network. */
-  params(): Record<(typeof NET_NAMES)[number], number> {
+  params(): Record<NetName, number> {
     return netParams(this.nets);
   }
 
@@ -192,13 +192,11 @@ export class CycleGanTrainer {
             guard: this.guard,
             store: run?.checkpoints,
           }),
+          // setEpoch sets both optimizers' rate and returns it for the metrics.
           new ParamSchedule(
             'lr',
-            (at) => config.lr * lrFactor(at.epoch, config.epochs, config.decayEpochs),
-            (lr) => {
-              this.optG.learningRate = lr;
-              this.optD.learningRate = lr;
-            },
+            (at) => this.setEpoch(at.epoch),
+            () => {},
           ),
           run && metricsLog(run),
           observe(options.observer),
@@ -248,7 +246,7 @@ export class CycleGanTrainer {
         const { size, flip } = this.config;
         const realA = randomCropFlip(batchA.images, size, flip, this.augmentRng);
         const realB = randomCropFlip(batchB.images, size, flip, this.augmentRng);
-        tf.dispose([batchA.images, batchA.labels, batchB.images, batchB.labels]);
+        disposePair([batchA, batchB]);
         let losses: CycleGanStepLosses;
         try {
           losses = this.trainStep(realA, realB);
@@ -260,8 +258,7 @@ export class CycleGanTrainer {
         this.lastCrops = { a: realA, b: realB };
         return { losses: { ...losses } };
       },
-      disposeBatch: ([batchA, batchB]) =>
-        tf.dispose([batchA.images, batchA.labels, batchB.images, batchB.labels]),
+      disposeBatch: disposePair,
       models: { ...this.nets },
       // Both Adam states and both image pools, written inside the same atomic checkpoint as the
       // networks (CheckpointStore's `optimizers` calls only getWeights/setWeights).
@@ -315,6 +312,8 @@ function poolState(pool: ImagePool, name: string): TensorState {
     setWeights: async (saved) => pool.restore(saved),
   };
 }
+
+const disposePair = ([a, b]: BatchPair) => tf.dispose([a.images, a.labels, b.images, b.labels]);
 
 const variablesOf = (...models: tf.LayersModel[]): tf.Variable[] =>
   models.flatMap((m) => m.trainableWeights.map((w) => w.read() as tf.Variable));
