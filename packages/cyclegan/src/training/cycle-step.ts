@@ -43,7 +43,8 @@ export interface StepContext {
   lambdaIdentity: number;
 }
 
-const variablesOf = (...models: tf.LayersModel[]): tf.Variable[] =>
+/** The trainable variables of `models`, in order. */
+export const variablesOf = (...models: tf.LayersModel[]): tf.Variable[] =>
   models.flatMap((m) => m.trainableWeights.map((w) => w.read() as tf.Variable));
 
 /** Sums the gradients of several backward passes, per variable, freeing each part at once. */
@@ -63,11 +64,12 @@ class GradientSum {
     }
   }
 
-  /** The summed gradients by variable name; clears the sum. The caller disposes them. */
-  take(): tf.NamedTensorMap {
-    const out = Object.fromEntries(this.sums);
+  /** Applies the summed gradients with `optimizer`, then frees them and clears the sum. */
+  applyWith(optimizer: StepContext['optG']): void {
+    const grads = Object.fromEntries(this.sums);
     this.sums.clear();
-    return out;
+    optimizer.applyGradients(grads);
+    tf.dispose(Object.values(grads));
   }
 }
 
@@ -121,9 +123,7 @@ export function cycleGanStep(ctx: StepContext, realA: tf.Tensor4D, realB: tf.Ten
         terms[`idt_${w.from}`] = tf.keep(tf.scalar(0));
       }
     }
-    const g = gGrads.take();
-    ctx.optG.applyGradients(g);
-    tf.dispose(Object.values(g));
+    gGrads.applyWith(ctx.optG);
 
     const dGrads = new GradientSum();
     const discriminatorStep = (
@@ -148,9 +148,7 @@ export function cycleGanStep(ctx: StepContext, realA: tf.Tensor4D, realB: tf.Ten
     };
     discriminatorStep('D_A', D_A, realB, fakes.B!, ctx.poolB);
     discriminatorStep('D_B', D_B, realA, fakes.A!, ctx.poolA);
-    const d = dGrads.take();
-    ctx.optD.applyGradients(d);
-    tf.dispose(Object.values(d));
+    dGrads.applyWith(ctx.optD);
 
     const names = LOSS_NAMES.filter((n) => n !== 'G');
     const values = tf.tidy(() => tf.stack(names.map((n) => terms[n]!)).dataSync());

@@ -37,7 +37,7 @@ import {
 } from '../networks/cyclegan-nets.js';
 import { CycleGanTranslator } from '../translator.js';
 import { randomCropFlip } from './augment.js';
-import { type CycleGanStepLosses, cycleGanStep, type StepContext } from './cycle-step.js';
+import { type CycleGanStepLosses, cycleGanStep, type StepContext, variablesOf } from './cycle-step.js';
 import { type BatchPair, PairedSource } from './domain-stream.js';
 import { ImagePool } from './image-pool.js';
 import { lrFactor } from './lr-schedule.js';
@@ -314,9 +314,6 @@ function poolState(pool: ImagePool, name: string): TensorState {
 }
 
 const disposePair = ([a, b]: BatchPair) => tf.dispose([a.images, a.labels, b.images, b.labels]);
-
-const variablesOf = (...models: tf.LayersModel[]): tf.Variable[] =>
-  models.flatMap((m) => m.trainableWeights.map((w) => w.read() as tf.Variable));
 
 function outOfMemory(config: CycleGanConfig, m: MemoryEstimate, inUse: number): SkinganError {
   const gib = (x: number) => (x / 2 ** 30).toFixed(2);
