@@ -1,6 +1,6 @@
 import type { FeatureExtractor, ProbabilisticClassifier } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
-import { checkFinite, type FeatureMatrix, toRows } from './feature-matrix.js';
+import { checkFinite, concatRows, type FeatureMatrix, toRows } from './feature-matrix.js';
 
 export type ImageSource = tf.Tensor4D | Iterable<tf.Tensor4D> | AsyncIterable<tf.Tensor4D>;
 
@@ -46,8 +46,7 @@ async function mapImages(
   options: ExtractOptions,
 ): Promise<FeatureMatrix> {
   const batchSize = options.batchSize ?? 32;
-  const chunks: Float32Array[] = [];
-  let dim = -1;
+  const chunks: FeatureMatrix[] = [];
   let done = 0;
   const run = async (x: tf.Tensor4D): Promise<void> => {
     for (let start = 0; start < x.shape[0]; start += batchSize) {
@@ -57,10 +56,8 @@ async function mapImages(
         if (b.shape[1] !== size || b.shape[2] !== size) b = tf.image.resizeBilinear(b, [size, size]);
         return fn(b);
       });
-      const data = (await f.data()) as Float32Array;
-      if (dim < 0) dim = f.shape[1];
+      chunks.push({ rows: n, cols: f.shape[1], data: Float64Array.from(await f.data()) });
       f.dispose();
-      chunks.push(data);
       done += n;
       options.onProgress?.(done);
     }
@@ -76,11 +73,5 @@ async function mapImages(
       }
     }
   }
-  const data = new Float64Array(done * Math.max(dim, 0));
-  let off = 0;
-  for (const c of chunks) {
-    data.set(c, off);
-    off += c.length;
-  }
-  return { rows: done, cols: Math.max(dim, 0), data };
+  return concatRows(chunks);
 }
