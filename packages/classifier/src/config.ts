@@ -120,15 +120,10 @@ export function resolveClassifierConfig(
   }
   const defined = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
   const merged: Record<string, unknown> = { ...base, ...file, ...defined };
-  if (
-    (merged.pretrained === 'imagenet' || merged.pretrained === 'resnet50-imagenet') &&
-    !('arch' in defined) &&
-    !('arch' in file)
-  ) {
-    merged.arch = 'resnet50';
-  }
+  const imagenet = (pretrained: unknown) => pretrained === 'imagenet' || pretrained === 'resnet50-imagenet';
+  if (imagenet(merged.pretrained) && !('arch' in defined) && !('arch' in file)) merged.arch = 'resnet50';
   const c = parseConfig(ClassifierConfigSchema, merged, `classifier ${source}`);
-  if ((c.pretrained === 'imagenet' || c.pretrained === 'resnet50-imagenet') && c.arch !== 'resnet50') {
+  if (imagenet(c.pretrained) && c.arch !== 'resnet50') {
     throw new SkinganError(`the ImageNet weights are a ResNet-50, not ${c.arch}`, {
       code: 'USAGE',
       hint: `drop --arch, or add --pretrained none to train ${c.arch} from scratch`,
