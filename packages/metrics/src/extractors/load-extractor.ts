@@ -1,7 +1,12 @@
 import { promises as fs } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { loadModel, SkinganError, weightsCacheDir } from '@skingan/core';
-import { type DisposableFeatureExtractor, layerFeatureExtractor } from './layer-extractor.js';
+import { loadModel, pathExists, SkinganError, weightsCacheDir } from '@skingan/core';
+import type * as tf from '@tensorflow/tfjs';
+import {
+  type DisposableFeatureExtractor,
+  type LayerExtractorOptions,
+  layerFeatureExtractor,
+} from './layer-extractor.js';
 import { caffePreprocess, PREPROCESS_PRESETS } from './preprocess.js';
 import { testFeatureExtractor } from './test-extractor.js';
 
@@ -52,18 +57,12 @@ export async function loadLayerFeatureExtractor(
       hint: `use one of: ${Object.keys(PREPROCESS_PRESETS).join(', ')}`,
     });
   }
-  const model = await loadModel(dir);
-  try {
-    return layerFeatureExtractor(model, {
-      name: spec.name ?? `${basename(resolve(dir))}${spec.layerName ? `/${spec.layerName}` : ''}`,
-      ...(spec.layerName !== undefined ? { layerName: spec.layerName } : {}),
-      ...(spec.inputSize !== undefined ? { inputSize: spec.inputSize } : {}),
-      preprocess,
-    });
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
+  return extractorOf(await loadModel(dir), {
+    name: spec.name ?? `${basename(resolve(dir))}${spec.layerName ? `/${spec.layerName}` : ''}`,
+    ...(spec.layerName !== undefined ? { layerName: spec.layerName } : {}),
+    ...(spec.inputSize !== undefined ? { inputSize: spec.inputSize } : {}),
+    preprocess,
+  });
 }
 
 /**
@@ -72,24 +71,26 @@ export async function loadLayerFeatureExtractor(
  * classification head, else the model's output (pooled if spatial).
  */
 export async function loadResnet50Extractor(dir = resnet50WeightsDir()): Promise<DisposableFeatureExtractor> {
-  try {
-    await fs.access(join(dir, 'model.json'));
-  } catch {
+  if (!(await pathExists(join(dir, 'model.json')))) {
     throw new SkinganError(`the ImageNet ResNet-50 weights are not in ${dir}`, {
       code: 'NOT_FOUND',
       hint: 'run `skingan weights fetch resnet50-imagenet` (needs network access once), or set SKINGAN_CACHE',
     });
   }
   const model = await loadModel(dir);
-  const hasPool = model.layers.some((l) => l.name === 'avg_pool');
+  const extractor = extractorOf(model, {
+    name: 'resnet50-imagenet/avg_pool',
+    ...(model.layers.some((l) => l.name === 'avg_pool') ? { layerName: 'avg_pool' } : {}),
+    inputSize: 224,
+    preprocess: caffePreprocess,
+  });
+  return { ...extractor, name: `resnet50-imagenet/avg_pool (${extractor.dim}-d)` };
+}
+
+/** `layerFeatureExtractor`, disposing the model if it is refused. */
+function extractorOf(model: tf.LayersModel, options: LayerExtractorOptions): DisposableFeatureExtractor {
   try {
-    const extractor = layerFeatureExtractor(model, {
-      name: 'resnet50-imagenet/avg_pool',
-      ...(hasPool ? { layerName: 'avg_pool' } : {}),
-      inputSize: 224,
-      preprocess: caffePreprocess,
-    });
-    return { ...extractor, name: `resnet50-imagenet/avg_pool (${extractor.dim}-d)` };
+    return layerFeatureExtractor(model, options);
   } catch (e) {
     model.dispose();
     throw e;
@@ -106,9 +107,7 @@ export async function loadFeatureExtractor(
 ): Promise<DisposableFeatureExtractor> {
   if (which === 'test') return testFeatureExtractor();
   if (which === 'resnet50') return loadResnet50Extractor(resnet50WeightsDir(options.env));
-  try {
-    await fs.access(join(which, 'model.json'));
-  } catch {
+  if (!(await pathExists(join(which, 'model.json')))) {
     throw new SkinganError(`--extractor ${which}: not "resnet50", "test", or a folder with a model.json`, {
       code: 'USAGE',
       hint: 'give a tfjs layers model folder (e.g. a converted Inception-V3) with --layer for the feature layer',
