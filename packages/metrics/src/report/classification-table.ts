@@ -1,7 +1,6 @@
 import type { ClassificationReport } from '../classification/report.js';
-import type { ConfidenceInterval } from '../stats/bootstrap.js';
 import type { ClassificationIntervals } from '../stats/classification-intervals.js';
-import type { Estimate, MetricsTable, TableRow } from './table.js';
+import { estimateWith, type MetricsTable, type TableRow } from './table.js';
 
 /**
  * One classifier: a row per class (precision, recall, F1, AUC, support), then the overall rows
@@ -12,27 +11,25 @@ export function classificationTable(
   intervals?: ClassificationIntervals,
   options: { title?: string } = {},
 ): MetricsTable {
-  const est = (value: number, ci?: ConfidenceInterval): Estimate =>
-    ci ? { value, lower: ci.lower, upper: ci.upper } : { value };
   const rows: TableRow[] = report.perClass.map((m, c) => ({
     label: m.class,
     cells: {
-      precision: est(m.precision, intervals?.precision[c]),
-      recall: est(m.recall, intervals?.recall[c]),
-      f1: est(m.f1, intervals?.f1[c]),
+      precision: estimateWith(m.precision, intervals?.precision[c]),
+      recall: estimateWith(m.recall, intervals?.recall[c]),
+      f1: estimateWith(m.f1, intervals?.f1[c]),
       auc: { value: m.auc },
       support: { value: m.support },
     },
   }));
   rows.push(
-    { label: 'accuracy', cells: { recall: est(report.accuracy, intervals?.accuracy) } },
+    { label: 'accuracy', cells: { recall: estimateWith(report.accuracy, intervals?.accuracy) } },
     {
       label: 'balanced accuracy',
-      cells: { recall: est(report.balancedAccuracy, intervals?.balancedAccuracy) },
+      cells: { recall: estimateWith(report.balancedAccuracy, intervals?.balancedAccuracy) },
     },
     {
       label: 'macro average',
-      cells: { f1: est(report.macroF1, intervals?.macroF1), auc: { value: report.macroAuc } },
+      cells: { f1: estimateWith(report.macroF1, intervals?.macroF1), auc: { value: report.macroAuc } },
     },
   );
   const notes = [

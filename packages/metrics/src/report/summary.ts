@@ -1,9 +1,8 @@
 import { SkinganError } from '@skingan/core';
 import type { ClassificationReport } from '../classification/report.js';
-import type { ConfidenceInterval } from '../stats/bootstrap.js';
 import type { ClassificationIntervals } from '../stats/classification-intervals.js';
 import { aggregateSeeds } from '../stats/seeds.js';
-import type { Estimate } from './table.js';
+import { type Estimate, estimateWith } from './table.js';
 
 /** What the thesis tables need from one classifier (or the mean of several seeds). */
 export interface ClassifierSummary {
@@ -31,14 +30,12 @@ export function summarizeReport(
   if (intervals && intervals.classes.join() !== report.classes.join()) {
     throw new SkinganError('the intervals are for other classes than the report', { code: 'INTERNAL' });
   }
-  const est = (value: number, ci?: ConfidenceInterval): Estimate =>
-    ci ? { value, lower: ci.lower, upper: ci.upper } : { value };
   return {
     classes: [...report.classes],
-    accuracy: est(report.accuracy, intervals?.accuracy),
-    balancedAccuracy: est(report.balancedAccuracy, intervals?.balancedAccuracy),
-    precision: report.perClass.map((m, c) => est(m.precision, intervals?.precision[c])),
-    recall: report.perClass.map((m, c) => est(m.recall, intervals?.recall[c])),
+    accuracy: estimateWith(report.accuracy, intervals?.accuracy),
+    balancedAccuracy: estimateWith(report.balancedAccuracy, intervals?.balancedAccuracy),
+    precision: report.perClass.map((m, c) => estimateWith(m.precision, intervals?.precision[c])),
+    recall: report.perClass.map((m, c) => estimateWith(m.recall, intervals?.recall[c])),
     interval: intervals ? 'bootstrap' : 'none',
     level: intervals?.accuracy.level ?? 0.95,
     n: report.n,

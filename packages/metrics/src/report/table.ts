@@ -1,3 +1,5 @@
+import type { ConfidenceInterval } from '../stats/bootstrap.js';
+
 /** A value with an optional interval, as a table cell shows it. NaN means undefined. */
 export interface Estimate {
   value: number;
@@ -37,6 +39,11 @@ export interface RenderOptions {
 }
 
 const EMPTY = '—';
+
+/** A value with a bootstrap interval, when there is one. */
+export function estimateWith(value: number, ci?: ConfidenceInterval): Estimate {
+  return ci ? { value, lower: ci.lower, upper: ci.upper } : { value };
+}
 
 /** GitHub-flavoured Markdown: a heading, a table whose headers carry their group, then notes. */
 export function renderMarkdown(table: MetricsTable, options: RenderOptions = {}): string {
