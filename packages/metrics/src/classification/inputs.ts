@@ -51,3 +51,20 @@ export function checkClassIndices(
     }
   }
 }
+
+/** A classifier's predictions on the test images: a probability table (argmax) or class indices. */
+export type Predictions = ProbabilityTable | readonly number[] | Int32Array;
+
+/** Predicted class indices from either a probability table (argmax) or indices (validated). */
+export function toPredictions(labels: readonly number[], predictions: Predictions, k: number): Int32Array {
+  if (predictions.length > 0 && typeof predictions[0] !== 'number') {
+    return predictedClasses(labels, predictions as ProbabilityTable, k);
+  }
+  const indices = predictions as readonly number[] | Int32Array;
+  if (indices.length !== labels.length) {
+    throw new SkinganError(`${labels.length} labels but ${indices.length} predictions`);
+  }
+  checkClassIndices(labels, k, 'labels');
+  checkClassIndices(indices, k, 'predictions');
+  return Int32Array.from(indices);
+}

@@ -1,5 +1,5 @@
 import { SkinganError } from '@skingan/core';
-import { checkClassIndices, type ProbabilityTable, predictedClasses } from './inputs.js';
+import { type ProbabilityTable, predictedClasses, toPredictions } from './inputs.js';
 import { rocAuc } from './roc-auc.js';
 
 /** One class of a classification report. Undefined ratios are NaN (null in JSON), never 0. */
@@ -78,12 +78,10 @@ export function classificationReportFromPredictions(
 ): ClassificationReport {
   const k = options.classes?.length ?? options.numClasses;
   if (k === undefined) throw new SkinganError('give `classes` or `numClasses`', { code: 'USAGE' });
-  if (labels.length !== predictions.length) {
-    throw new SkinganError(`${labels.length} labels but ${predictions.length} predictions`);
-  }
-  checkClassIndices(labels, k, 'labels');
-  checkClassIndices(predictions, k, 'predictions');
-  return reportFromConfusion(confusionMatrix(labels, predictions, k), classNames(options.classes, k));
+  return reportFromConfusion(
+    confusionMatrix(labels, toPredictions(labels, predictions, k), k),
+    classNames(options.classes, k),
+  );
 }
 
 /** confusion[true][predicted] over `k` classes. */

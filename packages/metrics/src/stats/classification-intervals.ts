@@ -1,5 +1,4 @@
-import { SkinganError } from '@skingan/core';
-import { checkClassIndices, type ProbabilityTable, predictedClasses } from '../classification/inputs.js';
+import { type Predictions, toPredictions } from '../classification/inputs.js';
 import { type ClassificationReport, confusionMatrix, reportFromConfusion } from '../classification/report.js';
 import { type BootstrapOptions, bootstrap, type ConfidenceInterval } from './bootstrap.js';
 
@@ -51,23 +50,6 @@ export function classificationIntervals(
     recall: flat.slice(3 + k, 3 + 2 * k),
     f1: flat.slice(3 + 2 * k, 3 + 3 * k),
   };
-}
-
-/** A classifier's predictions on the test images: a probability table (argmax) or class indices. */
-export type Predictions = ProbabilityTable | readonly number[] | Int32Array;
-
-/** Predicted class indices from either a probability table (argmax) or indices (validated). */
-export function toPredictions(labels: readonly number[], predictions: Predictions, k: number): Int32Array {
-  if (predictions.length > 0 && typeof predictions[0] !== 'number') {
-    return predictedClasses(labels, predictions as ProbabilityTable, k);
-  }
-  const indices = predictions as readonly number[] | Int32Array;
-  if (indices.length !== labels.length) {
-    throw new SkinganError(`${labels.length} labels but ${indices.length} predictions`);
-  }
-  checkClassIndices(labels, k, 'labels');
-  checkClassIndices(indices, k, 'predictions');
-  return Int32Array.from(indices);
 }
 
 /** The classification report of predicted classes `pred` on a resample (image indices) of the test set. */

@@ -1,5 +1,6 @@
+import { type Predictions, toPredictions } from '../classification/inputs.js';
 import { type BootstrapOptions, bootstrap, type ConfidenceInterval } from './bootstrap.js';
-import { type Predictions, resampledReport, toPredictions } from './classification-intervals.js';
+import { resampledReport } from './classification-intervals.js';
 import { type McNemarResult, mcnemarTest } from './mcnemar.js';
 
 /** B − A for a metric, with a paired percentile-bootstrap interval of the difference. */
