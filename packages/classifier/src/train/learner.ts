@@ -538,12 +538,9 @@ export class Learner {
     const saved = copyWeights(this.classifier);
     const savedOpt = await this.optimizer.getWeights();
     const optCopy = savedOpt.map((w) => ({ name: w.name, tensor: tf.clone(w.tensor) }));
-    const cache =
-      frozen && !this.options.augmented ? await this.buildCache(this.options.train, 'train') : undefined;
-    const mom = FASTAI_ADAM.mom;
-    const groups = this.optimizer.groups.length;
-    const train = this.options.train;
-    const seed = this.seed;
+    const { train, augmented } = this.options;
+    const { seed } = this;
+    const cache = frozen && !augmented ? await this.buildCache(train, 'train') : undefined;
     // Epoch after epoch, for as many steps as the sweep takes.
     async function* batches(): AsyncGenerator<LearnerBatch> {
       for (let epoch = 0; ; epoch++)
@@ -555,7 +552,7 @@ export class Learner {
         const b = (await source.next()).value as LearnerBatch;
         let loss: number;
         try {
-          loss = this.step(b, frozen, new Array(groups).fill(lr), mom);
+          loss = this.step(b, frozen, new Array(this.optimizer.groups.length).fill(lr), FASTAI_ADAM.mom);
         } finally {
           disposeBatch(b);
         }
