@@ -67,9 +67,9 @@ export function prdc(real: FeatureInput, fake: FeatureInput, options: PrdcOption
   }
   return {
     precision: precise / g.rows,
-    recall: sum(realRecalled) / r.rows,
+    recall: realRecalled.reduce((n, v) => n + v, 0) / r.rows,
     density: densitySum / (kDC * g.rows),
-    coverage: sum(realCovered) / r.rows,
+    coverage: realCovered.reduce((n, v) => n + v, 0) / r.rows,
     kPrecisionRecall: kPR,
     kDensityCoverage: kDC,
     nReal: r.rows,
@@ -103,10 +103,4 @@ function checkK(k: number, name: string): number {
   if (!(Number.isInteger(k) && k >= 1))
     throw new SkinganError(`${name} must be an integer ≥ 1, got ${k}`, { code: 'USAGE' });
   return k;
-}
-
-function sum(a: Uint8Array): number {
-  let s = 0;
-  for (const v of a) s += v;
-  return s;
 }
