@@ -174,9 +174,9 @@ export class CycleGanTrainer {
   async train(a: BatchSource, b: BatchSource, options: TrainOptions = {}): Promise<FitResult> {
     const { config } = this;
     const { run, onSamples, evaluate } = options;
-    if (run) await this.loop.resumeFrom(run.checkpoints);
     const pairs = new PairedSource(a, b);
     if (run) {
+      await this.loop.resumeFrom(run.checkpoints);
       const stepsPerEpoch = pairs.stepsPerEpoch;
       await run.update({ params: this.params(), memoryEstimate: this.memory.summary, stepsPerEpoch });
     }
