@@ -18,11 +18,7 @@ export function table62(
 ): MetricsTable {
   const all = rows[0]?.summary.classes ?? [];
   const classes = options.classes ?? all;
-  const index = classes.map((c) => {
-    const i = all.indexOf(c);
-    if (i < 0) throw new SkinganError(`class ${c} is not among ${all.join(', ')}`, { code: 'USAGE' });
-    return i;
-  });
+  const index = classes.map((c) => indexOfClass(all, c));
   const columns: TableColumn[] = [];
   classes.forEach((c) => {
     columns.push(
@@ -91,11 +87,7 @@ export function table72(
     const cells: Record<string, Estimate> = {};
     for (const e of entries.filter((x) => x.n === n)) {
       const a = String(e.alpha);
-      const c = e.summary.classes.indexOf(focus);
-      if (c < 0)
-        throw new SkinganError(`class ${focus} is not among ${e.summary.classes.join(', ')}`, {
-          code: 'USAGE',
-        });
+      const c = indexOfClass(e.summary.classes, focus);
       if (cells[`${a}.accuracy`]) throw new SkinganError(`two results for N = ${n}, α = ${a}`);
       cells[`${a}.accuracy`] = e.summary.accuracy;
       cells[`${a}.precision`] = e.summary.precision[c]!;
@@ -113,6 +105,12 @@ export function table72(
     rows,
     notes: summaryNotes(entries.map((e) => e.summary)),
   };
+}
+
+function indexOfClass(classes: readonly string[], c: string): number {
+  const i = classes.indexOf(c);
+  if (i < 0) throw new SkinganError(`class ${c} is not among ${classes.join(', ')}`, { code: 'USAGE' });
+  return i;
 }
 
 function summaryNotes(summaries: readonly ClassifierSummary[]): string[] {
