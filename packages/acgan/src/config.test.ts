@@ -61,10 +61,11 @@ describe('ACGAN config', () => {
     expect(c.seed).toBe(3);
   });
 
-  it('cpu preset: nearest-conv k3, projection D and EMA 0.999 by default (docs/results/gan-quality.md); CPU_REFERENCE restores the PyTorch reference', () => {
+  it('cpu preset: nearest-conv k3, projection D, EMA 0.999 and mode seeking 1 by default (docs/results/gan-quality.md); CPU_REFERENCE restores the PyTorch reference', () => {
     const c = resolveAcganConfig({ preset: 'cpu' });
     expect(c.generator).toMatchObject({ upsample: 'nearest-conv', kernelSize: 3 });
     expect(c.training.emaDecay).toBe(0.999);
+    expect(c.training.modeSeeking).toBe(1);
     // Everything else the issue-16 ablation left at the reference's values.
     expect(c.training).toMatchObject({ adversarialLoss: 'bce', diffAugment: [], batchSize: 32 });
     expect(c.discriminator).toMatchObject({ spectralNorm: false, projection: true, kernelSize: 4 });
@@ -72,11 +73,13 @@ describe('ACGAN config', () => {
     expect(ref.generator).toMatchObject({ upsample: 'transposed', kernelSize: 4 });
     expect(ref.discriminator.projection).toBe(false);
     expect(ref.training.emaDecay).toBe(0);
+    expect(ref.training.modeSeeking).toBe(0);
     // The thesis preset stays the paper's.
     const t = resolveAcganConfig({ preset: 'thesis' });
     expect(t.generator).toMatchObject({ upsample: 'transposed', kernelSize: 5 });
     expect(t.discriminator.projection).toBe(false);
     expect(t.training.emaDecay).toBe(0);
+    expect(t.training.modeSeeking).toBe(0);
   });
 
   it('rejects bad values with a USAGE error naming each field', () => {
