@@ -29,7 +29,7 @@ export function formatError(e: unknown, debug: boolean): { text: string; exitCod
 }
 
 /** Node's errors from the file system: `code` (EACCES …), `syscall` and `path`. */
-export interface SystemError extends Error {
+interface SystemError extends Error {
   code: string;
   syscall?: string;
   path?: string;

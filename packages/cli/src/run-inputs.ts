@@ -5,7 +5,7 @@ import { fingerprintSamples } from '@skingan/data';
 import type { Command } from 'commander';
 
 /** One set of images a training run learns from, as recorded in its run.json. */
-export interface RunInput {
+interface RunInput {
   /** What it is, in the command's words, e.g. `--data D (train part of S)`. */
   what: string;
   images: number;
@@ -14,13 +14,13 @@ export interface RunInput {
 }
 
 /** The images of one input: what the command reads, named for messages. */
-export interface InputImages {
+interface InputImages {
   what: string;
   samples: readonly Sample[];
   labelSpace: LabelSpace;
 }
 
-export interface CheckRunInputsOptions {
+interface CheckRunInputsOptions {
   resume?: boolean;
   /** Continue a run on other data than it started with (recorded in run.json's `dataChanges`). */
   allowDataChange?: boolean;

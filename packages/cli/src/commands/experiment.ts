@@ -29,7 +29,7 @@ export interface ExperimentFlags {
 }
 
 /** What `experiment … --json` (and `demo --json`) prints. */
-export interface ExperimentSummary {
+interface ExperimentSummary {
   kind: ExperimentOptions['kind'];
   dir: string;
   tables: { name: string; md: string; csv: string; json: string }[];

@@ -51,7 +51,7 @@ export function addFeatureFlags(cmd: Command): Command {
 }
 
 /** An extractor and its store, with what a lookup needs. */
-export interface FeatureSource {
+interface FeatureSource {
   extractor: DisposableFeatureExtractor;
   store: FeatureStore;
   hashes: FileHashCache;

@@ -35,7 +35,7 @@ export interface ExperimentOptions {
   forward?: () => NodeJS.Signals | null;
 }
 
-export interface ExperimentOutcome {
+interface ExperimentOutcome {
   dir: string;
   results: JobResult[];
   tables: ExperimentTables;

@@ -25,7 +25,7 @@ export type RunnerEvent =
   | { type: 'start'; job: PlannedJob; running: number }
   | { type: 'end'; job: PlannedJob; result: JobResult; finished: number; total: number };
 
-export interface RunJobsOptions {
+interface RunJobsOptions {
   /** Worker processes at once. */
   concurrency: number;
   /**
@@ -126,13 +126,13 @@ export async function runJobs(jobs: PlannedJob[], options: RunJobsOptions): Prom
 }
 
 /** Where and how a job ran, for experiment.json and the report (never for the tables). */
-export interface JobHost {
+interface JobHost {
   host: string;
   /** The backend the job was asked to use (`auto`: the fastest usable). */
   backend: string;
 }
 
-export type RunJobOptions = Pick<RunJobsOptions, 'bin' | 'env' | 'threads' | 'signal' | 'forward'>;
+type RunJobOptions = Pick<RunJobsOptions, 'bin' | 'env' | 'threads' | 'signal' | 'forward'>;
 
 /**
  * Runs one job unless its output is already complete: in a work folder of its own (an abandoned

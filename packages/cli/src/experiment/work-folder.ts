@@ -10,7 +10,7 @@ import { isProcessAlive, tempSibling } from '@skingan/core';
  * cache would accept. A partial folder whose owner is gone is taken over (renamed, which only one
  * claimant can win) so a training command can `--resume` from its checkpoints.
  */
-export interface WorkFolder {
+interface WorkFolder {
   dir: string;
   /** Taken over from an earlier attempt, files and all, to resume from. */
   resumed: boolean;

@@ -17,7 +17,7 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-export interface ErrorDocument {
+interface ErrorDocument {
   error: { code: string; message: string; hint: string | null; file: string | null };
 }
 

@@ -6,7 +6,7 @@ import { SkinganError } from '@skingan/core';
 export const QUEUE_NAME = 'skingan';
 
 /** ioredis options of a `redis://[user:password@]host:port[/db]` URL. */
-export interface RedisTarget {
+interface RedisTarget {
   host: string;
   port: number;
   db: number;

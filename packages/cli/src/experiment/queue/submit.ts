@@ -6,7 +6,7 @@ import { experimentTag, openRedis, QUEUE_NAME, queueJobId } from './connection.j
 import { type FlowNode, planFlows } from './flow.js';
 import type { RunProgress, RunReturn } from './worker.js';
 
-export interface SubmitOptions {
+interface SubmitOptions {
   url: string;
   experiment: string;
   backend: string | null;
