@@ -6,7 +6,7 @@ import { formatEstimate, type MetricsTable } from '@skingan/metrics';
 import * as tf from '@tensorflow/tfjs';
 import type { Figure, LineChart, Report, Section, Table } from '../report/model.js';
 import { lossChart, readMetricsJsonl } from '../report/run-report.js';
-import { readManifest } from './manifest.js';
+import { finishedOut, readManifest } from './manifest.js';
 import { describeClassifiers, describeSplit } from './pipelines/common.js';
 import { buildTables } from './tables.js';
 
@@ -29,11 +29,7 @@ function toReportTable(t: MetricsTable): Table {
  */
 export async function experimentReport(dir: string): Promise<Report> {
   const m = await readManifest(dir);
-  const outOf = new Map(m.jobs.map((j) => [j.id, j.out]));
-  const done = (id: string) => {
-    const s = m.results?.[id]?.status;
-    return s === 'done' || s === 'reused' ? outOf.get(id) : undefined;
-  };
+  const done = finishedOut(m);
   const plan = { ...m.plan, jobs: [] };
   const { tables, incomplete } = await buildTables(plan, m.data, done, dir, m.config.seed);
   const sections: Section[] = [];

@@ -3,6 +3,7 @@ import { createWriteStream, promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '@skingan/core';
+import { readJsonIfAny } from '../read-json.js';
 import { type PlannedJob, resolveArgs } from './job.js';
 import type { QueueJobStatus } from './queue/status.js';
 import { claimWorkFolder, commitWorkFolder } from './work-folder.js';
@@ -224,14 +225,12 @@ export async function runJob(
 export async function readJobMarker(
   job: Pick<PlannedJob, 'out' | 'key'>,
 ): Promise<(JobHost & { ms: number }) | undefined> {
-  try {
-    const m = JSON.parse(await fs.readFile(join(job.out, MARKER), 'utf8'));
-    return m.key === job.key && m.status === 'done'
-      ? { host: m.host ?? 'unknown', backend: m.backend ?? 'unknown', ms: m.ms ?? 0 }
-      : undefined;
-  } catch {
-    return undefined;
-  }
+  const m = await readJsonIfAny<{ key?: string; status?: string } & Partial<JobHost & { ms: number }>>(
+    join(job.out, MARKER),
+  );
+  return m?.key === job.key && m.status === 'done'
+    ? { host: m.host ?? 'unknown', backend: m.backend ?? 'unknown', ms: m.ms ?? 0 }
+    : undefined;
 }
 
 /** A job whose finished output is on disk, with where it ran (for `experiment status`); else undefined. */
