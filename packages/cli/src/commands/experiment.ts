@@ -58,75 +58,56 @@ export async function experimentCommand(
       : 'stopping the running jobs at their next checkpoint; --resume continues them',
   );
   try {
-    const report = await runLocked(kind, opts, backend, stop.signal, () =>
-      stop.exitCode === 143 ? 'SIGTERM' : null,
-    );
+    const outcome = await runExperiment({
+      ...opts,
+      kind,
+      configFile: opts.config,
+      resume: Boolean(opts.resume),
+      backend,
+      signal: stop.signal,
+      forward: () => (stop.exitCode === 143 ? 'SIGTERM' : null),
+    });
+    // The experiment owns its folder (checked before it started), its report files included.
+    const report = opts.report ? await writeReport(outcome.dir, await reportFor(outcome.dir), true) : null;
+    const failed = outcome.results.filter((r) => r.status === 'failed');
+    const summary: ExperimentSummary = {
+      kind,
+      dir: outcome.dir,
+      tables: outcome.tables.tables.map((t) => {
+        const base = join(outcome.dir, 'tables', t.name);
+        return { name: t.name, md: `${base}.md`, csv: `${base}.csv`, json: `${base}.json` };
+      }),
+      report,
+      jobs: {
+        total: outcome.results.length,
+        failed: failed.length,
+        skipped: outcome.results.filter((r) => r.status === 'skipped').length,
+      },
+      failed: failed.map((f) => ({ id: f.id, log: f.log, error: f.error ?? null })),
+    };
+    const failure = failed.length
+      ? new SkinganError(`${failed.length} job(s) failed: ${failed.map((f) => f.id).join(', ')}`, {
+          code: 'INTERNAL',
+          hint: 'fix the cause (see each job log) and rerun with --resume: finished jobs are reused',
+        })
+      : undefined;
+    if (failure) process.exitCode = 1;
+    if (opts.json) printJson(failure ? { ...summary, ...errorDocument(failure) } : summary);
+    else {
+      const lines = outcome.tables.tables.map(
+        (t) => `  ${t.name}: ${outcome.dir}/tables/${t.name}.{md,csv,json}`,
+      );
+      if (report) lines.push(`report: ${report.html}`);
+      for (const f of failed) lines.push(`failed: ${f.id} (log: ${f.log})`);
+      process.stdout.write(`tables:\n${lines.join('\n')}\n`);
+      if (failure) process.stderr.write(`skingan: ${failure.describe()}\n`);
+    }
     if (stop.signal.aborted) process.exitCode = stop.exitCode;
-    return report;
+    return summary;
   } finally {
     stop.dispose();
     await lock.release();
   }
-}
-
-async function runLocked(
-  kind: ExperimentOptions['kind'],
-  opts: ExperimentFlags,
-  backend: ReturnType<typeof globalBackend>,
-  signal: AbortSignal,
-  forward: () => NodeJS.Signals | null,
-): Promise<ExperimentSummary> {
-  const outcome = await runExperiment({
-    signal,
-    forward,
-    kind,
-    data: opts.data,
-    out: opts.out,
-    preset: opts.preset,
-    ...(opts.config ? { configFile: opts.config } : {}),
-    ...(opts.repeats ? { repeats: opts.repeats } : {}),
-    jobs: opts.jobs,
-    resume: Boolean(opts.resume),
-    ...(backend ? { backend } : {}),
-    ...(opts.queue ? { queue: opts.queue } : {}),
-  });
-  // The experiment owns its folder (checked before it started), its report files included.
-  const report = opts.report ? await writeReport(outcome.dir, await reportFor(outcome.dir), true) : null;
-  const failed = outcome.results.filter((r) => r.status === 'failed');
-  const summary: ExperimentSummary = {
-    kind,
-    dir: outcome.dir,
-    tables: outcome.tables.tables.map((t) => {
-      const base = join(outcome.dir, 'tables', t.name);
-      return { name: t.name, md: `${base}.md`, csv: `${base}.csv`, json: `${base}.json` };
-    }),
-    report,
-    jobs: {
-      total: outcome.results.length,
-      failed: failed.length,
-      skipped: outcome.results.filter((r) => r.status === 'skipped').length,
-    },
-    failed: failed.map((f) => ({ id: f.id, log: f.log, error: f.error ?? null })),
-  };
-  const failure = failed.length
-    ? new SkinganError(`${failed.length} job(s) failed: ${failed.map((f) => f.id).join(', ')}`, {
-        code: 'INTERNAL',
-        hint: 'fix the cause (see each job log) and rerun with --resume: finished jobs are reused',
-      })
-    : undefined;
-  if (failure) process.exitCode = 1;
-  if (opts.json) {
-    printJson(failure ? { ...summary, ...errorDocument(failure) } : summary);
-    return summary;
-  }
-  const lines = outcome.tables.tables.map(
-    (t) => `  ${t.name}: ${outcome.dir}/tables/${t.name}.{md,csv,json}`,
-  );
-  if (report) lines.push(`report: ${report.html}`);
-  for (const f of failed) lines.push(`failed: ${f.id} (log: ${f.log})`);
-  process.stdout.write(`tables:\n${lines.join('\n')}\n`);
-  if (failure) process.stderr.write(`skingan: ${failure.describe()}\n`);
-  return summary;
 }
 
 export function withExperimentFlags(cmd: Command, defaults: { preset: string }): Command {

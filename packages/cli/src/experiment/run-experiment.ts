@@ -7,7 +7,7 @@ import { formatDuration, Progress } from '../ui/progress.js';
 import { codeFingerprint } from './code-fingerprint.js';
 import { resolveExperimentConfig } from './config.js';
 import { dataKeys, lesionKey } from './data-keys.js';
-import { type PlannedJob, planJobs } from './job.js';
+import { planJobs } from './job.js';
 import { type ExperimentManifest, finishedOut, MANIFEST, readManifest, writeManifest } from './manifest.js';
 import { describeClassifiers, describeSplit, type ExperimentPlan } from './pipelines/common.js';
 import { noise2imgPlan } from './pipelines/noise2img.js';
@@ -156,7 +156,15 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
     progress.update(e.finished, { stage: e.job.stage });
   };
   const results = o.queue
-    ? await onQueue(jobs, o.queue, dir, o.backend ?? null, onEvent, log, o.signal)
+    ? // The queue's code (BullMQ) is loaded only here, so runs without --queue never touch Redis.
+      await (await import('./queue/submit.js')).runJobsOnQueue(jobs, {
+        url: o.queue,
+        experiment: dir,
+        backend: o.backend ?? null,
+        onEvent,
+        log,
+        signal: o.signal,
+      })
     : await runJobs(jobs, {
         concurrency: o.jobs,
         // An explicit SKINGAN_THREADS is the user's choice; else share the cores among the jobs.
@@ -187,38 +195,4 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
     `${o.kind}: ${counted('done')} jobs run, ${counted('reused')} reused, ${counted('failed')} failed, ${counted('skipped')} skipped`,
   );
   return { dir, results, tables };
-}
-
-/**
- * The jobs on a BullMQ queue (loaded only here, so runs without --queue never touch Redis). Ctrl-C
- * stops only the waiting: the workers go on, and the same command with --resume re-attaches.
- */
-async function onQueue(
-  jobs: PlannedJob[],
-  url: string,
-  dir: string,
-  backend: string | null,
-  onEvent: (e: RunnerEvent) => void,
-  log: (line: string) => void,
-  signal: AbortSignal | undefined,
-): Promise<JobResult[]> {
-  const { runJobsOnQueue } = await import('./queue/submit.js');
-  // Ctrl-C or SIGTERM stops only the waiting here: the jobs belong to the workers now.
-  const interrupted = () =>
-    log(
-      'stopped waiting: the workers go on with the queued jobs; rerun the same command with --resume to re-attach',
-    );
-  signal?.addEventListener('abort', interrupted, { once: true });
-  try {
-    return await runJobsOnQueue(jobs, {
-      url,
-      experiment: dir,
-      backend,
-      onEvent,
-      log,
-      ...(signal ? { signal } : {}),
-    });
-  } finally {
-    signal?.removeEventListener('abort', interrupted);
-  }
 }

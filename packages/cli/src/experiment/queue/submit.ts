@@ -85,6 +85,12 @@ export async function runJobsOnQueue(jobs: PlannedJob[], o: SubmitOptions): Prom
       }
       if (pending.length) await sleep(o.pollMs ?? 1000, o.signal);
     }
+    // Stopped (Ctrl-C, SIGTERM): only the waiting here; the jobs belong to the workers now.
+    if (pending.length) {
+      o.log?.(
+        'stopped waiting: the workers go on with the queued jobs; rerun the same command with --resume to re-attach',
+      );
+    }
     for (const j of pending) {
       const error = 'not waited for: the workers go on with it; --resume re-attaches';
       results.set(j.id, skippedResult(j, error));
