@@ -102,12 +102,7 @@ async function featureRows(
   });
   const todo = [...missing.entries()];
   if (todo.length) {
-    const progress = new Progress({
-      label: options.label,
-      total: todo.length,
-      unit: 'images',
-      ...(options.quiet !== undefined ? { quiet: options.quiet } : {}),
-    });
+    const progress = new Progress({ ...options, total: todo.length, unit: 'images' });
     const bs = source.flags.batchSize;
     for (let start = 0; start < todo.length; start += bs) {
       const part = todo.slice(start, start + bs);
@@ -196,7 +191,7 @@ export function registerFeatures(program: Command): void {
         const dataset = await loadDataset(dirs);
         const { extracted, reused } = await featureRows(source, dataset.samples, {
           label: 'features',
-          ...(opts.json ? { quiet: true } : {}),
+          quiet: opts.json,
         });
         const seconds = (performance.now() - started) / 1000;
         const summary = {
