@@ -123,13 +123,10 @@ async function grid(
   if (!cols) return undefined;
   const blocks: tf.Tensor4D[] = [];
   for (const r of rows) {
-    const pad = cols - r.length;
-    const imgs = r.length ? await loadImages(r, size) : undefined;
-    const white = pad ? tf.ones([pad, size, size, 3]) : undefined;
-    blocks.push(imgs && white ? (tf.concat([imgs, white]) as tf.Tensor4D) : ((imgs ?? white) as tf.Tensor4D));
-    tf.dispose([imgs, white].filter((t) => t && !blocks.includes(t as tf.Tensor4D)) as tf.Tensor[]);
+    if (r.length) blocks.push(await loadImages(r, size));
+    if (r.length < cols) blocks.push(tf.ones([cols - r.length, size, size, 3]));
   }
-  const all = tf.concat(blocks) as tf.Tensor4D;
+  const all = tf.concat(blocks);
   await writeGrid(path, all, { rows: rows.length, cols, rowLabels: labels });
   tf.dispose([...blocks, all]);
   return path;

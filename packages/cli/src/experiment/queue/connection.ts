@@ -28,12 +28,9 @@ export function parseQueueUrl(url: string, flag = '--queue'): RedisTarget {
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
   if (!Number.isInteger(db) || db < 0)
     throw usage(`${flag}: the database "${u.pathname.slice(1)}" is not a number`);
-  const target: RedisTarget = {
-    host: u.hostname || '127.0.0.1',
-    port: u.port ? Number(u.port) : 6379,
-    db,
-    display: `redis://${u.hostname || '127.0.0.1'}:${u.port || 6379}/${db}`,
-  };
+  const host = u.hostname || '127.0.0.1';
+  const port = u.port ? Number(u.port) : 6379;
+  const target: RedisTarget = { host, port, db, display: `redis://${host}:${port}/${db}` };
   if (u.username) target.username = decodeURIComponent(u.username);
   if (u.password) target.password = decodeURIComponent(u.password);
   return target;
@@ -53,20 +50,10 @@ function usage(message: string): SkinganError {
 export async function openRedis(
   url: string,
 ): Promise<{ target: RedisTarget; connection: Record<string, unknown> }> {
-  const target = parseQueueUrl(url);
-  await probeRedis(target);
-  return { target, connection: connectionOptions(target) };
-}
-
-function connectionOptions(t: RedisTarget): Record<string, unknown> {
-  return {
-    host: t.host,
-    port: t.port,
-    db: t.db,
-    ...(t.username ? { username: t.username } : {}),
-    ...(t.password ? { password: t.password } : {}),
-    maxRetriesPerRequest: null,
-  };
+  const t = parseQueueUrl(url);
+  await probeRedis(t);
+  const { display: _, ...connection } = t;
+  return { target: t, connection: { ...connection, maxRetriesPerRequest: null } };
 }
 
 const resp = (...parts: string[]) =>
