@@ -3,11 +3,11 @@ import { join, resolve } from 'node:path';
 import { lockFolder, pathExists, SkinganError } from '@skingan/core';
 import type { Command } from 'commander';
 import { EXPERIMENT_PRESETS } from '../experiment/config.js';
-import { type ExperimentManifest, readManifest } from '../experiment/manifest.js';
+import { type ExperimentManifest, MANIFEST, readManifest } from '../experiment/manifest.js';
 import type { QueueJobStatus } from '../experiment/queue/status.js';
 import { type ExperimentOptions, runExperiment } from '../experiment/run-experiment.js';
 import { doneStatus } from '../experiment/runner.js';
-import { globalBackend, intOption } from '../options.js';
+import { addOptions, globalBackend } from '../options.js';
 import { forceOption, outputGuard } from '../outputs.js';
 import { errorDocument, printJson } from '../ui/output.js';
 import { onStopSignals } from '../ui/stop-signals.js';
@@ -111,37 +111,29 @@ export async function experimentCommand(
 }
 
 export function withExperimentFlags(cmd: Command, defaults: { preset: string }): Command {
-  return cmd
-    .option(
-      '--config <file>',
-      'JSON with experiment config fields (over the preset; see experiment.json of a run)',
-    )
-    .option(
+  return addOptions(cmd, [
+    ['--config <file>', 'JSON with experiment config fields (over the preset; see experiment.json of a run)'],
+    [
       '--preset <name>',
       `sizes and grids: ${Object.keys(EXPERIMENT_PRESETS).join(', ')}`,
+      'text',
       defaults.preset,
-    )
-    .option(
-      '--repeats <n>',
-      'classifier seeds per training set (≥ 2: mean ± CI and paired tests per seed)',
-      intOption('--repeats'),
-    )
-    .option(
+    ],
+    ['--repeats <n>', 'classifier seeds per training set (≥ 2: mean ± CI and paired tests per seed)', 'int'],
+    [
       '--jobs <n>',
       'worker processes for independent jobs (WASM uses one core each)',
-      intOption('--jobs'),
+      'int',
       Math.max(1, cpus().length),
-    )
-    .option(
-      '--resume',
-      'continue the experiment in --out: finished jobs are reused, partial training resumes',
-    )
-    .option('--no-report', 'skip report.html / report.md')
-    .option(
+    ],
+    ['--resume', 'continue the experiment in --out: finished jobs are reused, partial training resumes'],
+    ['--no-report', 'skip report.html / report.md'],
+    [
       '--queue <redis-url>',
       'put the jobs on a BullMQ queue in Redis (redis://[:PASSWORD@]HOST:PORT/DB) for `skingan worker`s on machines that share the experiment folder at the same path, instead of --jobs local processes',
-    )
-    .option('--json', 'print one JSON object: tables, report and failed jobs');
+    ],
+    ['--json', 'print one JSON object: tables, report and failed jobs'],
+  ]);
 }
 
 export function registerExperiment(program: Command): void {
@@ -172,7 +164,7 @@ export function registerExperiment(program: Command): void {
     ).action(async (opts: ExperimentFlags, cmd: Command) => {
       // An experiment folder is checked by the experiment itself (--resume, its kind); any other
       // existing folder must be this command's, or forced.
-      if (!(await pathExists(join(opts.out, 'experiment.json')))) {
+      if (!(await pathExists(join(opts.out, MANIFEST)))) {
         await outputGuard('experiment', opts.data, opts.force).checkAndClaim(opts.out);
       }
       await experimentCommand(kind, opts, cmd);

@@ -13,7 +13,7 @@ import {
   resnet50WeightsDir,
 } from '@skingan/metrics';
 import type { Command } from 'commander';
-import { initCommandBackend, intOption } from '../options.js';
+import { addOptions, initCommandBackend } from '../options.js';
 import { printJson } from '../ui/output.js';
 import { formatDuration, Progress } from '../ui/progress.js';
 
@@ -30,24 +30,26 @@ export interface FeatureFlags {
 }
 
 export function addFeatureFlags(cmd: Command): Command {
-  return cmd
-    .option(
+  return addOptions(cmd, [
+    [
       '--extractor <which>',
       'resnet50 (ImageNet ResNet-50 avg-pool, 2048-d, from `skingan weights fetch resnet50-imagenet`), test (small random conv net), or a tfjs layers model folder',
+      'text',
       'resnet50',
-    )
-    .option('--layer <name>', 'feature layer of a model folder given to --extractor (default: its output)')
-    .option(
+    ],
+    ['--layer <name>', 'feature layer of a model folder given to --extractor (default: its output)'],
+    [
       '--size <n>',
       'side the images are decoded at before the extractor resizes them to its input',
-      intOption('--size'),
+      'int',
       128,
-    )
-    .option(
+    ],
+    [
       '--store <dir>',
       'feature store folder (default: $SKINGAN_CACHE/features/<extractor, weights and size>)',
-    )
-    .option('--batch-size <n>', 'images per forward pass', intOption('--batch-size'), 16);
+    ],
+    ['--batch-size <n>', 'images per forward pass', 'int', 16],
+  ]);
 }
 
 /** An extractor and its store, with what a lookup needs. */
