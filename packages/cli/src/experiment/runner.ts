@@ -102,15 +102,14 @@ export async function runJobs(jobs: PlannedJob[], options: RunJobsOptions): Prom
     // Skip jobs whose dependencies failed; start ready ones while there is room.
     for (const id of [...pending]) {
       const job = all.get(id)!;
-      const depResults = job.deps.map((d) => results.get(d));
-      if (depResults.some((r) => r && (r.status === 'failed' || r.status === 'skipped'))) {
+      const bad = job.deps.filter((d) => ['failed', 'skipped'].includes(results.get(d)?.status ?? ''));
+      if (bad.length) {
         pending.delete(id);
-        const bad = job.deps.filter((d) => ['failed', 'skipped'].includes(results.get(d)?.status ?? ''));
         finish(job, skippedResult(job, `needs ${bad.join(', ')}`));
         continue;
       }
       if (running.size >= options.concurrency) continue;
-      if (depResults.some((r) => r === undefined)) continue;
+      if (job.deps.some((d) => !results.has(d))) continue;
       pending.delete(id);
       const p = runJob(job, all, options).then((r) => {
         running.delete(id);
