@@ -172,7 +172,7 @@ export async function createTrainingProbe(options: {
     if (isSkinganError(err) && err.code === 'USAGE') {
       throw new SkinganError(err.message.replace(/^--extractor/, '--eval-extractor'), {
         code: 'USAGE',
-        ...(err.hint ? { hint: err.hint } : {}),
+        hint: err.hint,
       });
     }
     throw err;
