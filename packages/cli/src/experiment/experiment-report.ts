@@ -6,7 +6,7 @@ import { formatEstimate, type MetricsTable } from '@skingan/metrics';
 import * as tf from '@tensorflow/tfjs';
 import type { Figure, LineChart, Report, Section, Table } from '../report/model.js';
 import { lossChart, readMetricsJsonl } from '../report/run-report.js';
-import { finishedOut, readManifest } from './manifest.js';
+import { type ExperimentManifest, finishedOut, readManifest } from './manifest.js';
 import { describeClassifiers, describeSplit } from './pipelines/common.js';
 import { buildTables } from './tables.js';
 
@@ -80,7 +80,7 @@ export async function experimentReport(dir: string): Promise<Report> {
 
 /** Sheets of sample images from the plan's sample jobs: one per class (noise2img) or per α (nv2mel). */
 async function sampleGrids(
-  m: Awaited<ReturnType<typeof readManifest>>,
+  m: ExperimentManifest,
   dir: string,
   done: (id: string) => string | undefined,
 ): Promise<Figure[]> {
@@ -133,7 +133,7 @@ async function grid(
 }
 
 /** Where each job ran and for how long (a reused job: where and how long it ran when it did). */
-function jobsTable(m: Awaited<ReturnType<typeof readManifest>>): Table {
+function jobsTable(m: ExperimentManifest): Table {
   return {
     caption: 'Jobs: where each ran',
     columns: ['job', 'status', 'host', 'backend', 'seconds'],
