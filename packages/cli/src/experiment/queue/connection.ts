@@ -103,5 +103,8 @@ export function experimentTag(dir: string): string {
   return createHash('sha256').update(dir).digest('hex').slice(0, 8);
 }
 
+/** The BullMQ id in BullMQ's words for a dependency's failure, "child bull:skingan:<id> failed". */
+export const failedChildId = (reason: string) => /^child [^:]+:[^:]+:(\S+) failed$/.exec(reason)?.[1];
+
 export const queueJobId = (tag: string, key: string) => `${tag}-${key}`;
 export const gateJobId = (tag: string, depKey: string, forKey: string) => `${tag}-${depKey}-for-${forKey}`;

@@ -2,7 +2,7 @@ import { SkinganError } from '@skingan/core';
 import { FlowProducer, type Job, Queue } from 'bullmq';
 import type { PlannedJob } from '../job.js';
 import { type JobResult, type RunnerEvent, readJobMarker, skippedResult } from '../runner.js';
-import { experimentTag, openRedis, QUEUE_NAME, queueJobId } from './connection.js';
+import { experimentTag, failedChildId, openRedis, QUEUE_NAME, queueJobId } from './connection.js';
 import { type FlowNode, planFlows } from './flow.js';
 import type { RunProgress, RunReturn } from './worker.js';
 
@@ -118,8 +118,8 @@ async function settled(
     return { ...base, status: r.status, log: r.log, ms: r.ms, host: r.host, backend: r.backend };
   }
   const reason = job.failedReason ?? 'failed';
-  const child = /^child [^:]+:[^:]+:(\S+) failed$/.exec(reason);
-  if (child) return skippedResult(j, `needs ${names.get(child[1]!) ?? child[1]}`);
+  const child = failedChildId(reason);
+  if (child) return skippedResult(j, `needs ${names.get(child) ?? child}`);
   const progress = (job.progress ?? {}) as Partial<RunProgress>;
   return {
     ...base,
