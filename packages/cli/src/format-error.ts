@@ -6,30 +6,43 @@ import { isSkinganError } from '@skingan/core';
  * or the JSON form of the same fields with --json.
  */
 export function formatError(e: unknown, debug: boolean): { text: string; exitCode: number } {
-  if (isSkinganError(e)) {
-    const sys = systemError(e.cause);
-    const hint = e.hint ?? (sys ? systemErrorHint(sys) : undefined);
-    const text = hint ? `${e.message}\n  hint: ${hint}` : e.message;
-    return {
-      text: `skingan: ${text}\n${debug && e.stack ? `${e.stack}\n` : ''}`,
-      exitCode: e.code === 'USAGE' ? 2 : 1,
-    };
-  }
+  const { message, hint } = describeError(e);
   const err = e instanceof Error ? e : new Error(String(e));
-  const sys = systemError(err);
-  const hint = sys ? systemErrorHint(sys) : undefined;
-  const message = sys && hint ? describeSystemError(sys) : err.message;
+  // A SkinganError is meant for the user: no note about a stack trace it does not need.
+  const note = isSkinganError(e) ? '' : '  (run with --debug for the stack trace)\n';
   return {
-    text:
-      `skingan: ${message}\n` +
-      (hint ? `  hint: ${hint}\n` : '') +
-      (debug ? `${err.stack}\n` : '  (run with --debug for the stack trace)\n'),
-    exitCode: 1,
+    text: `skingan: ${message}\n${hint ? `  hint: ${hint}\n` : ''}${debug && err.stack ? `${err.stack}\n` : note}`,
+    exitCode: isSkinganError(e) && e.code === 'USAGE' ? 2 : 1,
   };
 }
 
+/**
+ * The fields both forms of an error show: a SkinganError's own (its hint, else that of the system
+ * error that caused it); a permission, read-only or full-disk error in words, with what to do;
+ * anything else as an INTERNAL error with its message.
+ */
+export function describeError(e: unknown): {
+  code: string;
+  message: string;
+  hint: string | undefined;
+  file: string | undefined;
+} {
+  if (isSkinganError(e)) {
+    const sys = systemError(e.cause);
+    return { code: e.code, message: e.message, hint: e.hint ?? (sys && systemErrorHint(sys)), file: e.file };
+  }
+  const sys = systemError(e);
+  const hint = sys && systemErrorHint(sys);
+  if (sys && hint) {
+    const code = sys.code === 'ENOSPC' ? 'DISK_FULL' : sys.code === 'EROFS' ? 'READ_ONLY' : 'PERMISSION';
+    return { code, message: describeSystemError(sys), hint, file: sys.path };
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return { code: 'INTERNAL', message, hint: undefined, file: undefined };
+}
+
 /** Node's errors from the file system: `code` (EACCES …), `syscall` and `path`. */
-export interface SystemError extends Error {
+interface SystemError extends Error {
   code: string;
   syscall?: string;
   path?: string;

@@ -87,21 +87,24 @@ export function withBackend<O extends { json?: boolean }>(
 }
 
 /**
- * An option as a table row: `[flags, description]`, or with `'int'` / `'number'` a value parsed with
- * a usage error that names the flag (`intOption`, `numberOption`), and its default if any.
+ * An option as a table row: `[flags, description]`, with `'int'` / `'number'` a value parsed with
+ * a usage error that names the flag (`intOption`, `numberOption`), or `'text'` as given; and its
+ * default if any.
  */
 export type OptionRow = readonly [
   flags: string,
   description: string,
-  parse?: 'int' | 'number',
-  fallback?: number,
+  parse?: 'int' | 'number' | 'text',
+  fallback?: number | string,
 ];
 
 /** Adds the options of a table to `cmd`, in its order (the order --help lists them in). */
 export function addOptions(cmd: Command, rows: readonly OptionRow[]): Command {
   for (const [flags, description, parse, fallback] of rows) {
     const flag = flags.split(' ')[0]!;
-    if (parse) cmd.option(flags, description, (parse === 'int' ? intOption : numberOption)(flag), fallback);
+    if (parse === 'text') cmd.option(flags, description, fallback as string | undefined);
+    else if (parse)
+      cmd.option(flags, description, (parse === 'int' ? intOption : numberOption)(flag), fallback);
     else cmd.option(flags, description);
   }
   return cmd;

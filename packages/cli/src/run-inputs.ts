@@ -1,11 +1,11 @@
-import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { type LabelSpace, type Sample, SkinganError } from '@skingan/core';
 import { fingerprintSamples } from '@skingan/data';
 import type { Command } from 'commander';
+import { readJsonIfAny } from './read-json.js';
 
 /** One set of images a training run learns from, as recorded in its run.json. */
-export interface RunInput {
+interface RunInput {
   /** What it is, in the command's words, e.g. `--data D (train part of S)`. */
   what: string;
   images: number;
@@ -14,13 +14,13 @@ export interface RunInput {
 }
 
 /** The images of one input: what the command reads, named for messages. */
-export interface InputImages {
+interface InputImages {
   what: string;
   samples: readonly Sample[];
   labelSpace: LabelSpace;
 }
 
-export interface CheckRunInputsOptions {
+interface CheckRunInputsOptions {
   resume?: boolean;
   /** Continue a run on other data than it started with (recorded in run.json's `dataChanges`). */
   allowDataChange?: boolean;
@@ -49,8 +49,11 @@ export async function checkRunInputs(
   }
   if (!options.resume) return { inputs: now };
   const runJson = join(out, 'run.json');
-  const previous = await readRecorded(runJson);
-  if (!previous) return { inputs: now }; // nothing to resume yet
+  const previous = await readJsonIfAny<{ inputs?: Record<string, RunInput>; dataChanges?: unknown[] }>(
+    runJson,
+  );
+  // No run yet (or unreadable: RunFolder.open reports what is wrong): nothing to compare with.
+  if (!previous) return { inputs: now };
   if (!previous.inputs) {
     options.log?.(`note: ${runJson} records no input fingerprints (an older run); recording them now`);
     return { inputs: now };
@@ -122,13 +125,3 @@ export function describeInput(
 }
 
 const short = (fingerprint: string) => fingerprint.slice(0, 16);
-
-async function readRecorded(
-  runJson: string,
-): Promise<{ inputs?: Record<string, RunInput>; dataChanges?: unknown[] } | undefined> {
-  try {
-    return JSON.parse(await fs.readFile(runJson, 'utf8'));
-  } catch {
-    return undefined; // no run yet (or unreadable): RunFolder.open reports what is wrong
-  }
-}

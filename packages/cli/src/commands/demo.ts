@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { ISIC2019, pathExists, SkinganError } from '@skingan/core';
 import { generateDemoSet } from '@skingan/data';
 import type { Command } from 'commander';
+import { MANIFEST } from '../experiment/manifest.js';
 import { flagClasses } from '../options.js';
 import { type ExperimentFlags, experimentCommand, withExperimentFlags } from './experiment.js';
 
@@ -47,7 +48,7 @@ export function registerDemo(program: Command): void {
       );
     }
     // A demo rerun continues where the last one stopped.
-    const resume = opts.resume ?? (await pathExists(join(out, 'experiment.json')));
+    const resume = opts.resume ?? (await pathExists(join(out, MANIFEST)));
     const summary = await experimentCommand('noise2img', { ...opts, out, data, resume }, cmd);
     if (summary.report && !opts.json) process.stdout.write(`\nOpen the report: ${summary.report.html}\n`);
   });

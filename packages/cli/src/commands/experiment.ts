@@ -3,11 +3,11 @@ import { join, resolve } from 'node:path';
 import { lockFolder, pathExists, SkinganError } from '@skingan/core';
 import type { Command } from 'commander';
 import { EXPERIMENT_PRESETS } from '../experiment/config.js';
-import { type ExperimentManifest, readManifest } from '../experiment/manifest.js';
+import { type ExperimentManifest, MANIFEST, readManifest } from '../experiment/manifest.js';
 import type { QueueJobStatus } from '../experiment/queue/status.js';
 import { type ExperimentOptions, runExperiment } from '../experiment/run-experiment.js';
 import { doneStatus } from '../experiment/runner.js';
-import { globalBackend, intOption } from '../options.js';
+import { addOptions, globalBackend } from '../options.js';
 import { forceOption, outputGuard } from '../outputs.js';
 import { errorDocument, printJson } from '../ui/output.js';
 import { onStopSignals } from '../ui/stop-signals.js';
@@ -29,7 +29,7 @@ export interface ExperimentFlags {
 }
 
 /** What `experiment … --json` (and `demo --json`) prints. */
-export interface ExperimentSummary {
+interface ExperimentSummary {
   kind: ExperimentOptions['kind'];
   dir: string;
   tables: { name: string; md: string; csv: string; json: string }[];
@@ -58,109 +58,82 @@ export async function experimentCommand(
       : 'stopping the running jobs at their next checkpoint; --resume continues them',
   );
   try {
-    const report = await runLocked(kind, opts, backend, stop.signal, () =>
-      stop.exitCode === 143 ? 'SIGTERM' : null,
-    );
+    const outcome = await runExperiment({
+      ...opts,
+      kind,
+      configFile: opts.config,
+      resume: Boolean(opts.resume),
+      backend,
+      signal: stop.signal,
+      forward: () => (stop.exitCode === 143 ? 'SIGTERM' : null),
+    });
+    // The experiment owns its folder (checked before it started), its report files included.
+    const report = opts.report ? await writeReport(outcome.dir, await reportFor(outcome.dir), true) : null;
+    const failed = outcome.results.filter((r) => r.status === 'failed');
+    const summary: ExperimentSummary = {
+      kind,
+      dir: outcome.dir,
+      tables: outcome.tables.tables.map((t) => {
+        const base = join(outcome.dir, 'tables', t.name);
+        return { name: t.name, md: `${base}.md`, csv: `${base}.csv`, json: `${base}.json` };
+      }),
+      report,
+      jobs: {
+        total: outcome.results.length,
+        failed: failed.length,
+        skipped: outcome.results.filter((r) => r.status === 'skipped').length,
+      },
+      failed: failed.map((f) => ({ id: f.id, log: f.log, error: f.error ?? null })),
+    };
+    const failure = failed.length
+      ? new SkinganError(`${failed.length} job(s) failed: ${failed.map((f) => f.id).join(', ')}`, {
+          code: 'INTERNAL',
+          hint: 'fix the cause (see each job log) and rerun with --resume: finished jobs are reused',
+        })
+      : undefined;
+    if (failure) process.exitCode = 1;
+    if (opts.json) printJson(failure ? { ...summary, ...errorDocument(failure) } : summary);
+    else {
+      const lines = outcome.tables.tables.map(
+        (t) => `  ${t.name}: ${outcome.dir}/tables/${t.name}.{md,csv,json}`,
+      );
+      if (report) lines.push(`report: ${report.html}`);
+      for (const f of failed) lines.push(`failed: ${f.id} (log: ${f.log})`);
+      process.stdout.write(`tables:\n${lines.join('\n')}\n`);
+      if (failure) process.stderr.write(`skingan: ${failure.describe()}\n`);
+    }
     if (stop.signal.aborted) process.exitCode = stop.exitCode;
-    return report;
+    return summary;
   } finally {
     stop.dispose();
     await lock.release();
   }
 }
 
-async function runLocked(
-  kind: ExperimentOptions['kind'],
-  opts: ExperimentFlags,
-  backend: ReturnType<typeof globalBackend>,
-  signal: AbortSignal,
-  forward: () => NodeJS.Signals | null,
-): Promise<ExperimentSummary> {
-  const outcome = await runExperiment({
-    signal,
-    forward,
-    kind,
-    data: opts.data,
-    out: opts.out,
-    preset: opts.preset,
-    ...(opts.config ? { configFile: opts.config } : {}),
-    ...(opts.repeats ? { repeats: opts.repeats } : {}),
-    jobs: opts.jobs,
-    resume: Boolean(opts.resume),
-    ...(backend ? { backend } : {}),
-    ...(opts.queue ? { queue: opts.queue } : {}),
-  });
-  // The experiment owns its folder (checked before it started), its report files included.
-  const report = opts.report ? await writeReport(outcome.dir, await reportFor(outcome.dir), true) : null;
-  const failed = outcome.results.filter((r) => r.status === 'failed');
-  const summary: ExperimentSummary = {
-    kind,
-    dir: outcome.dir,
-    tables: outcome.tables.tables.map((t) => {
-      const base = join(outcome.dir, 'tables', t.name);
-      return { name: t.name, md: `${base}.md`, csv: `${base}.csv`, json: `${base}.json` };
-    }),
-    report,
-    jobs: {
-      total: outcome.results.length,
-      failed: failed.length,
-      skipped: outcome.results.filter((r) => r.status === 'skipped').length,
-    },
-    failed: failed.map((f) => ({ id: f.id, log: f.log, error: f.error ?? null })),
-  };
-  const failure = failed.length
-    ? new SkinganError(`${failed.length} job(s) failed: ${failed.map((f) => f.id).join(', ')}`, {
-        code: 'INTERNAL',
-        hint: 'fix the cause (see each job log) and rerun with --resume: finished jobs are reused',
-      })
-    : undefined;
-  if (failure) process.exitCode = 1;
-  if (opts.json) {
-    printJson(failure ? { ...summary, ...errorDocument(failure) } : summary);
-    return summary;
-  }
-  const lines = outcome.tables.tables.map(
-    (t) => `  ${t.name}: ${outcome.dir}/tables/${t.name}.{md,csv,json}`,
-  );
-  if (report) lines.push(`report: ${report.html}`);
-  for (const f of failed) lines.push(`failed: ${f.id} (log: ${f.log})`);
-  process.stdout.write(`tables:\n${lines.join('\n')}\n`);
-  if (failure) process.stderr.write(`skingan: ${failure.describe()}\n`);
-  return summary;
-}
-
 export function withExperimentFlags(cmd: Command, defaults: { preset: string }): Command {
-  return cmd
-    .option(
-      '--config <file>',
-      'JSON with experiment config fields (over the preset; see experiment.json of a run)',
-    )
-    .option(
+  return addOptions(cmd, [
+    ['--config <file>', 'JSON with experiment config fields (over the preset; see experiment.json of a run)'],
+    [
       '--preset <name>',
       `sizes and grids: ${Object.keys(EXPERIMENT_PRESETS).join(', ')}`,
+      'text',
       defaults.preset,
-    )
-    .option(
-      '--repeats <n>',
-      'classifier seeds per training set (≥ 2: mean ± CI and paired tests per seed)',
-      intOption('--repeats'),
-    )
-    .option(
+    ],
+    ['--repeats <n>', 'classifier seeds per training set (≥ 2: mean ± CI and paired tests per seed)', 'int'],
+    [
       '--jobs <n>',
       'worker processes for independent jobs (WASM uses one core each)',
-      intOption('--jobs'),
+      'int',
       Math.max(1, cpus().length),
-    )
-    .option(
-      '--resume',
-      'continue the experiment in --out: finished jobs are reused, partial training resumes',
-    )
-    .option('--no-report', 'skip report.html / report.md')
-    .option(
+    ],
+    ['--resume', 'continue the experiment in --out: finished jobs are reused, partial training resumes'],
+    ['--no-report', 'skip report.html / report.md'],
+    [
       '--queue <redis-url>',
       'put the jobs on a BullMQ queue in Redis (redis://[:PASSWORD@]HOST:PORT/DB) for `skingan worker`s on machines that share the experiment folder at the same path, instead of --jobs local processes',
-    )
-    .option('--json', 'print one JSON object: tables, report and failed jobs');
+    ],
+    ['--json', 'print one JSON object: tables, report and failed jobs'],
+  ]);
 }
 
 export function registerExperiment(program: Command): void {
@@ -191,7 +164,7 @@ export function registerExperiment(program: Command): void {
     ).action(async (opts: ExperimentFlags, cmd: Command) => {
       // An experiment folder is checked by the experiment itself (--resume, its kind); any other
       // existing folder must be this command's, or forced.
-      if (!(await pathExists(join(opts.out, 'experiment.json')))) {
+      if (!(await pathExists(join(opts.out, MANIFEST)))) {
         await outputGuard('experiment', opts.data, opts.force).checkAndClaim(opts.out);
       }
       await experimentCommand(kind, opts, cmd);

@@ -13,7 +13,7 @@ import {
   resnet50WeightsDir,
 } from '@skingan/metrics';
 import type { Command } from 'commander';
-import { initCommandBackend, intOption } from '../options.js';
+import { addOptions, initCommandBackend } from '../options.js';
 import { printJson } from '../ui/output.js';
 import { formatDuration, Progress } from '../ui/progress.js';
 
@@ -30,28 +30,30 @@ export interface FeatureFlags {
 }
 
 export function addFeatureFlags(cmd: Command): Command {
-  return cmd
-    .option(
+  return addOptions(cmd, [
+    [
       '--extractor <which>',
       'resnet50 (ImageNet ResNet-50 avg-pool, 2048-d, from `skingan weights fetch resnet50-imagenet`), test (small random conv net), or a tfjs layers model folder',
+      'text',
       'resnet50',
-    )
-    .option('--layer <name>', 'feature layer of a model folder given to --extractor (default: its output)')
-    .option(
+    ],
+    ['--layer <name>', 'feature layer of a model folder given to --extractor (default: its output)'],
+    [
       '--size <n>',
       'side the images are decoded at before the extractor resizes them to its input',
-      intOption('--size'),
+      'int',
       128,
-    )
-    .option(
+    ],
+    [
       '--store <dir>',
       'feature store folder (default: $SKINGAN_CACHE/features/<extractor, weights and size>)',
-    )
-    .option('--batch-size <n>', 'images per forward pass', intOption('--batch-size'), 16);
+    ],
+    ['--batch-size <n>', 'images per forward pass', 'int', 16],
+  ]);
 }
 
 /** An extractor and its store, with what a lookup needs. */
-export interface FeatureSource {
+interface FeatureSource {
   extractor: DisposableFeatureExtractor;
   store: FeatureStore;
   hashes: FileHashCache;
@@ -102,12 +104,7 @@ async function featureRows(
   });
   const todo = [...missing.entries()];
   if (todo.length) {
-    const progress = new Progress({
-      label: options.label,
-      total: todo.length,
-      unit: 'images',
-      ...(options.quiet !== undefined ? { quiet: options.quiet } : {}),
-    });
+    const progress = new Progress({ ...options, total: todo.length, unit: 'images' });
     const bs = source.flags.batchSize;
     for (let start = 0; start < todo.length; start += bs) {
       const part = todo.slice(start, start + bs);
@@ -196,7 +193,7 @@ export function registerFeatures(program: Command): void {
         const dataset = await loadDataset(dirs);
         const { extracted, reused } = await featureRows(source, dataset.samples, {
           label: 'features',
-          ...(opts.json ? { quiet: true } : {}),
+          quiet: opts.json,
         });
         const seconds = (performance.now() - started) / 1000;
         const summary = {

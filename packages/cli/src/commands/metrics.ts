@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
-import { type FeatureExtractor, isSkinganError, SkinganError } from '@skingan/core';
+import { isSkinganError, SkinganError } from '@skingan/core';
 import { type Dataset, formatProblem, loadDataset } from '@skingan/data';
 import {
   classificationIntervals,
@@ -265,7 +265,7 @@ async function ganMetric(
       process.stdout.write(`${extractorNote(extractor.name)}\n`);
     }
   } finally {
-    (extractor as FeatureExtractor & { dispose?: () => void }).dispose?.();
+    extractor.dispose();
   }
 }
 

@@ -6,7 +6,6 @@ import {
   type EvalConfig,
   type EvalPoint,
   type Evaluation,
-  type FeatureExtractor,
   isSkinganError,
   Rng,
   type Sample,
@@ -168,16 +167,16 @@ export async function createTrainingProbe(options: {
     }
   }
   const started = Date.now();
-  const extractor = (await loadFeatureExtractor(which).catch((err) => {
+  const extractor = await loadFeatureExtractor(which).catch((err) => {
     // Its message names --extractor, the flag of the metrics commands.
     if (isSkinganError(err) && err.code === 'USAGE') {
       throw new SkinganError(err.message.replace(/^--extractor/, '--eval-extractor'), {
         code: 'USAGE',
-        ...(err.hint ? { hint: err.hint } : {}),
+        hint: err.hint,
       });
     }
     throw err;
-  })) as FeatureExtractor & { dispose?: () => void };
+  });
   let classifier: ImageClassifier | undefined;
   try {
     classifier = e.classifier ? await ImageClassifier.load(e.classifier) : undefined;
@@ -221,12 +220,12 @@ export async function createTrainingProbe(options: {
         return { figures: record, warnings };
       },
       dispose() {
-        extractor.dispose?.();
+        extractor.dispose();
         classifier?.dispose();
       },
     };
   } catch (err) {
-    extractor.dispose?.();
+    extractor.dispose();
     classifier?.dispose();
     throw err;
   }

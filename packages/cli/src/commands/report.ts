@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import { pathExists, SkinganError, writeFileAtomic } from '@skingan/core';
 import type { Command } from 'commander';
 import { experimentReport } from '../experiment/experiment-report.js';
+import { MANIFEST } from '../experiment/manifest.js';
 import { forceOption, outputGuard } from '../outputs.js';
 import type { Report } from '../report/model.js';
 import { renderHtml, renderMarkdown } from '../report/render.js';
@@ -30,7 +31,7 @@ export async function writeReport(
 
 /** The report of an experiment folder (experiment.json) or of a single training run (config.json). */
 export async function reportFor(dir: string): Promise<Report> {
-  if (await pathExists(join(dir, 'experiment.json'))) return experimentReport(dir);
+  if (await pathExists(join(dir, MANIFEST))) return experimentReport(dir);
   if (await pathExists(join(dir, 'config.json'))) return runReport(dir);
   throw new SkinganError('not an experiment or run folder (no experiment.json or config.json)', {
     code: 'USAGE',

@@ -9,7 +9,7 @@ import { evalPrinter } from './quality-eval.js';
  * progress bar over the steps left, SIGINT/SIGTERM as a stop at the next safe point, and the
  * closing line that says how to resume a stopped run.
  */
-export interface TrainingSession {
+interface TrainingSession {
   readonly progress: Progress;
   /** The bar's observer: one line per epoch, the step count and losses on the bar. */
   readonly bar: TrainingObserver;
@@ -24,7 +24,7 @@ export interface TrainingSession {
   dispose(): void;
 }
 
-export interface TrainingSessionOptions {
+interface TrainingSessionOptions {
   /** Command label: 'acgan', 'cyclegan', 'classifier'. */
   label: string;
   epochs: number;

@@ -105,11 +105,12 @@ export function registerTuring(program: Command): void {
       await withStore(dir, (store) => {
         const inv = inviteRater(store, opts.name);
         const link = `${opts.url.replace(/\/+$/, '')}${inv.path}`;
-        process.stdout.write(
-          opts.json
-            ? `${JSON.stringify({ rater: inv.rater.name, link }, null, 2)}\n`
-            : `${inv.rater.name}: ${link}\n  (keep it private: anyone with the link answers as ${inv.rater.name}; it is not shown again)\n`,
-        );
+        if (opts.json) printJson({ rater: inv.rater.name, link });
+        else {
+          process.stdout.write(
+            `${inv.rater.name}: ${link}\n  (keep it private: anyone with the link answers as ${inv.rater.name}; it is not shown again)\n`,
+          );
+        }
       });
     });
 
@@ -201,9 +202,9 @@ export function registerTuring(program: Command): void {
           experiment = await writeReport(exp, base);
         }
         if (opts.json) {
-          process.stdout.write(
-            `${JSON.stringify({ study, raters: raters.length, images: images.length, ...(analysisToJson(analysis) as object), files: { ...paths, csv: join(out, 'answers.csv'), experiment: experiment ?? null } }, null, 2)}\n`,
-          );
+          const files = { ...paths, csv: join(out, 'answers.csv'), experiment: experiment ?? null };
+          const stats = analysisToJson(analysis) as object;
+          printJson({ study, raters: raters.length, images: images.length, ...stats, files });
           return;
         }
         process.stdout.write(

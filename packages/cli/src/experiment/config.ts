@@ -4,7 +4,7 @@ import { z } from 'zod';
 const int = () => z.number().int();
 
 /** Everything an experiment's result depends on; saved as experiment.json's `config`. */
-export const ExperimentConfigSchema = z.strictObject({
+const ExperimentConfigSchema = z.strictObject({
   preset: z.string(),
   /** Drives the split, every model's init/noise/shuffling, and the bootstrap. */
   seed: int().default(7),
@@ -133,11 +133,7 @@ export async function resolveExperimentConfig(
   const merged = deepMerge(deepMerge(base, fromFile), overrides);
   const config = parseConfig(ExperimentConfigSchema, merged, 'experiment config', file ? { file } : {});
   const invalid = (message: string, hint: string) =>
-    new SkinganError(`invalid experiment config: ${message}`, {
-      code: 'USAGE',
-      ...(file ? { file } : {}),
-      hint,
-    });
+    new SkinganError(`invalid experiment config: ${message}`, { code: 'USAGE', file, hint });
   if (config.baselines.includes('augment') && config.classifier.augment) {
     throw invalid(
       'baselines "augment" is real + classic augmentation, but ISIC-0 already augments (classifier.augment is true)',

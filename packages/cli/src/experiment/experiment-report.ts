@@ -6,7 +6,7 @@ import { formatEstimate, type MetricsTable } from '@skingan/metrics';
 import * as tf from '@tensorflow/tfjs';
 import type { Figure, LineChart, Report, Section, Table } from '../report/model.js';
 import { lossChart, readMetricsJsonl } from '../report/run-report.js';
-import { readManifest } from './manifest.js';
+import { type ExperimentManifest, finishedOut, readManifest } from './manifest.js';
 import { describeClassifiers, describeSplit } from './pipelines/common.js';
 import { buildTables } from './tables.js';
 
@@ -29,11 +29,7 @@ function toReportTable(t: MetricsTable): Table {
  */
 export async function experimentReport(dir: string): Promise<Report> {
   const m = await readManifest(dir);
-  const outOf = new Map(m.jobs.map((j) => [j.id, j.out]));
-  const done = (id: string) => {
-    const s = m.results?.[id]?.status;
-    return s === 'done' || s === 'reused' ? outOf.get(id) : undefined;
-  };
+  const done = finishedOut(m);
   const plan = { ...m.plan, jobs: [] };
   const { tables, incomplete } = await buildTables(plan, m.data, done, dir, m.config.seed);
   const sections: Section[] = [];
@@ -84,7 +80,7 @@ export async function experimentReport(dir: string): Promise<Report> {
 
 /** Sheets of sample images from the plan's sample jobs: one per class (noise2img) or per α (nv2mel). */
 async function sampleGrids(
-  m: Awaited<ReturnType<typeof readManifest>>,
+  m: ExperimentManifest,
   dir: string,
   done: (id: string) => string | undefined,
 ): Promise<Figure[]> {
@@ -127,20 +123,17 @@ async function grid(
   if (!cols) return undefined;
   const blocks: tf.Tensor4D[] = [];
   for (const r of rows) {
-    const pad = cols - r.length;
-    const imgs = r.length ? await loadImages(r, size) : undefined;
-    const white = pad ? tf.ones([pad, size, size, 3]) : undefined;
-    blocks.push(imgs && white ? (tf.concat([imgs, white]) as tf.Tensor4D) : ((imgs ?? white) as tf.Tensor4D));
-    tf.dispose([imgs, white].filter((t) => t && !blocks.includes(t as tf.Tensor4D)) as tf.Tensor[]);
+    if (r.length) blocks.push(await loadImages(r, size));
+    if (r.length < cols) blocks.push(tf.ones([cols - r.length, size, size, 3]));
   }
-  const all = tf.concat(blocks) as tf.Tensor4D;
+  const all = tf.concat(blocks);
   await writeGrid(path, all, { rows: rows.length, cols, rowLabels: labels });
   tf.dispose([...blocks, all]);
   return path;
 }
 
 /** Where each job ran and for how long (a reused job: where and how long it ran when it did). */
-function jobsTable(m: Awaited<ReturnType<typeof readManifest>>): Table {
+function jobsTable(m: ExperimentManifest): Table {
   return {
     caption: 'Jobs: where each ran',
     columns: ['job', 'status', 'host', 'backend', 'seconds'],

@@ -2,7 +2,6 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { SkinganError, writeJsonAtomic } from '@skingan/core';
 import type { ExperimentConfig } from './config.js';
-import type { PlannedJob } from './job.js';
 import type { ExperimentPlan } from './pipelines/common.js';
 
 /** `experiment.json`: what an experiment folder holds, enough to rebuild its tables and report. */
@@ -46,6 +45,11 @@ export async function writeManifest(dir: string, manifest: ExperimentManifest): 
   await writeJsonAtomic(join(dir, MANIFEST), { ...manifest, updatedAt: new Date().toISOString() });
 }
 
-export function manifestJobs(jobs: PlannedJob[]): ExperimentManifest['jobs'] {
-  return jobs.map((j) => ({ id: j.id, stage: j.stage, key: j.key, out: j.out }));
+/** A job's folder when its last run finished (done, or reused), else undefined: what the tables read. */
+export function finishedOut(m: ExperimentManifest): (id: string) => string | undefined {
+  const outOf = new Map(m.jobs.map((j) => [j.id, j.out]));
+  return (id) => {
+    const s = m.results?.[id]?.status;
+    return s === 'done' || s === 'reused' ? outOf.get(id) : undefined;
+  };
 }

@@ -7,8 +7,8 @@ import { formatDuration, Progress } from '../ui/progress.js';
 import { codeFingerprint } from './code-fingerprint.js';
 import { resolveExperimentConfig } from './config.js';
 import { dataKeys, lesionKey } from './data-keys.js';
-import { type PlannedJob, planJobs } from './job.js';
-import { type ExperimentManifest, MANIFEST, manifestJobs, readManifest, writeManifest } from './manifest.js';
+import { planJobs } from './job.js';
+import { type ExperimentManifest, finishedOut, MANIFEST, readManifest, writeManifest } from './manifest.js';
 import { describeClassifiers, describeSplit, type ExperimentPlan } from './pipelines/common.js';
 import { noise2imgPlan } from './pipelines/noise2img.js';
 import { nv2melPlan } from './pipelines/nv2mel.js';
@@ -35,7 +35,7 @@ export interface ExperimentOptions {
   forward?: () => NodeJS.Signals | null;
 }
 
-export interface ExperimentOutcome {
+interface ExperimentOutcome {
   dir: string;
   results: JobResult[];
   tables: ExperimentTables;
@@ -82,9 +82,8 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
   }
 
   const dataset = await loadDataset(data);
-  const counts = new Map<number, number>();
-  for (const s of dataset.samples) counts.set(s.label, (counts.get(s.label) ?? 0) + 1);
-  const classes = dataset.labelSpace.classes.filter((_, i) => (counts.get(i) ?? 0) >= MIN_PER_CLASS);
+  const count = (label: number) => dataset.samples.filter((s) => s.label === label).length;
+  const classes = dataset.labelSpace.classes.filter((_, i) => count(i) >= MIN_PER_CLASS);
   // The split the `split` job will write (same data, seed, fractions, and by lesion wherever the
   // data has lesion metadata, found as `data split --group-by lesion_id` finds it), to key jobs by
   // what they read.
@@ -132,7 +131,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
     createdAt: previous?.createdAt ?? new Date().toISOString(),
     updatedAt: new Date().toISOString(),
     plan: planData,
-    jobs: manifestJobs(jobs),
+    jobs: jobs.map((j) => ({ id: j.id, stage: j.stage, key: j.key, out: j.out })),
   };
   await writeManifest(dir, manifest);
 
@@ -157,7 +156,15 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
     progress.update(e.finished, { stage: e.job.stage });
   };
   const results = o.queue
-    ? await onQueue(jobs, o.queue, dir, o.backend ?? null, onEvent, log, o.signal)
+    ? // The queue's code (BullMQ) is loaded only here, so runs without --queue never touch Redis.
+      await (await import('./queue/submit.js')).runJobsOnQueue(jobs, {
+        url: o.queue,
+        experiment: dir,
+        backend: o.backend ?? null,
+        onEvent,
+        log,
+        signal: o.signal,
+      })
     : await runJobs(jobs, {
         concurrency: o.jobs,
         // An explicit SKINGAN_THREADS is the user's choice; else share the cores among the jobs.
@@ -182,52 +189,10 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
   );
   await writeManifest(dir, manifest);
 
-  const outs = new Map(jobs.map((j) => [j.id, j.out]));
-  const ok = new Set(results.filter((r) => r.status === 'done' || r.status === 'reused').map((r) => r.id));
-  const tables = await buildTables(
-    plan,
-    data,
-    (id) => (ok.has(id) ? outs.get(id) : undefined),
-    dir,
-    config.seed,
-  );
+  const tables = await buildTables(plan, data, finishedOut(manifest), dir, config.seed);
   const counted = (s: string) => results.filter((r) => r.status === s).length;
   progress.finish(
     `${o.kind}: ${counted('done')} jobs run, ${counted('reused')} reused, ${counted('failed')} failed, ${counted('skipped')} skipped`,
   );
   return { dir, results, tables };
-}
-
-/**
- * The jobs on a BullMQ queue (loaded only here, so runs without --queue never touch Redis). Ctrl-C
- * stops only the waiting: the workers go on, and the same command with --resume re-attaches.
- */
-async function onQueue(
-  jobs: PlannedJob[],
-  url: string,
-  dir: string,
-  backend: string | null,
-  onEvent: (e: RunnerEvent) => void,
-  log: (line: string) => void,
-  signal: AbortSignal | undefined,
-): Promise<JobResult[]> {
-  const { runJobsOnQueue } = await import('./queue/submit.js');
-  // Ctrl-C or SIGTERM stops only the waiting here: the jobs belong to the workers now.
-  const interrupted = () =>
-    log(
-      'stopped waiting: the workers go on with the queued jobs; rerun the same command with --resume to re-attach',
-    );
-  signal?.addEventListener('abort', interrupted, { once: true });
-  try {
-    return await runJobsOnQueue(jobs, {
-      url,
-      experiment: dir,
-      backend,
-      onEvent,
-      log,
-      ...(signal ? { signal } : {}),
-    });
-  } finally {
-    signal?.removeEventListener('abort', interrupted);
-  }
 }

@@ -3,6 +3,7 @@ import { createWriteStream, promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '@skingan/core';
+import { readJsonIfAny } from '../read-json.js';
 import { type PlannedJob, resolveArgs } from './job.js';
 import type { QueueJobStatus } from './queue/status.js';
 import { claimWorkFolder, commitWorkFolder } from './work-folder.js';
@@ -25,7 +26,7 @@ export type RunnerEvent =
   | { type: 'start'; job: PlannedJob; running: number }
   | { type: 'end'; job: PlannedJob; result: JobResult; finished: number; total: number };
 
-export interface RunJobsOptions {
+interface RunJobsOptions {
   /** Worker processes at once. */
   concurrency: number;
   /**
@@ -101,15 +102,14 @@ export async function runJobs(jobs: PlannedJob[], options: RunJobsOptions): Prom
     // Skip jobs whose dependencies failed; start ready ones while there is room.
     for (const id of [...pending]) {
       const job = all.get(id)!;
-      const depResults = job.deps.map((d) => results.get(d));
-      if (depResults.some((r) => r && (r.status === 'failed' || r.status === 'skipped'))) {
+      const bad = job.deps.filter((d) => ['failed', 'skipped'].includes(results.get(d)?.status ?? ''));
+      if (bad.length) {
         pending.delete(id);
-        const bad = job.deps.filter((d) => ['failed', 'skipped'].includes(results.get(d)?.status ?? ''));
         finish(job, skippedResult(job, `needs ${bad.join(', ')}`));
         continue;
       }
       if (running.size >= options.concurrency) continue;
-      if (depResults.some((r) => r === undefined)) continue;
+      if (job.deps.some((d) => !results.has(d))) continue;
       pending.delete(id);
       const p = runJob(job, all, options).then((r) => {
         running.delete(id);
@@ -126,13 +126,13 @@ export async function runJobs(jobs: PlannedJob[], options: RunJobsOptions): Prom
 }
 
 /** Where and how a job ran, for experiment.json and the report (never for the tables). */
-export interface JobHost {
+interface JobHost {
   host: string;
   /** The backend the job was asked to use (`auto`: the fastest usable). */
   backend: string;
 }
 
-export type RunJobOptions = Pick<RunJobsOptions, 'bin' | 'env' | 'threads' | 'signal' | 'forward'>;
+type RunJobOptions = Pick<RunJobsOptions, 'bin' | 'env' | 'threads' | 'signal' | 'forward'>;
 
 /**
  * Runs one job unless its output is already complete: in a work folder of its own (an abandoned
@@ -224,14 +224,12 @@ export async function runJob(
 export async function readJobMarker(
   job: Pick<PlannedJob, 'out' | 'key'>,
 ): Promise<(JobHost & { ms: number }) | undefined> {
-  try {
-    const m = JSON.parse(await fs.readFile(join(job.out, MARKER), 'utf8'));
-    return m.key === job.key && m.status === 'done'
-      ? { host: m.host ?? 'unknown', backend: m.backend ?? 'unknown', ms: m.ms ?? 0 }
-      : undefined;
-  } catch {
-    return undefined;
-  }
+  const m = await readJsonIfAny<{ key?: string; status?: string } & Partial<JobHost & { ms: number }>>(
+    join(job.out, MARKER),
+  );
+  return m?.key === job.key && m.status === 'done'
+    ? { host: m.host ?? 'unknown', backend: m.backend ?? 'unknown', ms: m.ms ?? 0 }
+    : undefined;
 }
 
 /** A job whose finished output is on disk, with where it ran (for `experiment status`); else undefined. */

@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { isProcessAlive, tempSibling } from '@skingan/core';
+import { readJsonIfAny } from '../read-json.js';
 
 /**
  * A job writes into a private folder next to its output (`.<name>.part-<pid>-<random>`) and the
@@ -10,7 +11,7 @@ import { isProcessAlive, tempSibling } from '@skingan/core';
  * cache would accept. A partial folder whose owner is gone is taken over (renamed, which only one
  * claimant can win) so a training command can `--resume` from its checkpoints.
  */
-export interface WorkFolder {
+interface WorkFolder {
   dir: string;
   /** Taken over from an earlier attempt, files and all, to resume from. */
   resumed: boolean;
@@ -36,12 +37,8 @@ async function partials(out: string, isDone: () => Promise<boolean>): Promise<st
 
 /** Whether nobody works in `dir` any more: its owner process is gone, or its heartbeat stopped. */
 async function abandoned(dir: string, now: number): Promise<boolean> {
-  let owner: { host: string; pid: number };
-  try {
-    owner = JSON.parse(await fs.readFile(join(dir, OWNER), 'utf8'));
-  } catch {
-    return true; // no owner file: written before owners existed, or killed before writing it
-  }
+  const owner = await readJsonIfAny<{ host: string; pid: number }>(join(dir, OWNER));
+  if (!owner) return true; // no owner file: written before owners existed, or killed before writing it
   if (owner.host === hostname()) return !isProcessAlive(owner.pid);
   const { mtimeMs } = await fs.stat(join(dir, OWNER)).catch(() => ({ mtimeMs: 0 }));
   return now - mtimeMs > PARTIAL_STALE_MS;

@@ -1,17 +1,10 @@
 import { promises as fs } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describeRunStatus, type RunJson } from '@skingan/core';
+import { readJsonIfAny } from '../read-json.js';
 import type { LineChart, Report, Section, Table } from './model.js';
 
 type MetricRecord = Record<string, unknown> & { type?: string; step?: number };
-
-async function readJson<T>(path: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await fs.readFile(path, 'utf8')) as T;
-  } catch {
-    return undefined;
-  }
-}
 
 export async function readMetricsJsonl(path: string): Promise<MetricRecord[]> {
   const text = await fs.readFile(path, 'utf8').catch(() => '');
@@ -124,8 +117,8 @@ function evalRecords(records: MetricRecord[]): MetricRecord[] {
 
 /** Sections for one training run folder: status, config, loss curves, the latest sample grids. */
 export async function runSections(dir: string, label = basename(dir)): Promise<Section[]> {
-  const config = await readJson<Record<string, unknown>>(join(dir, 'config.json'));
-  const run = await readJson<RunJson>(join(dir, 'run.json'));
+  const config = await readJsonIfAny<Record<string, unknown>>(join(dir, 'config.json'));
+  const run = await readJsonIfAny<RunJson>(join(dir, 'run.json'));
   const metrics = await readMetricsJsonl(join(dir, 'metrics.jsonl'));
   const samples = (await fs.readdir(join(dir, 'samples')).catch(() => [] as string[]))
     .filter((f) => f.endsWith('.png'))

@@ -1,6 +1,6 @@
 import { isSkinganError } from '@skingan/core';
 import { CommanderError } from 'commander';
-import { describeSystemError, formatError, systemError, systemErrorHint } from '../format-error.js';
+import { describeError, formatError } from '../format-error.js';
 
 // What `--json` means in every command: stdout carries exactly one JSON document, the result, or on
 // failure `{"error":{"code","message","hint","file"}}` with the same exit code as without --json
@@ -17,7 +17,7 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-export interface ErrorDocument {
+interface ErrorDocument {
   error: { code: string; message: string; hint: string | null; file: string | null };
 }
 
@@ -39,21 +39,10 @@ export function errorDocument(e: unknown): ErrorDocument {
       },
     };
   }
-  if (isSkinganError(e)) {
-    const sys = systemError(e.cause);
-    const hint = e.hint ?? (sys ? systemErrorHint(sys) : undefined);
-    return { error: { code: e.code, message: e.message, hint: hint ?? null, file: e.file ?? null } };
-  }
-  const sys = systemError(e);
-  const hint = sys ? systemErrorHint(sys) : undefined;
-  if (sys && hint) {
-    const code = sys.code === 'ENOSPC' ? 'DISK_FULL' : sys.code === 'EROFS' ? 'READ_ONLY' : 'PERMISSION';
-    return { error: { code, message: describeSystemError(sys), hint, file: sys.path ?? null } };
-  }
-  const message = e instanceof Error ? e.message : String(e);
-  return {
-    error: { code: 'INTERNAL', message, hint: 'run with --debug for the stack trace', file: null },
-  };
+  const { code, message, hint, file } = describeError(e);
+  // The text form's "(run with --debug for the stack trace)" of an unexpected error, as its hint.
+  const internal = isSkinganError(e) ? null : 'run with --debug for the stack trace';
+  return { error: { code, message, hint: hint ?? internal, file: file ?? null } };
 }
 
 /** Prints an error for the user: the JSON document on stdout, or the message and hint on stderr. */

@@ -1,6 +1,6 @@
 import type { StepEvent, TrainingObserver } from '@skingan/core';
 
-export interface ProgressOptions {
+interface ProgressOptions {
   label: string;
   total?: number;
   /** What is counted: 'steps', 'images'... */

@@ -4,7 +4,7 @@
  * A second signal quits at once. The exit code is the shell's for the first signal: 130 for
  * SIGINT, 143 for SIGTERM.
  */
-export interface StopSignals {
+interface StopSignals {
   /** Aborted by the first signal. */
   readonly signal: AbortSignal;
   /** 130 or 143 once a signal arrived (set it as the exit code of a command that stopped early). */

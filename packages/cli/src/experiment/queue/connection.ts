@@ -6,7 +6,7 @@ import { SkinganError } from '@skingan/core';
 export const QUEUE_NAME = 'skingan';
 
 /** ioredis options of a `redis://[user:password@]host:port[/db]` URL. */
-export interface RedisTarget {
+interface RedisTarget {
   host: string;
   port: number;
   db: number;
@@ -28,12 +28,9 @@ export function parseQueueUrl(url: string, flag = '--queue'): RedisTarget {
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
   if (!Number.isInteger(db) || db < 0)
     throw usage(`${flag}: the database "${u.pathname.slice(1)}" is not a number`);
-  const target: RedisTarget = {
-    host: u.hostname || '127.0.0.1',
-    port: u.port ? Number(u.port) : 6379,
-    db,
-    display: `redis://${u.hostname || '127.0.0.1'}:${u.port || 6379}/${db}`,
-  };
+  const host = u.hostname || '127.0.0.1';
+  const port = u.port ? Number(u.port) : 6379;
+  const target: RedisTarget = { host, port, db, display: `redis://${host}:${port}/${db}` };
   if (u.username) target.username = decodeURIComponent(u.username);
   if (u.password) target.password = decodeURIComponent(u.password);
   return target;
@@ -53,20 +50,10 @@ function usage(message: string): SkinganError {
 export async function openRedis(
   url: string,
 ): Promise<{ target: RedisTarget; connection: Record<string, unknown> }> {
-  const target = parseQueueUrl(url);
-  await probeRedis(target);
-  return { target, connection: connectionOptions(target) };
-}
-
-function connectionOptions(t: RedisTarget): Record<string, unknown> {
-  return {
-    host: t.host,
-    port: t.port,
-    db: t.db,
-    ...(t.username ? { username: t.username } : {}),
-    ...(t.password ? { password: t.password } : {}),
-    maxRetriesPerRequest: null,
-  };
+  const t = parseQueueUrl(url);
+  await probeRedis(t);
+  const { display: _, ...connection } = t;
+  return { target: t, connection: { ...connection, maxRetriesPerRequest: null } };
 }
 
 const resp = (...parts: string[]) =>
@@ -115,6 +102,9 @@ export async function probeRedis(t: RedisTarget, timeoutMs = 5000): Promise<void
 export function experimentTag(dir: string): string {
   return createHash('sha256').update(dir).digest('hex').slice(0, 8);
 }
+
+/** The BullMQ id in BullMQ's words for a dependency's failure, "child bull:skingan:<id> failed". */
+export const failedChildId = (reason: string) => /^child [^:]+:[^:]+:(\S+) failed$/.exec(reason)?.[1];
 
 export const queueJobId = (tag: string, key: string) => `${tag}-${key}`;
 export const gateJobId = (tag: string, depKey: string, forKey: string) => `${tag}-${depKey}-for-${forKey}`;

@@ -37,7 +37,7 @@ export interface FlowNode {
 }
 
 /** One node per job, and whose child it is (undefined: a root). */
-export interface FlowPlan {
+interface FlowPlan {
   roots: FlowNode[];
   /** BullMQ job id → the BullMQ id of its parent (none for roots). */
   parentOf: Map<string, string | undefined>;

@@ -1,7 +1,7 @@
 import { type Job, Queue } from 'bullmq';
 import type { ExperimentManifest } from '../manifest.js';
 import { doneStatus } from '../runner.js';
-import { experimentTag, openRedis, QUEUE_NAME, queueJobId } from './connection.js';
+import { experimentTag, failedChildId, openRedis, QUEUE_NAME, queueJobId } from './connection.js';
 import type { RunProgress } from './worker.js';
 
 export type QueueJobState = 'done' | 'running' | 'waiting' | 'failed';
@@ -31,12 +31,12 @@ export async function queueStatus(
   try {
     const tag = experimentTag(dir);
     const names = new Map(m.jobs.map((j) => [queueJobId(tag, j.key), j.id]));
-    // "child bull:skingan:<id> failed" (BullMQ's words for a dependency's failure) → "needs <job>".
-    const reason = (r: string) =>
-      r.replace(/^child [^:]+:[^:]+:(\S+) failed$/, (_, id: string) => {
-        const gate = /^(.+)-for-[0-9a-f]+$/.exec(id)?.[1];
-        return `needs ${names.get(id) ?? names.get(gate ?? '') ?? id}`;
-      });
+    // A dependency's failure → "needs <job>" (a gate's id holds the id of the job it waited for).
+    const reason = (r: string) => {
+      const id = failedChildId(r);
+      const waited = id && /^(.+)-for-[0-9a-f]+$/.exec(id)?.[1];
+      return id ? `needs ${names.get(id) ?? names.get(waited ?? '') ?? id}` : r;
+    };
     const out: QueueJobStatus[] = [];
     for (const j of m.jobs) {
       const done = await doneStatus(j);

@@ -2,11 +2,11 @@ import { SkinganError } from '@skingan/core';
 import { FlowProducer, type Job, Queue } from 'bullmq';
 import type { PlannedJob } from '../job.js';
 import { type JobResult, type RunnerEvent, readJobMarker, skippedResult } from '../runner.js';
-import { experimentTag, openRedis, QUEUE_NAME, queueJobId } from './connection.js';
+import { experimentTag, failedChildId, openRedis, QUEUE_NAME, queueJobId } from './connection.js';
 import { type FlowNode, planFlows } from './flow.js';
 import type { RunProgress, RunReturn } from './worker.js';
 
-export interface SubmitOptions {
+interface SubmitOptions {
   url: string;
   experiment: string;
   backend: string | null;
@@ -85,6 +85,12 @@ export async function runJobsOnQueue(jobs: PlannedJob[], o: SubmitOptions): Prom
       }
       if (pending.length) await sleep(o.pollMs ?? 1000, o.signal);
     }
+    // Stopped (Ctrl-C, SIGTERM): only the waiting here; the jobs belong to the workers now.
+    if (pending.length) {
+      o.log?.(
+        'stopped waiting: the workers go on with the queued jobs; rerun the same command with --resume to re-attach',
+      );
+    }
     for (const j of pending) {
       const error = 'not waited for: the workers go on with it; --resume re-attaches';
       results.set(j.id, skippedResult(j, error));
@@ -112,8 +118,8 @@ async function settled(
     return { ...base, status: r.status, log: r.log, ms: r.ms, host: r.host, backend: r.backend };
   }
   const reason = job.failedReason ?? 'failed';
-  const child = /^child [^:]+:[^:]+:(\S+) failed$/.exec(reason);
-  if (child) return skippedResult(j, `needs ${names.get(child[1]!) ?? child[1]}`);
+  const child = failedChildId(reason);
+  if (child) return skippedResult(j, `needs ${names.get(child) ?? child}`);
   const progress = (job.progress ?? {}) as Partial<RunProgress>;
   return {
     ...base,

@@ -8,7 +8,7 @@ import { isJobDone, type JobResult, runJob } from '../runner.js';
 import { openRedis, QUEUE_NAME } from './connection.js';
 import type { GateData, QueueData, RunData } from './flow.js';
 
-export interface WorkerOptions {
+interface WorkerOptions {
   url: string;
   /** Jobs at once (WASM uses one core per job). */
   concurrency: number;
