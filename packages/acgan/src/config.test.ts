@@ -46,6 +46,16 @@ describe('ACGAN config', () => {
     }
   });
 
+  it('cpu-128 is the cpu preset at 128², a stage more on each side', () => {
+    const c = resolveAcganConfig({ preset: 'cpu-128' });
+    expect(c.imageSize).toBe(128);
+    const { preset: _a, ...rest } = c;
+    const { preset: _b, ...cpuRest } = resolveAcganConfig({ preset: 'cpu', imageSize: 128 });
+    expect(rest).toEqual(cpuRest);
+    expect(generatorChannels(c)).toEqual([256, 256, 128, 64, 32]);
+    expect(discriminatorConvs(c).map((s) => s.filters)).toEqual([32, 64, 128, 256, 256]);
+  });
+
   it('merges overrides over the preset, deeply', () => {
     const c = resolveAcganConfig({
       preset: 'cpu',

@@ -175,6 +175,37 @@ interface Preset {
   make(size: number): AcganConfigOverrides;
 }
 
+/** The `cpu` preset's choices; its stacks grow a stage per doubling of the size (startSize, endSize 4). */
+const cpuPreset = (): AcganConfigOverrides => ({
+  generator: {
+    latentDim: 100,
+    labelEmbedding: 100,
+    startSize: 4,
+    channels: 32,
+    maxChannels: 256,
+    // Measured on ham-train (docs/results/gan-quality.md): the reference (4×4 transposed convs,
+    // plain D, no EMA) draws one image per class with a checkerboard; nearest-conv k3, the
+    // projection D and EMA beat it on FID, diversity and fidelity at about the same cost per
+    // step. CPU_REFERENCE restores the reference.
+    kernelSize: 3,
+    upsample: 'nearest-conv',
+    fcBatchNorm: true,
+  },
+  discriminator: {
+    channels: 32,
+    maxChannels: 256,
+    kernelSize: 4,
+    layout: 'strided',
+    endSize: 4,
+    dropout: 0.25,
+    projection: true,
+  },
+  // The mode-seeking term (λ = 1) took within-class diversity from 0.70–0.91 to 0.83–1.15 of
+  // real images' at 8 epochs, FID unchanged (docs/results/gan-quality.md).
+  training: { batchSize: 32, checkpointEvery: 200, emaDecay: 0.999, modeSeeking: 1 },
+  epochs: 50,
+});
+
 /**
  * `thesis`: Odena et al. 2017, Appendix A (ImageNet 128×128): 5×5 stride-2 transposed convs from
  * 768 channels, a discriminator of six 3×3 convs (16 → 512 channels, strides 2,1,2,1,2,1) with
@@ -184,7 +215,7 @@ interface Preset {
  * projection discriminator, an EMA of G's weights for sampling and MSGAN's mode-seeking term
  * (`CPU_REFERENCE` undoes all four). `test`: tiny, for tests and smoke runs.
  */
-export const PRESETS: Readonly<Record<'thesis' | 'cpu' | 'test', Preset>> = {
+export const PRESETS: Readonly<Record<'thesis' | 'cpu' | 'cpu-128' | 'test', Preset>> = {
   thesis: {
     description: 'ACGAN paper (ImageNet 128×128 architecture), batch 100',
     defaultSize: 128,
@@ -214,35 +245,13 @@ export const PRESETS: Readonly<Record<'thesis' | 'cpu' | 'test', Preset>> = {
     description:
       'DCGAN-like ACGAN of the PyTorch reference (ngf = ndf = 32), 3×3 nearest-neighbour upsampling convs, projection D, EMA of G, mode-seeking term, batch 32',
     defaultSize: 64,
-    make: () => ({
-      generator: {
-        latentDim: 100,
-        labelEmbedding: 100,
-        startSize: 4,
-        channels: 32,
-        maxChannels: 256,
-        // Measured on ham-train (docs/results/gan-quality.md): the reference (4×4 transposed convs,
-        // plain D, no EMA) draws one image per class with a checkerboard; nearest-conv k3, the
-        // projection D and EMA beat it on FID, diversity and fidelity at about the same cost per
-        // step. CPU_REFERENCE restores the reference.
-        kernelSize: 3,
-        upsample: 'nearest-conv',
-        fcBatchNorm: true,
-      },
-      discriminator: {
-        channels: 32,
-        maxChannels: 256,
-        kernelSize: 4,
-        layout: 'strided',
-        endSize: 4,
-        dropout: 0.25,
-        projection: true,
-      },
-      // The mode-seeking term (λ = 1) took within-class diversity from 0.70–0.91 to 0.83–1.15 of
-      // real images' at 8 epochs, FID unchanged (docs/results/gan-quality.md).
-      training: { batchSize: 32, checkpointEvery: 200, emaDecay: 0.999, modeSeeking: 1 },
-      epochs: 50,
-    }),
+    make: cpuPreset,
+  },
+  'cpu-128': {
+    description:
+      'the cpu preset at 128×128 (one more upsampling stage in G, one more stride-2 conv in D), batch 32',
+    defaultSize: 128,
+    make: cpuPreset,
   },
   test: {
     description: 'tiny networks for tests and smoke runs, batch 16',
