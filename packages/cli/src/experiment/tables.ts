@@ -254,7 +254,7 @@ function comparisonTable(
     ],
     rows,
     notes: [
-      `Δ: the set minus ${base.label}, the mean over runs paired by ${pairing}${folds > 1 ? ` (runs: ${folds} folds × ${seeds} seeds)` : ''}.`,
+      `Δ: the set minus ${base.label}, the mean over runs paired by ${pairing}${folds > 1 ? ` (runs: ${folds} folds × ${seeds} seed${seeds === 1 ? '' : 's'})` : ''}.`,
       ...(kinds.has('t')
         ? [
             '[lower, upper] over several runs: 95% t-interval of the mean paired difference; Δ bal. acc p: two-sided paired t-test.',

@@ -132,7 +132,12 @@ function summaryNotes(summaries: readonly ClassifierSummary[]): string[] {
   const folded = summaries.filter((s) => s.folds);
   if (folded.length) {
     const runs = [
-      ...new Set(folded.map((s) => `${s.runs} runs (${s.folds} folds × ${s.runs / s.folds!} seeds)`)),
+      ...new Set(
+        folded.map((s) => {
+          const seeds = s.runs / s.folds!;
+          return `${s.runs} runs (${s.folds} folds × ${seeds} seed${seeds === 1 ? '' : 's'})`;
+        }),
+      ),
     ].join(', ');
     const level = [...new Set(folded.map((s) => `${+(s.level * 100).toFixed(1)}%`))].join('/');
     notes.push(
