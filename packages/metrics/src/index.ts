@@ -88,7 +88,13 @@ export { classificationTable, confusionMarkdown } from './report/classification-
 export { escapeHtml } from './report/escape-html.js';
 export { extractorNote, type GanMetricsEntry, ganMetricsTable, ganQualityTable } from './report/gan-table.js';
 export { type LineChart, type LineChartSize, lineChartSvg } from './report/line-chart-svg.js';
-export { type ClassifierSummary, summarizeReport, summarizeSeeds } from './report/summary.js';
+export {
+  type ClassifierSummary,
+  type FoldRun,
+  summarizeFolds,
+  summarizeReport,
+  summarizeSeeds,
+} from './report/summary.js';
 export {
   type Estimate,
   formatEstimate,

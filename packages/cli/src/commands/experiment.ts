@@ -20,6 +20,7 @@ export interface ExperimentFlags {
   config?: string;
   preset: string;
   repeats?: number;
+  folds?: number;
   jobs: number;
   resume?: boolean;
   report: boolean;
@@ -120,6 +121,11 @@ export function withExperimentFlags(cmd: Command, defaults: { preset: string }):
       defaults.preset,
     ],
     ['--repeats <n>', 'classifier seeds per training set (≥ 2: mean ± CI and paired tests per seed)', 'int'],
+    [
+      '--folds <k>',
+      'K ≥ 2: run every row on each of K rotated (lesion-disjoint) splits whose test parts cover every image once; a row pools K × repeats runs (config field "folds")',
+      'int',
+    ],
     [
       '--jobs <n>',
       'worker processes for independent jobs (WASM uses one core each)',

@@ -1,4 +1,5 @@
 import { deepMerge, parseConfig, readConfigFile, SkinganError } from '@skingan/core';
+import { foldFractions } from '@skingan/data';
 import { z } from 'zod';
 
 const int = () => z.number().int();
@@ -49,8 +50,15 @@ const ExperimentConfigSchema = z.strictObject({
    * classifier's `--augment`), `oversample` = real + class-balanced oversampling (`--balance sampler`).
    */
   baselines: z.array(z.enum(['augment', 'oversample'])).default([]),
-  /** Classifier seeds per training set; ≥ 2 gives mean ± CI. */
+  /** Classifier seeds per training set (in each fold); ≥ 2 gives mean ± CI. */
   repeats: int().min(1).default(1),
+  /**
+   * Lesion-disjoint (or image-disjoint) folds: with K ≥ 2 the whole pipeline runs once per fold of
+   * a K-fold rotation (`data split --folds K --fold k`), whose test parts cover every image once,
+   * and a row pools its K × `repeats` runs. The test fraction is then 1/K (`fractions` default to
+   * val 0.1, test 1/K). 1: one split, as before.
+   */
+  folds: int().min(1).default(1),
   /** Feature extractor for FID/KID: `test`, `resnet50`, or a tfjs model folder. */
   extractor: z.string().default('test'),
 });
@@ -134,6 +142,17 @@ export async function resolveExperimentConfig(
   const config = parseConfig(ExperimentConfigSchema, merged, 'experiment config', file ? { file } : {});
   const invalid = (message: string, hint: string) =>
     new SkinganError(`invalid experiment config: ${message}`, { code: 'USAGE', file, hint });
+  if (config.folds > 1) {
+    // A fold tests 1/K of each class: unset fractions give way to it, set ones must agree.
+    const fold = foldFractions(config.folds, config.fractions.val);
+    if (!(merged as PresetInput).fractions) config.fractions = foldFractions(config.folds);
+    else if (Math.abs(config.fractions.test - fold.test) > 1e-9) {
+      throw invalid(
+        `folds ${config.folds} tests 1/${config.folds} of each class in each fold, but fractions.test is ${config.fractions.test}`,
+        `leave "fractions" out (val 0.1, test 1/${config.folds}) or set them to ${JSON.stringify(fold)}`,
+      );
+    }
+  }
   if (config.baselines.includes('augment') && config.classifier.augment) {
     throw invalid(
       'baselines "augment" is real + classic augmentation, but ISIC-0 already augments (classifier.augment is true)',

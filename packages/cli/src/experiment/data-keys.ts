@@ -8,6 +8,7 @@ import {
   fingerprintSamples,
   SPLIT_PARTS,
   type Split,
+  type SplitFold,
   type SplitPart,
   selectSplit,
 } from '@skingan/data';
@@ -20,6 +21,8 @@ export interface DataKeys {
   part(part: SplitPart, classes?: readonly string[]): string;
   /** Present when the split is by lesion: the metadata files it reads (see `lesionKey`). */
   lesions?: LesionKey;
+  /** Present when the split is one fold of a K-fold rotation: which (the split job writes it). */
+  fold?: SplitFold;
 }
 
 /** The lesion metadata a split by lesion reads: file names and a hash of their content. */
@@ -67,6 +70,7 @@ export async function dataKeys(dataset: Dataset, split: Split, lesions?: LesionK
   return {
     data,
     ...(lesions ? { lesions } : {}),
+    ...(split.fold ? { fold: split.fold } : {}),
     part(part, wanted = classes) {
       const rows = wanted.map((c) => {
         const hash = perClass.get(`${part}/${c}`);

@@ -8,6 +8,7 @@ import type { Figure, LineChart, Report, Section, Table } from '../report/model.
 import { lossChart, readMetricsJsonl } from '../report/run-report.js';
 import { type ExperimentManifest, finishedOut, readManifest } from './manifest.js';
 import { describeClassifiers, describeSplit } from './pipelines/common.js';
+import { foldOfJob } from './pipelines/folds.js';
 import { buildTables } from './tables.js';
 
 /** A metrics table as a report table: grouped columns become "group header" headings. */
@@ -47,7 +48,7 @@ export async function experimentReport(dir: string): Promise<Report> {
     ],
     facts: [
       ['data', m.data.join(', ')],
-      ['split', describeSplit(m.plan.split, m.config.seed)],
+      ['split', describeSplit(m.plan.split, m.config.seed, m.config.folds)],
       ['classifiers', describeClassifiers(m.config)],
       ['preset', m.config.preset],
       ['backend', m.backend ?? 'default'],
@@ -56,12 +57,15 @@ export async function experimentReport(dir: string): Promise<Report> {
   });
   sections.push({ heading: 'Results', tables: tables.map((t) => toReportTable(t.table)) });
 
+  // Curves of every GAN and of each set's first classifier; of a K-fold plan, fold 0's.
   const charts: LineChart[] = [];
   const seenSets = new Set<string>();
   for (const j of m.jobs) {
+    const { fold, id } = foldOfJob(j.id);
+    if (fold) continue;
+    const set = id.split('/')[1]!;
     const isGan = j.stage === 'acgan' || j.stage === 'cyclegan';
-    const isFirstClassifier =
-      j.stage === 'classifier' && !seenSets.has(j.id.split('/')[1]!) && seenSets.add(j.id.split('/')[1]!);
+    const isFirstClassifier = j.stage === 'classifier' && !seenSets.has(set) && seenSets.add(set);
     if (!isGan && !isFirstClassifier) continue;
     const chart = lossChart(j.id, await readMetricsJsonl(join(j.out, 'run', 'metrics.jsonl')));
     if (chart) charts.push(chart);
@@ -107,7 +111,8 @@ async function sampleGrids(
       : [{ name: 'NV → MEL', file: 'nv2mel', rows: sets.map((s) => s.ds.samples.slice(0, perRow)) }];
   for (const sheet of sheets) {
     const figure = await grid(sheet.rows, labels, size, join(assets, `samples-${sheet.file}.png`));
-    if (figure) figures.push({ path: figure, caption: `${sheet.name}: ${labels.join(' | ')}` });
+    const fold = (m.config.folds ?? 1) > 1 ? ' (fold 0)' : '';
+    if (figure) figures.push({ path: figure, caption: `${sheet.name}: ${labels.join(' | ')}${fold}` });
   }
   return figures;
 }

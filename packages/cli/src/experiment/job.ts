@@ -94,10 +94,15 @@ export function planJobs(jobs: Job[], experimentDir: string, code = ''): Planned
   });
 }
 
+/** Replaces each `{job:ID}` placeholder in an argument with `replace(ID)`. */
+export function replaceJobRefs(arg: string, replace: (id: string) => string): string {
+  return arg.replace(/\{job:([^}]+)\}/g, (_, id: string) => replace(id));
+}
+
 /** Replaces `{out}` and `{job:ID}` placeholders in a job's args with folders. */
 export function resolveArgs(job: PlannedJob, all: Map<string, PlannedJob>): string[] {
   return job.args.map((a) =>
-    a.replaceAll('{out}', job.out).replace(/\{job:([^}]+)\}/g, (_, id: string) => {
+    replaceJobRefs(a.replaceAll('{out}', job.out), (id) => {
       const dep = all.get(id);
       if (!dep) throw new Error(`job ${job.id} refers to unknown job ${id}`);
       return dep.out;

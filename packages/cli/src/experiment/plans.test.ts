@@ -1,11 +1,14 @@
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SplitPart } from '@skingan/data';
 import { describe, expect, it } from 'vitest';
 import { resolveExperimentConfig } from './config.js';
 import { type DataKeys, type LesionKey, lesionKey } from './data-keys.js';
 import { planJobs } from './job.js';
 import { describeClassifiers, describeSplit } from './pipelines/common.js';
+import { foldedPlan } from './pipelines/folds.js';
 import { noise2imgPlan } from './pipelines/noise2img.js';
 import { nv2melPlan } from './pipelines/nv2mel.js';
 
@@ -17,6 +20,15 @@ function fakeKeys(changed: { data?: boolean; parts?: string[] } = {}, lesions?: 
     part: (part, classes = ['MEL', 'NV', 'BCC', 'AK', 'BKL', 'DF', 'VASC', 'SCC']) =>
       classes.map((c) => `${part}/${c}${changed.parts?.includes(`${part}/${c}`) ? "'" : ''}`).join('+'),
   };
+}
+
+/** The keys of each fold of a K-fold split: its part fingerprints name the fold (their content differs). */
+function foldKeys(count: number, lesions?: LesionKey): DataKeys[] {
+  return Array.from({ length: count }, (_, index) => ({
+    ...fakeKeys({}, lesions),
+    fold: { count, index },
+    part: (part: SplitPart, classes?: readonly string[]) => `f${index}:${fakeKeys().part(part, classes)}`,
+  }));
 }
 
 describe('experiment config', () => {
@@ -399,5 +411,133 @@ describe('describeClassifiers', () => {
     expect(describeClassifiers(head)).toBe(
       'linear heads on resnet50 features of the images decoded at 128² (the fast path, `classifier head`), 20 seeds a row',
     );
+  });
+});
+
+describe('folds', () => {
+  it('config: 1 by default (fractions as before); K ≥ 2 tests 1/K; contradictory fractions are refused', async () => {
+    const one = await resolveExperimentConfig('test');
+    expect([one.folds, one.fractions]).toEqual([1, { train: 0.8, val: 0.1, test: 0.1 }]);
+    const five = await resolveExperimentConfig('test', undefined, { folds: 5 });
+    expect(five.fractions).toEqual({ train: 0.7, val: 0.1, test: 0.2 });
+    // Fractions that agree with the folds are kept (here a larger val part).
+    const agreed = await resolveExperimentConfig('test', undefined, {
+      folds: 4,
+      fractions: { train: 0.55, val: 0.2, test: 0.25 },
+    });
+    expect(agreed.fractions).toEqual({ train: 0.55, val: 0.2, test: 0.25 });
+    await expect(
+      resolveExperimentConfig('test', undefined, {
+        folds: 5,
+        fractions: { train: 0.8, val: 0.1, test: 0.1 },
+      }),
+    ).rejects.toThrow(
+      'invalid experiment config: folds 5 tests 1/5 of each class in each fold, but fractions.test is 0.1',
+    );
+    await expect(resolveExperimentConfig('test', undefined, { folds: 0 })).rejects.toThrow(
+      /invalid experiment config: folds/,
+    );
+  });
+
+  it('noise2img with K = 3: one split job per fold, the whole pipeline per fold reading its split, cells per (set, fold, seed)', async () => {
+    const config = await resolveExperimentConfig('test', undefined, { folds: 3, repeats: 2 });
+    const HAM = { files: ['ham10000_metadata.csv'], hash: 'meta-1' };
+    const plan = foldedPlan(foldKeys(3, HAM), (k) => noise2imgPlan(['/d'], config, k, ['MEL', 'NV']));
+    const job = (id: string) => plan.jobs.find((j) => j.id === id)!;
+    const splits = plan.jobs.filter((j) => j.stage === 'split');
+    expect(splits.map((j) => j.id)).toEqual(['fold-0/split', 'fold-1/split', 'fold-2/split']);
+    for (const [k, split] of splits.entries()) {
+      expect(split.args.join(' ')).toBe(
+        `data split /d --seed 7 --fractions 0.566666666667,0.1,${1 / 3} --group-by lesion_id --folds 3 --fold ${k} --out {out}/split.json`,
+      );
+      // The GANs of fold k train on fold k's train part, and everything after them stays in fold k.
+      expect(job(`fold-${k}/acgan`).deps).toEqual([`fold-${k}/split`]);
+      expect(job(`fold-${k}/acgan`).args.join(' ')).toContain(`--split {job:fold-${k}/split}/split.json`);
+      expect(job(`fold-${k}/acgan`).inputs).toEqual({ train: `f${k}:train/MEL+train/NV` });
+      expect(job(`fold-${k}/cyclegan/MEL`).deps).toEqual([
+        `fold-${k}/cyclegan-input/MEL`,
+        `fold-${k}/real-train/MEL`,
+      ]);
+      expect(job(`fold-${k}/classifier/cyclegan-8/seed-7001`).args.join(' ')).toContain(
+        `--add {job:fold-${k}/cyclegan-8}/data`,
+      );
+      // Fold k's generators are scored on fold k's test images only.
+      expect(job(`fold-${k}/fid/acgan`).args.join(' ')).toContain(
+        `--real {job:fold-${k}/real-test}/data --fake {job:fold-${k}/acgan-8}/data`,
+      );
+    }
+    // Every job is in a fold, and refers only to jobs of its own fold.
+    for (const j of plan.jobs) {
+      const fold = j.id.split('/')[0]!;
+      expect(fold).toMatch(/^fold-[012]$/);
+      const refs = [...j.deps, ...[...j.args.join(' ').matchAll(/\{job:([^}]+)\}/g)].map((r) => r[1]!)];
+      for (const r of refs) expect(r.startsWith(`${fold}/`)).toBe(true);
+    }
+    const single = noise2imgPlan(['/d'], config, fakeKeys(), ['MEL', 'NV']);
+    expect(plan.jobs).toHaveLength(3 * single.jobs.length);
+    // The rows of one split, once; cells per (set, fold, seed), each with its own jobs.
+    expect(plan.sets).toEqual(single.sets);
+    expect(plan.sets).toHaveLength(5);
+    expect(plan.cells).toHaveLength(5 * 3 * 2);
+    const coords = new Set(plan.cells.map((c) => `${c.set.slug}|${c.fold}|${c.seed}`));
+    expect(coords.size).toBe(30);
+    expect(plan.cells.find((c) => c.set.slug === 'acgan-8' && c.fold === 2 && c.seed === 7001)).toMatchObject(
+      {
+        trainJob: 'fold-2/classifier/acgan-8/seed-7001',
+        predictJob: 'fold-2/predict/acgan-8/seed-7001',
+      },
+    );
+    expect(plan.ganMetricJobs.filter((g) => g.kind === 'acgan' && g.metric === 'fid')).toEqual([
+      { kind: 'acgan', metric: 'fid', job: 'fold-0/fid/acgan', fold: 0 },
+      { kind: 'acgan', metric: 'fid', job: 'fold-1/fid/acgan', fold: 1 },
+      { kind: 'acgan', metric: 'fid', job: 'fold-2/fid/acgan', fold: 2 },
+    ]);
+    expect(plan.sampleJobs.map((s) => s.job)).toEqual([
+      'fold-0/real-test',
+      'fold-0/acgan-8',
+      'fold-0/cyclegan-8',
+    ]);
+    // Keys tell the folds apart: no two jobs share a folder.
+    const planned = planJobs(plan.jobs, '/e');
+    expect(new Set(planned.map((j) => j.key)).size).toBe(planned.length);
+    expect(planned.find((j) => j.id === 'fold-1/acgan')!.out).toMatch(
+      /^\/e\/jobs\/fold-1\/acgan-[0-9a-f]{12}$/,
+    );
+    expect(describeSplit(plan.split, config.seed, config.folds)).toBe(
+      'by lesion (ham10000_metadata.csv), 3 folds, seed 7',
+    );
+    expect(describeClassifiers(config)).toBe(
+      'networks (`classifier train`, preset test, 32²), 6 runs a row (3 folds × 2 seeds)',
+    );
+  });
+
+  it('nv2mel with K = 2: each fold filters with its own ISIC-0 ranker', async () => {
+    const config = await resolveExperimentConfig('test', undefined, { folds: 2 });
+    const plan = foldedPlan(foldKeys(2), (k) => nv2melPlan(['/d'], config, k, 12));
+    for (const k of [0, 1]) {
+      const prf = plan.jobs.find((j) => j.id === `fold-${k}/prf/0.25`)!;
+      expect(prf.args).toContain(`{job:fold-${k}/classifier/isic-0/seed-7000}/run`);
+      expect(prf.deps).toEqual([`fold-${k}/classifier/isic-0/seed-7000`, `fold-${k}/split`]);
+    }
+    expect(plan.cells).toHaveLength(plan.sets.length * 2);
+    expect(() => planJobs(plan.jobs, '/e')).not.toThrow();
+  });
+
+  it('folds = 1 plans exactly what was planned before folds existed', async () => {
+    const digest = (x: unknown) => createHash('sha256').update(JSON.stringify(x)).digest('hex').slice(0, 16);
+    const config = await resolveExperimentConfig('test', undefined, { repeats: 2, folds: 1 });
+    const n2i = foldedPlan([fakeKeys()], (k) => noise2imgPlan(['/d'], config, k, ['MEL', 'NV']));
+    expect(n2i).toEqual(noise2imgPlan(['/d'], config, fakeKeys(), ['MEL', 'NV']));
+    const nv = foldedPlan([fakeKeys()], (k) => nv2melPlan(['/d'], config, k, 12));
+    // Digests of the planned jobs (ids, args, keys, folders) and cells, taken with the code before
+    // folds (4aa9222): a change here changes the plans, job keys and folders of every experiment.
+    expect([digest(planJobs(n2i.jobs, '/e', 'c')), digest(n2i.cells)]).toEqual([
+      '25f69599e053bfb3',
+      'c93117784e956f67',
+    ]);
+    expect([digest(planJobs(nv.jobs, '/e', 'c')), digest(nv.cells)]).toEqual([
+      '91586221f7887994',
+      '952d9acfcb178d36',
+    ]);
   });
 });

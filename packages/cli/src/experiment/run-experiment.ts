@@ -6,10 +6,11 @@ import { findLesionMetadata, formatProblem, lesionGroups, loadDataset, makeSplit
 import { formatDuration, Progress } from '../ui/progress.js';
 import { codeFingerprint } from './code-fingerprint.js';
 import { resolveExperimentConfig } from './config.js';
-import { dataKeys, lesionKey } from './data-keys.js';
+import { type DataKeys, dataKeys, lesionKey } from './data-keys.js';
 import { planJobs } from './job.js';
 import { type ExperimentManifest, finishedOut, MANIFEST, readManifest, writeManifest } from './manifest.js';
 import { describeClassifiers, describeSplit, type ExperimentPlan } from './pipelines/common.js';
+import { foldedPlan } from './pipelines/folds.js';
 import { noise2imgPlan } from './pipelines/noise2img.js';
 import { nv2melPlan } from './pipelines/nv2mel.js';
 import { type JobResult, type RunnerEvent, runJobs, threadsPerJob } from './runner.js';
@@ -22,6 +23,8 @@ export interface ExperimentOptions {
   preset: string;
   configFile?: string;
   repeats?: number;
+  /** Folds (`ExperimentConfig.folds`), over the config's. */
+  folds?: number;
   /** Worker processes (WASM uses one core each). */
   jobs: number;
   resume: boolean;
@@ -58,11 +61,10 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
   }
   const dir = resolve(o.out);
   const data = o.data.map((d) => resolve(d));
-  const config = await resolveExperimentConfig(
-    o.preset,
-    o.configFile,
-    o.repeats ? { repeats: o.repeats } : {},
-  );
+  const config = await resolveExperimentConfig(o.preset, o.configFile, {
+    ...(o.repeats ? { repeats: o.repeats } : {}),
+    ...(o.folds !== undefined ? { folds: o.folds } : {}),
+  });
   let previous: ExperimentManifest | undefined;
   if (await pathExists(join(dir, MANIFEST))) {
     if (!o.resume) {
@@ -84,38 +86,44 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
   const dataset = await loadDataset(data);
   const count = (label: number) => dataset.samples.filter((s) => s.label === label).length;
   const classes = dataset.labelSpace.classes.filter((_, i) => count(i) >= MIN_PER_CLASS);
-  // The split the `split` job will write (same data, seed, fractions, and by lesion wherever the
-  // data has lesion metadata, found as `data split --group-by lesion_id` finds it), to key jobs by
-  // what they read.
+  // The split(s) the split job(s) will write (same data, seed, fractions, each fold, and by lesion
+  // wherever the data has lesion metadata, found as `data split --group-by lesion_id` finds it),
+  // to key jobs by what they read.
   const metadata = await findLesionMetadata(data);
   const lesions = metadata.length ? await lesionGroups(dataset, metadata) : undefined;
-  const split = makeSplit(dataset, {
-    seed: config.seed,
-    fractions: config.fractions,
-    ...(lesions ? { groups: lesions.groups } : {}),
-  });
-  const keys = await dataKeys(dataset, split, metadata.length ? await lesionKey(metadata) : undefined);
+  const lesionIds = metadata.length ? await lesionKey(metadata) : undefined;
+  const folds = config.folds > 1 ? Array.from({ length: config.folds }, (_, index) => index) : [undefined];
+  const splits = folds.map((index) =>
+    makeSplit(dataset, {
+      seed: config.seed,
+      fractions: config.fractions,
+      ...(lesions ? { groups: lesions.groups } : {}),
+      ...(index === undefined ? {} : { fold: { count: config.folds, index } }),
+    }),
+  );
+  const keys: DataKeys[] = [];
+  for (const split of splits) keys.push(await dataKeys(dataset, split, lesionIds));
   let plan: ExperimentPlan;
   if (o.kind === 'noise2img') {
     if (classes.length < 2)
       throw new SkinganError(`the data has fewer than 2 classes with ${MIN_PER_CLASS}+ images`, {
         file: data[0],
       });
-    plan = noise2imgPlan(data, config, keys, classes);
+    plan = foldedPlan(keys, (k) => noise2imgPlan(data, config, k, classes));
   } else {
     for (const need of ['NV', 'MEL']) {
       if (!classes.includes(need))
         throw new SkinganError(`nv2mel needs ${need} images (at least ${MIN_PER_CLASS})`, { file: data[0] });
     }
     const nv = dataset.labelSpace.classes.indexOf('NV');
-    const train = new Set(split.ids.train);
-    plan = nv2melPlan(
-      data,
-      config,
-      keys,
-      dataset.samples.filter((s) => s.label === nv && train.has(s.id)).length,
-      classes,
+    // N is capped at the NV train images of the fold that has the fewest: every fold plans the same rows.
+    const nvTrain = Math.min(
+      ...splits.map((split) => {
+        const train = new Set(split.ids.train);
+        return dataset.samples.filter((s) => s.label === nv && train.has(s.id)).length;
+      }),
     );
+    plan = foldedPlan(keys, (k) => nv2melPlan(data, config, k, nvTrain, classes));
   }
   const code = await codeFingerprint();
   const jobs = planJobs(plan.jobs, dir, code);
@@ -124,7 +132,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
     format: 'skingan-experiment@1',
     kind: o.kind,
     data,
-    dataFingerprint: keys.data,
+    dataFingerprint: keys[0]!.data,
     code,
     config,
     backend: o.backend ?? null,
@@ -140,7 +148,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
   log(
     `${o.kind}: ${jobs.length} jobs, ${o.queue ? `on the queue ${o.queue.replace(/\/\/[^@/]*@/, '//')}` : `${o.jobs} at a time`}, preset ${config.preset} → ${dir}`,
   );
-  log(`split: ${describeSplit(plan.split, config.seed)}`);
+  log(`split: ${describeSplit(plan.split, config.seed, config.folds)}`);
   log(`classifiers: ${describeClassifiers(config)}`);
   for (const p of lesions?.problems ?? []) log(`warning: ${formatProblem(p)}`);
   const onEvent = (e: RunnerEvent) => {

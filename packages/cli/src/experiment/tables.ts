@@ -12,9 +12,13 @@ import {
   extractorNote,
   type GeneratedCountEntry,
   type MetricsTable,
+  mcnemarTest,
+  pairedSeedDifference,
   parsePredictionsCsv,
+  predictedClasses,
   renderCsv,
   renderMarkdown,
+  summarizeFolds,
   summarizeReport,
   summarizeSeeds,
   table62,
@@ -27,6 +31,8 @@ import { type ExperimentPlan, realOnlySet, type TrainingSet } from './pipelines/
 interface CellResult {
   set: TrainingSet;
   seed: number;
+  /** 0 in a one-split plan. */
+  fold: number;
   labels: number[];
   probs: Float64Array[];
   report: ClassificationReport;
@@ -73,26 +79,31 @@ export async function buildTables(
     cells.push({
       set: cell.set,
       seed: cell.seed,
+      fold: cell.fold ?? 0,
       labels,
       probs,
       report: classificationReport(labels, probs, { classes }),
     });
   }
 
-  // One summary per training set: mean ± t-interval over seeds, or bootstrap CIs for a single seed.
+  // One summary per training set: mean ± t-interval over seeds, or bootstrap CIs for a single seed;
+  // of a K-fold plan, over its folds × seeds (per-class values pooled over the folds).
   // Keyed by slug: sets read back from experiment.json are copies, not the plan's objects.
+  const folded = plan.cells.some((c) => c.fold !== undefined);
   const summaries = new Map<string, ClassifierSummary>();
   for (const set of plan.sets) {
     const runs = cells.filter((c) => c.set.slug === set.slug && !incomplete.has(set.label));
     if (!runs.length) continue;
     summaries.set(
       set.slug,
-      runs.length > 1
-        ? summarizeSeeds(runs.map((r) => r.report))
-        : summarizeReport(
-            runs[0]!.report,
-            classificationIntervals(runs[0]!.labels, runs[0]!.probs, classes, { seed, resamples: 1000 }),
-          ),
+      folded
+        ? summarizeFolds(runs, classes)
+        : runs.length > 1
+          ? summarizeSeeds(runs.map((r) => r.report))
+          : summarizeReport(
+              runs[0]!.report,
+              classificationIntervals(runs[0]!.labels, runs[0]!.probs, classes, { seed, resamples: 1000 }),
+            ),
     );
   }
 
@@ -158,10 +169,12 @@ const fmtAlpha = (a: number) => {
 };
 
 /**
- * Each set against `base` (ISIC-0, or the augmentation baseline) on the same test images and the
- * same seed: accuracy difference with McNemar's exact test, balanced-accuracy difference with a
- * paired-bootstrap interval (mean over seeds, and in how many seeds the set was better). Against
- * a baseline, only the synthetic rows are compared.
+ * Each set against `base` (ISIC-0, or the augmentation baseline), run by run: the runs of the same
+ * (fold, seed) share their test images, so each pair's difference is free of the test-set noise.
+ * Accuracy and balanced-accuracy differences: with two or more pairs, their mean with its t-interval
+ * and (balanced accuracy) the paired t-test; with one, a paired-bootstrap interval over its test
+ * images. McNemar's exact test on the first seed's test predictions (of every fold: each image
+ * once). Against a baseline, only the synthetic rows are compared.
  */
 function comparisonTable(
   plan: ExperimentPlan,
@@ -171,48 +184,86 @@ function comparisonTable(
   base: TrainingSet,
 ): MetricsTable | undefined {
   const rows = [];
+  const kinds = new Set<'t' | 'bootstrap'>();
   for (const set of plan.sets) {
     if (set.slug === base.slug || (base.baseline && set.addJobs.length === 0)) continue;
     const pairs = cells
       .filter((c) => c.set.slug === set.slug)
-      .map((c) => [cells.find((b) => b.set.slug === base.slug && b.seed === c.seed), c] as const)
+      .map(
+        (c) =>
+          [cells.find((b) => b.set.slug === base.slug && b.seed === c.seed && b.fold === c.fold), c] as const,
+      )
       .filter((p): p is readonly [CellResult, CellResult] => p[0] !== undefined);
     if (!pairs.length) continue;
-    const cmp = pairs.map(([a, b]) =>
-      compareClassifiers(a.labels, a.probs, b.probs, classes, { seed, resamples: 1000 }),
-    );
-    const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-    const first = cmp[0]!;
-    // The difference averaged over seeds, with the first seed's interval.
-    const difference = (k: 'accuracy' | 'balancedAccuracy'): Estimate => ({
-      value: mean(cmp.map((c) => c[k].difference)),
-      lower: first[k].lower,
-      upper: first[k].upper,
+    const firstSeed = Math.min(...pairs.map(([, b]) => b.seed));
+    const first = pairs.filter(([, b]) => b.seed === firstSeed);
+    const labels = first.flatMap(([a]) => a.labels);
+    const predicted = (i: 0 | 1) =>
+      predictedClasses(
+        labels,
+        first.flatMap((p) => p[i].probs),
+        classes.length,
+      );
+    const mcnemar = mcnemarTest(labels, predicted(0), predicted(1));
+    const metric = (k: 'accuracy' | 'balancedAccuracy') =>
+      pairedSeedDifference(
+        pairs.map(([a]) => a.report[k]),
+        pairs.map(([, b]) => b.report[k]),
+      );
+    const acc = metric('accuracy');
+    const bal = metric('balancedAccuracy');
+    let dAcc: Estimate = { value: acc.mean, lower: acc.lower, upper: acc.upper };
+    let dBal: Estimate = { value: bal.mean, lower: bal.lower, upper: bal.upper };
+    if (pairs.length === 1) {
+      const [a, b] = pairs[0]!;
+      const cmp = compareClassifiers(a.labels, a.probs, b.probs, classes, { seed, resamples: 1000 });
+      dAcc = { value: cmp.accuracy.difference, lower: cmp.accuracy.lower, upper: cmp.accuracy.upper };
+      dBal = {
+        value: cmp.balancedAccuracy.difference,
+        lower: cmp.balancedAccuracy.lower,
+        upper: cmp.balancedAccuracy.upper,
+      };
+    }
+    kinds.add(pairs.length === 1 ? 'bootstrap' : 't');
+    rows.push({
+      label: set.label,
+      cells: {
+        dAcc,
+        mcnemarP: { value: mcnemar.pValue },
+        dBal,
+        tP: pairs.length > 1 ? { value: bal.pValue } : null,
+        better: { value: bal.values.filter((d) => d > 0).length },
+        runs: { value: pairs.length },
+      } satisfies Record<string, Estimate | null>,
     });
-    const cellsOut: Record<string, Estimate> = {
-      dAcc: difference('accuracy'),
-      mcnemarP: { value: first.accuracy.mcnemar.pValue },
-      dBal: difference('balancedAccuracy'),
-      better: { value: cmp.filter((c) => c.balancedAccuracy.difference > 0).length },
-      runs: { value: cmp.length },
-    };
-    rows.push({ label: set.label, cells: cellsOut });
   }
   if (!rows.length) return undefined;
+  const folds = new Set(cells.map((c) => c.fold)).size;
+  const seeds = new Set(cells.map((c) => c.seed)).size;
+  const pairing = folds > 1 ? 'fold and seed' : 'seed';
   return {
-    title: `Paired comparison with ${base.label} (same test images, same seed)`,
+    title: `Paired comparison with ${base.label} (same test images, same ${pairing})`,
     rowHeader: 'training set',
     columns: [
       { key: 'dAcc', header: 'Δ accuracy' },
       { key: 'mcnemarP', header: 'McNemar p' },
       { key: 'dBal', header: 'Δ bal. acc' },
-      { key: 'better', header: 'bal. acc better (seeds)', digits: 0 },
-      { key: 'runs', header: 'seeds', digits: 0 },
+      { key: 'tP', header: 'Δ bal. acc p' },
+      { key: 'better', header: 'bal. acc better (runs)', digits: 0 },
+      { key: 'runs', header: 'runs', digits: 0 },
     ],
     rows,
     notes: [
-      `Δ: the set minus ${base.label}, averaged over seeds; [lower, upper]: 95% paired-bootstrap interval of the first seed.`,
-      "McNemar p: exact two-sided test on the first seed's discordant test images; p ≥ 0.05 means no evidence of a difference.",
+      `Δ: the set minus ${base.label}, the mean over runs paired by ${pairing}${folds > 1 ? ` (runs: ${folds} folds × ${seeds} seed${seeds === 1 ? '' : 's'})` : ''}.`,
+      ...(kinds.has('t')
+        ? [
+            '[lower, upper] over several runs: 95% t-interval of the mean paired difference; Δ bal. acc p: two-sided paired t-test.',
+          ]
+        : []),
+      ...(kinds.has('bootstrap')
+        ? ['[lower, upper] of a single run: 95% paired-bootstrap interval over its test images.']
+        : []),
+      `McNemar p: exact two-sided test on the first seed's discordant test images${folds > 1 ? ' (every fold: each image once)' : ''}; p ≥ 0.05 means no evidence of a difference.`,
     ],
   };
 }
@@ -230,21 +281,27 @@ async function ganTable(
   plan: ExperimentPlan,
   outOf: (jobId: string) => string | undefined,
 ): Promise<MetricsTable | undefined> {
-  const results: Record<string, GanJson> = {};
+  // Of a K-fold plan, each fold's generators against that fold's test images: one result a fold.
+  const results: Record<string, GanJson[]> = {};
   for (const g of plan.ganMetricJobs) {
     const out = outOf(g.job);
     const text = out
       ? await fs.readFile(join(out, `${g.metric}.json`), 'utf8').catch(() => undefined)
       : undefined;
-    if (text) results[`${g.kind}.${g.metric}`] = JSON.parse(text) as GanJson;
+    if (!text) continue;
+    const key = `${g.kind}.${g.metric}`;
+    results[key] = [...(results[key] ?? []), JSON.parse(text) as GanJson];
   }
-  const any = Object.values(results)[0];
+  const any = Object.values(results)[0]?.[0];
   if (!any) return undefined;
   const kinds = [...new Set(plan.ganMetricJobs.map((g) => g.kind))];
+  const folds = new Set(plan.ganMetricJobs.map((g) => g.fold ?? 0)).size;
   const labels = ['all', ...(any.perClass ?? []).map((p) => p.class)];
-  const value = (r: GanJson | undefined, label: string, key: 'fid' | 'kid'): Estimate | null => {
-    const v = label === 'all' ? r?.[key] : r?.perClass?.find((p) => p.class === label)?.[key];
-    return typeof v === 'number' ? { value: v } : null;
+  const value = (rs: GanJson[] | undefined, label: string, key: 'fid' | 'kid'): Estimate | null => {
+    const vs = (rs ?? [])
+      .map((r) => (label === 'all' ? r[key] : r.perClass?.find((p) => p.class === label)?.[key]))
+      .filter((v): v is number => typeof v === 'number');
+    return vs.length ? { value: vs.reduce((a, b) => a + b, 0) / vs.length } : null;
   };
   return {
     title: 'Image quality against the real test images (lower is better)',
@@ -263,6 +320,11 @@ async function ganTable(
     })),
     notes: [
       extractorNote(any.extractor),
+      ...(folds > 1
+        ? [
+            `Means over the ${folds} folds: each fold's generators against that fold's test images (the only images they never saw).`,
+          ]
+        : []),
       'Per-class values use few test images per class: read them as a ranking, not as absolute values.',
     ],
   };

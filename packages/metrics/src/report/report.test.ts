@@ -4,7 +4,7 @@ import { fid } from '../gan/fid.js';
 import { classificationIntervals } from '../stats/classification-intervals.js';
 import { classificationTable, confusionMarkdown } from './classification-table.js';
 import { ganMetricsTable } from './gan-table.js';
-import { summarizeReport, summarizeSeeds } from './summary.js';
+import { summarizeFolds, summarizeReport, summarizeSeeds } from './summary.js';
 import { renderCsv, renderMarkdown, tableToJson } from './table.js';
 import { table62, table72 } from './thesis-tables.js';
 
@@ -122,5 +122,39 @@ describe('classification and GAN tables', () => {
     expect(md).toContain(`| all | ${r.fid.toFixed(2)} | 3 | 3 |`);
     expect(md).toContain('Features: test-random-conv (64-d, 32px)');
     expect(md).toContain('not comparable to published (Inception) FIDs');
+  });
+});
+
+describe('summarizeFolds', () => {
+  // One-hot probabilities of the predicted classes.
+  const probs = (pred: number[]) => pred.map((p) => Float64Array.from([0, 1], (c) => (c === p ? 1 : 0)));
+  const two = ['MEL', 'NV'];
+
+  it('accuracy over folds × seeds, per-class recall pooled over the folds of each seed', () => {
+    // Fold 0 tests 1 MEL + 1 NV, fold 1 tests 3 MEL + 1 NV; one seed.
+    const runs = [
+      { fold: 0, seed: 1, labels: [0, 1], probs: probs([1, 1]) }, // MEL 0/1, acc 1/2
+      { fold: 1, seed: 1, labels: [0, 0, 0, 1], probs: probs([0, 0, 0, 1]) }, // MEL 3/3, acc 1
+    ];
+    const s = summarizeFolds(runs, two);
+    // Accuracy: the mean of the 2 runs, 3/4, with a t-interval (df 1) clipped to [0, 1].
+    expect(s.accuracy).toEqual({ value: 0.75, lower: 0, upper: 1 });
+    // MEL recall pooled: 3 of the 4 MEL images (the mean of per-fold recalls would be 1/2); one seed: no interval.
+    expect(s.recall[0]).toEqual({ value: 0.75 });
+    expect([s.runs, s.folds, s.interval]).toEqual([2, 2, 'seeds']);
+    expect(table62([{ label: 'ISIC-0', summary: s }]).notes[0]).toBe(
+      "acc and bal. acc: means over 2 runs (2 folds × 1 seed), [lower, upper]: t-based 95% interval of the mean; prec and rec: pooled over the folds' test parts (every image once) per seed, then the mean over the seeds with its t-interval (none with one seed).",
+    );
+  });
+
+  it('refuses to pool a seed that misses a fold', () => {
+    const runs = [
+      { fold: 0, seed: 1, labels: [0], probs: probs([0]) },
+      { fold: 1, seed: 1, labels: [1], probs: probs([1]) },
+      { fold: 0, seed: 2, labels: [0], probs: probs([0]) },
+    ];
+    expect(() => summarizeFolds(runs, two)).toThrow(
+      'seed 2 has 1 runs for 2 folds (missing: 1): pooling over the folds needs one run in each',
+    );
   });
 });

@@ -1,5 +1,6 @@
 import { SkinganError } from '@skingan/core';
-import type { ClassificationReport } from '../classification/report.js';
+import type { ProbabilityTable } from '../classification/inputs.js';
+import { type ClassificationReport, classificationReport } from '../classification/report.js';
 import type { ClassificationIntervals } from '../stats/classification-intervals.js';
 import { aggregateSeeds } from '../stats/seeds.js';
 import { type Estimate, estimateWith } from './table.js';
@@ -18,8 +19,13 @@ export interface ClassifierSummary {
   level: number;
   /** Test images per classifier. */
   n: number;
-  /** Classifiers (seeds) summarized. */
+  /** Classifiers (seeds, or folds × seeds) summarized. */
   runs: number;
+  /**
+   * `summarizeFolds`: the lesion-disjoint folds the runs came from (runs = folds × seeds); its
+   * per-class precision and recall are pooled over the folds per seed.
+   */
+  folds?: number;
 }
 
 /** One classifier's report, with bootstrap intervals if given. */
@@ -77,4 +83,49 @@ export function summarizeSeeds(
     n: first.n,
     runs: reports.length,
   };
+}
+
+/** One classifier of a K-fold experiment: trained in fold `fold` with `seed`, tested on that fold's test part. */
+export interface FoldRun {
+  fold: number;
+  seed: number;
+  labels: readonly number[];
+  probs: ProbabilityTable;
+}
+
+/**
+ * Classifiers of K folds × R seeds, the folds' test parts covering every image once. Accuracy and
+ * balanced accuracy: mean and t-interval over the K × R runs. Per-class precision and recall:
+ * pooled over the folds, i.e. computed on each seed's K test parts together (every image once, so
+ * a class with 4 test images a fold counts all its 20), then mean and t-interval over the seeds
+ * (no interval with one seed). Every seed must have a run in every fold.
+ */
+export function summarizeFolds(
+  runs: readonly FoldRun[],
+  classes: readonly string[],
+  options: { level?: number } = {},
+): ClassifierSummary {
+  const folds = [...new Set(runs.map((r) => r.fold))];
+  const seeds = [...new Set(runs.map((r) => r.seed))].sort((a, b) => a - b);
+  const pooled = seeds.map((seed) => {
+    const of = runs.filter((r) => r.seed === seed);
+    const missing = folds.filter((f) => !of.some((r) => r.fold === f));
+    if (missing.length || of.length !== folds.length) {
+      throw new SkinganError(
+        `seed ${seed} has ${of.length} runs for ${folds.length} folds (missing: ${missing.join(', ') || 'none'}): pooling over the folds needs one run in each`,
+        { code: 'USAGE' },
+      );
+    }
+    return classificationReport(
+      of.flatMap((r) => r.labels),
+      of.flatMap((r) => [...r.probs]),
+      { classes },
+    );
+  });
+  const all = summarizeSeeds(
+    runs.map((r) => classificationReport(r.labels, r.probs, { classes })),
+    options,
+  );
+  const perClass = summarizeSeeds(pooled, options);
+  return { ...all, precision: perClass.precision, recall: perClass.recall, folds: folds.length };
 }

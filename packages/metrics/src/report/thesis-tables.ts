@@ -122,10 +122,26 @@ function summaryNotes(summaries: readonly ClassifierSummary[]): string[] {
   if (summaries.some((s) => s.interval === 'bootstrap')) {
     notes.push(`[lower, upper]: ${levels('bootstrap')} percentile-bootstrap interval over test images.`);
   }
-  if (summaries.some((s) => s.interval === 'seeds')) {
-    const runs = [...new Set(summaries.filter((s) => s.interval === 'seeds').map((s) => s.runs))].join('/');
+  const seeds = summaries.filter((s) => s.interval === 'seeds' && !s.folds);
+  if (seeds.length) {
+    const runs = [...new Set(seeds.map((s) => s.runs))].join('/');
     notes.push(
       `Values are means over ${runs} seeds; [lower, upper]: t-based ${levels('seeds')} interval of the mean.`,
+    );
+  }
+  const folded = summaries.filter((s) => s.folds);
+  if (folded.length) {
+    const runs = [
+      ...new Set(
+        folded.map((s) => {
+          const seeds = s.runs / s.folds!;
+          return `${s.runs} runs (${s.folds} folds × ${seeds} seed${seeds === 1 ? '' : 's'})`;
+        }),
+      ),
+    ].join(', ');
+    const level = [...new Set(folded.map((s) => `${+(s.level * 100).toFixed(1)}%`))].join('/');
+    notes.push(
+      `acc and bal. acc: means over ${runs}, [lower, upper]: t-based ${level} interval of the mean; prec and rec: pooled over the folds' test parts (every image once) per seed, then the mean over the seeds with its t-interval (none with one seed).`,
     );
   }
   notes.push('bal. acc: balanced accuracy, the mean per-class recall (the ISIC 2019 challenge metric).');

@@ -52,6 +52,8 @@ export function realOnlySet(sets: readonly TrainingSet[]): TrainingSet | undefin
 export interface ClassifierCell {
   set: TrainingSet;
   seed: number;
+  /** The fold of a K-fold plan (`config.folds` ≥ 2) it was trained and tested in; absent: one split. */
+  fold?: number;
   trainJob: string;
   predictJob: string;
   /** The predictions CSV inside the predict job's folder (default `predictions.csv`). */
@@ -69,15 +71,16 @@ export interface ExperimentPlan {
   jobs: Job[];
   sets: TrainingSet[];
   cells: ClassifierCell[];
-  /** noise2img: FID/KID jobs per synthetic kind (stdout JSON). */
-  ganMetricJobs: { kind: string; metric: 'fid' | 'kid'; job: string }[];
+  /** noise2img: FID/KID jobs per synthetic kind (stdout JSON), one per fold in a K-fold plan. */
+  ganMetricJobs: { kind: string; metric: 'fid' | 'kid'; job: string; fold?: number }[];
   /** Sample-sheet sources for the report: job id → grid label. */
   sampleJobs: { label: string; job: string }[];
 }
 
 /**
  * The split reads the labels of all input data and, where the data has lesion metadata
- * (`keys.lesions`), splits by lesion: the metadata's content is then part of its key.
+ * (`keys.lesions`), splits by lesion: the metadata's content is then part of its key. Keys of one
+ * fold (`keys.fold`) make that fold's split.
  */
 export function splitJob(data: string[], config: ExperimentConfig, keys: DataKeys): Job {
   const f = config.fractions;
@@ -93,6 +96,7 @@ export function splitJob(data: string[], config: ExperimentConfig, keys: DataKey
       '--fractions',
       `${f.train},${f.val},${f.test}`,
       ...(keys.lesions ? ['--group-by', 'lesion_id'] : []),
+      ...(keys.fold ? ['--folds', String(keys.fold.count), '--fold', String(keys.fold.index)] : []),
       '--out',
       '{out}/split.json',
     ],
@@ -102,9 +106,16 @@ export function splitJob(data: string[], config: ExperimentConfig, keys: DataKey
 }
 
 /** "networks (classifier preset cpu, 64²), 5 seeds a row" or "linear heads on resnet50 features …". */
-export function describeClassifiers(config: ExperimentConfig): string {
+export function describeClassifiers(
+  config: Pick<ExperimentConfig, 'classifier' | 'repeats' | 'folds'>,
+): string {
   const c = config.classifier;
-  const seeds = `${config.repeats} seed${config.repeats === 1 ? '' : 's'} a row`;
+  const r = config.repeats;
+  const k = config.folds ?? 1; // absent in experiments made before folds
+  const seeds =
+    k > 1
+      ? `${k * r} runs a row (${k} folds × ${r} seed${r === 1 ? '' : 's'})`
+      : `${r} seed${r === 1 ? '' : 's'} a row`;
   return c.method === 'head'
     ? `linear heads on ${c.extractor} features of the images decoded at ${c.size}² (the fast path, \`classifier head\`), ${seeds}`
     : `networks (\`classifier train\`, preset ${c.preset}, ${c.size}²${c.pretrained ? `, from ${c.pretrained}` : ''}), ${seeds}`;
@@ -115,11 +126,12 @@ export function splitRule(keys: DataKeys): SplitRule {
   return keys.lesions ? { by: 'lesion_id', metadata: keys.lesions.files } : { by: 'image' };
 }
 
-/** "by lesion (ham10000_metadata.csv), seed 7" or "by image, seed 7", for reports and logs. */
-export function describeSplit(rule: SplitRule | undefined, seed: number): string {
-  return rule?.by === 'lesion_id'
-    ? `by lesion (${rule.metadata.join(', ')}), seed ${seed}`
-    : `by image, seed ${seed}`;
+/**
+ * "by lesion (ham10000_metadata.csv), seed 7", "by image, 5 folds, seed 7", for reports and logs.
+ */
+export function describeSplit(rule: SplitRule | undefined, seed: number, folds = 1): string {
+  const by = rule?.by === 'lesion_id' ? `by lesion (${rule.metadata.join(', ')})` : 'by image';
+  return `${by}${folds > 1 ? `, ${folds} folds` : ''}, seed ${seed}`;
 }
 
 /**
