@@ -1,0 +1,39 @@
+#!/usr/bin/python3
+"""Periodic-artifact figures of a dataset folder's images (docs/results/gan-quality.md).
+
+  /usr/bin/python3 tools/scripts/spectral_lines.py [--size 64] DIR...
+
+For each folder (labels.csv + images/, the first 800 images) the mean power spectrum of the grey,
+mean-removed, Hann-windowed images at --size², summed over the lines along either axis with little
+frequency across them, then:
+  upsampling lines: the lines at N/2, N/4, N/8 (… N/16 at 128²), the frequencies a stack of 2x
+    upsamplings leaves (transposed convs' checkerboard), each over the lines beside it (k ± 1);
+  other peaks: every line k over the mean of the lines two away (k ± 2), listed where above 1.3:
+    a regular pattern of any period (real images show none).
+~1 means no peak. Needs NumPy and Pillow (Debian: python3-numpy python3-pil).
+"""
+import argparse, csv, os
+import numpy as np
+from PIL import Image
+
+ap = argparse.ArgumentParser()
+ap.add_argument("dirs", nargs="+")
+ap.add_argument("--size", type=int, default=64)
+a = ap.parse_args()
+N = a.size
+win = np.outer(np.hanning(N), np.hanning(N))
+across = [0, 1, 2, N - 2, N - 1]  # little frequency across the line
+for d in a.dirs:
+    names = [r[0] for r in list(csv.reader(open(os.path.join(d, "labels.csv"))))[1:]][:800]
+    P = np.zeros((N, N))
+    for n in names:
+        p = next(os.path.join(d, "images", n + e) for e in (".png", ".jpg", ".jpeg")
+                 if os.path.exists(os.path.join(d, "images", n + e)))
+        g = np.asarray(Image.open(p).convert("L").resize((N, N), Image.BICUBIC), dtype=np.float64) / 255
+        P += np.abs(np.fft.fft2((g - g.mean()) * win)) ** 2
+    line = np.array([P[k % N, across].sum() + P[across, k % N].sum() for k in range(N + 1)])
+    ks = [N // 2 ** i for i in range(1, 5) if N // 2 ** i >= 8]
+    up = " ".join(f"N/{N // k}: {line[k] / ((line[k - 1] + line[k + 1]) / 2):.1f}" for k in ks)
+    peaks = [(k, line[k] / ((line[k - 2] + line[k + 2]) / 2)) for k in range(3, N // 2 - 1)]
+    other = " ".join(f"{k}:{v:.1f}" for k, v in peaks if v > 1.3) or "none above 1.3"
+    print(f"{os.path.basename(d.rstrip('/'))} ({len(names)} images, {N}²)  upsampling lines {up}  other peaks {other}")
