@@ -205,34 +205,34 @@ function comparisonTable(
         classes.length,
       );
     const mcnemar = mcnemarTest(labels, predicted(0), predicted(1));
-    const metric = (k: 'accuracy' | 'balancedAccuracy') =>
-      pairedSeedDifference(
+    // One pair: a paired bootstrap over its test images; several: the t-interval over the pairs.
+    const single = pairs.length === 1;
+    const cmp = single
+      ? compareClassifiers(pairs[0]![0].labels, pairs[0]![0].probs, pairs[0]![1].probs, classes, {
+          seed,
+          resamples: 1000,
+        })
+      : undefined;
+    const difference = (k: 'accuracy' | 'balancedAccuracy') => {
+      if (cmp) return { estimate: { value: cmp[k].difference, lower: cmp[k].lower, upper: cmp[k].upper } };
+      const d = pairedSeedDifference(
         pairs.map(([a]) => a.report[k]),
         pairs.map(([, b]) => b.report[k]),
       );
-    const acc = metric('accuracy');
-    const bal = metric('balancedAccuracy');
-    let dAcc: Estimate = { value: acc.mean, lower: acc.lower, upper: acc.upper };
-    let dBal: Estimate = { value: bal.mean, lower: bal.lower, upper: bal.upper };
-    if (pairs.length === 1) {
-      const [a, b] = pairs[0]!;
-      const cmp = compareClassifiers(a.labels, a.probs, b.probs, classes, { seed, resamples: 1000 });
-      dAcc = { value: cmp.accuracy.difference, lower: cmp.accuracy.lower, upper: cmp.accuracy.upper };
-      dBal = {
-        value: cmp.balancedAccuracy.difference,
-        lower: cmp.balancedAccuracy.lower,
-        upper: cmp.balancedAccuracy.upper,
-      };
-    }
-    kinds.add(pairs.length === 1 ? 'bootstrap' : 't');
+      return { estimate: { value: d.mean, lower: d.lower, upper: d.upper }, pValue: d.pValue };
+    };
+    const bal = difference('balancedAccuracy');
+    kinds.add(single ? 'bootstrap' : 't');
     rows.push({
       label: set.label,
       cells: {
-        dAcc,
+        dAcc: difference('accuracy').estimate,
         mcnemarP: { value: mcnemar.pValue },
-        dBal,
-        tP: pairs.length > 1 ? { value: bal.pValue } : null,
-        better: { value: bal.values.filter((d) => d > 0).length },
+        dBal: bal.estimate,
+        tP: bal.pValue === undefined ? null : { value: bal.pValue },
+        better: {
+          value: pairs.filter(([a, b]) => b.report.balancedAccuracy > a.report.balancedAccuracy).length,
+        },
         runs: { value: pairs.length },
       } satisfies Record<string, Estimate | null>,
     });

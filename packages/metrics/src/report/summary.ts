@@ -91,6 +91,8 @@ export interface FoldRun {
   seed: number;
   labels: readonly number[];
   probs: ProbabilityTable;
+  /** Its report on its own test part, if already computed (else computed here). */
+  report?: ClassificationReport;
 }
 
 /**
@@ -123,7 +125,7 @@ export function summarizeFolds(
     );
   });
   const all = summarizeSeeds(
-    runs.map((r) => classificationReport(r.labels, r.probs, { classes })),
+    runs.map((r) => r.report ?? classificationReport(r.labels, r.probs, { classes })),
     options,
   );
   const perClass = summarizeSeeds(pooled, options);
