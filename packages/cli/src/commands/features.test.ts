@@ -44,6 +44,17 @@ describe(`skingan features extract and classifier head (${name})`, () => {
     expect(runCli(['data', 'subset', IMAGES, '--per-class', '3', '--copy', '--out', copy], env).code).toBe(0);
     const c = runCli(['features', 'extract', copy, '--extractor', 'test', '--store', store, '--json'], env);
     expect(json(c.stdout)).toMatchObject({ images: 24, extracted: 0, reused: 24, storeSize: 480 });
+    // At another input size: other vectors, so a store of their own (the default one, by identity).
+    const small = ['features', 'extract', copy, '--extractor', 'test', '--input-size', '64', '--json'];
+    const s64 = json(runCli(small, env).stdout);
+    expect(s64).toMatchObject({ extractor: 'test-random-conv (64-d, 64px)', extracted: 24, storeSize: 24 });
+    expect(s64.store.startsWith(join(dir, 'cache', 'features'))).toBe(true);
+    expect(json(runCli([...small.slice(0, 5), '--json'], env).stdout).store).not.toBe(s64.store);
+    const tooSmall = runCli([...small.slice(0, 5), '--input-size', '8'], env);
+    expect([tooSmall.code, tooSmall.stderr.includes('--input-size must be at least 32, got 8')]).toEqual([
+      2,
+      true,
+    ]);
 
     // A stored vector is the extractor's own output for that image decoded at --size (128).
     await initBackend({ log: null });

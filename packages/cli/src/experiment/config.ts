@@ -37,6 +37,8 @@ const ExperimentConfigSchema = z.strictObject({
     method: z.enum(['network', 'head']).default('network'),
     /** The head's feature network: `resnet50`, `test`, or a tfjs model folder. */
     extractor: z.string().default('resnet50'),
+    /** The side it runs at (`--input-size`; default its own, 224 for resnet50). */
+    inputSize: int().min(32).optional(),
   }),
   /** noise2img: synthetic images added per class (thesis: 250 … 3000). */
   n: z.array(int().min(1)).min(1),

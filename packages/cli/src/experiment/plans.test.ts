@@ -411,6 +411,14 @@ describe('describeClassifiers', () => {
     expect(describeClassifiers(head)).toBe(
       'linear heads on resnet50 features of the images decoded at 128² (the fast path, `classifier head`), 20 seeds a row',
     );
+    const native = await resolveExperimentConfig('test', undefined, {
+      classifier: { preset: 'test', size: 128, method: 'head', inputSize: 128 },
+    } as never);
+    expect(describeClassifiers(native)).toMatch(
+      /^linear heads on resnet50 at 128² features of the images decoded at 128²/,
+    );
+    const job = noise2imgPlan(['/d'], native, fakeKeys(), ['MEL']).jobs.find((j) => j.args[1] === 'head')!;
+    expect(job.args.join(' ')).toContain('--extractor resnet50 --input-size 128 --size 128');
   });
 });
 

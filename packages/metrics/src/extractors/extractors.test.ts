@@ -113,7 +113,30 @@ describe('layerFeatureExtractor', () => {
     } catch (e) {
       expect((e as { hint: string }).hint).toMatch(/c1, gap, out/);
     }
-    expect(() => layerFeatureExtractor(model, { name: 'x', inputSize: 16 })).toThrow(/takes 8×8/);
+    model.dispose();
+  });
+
+  it('runs a convolutional model at another input size with the same weights, and refuses one with a fixed-size layer', () => {
+    const model = smallModel();
+    const gap16 = layerFeatureExtractor(model, { layerName: 'gap', name: 'small/gap', inputSize: 16 });
+    expect([gap16.inputSize, gap16.dim]).toEqual([16, 4]);
+    const x = new Rng(5).uniformTensor<tf.Rank.R4>([2, 16, 16, 3], -1, 1);
+    const f = gap16.features(x);
+    // By hand: the same conv layer on the 16×16 images, averaged over space.
+    const want = tf.mean(model.getLayer('c1').apply(x) as tf.Tensor4D, [1, 2]);
+    tf.test_util.expectArraysClose(f.dataSync(), want.dataSync(), 1e-6);
+    tf.dispose([x, f, want]);
+
+    const input = tf.input({ shape: [8, 8, 3] });
+    const flat = tf.layers.flatten().apply(input) as tf.SymbolicTensor;
+    const fixed = tf.model({
+      inputs: input,
+      outputs: tf.layers.dense({ units: 2 }).apply(flat) as tf.SymbolicTensor,
+    });
+    expect(() => layerFeatureExtractor(fixed, { name: 'fixed', inputSize: 16 })).toThrow(
+      /fixed: cannot run at 16×16, the model takes 8×8/,
+    );
+    fixed.dispose();
     model.dispose();
   });
 

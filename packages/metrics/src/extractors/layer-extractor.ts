@@ -43,14 +43,6 @@ export function layerFeatureExtractor(
       code: 'USAGE',
     });
   }
-  if (modelSize != null && modelSize !== inputSize) {
-    throw new SkinganError(
-      `${options.name}: inputSize ${inputSize} but the model takes ${modelSize}×${modelSize}`,
-      {
-        code: 'USAGE',
-      },
-    );
-  }
   let net: tf.LayersModel = model;
   if (options.layerName !== undefined) {
     const layer = model.layers.find((l) => l.name === options.layerName);
@@ -63,6 +55,9 @@ export function layerFeatureExtractor(
     }
     net = tf.model({ inputs: model.inputs, outputs: layer.output as tf.SymbolicTensor });
   }
+  // A convolutional network runs at any size up to a global pool: trace it again on an input of
+  // the size asked for (ResNet-50 at 128² costs a third of 224²), sharing the weights.
+  if (modelSize != null && modelSize !== inputSize) net = retrace(net, inputSize, options.name);
   const outShape = (net.outputs[0] as tf.SymbolicTensor).shape;
   const dim =
     outShape.length === 4 ? outShape[3]! : outShape.slice(1).reduce<number>((a, b) => a * (b ?? 1), 1);
@@ -82,4 +77,21 @@ export function layerFeatureExtractor(
       model.dispose();
     },
   };
+}
+
+/** `net` applied to a new input of side `size`; refused where a layer needs the size it was built for. */
+function retrace(net: tf.LayersModel, size: number, name: string): tf.LayersModel {
+  const channels = net.inputs[0]!.shape[3]!;
+  const input = tf.input({ shape: [size, size, channels] });
+  try {
+    const traced = tf.model({ inputs: input, outputs: net.apply(input) as tf.SymbolicTensor });
+    // Tracing checks no weight shapes: one image through it does.
+    tf.dispose(tf.tidy(() => traced.predict(tf.zeros([1, size, size, channels]))));
+    return traced;
+  } catch (e) {
+    throw new SkinganError(
+      `${name}: cannot run at ${size}×${size}, the model takes ${net.inputs[0]!.shape[1]}×${net.inputs[0]!.shape[2]}: ${(e as Error).message}`,
+      { code: 'USAGE', cause: e },
+    );
+  }
 }

@@ -67,10 +67,14 @@ export async function loadLayerFeatureExtractor(
 
 /**
  * The ImageNet ResNet-50's global-average-pool features (2048-d), from the weights cache, with
- * Keras' caffe preprocessing at 224×224. Uses the layer `avg_pool` when the saved model has its
- * classification head, else the model's output (pooled if spatial).
+ * Keras' caffe preprocessing at 224×224, or at `inputSize` (the network is convolutional up to the
+ * pool; at 128² a third of the cost, and images decoded at 128² go in without a resize). Uses the
+ * layer `avg_pool` when the saved model has its classification head, else the model's output.
  */
-export async function loadResnet50Extractor(dir = resnet50WeightsDir()): Promise<DisposableFeatureExtractor> {
+export async function loadResnet50Extractor(
+  dir = resnet50WeightsDir(),
+  inputSize = 224,
+): Promise<DisposableFeatureExtractor> {
   if (!(await pathExists(join(dir, 'model.json')))) {
     throw new SkinganError(`the ImageNet ResNet-50 weights are not in ${dir}`, {
       code: 'NOT_FOUND',
@@ -81,10 +85,12 @@ export async function loadResnet50Extractor(dir = resnet50WeightsDir()): Promise
   const extractor = extractorOf(model, {
     name: 'resnet50-imagenet/avg_pool',
     ...(model.layers.some((l) => l.name === 'avg_pool') ? { layerName: 'avg_pool' } : {}),
-    inputSize: 224,
+    inputSize,
     preprocess: caffePreprocess,
   });
-  return { ...extractor, name: `resnet50-imagenet/avg_pool (${extractor.dim}-d)` };
+  // The name of 224² is the one stores and reports already carry.
+  const at = inputSize === 224 ? '' : ` at ${inputSize}²`;
+  return { ...extractor, name: `resnet50-imagenet/avg_pool${at} (${extractor.dim}-d)` };
 }
 
 /** `layerFeatureExtractor`, disposing the model if it is refused. */
@@ -103,10 +109,10 @@ function extractorOf(model: tf.LayersModel, options: LayerExtractorOptions): Dis
  */
 export async function loadFeatureExtractor(
   which: string,
-  options: { env?: NodeJS.ProcessEnv; layerName?: string } = {},
+  options: { env?: NodeJS.ProcessEnv; layerName?: string; inputSize?: number } = {},
 ): Promise<DisposableFeatureExtractor> {
-  if (which === 'test') return testFeatureExtractor();
-  if (which === 'resnet50') return loadResnet50Extractor(resnet50WeightsDir(options.env));
+  if (which === 'test') return testFeatureExtractor(definedOnly({ inputSize: options.inputSize }));
+  if (which === 'resnet50') return loadResnet50Extractor(resnet50WeightsDir(options.env), options.inputSize);
   if (!(await pathExists(join(which, 'model.json')))) {
     throw new SkinganError(`--extractor ${which}: not "resnet50", "test", or a folder with a model.json`, {
       code: 'USAGE',
@@ -115,7 +121,7 @@ export async function loadFeatureExtractor(
   }
   return loadLayerFeatureExtractor(
     which,
-    options.layerName !== undefined ? { layerName: options.layerName } : {},
+    definedOnly({ layerName: options.layerName, inputSize: options.inputSize }),
   );
 }
 

@@ -117,7 +117,7 @@ export function describeClassifiers(
       ? `${k * r} runs a row (${k} folds × ${r} seed${r === 1 ? '' : 's'})`
       : `${r} seed${r === 1 ? '' : 's'} a row`;
   return c.method === 'head'
-    ? `linear heads on ${c.extractor} features of the images decoded at ${c.size}² (the fast path, \`classifier head\`), ${seeds}`
+    ? `linear heads on ${c.extractor}${c.inputSize ? ` at ${c.inputSize}²` : ''} features of the images decoded at ${c.size}² (the fast path, \`classifier head\`), ${seeds}`
     : `networks (\`classifier train\`, preset ${c.preset}, ${c.size}²${c.pretrained ? `, from ${c.pretrained}` : ''}), ${seeds}`;
 }
 
@@ -194,6 +194,7 @@ export function classifierJobs(
     head ? 'head' : 'train',
     ...dataFlags(data),
     ...(head ? ['--extractor', c.extractor] : ['--preset', c.preset]),
+    ...(head && c.inputSize !== undefined ? ['--input-size', String(c.inputSize)] : []),
     '--size',
     String(c.size),
     '--seed',
