@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { initBackend } from '@skingan/core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLabelsCsv } from '../csv/labels-csv.js';
@@ -16,7 +15,6 @@ const FLIP_ONLY = { flip: true, rot90: false, zoom: 0, shift: 0, brightness: 0, 
 
 let dir: string;
 beforeAll(async () => {
-  await initBackend({ backend: 'wasm', log: null });
   dir = await tempDir('skingan-views-');
 });
 afterAll(async () => {

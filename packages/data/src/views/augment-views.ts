@@ -1,9 +1,11 @@
+import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { Rng, replaceDirAtomic, type Sample, SkinganError } from '@skingan/core';
-import * as tf from '@tensorflow/tfjs';
 import { type AugmentConfig, augmentImages, DEFAULT_AUGMENT, drawAugmentParams } from '../batches/augment.js';
 import { loadSelection, type SelectionOptions } from '../dataset/selection.js';
-import { checkImageSize, loadImages } from '../image/decode.js';
+import { bytesToFloat, checkImageSize, decodeImageBytes } from '../image/decode.js';
+import { floatToBytes, type RgbImage } from '../image/encode.js';
+import { mapPool } from '../util/pool.js';
 import { DatasetWriter } from '../writer/dataset-writer.js';
 
 export interface AugmentViewsOptions extends SelectionOptions {
@@ -84,13 +86,8 @@ export async function augmentViews(
     try {
       for (let start = 0; start < samples.length; start += batchSize) {
         const chunk = samples.slice(start, start + batchSize);
-        const { values, labels, ids, provenance } = await chunkViews(chunk, size, views, seed, augment);
-        const images = tf.tensor4d(values, [values.length / (size * size * 3), size, size, 3]);
-        try {
-          await writer.add(images, labels, ids, provenance);
-        } finally {
-          images.dispose();
-        }
+        const { images, labels, ids, provenance } = await chunkViews(chunk, size, views, seed, augment);
+        await writer.add(images, labels, ids, provenance);
         for (const label of labels) perClass[classes[label]!] = (perClass[classes[label]!] ?? 0) + 1;
         options.onProgress?.(start + chunk.length, samples.length);
       }
@@ -108,24 +105,21 @@ async function chunkViews(
   views: number,
   seed: number,
   augment: AugmentConfig,
-): Promise<{ values: Float32Array; labels: number[]; ids: string[]; provenance: Record<string, unknown>[] }> {
-  const per = size * size * 3;
-  const decoded = await loadImages(chunk, size);
-  const source = (await decoded.data()) as Float32Array;
-  decoded.dispose();
-  const values = new Float32Array(chunk.length * views * per);
+): Promise<{ images: RgbImage[]; labels: number[]; ids: string[]; provenance: Record<string, unknown>[] }> {
+  const decoded = await mapPool(chunk, cpus().length, (s) => decodeImageBytes(s.path, size));
+  const images: RgbImage[] = [];
   const labels: number[] = [];
   const ids: string[] = [];
   const provenance: Record<string, unknown>[] = [];
   chunk.forEach((s, i) => {
-    const image = source.subarray(i * per, (i + 1) * per);
+    const image = bytesToFloat(decoded[i]!);
     for (let k = 0; k < views; k++) {
       const params = drawAugmentParams(1, augment, new Rng(`augment-views:${seed}:${s.id}:${k}`));
-      values.set(augmentImages(image, 1, size, params), (i * views + k) * per);
+      images.push({ data: floatToBytes(augmentImages(image, 1, size, params)), width: size, height: size });
       labels.push(s.label);
       ids.push(viewId(s.id, k));
       provenance.push({ source: s.id, sourcePath: s.path, view: k, seed, size });
     }
   });
-  return { values, labels, ids, provenance };
+  return { images, labels, ids, provenance };
 }
