@@ -10,6 +10,8 @@ export interface SelectionOptions {
   part?: SplitPart;
   /** Keep only these classes (labels keep their ISIC 2019 names). */
   classes?: readonly string[];
+  /** Fail on the first dataset problem (missing image, UNK row…) instead of skipping it. */
+  strict?: boolean;
 }
 
 /**
@@ -26,7 +28,10 @@ export async function loadSelection(
       code: 'USAGE',
     });
   }
-  const dataset = await loadDataset(sources, options.classes?.length ? { classes: options.classes } : {});
+  const dataset = await loadDataset(sources, {
+    ...(options.classes?.length ? { classes: options.classes } : {}),
+    ...(options.strict ? { strict: true } : {}),
+  });
   const samples =
     options.split && options.part
       ? selectSplit(dataset, await readSplit(options.split), options.part)
