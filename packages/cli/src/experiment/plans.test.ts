@@ -471,11 +471,14 @@ describe('the fast path (classifier.method "head")', () => {
   it('cannot augment on the fly: a config error pointing at the augment baseline', async () => {
     const err = await resolveExperimentConfig('test', undefined, {
       classifier: { ...(head as object), augment: true },
-    } as never).catch((e: unknown) => e as SkinganError);
-    expect(err.message).toBe(
+    } as never).then(
+      () => undefined,
+      (e: SkinganError) => e,
+    );
+    expect(err?.message).toBe(
       'invalid experiment config: classifier.method "head" trains on stored features, so it cannot augment on the fly (classifier.augment is true)',
     );
-    expect(err.hint).toBe(
+    expect(err?.hint).toBe(
       'set "classifier": {"augment": false} and add "augment" to baselines: that row\'s heads also train on classifier.augmentViews augmented views of each train image (`data augment`)',
     );
   });
