@@ -93,14 +93,12 @@ export function registerData(program: Command): void {
   );
 
   withDatasetFlags(
-    forceOption(data.command('subset'))
+    withSplitPart(forceOption(data.command('subset')), 'keep')
       .description(
         'a dataset folder of chosen images of other folders (links): one split part, some classes, the first n per class',
       )
       .argument('<dir...>', 'source dataset folder(s)')
       .requiredOption('--out <dir>', 'dataset folder to write (an earlier subset there is replaced)')
-      .option('--split <file>', 'split.json: keep one part of it (with --part)')
-      .addOption(new Option('--part <part>', 'which part of --split').choices(['train', 'val', 'test']))
       .option(
         '--per-class <n>',
         'the first n images of each class, in source order (nested sets)',
@@ -110,7 +108,7 @@ export function registerData(program: Command): void {
   ).action(async (dirs: string[], opts: SubsetFlags) => subset(dirs, opts));
 
   withDatasetFlags(
-    forceOption(data.command('augment'))
+    withSplitPart(forceOption(data.command('augment')), 'augment')
       .description(
         "K augmented views of each image as a new dataset folder: the fast path's real + classic augmentation (`classifier head --add`)",
       )
@@ -129,8 +127,6 @@ export function registerData(program: Command): void {
         128,
       )
       .requiredOption('--out <dir>', 'dataset folder to write (written whole, then renamed into place)')
-      .option('--split <file>', 'split.json: augment one part of it (with --part; e.g. train)')
-      .addOption(new Option('--part <part>', 'which part of --split').choices(['train', 'val', 'test']))
       .addHelpText(
         'after',
         `
@@ -186,6 +182,13 @@ view costs one feature extraction. Ids are <id>_v<k>; provenance.jsonl names the
     .option('--classes <list>', 'comma-separated classes to draw (default: all 8 ISIC 2019 classes)')
     .option('--json', 'print one JSON object')
     .action(async (opts: DemoFlags) => demoSet(opts));
+}
+
+/** `--split F --part P`: the command works on one part of a split (`loadSelection`). */
+function withSplitPart(cmd: Command, verb: string): Command {
+  return cmd
+    .option('--split <file>', `split.json: ${verb} one part of it (with --part)`)
+    .addOption(new Option('--part <part>', 'which part of --split').choices([...SPLIT_PARTS]));
 }
 
 function withDatasetFlags(cmd: Command): Command {
