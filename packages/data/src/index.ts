@@ -39,6 +39,7 @@ export {
   type LoadDatasetOptions,
   loadDataset,
 } from './dataset/load-dataset.js';
+export { loadSelection, type SelectionOptions } from './dataset/selection.js';
 export {
   DEFAULT_FRACTIONS,
   foldFractions,
@@ -109,4 +110,10 @@ export {
 } from './prepare/prepare.js';
 export { formatProblem, type Problem, transparencyProblem } from './problems.js';
 export { type SubsetOptions, type SubsetResult, subsetDataset } from './subset/subset-dataset.js';
+export {
+  type AugmentViewsOptions,
+  type AugmentViewsResult,
+  augmentViews,
+  viewId,
+} from './views/augment-views.js';
 export { DatasetWriter, type DatasetWriterOptions } from './writer/dataset-writer.js';

@@ -12,6 +12,7 @@ import {
   HAVE_ISIC_FULLRES as haveFullres,
   NO_PHOTOGRAPHS,
   pngSize,
+  readJsonl,
   testImages,
 } from '../test-utils/shared-data.js';
 
@@ -134,6 +135,60 @@ describe('skingan data', () => {
     const bad = runCli(['data', 'subset', MINI, '--part', 'test', '--out', join(dir, 'x')]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/a split and a part go together/);
+  });
+
+  it('augment: 2 views of the train part of 2 images a class, at 32², as a dataset folder; bad input refused', async () => {
+    const small = join(dir, 'aug-src');
+    expect(
+      runCli(['data', 'subset', MINI, '--classes', 'MEL,NV,DF', '--per-class', '2', '--out', small]).code,
+    ).toBe(0);
+    const split = join(dir, 'aug-split.json');
+    const splitArgs = ['data', 'split', small, '--seed', '1', '--fractions', '0.5,0,0.5', '--out', split];
+    expect(runCli(splitArgs).code).toBe(0);
+    const train = JSON.parse(await fs.readFile(split, 'utf8')).ids.train as string[];
+    expect(train).toHaveLength(3);
+    const out = join(dir, 'aug-views');
+    const args = [
+      'data',
+      'augment',
+      small,
+      '--split',
+      split,
+      '--part',
+      'train',
+      '--views',
+      '2',
+      '--size',
+      '32',
+    ];
+    const r = runCli([...args, '--seed', '4', '--out', out, '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      dir: out,
+      sources: 3,
+      total: 6,
+      perClass: { MEL: 2, NV: 2, DF: 2 },
+      views: 2,
+      seed: 4,
+      size: 32,
+    });
+    const ids = (await fs.readFile(join(out, 'labels.csv'), 'utf8'))
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(',')[0]!);
+    expect(ids).toEqual(train.flatMap((id) => [`${id}_v0`, `${id}_v1`]));
+    expect(await pngSize(join(out, 'images', `${train[0]}_v1.png`))).toEqual([32, 32]);
+    const prov = await readJsonl(join(out, 'provenance.jsonl'));
+    expect(prov[1]).toMatchObject({ id: `${train[0]}_v1`, source: train[0], view: 1, seed: 4, size: 32 });
+
+    const missing = runCli(['data', 'augment', join(dir, 'nope'), '--views', '2', '--out', join(dir, 'x')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`${join(dir, 'nope')}: no such dataset folder`);
+    const zero = runCli(['data', 'augment', small, '--views', '0', '--out', join(dir, 'x')]);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toContain('--views must be 1 or more, got 0');
+    expect(existsSync(join(dir, 'x'))).toBe(false);
   });
 
   it.skipIf(!haveFullres)(

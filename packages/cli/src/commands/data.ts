@@ -2,6 +2,7 @@ import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { ISIC2019, lockFolder, SkinganError } from '@skingan/core';
 import {
+  augmentViews,
   checkImages,
   countPerClass,
   type Dataset,
@@ -38,12 +39,12 @@ interface DatasetFlags {
   force?: boolean;
 }
 
-/** `skingan data stats|split|prepare|download|demo-set`. */
+/** `skingan data stats|split|subset|augment|prepare|download|demo-set`. */
 export function registerData(program: Command): void {
   const data = program
     .command('data')
     .description(
-      'datasets: class counts and problems, stratified splits, one-off resizing, the ISIC 2019 download, the synthetic demo set',
+      'datasets: class counts and problems, stratified splits, subsets, augmented views, one-off resizing, the ISIC 2019 download, the synthetic demo set',
     );
 
   withDatasetFlags(
@@ -92,14 +93,12 @@ export function registerData(program: Command): void {
   );
 
   withDatasetFlags(
-    forceOption(data.command('subset'))
+    withSplitPart(forceOption(data.command('subset')), 'keep')
       .description(
         'a dataset folder of chosen images of other folders (links): one split part, some classes, the first n per class',
       )
       .argument('<dir...>', 'source dataset folder(s)')
       .requiredOption('--out <dir>', 'dataset folder to write (an earlier subset there is replaced)')
-      .option('--split <file>', 'split.json: keep one part of it (with --part)')
-      .addOption(new Option('--part <part>', 'which part of --split').choices(['train', 'val', 'test']))
       .option(
         '--per-class <n>',
         'the first n images of each class, in source order (nested sets)',
@@ -107,6 +106,41 @@ export function registerData(program: Command): void {
       )
       .option('--copy', 'copy the image files instead of linking them'),
   ).action(async (dirs: string[], opts: SubsetFlags) => subset(dirs, opts));
+
+  withDatasetFlags(
+    withSplitPart(forceOption(data.command('augment')), 'augment')
+      .description(
+        "K augmented views of each image as a new dataset folder: the fast path's real + classic augmentation (`classifier head --add`)",
+      )
+      .argument('<dir...>', 'source dataset folder(s)')
+      .requiredOption('--views <k>', 'augmented views per image (1 or more)', intOption('--views'))
+      .option(
+        '--seed <n>',
+        'with the image id and the view number, draws each augmentation: the same seed gives the same files',
+        intOption('--seed'),
+        0,
+      )
+      .option(
+        '--size <px>',
+        'side the images are decoded at (short side, center crop) and written at',
+        intOption('--size'),
+        128,
+      )
+      .requiredOption('--out <dir>', 'dataset folder to write (written whole, then renamed into place)')
+      .addHelpText(
+        'after',
+        `
+A linear head on stored features (\`classifier head\`, the fast path) cannot augment on the fly, so
+its "real + augmentation" baseline trains on the features of augmented copies written as files.
+Each view draws the augmentations of \`classifier train --augment\` (flips, quarter turns, zoom,
+shift, brightness/contrast/saturation jitter) from (--seed, image id, view number): reruns write
+byte-identical PNGs, and an image's views do not depend on the other images in the folder. Each
+view costs one feature extraction. Ids are <id>_v<k>; provenance.jsonl names the source image.
+
+  skingan data augment DATA --split split.json --part train --views 4 --out views
+  skingan classifier head --data DATA --split split.json --add views --out head`,
+      ),
+  ).action(async (dirs: string[], opts: AugmentFlags) => augment(dirs, opts));
 
   withDatasetFlags(
     forceOption(data.command('prepare'))
@@ -148,6 +182,13 @@ export function registerData(program: Command): void {
     .option('--classes <list>', 'comma-separated classes to draw (default: all 8 ISIC 2019 classes)')
     .option('--json', 'print one JSON object')
     .action(async (opts: DemoFlags) => demoSet(opts));
+}
+
+/** `--split F --part P`: the command works on one part of a split (`loadSelection`). */
+function withSplitPart(cmd: Command, verb: string): Command {
+  return cmd
+    .option('--split <file>', `split.json: ${verb} one part of it (with --part)`)
+    .addOption(new Option('--part <part>', 'which part of --split').choices([...SPLIT_PARTS]));
 }
 
 function withDatasetFlags(cmd: Command): Command {
@@ -490,6 +531,7 @@ async function subset(dirs: string[], opts: SubsetFlags): Promise<void> {
     ...(opts.part ? { part: opts.part } : {}),
     ...(opts.classes ? { classes: opts.classes } : {}),
     ...(opts.perClass !== undefined ? { perClass: opts.perClass } : {}),
+    strict: opts.strict,
     copy: Boolean(opts.copy),
   });
   if (opts.json) {
@@ -500,4 +542,41 @@ async function subset(dirs: string[], opts: SubsetFlags): Promise<void> {
     .map(([c, n]) => `${c} ${n}`)
     .join(', ');
   process.stdout.write(`wrote ${r.dir}: ${r.total} images (${counts || 'none'})\n`);
+}
+
+interface AugmentFlags extends DatasetFlags {
+  out: string;
+  views: number;
+  seed: number;
+  size: number;
+  split?: string;
+  part?: SplitPart;
+}
+
+async function augment(dirs: string[], opts: AugmentFlags): Promise<void> {
+  if (opts.views < 1) {
+    throw new SkinganError(`--views must be 1 or more, got ${opts.views}`, { code: 'USAGE' });
+  }
+  const out = await outputGuard('data augment', [...dirs, opts.split], opts.force).checkAndClaim(opts.out);
+  let progress: Progress | undefined;
+  const r = await augmentViews(dirs, out, {
+    views: opts.views,
+    seed: opts.seed,
+    size: opts.size,
+    ...(opts.split ? { split: resolve(opts.split) } : {}),
+    ...(opts.part ? { part: opts.part } : {}),
+    ...(opts.classes ? { classes: opts.classes } : {}),
+    strict: opts.strict,
+    onProgress: (done, total) => {
+      progress ??= new Progress({ label: 'augment', total, unit: 'images', quiet: opts.json });
+      progress.update(done);
+    },
+  });
+  const counts = Object.entries(r.perClass)
+    .map(([c, n]) => `${c} ${n}`)
+    .join(', ');
+  const summary = `wrote ${r.total} views (${opts.views} of each of ${r.sources} images, ${opts.size}²: ${counts || 'none'}) to ${r.dir}`;
+  if (progress) progress.finish(summary);
+  else if (!opts.json) process.stderr.write(`${summary}\n`);
+  if (opts.json) printJson({ ...r, views: opts.views, seed: opts.seed, size: opts.size });
 }

@@ -39,6 +39,12 @@ const ExperimentConfigSchema = z.strictObject({
     extractor: z.string().default('resnet50'),
     /** The side it runs at (`--input-size`; default its own, 224 for resnet50). */
     inputSize: int().min(32).optional(),
+    /**
+     * `head` with baselines `augment`: augmented views of each train image (`data augment --views`,
+     * the augmentations of `--augment`) whose features the baseline's heads add to the real ones:
+     * one feature extraction per view. Unused by `network`, which augments on the fly.
+     */
+    augmentViews: int().min(1).default(4),
   }),
   /** noise2img: synthetic images added per class (thesis: 250 … 3000). */
   n: z.array(int().min(1)).min(1),
@@ -49,7 +55,8 @@ const ExperimentConfigSchema = z.strictObject({
   /**
    * Real-data rows besides ISIC-0, the yardsticks a GAN row must beat too (Perez et al. found
    * classic augmentation beats GAN augmentation): `augment` = real + classic augmentation (the
-   * classifier's `--augment`), `oversample` = real + class-balanced oversampling (`--balance sampler`).
+   * classifier's `--augment`; for `head`, `classifier.augmentViews` views of each train image),
+   * `oversample` = real + class-balanced oversampling (`--balance sampler`).
    */
   baselines: z.array(z.enum(['augment', 'oversample'])).default([]),
   /** Classifier seeds per training set (in each fold); ≥ 2 gives mean ± CI. */
@@ -161,13 +168,10 @@ export async function resolveExperimentConfig(
       'set "classifier": {"augment": false} for a real-only ISIC-0, or drop "augment" from baselines',
     );
   }
-  if (
-    config.classifier.method === 'head' &&
-    (config.classifier.augment || config.baselines.includes('augment'))
-  ) {
+  if (config.classifier.method === 'head' && config.classifier.augment) {
     throw invalid(
-      'classifier.method "head" trains on stored features of the unchanged images, so it cannot augment (classifier.augment or baselines "augment")',
-      'set "classifier": {"augment": false} and drop "augment" from baselines, or use "method": "network"',
+      'classifier.method "head" trains on stored features, so it cannot augment on the fly (classifier.augment is true)',
+      'set "classifier": {"augment": false} and add "augment" to baselines: that row\'s heads also train on classifier.augmentViews augmented views of each train image (`data augment`)',
     );
   }
   return config;

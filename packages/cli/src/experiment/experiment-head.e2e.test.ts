@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parsePredictionsCsv } from '@skingan/metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectNoise2imgTables } from '../test-utils/experiment-tables.js';
+import { expectNoise2imgTables, readTable } from '../test-utils/experiment-tables.js';
 import { runCli } from '../test-utils/run-cli.js';
 import { testImages } from '../test-utils/shared-data.js';
 
@@ -30,7 +30,8 @@ describe(`skingan experiment with classifier.method "head" (${name}, 3 classes)`
     await fs.writeFile(
       config,
       JSON.stringify({
-        classifier: { preset: 'test', size: 32, method: 'head', extractor: 'test' },
+        classifier: { preset: 'test', size: 32, method: 'head', extractor: 'test', augmentViews: 2 },
+        baselines: ['augment'],
         repeats: 2,
       }),
     );
@@ -52,9 +53,18 @@ describe(`skingan experiment with classifier.method "head" (${name}, 3 classes)`
     const r = runCli(args, env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(
-      'classifiers: linear heads on test features of the images decoded at 32² (the fast path, `classifier head`), 2 seeds a row',
+      'classifiers: linear heads on test features of the images decoded at 32² (the fast path, `classifier head`), 2 seeds a row; real + augmentation adds 2 augmented views of each train image',
     );
-    await expectNoise2imgTables(out, ['MEL', 'NV', 'BCC']);
+    await expectNoise2imgTables(out, ['MEL', 'NV', 'BCC'], ['real + augmentation']);
+    // The augmentation row: its heads read 2 views of each train image, and the GAN rows are
+    // compared with it too.
+    const vsAugment = await readTable(out, 'paired-vs-augment');
+    expect(vsAugment.rows.map((r: { label: string }) => r.label)).toEqual([
+      'acgan-4',
+      'cyclegan-4',
+      'acgan-8',
+      'cyclegan-8',
+    ]);
     // Each cell's predictions cover the same test images: the split's test part. (Job folders
     // are named `<id>-<key>`.)
     const only = async (parent: string, prefix: string) =>
@@ -73,6 +83,13 @@ describe(`skingan experiment with classifier.method "head" (${name}, 3 classes)`
     );
     const table = await parsePredictionsCsv(await fs.readFile(csv, 'utf8'), csv);
     expect([...table.ids].sort()).toEqual([...split.ids.test].sort());
+    const views = join(await only(join(out, 'jobs'), 'augment-views'), 'data', 'labels.csv');
+    const viewIds = (await fs.readFile(views, 'utf8'))
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(',')[0]);
+    expect(viewIds.sort()).toEqual(split.ids.train.flatMap((id: string) => [`${id}_v0`, `${id}_v1`]).sort());
     expect(await fs.readFile(join(out, 'report.md'), 'utf8')).toContain('**classifiers**');
 
     const before = await fs.readFile(join(out, 'tables', 'table-6.2.json'), 'utf8');

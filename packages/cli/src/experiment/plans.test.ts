@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SkinganError } from '@skingan/core';
 import type { SplitPart } from '@skingan/data';
 import { describe, expect, it } from 'vitest';
 import { resolveExperimentConfig } from './config.js';
@@ -390,12 +391,96 @@ describe('the fast path (classifier.method "head")', () => {
     expect(plan.cells.every((c) => c.predictJob.startsWith('head/'))).toBe(true);
   });
 
-  it('cannot augment: a config error naming the way out', async () => {
-    await expect(
-      resolveExperimentConfig('test', undefined, {
-        classifier: { ...(head as object), augment: true },
-      } as never),
-    ).rejects.toThrow('classifier.method "head" trains on stored features of the unchanged images');
+  it("the augment baseline: one augment-views job of the train part, added to that row's heads", async () => {
+    const config = await resolveExperimentConfig('test', undefined, {
+      classifier: head,
+      baselines: ['augment', 'oversample'],
+      repeats: 2,
+    });
+    expect(config.classifier.augmentViews).toBe(4);
+    const plan = noise2imgPlan(['/d'], config, fakeKeys(), ['MEL', 'NV']);
+    const views = plan.jobs.filter((j) => j.args[0] === 'data' && j.args[1] === 'augment');
+    expect(views).toEqual([
+      {
+        id: 'augment-views',
+        stage: 'data',
+        args: 'data augment /d --split {job:split}/split.json --part train --views 4 --seed 7 --size 32 --classes MEL,NV --out {out}/data'.split(
+          ' ',
+        ),
+        deps: ['split'],
+        // Keyed by the train part's content, not by the split job: a changed val/test image keeps it.
+        inputs: { train: 'train/MEL+train/NV' },
+        keyDeps: [],
+      },
+    ]);
+    const job = (slug: string, seed = 7001) => plan.jobs.find((j) => j.id === `head/${slug}/seed-${seed}`)!;
+    expect(job('real-augment').args.join(' ')).toBe(
+      'classifier head --data /d --split {job:split}/split.json --extractor test --size 32 --seed 7001 --balance none --out {out}/head --add {job:augment-views}/data --classes MEL,NV --epochs 1',
+    );
+    expect(job('real-augment').deps).toEqual(['split', 'augment-views']);
+    expect(job('real-augment').keyDeps).toEqual(['augment-views']);
+    // ISIC-0 and the oversampling row read no views.
+    for (const slug of ['isic-0', 'real-oversample']) expect(job(slug).args).not.toContain('--add');
+    expect(plan.sets.find((s) => s.slug === 'real-augment')).toMatchObject({
+      baseline: 'augment',
+      addJobs: ['augment-views'],
+    });
+    const key = (p: typeof plan, id: string) => planJobs(p.jobs, '/e').find((j) => j.id === id)!.key;
+    // The views' key follows the train part's content and the view count, not the val or test parts.
+    const base = key(plan, 'augment-views');
+    const changed = (parts: string[]) =>
+      key(noise2imgPlan(['/d'], config, fakeKeys({ parts }), ['MEL', 'NV']), 'augment-views');
+    expect(changed(['val/MEL', 'test/NV'])).toBe(base);
+    expect(changed(['train/NV'])).not.toBe(base);
+    const eight = { ...config, classifier: { ...config.classifier, augmentViews: 8 } };
+    const more = noise2imgPlan(['/d'], eight, fakeKeys(), ['MEL', 'NV']);
+    expect(key(more, 'augment-views')).not.toBe(base);
+    expect(key(more, 'head/real-augment/seed-7000')).not.toBe(key(plan, 'head/real-augment/seed-7000'));
+    expect(key(more, 'head/isic-0/seed-7000')).toBe(key(plan, 'head/isic-0/seed-7000'));
+    expect(describeClassifiers(config)).toBe(
+      'linear heads on test features of the images decoded at 32² (the fast path, `classifier head`), 2 seeds a row; real + augmentation adds 4 augmented views of each train image',
+    );
+    // nv2mel: the same job and row (all classes: no --classes).
+    const nv = nv2melPlan(['/d'], config, fakeKeys(), 12);
+    expect(nv.jobs.find((j) => j.id === 'augment-views')!.args).not.toContain('--classes');
+    expect(nv.jobs.find((j) => j.id === 'head/real-augment/seed-7000')!.args).toContain(
+      '{job:augment-views}/data',
+    );
+  });
+
+  it("with folds, one augment-views job per fold, read by that fold's heads", async () => {
+    const config = await resolveExperimentConfig('test', undefined, {
+      classifier: head,
+      baselines: ['augment'],
+      folds: 2,
+    });
+    const plan = foldedPlan(foldKeys(2), (k) => noise2imgPlan(['/d'], config, k, ['MEL', 'NV']));
+    for (const k of [0, 1]) {
+      const views = plan.jobs.find((j) => j.id === `fold-${k}/augment-views`)!;
+      expect(views.args).toContain(`{job:fold-${k}/split}/split.json`);
+      expect(views.deps).toEqual([`fold-${k}/split`]);
+      expect(views.inputs).toEqual({ train: `f${k}:train/MEL+train/NV` });
+      const h = plan.jobs.find((j) => j.id === `fold-${k}/head/real-augment/seed-7000`)!;
+      expect(h.args).toContain(`{job:fold-${k}/augment-views}/data`);
+      expect(h.deps).toEqual([`fold-${k}/split`, `fold-${k}/augment-views`]);
+    }
+    expect(plan.sets.find((s) => s.slug === 'real-augment')!.addJobs).toEqual(['augment-views']);
+    expect(() => planJobs(plan.jobs, '/e')).not.toThrow();
+  });
+
+  it('cannot augment on the fly: a config error pointing at the augment baseline', async () => {
+    const err = await resolveExperimentConfig('test', undefined, {
+      classifier: { ...(head as object), augment: true },
+    } as never).then(
+      () => undefined,
+      (e: SkinganError) => e,
+    );
+    expect(err?.message).toBe(
+      'invalid experiment config: classifier.method "head" trains on stored features, so it cannot augment on the fly (classifier.augment is true)',
+    );
+    expect(err?.hint).toBe(
+      'set "classifier": {"augment": false} and add "augment" to baselines: that row\'s heads also train on classifier.augmentViews augmented views of each train image (`data augment`)',
+    );
   });
 });
 

@@ -186,7 +186,10 @@ function comparisonTable(
   const rows = [];
   const kinds = new Set<'t' | 'bootstrap'>();
   for (const set of plan.sets) {
-    if (set.slug === base.slug || (base.baseline && set.addJobs.length === 0)) continue;
+    // Against a baseline, neither ISIC-0 (nothing added) nor another baseline (the fast path's
+    // augment row adds its views): only the synthetic rows.
+    const real = set.baseline !== undefined || set.addJobs.length === 0;
+    if (set.slug === base.slug || (base.baseline && real)) continue;
     const pairs = cells
       .filter((c) => c.set.slug === set.slug)
       .map(

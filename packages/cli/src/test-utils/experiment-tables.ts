@@ -9,13 +9,18 @@ export async function readTable(exp: string, name: string) {
 
 /**
  * Checks the noise2img tables of a `test`-preset experiment on `classes`: Table 6.2 has the real
- * baseline and a row per generator and N (4, 8), a precision and recall column per class, accuracy
+ * baseline, the `baselines` rows (labels) and a row per generator and N (4, 8), a precision and recall column per class, accuracy
  * and balanced accuracy in [0, 1]; every table is there as md, csv and json. Returns Table 6.2.
  */
-export async function expectNoise2imgTables(exp: string, classes: readonly string[]) {
+export async function expectNoise2imgTables(
+  exp: string,
+  classes: readonly string[],
+  baselines: readonly string[] = [],
+) {
   const t = await readTable(exp, 'table-6.2');
   expect(t.rows.map((r: { label: string }) => r.label)).toEqual([
     'ISIC-0',
+    ...baselines,
     'acgan-4',
     'cyclegan-4',
     'acgan-8',

@@ -2,16 +2,10 @@ import { promises as fs } from 'node:fs';
 import { extname, join } from 'node:path';
 import { type Sample, SkinganError, writeFileAtomic } from '@skingan/core';
 import { writeLabelsCsv } from '../csv/labels-csv.js';
-import { loadDataset } from '../dataset/load-dataset.js';
 import { readProvenance } from '../dataset/provenance.js';
-import { readSplit, type SplitPart, selectSplit } from '../dataset/split.js';
+import { loadSelection, type SelectionOptions } from '../dataset/selection.js';
 
-export interface SubsetOptions {
-  /** Keep only the ids of one part of this split.json. */
-  split?: string;
-  part?: SplitPart;
-  /** Keep only these classes (labels keep their ISIC 2019 names). */
-  classes?: readonly string[];
+export interface SubsetOptions extends SelectionOptions {
   /** Keep the first n images of each class, in the sources' order: sets for n ⊂ sets for larger n. */
   perClass?: number;
   /** Copy image files instead of symlinking them (links are the default: no disk, instant). */
@@ -35,20 +29,12 @@ export async function subsetDataset(
   out: string,
   options: SubsetOptions = {},
 ): Promise<SubsetResult> {
-  if ((options.split === undefined) !== (options.part === undefined)) {
-    throw new SkinganError('a split and a part go together (e.g. --split s.json --part test)', {
-      code: 'USAGE',
-    });
-  }
   if (options.perClass !== undefined && !(Number.isInteger(options.perClass) && options.perClass >= 0)) {
     throw new SkinganError(`images per class must be a non-negative integer, got ${options.perClass}`, {
       code: 'USAGE',
     });
   }
-  const dataset = await loadDataset(sources, options.classes?.length ? { classes: options.classes } : {});
-  let samples: Sample[] = dataset.samples;
-  if (options.split && options.part)
-    samples = selectSplit(dataset, await readSplit(options.split), options.part);
+  const { dataset, samples } = await loadSelection(sources, options);
 
   const taken = new Map<number, number>();
   const chosen = samples.filter((s) => {

@@ -6,7 +6,7 @@ import { ISIC2019, initBackend, subLabelSpace } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset } from '../dataset/load-dataset.js';
-import { decodeImage } from '../image/decode.js';
+import { decodeImage, decodeImageBytes } from '../image/decode.js';
 import { tempDir } from '../test-utils/fixtures.js';
 import { DatasetWriter } from './dataset-writer.js';
 
@@ -94,6 +94,13 @@ describe('DatasetWriter', () => {
     await expect(writer.add(img, [0], ['../x'])).rejects.toThrow('image id "../x" is a path');
     await writer.add(img, [0], ['a']);
     await expect(writer.add(img, [0], ['a'])).rejects.toThrow('add: image id a is already in the dataset');
+    // RGB bytes (no tfjs backend needed) must hold width × height × 3 of them.
+    const rgb = { data: new Uint8Array([255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9]), width: 2, height: 2 };
+    await writer.add([rgb], [0], ['rgb']);
+    expect([...(await decodeImageBytes(join(out, 'images', 'rgb.png'), 2))]).toEqual([...rgb.data]);
+    await expect(writer.add([{ ...rgb, height: 3 }], [0], ['b'])).rejects.toThrow(
+      'add: 12 bytes for a 2×3 RGB image',
+    );
     await expect(
       DatasetWriter.open(join(dir, 'unk'), { labelSpace: { name: 'x', classes: ['UNKNOWN'] } }),
     ).rejects.toThrow('class "UNKNOWN" has no column in the ISIC 2019 labels format');

@@ -131,11 +131,12 @@ export class DatasetWriter {
   }
 
   /**
-   * Writes images ([N, H, W, 3] or a list of [H, W, 3], values in [-1, 1]; not disposed) with their
-   * labels, and optional ids and provenance records. Returns the ids used. Calls are serialized.
+   * Writes images ([N, H, W, 3] or a list of [H, W, 3], values in [-1, 1]; not disposed; or RGB
+   * bytes, which need no tfjs backend) with their labels, and optional ids and provenance records.
+   * Returns the ids used. Calls are serialized.
    */
   add(
-    images: tf.Tensor4D | readonly tf.Tensor3D[],
+    images: tf.Tensor4D | readonly tf.Tensor3D[] | readonly RgbImage[],
     labels: readonly number[],
     ids?: readonly string[],
     provenance?: readonly object[],
@@ -202,7 +203,7 @@ export class DatasetWriter {
   }
 }
 
-function toRgbList(images: tf.Tensor4D | readonly tf.Tensor3D[]): RgbImage[] {
+function toRgbList(images: tf.Tensor4D | readonly tf.Tensor3D[] | readonly RgbImage[]): RgbImage[] {
   // Not `instanceof tf.Tensor`: a caller's tensors may come from another copy of tfjs.
   if (!Array.isArray(images)) {
     const batch = images as tf.Tensor4D;
@@ -218,7 +219,12 @@ function toRgbList(images: tf.Tensor4D | readonly tf.Tensor3D[]): RgbImage[] {
       height,
     }));
   }
-  return (images as readonly tf.Tensor3D[]).map((t) => {
+  return (images as readonly (tf.Tensor3D | RgbImage)[]).map((t) => {
+    if (!('shape' in t)) {
+      if (t.data.length !== t.width * t.height * 3)
+        throw misuse(`${t.data.length} bytes for a ${t.width}×${t.height} RGB image`);
+      return t;
+    }
     const [height, width, c] = t.shape;
     if (c !== 3) throw misuse(`expected [H, W, 3] images, got [${t.shape.join(', ')}]`);
     return { data: floatToBytes(t.dataSync()), width, height };

@@ -29,18 +29,74 @@ const BASELINE_LABELS: Readonly<Record<Baseline, string>> = {
   oversample: 'real + oversampling',
 };
 
-/** The configured baseline rows: real data only, the classifier with one setting more than ISIC-0. */
+/** The job id of the fast path's augmented views (`data augment`), in a plan or a fold's plan. */
+export const AUGMENT_VIEWS = 'augment-views';
+
+/**
+ * The configured baseline rows: real data only, the classifier with one setting more than ISIC-0.
+ * With heads (`classifier.method` "head"), which train on stored features and cannot augment on the
+ * fly, the `augment` row adds the features of augmented views of the train images written as files
+ * (`augmentViewsJob`, pushed onto `jobs`).
+ */
 export function baselineSets(
+  jobs: Job[],
+  data: string[],
   config: ExperimentConfig,
+  keys: DataKeys,
   coords: Record<string, number | string>,
+  classes?: readonly string[],
 ): TrainingSet[] {
-  return config.baselines.map((b) => ({
-    label: BASELINE_LABELS[b],
-    slug: `real-${b}`,
-    addJobs: [],
-    coords,
-    baseline: b,
-  }));
+  return config.baselines.map((b) => {
+    const views = b === 'augment' && config.classifier.method === 'head';
+    if (views) jobs.push(augmentViewsJob(data, config, keys, classes));
+    return {
+      label: BASELINE_LABELS[b],
+      slug: `real-${b}`,
+      addJobs: views ? [AUGMENT_VIEWS] : [],
+      coords,
+      baseline: b,
+    };
+  });
+}
+
+/**
+ * `classifier.augmentViews` augmented views of each train image (`skingan data augment`, the
+ * augmentations of `classifier train --augment`) at the heads' decode size, seeded by the
+ * experiment seed. A view depends on its image alone, so the job is keyed by the train part's
+ * content: the views of an image are the same files in every fold, and their stored features too.
+ */
+export function augmentViewsJob(
+  data: string[],
+  config: ExperimentConfig,
+  keys: DataKeys,
+  classes?: readonly string[],
+): Job {
+  const c = config.classifier;
+  return {
+    id: AUGMENT_VIEWS,
+    stage: 'data',
+    args: [
+      'data',
+      'augment',
+      ...data,
+      '--split',
+      '{job:split}/split.json',
+      '--part',
+      'train',
+      '--views',
+      String(c.augmentViews),
+      '--seed',
+      String(config.seed),
+      '--size',
+      String(c.size),
+      ...(classes ? classesFlag(classes) : []),
+      '--out',
+      '{out}/data',
+    ],
+    deps: ['split'],
+    inputs: { train: keys.part('train', classes) },
+    keyDeps: [],
+  };
 }
 
 /** ISIC-0 of a plan's sets: real data only and no baseline setting (undefined if not planned). */
@@ -107,7 +163,8 @@ export function splitJob(data: string[], config: ExperimentConfig, keys: DataKey
 
 /** "networks (classifier preset cpu, 64²), 5 seeds a row" or "linear heads on resnet50 features …". */
 export function describeClassifiers(
-  config: Pick<ExperimentConfig, 'classifier' | 'repeats' | 'folds'>,
+  config: Pick<ExperimentConfig, 'classifier' | 'repeats' | 'folds'> &
+    Partial<Pick<ExperimentConfig, 'baselines'>>,
 ): string {
   const c = config.classifier;
   const r = config.repeats;
@@ -116,8 +173,12 @@ export function describeClassifiers(
     k > 1
       ? `${k * r} runs a row (${k} folds × ${r} seed${r === 1 ? '' : 's'})`
       : `${r} seed${r === 1 ? '' : 's'} a row`;
+  // Absent in experiments made before the heads' augmented views (heads then had no augment row).
+  const views = config.baselines?.includes('augment')
+    ? `; real + augmentation adds ${c.augmentViews} augmented views of each train image`
+    : '';
   return c.method === 'head'
-    ? `linear heads on ${c.extractor}${c.inputSize ? ` at ${c.inputSize}²` : ''} features of the images decoded at ${c.size}² (the fast path, \`classifier head\`), ${seeds}`
+    ? `linear heads on ${c.extractor}${c.inputSize ? ` at ${c.inputSize}²` : ''} features of the images decoded at ${c.size}² (the fast path, \`classifier head\`), ${seeds}${views}`
     : `networks (\`classifier train\`, preset ${c.preset}, ${c.size}²${c.pretrained ? `, from ${c.pretrained}` : ''}), ${seeds}`;
 }
 

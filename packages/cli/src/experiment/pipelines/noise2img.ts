@@ -85,7 +85,7 @@ export function noise2imgPlan(
 
   const sets: TrainingSet[] = [
     { ...ISIC0, coords: { kind: 'real', n: 0 } },
-    ...baselineSets(config, { kind: 'real', n: 0 }),
+    ...baselineSets(jobs, data, config, keys, { kind: 'real', n: 0 }, classes),
   ];
   for (const n of config.n) {
     jobs.push(

@@ -36,7 +36,7 @@ export function nv2melPlan(
 ): ExperimentPlan {
   const jobs: Job[] = [splitJob(data, config, keys)];
   const baseSet: TrainingSet = { ...ISIC0, coords: { alpha: 0, n: 0 } };
-  const realSets = [baseSet, ...baselineSets(config, { alpha: 0, n: 0 })];
+  const realSets = [baseSet, ...baselineSets(jobs, data, config, keys, { alpha: 0, n: 0 }, classes)];
   // The ranking classifier is ISIC-0's first seed: the baseline row and the filter share it.
   const cells = realSets.flatMap((set) => setCells(jobs, data, config, keys, set, classes));
   // The filter needs a network to rank with; the fast path's heads are not one: train ISIC-0's
