@@ -84,6 +84,18 @@ describe(`skingan metrics fid|kid|prd (${name})`, () => {
       skipped: expect.stringMatching(/60 real and 0 generated/),
     });
 
+    // Through the feature store (--cache), the same vectors when decoded at the extractor's size:
+    // the same FID; a second metric over the same images extracts nothing.
+    const env = { SKINGAN_CACHE: join(dir, 'cache') };
+    const args = ['--real', ISIC_MINI, '--fake', fake, '--extractor', 'test', '--cache', '--size', '32'];
+    const cached = JSON.parse(runCli(['metrics', 'fid', ...args, '--json'], env).stdout);
+    expect(cached.fid).toBeCloseTo(out.fid, 4);
+    expect(cached.extractor).toBe('test-random-conv (64-d, 32px)');
+    const again = runCli(['metrics', 'kid', ...args, '--subsets', '10'], env);
+    expect([again.code, again.stderr.includes('features')]).toEqual([0, false]);
+    const small = JSON.parse(runCli(['metrics', 'fid', ...args, '--input-size', '40', '--json'], env).stdout);
+    expect(small.extractor).toBe('test-random-conv (64-d, 40px)');
+
     const k = runCli([
       'metrics',
       'kid',

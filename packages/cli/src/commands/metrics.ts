@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
-import { isSkinganError, SkinganError } from '@skingan/core';
+import { isSkinganError, type Sample, SkinganError } from '@skingan/core';
 import { type Dataset, formatProblem, loadDataset } from '@skingan/data';
 import {
   classificationIntervals,
@@ -22,7 +22,8 @@ import {
 import type { Command } from 'commander';
 import { addOptions, initCommandBackend, intOption } from '../options.js';
 import { printJson } from '../ui/output.js';
-import { addExtractorOptions, measureImages, registerGanQuality } from './metrics-gan.js';
+import { featureRowsByPart, openFeatureSource } from './features.js';
+import { addExtractorOptions, extractorOptions, measureImages, registerGanQuality } from './metrics-gan.js';
 
 interface ClassifyOptions {
   pred: string;
@@ -40,9 +41,14 @@ interface GanOptions {
   fake: string;
   extractor: string;
   layer?: string;
+  inputSize?: number;
   perClass?: boolean;
   batchSize: number;
   json?: boolean;
+  /** Vectors from (and into) the fast path's feature store, of the images decoded at `size`. */
+  cache?: boolean;
+  size: number;
+  store?: string;
 }
 
 type GanMetric = 'fid' | 'kid' | 'prd';
@@ -89,6 +95,20 @@ export function registerMetrics(program: Command): void {
     )
       .option('--per-class', 'also compute the metric per class (real class c vs generated class c)')
       .option('--batch-size <n>', 'images per forward pass', intOption('--batch-size'), 16)
+      .option(
+        '--cache',
+        "read the vectors from the feature store of `features extract` (and store the missing ones): an image's vector is computed once for every metric, head and experiment job",
+      )
+      .option(
+        '--size <n>',
+        'with --cache: side the images are decoded at (the store’s)',
+        intOption('--size'),
+        128,
+      )
+      .option(
+        '--store <dir>',
+        'with --cache: the feature store folder (default: the one of the extractor and --size)',
+      )
       .option('--json', 'print one JSON object');
     if (metric === 'kid') {
       addOptions(cmd, [
@@ -204,19 +224,10 @@ async function ganMetric(
       });
     }
   }
-  const extractor = await loadFeatureExtractor(opts.extractor, opts.layer ? { layerName: opts.layer } : {});
+  const { extractor, realF, fakeF } = opts.cache
+    ? await storedFeatures(opts, real.samples, fake.samples)
+    : await computedFeatures(opts, real.samples, fake.samples);
   try {
-    const { features: realF } = await measureImages(
-      extractor,
-      undefined,
-      real.samples,
-      opts.batchSize,
-      'real',
-    );
-    const same = resolve(opts.real) === resolve(opts.fake);
-    const fakeF = same
-      ? realF
-      : (await measureImages(extractor, undefined, fake.samples, opts.batchSize, 'generated')).features;
     const compute = (r: FeatureMatrix, g: FeatureMatrix) => {
       if (metric === 'fid') return { fid: fid(r, g) };
       if (metric === 'kid') {
@@ -266,6 +277,46 @@ async function ganMetric(
     }
   } finally {
     extractor.dispose();
+  }
+}
+
+type Features = { extractor: { name: string; dispose(): void }; realF: FeatureMatrix; fakeF: FeatureMatrix };
+
+async function computedFeatures(opts: GanOptions, real: Sample[], fake: Sample[]): Promise<Features> {
+  const extractor = await loadFeatureExtractor(opts.extractor, extractorOptions(opts));
+  try {
+    const { features: realF } = await measureImages(extractor, undefined, real, opts.batchSize, 'real');
+    const same = resolve(opts.real) === resolve(opts.fake);
+    const fakeF = same
+      ? realF
+      : (await measureImages(extractor, undefined, fake, opts.batchSize, 'generated')).features;
+    return { extractor, realF, fakeF };
+  } catch (e) {
+    extractor.dispose();
+    throw e;
+  }
+}
+
+async function storedFeatures(opts: GanOptions, real: Sample[], fake: Sample[]): Promise<Features> {
+  const source = await openFeatureSource({
+    extractor: opts.extractor,
+    size: opts.size,
+    batchSize: opts.batchSize,
+    ...(opts.layer ? { layer: opts.layer } : {}),
+    ...(opts.inputSize !== undefined ? { inputSize: opts.inputSize } : {}),
+    ...(opts.store ? { store: opts.store } : {}),
+  });
+  try {
+    const parts = await featureRowsByPart(source, [real, fake], { label: 'features', quiet: opts.json });
+    const [realF, fakeF] = parts.map((p) => ({
+      rows: p.labels.length,
+      cols: p.dim,
+      data: Float64Array.from(p.x),
+    }));
+    // The source disposes its extractor; only the name is needed after.
+    return { extractor: { name: source.extractor.name, dispose() {} }, realF: realF!, fakeF: fakeF! };
+  } finally {
+    source.dispose();
   }
 }
 

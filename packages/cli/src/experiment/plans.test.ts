@@ -502,8 +502,17 @@ describe('describeClassifiers', () => {
     expect(describeClassifiers(native)).toMatch(
       /^linear heads on resnet50 at 128² features of the images decoded at 128²/,
     );
-    const job = noise2imgPlan(['/d'], native, fakeKeys(), ['MEL']).jobs.find((j) => j.args[1] === 'head')!;
+    const plan = noise2imgPlan(['/d'], native, fakeKeys(), ['MEL']);
+    const job = plan.jobs.find((j) => j.args[1] === 'head')!;
     expect(job.args.join(' ')).toContain('--extractor resnet50 --input-size 128 --size 128');
+    // FID/KID read the heads' store when they use the same extractor (the test preset's FID: `test`).
+    const fid = (config: typeof native) =>
+      noise2imgPlan(['/d'], config, fakeKeys(), ['MEL'])
+        .jobs.find((j) => j.id === 'fid/acgan')!
+        .args.join(' ');
+    expect(fid(native)).toContain('--extractor test --per-class');
+    const same = { ...native, extractor: 'resnet50' };
+    expect(fid(same)).toContain('--extractor resnet50 --cache --size 128 --input-size 128 --per-class');
   });
 });
 

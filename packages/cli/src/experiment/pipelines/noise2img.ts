@@ -132,6 +132,7 @@ export function noise2imgPlan(
           `{job:${kind}-${nMax}}/data`,
           '--extractor',
           config.extractor,
+          ...sharedFeatureFlags(config),
           '--per-class',
           '--json',
         ],
@@ -155,4 +156,15 @@ export function noise2imgPlan(
       { label: 'CycleGAN', job: `cyclegan-${nMax}` },
     ],
   };
+}
+
+/**
+ * FID and KID through the heads' feature store where the heads use the same extractor: the
+ * vectors of the test images and of the largest synthetic sets are then computed once for the
+ * heads and both metrics (ResNet-50 over 8,000 images a set is the experiment's largest cost).
+ */
+function sharedFeatureFlags(config: ExperimentConfig): string[] {
+  const c = config.classifier;
+  if (c.method !== 'head' || c.extractor !== config.extractor) return [];
+  return ['--cache', '--size', String(c.size), ...(c.inputSize ? ['--input-size', String(c.inputSize)] : [])];
 }
