@@ -77,7 +77,10 @@ type PresetInput = z.input<typeof ExperimentConfigSchema>;
 
 /**
  * `thesis`: the thesis' sizes and grids (needs a GPU); `cpu`: a real but small run for a laptop;
- * `test`: tiny, for CI; `demo`: `skingan demo`, sized to finish in minutes on 2 CPU cores.
+ * `ham`: ham-train on 2 CPU cores, the issue 17 study (GANs at 64², 20 seeds a row on the fast
+ * path, the real + augmentation and oversampling rows; sized from its parts' measured costs, see
+ * docs/results/ham-train); `test`: tiny, for CI; `demo`: `skingan demo`, sized to finish in
+ * minutes on 2 CPU cores.
  */
 export const EXPERIMENT_PRESETS: Record<string, PresetInput> = {
   thesis: {
@@ -108,6 +111,27 @@ export const EXPERIMENT_PRESETS: Record<string, PresetInput> = {
     nMel: [250, 500, 1000],
     repeats: 2,
     extractor: 'test',
+  },
+  ham: {
+    preset: 'ham',
+    acgan: { preset: 'cpu', size: 64, epochs: 8 },
+    // 300 steps a class (the refinement measured in docs/results/cyclegan-real.md).
+    cyclegan: { preset: 'cpu', size: 64, epochs: 3, trainImages: 100 },
+    // The fast path: ResNet-50 at its 128² (a third of 224²'s cost, the vectors shared with FID/KID).
+    classifier: {
+      preset: 'cpu',
+      size: 128,
+      method: 'head',
+      extractor: 'resnet50',
+      inputSize: 128,
+      augmentViews: 2,
+    },
+    n: [250, 1000],
+    alphas: [1 / 4, 1],
+    nMel: [500, 2000],
+    baselines: ['augment', 'oversample'],
+    repeats: 20,
+    extractor: 'resnet50',
   },
   test: {
     preset: 'test',

@@ -484,6 +484,28 @@ describe('the fast path (classifier.method "head")', () => {
   });
 });
 
+describe('the ham preset', () => {
+  it('plans the fast path on ResNet-50 at 128²: 20 seeds a row, the real-data baselines, FID/KID on the heads’ vectors', async () => {
+    const config = await resolveExperimentConfig('ham');
+    const plan = noise2imgPlan(['/d'], config, fakeKeys(), ['MEL', 'NV']);
+    expect(plan.sets.map((s) => s.label)).toEqual([
+      'ISIC-0',
+      'real + augmentation',
+      'real + oversampling',
+      'acgan-250',
+      'cyclegan-250',
+      'acgan-1000',
+      'cyclegan-1000',
+    ]);
+    expect(plan.cells).toHaveLength(7 * 20);
+    const args = (id: string) => plan.jobs.find((j) => j.id === id)!.args.join(' ');
+    expect(args('head/acgan-1000/seed-7000')).toContain('--extractor resnet50 --input-size 128 --size 128');
+    expect(args('augment-views')).toContain('--views 2 --seed 7 --size 128');
+    expect(args('fid/cyclegan')).toContain('--extractor resnet50 --cache --size 128 --input-size 128');
+    expect(args('acgan')).toContain('--preset cpu --size 64 --epochs 8');
+  });
+});
+
 describe('describeClassifiers', () => {
   it('names the method, its network or features, and the seeds a row', async () => {
     expect(describeClassifiers(await resolveExperimentConfig('test', undefined, { repeats: 2 }))).toBe(
