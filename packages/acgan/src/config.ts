@@ -35,6 +35,13 @@ export const GeneratorConfigSchema = z.strictObject({
    * simplest form); computed the same way with a (k + 3)² kernel, 2.25× nearest-conv's multiply-adds.
    */
   upsample: z.enum(['transposed', 'nearest-conv', 'bilinear-conv']).default('transposed'),
+  /**
+   * With `nearest-conv`: the first block (out of the start grid) upsamples bilinearly. The start
+   * grid's neighbouring cells may alternate, and nearest blocks carry their edges to the output as
+   * a faint block pattern at half the image's period; blending them at the start removes it, while
+   * the later blocks stay nearest (bilinear everywhere smooths the maps into swirling contours).
+   */
+  bilinearFirst: z.boolean().default(false),
 });
 
 /** The discriminator: convs with leaky ReLU, dropout and batch norm, then a real/fake and a class head. */
@@ -150,6 +157,13 @@ export const AcganConfigSchema = z
       ['generator', 'startSize', c.generator.startSize],
       ['discriminator', 'endSize', c.discriminator.endSize],
     ] as const;
+    if (c.generator.bilinearFirst && c.generator.upsample !== 'nearest-conv') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['generator', 'bilinearFirst'],
+        message: `needs upsample "nearest-conv", not "${c.generator.upsample}"`,
+      });
+    }
     for (const [net, field, size] of ends) {
       if (!isPowerOfTwo(size) || size >= c.imageSize) {
         ctx.addIssue({

@@ -73,7 +73,8 @@ export function buildGenerator(config: AcganConfig, rng: Rng): tf.LayersModel {
       h = new NearestUpConv2D({
         filters,
         kernelSize: g.kernelSize,
-        interpolation: g.upsample === 'bilinear-conv' ? 'bilinear' : 'nearest',
+        interpolation:
+          g.upsample === 'bilinear-conv' || (g.bilinearFirst && i === 0) ? 'bilinear' : 'nearest',
         kernelInitializer: normalInit(rng),
         name: `${name}_upconv`,
       }).apply(h) as tf.SymbolicTensor;
