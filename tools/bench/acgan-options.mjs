@@ -17,7 +17,7 @@ const variants = {
   'nearest-conv k4': { generator: { upsample: 'nearest-conv' } },
   'nearest-conv k3': { generator: { upsample: 'nearest-conv', kernelSize: 3 } },
   'bilinear-conv k3': { generator: { upsample: 'bilinear-conv', kernelSize: 3 } },
-  'nearest-conv k3, bilinear first': {
+  'nearest-conv k3 + bilinear first': {
     generator: { upsample: 'nearest-conv', kernelSize: 3, bilinearFirst: true },
   },
   'ema 0.999': { training: { emaDecay: 0.999 } },
