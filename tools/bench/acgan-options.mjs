@@ -4,7 +4,7 @@
 // issue 16) at 64² (batch 32, random images, AcganTrainer.trainStep), each option alone and all
 // together against that reference. The variants take turns, ROUNDS (2) times STEPS (10)
 // steps each, in one process on one WASM thread; CPU time holds up on a shared machine where wall
-// time does not. Build first (`pnpm turbo run build --filter=@skingan/acgan`), then
+// time does not (VARIANTS: a comma-separated subset). Build first (`pnpm turbo run build --filter=@skingan/acgan`), then
 // `node tools/bench/acgan-options.mjs`.
 import { ACGAN_CPU_REFERENCE, AcganTrainer, resolveAcganConfig } from '@skingan/acgan';
 import { initBackend, Rng } from '@skingan/core';
@@ -16,6 +16,10 @@ const variants = {
   baseline: {},
   'nearest-conv k4': { generator: { upsample: 'nearest-conv' } },
   'nearest-conv k3': { generator: { upsample: 'nearest-conv', kernelSize: 3 } },
+  'bilinear-conv k3': { generator: { upsample: 'bilinear-conv', kernelSize: 3 } },
+  'nearest-conv k3 + bilinear first': {
+    generator: { upsample: 'nearest-conv', kernelSize: 3, bilinearFirst: true },
+  },
   'ema 0.999': { training: { emaDecay: 0.999 } },
   hinge: { training: { adversarialLoss: 'hinge' } },
   'spectral norm': { discriminator: { spectralNorm: true } },
@@ -26,6 +30,10 @@ const variants = {
     training: { emaDecay: 0.999, adversarialLoss: 'hinge' },
   },
 };
+// VARIANTS=baseline,"nearest-conv k3" times only those (the first is the ratios' base).
+for (const k of Object.keys(variants)) {
+  if (process.env.VARIANTS && !process.env.VARIANTS.split(',').includes(k)) delete variants[k];
+}
 const rounds = Number(process.env.ROUNDS ?? 2);
 const steps = Number(process.env.STEPS ?? 10);
 const cpu = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
@@ -71,7 +79,7 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
-const base = sum(cpu.baseline);
+const base = sum(Object.values(cpu)[0]);
 for (const k of Object.keys(variants)) {
   console.log(
     `${k.padEnd(16)} cpu ${(sum(cpu[k]) / rounds).toFixed(0)} ms/step (rounds ${cpu[k].map((x) => x.toFixed(0)).join(', ')}), ratio ${(sum(cpu[k]) / base).toFixed(2)}; wall ${(sum(wall[k]) / rounds).toFixed(0)}`,

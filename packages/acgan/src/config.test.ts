@@ -112,6 +112,12 @@ describe('ACGAN config', () => {
     );
   });
 
+  it('refuses bilinearFirst without nearest-conv blocks', () => {
+    expect(() => parseAcganConfig({ imageSize: 32, generator: { bilinearFirst: true } })).toThrow(
+      /generator\.bilinearFirst: needs upsample "nearest-conv", not "transposed"/,
+    );
+  });
+
   it('rejects an unknown preset with the list of presets', () => {
     expect(() => resolveAcganConfig({ preset: 'huge' as 'test' })).toThrow(/unknown preset "huge"/);
   });

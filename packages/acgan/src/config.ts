@@ -30,8 +30,18 @@ export const GeneratorConfigSchema = z.strictObject({
    * (k + 1)² kernel ((k + 2)² for even k), so with k = 3 a step costs what the cpu preset's k = 4
    * transposed convs cost (measured 0.99×; k = 4: 1.23×). Prefer an odd `kernelSize` (3): an even
    * one pads 'same' unevenly and shifts the map by half a pixel per block.
+   * `bilinear-conv` = 2× bilinear upsampling then the conv: the nearest blocks' hard edges, which
+   * stack into a faint grid of each stage's cells, become ramps (StyleGAN's upsample-and-blur in its
+   * simplest form); computed the same way with a (k + 3)² kernel, 2.25× nearest-conv's multiply-adds.
    */
-  upsample: z.enum(['transposed', 'nearest-conv']).default('transposed'),
+  upsample: z.enum(['transposed', 'nearest-conv', 'bilinear-conv']).default('transposed'),
+  /**
+   * With `nearest-conv`: the first block (out of the start grid) upsamples bilinearly. The start
+   * grid's neighbouring cells may alternate, and nearest blocks carry their edges to the output as
+   * a faint block pattern at half the image's period; blending them at the start removes it, while
+   * the later blocks stay nearest (bilinear everywhere smooths the maps into swirling contours).
+   */
+  bilinearFirst: z.boolean().default(false),
 });
 
 /** The discriminator: convs with leaky ReLU, dropout and batch norm, then a real/fake and a class head. */
@@ -147,6 +157,13 @@ export const AcganConfigSchema = z
       ['generator', 'startSize', c.generator.startSize],
       ['discriminator', 'endSize', c.discriminator.endSize],
     ] as const;
+    if (c.generator.bilinearFirst && c.generator.upsample !== 'nearest-conv') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['generator', 'bilinearFirst'],
+        message: `needs upsample "nearest-conv", not "${c.generator.upsample}"`,
+      });
+    }
     for (const [net, field, size] of ends) {
       if (!isPowerOfTwo(size) || size >= c.imageSize) {
         ctx.addIssue({

@@ -22,9 +22,10 @@ export { BatchNorm, type BatchNormArgs } from './layers/batch-norm.js';
 export { Conv2D, type Conv2DArgs } from './layers/conv2d.js';
 export { Dense, type DenseArgs } from './layers/dense.js';
 export {
+  type Interpolation,
   NearestUpConv2D,
   type NearestUpConv2DArgs,
-  nearestUpTaps,
+  upConvTaps,
   upsample2x,
 } from './layers/nearest-up-conv.js';
 export { registerAcganLayers } from './layers/register.js';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedTensor, worstMismatch } from '../../../cyclegan/src/test-utils/grad-check.js';
 import { BatchNorm } from './batch-norm.js';
 import { Conv2D } from './conv2d.js';
-import { NearestUpConv2D, nearestUpTaps, upsample2x } from './nearest-up-conv.js';
+import { NearestUpConv2D, upConvTaps, upsample2x } from './nearest-up-conv.js';
 import { registerAcganLayers } from './register.js';
 import { SeededDropout } from './seeded-dropout.js';
 
@@ -215,36 +215,82 @@ describe('NearestUpConv2D', () => {
 
   it('maps the 3 taps of a conv after upsampling onto 4 taps of a transposed conv: [w2, w1 + w2, w0 + w1, w0]', () => {
     // Even outputs 2m read x[m−1]·w0 + x[m]·(w1 + w2), odd ones x[m]·(w0 + w1) + x[m+1]·w2.
-    expect(nearestUpTaps(3)).toEqual([
+    expect(upConvTaps(3)).toEqual([
       [0, 0, 1],
       [0, 1, 1],
       [1, 1, 0],
       [1, 0, 0],
     ]);
-    expect(nearestUpTaps(1)).toEqual([[1], [1]]);
+    expect(upConvTaps(1)).toEqual([[1], [1]]);
     // Each phase spreads a conv tap to exactly one transposed-conv tap: every column sums to 2.
     for (const k of [2, 4, 5, 6]) {
-      const taps = nearestUpTaps(k);
+      const taps = upConvTaps(k);
       expect(taps).toHaveLength(k % 2 ? k + 1 : k + 2);
       for (let t = 0; t < k; t++) expect(taps.reduce((n, row) => n + row[t]!, 0)).toBe(2);
     }
   });
 
-  it.each([1, 2, 3, 4, 5])(
-    'k = %i: the same output and gradients (input, kernel, bias) as upsample2x then Conv2D',
-    (k) => {
+  it('bilinear: ¾ of the pixel and ¼ of its neighbour on the side of the half-pixel, zeros beyond the edges; the same as resizeBilinear inside', () => {
+    const x = tf.tensor4d([0, 4, 8, 16], [1, 1, 4, 1]);
+    const y = upsample2x(x, 'bilinear');
+    expect(y.shape).toEqual([1, 2, 8, 1]);
+    // Row 0 of the upsampled map (rows mix x's row with the zero rows beyond it: ¾ of each value).
+    const row = [0, 1, 3, 5, 7, 10, 14, 12].map((v) => v * 0.75);
+    expect(Array.from(y.dataSync()).slice(0, 8)).toEqual(row);
+    const stock = tf.image.resizeBilinear(x, [2, 8], false, true);
+    // Away from the left and right edges, columns match resizeBilinear (times the rows' ¾).
+    expect(
+      Array.from(stock.dataSync())
+        .slice(1, 7)
+        .map((v) => v * 0.75),
+    ).toEqual(row.slice(1, 7));
+    tf.dispose([x, y, stock]);
+  });
+
+  it("maps the 3 taps of a conv after bilinear upsampling onto 6 taps of a transposed conv, each tap's weights summing to 2", () => {
+    const taps = upConvTaps(3, 'bilinear');
+    expect(taps).toHaveLength(6);
+    // Tap 1 (the centre) reads, for even outputs, ¾·x[m] + ¼·x[m−1] and for odd ones ¾·x[m] + ¼·x[m+1].
+    expect(taps.map((row) => row[1])).toEqual([0, 0.25, 0.75, 0.75, 0.25, 0]);
+    for (const k of [1, 2, 3, 4, 5]) {
+      const t = upConvTaps(k, 'bilinear');
+      for (let c = 0; c < k; c++) expect(t.reduce((n, row) => n + row[c]!, 0)).toBeCloseTo(2, 12);
+    }
+  });
+
+  it.each([1, 2, 3, 4, 5].flatMap((k) => [[k, 'nearest'] as const, [k, 'bilinear'] as const]))(
+    'k = %i, %s: the same output and gradients (input, kernel, bias) as upsample2x then Conv2D',
+    (k, interpolation) => {
       const x = fixedTensor([2, 3, 5, 3], 1) as tf.Tensor4D;
       const w = fixedTensor([k, k, 3, 4], 2) as tf.Tensor4D;
       const b = fixedTensor([4], 3) as tf.Tensor1D;
-      const ours = new NearestUpConv2D({ filters: 4, kernelSize: k });
+      const ours = new NearestUpConv2D({ filters: 4, kernelSize: k, interpolation });
       const reference = new Conv2D({ filters: 4, kernelSize: k });
-      tf.dispose([ours.apply(x) as tf.Tensor, reference.apply(upsample2x(x)) as tf.Tensor]);
+      // The upsampled map extends beyond the edges by the interpolation (¼ of the edge pixel for
+      // bilinear), not by the conv's zeros: upsample a zero-padded input, convolve, crop.
+      const up = (xx: tf.Tensor) =>
+        tf.slice(
+          reference.apply(
+            upsample2x(
+              tf.pad(xx as tf.Tensor4D, [
+                [0, 0],
+                [1, 1],
+                [1, 1],
+                [0, 0],
+              ]),
+              interpolation,
+            ),
+          ) as tf.Tensor4D,
+          [0, 2, 2, 0],
+          [2, 6, 10, 4],
+        );
+      tf.dispose([ours.apply(x) as tf.Tensor, up(x)]);
       ours.setWeights([w, b]);
       reference.setWeights([w, b]);
       const r = fixedTensor([2, 6, 10, 4], 4);
       const paths = {
         ours: (xx: tf.Tensor) => ours.apply(xx) as tf.Tensor,
-        reference: (xx: tf.Tensor) => reference.apply(upsample2x(xx as tf.Tensor4D)) as tf.Tensor,
+        reference: up,
       };
       const run = (f: (xx: tf.Tensor) => tf.Tensor, layer: tf.layers.Layer) => {
         const y = f(x);
@@ -280,6 +326,7 @@ describe('saved models with the custom layers', () => {
     h = new NearestUpConv2D({
       filters: 3,
       kernelSize: 3,
+      interpolation: 'bilinear',
       kernelInitializer: tf.initializers.randomNormal({ seed: 2 }),
       name: 'saved_upconv',
     }).apply(h) as tf.SymbolicTensor;
@@ -293,6 +340,7 @@ describe('saved models with the custom layers', () => {
     expect(maxDiff(y0, y1)).toBe(0);
     expect(y1.shape).toEqual([2, 8, 8, 3]);
     expect(loaded.getLayer('saved_upconv')).toBeInstanceOf(NearestUpConv2D);
+    expect((loaded.getLayer('saved_upconv') as NearestUpConv2D).interpolation).toBe('bilinear');
     expect(loaded.getLayer('saved_dropout')).toBeInstanceOf(SeededDropout);
     expect((loaded.getLayer('saved_dropout') as SeededDropout).rate).toBe(0.5);
     tf.dispose([x, y0, y1]);

@@ -2,62 +2,118 @@ import { single, singleShape, withBias } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { Conv2D, type Conv2DArgs } from './conv2d.js';
 
-/** `Conv2D`'s arguments but the stride (1) and spectral norm (not offered for G). */
-export type NearestUpConv2DArgs = Omit<Conv2DArgs, 'strides' | 'spectralNorm' | 'spectralNormInitializer'>;
+/** `Conv2D`'s arguments but the stride (1) and spectral norm (not offered for G), and the upsampling. */
+export type NearestUpConv2DArgs = Omit<Conv2DArgs, 'strides' | 'spectralNorm' | 'spectralNormInitializer'> & {
+  /** Default `nearest` (also for saved models from before the option). */
+  interpolation?: Interpolation;
+};
+
+/** How a generator block doubles its map before the conv: repeat each pixel, or interpolate. */
+export type Interpolation = 'nearest' | 'bilinear';
 
 /**
- * 2× nearest-neighbour upsampling of NHWC maps: each pixel becomes a 2×2 block (a broadcast multiply,
- * differentiable with the kernels every backend has). `NearestUpConv2D` computes the same as this
- * followed by a conv without materializing the upsampled map; this is its reference form.
+ * 2× upsampling of NHWC maps, the reference form of `NearestUpConv2D` (which computes the same
+ * followed by a conv without materializing the upsampled map). `nearest`: each pixel becomes a 2×2
+ * block. `bilinear`: output 2m is ¾·x[m] + ¼·x[m−1], output 2m + 1 is ¾·x[m] + ¼·x[m+1] along each
+ * axis (half-pixel centres, as `resizeBilinear` with `halfPixelCenters`), with zeros beyond the
+ * edges where that resize repeats the edge pixel: a fixed linear map, so the conv after it folds in.
  */
-export function upsample2x(x: tf.Tensor4D): tf.Tensor4D {
+export function upsample2x(x: tf.Tensor4D, interpolation: Interpolation = 'nearest'): tf.Tensor4D {
   return tf.tidy(() => {
     const [b, h, w, c] = x.shape;
-    const blocks = tf.mul(tf.reshape(x, [b, h, 1, w, 1, c]), tf.ones([1, 1, 2, 1, 2, 1]));
-    return tf.reshape(blocks, [b, 2 * h, 2 * w, c]) as tf.Tensor4D;
+    if (interpolation === 'nearest') {
+      const blocks = tf.mul(tf.reshape(x, [b, h, 1, w, 1, c]), tf.ones([1, 1, 2, 1, 2, 1]));
+      return tf.reshape(blocks, [b, 2 * h, 2 * w, c]) as tf.Tensor4D;
+    }
+    // Rows, then (on the transposed map) columns.
+    const rows = (m: tf.Tensor4D): tf.Tensor4D => {
+      const [n, r, q, ch] = m.shape;
+      const padded = tf.pad(m, [
+        [0, 0],
+        [1, 1],
+        [0, 0],
+        [0, 0],
+      ]);
+      const near = tf.mul(m, 0.75);
+      const even = tf.add(near, tf.mul(tf.slice(padded, [0, 0, 0, 0], [n, r, q, ch]), 0.25));
+      const odd = tf.add(near, tf.mul(tf.slice(padded, [0, 2, 0, 0], [n, r, q, ch]), 0.25));
+      return tf.reshape(tf.stack([even, odd], 2), [n, 2 * r, q, ch]) as tf.Tensor4D;
+    };
+    const swap = (m: tf.Tensor4D) => tf.transpose(m, [0, 2, 1, 3]) as tf.Tensor4D;
+    return swap(rows(swap(rows(x))));
   });
 }
 
+/** Along one axis, upsampled pixel 2m + q reads x[m + e] with weight w, for each [e, w] of phase q. */
+const PHASES: Record<Interpolation, [number, number][][]> = {
+  nearest: [[[0, 1]], [[0, 1]]],
+  bilinear: [
+    [
+      [0, 0.75],
+      [-1, 0.25],
+    ],
+    [
+      [0, 0.75],
+      [1, 0.25],
+    ],
+  ],
+};
+
 /**
- * The 1-D tap map of "2× nearest upsampling, then a k-tap 'same' conv" as a stride-2 transposed conv:
- * `taps[s][t]` = 1 where tap t of the conv lands on tap s of the transposed conv's kernel (size k + 1
- * for odd k, k + 2 for even k, whose 'same' padding puts the output where the upsampled conv's is).
+ * The 1-D tap map of "2× upsampling, then a k-tap 'same' conv" as a stride-2 transposed conv:
+ * `taps[s][t]` = the weight with which tap t of the conv lands on tap s of the transposed conv's
+ * kernel, whose size is the smallest that holds every tap under its 'same' padding (nearest: k + 1
+ * for odd k, k + 2 for even k; bilinear: k + 3 for odd k).
  *
- * Output j = 2m + r of the upsampled conv reads input m + ⌊(r + t − p)/2⌋ through tap t (p the
- * conv's leading pad ⌊(k − 1)/2⌋), and the transposed conv reads input m + d through its tap
- * s = r + P − 2d (P its leading pad ⌊(k′ − 2)/2⌋); the phases r = 0, 1 fill alternate s.
+ * Output j = 2m + r of the upsampled conv reads upsampled pixel i = 2m + r + t − p through tap t (p
+ * the conv's leading pad ⌊(k − 1)/2⌋), that is input m + ⌊(r + t − p)/2⌋ + e for each [e, w] of its
+ * phase; the transposed conv reads input m + d through its tap s = r + P − 2d (P its leading pad
+ * ⌊(k′ − 2)/2⌋). The phases r = 0, 1 fill alternate s.
  */
-export function nearestUpTaps(k: number): number[][] {
-  const size = k % 2 ? k + 1 : k + 2;
+export function upConvTaps(k: number, interpolation: Interpolation = 'nearest'): number[][] {
   const p = Math.floor((k - 1) / 2);
-  const P = Math.floor((size - 2) / 2);
-  const taps = Array.from({ length: size }, () => new Array<number>(k).fill(0));
+  const reads: [number, number, number, number][] = []; // [r, t, d, w]
   for (const r of [0, 1]) {
     for (let t = 0; t < k; t++) {
-      const s = r + P - 2 * Math.floor((r + t - p) / 2);
-      if (s < 0 || s >= size) throw new Error(`nearestUpTaps(${k}): tap ${t} of phase ${r} falls outside`);
-      taps[s]![t]! += 1;
+      const m = Math.floor((r + t - p) / 2);
+      for (const [e, w] of PHASES[interpolation][r + t - p - 2 * m]!) reads.push([r, t, m + e, w]);
     }
   }
-  return taps;
+  for (let size = 1; ; size++) {
+    const P = Math.floor((size - 2) / 2);
+    if (reads.some(([r, , d]) => r + P - 2 * d < 0 || r + P - 2 * d >= size)) continue;
+    const taps = Array.from({ length: size }, () => new Array<number>(k).fill(0));
+    for (const [r, t, d, w] of reads) taps[r + P - 2 * d]![t]! += w;
+    return taps;
+  }
 }
 
 /**
- * 2× nearest-neighbour upsampling followed by a k×k stride-1 'same' conv with bias, the generator's
- * `nearest-conv` block, computed as one stride-2 transposed conv whose (k′×k′) kernel is a fixed
- * linear map of the conv's (the "sub-pixel" form): the same output and gradients as upsampling then
- * convolving (tested against that), at the cost of a transposed conv on the small map instead of a
- * conv on the 4× larger one (2.25× fewer multiply-adds for k = 3). A `Conv2D` (stride 1) on the
- * upsampled map, with its weights: `kernel` [k, k, in, out], `bias` [out].
+ * 2× upsampling (`upsample2x`, nearest or bilinear) followed by a k×k stride-1 'same' conv with
+ * bias, the generator's `nearest-conv` and `bilinear-conv` blocks, computed as one stride-2
+ * transposed conv whose (k′×k′) kernel is a fixed linear map of the conv's (the "sub-pixel" form):
+ * the same output and gradients as upsampling then convolving (tested against that; beyond the
+ * edges the conv reads the upsampled map of a zero-padded input, which for bilinear is ¼ of the edge
+ * pixel on the first ring, where a conv on the upsampled map pads zeros), at the cost of
+ * a transposed conv on the small map instead of a conv on the 4× larger one (k = 3: k′ = 4 for
+ * nearest, 2.25× fewer multiply-adds; k′ = 6 for bilinear, the same count). A `Conv2D` (stride 1) on
+ * the upsampled map, with its weights: `kernel` [k, k, in, out], `bias` [out]. The class keeps its
+ * first name, which saved models carry.
  */
 export class NearestUpConv2D extends Conv2D {
   static override readonly className = 'SkinganNearestUpConv2D';
+  readonly interpolation: Interpolation;
   private readonly taps: number[][];
 
   constructor(args: NearestUpConv2DArgs) {
     // A deserialized config carries Conv2D's fields too: keep them at what this layer computes.
     super({ ...args, strides: 1, spectralNorm: false });
-    this.taps = nearestUpTaps(this.kernelSize);
+    this.interpolation = args.interpolation ?? 'nearest';
+    this.taps = upConvTaps(this.kernelSize, this.interpolation);
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), interpolation: this.interpolation };
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {

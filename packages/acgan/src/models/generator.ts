@@ -21,8 +21,8 @@ export function generatorChannels(config: AcganConfig): number[] {
  *   → (up k×k → BN → ReLU) × (n − 1) → up k×k to 3 channels → tanh
  *
  * with n = log2(size / startSize), the channels halving per block (`generatorChannels`), and "up" a
- * stride-2 transposed conv (`upsample: 'transposed'`) or 2× nearest upsampling + stride-1 conv
- * (`'nearest-conv'`).
+ * stride-2 transposed conv (`upsample: 'transposed'`) or 2× nearest or bilinear upsampling +
+ * stride-1 conv (`'nearest-conv'`, `'bilinear-conv'`).
  */
 export function buildGenerator(config: AcganConfig, rng: Rng): tf.LayersModel {
   const g = config.generator;
@@ -73,6 +73,8 @@ export function buildGenerator(config: AcganConfig, rng: Rng): tf.LayersModel {
       h = new NearestUpConv2D({
         filters,
         kernelSize: g.kernelSize,
+        interpolation:
+          g.upsample === 'bilinear-conv' || (g.bilinearFirst && i === 0) ? 'bilinear' : 'nearest',
         kernelInitializer: normalInit(rng),
         name: `${name}_upconv`,
       }).apply(h) as tf.SymbolicTensor;

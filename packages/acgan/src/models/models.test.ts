@@ -105,6 +105,25 @@ describe('generator and discriminator', () => {
     d.dispose();
   });
 
+  it('bilinearFirst: the first block upsamples bilinearly, the others nearest; bilinear-conv: all of them', () => {
+    const interpolations = (generator: object) => {
+      const c = resolveAcganConfig({ preset: 'cpu', imageSize: 64, overrides: { generator } });
+      const { g, d } = build(c);
+      const up = g.layers.filter((l) => l instanceof NearestUpConv2D).map((l) => l.interpolation);
+      g.dispose();
+      d.dispose();
+      return up;
+    };
+    expect(interpolations({ bilinearFirst: true })).toEqual(['bilinear', 'nearest', 'nearest', 'nearest']);
+    expect(interpolations({ upsample: 'bilinear-conv' })).toEqual([
+      'bilinear',
+      'bilinear',
+      'bilinear',
+      'bilinear',
+    ]);
+    expect(interpolations({})).toEqual(['nearest', 'nearest', 'nearest', 'nearest']);
+  });
+
   it('thesis preset at 128: parameter counts worked out from the paper table', () => {
     const c = resolveAcganConfig({ preset: 'thesis', imageSize: 128 });
     const { g, d } = build(c);
