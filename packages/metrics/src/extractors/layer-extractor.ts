@@ -14,7 +14,10 @@ export interface LayerExtractorOptions {
   layerName?: string;
   /** Reported with every value, e.g. "resnet50-imagenet/avg_pool". */
   name: string;
-  /** Input side in pixels; default the model's input shape (required if that is unknown). */
+  /**
+   * Input side in pixels; default the model's input shape (required if that is unknown). Another
+   * side than the model's traces the model again at it (a convolutional network up to a pool).
+   */
   inputSize?: number;
   /** From skingan's [-1, 1] RGB to the network's input; default identity. */
   preprocess?: Preprocess;
