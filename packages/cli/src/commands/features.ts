@@ -58,6 +58,14 @@ export function addFeatureFlags(cmd: Command): Command {
   ]);
 }
 
+/** `--extractor`, `--layer` and `--input-size` as `loadFeatureExtractor`'s options. */
+export function extractorOptions(opts: { layer?: string; inputSize?: number }) {
+  return {
+    ...(opts.layer ? { layerName: opts.layer } : {}),
+    ...(opts.inputSize !== undefined ? { inputSize: opts.inputSize } : {}),
+  };
+}
+
 /** An extractor and its store, with what a lookup needs. */
 interface FeatureSource {
   extractor: DisposableFeatureExtractor;
@@ -74,10 +82,7 @@ export async function openFeatureSource(flags: FeatureFlags): Promise<FeatureSou
   if (flags.inputSize !== undefined && !(flags.inputSize >= 32)) {
     throw new SkinganError(`--input-size must be at least 32, got ${flags.inputSize}`, { code: 'USAGE' });
   }
-  const extractor = await loadFeatureExtractor(flags.extractor, {
-    ...(flags.layer ? { layerName: flags.layer } : {}),
-    ...(flags.inputSize !== undefined ? { inputSize: flags.inputSize } : {}),
-  });
+  const extractor = await loadFeatureExtractor(flags.extractor, extractorOptions(flags));
   try {
     const hashes = await FileHashCache.open();
     const identity: FeatureStoreIdentity = {

@@ -16,6 +16,7 @@ import type { Command } from 'commander';
 import { addOptions, initCommandBackend, intOption } from '../options.js';
 import { printJson } from '../ui/output.js';
 import { Progress } from '../ui/progress.js';
+import { extractorOptions } from './features.js';
 import { limitPerClass } from './quality-eval.js';
 
 interface GanQualityOptions {
@@ -73,14 +74,6 @@ export function addExtractorOptions(cmd: Command): Command {
       'side the extractor runs at (default: its own, 224 for resnet50; 128: a third of the time)',
       intOption('--input-size'),
     );
-}
-
-/** `--extractor`, `--layer` and `--input-size` as `loadFeatureExtractor`'s options. */
-export function extractorOptions(opts: { layer?: string; inputSize?: number }) {
-  return {
-    ...(opts.layer ? { layerName: opts.layer } : {}),
-    ...(opts.inputSize !== undefined ? { inputSize: opts.inputSize } : {}),
-  };
 }
 
 async function ganQualityCommand(

@@ -22,8 +22,8 @@ import {
 import type { Command } from 'commander';
 import { addOptions, initCommandBackend, intOption } from '../options.js';
 import { printJson } from '../ui/output.js';
-import { featureRowsByPart, openFeatureSource } from './features.js';
-import { addExtractorOptions, extractorOptions, measureImages, registerGanQuality } from './metrics-gan.js';
+import { extractorOptions, featureRowsByPart, openFeatureSource } from './features.js';
+import { addExtractorOptions, measureImages, registerGanQuality } from './metrics-gan.js';
 
 interface ClassifyOptions {
   pred: string;
