@@ -91,8 +91,12 @@ describe(`skingan metrics fid|kid|prd (${name})`, () => {
     const cached = JSON.parse(runCli(['metrics', 'fid', ...args, '--json'], env).stdout);
     expect(cached.fid).toBeCloseTo(out.fid, 4);
     expect(cached.extractor).toBe('test-random-conv (64-d, 32px)');
+    const extracting = /features: \d+\/\d+ images/;
     const again = runCli(['metrics', 'kid', ...args, '--subsets', '10'], env);
-    expect([again.code, again.stderr.includes('features')]).toEqual([0, false]);
+    expect([again.code, extracting.test(again.stderr)]).toEqual([0, false]);
+    // The control: into an empty store the same command does extract, and says so.
+    const fresh = runCli(['metrics', 'kid', ...args, '--subsets', '10', '--store', join(dir, 'fresh')], env);
+    expect([fresh.code, extracting.test(fresh.stderr)]).toEqual([0, true]);
     const small = JSON.parse(runCli(['metrics', 'fid', ...args, '--input-size', '40', '--json'], env).stdout);
     expect(small.extractor).toBe('test-random-conv (64-d, 40px)');
 
