@@ -117,10 +117,11 @@ export const EXPERIMENT_PRESETS: Record<string, PresetInput> = {
     acgan: { preset: 'cpu', size: 64, epochs: 8 },
     // 300 steps a class (the refinement measured in docs/results/cyclegan-real.md).
     cyclegan: { preset: 'cpu', size: 64, epochs: 3, trainImages: 100 },
-    // The fast path: ResNet-50 at its 128² (a third of 224²'s cost, the vectors shared with FID/KID).
+    // The fast path: ResNet-50 at 128² (a third of 224²'s cost, the vectors shared with FID/KID), on
+    // images decoded at the generators' 64², real and synthetic alike (`sizeMismatch`).
     classifier: {
       preset: 'cpu',
-      size: 128,
+      size: 64,
       method: 'head',
       extractor: 'resnet50',
       inputSize: 128,

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Figure, LineChart, Report, Section, Table } from '../report/model.js';
 import { lossChart, readMetricsJsonl } from '../report/run-report.js';
 import { type ExperimentManifest, finishedOut, readManifest } from './manifest.js';
-import { describeClassifiers, describeSplit } from './pipelines/common.js';
+import { describeClassifiers, describeSplit, sizeMismatch } from './pipelines/common.js';
 import { foldOfJob } from './pipelines/folds.js';
 import { buildTables } from './tables.js';
 
@@ -34,6 +34,7 @@ export async function experimentReport(dir: string): Promise<Report> {
   const plan = { ...m.plan, jobs: [] };
   const { tables, incomplete } = await buildTables(plan, m.data, done, dir, m.config.seed);
   const sections: Section[] = [];
+  const blur = sizeMismatch(m.kind, m.config);
 
   const statuses = Object.values(m.results ?? {});
   const count = (s: string) => statuses.filter((r) => r.status === s).length;
@@ -45,6 +46,7 @@ export async function experimentReport(dir: string): Promise<Report> {
         : 'class → class (thesis ch. 7): nevus images translated into melanoma by CycleGANs trained on the path-rank-filtered MEL images, added to the real training images.',
       `Jobs: ${count('done')} run, ${count('reused')} reused, ${count('failed')} failed, ${count('skipped')} skipped.`,
       ...(incomplete.length ? [`Incomplete (rows missing): ${incomplete.join(', ')}.`] : []),
+      ...(blur ? [`Warning: ${blur}.`] : []),
     ],
     facts: [
       ['data', m.data.join(', ')],

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveExperimentConfig } from './config.js';
 import { type DataKeys, type LesionKey, lesionKey } from './data-keys.js';
 import { planJobs } from './job.js';
-import { describeClassifiers, describeSplit } from './pipelines/common.js';
+import { describeClassifiers, describeSplit, sizeMismatch } from './pipelines/common.js';
 import { foldedPlan } from './pipelines/folds.js';
 import { noise2imgPlan } from './pipelines/noise2img.js';
 import { nv2melPlan } from './pipelines/nv2mel.js';
@@ -499,10 +499,27 @@ describe('the ham preset', () => {
     ]);
     expect(plan.cells).toHaveLength(7 * 20);
     const args = (id: string) => plan.jobs.find((j) => j.id === id)!.args.join(' ');
-    expect(args('head/acgan-1000/seed-7000')).toContain('--extractor resnet50 --input-size 128 --size 128');
-    expect(args('augment-views')).toContain('--views 2 --seed 7 --size 128');
-    expect(args('fid/cyclegan')).toContain('--extractor resnet50 --cache --size 128 --input-size 128');
+    expect(args('head/acgan-1000/seed-7000')).toContain('--extractor resnet50 --input-size 128 --size 64');
+    expect(args('augment-views')).toContain('--views 2 --seed 7 --size 64');
+    expect(args('fid/cyclegan')).toContain('--extractor resnet50 --cache --size 64 --input-size 128');
     expect(args('acgan')).toContain('--preset cpu --size 64 --epochs 8');
+    // Real and synthetic images reach the heads at the generators' size.
+    expect(sizeMismatch('noise2img', config)).toBeUndefined();
+    expect(sizeMismatch('nv2mel', config)).toBeUndefined();
+  });
+});
+
+describe('sizeMismatch', () => {
+  it('warns when the classifiers read images larger than the generators make', async () => {
+    const thesis = await resolveExperimentConfig('thesis');
+    // ACGAN 128², CycleGAN 256², classifiers 224²: noise2img's ACGAN images are upsampled.
+    expect(sizeMismatch('noise2img', thesis)).toMatch(
+      /read images at 224², the generators make them at 128²/,
+    );
+    // nv2mel uses the 256² CycleGAN only, larger than 224².
+    expect(sizeMismatch('nv2mel', thesis)).toBeUndefined();
+    const big = await resolveExperimentConfig('ham', undefined, { classifier: { size: 128 } } as never);
+    expect(sizeMismatch('nv2mel', big)).toMatch(/set classifier.size to 64/);
   });
 });
 

@@ -9,7 +9,7 @@ import { resolveExperimentConfig } from './config.js';
 import { type DataKeys, dataKeys, lesionKey } from './data-keys.js';
 import { planJobs } from './job.js';
 import { type ExperimentManifest, finishedOut, MANIFEST, readManifest, writeManifest } from './manifest.js';
-import { describeClassifiers, describeSplit, type ExperimentPlan } from './pipelines/common.js';
+import { describeClassifiers, describeSplit, type ExperimentPlan, sizeMismatch } from './pipelines/common.js';
 import { foldedPlan } from './pipelines/folds.js';
 import { noise2imgPlan } from './pipelines/noise2img.js';
 import { nv2melPlan } from './pipelines/nv2mel.js';
@@ -151,6 +151,8 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
   log(`split: ${describeSplit(plan.split, config.seed, config.folds)}`);
   log(`classifiers: ${describeClassifiers(config)}`);
   for (const p of lesions?.problems ?? []) log(`warning: ${formatProblem(p)}`);
+  const blur = sizeMismatch(o.kind, config);
+  if (blur) log(`warning: ${blur}`);
   const onEvent = (e: RunnerEvent) => {
     if (e.type === 'start') {
       progress.update(progress.count, { stage: e.job.stage, job: e.job.id });

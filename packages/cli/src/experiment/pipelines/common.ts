@@ -182,6 +182,21 @@ export function describeClassifiers(
     : `networks (\`classifier train\`, preset ${c.preset}, ${c.size}²${c.pretrained ? `, from ${c.pretrained}` : ''}), ${seeds}`;
 }
 
+/**
+ * A warning when the classifiers read images larger than the generators make them: the synthetic
+ * images are then upsampled, blurrier than the real ones, and a classifier can learn the blur
+ * instead of the lesion (the thesis' 128² ACGAN beside its 224² classifiers did this).
+ */
+export function sizeMismatch(
+  kind: 'noise2img' | 'nv2mel',
+  config: Pick<ExperimentConfig, 'classifier' | 'acgan' | 'cyclegan'>,
+): string | undefined {
+  const gans = kind === 'noise2img' ? [config.acgan.size, config.cyclegan.size] : [config.cyclegan.size];
+  const made = Math.min(...gans);
+  if (config.classifier.size <= made) return undefined;
+  return `the classifiers read images at ${config.classifier.size}², the generators make them at ${made}²: synthetic images are upsampled (blurrier than the real ones), which a classifier can tell apart; set classifier.size to ${made} to compare like with like`;
+}
+
 /** The split rule of a plan made with `keys`. */
 export function splitRule(keys: DataKeys): SplitRule {
   return keys.lesions ? { by: 'lesion_id', metadata: keys.lesions.files } : { by: 'image' };
