@@ -20,6 +20,9 @@ const variants = {
   'nearest-conv k3 + bilinear first': {
     generator: { upsample: 'nearest-conv', kernelSize: 3, bilinearFirst: true },
   },
+  'nearest-conv k3 + bilinear last two': {
+    generator: { upsample: 'nearest-conv', kernelSize: 3, bilinearLast: 2 },
+  },
   'ema 0.999': { training: { emaDecay: 0.999 } },
   hinge: { training: { adversarialLoss: 'hinge' } },
   'spectral norm': { discriminator: { spectralNorm: true } },

@@ -71,16 +71,16 @@ describe('ACGAN config', () => {
     expect(c.seed).toBe(3);
   });
 
-  it('cpu preset: nearest-conv k3, projection D, EMA 0.999 and mode seeking 1 by default (docs/results/gan-quality.md); CPU_REFERENCE restores the PyTorch reference', () => {
+  it('cpu preset: nearest-conv k3 with the last two blocks bilinear, projection D, EMA 0.999 and mode seeking 1 by default (docs/results/gan-quality.md); CPU_REFERENCE restores the PyTorch reference', () => {
     const c = resolveAcganConfig({ preset: 'cpu' });
-    expect(c.generator).toMatchObject({ upsample: 'nearest-conv', kernelSize: 3 });
+    expect(c.generator).toMatchObject({ upsample: 'nearest-conv', kernelSize: 3, bilinearLast: 2 });
     expect(c.training.emaDecay).toBe(0.999);
     expect(c.training.modeSeeking).toBe(1);
     // Everything else the issue-16 ablation left at the reference's values.
     expect(c.training).toMatchObject({ adversarialLoss: 'bce', diffAugment: [], batchSize: 32 });
     expect(c.discriminator).toMatchObject({ spectralNorm: false, projection: true, kernelSize: 4 });
     const ref = resolveAcganConfig({ preset: 'cpu', overrides: CPU_REFERENCE });
-    expect(ref.generator).toMatchObject({ upsample: 'transposed', kernelSize: 4 });
+    expect(ref.generator).toMatchObject({ upsample: 'transposed', kernelSize: 4, bilinearLast: 0 });
     expect(ref.discriminator.projection).toBe(false);
     expect(ref.training.emaDecay).toBe(0);
     expect(ref.training.modeSeeking).toBe(0);
@@ -112,10 +112,16 @@ describe('ACGAN config', () => {
     );
   });
 
-  it('refuses bilinearFirst without nearest-conv blocks', () => {
+  it("refuses bilinearFirst and bilinearLast without nearest-conv blocks, and bilinearLast beyond G's blocks", () => {
     expect(() => parseAcganConfig({ imageSize: 32, generator: { bilinearFirst: true } })).toThrow(
       /generator\.bilinearFirst: needs upsample "nearest-conv", not "transposed"/,
     );
+    expect(() =>
+      parseAcganConfig({ imageSize: 32, generator: { upsample: 'bilinear-conv', bilinearLast: 2 } }),
+    ).toThrow(/generator\.bilinearLast: needs upsample "nearest-conv", not "bilinear-conv"/);
+    expect(() =>
+      parseAcganConfig({ imageSize: 32, generator: { upsample: 'nearest-conv', bilinearLast: 4 } }),
+    ).toThrow(/generator\.bilinearLast: G has 3 blocks at imageSize 32 \(startSize 4\), not 4/);
   });
 
   it('rejects an unknown preset with the list of presets', () => {

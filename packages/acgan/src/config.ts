@@ -36,12 +36,18 @@ export const GeneratorConfigSchema = z.strictObject({
    */
   upsample: z.enum(['transposed', 'nearest-conv', 'bilinear-conv']).default('transposed'),
   /**
-   * With `nearest-conv`: the first block (out of the start grid) upsamples bilinearly. The start
-   * grid's neighbouring cells may alternate, and nearest blocks carry their edges to the output as
-   * a faint block pattern at half the image's period; blending them at the start removes it, while
-   * the later blocks stay nearest (bilinear everywhere smooths the maps into swirling contours).
+   * With `nearest-conv`: the first block (out of the start grid) upsamples bilinearly, against a
+   * block pattern of the start grid's cells; the later blocks stay nearest (bilinear everywhere
+   * smooths the maps into swirling contours). Measured at 64²: the faint grid stays
+   * (docs/results/gan-quality.md).
    */
   bilinearFirst: z.boolean().default(false),
+  /**
+   * With `nearest-conv`: the last n blocks upsample bilinearly. The nearest blocks at the fine end
+   * leave a grid of edges 4 px apart on flat skin (stronger mid-group, weaker between groups); the
+   * coarse blocks stay nearest, whose blocks break the contours that smooth coarse maps draw.
+   */
+  bilinearLast: int().min(0).default(0),
 });
 
 /** The discriminator: convs with leaky ReLU, dropout and batch norm, then a real/fake and a class head. */
@@ -157,12 +163,14 @@ export const AcganConfigSchema = z
       ['generator', 'startSize', c.generator.startSize],
       ['discriminator', 'endSize', c.discriminator.endSize],
     ] as const;
-    if (c.generator.bilinearFirst && c.generator.upsample !== 'nearest-conv') {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['generator', 'bilinearFirst'],
-        message: `needs upsample "nearest-conv", not "${c.generator.upsample}"`,
-      });
+    for (const field of ['bilinearFirst', 'bilinearLast'] as const) {
+      if (c.generator[field] && c.generator.upsample !== 'nearest-conv') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['generator', field],
+          message: `needs upsample "nearest-conv", not "${c.generator.upsample}"`,
+        });
+      }
     }
     for (const [net, field, size] of ends) {
       if (!isPowerOfTwo(size) || size >= c.imageSize) {
@@ -172,6 +180,14 @@ export const AcganConfigSchema = z
           message: `must be a power of two below imageSize ${c.imageSize}`,
         });
       }
+    }
+    const blocks = Math.log2(c.imageSize / c.generator.startSize);
+    if (Number.isInteger(blocks) && c.generator.bilinearLast > blocks) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['generator', 'bilinearLast'],
+        message: `G has ${blocks} blocks at imageSize ${c.imageSize} (startSize ${c.generator.startSize}), not ${c.generator.bilinearLast}`,
+      });
     }
   });
 
@@ -206,6 +222,9 @@ const cpuPreset = (): AcganConfigOverrides => ({
     // step. CPU_REFERENCE restores the reference.
     kernelSize: 3,
     upsample: 'nearest-conv',
+    // The last two blocks bilinear: the nearest ones there drew a grid of 4-px cells on flat skin;
+    // bilinear, it is gone and FID falls, also through ResNet-50 (docs/results/gan-quality.md).
+    bilinearLast: 2,
     fcBatchNorm: true,
   },
   discriminator: {
@@ -306,7 +325,7 @@ export type PresetName = keyof typeof PRESETS;
  * comparisons with that anchor.
  */
 export const CPU_REFERENCE: Readonly<AcganConfigOverrides> = Object.freeze({
-  generator: { kernelSize: 4, upsample: 'transposed' as const },
+  generator: { kernelSize: 4, upsample: 'transposed' as const, bilinearLast: 0 },
   discriminator: { projection: false },
   training: { emaDecay: 0, modeSeeking: 0 },
 });

@@ -74,7 +74,11 @@ export function buildGenerator(config: AcganConfig, rng: Rng): tf.LayersModel {
         filters,
         kernelSize: g.kernelSize,
         interpolation:
-          g.upsample === 'bilinear-conv' || (g.bilinearFirst && i === 0) ? 'bilinear' : 'nearest',
+          g.upsample === 'bilinear-conv' ||
+          (g.bilinearFirst && i === 0) ||
+          i >= channels.length - g.bilinearLast
+            ? 'bilinear'
+            : 'nearest',
         kernelInitializer: normalInit(rng),
         name: `${name}_upconv`,
       }).apply(h) as tf.SymbolicTensor;

@@ -105,7 +105,7 @@ describe('generator and discriminator', () => {
     d.dispose();
   });
 
-  it('bilinearFirst: the first block upsamples bilinearly, the others nearest; bilinear-conv: all of them', () => {
+  it('bilinearFirst: the first block upsamples bilinearly; bilinearLast n: the last n (the cpu preset: 2); bilinear-conv: all', () => {
     const interpolations = (generator: object) => {
       const c = resolveAcganConfig({ preset: 'cpu', imageSize: 64, overrides: { generator } });
       const { g, d } = build(c);
@@ -114,14 +114,20 @@ describe('generator and discriminator', () => {
       d.dispose();
       return up;
     };
-    expect(interpolations({ bilinearFirst: true })).toEqual(['bilinear', 'nearest', 'nearest', 'nearest']);
-    expect(interpolations({ upsample: 'bilinear-conv' })).toEqual([
+    expect(interpolations({})).toEqual(['nearest', 'nearest', 'bilinear', 'bilinear']);
+    expect(interpolations({ bilinearLast: 0 })).toEqual(['nearest', 'nearest', 'nearest', 'nearest']);
+    expect(interpolations({ bilinearLast: 1, bilinearFirst: true })).toEqual([
+      'bilinear',
+      'nearest',
+      'nearest',
+      'bilinear',
+    ]);
+    expect(interpolations({ upsample: 'bilinear-conv', bilinearLast: 0 })).toEqual([
       'bilinear',
       'bilinear',
       'bilinear',
       'bilinear',
     ]);
-    expect(interpolations({})).toEqual(['nearest', 'nearest', 'nearest', 'nearest']);
   });
 
   it('thesis preset at 128: parameter counts worked out from the paper table', () => {
