@@ -49,6 +49,8 @@ describe('ACGAN config', () => {
   it('cpu-128 is the cpu preset at 128², a stage more on each side', () => {
     const c = resolveAcganConfig({ preset: 'cpu-128' });
     expect(c.imageSize).toBe(128);
+    // The last two blocks bilinear only up to 64² (measured at 128²: a diamond texture instead).
+    expect(c.generator.bilinearLast).toBe(0);
     const { preset: _a, ...rest } = c;
     const { preset: _b, ...cpuRest } = resolveAcganConfig({ preset: 'cpu', imageSize: 128 });
     expect(rest).toEqual(cpuRest);
@@ -71,7 +73,7 @@ describe('ACGAN config', () => {
     expect(c.seed).toBe(3);
   });
 
-  it('cpu preset: nearest-conv k3 with the last two blocks bilinear, projection D, EMA 0.999 and mode seeking 1 by default (docs/results/gan-quality.md); CPU_REFERENCE restores the PyTorch reference', () => {
+  it('cpu preset: nearest-conv k3 with the last two blocks bilinear at 64², projection D, EMA 0.999 and mode seeking 1 by default (docs/results/gan-quality.md); CPU_REFERENCE restores the PyTorch reference', () => {
     const c = resolveAcganConfig({ preset: 'cpu' });
     expect(c.generator).toMatchObject({ upsample: 'nearest-conv', kernelSize: 3, bilinearLast: 2 });
     expect(c.training.emaDecay).toBe(0.999);

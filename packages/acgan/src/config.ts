@@ -209,7 +209,7 @@ interface Preset {
 }
 
 /** The `cpu` preset's choices; its stacks grow a stage per doubling of the size (startSize, endSize 4). */
-const cpuPreset = (): AcganConfigOverrides => ({
+const cpuPreset = (size: number): AcganConfigOverrides => ({
   generator: {
     latentDim: 100,
     labelEmbedding: 100,
@@ -222,9 +222,10 @@ const cpuPreset = (): AcganConfigOverrides => ({
     // step. CPU_REFERENCE restores the reference.
     kernelSize: 3,
     upsample: 'nearest-conv',
-    // The last two blocks bilinear: the nearest ones there drew a grid of 4-px cells on flat skin;
-    // bilinear, it is gone and FID falls, also through ResNet-50 (docs/results/gan-quality.md).
-    bilinearLast: 2,
+    // At 64² the last two blocks bilinear: the nearest ones there drew a grid of 4-px cells on flat
+    // skin; bilinear, it is gone and FID falls, also through ResNet-50. At 128² the same two drew a
+    // diamond texture at 4 px instead (docs/results/gan-quality.md), so larger sizes stay nearest.
+    bilinearLast: size <= 64 ? 2 : 0,
     fcBatchNorm: true,
   },
   discriminator: {
