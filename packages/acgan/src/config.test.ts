@@ -76,6 +76,8 @@ describe('ACGAN config', () => {
   it('cpu preset: nearest-conv k3 with the last two blocks bilinear at 64², projection D, EMA 0.999 and mode seeking 1 by default (docs/results/gan-quality.md); CPU_REFERENCE restores the PyTorch reference', () => {
     const c = resolveAcganConfig({ preset: 'cpu' });
     expect(c.generator).toMatchObject({ upsample: 'nearest-conv', kernelSize: 3, bilinearLast: 2 });
+    // At 8² G has one block: the preset asks for no more than G has.
+    expect(resolveAcganConfig({ preset: 'cpu', imageSize: 8 }).generator.bilinearLast).toBe(1);
     expect(c.training.emaDecay).toBe(0.999);
     expect(c.training.modeSeeking).toBe(1);
     // Everything else the issue-16 ablation left at the reference's values.

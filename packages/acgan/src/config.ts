@@ -225,7 +225,8 @@ const cpuPreset = (size: number): AcganConfigOverrides => ({
     // At 64² the last two blocks bilinear: the nearest ones there drew a grid of 4-px cells on flat
     // skin; bilinear, it is gone and FID falls, also through ResNet-50. At 128² the same two drew a
     // diamond texture at 4 px instead (docs/results/gan-quality.md), so larger sizes stay nearest.
-    bilinearLast: size <= 64 ? 2 : 0,
+    // (G has log2(size / 4) blocks: below 16² fewer than two.)
+    bilinearLast: size <= 64 ? Math.min(2, Math.log2(size / 4)) : 0,
     fcBatchNorm: true,
   },
   discriminator: {

@@ -188,7 +188,7 @@ export function describeClassifiers(
  * instead of the lesion (the thesis' 128² ACGAN beside its 224² classifiers did this).
  */
 export function sizeMismatch(
-  kind: 'noise2img' | 'nv2mel',
+  kind: ExperimentPlan['kind'],
   config: Pick<ExperimentConfig, 'classifier' | 'acgan' | 'cyclegan'>,
 ): string | undefined {
   const gans = kind === 'noise2img' ? [config.acgan.size, config.cyclegan.size] : [config.cyclegan.size];
