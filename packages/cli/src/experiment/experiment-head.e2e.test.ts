@@ -91,6 +91,34 @@ describe(`skingan experiment with classifier.method "head" (${name}, 3 classes)`
       .map((l) => l.split(',')[0]);
     expect(viewIds.sort()).toEqual(split.ids.train.flatMap((id: string) => [`${id}_v0`, `${id}_v1`]).sort());
     expect(await fs.readFile(join(out, 'report.md'), 'utf8')).toContain('**classifiers**');
+    // The features are extracted by their own jobs, once an image: acgan-8's job finds acgan-4's
+    // images (its first 4 a class) stored by the job before it.
+    // A job folder is `<id>-<key>` (12 hex digits): `real-<key>`, not `real-augment-<key>`.
+    const extracted = async (...path: string[]) => {
+      const parent = join(out, 'jobs', ...path.slice(0, -1));
+      const folder = (await fs.readdir(parent)).find(
+        (f) => f.match(/^(.+)-[0-9a-f]{12}$/)?.[1] === path.at(-1),
+      );
+      return JSON.parse(await fs.readFile(join(parent, folder!, 'features.json'), 'utf8')) as {
+        images: number;
+        extracted: number;
+        reused: number;
+      };
+    };
+    const real = await extracted('features', 'real');
+    const dataRows = (await fs.readFile(join(data, 'labels.csv'), 'utf8')).trim().split('\n').length - 1;
+    expect(real.images).toBe(dataRows);
+    expect(real.extracted + real.reused).toBeGreaterThan(0);
+    expect(await extracted('features', 'acgan', 'acgan-4')).toMatchObject({
+      images: 12,
+      extracted: 12,
+      reused: 0,
+    });
+    expect(await extracted('features', 'acgan', 'acgan-8')).toMatchObject({
+      images: 24,
+      extracted: 12,
+      reused: 12,
+    });
 
     const before = await fs.readFile(join(out, 'tables', 'table-6.2.json'), 'utf8');
     const again = runCli(args.concat('--resume'), env);

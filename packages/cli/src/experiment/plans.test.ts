@@ -366,7 +366,7 @@ describe('the fast path (classifier.method "head")', () => {
     expect(job.args.join(' ')).toBe(
       'classifier head --data /d --split {job:split}/split.json --extractor test --size 32 --seed 7002 --balance none --out {out}/head --add {job:acgan-8}/data --classes MEL,NV --epochs 1',
     );
-    expect(job.deps).toEqual(['split', 'acgan-8']);
+    expect(job.deps).toEqual(['split', 'acgan-8', 'features/real', 'features/acgan/acgan-8']);
     expect(job.inputs).toEqual({
       train: 'train/MEL+train/NV',
       val: 'val/MEL+val/NV',
@@ -417,7 +417,12 @@ describe('the fast path (classifier.method "head")', () => {
     expect(job('real-augment').args.join(' ')).toBe(
       'classifier head --data /d --split {job:split}/split.json --extractor test --size 32 --seed 7001 --balance none --out {out}/head --add {job:augment-views}/data --classes MEL,NV --epochs 1',
     );
-    expect(job('real-augment').deps).toEqual(['split', 'augment-views']);
+    expect(job('real-augment').deps).toEqual([
+      'split',
+      'augment-views',
+      'features/real',
+      'features/real-augment',
+    ]);
     expect(job('real-augment').keyDeps).toEqual(['augment-views']);
     // ISIC-0 and the oversampling row read no views.
     for (const slug of ['isic-0', 'real-oversample']) expect(job(slug).args).not.toContain('--add');
@@ -448,6 +453,78 @@ describe('the fast path (classifier.method "head")', () => {
     );
   });
 
+  it("extracts each set's features in a job of its own, before its heads; sets of one source one after another", async () => {
+    const config = await resolveExperimentConfig('test', undefined, {
+      classifier: head,
+      extractor: 'test',
+      repeats: 2,
+    });
+    const plan = noise2imgPlan(['/d'], config, fakeKeys(), ['MEL', 'NV']);
+    const byId = new Map(plan.jobs.map((j) => [j.id, j]));
+    const features = plan.jobs.filter((j) => j.stage === 'features');
+    expect(features.map((j) => [j.id, j.deps])).toEqual([
+      ['features/real', []],
+      ['features/acgan/acgan-4', ['acgan-4']],
+      ['features/cyclegan/cyclegan-4', ['cyclegan-4']],
+      // acgan-4 ⊂ acgan-8: the larger set's job starts when the smaller's has stored its images.
+      ['features/acgan/acgan-8', ['acgan-8', 'features/acgan/acgan-4']],
+      ['features/cyclegan/cyclegan-8', ['cyclegan-8', 'features/cyclegan/cyclegan-4']],
+    ]);
+    expect(byId.get('features/real')!.args.join(' ')).toBe(
+      'features extract /d --extractor test --size 32 --json',
+    );
+    expect(byId.get('features/real')!.inputs).toEqual({ data: 'data-1' });
+    expect(byId.get('features/acgan/acgan-8')).toMatchObject({
+      args: 'features extract {job:acgan-8}/data --extractor test --size 32 --json'.split(' '),
+      keyDeps: ['acgan-8'],
+      stdoutFile: 'features.json',
+    });
+    // Every head waits for its features, which do not enter its key (the vectors are a function of
+    // the image bytes): the heads' keys are those of a plan without feature jobs.
+    for (const cell of plan.cells) {
+      const deps = byId.get(cell.trainJob)!.deps;
+      expect(deps).toContain('features/real');
+      for (const add of cell.set.addJobs) expect(deps).toContain(`features/${cell.set.source}/${add}`);
+    }
+    const planned = planJobs(plan.jobs, '/e');
+    const withoutFeatures = planJobs(
+      plan.jobs
+        .filter((j) => j.stage !== 'features')
+        .map((j) => ({ ...j, deps: j.deps.filter((d) => !d.startsWith('features/')) })),
+      '/e',
+    );
+    const keyOf = (p: typeof planned, id: string) => p.find((j) => j.id === id)!.key;
+    for (const cell of plan.cells) {
+      expect(keyOf(planned, cell.trainJob)).toBe(keyOf(withoutFeatures, cell.trainJob));
+    }
+    // FID/KID on the heads' store wait for the features of what they read.
+    expect(byId.get('fid/acgan')!.deps).toEqual([
+      'real-test',
+      'acgan-8',
+      'features/real',
+      'features/acgan/acgan-8',
+    ]);
+    // Networks read images, not stored features: no feature jobs.
+    const networks = noise2imgPlan(['/d'], await resolveExperimentConfig('test'), fakeKeys(), ['MEL']);
+    expect(networks.jobs.some((j) => j.stage === 'features')).toBe(false);
+    // nv2mel: the sets of one α share their translated NV images.
+    const nv = nv2melPlan(['/d'], config, fakeKeys(), 12);
+    expect(nv.jobs.filter((j) => j.id.startsWith('features/alpha-0.25/')).map((j) => [j.id, j.deps])).toEqual(
+      [
+        ['features/alpha-0.25/a0.25-n8', ['mel-8/0.25']],
+        ['features/alpha-0.25/a0.25-n12', ['mel-12/0.25', 'features/alpha-0.25/a0.25-n8']],
+      ],
+    );
+    // Folds: the real images' features are planned once for all folds.
+    const folded = foldedPlan(foldKeys(2), (k) => noise2imgPlan(['/d'], config, k, ['MEL', 'NV']));
+    expect(folded.jobs.filter((j) => j.id === 'features/real')).toHaveLength(1);
+    expect(folded.jobs.filter((j) => j.id.endsWith('features/acgan/acgan-8')).map((j) => j.id)).toEqual([
+      'fold-0/features/acgan/acgan-8',
+      'fold-1/features/acgan/acgan-8',
+    ]);
+    expect(() => planJobs(folded.jobs, '/e')).not.toThrow();
+  });
+
   it("with folds, one augment-views job per fold, read by that fold's heads", async () => {
     const config = await resolveExperimentConfig('test', undefined, {
       classifier: head,
@@ -462,7 +539,13 @@ describe('the fast path (classifier.method "head")', () => {
       expect(views.inputs).toEqual({ train: `f${k}:train/MEL+train/NV` });
       const h = plan.jobs.find((j) => j.id === `fold-${k}/head/real-augment/seed-7000`)!;
       expect(h.args).toContain(`{job:fold-${k}/augment-views}/data`);
-      expect(h.deps).toEqual([`fold-${k}/split`, `fold-${k}/augment-views`]);
+      // The real images' features: one job for every fold.
+      expect(h.deps).toEqual([
+        `fold-${k}/split`,
+        `fold-${k}/augment-views`,
+        'features/real',
+        `fold-${k}/features/real-augment`,
+      ]);
     }
     expect(plan.sets.find((s) => s.slug === 'real-augment')!.addJobs).toEqual(['augment-views']);
     expect(() => planJobs(plan.jobs, '/e')).not.toThrow();
@@ -672,13 +755,14 @@ describe('folds', () => {
     const nv = foldedPlan([fakeKeys()], (k) => nv2melPlan(['/d'], config, k, 12));
     // Digests of the planned jobs (ids, args, keys, folders) and cells, taken with the code before
     // folds (4aa9222): a change here changes the plans, job keys and folders of every experiment.
+    // (The cells' digests since: the GAN rows name their `source`; jobs and keys unchanged.)
     expect([digest(planJobs(n2i.jobs, '/e', 'c')), digest(n2i.cells)]).toEqual([
       '25f69599e053bfb3',
-      'c93117784e956f67',
+      '3a28f7dfa418ab56',
     ]);
     expect([digest(planJobs(nv.jobs, '/e', 'c')), digest(nv.cells)]).toEqual([
       '91586221f7887994',
-      '952d9acfcb178d36',
+      '744426c74b4f0e9b',
     ]);
   });
 });

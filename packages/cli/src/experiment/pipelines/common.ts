@@ -16,6 +16,11 @@ export interface TrainingSet {
   coords: Record<string, string | number>;
   /** A real-data baseline row (`ExperimentConfig.baselines`): the classifier setting it adds to ISIC-0. */
   baseline?: Baseline;
+  /**
+   * Sets of one source share images (acgan-250 ⊂ acgan-1000): the fast path extracts their
+   * features one set after another (`headFeatureJobs`), so no image is extracted twice at once.
+   */
+  source?: string;
 }
 
 export type Baseline = ExperimentConfig['baselines'][number];
@@ -97,6 +102,67 @@ export function augmentViewsJob(
     inputs: { train: keys.part('train', classes) },
     keyDeps: [],
   };
+}
+
+/** The fast path's job that stores the features of the experiment's real images, every part. */
+export const REAL_FEATURES = 'features/real';
+
+/**
+ * `skingan features extract` of folders into the heads' store ($SKINGAN_CACHE): its own job, so
+ * that a set's images are extracted once before its heads start, not by each of its 20 heads at
+ * once (with `--jobs 2` two heads used to extract the same images side by side). The vectors live
+ * outside the job folder and are a function of the image bytes, so no result depends on this job:
+ * the heads wait for it (`deps`) without it entering their keys.
+ */
+function featuresJob(id: string, folders: string[], config: ExperimentConfig, deps: string[]): Job {
+  const c = config.classifier;
+  return {
+    id,
+    stage: 'features',
+    args: [
+      'features',
+      'extract',
+      ...folders,
+      '--extractor',
+      c.extractor,
+      ...(c.inputSize !== undefined ? ['--input-size', String(c.inputSize)] : []),
+      '--size',
+      String(c.size),
+      '--json',
+    ],
+    deps,
+    stdoutFile: 'features.json',
+  };
+}
+
+/**
+ * The feature jobs a head of `set` waits for, added to `jobs` on first use: the real images'
+ * (`REAL_FEATURES`, keyed by the data's content) and, for a set with synthetic folders, one job of
+ * those folders after the previous set of the same `source`.
+ */
+function headFeatureJobs(
+  jobs: Job[],
+  data: string[],
+  config: ExperimentConfig,
+  keys: DataKeys,
+  set: TrainingSet,
+): string[] {
+  const has = (id: string) => jobs.some((j) => j.id === id);
+  if (!has(REAL_FEATURES)) {
+    jobs.push({ ...featuresJob(REAL_FEATURES, data, config, []), inputs: { data: keys.data } });
+  }
+  if (!set.addJobs.length) return [REAL_FEATURES];
+  const chain = set.source ? `features/${set.source}/` : undefined;
+  const id = `${chain ?? 'features/'}${set.slug}`;
+  if (!has(id)) {
+    const before = chain ? jobs.filter((j) => j.id.startsWith(chain)).at(-1)?.id : undefined;
+    const folders = set.addJobs.map((j) => `{job:${j}}/data`);
+    jobs.push({
+      ...featuresJob(id, folders, config, [...set.addJobs, ...(before ? [before] : [])]),
+      keyDeps: set.addJobs,
+    });
+  }
+  return [REAL_FEATURES, id];
 }
 
 /** ISIC-0 of a plan's sets: real data only and no baseline setting (undefined if not planned). */
@@ -328,7 +394,10 @@ export function classifierJobs(
   return { jobs: [train, predict], cell: { set, seed, trainJob: trainId, predictJob: predict.id } };
 }
 
-/** The cells of a set, one per classifier seed (`classifierSeeds`); their jobs are added to `jobs`. */
+/**
+ * The cells of a set, one per classifier seed (`classifierSeeds`); their jobs are added to `jobs`,
+ * with, for heads, the feature jobs they wait for (`headFeatureJobs`).
+ */
 export function setCells(
   jobs: Job[],
   data: string[],
@@ -337,8 +406,10 @@ export function setCells(
   set: TrainingSet,
   classes?: readonly string[],
 ): ClassifierCell[] {
+  const features = config.classifier.method === 'head' ? headFeatureJobs(jobs, data, config, keys, set) : [];
   return classifierSeeds(config).map((seed) => {
     const r = classifierJobs(data, config, keys, set, seed, classes);
+    r.jobs[0]!.deps.push(...features);
     jobs.push(...r.jobs);
     return r.cell;
   });

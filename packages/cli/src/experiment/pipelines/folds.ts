@@ -1,6 +1,6 @@
 import type { DataKeys } from '../data-keys.js';
 import { type Job, replaceJobRefs } from '../job.js';
-import type { ExperimentPlan } from './common.js';
+import { type ExperimentPlan, REAL_FEATURES } from './common.js';
 
 /** `fold-2/`: the prefix of fold 2's job ids (and so of its job folders, `jobs/fold-2/…`). */
 const foldPrefix = (fold: number) => `fold-${fold}/`;
@@ -31,7 +31,7 @@ export function foldedPlan(
   if (odd >= 0) throw new Error(`fold ${odd} plans other rows than fold 0`);
   return {
     ...first,
-    jobs: plans.flatMap((p) => p.jobs),
+    jobs: plans.flatMap((p, k) => (k === 0 ? p.jobs : p.jobs.filter((j) => j.id !== REAL_FEATURES))),
     cells: plans.flatMap((p) => p.cells),
     ganMetricJobs: plans.flatMap((p) => p.ganMetricJobs),
     // The sample sheets show fold 0's images: one sheet per class is enough to see the generators.
@@ -41,7 +41,8 @@ export function foldedPlan(
 
 /** A one-split plan as fold `fold` of a K-fold plan: its job ids prefixed, its cells marked. */
 function inFold(plan: ExperimentPlan, fold: number): ExperimentPlan {
-  const id = (j: string) => `${foldPrefix(fold)}${j}`;
+  // The real images' features are the same in every fold: one job, shared (`foldedPlan` keeps one).
+  const id = (j: string) => (j === REAL_FEATURES ? j : `${foldPrefix(fold)}${j}`);
   const job = (j: Job): Job => ({
     ...j,
     id: id(j.id),

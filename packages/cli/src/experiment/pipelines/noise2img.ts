@@ -10,6 +10,7 @@ import {
   type ExperimentPlan,
   ganTrainFlags,
   ISIC0,
+  REAL_FEATURES,
   setCells,
   splitJob,
   splitRule,
@@ -105,18 +106,21 @@ export function noise2imgPlan(
       slug: `acgan-${n}`,
       addJobs: [`acgan-${n}`],
       coords: { kind: 'acgan', n },
+      source: 'acgan',
     });
     sets.push({
       label: `cyclegan-${n}`,
       slug: `cyclegan-${n}`,
       addJobs: [`cyclegan-${n}`],
       coords: { kind: 'cyclegan', n },
+      source: 'cyclegan',
     });
   }
 
   const cells = sets.flatMap((set) => setCells(jobs, data, config, keys, set, classes));
 
   const ganMetricJobs: ExperimentPlan['ganMetricJobs'] = [];
+  const shared = sharedFeatureFlags(config);
   for (const kind of ['acgan', 'cyclegan']) {
     for (const metric of ['fid', 'kid'] as const) {
       const id = `${metric}/${kind}`;
@@ -132,11 +136,16 @@ export function noise2imgPlan(
           `{job:${kind}-${nMax}}/data`,
           '--extractor',
           config.extractor,
-          ...sharedFeatureFlags(config),
+          ...shared,
           '--per-class',
           '--json',
         ],
-        deps: ['real-test', `${kind}-${nMax}`],
+        // Through the heads' store: after the feature jobs that fill it with these images.
+        deps: [
+          'real-test',
+          `${kind}-${nMax}`,
+          ...(shared.length ? [REAL_FEATURES, `features/${kind}/${kind}-${nMax}`] : []),
+        ],
         stdoutFile: `${metric}.json`,
       });
       ganMetricJobs.push({ kind, metric, job: id });

@@ -86,6 +86,7 @@ export function nv2melPlan(
         slug: `a${a}-n${n}`,
         addJobs: [id],
         coords: { alpha, n },
+        source: `alpha-${a}`,
       };
       sets.push(set);
       cells.push(...setCells(jobs, data, config, keys, set, classes));
