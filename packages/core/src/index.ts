@@ -111,6 +111,7 @@ export {
 } from './run/divergence-guard.js';
 export {
   type FolderLock,
+  FolderLockedError,
   folderLockHolder,
   LOCK_FILE,
   type LockHolder,

@@ -1,7 +1,7 @@
 import { promises as fs, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { SkinganError } from '../errors.js';
+import { SkinganError, type SkinganErrorOptions } from '../errors.js';
 import { tempSibling } from '../io/atomic.js';
 import { isProcessAlive } from '../process-alive.js';
 
@@ -174,13 +174,28 @@ function describe(h: LockHolder): string {
   return `\`${h.command}\` (pid ${h.pid} on ${h.host}, since ${h.startedAt})`;
 }
 
-function lockedError(dir: string, h: LockHolder): SkinganError {
+/** `lockFolder`'s refusal: the folder is locked by `holder` (a caller may wait and try again). */
+export class FolderLockedError extends SkinganError {
+  constructor(
+    message: string,
+    options: SkinganErrorOptions,
+    readonly holder: LockHolder,
+  ) {
+    super(message, options);
+  }
+}
+
+function lockedError(dir: string, h: LockHolder): FolderLockedError {
   const sameHost = h.host === hostname();
-  return new SkinganError(`another process is writing into this folder: ${describe(h)}`, {
-    code: 'USAGE',
-    file: dir,
-    hint: sameHost
-      ? `wait for it to finish or stop it (kill ${h.pid}), or choose another --out folder`
-      : `wait for it to finish, or choose another --out folder; if that process is gone, delete ${join(dir, LOCK_FILE)}`,
-  });
+  return new FolderLockedError(
+    `another process is writing into this folder: ${describe(h)}`,
+    {
+      code: 'USAGE',
+      file: dir,
+      hint: sameHost
+        ? `wait for it to finish or stop it (kill ${h.pid}), or choose another --out folder`
+        : `wait for it to finish, or choose another --out folder; if that process is gone, delete ${join(dir, LOCK_FILE)}`,
+    },
+    h,
+  );
 }

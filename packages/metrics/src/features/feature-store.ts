@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { folderLockHolder, lockFolder, SkinganError, writeJsonAtomic } from '@skingan/core';
+import { FolderLockedError, lockFolder, SkinganError, writeJsonAtomic } from '@skingan/core';
 
 /**
  * What the vectors of a store were computed with. Two stores with the same identity hold the same
@@ -191,8 +191,10 @@ export class FeatureStore {
       try {
         return await lockFolder(this.dir, { command: 'feature store append', notice: () => {} });
       } catch (err) {
-        // Only a lock held elsewhere is waited for; anything else (no permission) is the error.
-        if (Date.now() > deadline || !(await folderLockHolder(this.dir))) throw err;
+        // Only a lock held elsewhere is waited for; anything else (no permission) is the error. The
+        // refusal itself says so: asking for the holder again races with its release.
+        const held = err instanceof FolderLockedError || (err as NodeJS.ErrnoException).code === 'EEXIST';
+        if (Date.now() > deadline || !held) throw err;
         await new Promise((r) => setTimeout(r, 100));
       }
     }
