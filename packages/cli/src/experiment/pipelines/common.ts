@@ -135,6 +135,11 @@ function featuresJob(id: string, folders: string[], config: ExperimentConfig, de
   };
 }
 
+/** The id of the job that extracts a synthetic set's features: `features/<source>/<slug>`. */
+export function featuresJobId(set: Pick<TrainingSet, 'slug' | 'source'>): string {
+  return `features/${set.source ? `${set.source}/` : ''}${set.slug}`;
+}
+
 /**
  * The feature jobs a head of `set` waits for, added to `jobs` on first use: the real images'
  * (`REAL_FEATURES`, keyed by the data's content) and, for a set with synthetic folders, one job of
@@ -152,9 +157,9 @@ function headFeatureJobs(
     jobs.push({ ...featuresJob(REAL_FEATURES, data, config, []), inputs: { data: keys.data } });
   }
   if (!set.addJobs.length) return [REAL_FEATURES];
-  const chain = set.source ? `features/${set.source}/` : undefined;
-  const id = `${chain ?? 'features/'}${set.slug}`;
+  const id = featuresJobId(set);
   if (!has(id)) {
+    const chain = set.source && `features/${set.source}/`;
     const before = chain ? jobs.filter((j) => j.id.startsWith(chain)).at(-1)?.id : undefined;
     const folders = set.addJobs.map((j) => `{job:${j}}/data`);
     jobs.push({

@@ -8,6 +8,7 @@ import {
   cycleganTrainJob,
   dataFlags,
   type ExperimentPlan,
+  featuresJobId,
   ganTrainFlags,
   ISIC0,
   REAL_FEATURES,
@@ -144,7 +145,9 @@ export function noise2imgPlan(
         deps: [
           'real-test',
           `${kind}-${nMax}`,
-          ...(shared.length ? [REAL_FEATURES, `features/${kind}/${kind}-${nMax}`] : []),
+          ...(shared.length
+            ? [REAL_FEATURES, featuresJobId(sets.find((s) => s.slug === `${kind}-${nMax}`)!)]
+            : []),
         ],
         stdoutFile: `${metric}.json`,
       });
