@@ -33,8 +33,8 @@ const REBUILD_HINT = 'the store is a cache: delete its folder and extract again'
  * On disk, an append-only pack in `dir`: `vectors.f32` (float32, `dim` a vector, in row order) and
  * `index.jsonl` (`{"key": …, "row": n}` a line), written vectors first, so a line never names a
  * vector that is not written. A kill mid-append leaves a partial last line or vectors without lines;
- * `open` cuts both back to the last complete line, losing at most that one append. Appends hold
- * the folder's lock, so processes sharing a store (an experiment's parallel jobs) take turns.
+ * `open` cuts both back to the last complete line (under the lock), losing at most that one
+ * append. Appends hold the folder's lock, so processes sharing a store (an experiment's parallel jobs) take turns.
  */
 export class FeatureStore {
   private constructor(
@@ -67,7 +67,16 @@ export class FeatureStore {
       );
     }
     const store = new FeatureStore(abs, identity, new Map(), new Float32Array(0), options);
-    await store.reload();
+    // A torn tail is cut under the lock only: without it, the tail may be another process's
+    // append in progress (its vectors written, its lines not yet).
+    if (await store.reload(false)) {
+      const lock = await store.lock();
+      try {
+        await store.reload(true);
+      } finally {
+        await lock.release();
+      }
+    }
     return store;
   }
 
@@ -126,7 +135,7 @@ export class FeatureStore {
     }
     const lock = await this.lock();
     try {
-      await this.reload();
+      await this.reload(true);
       const fresh = new Map<string, ArrayLike<number>>();
       for (const e of entries) if (!this.rows.has(e.key)) fresh.set(e.key, e.vector);
       if (!fresh.size) return;
@@ -137,14 +146,18 @@ export class FeatureStore {
       await appendSynced(join(this.dir, VECTORS), new Uint8Array(data.buffer));
       const lines = [...fresh.keys()].map((key, k) => `${JSON.stringify({ key, row: first + k })}\n`);
       await appendSynced(join(this.dir, INDEX), Buffer.from(lines.join('')));
-      await this.reload();
+      await this.reload(true);
     } finally {
       await lock.release();
     }
   }
 
-  /** Reads the pack, cutting a torn tail back to the last complete index line. */
-  private async reload(): Promise<void> {
+  /**
+   * Reads the pack up to the last complete index line; whether the files run past it (a torn
+   * tail). With `repair` (only under the lock) it cuts that tail off: without the lock the tail may
+   * be another process's append in progress, and cutting it lost that append.
+   */
+  private async reload(repair: boolean): Promise<boolean> {
     const indexPath = join(this.dir, INDEX);
     const vectorsPath = join(this.dir, VECTORS);
     const text = (await fs.readFile(indexPath, 'utf8').catch(notFound(''))) as string;
@@ -174,14 +187,16 @@ export class FeatureStore {
       complete = end;
       offset = end;
     }
-    if (complete < Buffer.byteLength(text)) await fs.truncate(indexPath, complete);
-    if (vecBytes > rows.size * d * 4) await fs.truncate(vectorsPath, rows.size * d * 4);
+    const torn = complete < Buffer.byteLength(text) || vecBytes > rows.size * d * 4;
+    if (repair && complete < Buffer.byteLength(text)) await fs.truncate(indexPath, complete);
+    if (repair && vecBytes > rows.size * d * 4) await fs.truncate(vectorsPath, rows.size * d * 4);
     const bytes = rows.size ? await fs.readFile(vectorsPath) : Buffer.alloc(0);
     this.vectors = new Float32Array(
       bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + rows.size * d * 4),
     );
     this.rows.clear();
     for (const [k, r] of rows) this.rows.set(k, r);
+    return torn;
   }
 
   /** The folder lock, retried while another process holds it (its appends are short). */
