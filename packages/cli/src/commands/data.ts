@@ -104,6 +104,11 @@ export function registerData(program: Command): void {
         'the first n images of each class, in source order (nested sets)',
         intOption('--per-class'),
       )
+      .option(
+        '--seed <n>',
+        'with --per-class: n of each class drawn at random with this seed instead of the first n (still nested)',
+        intOption('--seed'),
+      )
       .option('--copy', 'copy the image files instead of linking them'),
   ).action(async (dirs: string[], opts: SubsetFlags) => subset(dirs, opts));
 
@@ -521,6 +526,7 @@ interface SubsetFlags extends DatasetFlags {
   split?: string;
   part?: SplitPart;
   perClass?: number;
+  seed?: number;
   copy?: boolean;
 }
 
@@ -531,6 +537,7 @@ async function subset(dirs: string[], opts: SubsetFlags): Promise<void> {
     ...(opts.part ? { part: opts.part } : {}),
     ...(opts.classes ? { classes: opts.classes } : {}),
     ...(opts.perClass !== undefined ? { perClass: opts.perClass } : {}),
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
     strict: opts.strict,
     copy: Boolean(opts.copy),
   });

@@ -17,8 +17,14 @@ const ExperimentConfigSchema = z.strictObject({
     preset: z.string(),
     size: int(),
     epochs: int(),
-    /** ACGAN images per class the class's CycleGAN learns from (domain A). */
+    /**
+     * Images of each domain a CycleGAN learns from, drawn at random where there are more (an epoch
+     * is the larger domain): noise2img's per-class refinement, ACGAN images of the class ↔ real ones;
+     * nv2mel's, NV train images ↔ the α-filtered MEL.
+     */
     trainImages: int().min(1),
+    /** nv2mel's NV → MEL CycleGANs' own `epochs` and `trainImages` (default: the above). */
+    nv2mel: z.strictObject({ epochs: int().min(1), trainImages: int().min(1) }).optional(),
   }),
   classifier: z.strictObject({
     preset: z.string(),
@@ -115,8 +121,15 @@ export const EXPERIMENT_PRESETS: Record<string, PresetInput> = {
   ham: {
     preset: 'ham',
     acgan: { preset: 'cpu', size: 64, epochs: 8 },
-    // 300 steps a class (the refinement measured in docs/results/cyclegan-real.md).
-    cyclegan: { preset: 'cpu', size: 64, epochs: 3, trainImages: 100 },
+    // 300 steps a class (the refinement measured in docs/results/cyclegan-real.md); NV → MEL 1,800
+    // steps an α (as measured there: 6 epochs of 300 images each way).
+    cyclegan: {
+      preset: 'cpu',
+      size: 64,
+      epochs: 3,
+      trainImages: 100,
+      nv2mel: { epochs: 6, trainImages: 300 },
+    },
     // The fast path: ResNet-50 at 128² (a third of 224²'s cost, the vectors shared with FID/KID), on
     // images decoded at the generators' 64², real and synthetic alike (`sizeMismatch`).
     classifier: {

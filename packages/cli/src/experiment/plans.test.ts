@@ -590,6 +590,30 @@ describe('the ham preset', () => {
     expect(sizeMismatch('noise2img', config)).toBeUndefined();
     expect(sizeMismatch('nv2mel', config)).toBeUndefined();
   });
+
+  it('trains each CycleGAN on the same number of images of each domain, drawn with the experiment seed', async () => {
+    const config = await resolveExperimentConfig('ham');
+    const job = (plan: { jobs: { id: string; args: string[]; deps: string[] }[] }, id: string) =>
+      plan.jobs.find((j) => j.id === id)!;
+    // noise2img: 100 ACGAN images of the class ↔ 100 of its real train images (not all 3,754 NV),
+    // 3 epochs: 300 steps for every class.
+    const n2i = noise2imgPlan(['/d'], config, fakeKeys(), ['MEL', 'NV']);
+    expect(job(n2i, 'cyclegan/NV').deps).toEqual(['cyclegan-input/NV', 'cyclegan-real/NV']);
+    expect(job(n2i, 'cyclegan-real/NV').args.join(' ')).toBe(
+      'data subset /d --out {out}/data --split {job:split}/split.json --part train --classes NV --per-class 100 --seed 7',
+    );
+    expect(job(n2i, 'cyclegan/NV').args.join(' ')).toContain('--epochs 3');
+    // nv2mel: its own length (6 epochs of 300 images each way), both domains drawn; every NV
+    // train image is still translated.
+    const nv = nv2melPlan(['/d'], config, fakeKeys(), 3000);
+    expect(job(nv, 'cyclegan/0.25').deps).toEqual(['cyclegan-input/NV', 'cyclegan-input/MEL/0.25']);
+    expect(job(nv, 'cyclegan/0.25').args.join(' ')).toContain('--epochs 6');
+    expect(job(nv, 'cyclegan-input/NV').args.join(' ')).toContain('--classes NV --per-class 300 --seed 7');
+    expect(job(nv, 'cyclegan-input/MEL/1').args.join(' ')).toBe(
+      'data subset {job:prf/1}/data --out {out}/data --per-class 300 --seed 7',
+    );
+    expect(job(nv, 'translate/1').deps).toEqual(['cyclegan/1', 'real-train/NV']);
+  });
 });
 
 describe('sizeMismatch', () => {
@@ -680,7 +704,7 @@ describe('folds', () => {
       expect(job(`fold-${k}/acgan`).inputs).toEqual({ train: `f${k}:train/MEL+train/NV` });
       expect(job(`fold-${k}/cyclegan/MEL`).deps).toEqual([
         `fold-${k}/cyclegan-input/MEL`,
-        `fold-${k}/real-train/MEL`,
+        `fold-${k}/cyclegan-real/MEL`,
       ]);
       expect(job(`fold-${k}/classifier/cyclegan-8/seed-7001`).args.join(' ')).toContain(
         `--add {job:fold-${k}/cyclegan-8}/data`,
@@ -755,13 +779,14 @@ describe('folds', () => {
     const nv = foldedPlan([fakeKeys()], (k) => nv2melPlan(['/d'], config, k, 12));
     // Digests of the planned jobs (ids, args, keys, folders) and cells, taken with the code before
     // folds (4aa9222): a change here changes the plans, job keys and folders of every experiment.
-    // (The cells' digests since: the GAN rows name their `source`; jobs and keys unchanged.)
+    // (The cells' digests since: the GAN rows name their `source`; jobs and keys unchanged. The
+    // jobs' since 6 December: each CycleGAN learns from `trainImages` of each domain, drawn.)
     expect([digest(planJobs(n2i.jobs, '/e', 'c')), digest(n2i.cells)]).toEqual([
-      '25f69599e053bfb3',
+      '77947ccc17531092',
       '3a28f7dfa418ab56',
     ]);
     expect([digest(planJobs(nv.jobs, '/e', 'c')), digest(nv.cells)]).toEqual([
-      '91586221f7887994',
+      '97ccde6277f38d3b',
       '744426c74b4f0e9b',
     ]);
   });

@@ -62,6 +62,27 @@ describe('subsetDataset', () => {
     expect((await loadDataset(join(dir, 'small'))).samples.map((s) => s.id)).toEqual(['a1', 'b1']);
   });
 
+  it('with a seed, draws n per class at random: nested, in source order, the same for the same seed', async () => {
+    const rows: [string, string][] = Array.from({ length: 40 }, (_, i) => [`m${i}`, 'MEL']);
+    rows.push(['n0', 'NV'], ['n1', 'NV']);
+    const src = await folder('src', rows);
+    const ids = async (out: string, perClass: number, seed: number) => {
+      const r = await subsetDataset([src], join(dir, out), { perClass, seed });
+      return { r, ids: (await readLabelsCsv(join(dir, out, 'labels.csv'))).rows.map((x) => x.id) };
+    };
+    const a = await ids('a', 5, 3);
+    expect(a.r.perClass).toEqual({ MEL: 5, NV: 2 });
+    const mel = a.ids.filter((id) => id.startsWith('m'));
+    // Not the first five (a chance of 1 in C(40, 5) = 658,008), kept in source order.
+    expect(mel).not.toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+    expect(mel).toEqual([...mel].sort((x, y) => Number(x.slice(1)) - Number(y.slice(1))));
+    expect((await ids('again', 5, 3)).ids).toEqual(a.ids);
+    const larger = await ids('larger', 12, 3);
+    expect(mel.every((id) => larger.ids.includes(id))).toBe(true);
+    expect((await ids('other', 5, 4)).ids).not.toEqual(a.ids);
+    await expect(subsetDataset([src], join(dir, 'x'), { seed: 3 })).rejects.toThrow(/needs perClass/);
+  });
+
   it('selects a split part and classes across several folders', async () => {
     const a = await folder('a', [
       ['x1', 'MEL'],

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { extname, join } from 'node:path';
-import { type Sample, SkinganError, writeFileAtomic } from '@skingan/core';
+import { Rng, type Sample, SkinganError, writeFileAtomic } from '@skingan/core';
 import { writeLabelsCsv } from '../csv/labels-csv.js';
 import { readProvenance } from '../dataset/provenance.js';
 import { loadSelection, type SelectionOptions } from '../dataset/selection.js';
@@ -8,6 +8,11 @@ import { loadSelection, type SelectionOptions } from '../dataset/selection.js';
 export interface SubsetOptions extends SelectionOptions {
   /** Keep the first n images of each class, in the sources' order: sets for n ⊂ sets for larger n. */
   perClass?: number;
+  /**
+   * With `perClass`: draw each class's n at random with this seed instead of taking the first n
+   * (still nested: the n of a seed are among its larger n). The folder keeps the sources' order.
+   */
+  seed?: number;
   /** Copy image files instead of symlinking them (links are the default: no disk, instant). */
   copy?: boolean;
 }
@@ -34,15 +39,24 @@ export async function subsetDataset(
       code: 'USAGE',
     });
   }
+  if (options.seed !== undefined && options.perClass === undefined) {
+    throw new SkinganError('a seed draws n images of each class: it needs perClass (--per-class)', {
+      code: 'USAGE',
+    });
+  }
   const { dataset, samples } = await loadSelection(sources, options);
 
   const taken = new Map<number, number>();
-  const chosen = samples.filter((s) => {
-    const n = taken.get(s.label) ?? 0;
-    if (options.perClass !== undefined && n >= options.perClass) return false;
-    taken.set(s.label, n + 1);
-    return true;
-  });
+  const order = options.seed === undefined ? samples : new Rng(`subset:${options.seed}`).shuffle(samples);
+  const kept = new Set(
+    order.filter((s) => {
+      const n = taken.get(s.label) ?? 0;
+      if (options.perClass !== undefined && n >= options.perClass) return false;
+      taken.set(s.label, n + 1);
+      return true;
+    }),
+  );
+  const chosen = samples.filter((s) => kept.has(s));
   // Ids are unique: loadDataset refuses an id in two source folders.
 
   const provenance = new Map<string, Record<string, unknown>>();

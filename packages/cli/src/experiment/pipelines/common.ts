@@ -293,6 +293,8 @@ export function subsetJob(
     split?: { part: SplitPart; keys: DataKeys };
     classes?: string[];
     perClass?: number;
+    /** With `perClass`: draw the n at random with this seed (`data subset --seed`). */
+    seed?: number;
     deps?: string[];
   },
 ): Job {
@@ -300,6 +302,7 @@ export function subsetJob(
   if (options.split) args.push('--split', '{job:split}/split.json', '--part', options.split.part);
   if (options.classes) args.push('--classes', options.classes.join(','));
   if (options.perClass !== undefined) args.push('--per-class', String(options.perClass));
+  if (options.seed !== undefined) args.push('--seed', String(options.seed));
   const deps = [...new Set([...(options.deps ?? []), ...(options.split ? ['split'] : [])])];
   if (!options.split) return { id, stage, args, deps };
   const { part, keys } = options.split;
@@ -458,7 +461,13 @@ export function classesFlag(classes: readonly string[]): string[] {
 }
 
 /** One CycleGAN between the `data` folders of two jobs (A = `aJob`, B = `bJob`). */
-export function cycleganTrainJob(id: string, aJob: string, bJob: string, config: ExperimentConfig): Job {
+export function cycleganTrainJob(
+  id: string,
+  aJob: string,
+  bJob: string,
+  config: ExperimentConfig,
+  cyclegan: { preset: string; size: number; epochs: number } = config.cyclegan,
+): Job {
   return {
     id,
     stage: 'cyclegan',
@@ -469,7 +478,7 @@ export function cycleganTrainJob(id: string, aJob: string, bJob: string, config:
       `{job:${aJob}}/data`,
       '--b',
       `{job:${bJob}}/data`,
-      ...ganTrainFlags(config.cyclegan, config),
+      ...ganTrainFlags(cyclegan, config),
     ],
     deps: [aJob, bJob],
     resumeFlag: '--resume',

@@ -81,7 +81,17 @@ export function noise2imgPlan(
         deps: ['acgan-samples'],
       }),
     );
-    jobs.push(cycleganTrainJob(`cyclegan/${c}`, `cyclegan-input/${c}`, `real-train/${c}`, config));
+    // As many real images of the class, drawn at random: a CycleGAN's epoch is its larger domain,
+    // so all 3,754 NV train images of ham-train would make NV's run 37× the others'.
+    jobs.push(
+      subsetJob(`cyclegan-real/${c}`, 'data', data, {
+        split: { part: 'train', keys },
+        classes: [c],
+        perClass: config.cyclegan.trainImages,
+        seed: config.seed,
+      }),
+    );
+    jobs.push(cycleganTrainJob(`cyclegan/${c}`, `cyclegan-input/${c}`, `cyclegan-real/${c}`, config));
     jobs.push(translateJob(`translate/${c}`, `cyclegan/${c}`, 'acgan-samples', c, c));
   }
 

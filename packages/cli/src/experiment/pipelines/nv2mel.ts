@@ -48,6 +48,17 @@ export function nv2melPlan(
     ranker = r.cell.trainJob;
   }
   jobs.push(subsetJob('real-train/NV', 'data', data, { split: { part: 'train', keys }, classes: ['NV'] }));
+  // The CycleGANs learn from `trainImages` of each domain, drawn at random (an epoch is the larger
+  // domain: the same steps for every α), and translate every NV train image.
+  const cg = { ...config.cyclegan, ...config.cyclegan.nv2mel };
+  const draw = { perClass: cg.trainImages, seed: config.seed };
+  jobs.push(
+    subsetJob('cyclegan-input/NV', 'data', data, {
+      split: { part: 'train', keys },
+      classes: ['NV'],
+      ...draw,
+    }),
+  );
 
   const ns = [...new Set(config.nMel.map((n) => Math.min(n, nvTrain)))].sort((a, b) => a - b);
   const sets: TrainingSet[] = [...realSets];
@@ -74,7 +85,10 @@ export function nv2melPlan(
       inputs: { train: keys.part('train', ['MEL']) },
       keyDeps: [ranker],
     });
-    jobs.push(cycleganTrainJob(`cyclegan/${a}`, 'real-train/NV', `prf/${a}`, config));
+    jobs.push(
+      subsetJob(`cyclegan-input/MEL/${a}`, 'data', [`{job:prf/${a}}/data`], { ...draw, deps: [`prf/${a}`] }),
+    );
+    jobs.push(cycleganTrainJob(`cyclegan/${a}`, 'cyclegan-input/NV', `cyclegan-input/MEL/${a}`, config, cg));
     jobs.push(translateJob(`translate/${a}`, `cyclegan/${a}`, 'real-train/NV', 'NV', 'MEL'));
     for (const n of ns) {
       const id = `mel-${n}/${a}`;
