@@ -584,6 +584,7 @@ describe('the ham preset', () => {
     const args = (id: string) => plan.jobs.find((j) => j.id === id)!.args.join(' ');
     expect(args('head/acgan-1000/seed-7000')).toContain('--extractor resnet50 --input-size 128 --size 64');
     expect(args('augment-views')).toContain('--views 1 --seed 7 --size 64');
+    expect(describeClassifiers(config)).toContain('adds 1 augmented view of each train image');
     expect(args('fid/cyclegan')).toContain('--extractor resnet50 --cache --size 64 --input-size 128');
     expect(args('acgan')).toContain('--preset cpu --size 64 --epochs 8');
     // Real and synthetic images reach the heads at the generators' size.

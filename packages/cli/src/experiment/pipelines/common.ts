@@ -246,7 +246,7 @@ export function describeClassifiers(
       : `${r} seed${r === 1 ? '' : 's'} a row`;
   // Absent in experiments made before the heads' augmented views (heads then had no augment row).
   const views = config.baselines?.includes('augment')
-    ? `; real + augmentation adds ${c.augmentViews} augmented views of each train image`
+    ? `; real + augmentation adds ${c.augmentViews} augmented view${c.augmentViews === 1 ? '' : 's'} of each train image`
     : '';
   return c.method === 'head'
     ? `linear heads on ${c.extractor}${c.inputSize ? ` at ${c.inputSize}²` : ''} features of the images decoded at ${c.size}² (the fast path, \`classifier head\`), ${seeds}${views}`
