@@ -3,10 +3,10 @@ import { join, resolve } from 'node:path';
 import { lockFolder, pathExists, SkinganError } from '@skingan/core';
 import type { Command } from 'commander';
 import { EXPERIMENT_PRESETS } from '../experiment/config.js';
-import { type ExperimentManifest, MANIFEST, readManifest } from '../experiment/manifest.js';
+import { MANIFEST, readManifest } from '../experiment/manifest.js';
 import type { QueueJobStatus } from '../experiment/queue/status.js';
 import { type ExperimentOptions, runExperiment } from '../experiment/run-experiment.js';
-import { doneStatus } from '../experiment/runner.js';
+import { folderStatus } from '../experiment/runner.js';
 import { addOptions, globalBackend } from '../options.js';
 import { forceOption, outputGuard } from '../outputs.js';
 import { errorDocument, printJson } from '../ui/output.js';
@@ -212,24 +212,4 @@ async function experimentStatus(dir: string, opts: { queue?: string; json?: bool
       lines.push(`  failed   ${j.id}: ${j.error}${j.log ? `\n           log: ${j.log}` : ''}`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
-}
-
-/** Without a queue: finished outputs on disk, and the failures the last local run recorded. */
-async function folderStatus(m: ExperimentManifest): Promise<QueueJobStatus[]> {
-  return Promise.all(
-    m.jobs.map(async (j): Promise<QueueJobStatus> => {
-      const done = await doneStatus(j);
-      if (done) return done;
-      const last = m.results?.[j.id];
-      if (last?.status === 'failed' || last?.status === 'skipped') {
-        return {
-          id: j.id,
-          state: 'failed',
-          error: last.error ?? last.status,
-          ...(last.log ? { log: last.log } : {}),
-        };
-      }
-      return { id: j.id, state: 'waiting' };
-    }),
-  );
 }

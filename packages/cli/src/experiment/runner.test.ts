@@ -3,7 +3,7 @@ import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Job, planJobs } from './job.js';
-import { isJobDone, type RunnerEvent, runJob, runJobs, threadsPerJob } from './runner.js';
+import { folderStatus, isJobDone, type RunnerEvent, runJob, runJobs, threadsPerJob } from './runner.js';
 import { claimWorkFolder, PARTIAL_STALE_MS } from './work-folder.js';
 
 // A stand-in for the skingan binary: `write FILE TEXT [sleepMs]`, `fail`, `cat IN OUT`.
@@ -227,6 +227,39 @@ describe('runJobs', () => {
     expect(taken.resumed).toBe(true);
     expect(await fs.readFile(join(taken.dir, 'ckpt'), 'utf8')).toBe(String(PARTIAL_STALE_MS + 60_000));
     await taken.abandon();
+  });
+
+  it('status without a queue: done, running (a work folder with a live owner), failed, waiting', async () => {
+    const jobs: Job[] = ['done', 'live', 'dead', 'failed', 'waiting'].map((id) => ({
+      id,
+      stage: 's',
+      args: ['write', '{out}/f', id],
+      deps: [],
+    }));
+    const planned = planJobs(jobs, exp());
+    const byId = new Map(planned.map((j) => [j.id, j]));
+    await runJob(byId.get('done')!, byId, { bin });
+    const partial = async (id: string, pid: number) => {
+      const out = byId.get(id)!.out;
+      const part = join(dirname(out), `.${basename(out)}.part-${pid}-abc`);
+      await fs.mkdir(part, { recursive: true });
+      await fs.writeFile(join(part, '.skingan-owner.json'), JSON.stringify({ host: hostname(), pid }));
+    };
+    await partial('live', process.pid);
+    await partial('dead', 2 ** 22 + 1); // above Linux's pid_max: no such process
+    const status = await folderStatus({
+      jobs: planned,
+      results: { failed: { status: 'failed', error: 'exit 1', ms: 5, log: 'failed.log' } },
+    });
+    expect(status.map((j) => [j.id, j.state])).toEqual([
+      ['done', 'done'],
+      ['live', 'running'],
+      ['dead', 'waiting'],
+      ['failed', 'failed'],
+      ['waiting', 'waiting'],
+    ]);
+    expect(status[1]!.worker).toBe(`${hostname()} (pid ${process.pid})`);
+    expect(status[3]!.error).toBe('exit 1');
   });
 
   it('rejects unknown dependencies and cycles', () => {

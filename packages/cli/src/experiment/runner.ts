@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '@skingan/core';
 import { readJsonIfAny } from '../read-json.js';
 import { type PlannedJob, resolveArgs } from './job.js';
+import type { ExperimentManifest } from './manifest.js';
 import type { QueueJobStatus } from './queue/status.js';
-import { claimWorkFolder, commitWorkFolder } from './work-folder.js';
+import { activeOwner, claimWorkFolder, commitWorkFolder } from './work-folder.js';
 
 export type JobStatus = 'reused' | 'done' | 'failed' | 'skipped';
 
@@ -238,4 +239,31 @@ export async function doneStatus(
 ): Promise<QueueJobStatus | undefined> {
   const m = await readJobMarker(job);
   return m && { id: job.id, state: 'done', worker: m.host, backend: m.backend, seconds: m.ms / 1000 };
+}
+
+/**
+ * Without a queue: finished outputs on disk, jobs whose work folder has a live owner (a local
+ * `--jobs` run, or a worker's heartbeat), and the failures the last local run recorded.
+ */
+export async function folderStatus(
+  m: Pick<ExperimentManifest, 'jobs' | 'results'>,
+): Promise<QueueJobStatus[]> {
+  return Promise.all(
+    m.jobs.map(async (j): Promise<QueueJobStatus> => {
+      const done = await doneStatus(j);
+      if (done) return done;
+      const owner = await activeOwner(j.out);
+      if (owner) return { id: j.id, state: 'running', worker: `${owner.host} (pid ${owner.pid})` };
+      const last = m.results?.[j.id];
+      if (last?.status === 'failed' || last?.status === 'skipped') {
+        return {
+          id: j.id,
+          state: 'failed',
+          error: last.error ?? last.status,
+          ...(last.log ? { log: last.log } : {}),
+        };
+      }
+      return { id: j.id, state: 'waiting' };
+    }),
+  );
 }

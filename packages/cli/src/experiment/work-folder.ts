@@ -44,6 +44,17 @@ async function abandoned(dir: string, now: number): Promise<boolean> {
   return now - mtimeMs > PARTIAL_STALE_MS;
 }
 
+/** Who works on `out` now: the owner of a partial folder that is not abandoned (none: nobody). */
+export async function activeOwner(out: string): Promise<{ host: string; pid: number } | undefined> {
+  const now = Date.now();
+  for (const p of await partials(out, async () => true)) {
+    if (await abandoned(p, now)) continue;
+    const owner = await readJsonIfAny<{ host: string; pid: number }>(join(p, OWNER));
+    if (owner) return owner;
+  }
+  return undefined;
+}
+
 /**
  * A folder of our own for `out`: an abandoned partial taken over when there is one (newest first),
  * else a new one. Owned folders of live workers are left alone. Without `resume` a taken-over
