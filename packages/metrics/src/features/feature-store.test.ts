@@ -43,6 +43,34 @@ describe('FeatureStore', () => {
     for (let i = 0; i < 5; i++) expect(Array.from(b.get(`k${i}`)!)).toEqual([i, i, i]);
   });
 
+  it("sees another store object's appends (as another process's), through many appends and a replaced folder", async () => {
+    const a = await FeatureStore.open(dir, identity);
+    const b = await FeatureStore.open(dir, identity);
+    // Appends that grow the vectors' buffer many times, from both objects in turns: each reads
+    // only what the other added since.
+    for (let i = 0; i < 40; i++) {
+      await (i % 2 ? b : a).append([{ key: `k${i}`, vector: [i, -i, i / 2] }]);
+    }
+    await a.append([{ key: 'last', vector: [1, 1, 1] }]);
+    for (const s of [a, b]) {
+      // b holds a's last append once it appends (or reopens); a holds all.
+      if (s === b) await b.append([{ key: 'k0', vector: [0, 0, 0] }]);
+      expect(s.size).toBe(41);
+      for (let i = 0; i < 40; i++) expect(Array.from(s.get(`k${i}`)!)).toEqual([i, -i, i / 2]);
+    }
+    expect((await fs.stat(join(dir, 'vectors.f32'))).size).toBe(41 * 3 * 4);
+    // The folder deleted and extracted again, with other vectors: read again whole, not from the
+    // offset of the old files.
+    await fs.rm(dir, { recursive: true });
+    const c = await FeatureStore.open(dir, identity);
+    await c.append(Array.from({ length: 45 }, (_, i) => ({ key: `n${i}`, vector: [i, i, i] })));
+    await a.append([{ key: 'after', vector: [2, 2, 2] }]);
+    expect(a.has('k0')).toBe(false);
+    expect(a.size).toBe(46);
+    expect(Array.from(a.get('n44')!)).toEqual([44, 44, 44]);
+    expect(Array.from(a.get('after')!)).toEqual([2, 2, 2]);
+  });
+
   it('cuts a torn tail (a partial line, vectors without lines) back to the last complete line', async () => {
     const a = await FeatureStore.open(dir, identity);
     await a.append([

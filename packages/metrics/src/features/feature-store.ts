@@ -152,50 +152,86 @@ export class FeatureStore {
     }
   }
 
+  /** Index lines read into `rows` (rows of the pack), their bytes, and the vectors' buffer (grown by doubling). */
+  private count = 0;
+  private indexBytes = 0;
+  private indexIno: number | undefined;
+  /** The last line read, with its newline. */
+  private seam = Buffer.alloc(0);
+  private buffer = new Float32Array(0);
+
   /**
-   * Reads the pack up to the last complete index line; whether the files run past it (a torn
-   * tail). With `repair` (only under the lock) it cuts that tail off: without the lock the tail may
-   * be another process's append in progress, and cutting it lost that append.
+   * Reads what the pack gained since the last read, up to its last complete index line; whether
+   * the files run past it (a torn tail). With `repair` (only under the lock) it cuts that tail off:
+   * without the lock the tail may be another process's append in progress, and cutting it lost that
+   * append. Only the new bytes are read: appends add at the tail, and a cut tail never reaches what
+   * was read (each append rereads, so rereading the whole pack made extraction quadratic in the
+   * store's size: 450 ms an image at 13,000 vectors against 130 at none). Other files (the folder
+   * deleted and extracted again), or shorter ones, are read again whole.
    */
   private async reload(repair: boolean): Promise<boolean> {
     const indexPath = join(this.dir, INDEX);
     const vectorsPath = join(this.dir, VECTORS);
-    const text = (await fs.readFile(indexPath, 'utf8').catch(notFound(''))) as string;
     const d = this.identity.dim;
+    const index = await fs.stat(indexPath).catch(notFound(undefined));
+    const indexSize = index?.size ?? 0;
     const vecBytes = (await fs.stat(vectorsPath).catch(notFound(undefined)))?.size ?? 0;
-    const rows = new Map<string, number>();
-    let complete = 0; // bytes of the index up to its last usable line
-    let offset = 0;
+    // The same file still ends its read part with the last line read (a file made anew may reuse
+    // the inode).
+    const seam = await readRange(indexPath, this.indexBytes - this.seam.length, this.indexBytes);
+    if (
+      index?.ino !== this.indexIno ||
+      indexSize < this.indexBytes ||
+      vecBytes < this.count * d * 4 ||
+      !seam.equals(this.seam)
+    ) {
+      this.indexIno = index?.ino;
+      this.seam = Buffer.alloc(0);
+      this.rows.clear();
+      this.count = 0;
+      this.indexBytes = 0;
+    }
+    const tail = await readRange(indexPath, this.indexBytes, indexSize);
+    const keys: string[] = [];
+    let row = this.count;
+    let complete = 0; // bytes of the tail up to its last usable line
     const badLine = (what: string) =>
-      new SkinganError(`feature store: line ${rows.size + 1} of the index is ${what}`, {
+      new SkinganError(`feature store: line ${row + 1} of the index is ${what}`, {
         file: indexPath,
-        line: rows.size + 1,
+        line: row + 1,
         hint: REBUILD_HINT,
       });
-    for (const line of text.split('\n')) {
-      const end = offset + Buffer.byteLength(line) + 1;
-      if (end > Buffer.byteLength(text)) break; // no newline: a torn last line
+    for (let nl = tail.indexOf(10); nl >= 0; nl = tail.indexOf(10, complete)) {
       let entry: { key?: unknown; row?: unknown };
       try {
-        entry = JSON.parse(line);
+        entry = JSON.parse(tail.toString('utf8', complete, nl));
       } catch {
         throw badLine('not JSON');
       }
-      if (typeof entry.key !== 'string' || entry.row !== rows.size) throw badLine('not the next row');
-      if ((rows.size + 1) * d * 4 > vecBytes) break; // a line whose vector is missing
-      rows.set(entry.key, rows.size);
-      complete = end;
-      offset = end;
+      if (typeof entry.key !== 'string' || entry.row !== row) throw badLine('not the next row');
+      if ((row + 1) * d * 4 > vecBytes) break; // a line whose vector is missing
+      keys.push(entry.key);
+      row++;
+      complete = nl + 1;
     }
-    const torn = complete < Buffer.byteLength(text) || vecBytes > rows.size * d * 4;
-    if (repair && complete < Buffer.byteLength(text)) await fs.truncate(indexPath, complete);
-    if (repair && vecBytes > rows.size * d * 4) await fs.truncate(vectorsPath, rows.size * d * 4);
-    const bytes = rows.size ? await fs.readFile(vectorsPath) : Buffer.alloc(0);
-    this.vectors = new Float32Array(
-      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + rows.size * d * 4),
-    );
-    this.rows.clear();
-    for (const [k, r] of rows) this.rows.set(k, r);
+    const torn = complete < tail.length || vecBytes > row * d * 4;
+    if (repair && complete < tail.length) await fs.truncate(indexPath, this.indexBytes + complete);
+    if (repair && vecBytes > row * d * 4) await fs.truncate(vectorsPath, row * d * 4);
+    if (keys.length) {
+      const bytes = await readRange(vectorsPath, this.count * d * 4, row * d * 4);
+      if (this.buffer.length < row * d) {
+        const grown = new Float32Array(Math.max(row * d, 2 * this.buffer.length));
+        grown.set(this.buffer.subarray(0, this.count * d));
+        this.buffer = grown;
+      }
+      const added = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+      this.buffer.set(added, this.count * d);
+      for (const [i, k] of keys.entries()) this.rows.set(k, this.count + i);
+    }
+    this.count = row;
+    if (complete) this.seam = Buffer.from(tail.subarray(tail.lastIndexOf(10, complete - 2) + 1, complete));
+    this.indexBytes += complete;
+    this.vectors = this.buffer.subarray(0, row * d);
     return torn;
   }
 
@@ -236,6 +272,20 @@ async function readJson(path: string): Promise<unknown> {
       hint: REBUILD_HINT,
       cause: err,
     });
+  }
+}
+
+/** Bytes [from, to) of a file (fewer where it is shorter; none where it is missing). */
+async function readRange(path: string, from: number, to: number): Promise<Buffer> {
+  if (to <= from) return Buffer.alloc(0);
+  const fh = await fs.open(path, 'r').catch(notFound(undefined));
+  if (!fh) return Buffer.alloc(0);
+  try {
+    const buf = Buffer.alloc(to - from);
+    const { bytesRead } = await fh.read(buf, 0, to - from, from);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
   }
 }
 
