@@ -15,6 +15,7 @@ if (cmd === 'fail') { console.error('boom: bad input'); process.exit(1); }
 if (cmd === 'write') { setTimeout(() => { fs.writeFileSync(a[0], a[1] + (resumed ? ' (resumed)' : '')); }, Number(a[2] ?? 0)); }
 if (cmd === 'cat') { fs.writeFileSync(a[1], fs.readFileSync(a[0], 'utf8') + '+'); }
 if (cmd === 'env') { process.stdout.write(JSON.stringify({ threads: process.env.SKINGAN_THREADS ?? null })); }
+if (cmd === 'fail-json') { process.stdout.write(JSON.stringify({ error: { message: 'no weights in /c', hint: 'fetch them' } }, null, 2)); process.exit(1); }
 if (cmd === 'print') { process.stdout.write(JSON.stringify({ value: Number(a[0]) })); }
 if (cmd === 'train') {
   // The handler first: the test sends SIGTERM as soon as it sees '.started'.
@@ -108,6 +109,14 @@ describe('runJobs', () => {
     expect(await fs.readFile(r[0]!.log, 'utf8')).toMatch(/boom: bad input/);
     expect(r[1]!.error).toBe('needs bad');
     expect(events.filter((e) => e.type === 'end')).toHaveLength(3);
+  });
+
+  it("a --json job's error (printed to stdout) is the failure's message and is in its log", async () => {
+    const jobs: Job[] = [{ id: 'j', stage: 's', args: ['fail-json'], deps: [], stdoutFile: 'j.json' }];
+    const [r] = await runJobs(planJobs(jobs, exp()), { concurrency: 1, bin });
+    expect(r!.status).toBe('failed');
+    expect(r!.error).toBe('exit 1: no weights in /c (fetch them)');
+    expect(await fs.readFile(r!.log, 'utf8')).toContain('"message": "no weights in /c"');
   });
 
   it('resumes a partial folder when the command can, and never runs more than `concurrency` at once', async () => {

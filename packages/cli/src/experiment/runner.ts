@@ -188,6 +188,9 @@ export async function runJob(
     });
     child.on('close', (c) => resolve(c ?? 1));
   });
+  // A `--json` job prints its error to stdout: on failure it belongs in the log, where it is read.
+  const failedJson = code !== 0 && stdoutPath ? Buffer.concat(stdoutChunks).toString('utf8') : '';
+  if (failedJson) logStream.write(failedJson);
   await new Promise<void>((r) => logStream.end(r));
   const ms = Date.now() - t0;
   if (code !== 0 && options.signal?.aborted) {
@@ -196,7 +199,8 @@ export async function runJob(
   }
   if (code !== 0) {
     await work.abandon();
-    const tail = (await fs.readFile(log, 'utf8')).trim().split('\n').slice(-3).join(' | ');
+    const tail =
+      jsonErrorLine(failedJson) ?? (await fs.readFile(log, 'utf8')).trim().split('\n').slice(-3).join(' | ');
     return { id: job.id, status: 'failed', out: job.out, log, ms, error: `exit ${code}: ${tail}`, ...where };
   }
   if (stdoutPath) await writeFileAtomic(stdoutPath, Buffer.concat(stdoutChunks));
@@ -219,6 +223,17 @@ export async function runJob(
     ms,
     ...where,
   };
+}
+
+/** "message (hint)" of the `{ "error": … }` a `--json` command printed, if that is what `stdout` holds. */
+export function jsonErrorLine(stdout: string): string | undefined {
+  try {
+    const { error } = JSON.parse(stdout) as { error?: { message?: string; hint?: string | null } };
+    if (typeof error?.message !== 'string') return undefined;
+    return error.hint ? `${error.message} (${error.hint})` : error.message;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The marker of a finished job: where it ran and how long it took (undefined when not finished). */
