@@ -13,7 +13,8 @@ import { describeClassifiers, describeSplit, type ExperimentPlan, sizeMismatch }
 import { foldedPlan } from './pipelines/folds.js';
 import { noise2imgPlan } from './pipelines/noise2img.js';
 import { nv2melPlan } from './pipelines/nv2mel.js';
-import { type JobResult, type RunnerEvent, runJobs, threadsPerJob } from './runner.js';
+import { checkWeightsCached } from './preflight.js';
+import { isJobDone, type JobResult, type RunnerEvent, runJobs, threadsPerJob } from './runner.js';
 import { buildTables, type ExperimentTables } from './tables.js';
 
 export interface ExperimentOptions {
@@ -127,6 +128,12 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
   }
   const code = await codeFingerprint();
   const jobs = planJobs(plan.jobs, dir, code);
+  // On a queue the workers' machines hold the weights, not this one.
+  if (!o.queue) {
+    const pending = [];
+    for (const j of jobs) if (!(await isJobDone(j))) pending.push(j);
+    checkWeightsCached(pending);
+  }
   const { jobs: _jobs, ...planData } = plan;
   const manifest: ExperimentManifest = {
     format: 'skingan-experiment@1',
