@@ -73,7 +73,6 @@ export function noise2imgPlan(
   jobs.push(subsetJob('real-test', 'data', data, { split: { part: 'test', keys } }));
 
   for (const c of classes) {
-    jobs.push(subsetJob(`real-train/${c}`, 'data', data, { split: { part: 'train', keys }, classes: [c] }));
     jobs.push(
       subsetJob(`cyclegan-input/${c}`, 'data', ['{job:acgan-samples}/data'], {
         classes: [c],

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveRedis, NO_REDIS, startRedis, type TestRedis } from '../../test-utils/redis.js';
 import { BIN, runCli } from '../../test-utils/run-cli.js';
 
-// The smallest noise2img experiment (26 jobs: 2 demo classes, one N, one seed, the `test` preset)
+// The smallest noise2img experiment (24 jobs: 2 demo classes, one N, one seed, the `test` preset)
 // run twice: on the queue with two workers, one killed with -9 mid-training, and locally.
 const TRAINING = /^start {3}((?:acgan|cyclegan\/\w+|classifier\/.+))$/gm;
 
@@ -131,7 +131,7 @@ describe.skipIf(!haveRedis)('skingan experiment --queue with two workers, one ki
     const completions = `${killed!.log}\n${survivor.out.stderr}`.match(/^(?:done|reused) {1,4}\S+/gm) ?? [];
     const ids = completions.map((l) => l.split(/\s+/)[1]);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(ids).toHaveLength(26);
+    expect(ids).toHaveLength(24);
     expect(completions.filter((l) => l.startsWith('reused')).length).toBe(handedOver ? 0 : 1);
     const manifest = JSON.parse(await fs.readFile(join(dir, 'queued', 'experiment.json'), 'utf8'));
     const out = manifest.jobs.find((j: { id: string }) => j.id === killed!.id).out;
@@ -154,9 +154,9 @@ describe.skipIf(!haveRedis)('skingan experiment --queue with two workers, one ki
       expect(q, table).toBe(l);
     }
     const status = runCli(['experiment', 'status', join(dir, 'queued'), '--queue', redis.url]);
-    expect(status.stdout).toMatch(/queued: 26 done, 0 running, 0 waiting, 0 failed \(of 26\)\n$/);
+    expect(status.stdout).toMatch(/queued: 24 done, 0 running, 0 waiting, 0 failed \(of 24\)\n$/);
     const fromFolder = JSON.parse(runCli(['experiment', 'status', join(dir, 'local'), '--json']).stdout);
-    expect(fromFolder.jobs.map((j: { state: string }) => j.state)).toEqual(Array(26).fill('done'));
+    expect(fromFolder.jobs.map((j: { state: string }) => j.state)).toEqual(Array(24).fill('done'));
     survivor.child.kill('SIGTERM');
     expect(await survivor.out.exited).toBe(0);
   }, 1_200_000);
