@@ -1,20 +1,22 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { pretrainedName } from '@skingan/classifier';
 import { SkinganError, weightsCacheDir } from '@skingan/core';
+import { RESNET50_WEIGHTS } from '@skingan/metrics';
 
-/** Flags whose value names pretrained weights, and which values need which cached weights. */
-const WEIGHT_FLAGS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
-  '--extractor': { resnet50: 'resnet50-imagenet' },
-  '--eval-extractor': { resnet50: 'resnet50-imagenet' },
-  '--pretrained': { imagenet: 'resnet50-imagenet', 'resnet50-imagenet': 'resnet50-imagenet' },
-};
+/** The cached weights a flag's value needs, if any (`--extractor resnet50`, `--pretrained imagenet`). */
+function weightsOf(flag: string, value: string): string | undefined {
+  if (flag === '--extractor' || flag === '--eval-extractor')
+    return value === 'resnet50' ? RESNET50_WEIGHTS : undefined;
+  return flag === '--pretrained' ? pretrainedName(value) : undefined;
+}
 
 /** The cached weights (by `skingan weights fetch` name) that the jobs' arguments name. */
 export function weightsNeeded(jobs: readonly { args: readonly string[] }[]): string[] {
   const names = new Set<string>();
   for (const { args } of jobs) {
     for (let i = 0; i + 1 < args.length; i++) {
-      const name = WEIGHT_FLAGS[args[i]!]?.[args[i + 1]!];
+      const name = weightsOf(args[i]!, args[i + 1]!);
       if (name) names.add(name);
     }
   }
