@@ -226,7 +226,7 @@ export async function runJob(
 }
 
 /** "message (hint)" of the `{ "error": … }` a `--json` command printed, if that is what `stdout` holds. */
-export function jsonErrorLine(stdout: string): string | undefined {
+function jsonErrorLine(stdout: string): string | undefined {
   try {
     const { error } = JSON.parse(stdout) as { error?: { message?: string; hint?: string | null } };
     if (typeof error?.message !== 'string') return undefined;
