@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { syntheticFeatures } from '../../test/fixtures.js';
 import { type FeatureMatrix, selectRows, toFeatureMatrix } from './feature-matrix.js';
 import { chooseFactors, featureStatistics, fid, fidWithFactors, frechetDistance } from './fid.js';
-import { kid } from './kid.js';
+import { kid, kidFromSubsets, polynomialMmd2 } from './kid.js';
 import { perClass } from './per-class.js';
 import { prdc } from './prdc.js';
 
@@ -131,6 +131,22 @@ describe('KID', () => {
 
   it('uses subsets of size min(subsetSize, n_real, n_fake)', () => {
     expect(kid(real, same, { subsets: 2 }).subsetSize).toBe(140);
+  });
+
+  it('gives each subset the MMD² of its rows when the generated×generated block is too large to cache', () => {
+    // 4,100² generated pairs pass the 16 M-entry cache limit; the real blocks stay cached.
+    const small = syntheticFeatures({ ...spec, n: 12, d: 3 });
+    const many = syntheticFeatures({ ...spec, n: 4100, d: 3, seed: 5, shift: 0.5 });
+    const subsets = [
+      { real: [0, 3, 5, 7, 11], fake: [4099, 17, 2048, 3, 1000, 12] },
+      { real: [1, 2], fake: [0, 4098] },
+    ];
+    const r = kidFromSubsets(small, many, subsets);
+    subsets.forEach((s, i) => {
+      const expected = polynomialMmd2(selectRows(small, s.real), selectRows(many, s.fake));
+      expect(r.values[i]).toBeCloseTo(expected, 12);
+    });
+    expect(r.kid).toBeCloseTo((r.values[0]! + r.values[1]!) / 2, 14);
   });
 });
 

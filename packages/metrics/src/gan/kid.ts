@@ -31,7 +31,9 @@ export interface KidSubset {
   fake: readonly number[];
 }
 
-// Past this many kernel entries (~128 MB of float64) the kernel matrices are computed per subset.
+// Past this many entries (~128 MB of float64) a kernel block (real×real, generated×generated or
+// real×generated) is computed per subset instead of once: with 8,000 generated and 673 real rows
+// only the generated block is, and the two others stay cached.
 const MAX_CACHED_KERNEL_ENTRIES = 16 * 1024 * 1024;
 
 /**
@@ -77,20 +79,13 @@ export function kidFromSubsets(
   checkPair(r, g, 2, 'KID');
   if (subsets.length === 0) throw new SkinganError('KID: no subsets given', { code: 'USAGE' });
   const kernel = polynomialKernel(r.cols);
-  const cache =
-    r.rows * r.rows + g.rows * g.rows + r.rows * g.rows <= MAX_CACHED_KERNEL_ENTRIES
-      ? {
-          rr: crossProduct(r, r, kernel, true),
-          gg: crossProduct(g, g, kernel, true),
-          rg: crossProduct(r, g, kernel),
-        }
-      : undefined;
+  const rr = kernelBlock(r, r, kernel, true);
+  const gg = kernelBlock(g, g, kernel, true);
+  const rg = kernelBlock(r, g, kernel, false);
   const values = subsets.map((s) => {
     if (s.real.length < 2 || s.fake.length < 2)
       throw new SkinganError('KID: every subset needs ≥ 2 rows per set');
-    return cache
-      ? mmd2FromKernels(cache.rr, r.rows, cache.gg, g.rows, cache.rg, s.real, s.fake)
-      : mmd2Direct(r, g, s.real, s.fake, kernel);
+    return mmd2(rr, gg, rg, s.real, s.fake);
   });
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const std = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / values.length);
@@ -111,7 +106,10 @@ export function polynomialMmd2(x: FeatureInput, y: FeatureInput): number {
   const a = toFeatureMatrix(x, 'x');
   const b = toFeatureMatrix(y, 'y');
   checkPair(a, b, 2, 'MMD²');
-  return mmd2Direct(a, b, range(a.rows), range(b.rows), polynomialKernel(a.cols));
+  const k = polynomialKernel(a.cols);
+  const ia = range(a.rows);
+  const ib = range(b.rows);
+  return mmd2(directBlock(a, a, k, true), directBlock(b, b, k, true), directBlock(a, b, k, false), ia, ib);
 }
 
 type Kernel = (dot: number) => number;
@@ -123,54 +121,57 @@ function polynomialKernel(d: number): Kernel {
   };
 }
 
-/** (Σ_{i≠j} k(x_i,x_j))/(m(m−1)) + (Σ_{i≠j} k(y_i,y_j))/(n(n−1)) − 2 Σ k(x_i,y_j)/(mn). */
-function mmd2FromKernels(
-  rr: Float64Array,
-  nr: number,
-  gg: Float64Array,
-  ng: number,
-  rg: Float64Array,
-  si: readonly number[],
-  sj: readonly number[],
-): number {
-  const m = si.length;
-  const n = sj.length;
-  let xx = 0;
-  for (let a = 0; a < m; a++) {
-    const off = si[a]! * nr;
-    for (let b = a + 1; b < m; b++) xx += rr[off + si[b]!]!;
-  }
-  let yy = 0;
-  for (let a = 0; a < n; a++) {
-    const off = sj[a]! * ng;
-    for (let b = a + 1; b < n; b++) yy += gg[off + sj[b]!]!;
-  }
-  let xy = 0;
-  for (let a = 0; a < m; a++) {
-    const off = si[a]! * ng;
-    for (let b = 0; b < n; b++) xy += rg[off + sj[b]!]!;
-  }
-  return (2 * xx) / (m * (m - 1)) + (2 * yy) / (n * (n - 1)) - (2 * xy) / (m * n);
+/** One block of kernel values k(a_i, b_j), summed over the pairs of two index lists. */
+interface KernelBlock {
+  a: FeatureMatrix;
+  b: FeatureMatrix;
+  k: Kernel;
+  /** b = a: only pairs i < j of one list count. */
+  upper: boolean;
+  /** All a.rows × b.rows values, row-major, where they fit in memory. */
+  values?: Float64Array;
 }
 
-function mmd2Direct(
-  x: FeatureMatrix,
-  y: FeatureMatrix,
+function kernelBlock(a: FeatureMatrix, b: FeatureMatrix, k: Kernel, upper: boolean): KernelBlock {
+  const block = directBlock(a, b, k, upper);
+  if (a.rows * b.rows <= MAX_CACHED_KERNEL_ENTRIES) block.values = crossProduct(a, b, k, upper);
+  return block;
+}
+
+function directBlock(a: FeatureMatrix, b: FeatureMatrix, k: Kernel, upper: boolean): KernelBlock {
+  return { a, b, k, upper };
+}
+
+/** Σ k(a_si[p], b_sj[q]) over all p, q, or over p < q for an `upper` block. */
+function blockSum(block: KernelBlock, si: readonly number[], sj: readonly number[]): number {
+  const { a, b, k, upper, values } = block;
+  const ar = values ? undefined : rowsOf(a);
+  const br = values ? undefined : rowsOf(b);
+  let sum = 0;
+  for (let p = 0; p < si.length; p++) {
+    const i = si[p]!;
+    for (let q = upper ? p + 1 : 0; q < sj.length; q++) {
+      sum += values ? values[i * b.rows + sj[q]!]! : k(dot(ar![i]!, br![sj[q]!]!));
+    }
+  }
+  return sum;
+}
+
+/** (Σ_{i≠j} k(x_i,x_j))/(m(m−1)) + (Σ_{i≠j} k(y_i,y_j))/(n(n−1)) − 2 Σ k(x_i,y_j)/(mn). */
+function mmd2(
+  xx: KernelBlock,
+  yy: KernelBlock,
+  xy: KernelBlock,
   si: readonly number[],
   sj: readonly number[],
-  k: Kernel,
 ): number {
   const m = si.length;
   const n = sj.length;
-  const xr = rowsOf(x);
-  const yr = rowsOf(y);
-  let xx = 0;
-  for (let a = 0; a < m; a++) for (let b = a + 1; b < m; b++) xx += k(dot(xr[si[a]!]!, xr[si[b]!]!));
-  let yy = 0;
-  for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) yy += k(dot(yr[sj[a]!]!, yr[sj[b]!]!));
-  let xy = 0;
-  for (let a = 0; a < m; a++) for (let b = 0; b < n; b++) xy += k(dot(xr[si[a]!]!, yr[sj[b]!]!));
-  return (2 * xx) / (m * (m - 1)) + (2 * yy) / (n * (n - 1)) - (2 * xy) / (m * n);
+  return (
+    (2 * blockSum(xx, si, si)) / (m * (m - 1)) +
+    (2 * blockSum(yy, sj, sj)) / (n * (n - 1)) -
+    (2 * blockSum(xy, si, sj)) / (m * n)
+  );
 }
 
 /** `m` distinct indices of [0, n) in random order (partial Fisher–Yates). */
