@@ -21,13 +21,7 @@ export {
 export { BatchNorm, type BatchNormArgs } from './layers/batch-norm.js';
 export { Conv2D, type Conv2DArgs } from './layers/conv2d.js';
 export { Dense, type DenseArgs } from './layers/dense.js';
-export {
-  type Interpolation,
-  NearestUpConv2D,
-  type NearestUpConv2DArgs,
-  upConvTaps,
-  upsample2x,
-} from './layers/nearest-up-conv.js';
+export { NearestUpConv2D, type NearestUpConv2DArgs } from './layers/nearest-up-conv.js';
 export { registerAcganLayers } from './layers/register.js';
 export { attachDropoutRng, SeededDropout, type SeededDropoutArgs } from './layers/seeded-dropout.js';
 export { type PowerIterated, powerIterateAll, SpectralNorm } from './layers/spectral-norm.js';

@@ -1,5 +1,6 @@
 import { EvalConfigSchema, parseConfig, SkinganError } from '@skingan/core';
 import { z } from 'zod';
+import { GENERATOR_UPSAMPLES } from './networks/resnet-generator.js';
 
 const int = () => z.number().int();
 
@@ -26,6 +27,12 @@ export const CycleGanConfigSchema = z
     ndf: int().min(1).default(64),
     /** Residual blocks per generator (9 for 256², 6 for 128² in the reference). */
     blocks: int().min(0).default(9),
+    /**
+     * The generators' two upsamplings: the reference's k3 stride-2 transposed convs, or nearest /
+     * bilinear 2× upsampling + k3 conv (no checkerboard; 16/9 and 4× the multiply-adds of those two
+     * layers, computed on the small map).
+     */
+    upsample: z.enum(GENERATOR_UPSAMPLES).default('transposed'),
     /** Stride-2 layers of the PatchGAN (3: 70×70 patches). */
     dLayers: int().min(1).default(3),
     batchSize: int().min(1).default(1),
@@ -82,6 +89,14 @@ export const CycleGanConfigSchema = z
   });
 
 export type CycleGanConfig = z.output<typeof CycleGanConfigSchema>;
+
+/**
+ * A config validated, with the defaults of fields added since it was written: a run folder's saved
+ * config resumes unchanged (`RunFolder.open`'s `parseSaved`).
+ */
+export function parseCycleGanConfig(value: unknown, file?: string): CycleGanConfig {
+  return parseConfig(CycleGanConfigSchema, value, 'CycleGAN config', file ? { file } : {});
+}
 export type CycleGanConfigInput = z.input<typeof CycleGanConfigSchema>;
 
 export const PRESET_NAMES = ['thesis', 'cpu', 'test'] as const;

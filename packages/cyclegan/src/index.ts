@@ -5,6 +5,7 @@ export {
   CycleGanConfigSchema,
   type CycleGanPresetName,
   PRESET_NAMES,
+  parseCycleGanConfig,
   resolveConfig,
 } from './config.js';
 export {
@@ -19,6 +20,8 @@ export {
   PaddedConv2DTranspose,
   type PaddedConv2DTransposeArgs,
   type PaddedConvArgs,
+  PaddedUpConv2D,
+  type PaddedUpConvArgs,
   paddedConv2d,
   paddedConv2dTranspose,
 } from './layers/padded-conv.js';
@@ -40,7 +43,12 @@ export {
 export { initNormal } from './networks/init.js';
 export { applyEager } from './networks/layer-plan.js';
 export { createPatchDiscriminator, type PatchDiscriminatorConfig } from './networks/patch-discriminator.js';
-export { createResnetGenerator, type ResnetGeneratorConfig } from './networks/resnet-generator.js';
+export {
+  createResnetGenerator,
+  GENERATOR_UPSAMPLES,
+  type GeneratorUpsample,
+  type ResnetGeneratorConfig,
+} from './networks/resnet-generator.js';
 export { centerCrop, randomCropFlip } from './training/augment.js';
 export { type CycleGanStepLosses, LOSS_NAMES } from './training/cycle-step.js';
 export { ImagePool } from './training/image-pool.js';

@@ -22,6 +22,7 @@ import {
   type Direction,
   LOSS_NAMES,
   loadTranslator,
+  parseCycleGanConfig,
   readRunConfig,
   resolveConfig,
 } from '@skingan/cyclegan';
@@ -203,6 +204,7 @@ async function train(opts: TrainOptions): Promise<void> {
     config,
     resume: opts.resume ?? false,
     info,
+    parseSaved: parseCycleGanConfig,
     resumableKeys: ['epochs', 'decayEpochs', 'checkpointEvery', 'sampleEvery', 'eval'],
     retuneKeys: ['lr'],
     resumeDiverged: opts.resumeDiverged ?? false,

@@ -1,8 +1,8 @@
-import { initBackend } from '@skingan/core';
+import { initBackend, upsample2x } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { finiteDifferences, fixedTensor, worstMismatch } from '../test-utils/grad-check.js';
-import { convTransposeOutSize, paddedConv2d, paddedConv2dTranspose } from './padded-conv.js';
+import { convTransposeOutSize, PaddedUpConv2D, paddedConv2d, paddedConv2dTranspose } from './padded-conv.js';
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm', log: null });
@@ -182,4 +182,44 @@ describe('PaddedConv2DTranspose (PyTorch ConvTranspose2d) on core’s kernels', 
     tf.dispose([x, w, b, r, rSums, value, ...Object.values(grads)]);
     free(layer);
   });
+});
+
+describe('PaddedUpConv2D (2× upsampling, then Conv2d k3 p1)', () => {
+  for (const interpolation of ['nearest', 'bilinear'] as const) {
+    it(`${interpolation}: the output and all gradients of upsampling then PaddedConv2D, away from the border`, () => {
+      const x = fixedTensor([2, 4, 5, 3], 11) as tf.Tensor4D;
+      const w = fixedTensor([3, 3, 3, 4], 12, 0.3) as tf.Tensor4D;
+      const b = fixedTensor([4], 13) as tf.Tensor1D;
+      const r = fixedTensor([2, 8, 10, 4], 14);
+      const ours = new PaddedUpConv2D({ filters: 4, kernelSize: 3, interpolation });
+      const conv = paddedConv2d({ filters: 4, kernelSize: 3, padding: 1 });
+      ours.build(x.shape);
+      conv.build([2, 8, 10, 3]);
+      ours.setWeights([w, b]);
+      conv.setWeights([w, b]);
+      // Nearest upsampling of zeros is zeros, so its maps agree everywhere; bilinear's upsampled map
+      // extends ¼ of the edge pixel beyond the border where the conv on it pads zeros: compare inside.
+      const inside = (t: tf.Tensor) =>
+        interpolation === 'nearest' ? t : tf.slice(t as tf.Tensor4D, [0, 1, 1, 0], [2, 6, 8, 4]);
+      const paths = [
+        (xx: tf.Tensor) => inside(ours.apply(xx) as tf.Tensor),
+        (xx: tf.Tensor) => inside(conv.apply(upsample2x(xx as tf.Tensor4D, interpolation)) as tf.Tensor),
+      ];
+      const [a, c] = paths.map((f) => Array.from(f(x).dataSync()));
+      expect(worstMismatch(a!, c!, 1e-5, 1e-5)).toBeLessThan(1);
+      const loss = (f: (xx: tf.Tensor) => tf.Tensor) => (xx: tf.Tensor) => tf.sum(tf.mul(f(xx), inside(r)));
+      const [dxOurs, dxRef] = paths.map((f) => Array.from(tf.grad(loss(f))(x).dataSync()));
+      if (interpolation === 'nearest') expect(worstMismatch(dxOurs!, dxRef!, 1e-4, 1e-4)).toBeLessThan(1);
+      const weightGrads = (f: (xx: tf.Tensor) => tf.Tensor, layer: tf.layers.Layer) => {
+        const vars = layer.trainableWeights.map((v) => v.read() as tf.Variable);
+        const { grads } = tf.variableGrads(() => loss(f)(x) as tf.Scalar, vars);
+        return vars.map((v) => Array.from(grads[v.name]!.dataSync()));
+      };
+      const [gOurs, gRef] = [weightGrads(paths[0]!, ours), weightGrads(paths[1]!, conv)];
+      for (let i = 0; i < 2; i++) expect(worstMismatch(gOurs[i]!, gRef[i]!, 1e-4, 1e-4)).toBeLessThan(1);
+      expect(ours.computeOutputShape([null, 4, 5, 3])).toEqual([null, 8, 10, 4]);
+      free(ours);
+      free(conv);
+    });
+  }
 });

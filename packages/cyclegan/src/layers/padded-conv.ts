@@ -1,4 +1,12 @@
-import { type LayerArgs, layerConfig, single, withBias } from '@skingan/core';
+import {
+  type Interpolation,
+  type LayerArgs,
+  layerConfig,
+  single,
+  upConvKernel,
+  upConvTaps,
+  withBias,
+} from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { LAYER_PACKAGE, nhwc } from './layer-utils.js';
 
@@ -154,6 +162,55 @@ export class PaddedConv2DTranspose extends PaddedConvBase {
   }
 }
 tf.serialization.registerClass(PaddedConv2DTranspose, LAYER_PACKAGE);
+
+export interface PaddedUpConvArgs extends Omit<PaddedConvArgs, 'strides' | 'padding'> {
+  /** How the map is doubled before the conv. Default `nearest`. */
+  interpolation?: Interpolation;
+}
+
+/**
+ * 2× upsampling (nearest or bilinear) followed by a k×k stride-1 conv with ⌊k/2⌋ zeros of padding
+ * (PyTorch's `Upsample` then `Conv2d`): the resize-convolution against the checkerboard that the
+ * reference's stride-2 transposed convs draw (Odena et al. 2016). Computed as one stride-2
+ * transposed conv with a kernel derived from the conv's (core's `upConvKernel`), so it costs a
+ * transposed conv on the small map (k = 3, nearest: 16/9 of the reference's k3 transposed conv),
+ * not a conv on the 4× larger one. Kernel [k, k, inC, filters], as `PaddedConv2D`'s.
+ */
+export class PaddedUpConv2D extends PaddedConvBase {
+  static readonly className = 'PaddedUpConv2D';
+  readonly interpolation: Interpolation;
+  private readonly taps: number[][];
+
+  constructor(args: PaddedUpConvArgs) {
+    // A deserialized config carries the base's stride and padding: keep them at what this computes.
+    super({ ...args, strides: 1, padding: Math.floor((args.kernelSize - 1) / 2) });
+    this.interpolation = args.interpolation ?? 'nearest';
+    this.taps = upConvTaps(this.kernelSize, this.interpolation);
+  }
+
+  protected kernelShape(inChannels: number): number[] {
+    return [this.kernelSize, this.kernelSize, inChannels, this.filters];
+  }
+
+  protected outSize(size: number): number {
+    return 2 * size;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const [w, b] = this.weightsOf();
+    const x = single(inputs) as tf.Tensor4D;
+    const [n, h, wd] = x.shape;
+    const kernel = upConvKernel(w, this.taps);
+    const out = withBias(() => tf.conv2dTranspose(x, kernel, [n, 2 * h, 2 * wd, this.filters], 2, 'same'), b);
+    kernel.dispose();
+    return out;
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), interpolation: this.interpolation };
+  }
+}
+tf.serialization.registerClass(PaddedUpConv2D, LAYER_PACKAGE);
 
 export function paddedConv2d(args: PaddedConvArgs): PaddedConv2D {
   return new PaddedConv2D(args);

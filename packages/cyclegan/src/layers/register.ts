@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { InstanceNormalization } from './instance-normalization.js';
 import { LAYER_PACKAGE } from './layer-utils.js';
-import { PaddedConv2D, PaddedConv2DTranspose } from './padded-conv.js';
+import { PaddedConv2D, PaddedConv2DTranspose, PaddedUpConv2D } from './padded-conv.js';
 import { ReflectionPadding2D } from './reflection-padding.js';
 
 /** The custom layer classes of a saved CycleGAN generator or discriminator. */
@@ -10,6 +10,7 @@ export const CYCLEGAN_LAYERS = [
   InstanceNormalization,
   PaddedConv2D,
   PaddedConv2DTranspose,
+  PaddedUpConv2D,
 ] as const;
 
 /**

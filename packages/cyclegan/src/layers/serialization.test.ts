@@ -57,6 +57,25 @@ describe('custom layers', () => {
     loaded.dispose();
   });
 
+  it('a generator with up-convs (no transposed convs) saves and loads, computing the same', async () => {
+    const g = createResnetGenerator({ ngf: 4, blocks: 1, upsample: 'bilinear', name: 'G_B' });
+    initNormal(g, new Rng(3), 0.2);
+    await g.save(fileSystem(join(dir, 'g-up')));
+    const topology = readFileSync(join(dir, 'g-up', 'model.json'), 'utf8');
+    expect(topology).toContain('"class_name":"PaddedUpConv2D"');
+    expect(topology).not.toContain('PaddedConv2DTranspose');
+    const loaded = await tf.loadLayersModel(fileSystem(join(dir, 'g-up')));
+    expect(loaded.getLayer('up1_conv').getConfig()).toMatchObject({ interpolation: 'bilinear', strides: 1 });
+    tf.tidy(() => {
+      const x = fixedTensor([1, 12, 8, 3], 4);
+      const y = loaded.predict(x) as tf.Tensor;
+      expect(y.shape).toEqual([1, 12, 8, 3]);
+      expect(Array.from(y.dataSync())).toEqual(Array.from((g.predict(x) as tf.Tensor).dataSync()));
+    });
+    g.dispose();
+    loaded.dispose();
+  });
+
   it('a saved PatchGAN round-trips too', async () => {
     const d = createPatchDiscriminator({ ndf: 4 });
     initNormal(d, new Rng(2), 0.2);

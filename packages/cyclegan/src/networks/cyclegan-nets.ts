@@ -2,7 +2,7 @@ import { countParams, type Rng } from '@skingan/core';
 import type * as tf from '@tensorflow/tfjs';
 import { initNormal } from './init.js';
 import { createPatchDiscriminator } from './patch-discriminator.js';
-import { createResnetGenerator } from './resnet-generator.js';
+import { createResnetGenerator, type GeneratorUpsample } from './resnet-generator.js';
 
 /** The four networks: G_A maps A → B, G_B maps B → A; D_A judges B images (real vs G_A's), D_B judges A images. */
 export interface CycleGanNets {
@@ -20,6 +20,8 @@ export interface NetsConfig {
   ndf: number;
   blocks: number;
   dLayers: number;
+  /** The generators' upsampling (default `transposed`). */
+  upsample?: GeneratorUpsample;
 }
 
 /**
@@ -27,7 +29,8 @@ export interface NetsConfig {
  * 0); without, they stay zero (to be initialized or loaded later).
  */
 export function createCycleGanNets(config: NetsConfig, rng?: Rng): CycleGanNets {
-  const g = (name: string) => createResnetGenerator({ ngf: config.ngf, blocks: config.blocks, name });
+  const g = (name: string) =>
+    createResnetGenerator({ ngf: config.ngf, blocks: config.blocks, upsample: config.upsample, name });
   const d = (name: string) => createPatchDiscriminator({ ndf: config.ndf, layers: config.dLayers, name });
   const nets: CycleGanNets = { G_A: g('G_A'), G_B: g('G_B'), D_A: d('D_A'), D_B: d('D_B') };
   if (rng) initNets(nets, rng);

@@ -1,6 +1,7 @@
+import type { Interpolation } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { instanceNormalization } from '../layers/instance-normalization.js';
-import { paddedConv2d, paddedConv2dTranspose } from '../layers/padded-conv.js';
+import { PaddedUpConv2D, paddedConv2d, paddedConv2dTranspose } from '../layers/padded-conv.js';
 import { reflectionPadding2d } from '../layers/reflection-padding.js';
 
 export interface ResnetGeneratorConfig {
@@ -10,9 +11,21 @@ export interface ResnetGeneratorConfig {
   blocks?: number;
   /** Image channels in and out. Default 3. */
   channels?: number;
+  /**
+   * How the two upsampling layers double the map: `transposed` (default, the reference: k3 s2
+   * transposed convs), or `nearest` / `bilinear` upsampling followed by a k3 conv, which does not
+   * draw the transposed convs' checkerboard.
+   */
+  upsample?: GeneratorUpsample;
   /** Model name (e.g. 'G_A'). */
   name?: string;
 }
+
+export const GENERATOR_UPSAMPLES = ['transposed', 'nearest', 'bilinear'] as const satisfies readonly (
+  | 'transposed'
+  | Interpolation
+)[];
+export type GeneratorUpsample = (typeof GENERATOR_UPSAMPLES)[number];
 
 /**
  * The CycleGAN ResNet generator of Zhu et al. (2017), layer for layer as the authors' PyTorch
@@ -20,7 +33,8 @@ export interface ResnetGeneratorConfig {
  *
  *   c7s1-ngf (reflection pad 3) → d2·ngf → d4·ngf (k3 s2 p1) → `blocks` × R4·ngf
  *   (reflect 1, conv 3, IN, ReLU, reflect 1, conv 3, IN, + input) → u2·ngf → u·ngf
- *   (transposed k3 s2 p1 op1) → c7s1-channels (reflection pad 3) → tanh
+ *   (transposed k3 s2 p1 op1, or with `upsample` 2× upsampling + conv k3 p1) → c7s1-channels
+ *   (reflection pad 3) → tanh
  *
  * Fully convolutional: height and width only need to be multiples of 4. Weights start at zero:
  * initialize them (`initNormal`) before training.
@@ -49,15 +63,18 @@ export function createResnetGenerator(config: ResnetGeneratorConfig = {}): tf.La
     paddedConv2d({ filters: ngf * 4, kernelSize: 3, strides: 2, padding: 1, name: 'down2_conv' }),
   );
   for (let i = 1; i <= blocks; i++) x = residualBlock(x, ngf * 4, `res${i}`);
+  const upsample = config.upsample ?? 'transposed';
   const up = (filters: number, name: string) =>
-    paddedConv2dTranspose({
-      filters,
-      kernelSize: 3,
-      strides: 2,
-      padding: 1,
-      outputPadding: 1,
-      name: `${name}_conv`,
-    });
+    upsample === 'transposed'
+      ? paddedConv2dTranspose({
+          filters,
+          kernelSize: 3,
+          strides: 2,
+          padding: 1,
+          outputPadding: 1,
+          name: `${name}_conv`,
+        })
+      : new PaddedUpConv2D({ filters, kernelSize: 3, interpolation: upsample, name: `${name}_conv` });
   x = convNormRelu(x, 'up1', up(ngf * 2, 'up1'));
   x = convNormRelu(x, 'up2', up(ngf, 'up2'));
   x = reflectionPadding2d({ padding: 3, name: 'out_pad' }).apply(x) as tf.SymbolicTensor;

@@ -18,6 +18,7 @@ export const WASM_HEAP_LIMIT = 3.75 * 2 ** 30;
 const KEEPS: Record<string, { inputs: boolean; output: boolean }> = {
   PaddedConv2D: { inputs: true, output: false },
   PaddedConv2DTranspose: { inputs: true, output: false },
+  PaddedUpConv2D: { inputs: true, output: false },
   InstanceNormalization: { inputs: false, output: true },
   ReflectionPadding2D: { inputs: false, output: false },
   ReLU: { inputs: true, output: false },

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type Callback, EarlyStopping, initBackend, RunFolder, type StepEvent } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CycleGanConfig, resolveConfig } from '../config.js';
+import { type CycleGanConfig, parseCycleGanConfig, resolveConfig } from '../config.js';
 import { blueness, TensorSource, tintedImages } from '../test-utils/tensor-source.js';
 import { l1Loss } from './losses.js';
 import type { CycleGanSampleGrid } from './samples.js';
@@ -296,7 +296,13 @@ describe('a checkpoint of skingan-checkpoint@1 (CycleGAN’s own Adam, before Ad
     const out = join(dir, 'v1');
     await fs.cp(join(import.meta.dirname, 'legacy-fixtures', 'run-checkpoint-v1'), out, { recursive: true });
     const old = JSON.parse(await fs.readFile(join(out, 'uninterrupted.json'), 'utf8'));
-    const run = await RunFolder.open(out, { kind: 'cyclegan', config, resume: true });
+    // Its config.json predates `upsample`: read with the defaults of newer fields, as the CLI reads it.
+    const run = await RunFolder.open(out, {
+      kind: 'cyclegan',
+      config,
+      resume: true,
+      parseSaved: parseCycleGanConfig,
+    });
     const a = new TensorSource(tintedImages(5, 28, 'red', 11), 1, 11, 'a');
     const b = new TensorSource(tintedImages(3, 28, 'blue', 12), 1, 12, 'b');
     const t = new CycleGanTrainer(config);
