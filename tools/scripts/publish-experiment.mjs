@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Copies what docs/results/ publishes of a finished `skingan experiment` folder: tables/, the report
-// (md, html and the files they link), and config.json (experiment.json without its plan and job
-// list, plus the seconds each stage's jobs took, read from the jobs' `.skingan-job.json` markers).
+// (md, html and the files they link), and config.json (experiment.json without its plan, job list
+// and per-job results, plus the seconds each stage's jobs took, read from the jobs'
+// `.skingan-job.json` markers).
 // No model weights, images or features are copied.
 //
 //   node tools/scripts/publish-experiment.mjs EXPERIMENT_DIR docs/results/ham-train/nv2mel
@@ -37,7 +38,7 @@ for (const job of manifest.jobs) {
   s.seconds += done.ms / 1000;
 }
 for (const s of Object.values(byStage)) s.seconds = Math.round(s.seconds);
-const { plan: _plan, jobs: _jobs, ...rest } = manifest;
+const { plan: _plan, jobs: _jobs, results: _results, ...rest } = manifest;
 writeFileSync(
   join(out, 'config.json'),
   `${JSON.stringify({ ...rest, jobSecondsByStage: byStage }, null, 2)}\n`,
