@@ -186,7 +186,9 @@ describe('PaddedConv2DTranspose (PyTorch ConvTranspose2d) on core’s kernels', 
 
 describe('PaddedUpConv2D (2× upsampling, then Conv2d k3 p1)', () => {
   for (const interpolation of ['nearest', 'bilinear'] as const) {
-    it(`${interpolation}: the output and all gradients of upsampling then PaddedConv2D, away from the border`, () => {
+    // Bilinear's input gradient differs near the border (the ring outside it reads the edge pixels),
+    // so only nearest's is compared; the weight gradients of the inside outputs agree for both.
+    it(`${interpolation}: the output and weight gradients of upsampling then PaddedConv2D away from the border${interpolation === 'nearest' ? ', and the input gradient' : ''}`, () => {
       const x = fixedTensor([2, 4, 5, 3], 11) as tf.Tensor4D;
       const w = fixedTensor([3, 3, 3, 4], 12, 0.3) as tf.Tensor4D;
       const b = fixedTensor([4], 13) as tf.Tensor1D;
