@@ -2,7 +2,7 @@
 // The cost of each generator-quality option of @skingan/acgan (issue 16): CPU ms per training step
 // of the `cpu` preset's PyTorch reference architecture (ACGAN_CPU_REFERENCE: the preset before
 // issue 16) at 64² (batch 32, random images, AcganTrainer.trainStep), each option alone and all
-// together against that reference. The variants take turns, ROUNDS (2) times STEPS (10)
+// together against that reference; the variants with a `preset` run over that preset's defaults. The variants take turns, ROUNDS (2) times STEPS (10)
 // steps each, in one process on one WASM thread; CPU time holds up on a shared machine where wall
 // time does not (VARIANTS: a comma-separated subset). Build first (`pnpm turbo run build --filter=@skingan/acgan`), then
 // `node tools/bench/acgan-options.mjs`.
@@ -27,6 +27,9 @@ const variants = {
   hinge: { training: { adversarialLoss: 'hinge' } },
   'spectral norm': { discriminator: { spectralNorm: true } },
   projection: { discriminator: { projection: true } },
+  // Over a preset's defaults instead of the reference (at the preset's size).
+  'cpu-128': { preset: 'cpu-128' },
+  'cpu-128 + blur': { preset: 'cpu-128', generator: { blur: true } },
   'all (k3)': {
     generator: { upsample: 'nearest-conv', kernelSize: 3 },
     discriminator: { spectralNorm: true, projection: true },
@@ -43,21 +46,26 @@ const cpu = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
 const wall = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
 for (let r = 0; r < rounds; r++) {
   for (const [name, overrides] of Object.entries(variants)) {
-    // Each option over the PyTorch reference architecture (the cpu preset before issue 16).
-    const config = resolveAcganConfig({
-      preset: 'cpu',
-      imageSize: SIZE,
-      overrides: {
-        generator: { ...ACGAN_CPU_REFERENCE.generator, ...overrides.generator },
-        discriminator: { ...ACGAN_CPU_REFERENCE.discriminator, ...overrides.discriminator },
-        training: { ...ACGAN_CPU_REFERENCE.training, ...overrides.training },
-      },
-    });
+    // Each option over the PyTorch reference architecture (the cpu preset before issue 16), or over
+    // the named preset's defaults.
+    const { preset, ...over } = overrides;
+    const config = preset
+      ? resolveAcganConfig({ preset, overrides: over })
+      : resolveAcganConfig({
+          preset: 'cpu',
+          imageSize: SIZE,
+          overrides: {
+            generator: { ...ACGAN_CPU_REFERENCE.generator, ...over.generator },
+            discriminator: { ...ACGAN_CPU_REFERENCE.discriminator, ...over.discriminator },
+            training: { ...ACGAN_CPU_REFERENCE.training, ...over.training },
+          },
+        });
+    const size = config.imageSize;
     const trainer = await AcganTrainer.create({ config });
     const B = config.training.batchSize;
     const rng = new Rng(0);
     const step = async () => {
-      const images = rng.uniformTensor([B, SIZE, SIZE, 3], -1, 1);
+      const images = rng.uniformTensor([B, size, size, 3], -1, 1);
       const labels = tf.tensor1d(
         Array.from({ length: B }, () => rng.int(8)),
         'int32',
