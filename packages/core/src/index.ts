@@ -80,7 +80,7 @@ export { COMPOSITE_KERNELS, registerTrainingKernels, type TrainingKernels } from
 export { classIndex, ISIC2019, ISIC2019_NAMES, type LabelSpace, subLabelSpace } from './labels.js';
 export { addBias, withBias } from './layers/add-bias.js';
 export { type LayerArgs, lastAxis, layerConfig, single, singleShape } from './layers/layer-io.js';
-export { type Interpolation, upConvKernel, upConvTaps, upsample2x } from './layers/up-conv.js';
+export { type Interpolation, upConv2d, upConvKernel, upConvTaps, upsample2x } from './layers/up-conv.js';
 export {
   AdamW,
   type AdamWConfig,

@@ -1,5 +1,5 @@
-import { type Interpolation, single, singleShape, upConvKernel, upConvTaps, withBias } from '@skingan/core';
-import * as tf from '@tensorflow/tfjs';
+import { type Interpolation, single, singleShape, upConv2d, upConvTaps } from '@skingan/core';
+import type * as tf from '@tensorflow/tfjs';
 import { Conv2D, type Conv2DArgs } from './conv2d.js';
 
 /** `Conv2D`'s arguments but the stride (1) and spectral norm (not offered for G), and the upsampling. */
@@ -48,14 +48,11 @@ export class NearestUpConv2D extends Conv2D {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    const x = single(inputs) as tf.Tensor4D;
-    return tf.tidy(() => {
-      const [b, h, w] = x.shape;
-      const kernel = upConvKernel(this.kernel.read() as tf.Tensor4D, this.taps);
-      return withBias(
-        () => tf.conv2dTranspose(x, kernel, [b, 2 * h, 2 * w, this.filters], 2, 'same'),
-        this.bias!.read() as tf.Tensor1D,
-      );
-    });
+    return upConv2d(
+      single(inputs) as tf.Tensor4D,
+      this.kernel.read() as tf.Tensor4D,
+      this.bias!.read() as tf.Tensor1D,
+      this.taps,
+    );
   }
 }

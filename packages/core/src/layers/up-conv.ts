@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { withBias } from './add-bias.js';
 
 // 2× upsampling followed by a k×k 'same' conv, computed as one stride-2 transposed conv on the small
 // map: the generators' answer to the checkerboard of plain transposed convs (Odena et al. 2016),
@@ -122,4 +123,27 @@ export function upConvKernel(kernel: tf.Tensor4D, taps: readonly (readonly numbe
     // [col, row, in, out] → [row, col, out, in]
     return tf.transpose(m, [1, 0, 3, 2]) as tf.Tensor4D;
   });
+}
+
+/**
+ * The up-conv layers' forward pass: "2× upsampling, then the k×k 'same' conv `kernel` [k, k, in, out]
+ * with `bias`" on NHWC `x`, as one stride-2 transposed conv with the kernel derived through `taps`
+ * (`upConvTaps(k, interpolation, blur)`).
+ */
+export function upConv2d(
+  x: tf.Tensor4D,
+  kernel: tf.Tensor4D,
+  bias: tf.Tensor1D | null | undefined,
+  taps: readonly (readonly number[])[],
+): tf.Tensor4D {
+  const [n, h, w] = x.shape;
+  const derived = upConvKernel(kernel, taps);
+  try {
+    return withBias(
+      () => tf.conv2dTranspose(x, derived, [n, 2 * h, 2 * w, kernel.shape[3]], 2, 'same'),
+      bias,
+    );
+  } finally {
+    derived.dispose(); // the tape keeps its own copy for the gradients
+  }
 }

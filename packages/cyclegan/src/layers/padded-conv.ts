@@ -3,7 +3,7 @@ import {
   type LayerArgs,
   layerConfig,
   single,
-  upConvKernel,
+  upConv2d,
   upConvTaps,
   withBias,
 } from '@skingan/core';
@@ -198,12 +198,7 @@ export class PaddedUpConv2D extends PaddedConvBase {
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const [w, b] = this.weightsOf();
-    const x = single(inputs) as tf.Tensor4D;
-    const [n, h, wd] = x.shape;
-    const kernel = upConvKernel(w, this.taps);
-    const out = withBias(() => tf.conv2dTranspose(x, kernel, [n, 2 * h, 2 * wd, this.filters], 2, 'same'), b);
-    kernel.dispose();
-    return out;
+    return upConv2d(single(inputs) as tf.Tensor4D, w, b, this.taps);
   }
 
   override getConfig(): tf.serialization.ConfigDict {
