@@ -109,7 +109,9 @@ export function polynomialMmd2(x: FeatureInput, y: FeatureInput): number {
   const k = polynomialKernel(a.cols);
   const ia = range(a.rows);
   const ib = range(b.rows);
-  return mmd2(directBlock(a, a, k, true), directBlock(b, b, k, true), directBlock(a, b, k, false), ia, ib);
+  // Each block used once: computed pair by pair, not cached.
+  const block = (p: FeatureMatrix, q: FeatureMatrix, upper: boolean) => kernelBlock(p, q, k, upper, false);
+  return mmd2(block(a, a, true), block(b, b, true), block(a, b, false), ia, ib);
 }
 
 type Kernel = (dot: number) => number;
@@ -132,14 +134,16 @@ interface KernelBlock {
   values?: Float64Array;
 }
 
-function kernelBlock(a: FeatureMatrix, b: FeatureMatrix, k: Kernel, upper: boolean): KernelBlock {
-  const block = directBlock(a, b, k, upper);
-  if (a.rows * b.rows <= MAX_CACHED_KERNEL_ENTRIES) block.values = crossProduct(a, b, k, upper);
-  return block;
-}
-
-function directBlock(a: FeatureMatrix, b: FeatureMatrix, k: Kernel, upper: boolean): KernelBlock {
-  return { a, b, k, upper };
+/** `cache`: compute all values up front, where they fit in memory (blocks that many subsets read). */
+function kernelBlock(
+  a: FeatureMatrix,
+  b: FeatureMatrix,
+  k: Kernel,
+  upper: boolean,
+  cache = true,
+): KernelBlock {
+  const fits = a.rows * b.rows <= MAX_CACHED_KERNEL_ENTRIES;
+  return { a, b, k, upper, ...(cache && fits ? { values: crossProduct(a, b, k, upper) } : {}) };
 }
 
 /** Σ k(a_si[p], b_sj[q]) over all p, q, or over p < q for an `upper` block. */
