@@ -30,7 +30,8 @@ export const CycleGanConfigSchema = z
     /**
      * The generators' two upsamplings: the reference's k3 stride-2 transposed convs, or nearest /
      * bilinear 2× upsampling + k3 conv (no checkerboard; 16/9 and 4× the multiply-adds of those two
-     * layers, computed on the small map).
+     * layers, computed on the small map). On ham-train NV → MEL those draw contour lines round the
+     * lesions and translate less (docs/results/cyclegan-real.md), so the reference stays the default.
      */
     upsample: z.enum(GENERATOR_UPSAMPLES).default('transposed'),
     /** Stride-2 layers of the PatchGAN (3: 70×70 patches). */
