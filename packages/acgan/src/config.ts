@@ -53,7 +53,8 @@ export const GeneratorConfigSchema = z.strictObject({
    * along each axis (a (k + 2)² kernel of k² parameters), so no block can draw an even/odd
    * alternation at its own output's resolution, which later nearest upsamplings would carry to the
    * image as a grid (StyleGAN2's blur after upsampling). The up layers cost (k + 3)² / (k + 1)²
-   * (nearest) of theirs without.
+   * (nearest) of theirs without. Measured at 128² (docs/results/gan-quality.md): the grid goes, but
+   * every image becomes a marbling of contour lines, so no preset sets it.
    */
   blur: z.boolean().default(false),
 });
