@@ -49,7 +49,7 @@ interface SystemError extends Error {
   dest?: string;
 }
 
-export function systemError(e: unknown): SystemError | undefined {
+function systemError(e: unknown): SystemError | undefined {
   return e instanceof Error && typeof (e as SystemError).code === 'string' ? (e as SystemError) : undefined;
 }
 
@@ -65,7 +65,7 @@ const VERBS: Record<string, string> = {
   access: 'access',
 };
 
-export function describeSystemError(e: SystemError): string {
+function describeSystemError(e: SystemError): string {
   const what =
     e.code === 'ENOSPC'
       ? 'no space left on the device'
@@ -77,7 +77,7 @@ export function describeSystemError(e: SystemError): string {
 }
 
 /** What to do about a permission, read-only or full-disk error, naming the path; undefined for other errors. */
-export function systemErrorHint(e: SystemError): string | undefined {
+function systemErrorHint(e: SystemError): string | undefined {
   const path = e.path ? ` ${e.path}` : '';
   const parent = e.path ? dirname(e.path) : undefined;
   switch (e.code) {

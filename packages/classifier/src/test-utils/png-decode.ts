@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
  * Decodes an 8-bit, non-interlaced RGB or RGBA PNG to RGB bytes (tests only: the classifier
  * package does not read images; @skingan/data does, and models never import it).
  */
-export function decodePng(bytes: Uint8Array): { width: number; height: number; rgb: Uint8Array } {
+function decodePng(bytes: Uint8Array): { width: number; height: number; rgb: Uint8Array } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let off = 8;
   let width = 0;

@@ -39,11 +39,7 @@ export function predictedClasses(
 }
 
 /** Validates integer class indices (labels or predictions). */
-export function checkClassIndices(
-  values: readonly number[] | Int32Array,
-  numClasses: number,
-  what: string,
-): void {
+function checkClassIndices(values: readonly number[] | Int32Array, numClasses: number, what: string): void {
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     if (!(Number.isInteger(v) && v >= 0 && v < numClasses)) {

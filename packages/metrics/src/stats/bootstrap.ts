@@ -76,7 +76,7 @@ export function percentileInterval(
   };
 }
 
-export function resolveOptions(options: BootstrapOptions): Required<BootstrapOptions> {
+function resolveOptions(options: BootstrapOptions): Required<BootstrapOptions> {
   const resamples = options.resamples ?? 2000;
   const level = options.level ?? 0.95;
   if (!(Number.isInteger(resamples) && resamples >= 1)) {

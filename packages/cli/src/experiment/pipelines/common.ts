@@ -35,7 +35,7 @@ const BASELINE_LABELS: Readonly<Record<Baseline, string>> = {
 };
 
 /** The job id of the fast path's augmented views (`data augment`), in a plan or a fold's plan. */
-export const AUGMENT_VIEWS = 'augment-views';
+const AUGMENT_VIEWS = 'augment-views';
 
 /**
  * The configured baseline rows: real data only, the classifier with one setting more than ISIC-0.
@@ -70,7 +70,7 @@ export function baselineSets(
  * experiment seed. A view depends on its image alone, so the job is keyed by the train part's
  * content: the views of an image are the same files in every fold, and their stored features too.
  */
-export function augmentViewsJob(
+function augmentViewsJob(
   data: string[],
   config: ExperimentConfig,
   keys: DataKeys,
