@@ -1,7 +1,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../test-utils/run-cli.js';
 
 const CLASSES = ['MEL', 'NV', 'BCC', 'AK', 'BKL', 'DF', 'VASC', 'SCC', 'UNK'];
@@ -66,6 +66,7 @@ describe('skingan data split --group-by lesion_id', () => {
     dir = join(root, 'ham');
     await writeDataset(dir, all, all);
   });
+  afterAll(() => fs.rm(root, { recursive: true, force: true }));
 
   it('finds ham10000_metadata.csv in DIR, says so, and keeps every lesion in one part', async () => {
     const out = join(root, 'split.json');

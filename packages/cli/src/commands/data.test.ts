@@ -80,6 +80,7 @@ describe('skingan data', () => {
   beforeAll(async () => {
     dir = await fs.mkdtemp(join(tmpdir(), 'skingan-cli-data-'));
   });
+  afterAll(() => fs.rm(dir, { recursive: true, force: true }));
 
   it(`stats --json: ${MINI_NAME} has 480 images, 60 per class, no problems`, () => {
     const r = runCli(['data', 'stats', MINI, '--json']);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SkinganError } from '@skingan/core';
 import type { SplitPart } from '@skingan/data';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { resolveExperimentConfig } from './config.js';
 import { type DataKeys, type LesionKey, lesionKey } from './data-keys.js';
 import { planJobs } from './job.js';
@@ -260,6 +260,7 @@ describe('split by lesion', () => {
 
   it('lesionKey hashes the metadata bytes, not where the file lies', async () => {
     const dir = await fs.mkdtemp(join(tmpdir(), 'skingan-lesion-key-'));
+    onTestFinished(() => fs.rm(dir, { recursive: true, force: true }));
     const a = join(dir, 'ham10000_metadata.csv');
     await fs.mkdir(join(dir, 'moved'));
     const b = join(dir, 'moved', 'ham10000_metadata.csv');

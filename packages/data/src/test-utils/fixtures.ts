@@ -2,12 +2,21 @@ import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { afterAll } from 'vitest';
 
 // The real data beside the repository, and the demo set standing in for it: ./test-data.ts.
 
+const made: string[] = [];
+
+/** A fresh directory under the OS temp dir, removed after the test file that made it. */
 export async function tempDir(tag = 'skingan-data-'): Promise<string> {
-  return fs.mkdtemp(join(tmpdir(), tag));
+  const dir = await fs.mkdtemp(join(tmpdir(), tag));
+  made.push(dir);
+  return dir;
 }
+
+// Registered on the importing test file's root suite (each file runs in its own process).
+afterAll(() => Promise.all(made.splice(0).map((d) => fs.rm(d, { recursive: true, force: true }))));
 
 export const HEADER = 'image,MEL,NV,BCC,AK,BKL,DF,VASC,SCC,UNK';
 const CLASSES = ['MEL', 'NV', 'BCC', 'AK', 'BKL', 'DF', 'VASC', 'SCC', 'UNK'];
