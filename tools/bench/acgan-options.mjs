@@ -29,7 +29,7 @@ const variants = {
   projection: { discriminator: { projection: true } },
   // Over a preset's defaults instead of the reference (at the preset's size).
   'cpu-128': { preset: 'cpu-128' },
-  'cpu-128 + blur': { preset: 'cpu-128', generator: { blur: true } },
+  'cpu-128 bilinear': { preset: 'cpu-128', generator: { upsample: 'bilinear-conv' } },
   'all (k3)': {
     generator: { upsample: 'nearest-conv', kernelSize: 3 },
     discriminator: { spectralNorm: true, projection: true },

@@ -48,15 +48,6 @@ export const GeneratorConfigSchema = z.strictObject({
    * coarse blocks stay nearest, whose blocks break the contours that smooth coarse maps draw.
    */
   bilinearLast: int().min(0).default(0),
-  /**
-   * With `nearest-conv` or `bilinear-conv`: each block's conv kernel is smoothed by [1, 2, 1] / 4
-   * along each axis (a (k + 2)² kernel of k² parameters), so no block can draw an even/odd
-   * alternation at its own output's resolution, which later nearest upsamplings would carry to the
-   * image as a grid (StyleGAN2's blur after upsampling). The up layers cost (k + 3)² / (k + 1)²
-   * (nearest) of theirs without. Measured at 128² (docs/results/gan-quality.md): the grid goes, but
-   * every image becomes a marbling of contour lines, so no preset sets it.
-   */
-  blur: z.boolean().default(false),
 });
 
 /** The discriminator: convs with leaky ReLU, dropout and batch norm, then a real/fake and a class head. */
@@ -172,13 +163,12 @@ export const AcganConfigSchema = z
       ['generator', 'startSize', c.generator.startSize],
       ['discriminator', 'endSize', c.discriminator.endSize],
     ] as const;
-    for (const field of ['bilinearFirst', 'bilinearLast', 'blur'] as const) {
-      const needs = field === 'blur' ? ['nearest-conv', 'bilinear-conv'] : ['nearest-conv'];
-      if (c.generator[field] && !needs.includes(c.generator.upsample)) {
+    for (const field of ['bilinearFirst', 'bilinearLast'] as const) {
+      if (c.generator[field] && c.generator.upsample !== 'nearest-conv') {
         ctx.addIssue({
           code: 'custom',
           path: ['generator', field],
-          message: `needs upsample ${needs.map((u) => `"${u}"`).join(' or ')}, not "${c.generator.upsample}"`,
+          message: `needs upsample "nearest-conv", not "${c.generator.upsample}"`,
         });
       }
     }

@@ -6,8 +6,6 @@ import { Conv2D, type Conv2DArgs } from './conv2d.js';
 export type NearestUpConv2DArgs = Omit<Conv2DArgs, 'strides' | 'spectralNorm' | 'spectralNormInitializer'> & {
   /** Default `nearest` (also for saved models from before the option). */
   interpolation?: Interpolation;
-  /** Smooth the conv's kernel by [1, 2, 1] / 4 along each axis (core's `upConvTaps`). Default false. */
-  blur?: boolean;
 };
 
 /**
@@ -19,26 +17,23 @@ export type NearestUpConv2DArgs = Omit<Conv2DArgs, 'strides' | 'spectralNorm' | 
  * pixel on the first ring, where a conv on the upsampled map pads zeros), at the cost of
  * a transposed conv on the small map instead of a conv on the 4× larger one (k = 3: k′ = 4 for
  * nearest, 2.25× fewer multiply-adds; k′ = 6 for bilinear, the same count). A `Conv2D` (stride 1) on
- * the upsampled map, with its weights: `kernel` [k, k, in, out], `bias` [out]; with `blur`, that
- * conv's kernel smoothed to (k + 2)² (k′ two more). The class keeps its
+ * the upsampled map, with its weights: `kernel` [k, k, in, out], `bias` [out]. The class keeps its
  * first name, which saved models carry.
  */
 export class NearestUpConv2D extends Conv2D {
   static override readonly className = 'SkinganNearestUpConv2D';
   readonly interpolation: Interpolation;
-  readonly blur: boolean;
   private readonly taps: number[][];
 
   constructor(args: NearestUpConv2DArgs) {
     // A deserialized config carries Conv2D's fields too: keep them at what this layer computes.
     super({ ...args, strides: 1, spectralNorm: false });
     this.interpolation = args.interpolation ?? 'nearest';
-    this.blur = args.blur ?? false;
-    this.taps = upConvTaps(this.kernelSize, this.interpolation, this.blur);
+    this.taps = upConvTaps(this.kernelSize, this.interpolation);
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), interpolation: this.interpolation, blur: this.blur };
+    return { ...super.getConfig(), interpolation: this.interpolation };
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {

@@ -79,7 +79,6 @@ export function buildGenerator(config: AcganConfig, rng: Rng): tf.LayersModel {
           i >= channels.length - g.bilinearLast
             ? 'bilinear'
             : 'nearest',
-        blur: g.blur,
         kernelInitializer: normalInit(rng),
         name: `${name}_upconv`,
       }).apply(h) as tf.SymbolicTensor;

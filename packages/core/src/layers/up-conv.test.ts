@@ -61,24 +61,6 @@ describe('upsample2x and the up-conv taps', () => {
     }
   });
 
-  it('blur: [1, 2, 1] / 4 after the conv; a 1×1 conv after nearest upsampling, blurred, is bilinear upsampling', () => {
-    // Nearest's hold [1, 1] smoothed by [1, 2, 1] / 4 is [1, 3, 3, 1] / 4: the bilinear phases.
-    expect(upConvTaps(1, 'nearest', true)).toEqual([[0.25], [0.75], [0.75], [0.25]]);
-    expect(upConvTaps(1, 'nearest', true)).toEqual(upConvTaps(1, 'bilinear'));
-    // k = 3: the 5 taps [w0/4, w0/2 + w1/4, w0/4 + w1/2 + w2/4, w1/4 + w2/2, w2/4] on upConvTaps(5)'s 6.
-    const taps = upConvTaps(3, 'nearest', true);
-    expect(taps).toHaveLength(6);
-    const w = [1, 10, 100];
-    const wide = [0.25, 0.5 + 2.5, 0.25 + 5 + 25, 2.5 + 50, 25];
-    const apply = (t: number[][], v: number[]) => t.map((row) => row.reduce((s, c, i) => s + c * v[i]!, 0));
-    expect(apply(taps, w)).toEqual(apply(upConvTaps(5), wide));
-    // Each phase still spreads the conv's weight once: every column sums to 2.
-    for (const k of [2, 3, 4]) {
-      for (let t = 0; t < k; t++)
-        expect(upConvTaps(k, 'nearest', true).reduce((n, row) => n + row[t]!, 0)).toBeCloseTo(2, 12);
-    }
-  });
-
   it('bilinear: ¾ of the pixel and ¼ of its neighbour on the side of the half-pixel, zeros beyond the edges; the same as resizeBilinear inside', () => {
     const x = tf.tensor4d([0, 4, 8, 16], [1, 1, 4, 1]);
     const y = upsample2x(x, 'bilinear');

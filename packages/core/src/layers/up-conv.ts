@@ -59,13 +59,6 @@ const PHASES: Record<Interpolation, [number, number][][]> = {
 };
 
 /**
- * [1, 2, 1] / 4 along each axis: the binomial low-pass with a zero at the Nyquist frequency, so a
- * blurred up-conv cannot draw an even/odd alternation at its own output's resolution (StyleGAN2's
- * filter after upsampling, in its smallest form).
- */
-const BLUR = [0.25, 0.5, 0.25];
-
-/**
  * The 1-D tap map of "2× upsampling, then a k-tap 'same' conv" as a stride-2 transposed conv:
  * `taps[s][t]` = the weight with which tap t of the conv lands on tap s of the transposed conv's
  * kernel, whose size is the smallest that holds every tap under its 'same' padding (nearest: k + 1
@@ -75,20 +68,8 @@ const BLUR = [0.25, 0.5, 0.25];
  * the conv's leading pad ⌊(k − 1)/2⌋), that is input m + ⌊(r + t − p)/2⌋ + e for each [e, w] of its
  * phase; the transposed conv reads input m + d through its tap s = r + P − 2d (P its leading pad
  * ⌊(k′ − 2)/2⌋). The phases r = 0, 1 fill alternate s.
- *
- * `blur`: the conv's kernel is smoothed by [1, 2, 1] / 4 along the axis first (a k + 2 tap conv; so
- * the result has the rows of `upConvTaps(k + 2)`), the same as blurring the conv's output except
- * on its one-pixel border.
  */
-export function upConvTaps(k: number, interpolation: Interpolation = 'nearest', blur = false): number[][] {
-  if (blur) {
-    // The conv's k taps smoothed by BLUR are a conv of k + 2 taps, tap t + j = w[t]·BLUR[j] (its
-    // 'same' pad one more): its transposed taps, summed back onto w.
-    const wide = upConvTaps(k + 2, interpolation);
-    return wide.map((row) =>
-      Array.from({ length: k }, (_, t) => BLUR.reduce((s, b, j) => s + b * row[t + j]!, 0)),
-    );
-  }
+export function upConvTaps(k: number, interpolation: Interpolation = 'nearest'): number[][] {
   const p = Math.floor((k - 1) / 2);
   const reads: [number, number, number, number][] = []; // [r, t, d, w]
   for (const r of [0, 1]) {
@@ -128,7 +109,7 @@ export function upConvKernel(kernel: tf.Tensor4D, taps: readonly (readonly numbe
 /**
  * The up-conv layers' forward pass: "2× upsampling, then the k×k 'same' conv `kernel` [k, k, in, out]
  * with `bias`" on NHWC `x`, as one stride-2 transposed conv with the kernel derived through `taps`
- * (`upConvTaps(k, interpolation, blur)`).
+ * (`upConvTaps(k, interpolation)`).
  */
 export function upConv2d(
   x: tf.Tensor4D,
