@@ -35,7 +35,13 @@ export {
   type LoadAcganGeneratorOptions,
   loadAcganGenerator,
 } from './sampling/acgan-generator.js';
-export { generateImages, imageNoise, sampleGridLabels } from './sampling/generate.js';
+export {
+  drawNoiseMaps,
+  generateImages,
+  imageNoise,
+  noiseMapSides,
+  sampleGridLabels,
+} from './sampling/generate.js';
 export {
   resizeImages,
   type SampleRecord,
