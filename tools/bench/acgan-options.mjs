@@ -30,7 +30,6 @@ const variants = {
   // Over a preset's defaults instead of the reference (at the preset's size).
   'cpu-128': { preset: 'cpu-128' },
   'cpu-128 bilinear': { preset: 'cpu-128', generator: { upsample: 'bilinear-conv' } },
-  'cpu-128 + noise': { preset: 'cpu-128', generator: { noise: true } },
   'all (k3)': {
     generator: { upsample: 'nearest-conv', kernelSize: 3 },
     discriminator: { spectralNorm: true, projection: true },

@@ -48,15 +48,6 @@ export const GeneratorConfigSchema = z.strictObject({
    * coarse blocks stay nearest, whose blocks break the contours that smooth coarse maps draw.
    */
   bilinearLast: int().min(0).default(0),
-  /**
-   * Noise inputs (Karras et al. 2019, StyleGAN §3.2): after each hidden block's conv, a map of
-   * per-pixel standard normals, one per image, added to every channel with a learned per-channel
-   * weight that starts at 0. Without them G has to make its fine, random detail (skin texture)
-   * from the latent vector, and what it makes that way tends to repeat: a grid of the upsampling
-   * blocks' cells. The maps are extra inputs of the model (`pixel_noise_1`…), drawn from the same
-   * seeded streams as z, so training and sampling stay reproducible.
-   */
-  noise: z.boolean().default(false),
 });
 
 /** The discriminator: convs with leaky ReLU, dropout and batch norm, then a real/fake and a class head. */

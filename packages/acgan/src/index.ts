@@ -35,13 +35,7 @@ export {
   type LoadAcganGeneratorOptions,
   loadAcganGenerator,
 } from './sampling/acgan-generator.js';
-export {
-  drawNoiseMaps,
-  generateImages,
-  imageNoise,
-  noiseMapSides,
-  sampleGridLabels,
-} from './sampling/generate.js';
+export { generateImages, imageNoise, sampleGridLabels } from './sampling/generate.js';
 export {
   resizeImages,
   type SampleRecord,

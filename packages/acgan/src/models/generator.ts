@@ -18,13 +18,11 @@ export function generatorChannels(config: AcganConfig): number[] {
  * [B, size, size, 3] in [-1, 1].
  *
  *   [z ‖ label code] → linear → startSize² × c₀ (→ BN) → ReLU
- *   → (up k×k (+ w ⊙ noise map) → BN → ReLU) × (n − 1) → up k×k to 3 channels → tanh
+ *   → (up k×k → BN → ReLU) × (n − 1) → up k×k to 3 channels → tanh
  *
  * with n = log2(size / startSize), the channels halving per block (`generatorChannels`), and "up" a
  * stride-2 transposed conv (`upsample: 'transposed'`) or 2× nearest or bilinear upsampling +
- * stride-1 conv (`'nearest-conv'`, `'bilinear-conv'`). With `noise`, each hidden block's map gets
- * a per-pixel noise map (one more input a block: `pixel_noise_i`, [B, side, side, 1]) times a
- * per-channel weight (a 1×1 conv without bias, initialised to 0).
+ * stride-1 conv (`'nearest-conv'`, `'bilinear-conv'`).
  */
 export function buildGenerator(config: AcganConfig, rng: Rng): tf.LayersModel {
   const g = config.generator;
@@ -32,7 +30,6 @@ export function buildGenerator(config: AcganConfig, rng: Rng): tf.LayersModel {
   const channels = generatorChannels(config);
   const noise = tf.input({ shape: [g.latentDim], name: 'noise' });
   const label = tf.input({ shape: [numClasses], name: 'label' });
-  const noiseMaps: tf.SymbolicTensor[] = [];
 
   let code: tf.SymbolicTensor = label;
   if (g.labelEmbedding > 0) {
@@ -89,24 +86,9 @@ export function buildGenerator(config: AcganConfig, rng: Rng): tf.LayersModel {
     if (last) {
       h = tf.layers.activation({ activation: 'tanh', name: 'image' }).apply(h) as tf.SymbolicTensor;
     } else {
-      if (g.noise) {
-        const side = s * 2 ** (i + 1);
-        const map = tf.input({ shape: [side, side, 1], name: `pixel_noise_${i + 1}` });
-        noiseMaps.push(map);
-        const scaled = tf.layers
-          .conv2d({
-            filters,
-            kernelSize: 1,
-            useBias: false,
-            kernelInitializer: 'zeros',
-            name: `${name}_noise_weight`,
-          })
-          .apply(map) as tf.SymbolicTensor;
-        h = tf.layers.add({ name: `${name}_noise` }).apply([h, scaled]) as tf.SymbolicTensor;
-      }
       h = batchNorm(`${name}_bn`).apply(h) as tf.SymbolicTensor;
       h = tf.layers.reLU({ name: `${name}_relu` }).apply(h) as tf.SymbolicTensor;
     }
   });
-  return tf.model({ inputs: [noise, label, ...noiseMaps], outputs: h, name: 'acgan_generator' });
+  return tf.model({ inputs: [noise, label], outputs: h, name: 'acgan_generator' });
 }

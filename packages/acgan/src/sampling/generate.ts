@@ -15,34 +15,15 @@ const CHUNK = 32;
  * call uses seed + i, so any single image can be redrawn from its own seed (provenance records it).
  */
 export function imageNoise(seed: number, latentDim: number): Float32Array {
-  return imageInputs(seed, latentDim, []).z;
-}
-
-/** z, then the noise map of each side (row-major), of one image: all from `Rng(seed)`. */
-function imageInputs(seed: number, latentDim: number, sides: readonly number[]) {
   const rng = new Rng(seed);
-  const draw = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
-  return { z: draw(latentDim), maps: sides.map((side) => draw(side * side)) };
-}
-
-/**
- * Sides of the generator's per-pixel noise maps: its inputs after z and the label, one a hidden
- * block with `generator.noise` (none without).
- */
-export function noiseMapSides(model: tf.LayersModel): number[] {
-  return model.inputs.slice(2).map((input) => input.shape[1] as number);
-}
-
-/** Noise maps [batch, side, side, 1] of standard normals from `rng`, one per side. */
-export function drawNoiseMaps(rng: Rng, batch: number, sides: readonly number[]): tf.Tensor4D[] {
-  return sides.map((side) => rng.normalTensor<tf.Rank.R4>([batch, side, side, 1]));
+  const v = new Float32Array(latentDim);
+  for (let i = 0; i < latentDim; i++) v[i] = rng.normal();
+  return v;
 }
 
 /**
  * Runs the generator in inference mode (batch-norm running statistics, so an image does not depend
  * on the others in its batch) for `labels`, with noise from per-image seeds (`seed + i`) or given.
- * A generator with noise maps gets image i's from the same `Rng(seed + i)`, after its z (so z is
- * `imageNoise`'s either way); with z given, the maps come from a fixed stream per chunk.
  */
 export function generateImages(
   model: tf.LayersModel,
@@ -63,7 +44,6 @@ export function generateImages(
   if (typeof noise !== 'number' && noise.shape[0] !== labels.length) {
     throw new SkinganError(`${noise.shape[0]} noise rows for ${labels.length} labels`, { code: 'INTERNAL' });
   }
-  const sides = noiseMapSides(model);
   const parts: tf.Tensor4D[] = [];
   try {
     for (let start = 0; start < labels.length; start += CHUNK) {
@@ -71,25 +51,16 @@ export function generateImages(
       parts.push(
         tf.tidy(() => {
           let z: tf.Tensor2D;
-          let maps: tf.Tensor4D[];
           if (typeof noise === 'number') {
             const values = new Float32Array(chunk.length * latentDim);
-            const mapValues = sides.map((side) => new Float32Array(chunk.length * side * side));
-            for (let i = 0; i < chunk.length; i++) {
-              const image = imageInputs(noise + start + i, latentDim, sides);
-              values.set(image.z, i * latentDim);
-              sides.forEach((side, m) => {
-                mapValues[m]!.set(image.maps[m]!, i * side * side);
-              });
-            }
+            for (let i = 0; i < chunk.length; i++)
+              values.set(imageNoise(noise + start + i, latentDim), i * latentDim);
             z = tf.tensor2d(values, [chunk.length, latentDim]);
-            maps = sides.map((side, m) => tf.tensor4d(mapValues[m]!, [chunk.length, side, side, 1]));
           } else {
             z = tf.slice(noise, [start, 0], [chunk.length, latentDim]);
-            maps = drawNoiseMaps(new Rng(`noise-maps:${start}`), chunk.length, sides);
           }
           const y = tf.cast(tf.oneHot(tf.tensor1d(chunk, 'int32'), numClasses), 'float32');
-          return model.apply([z, y, ...maps], { training: false }) as tf.Tensor4D;
+          return model.apply([z, y], { training: false }) as tf.Tensor4D;
         }),
       );
     }

@@ -2,7 +2,6 @@ import type { Rng } from '@skingan/core';
 import * as tf from '@tensorflow/tfjs';
 import type { AcganConfig } from '../config.js';
 import { powerIterateAll } from '../layers/spectral-norm.js';
-import { drawNoiseMaps, noiseMapSides } from '../sampling/generate.js';
 import { diffAugment } from './diff-augment.js';
 import {
   adversarialLoss,
@@ -66,8 +65,7 @@ export interface StepStreams {
  * With D's spectral norm on, its one power iteration of the step comes first (on the weights the
  * previous step left).
  *
- * z, c (and G's noise maps) are drawn from `streams.noise`, so the step is reproducible from the
- * stream states.
+ * z and c are drawn from `streams.noise`, so the step is reproducible from the stream states.
  */
 export function acganStep(
   nets: StepNetworks,
@@ -90,8 +88,6 @@ export function acganStep(
     fakeLabels[i] =
       modeSeeking && i >= half && i < 2 * half ? fakeLabels[i - half]! : streams.noise.int(numClasses);
   }
-  // Per-pixel noise maps (`generator.noise`): G's inputs after z and the label.
-  const maps = drawNoiseMaps(streams.noise, batch, noiseMapSides(G));
   const fakeOneHot = tf.tidy(
     () => tf.cast(tf.oneHot(tf.tensor1d(fakeLabels, 'int32'), numClasses), 'float32') as tf.Tensor2D,
   );
@@ -114,7 +110,7 @@ export function acganStep(
   let dStats: tf.Tensor | undefined;
   try {
     const g = tf.variableGrads(() => {
-      fake = tf.keep(G.apply([z, fakeOneHot, ...maps], { training: true }) as tf.Tensor4D);
+      fake = tf.keep(G.apply([z, fakeOneHot], { training: true }) as tf.Tensor4D);
       const [adv, aux] = discriminate(augment(fake), fakeOneHot);
       const gAdv = adversarial.generator(adv);
       const gAux = softmaxCrossEntropy(aux, fakeOneHot);
@@ -171,7 +167,6 @@ export function acganStep(
   } finally {
     tf.dispose([
       z,
-      ...maps,
       fakeOneHot,
       realOneHot,
       ...[fake, gStats, dStats].filter((x): x is tf.Tensor => x !== undefined),

@@ -39,7 +39,7 @@ async function readJsonl(path: string): Promise<Record<string, unknown>[]> {
 const allOn = (overrides: Parameters<typeof tinyConfig>[0] = {}) =>
   tinyConfig({
     ...overrides,
-    generator: { upsample: 'nearest-conv', kernelSize: 3, noise: true },
+    generator: { upsample: 'nearest-conv', kernelSize: 3 },
     discriminator: { spectralNorm: true, projection: true },
     training: {
       emaDecay: 0.9,
