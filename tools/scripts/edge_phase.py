@@ -14,9 +14,10 @@ JPEG's 8-px blocks read high at b ≡ 0 (mod 8); a chain of nearest 2x upsamplin
 boundaries of each upsampled pixel, lowest where the coarsest blocks meet.
 Needs NumPy and Pillow (Debian: python3-numpy python3-pil).
 """
-import argparse, csv, os
+import argparse
 import numpy as np
 from PIL import Image
+from dataset_images import folder_images
 
 ap = argparse.ArgumentParser()
 ap.add_argument("sources", nargs="+")
@@ -24,14 +25,6 @@ ap.add_argument("--period", type=int, default=32)
 ap.add_argument("--size", type=int, default=128)
 a = ap.parse_args()
 N, P, M = a.size, a.period, 8
-
-
-def folder(d):
-    names = [r[0] for r in list(csv.reader(open(os.path.join(d, "labels.csv"))))[1:]][:800]
-    for n in names:
-        p = next(os.path.join(d, "images", n + e) for e in (".png", ".jpg", ".jpeg")
-                 if os.path.exists(os.path.join(d, "images", n + e)))
-        yield np.asarray(Image.open(p).convert("L").resize((N, N), Image.BICUBIC), dtype=np.float64)
 
 
 def sheet(f):
@@ -45,13 +38,13 @@ def sheet(f):
 
 
 total, count = np.zeros(P), np.zeros(P)
+at = (np.arange(M, N - 1 - M) + 1) % P  # the boundary position of each interior edge
 for s in a.sources:
     total[:], count[:] = 0, 0
-    for g in (sheet(s) if s.endswith(".png") else folder(s)):
+    for g in (sheet(s) if s.endswith(".png") else folder_images(s, N)):
         for d in (np.abs(np.diff(g, axis=1))[M:-M].mean(0), np.abs(np.diff(g, axis=0))[:, M:-M].mean(1)):
-            for i in range(M, N - 1 - M):
-                total[(i + 1) % P] += d[i]
-                count[(i + 1) % P] += 1
+            total += np.bincount(at, d[M:N - 1 - M], P)
+            count += np.bincount(at, minlength=P)
     e = total / count
     e /= e.mean()
     # grouped by the coarsest block that meets there: b = 0, then b an odd multiple of P/2, P/4, … 1

@@ -19,9 +19,9 @@ frequency across them, then:
     (at 128² ham-train's JPEG blocks show at 4 and 8 px).
 ~1 means no peak. Needs NumPy and Pillow (Debian: python3-numpy python3-pil).
 """
-import argparse, csv, os
+import argparse, os
 import numpy as np
-from PIL import Image
+from dataset_images import folder_images
 
 ap = argparse.ArgumentParser()
 ap.add_argument("dirs", nargs="+")
@@ -31,13 +31,11 @@ N = a.size
 win = np.outer(np.hanning(N), np.hanning(N))
 across = [0, 1, 2, N - 2, N - 1]  # little frequency across the line
 for d in a.dirs:
-    names = [r[0] for r in list(csv.reader(open(os.path.join(d, "labels.csv"))))[1:]][:800]
     P = np.zeros((N, N))
     E = np.zeros(N - 1)
-    for n in names:
-        p = next(os.path.join(d, "images", n + e) for e in (".png", ".jpg", ".jpeg")
-                 if os.path.exists(os.path.join(d, "images", n + e)))
-        g = np.asarray(Image.open(p).convert("L").resize((N, N), Image.BICUBIC), dtype=np.float64) / 255
+    count = 0
+    for g in folder_images(d, N):
+        g, count = g / 255, count + 1
         P += np.abs(np.fft.fft2((g - g.mean()) * win)) ** 2
         E += np.abs(np.diff(g, axis=1)).mean(0) + np.abs(np.diff(g, axis=0)).mean(1)
     line = np.array([P[k % N, across].sum() + P[across, k % N].sum() for k in range(N + 1)])
@@ -50,4 +48,4 @@ for d in a.dirs:
     at = lambda p: np.array([E[[i for i in range(N - 1) if (i + 1) % p == r]].mean() for r in range(p)])
     spread = lambda p: np.ptp(at(p) - np.tile(at(p // 2) if p > 2 else [E.mean()], 2))
     grid = ", ".join(f"{p} px: {spread(p):.2f}" for p in ((2, 4, 8, 16) if N >= 128 else (2, 4, 8)))
-    print(f"{os.path.basename(d.rstrip('/'))} ({len(names)} images, {N}²)  upsampling lines {up}  other peaks {other}  edge grid {grid}")
+    print(f"{os.path.basename(d.rstrip('/'))} ({count} images, {N}²)  upsampling lines {up}  other peaks {other}  edge grid {grid}")
