@@ -30,13 +30,36 @@ export interface ExperimentFlags {
 }
 
 /** What `experiment … --json` (and `demo --json`) prints. */
-interface ExperimentSummary {
+export interface ExperimentSummary {
   kind: ExperimentOptions['kind'];
   dir: string;
   tables: { name: string; md: string; csv: string; json: string }[];
   report: { html: string; md: string } | null;
   jobs: { total: number; failed: number; skipped: number };
   failed: { id: string; log: string; error: string | null }[];
+  /** Training sets whose rows the tables leave out, because their jobs stopped or failed. */
+  incomplete: string[];
+}
+
+/**
+ * The human form of the summary (stdout). A stopped or failed experiment still writes its tables,
+ * so they must not pass for whole ones: the rows they lack are named, with the way to finish them.
+ */
+export function summaryText(s: ExperimentSummary): string {
+  const lines = s.tables.map((t) => `  ${t.name}: ${t.md.slice(0, -'.md'.length)}.{md,csv,json}`);
+  if (s.report) lines.push(`report: ${s.report.html}`);
+  for (const f of s.failed) lines.push(`failed: ${f.id} (log: ${f.log})`);
+  if (s.incomplete.length) {
+    const why = [
+      s.jobs.skipped ? `${s.jobs.skipped} job(s) not run` : '',
+      s.jobs.failed ? `${s.jobs.failed} failed` : '',
+    ].filter(Boolean);
+    lines.push(
+      `incomplete: these tables lack ${s.incomplete.join(', ')}` +
+        `${why.length ? ` (${why.join(', ')})` : ''}; --resume runs what is missing and rewrites them`,
+    );
+  }
+  return `tables:\n${lines.join('\n')}\n`;
 }
 
 /**
@@ -85,6 +108,7 @@ export async function experimentCommand(
         skipped: outcome.results.filter((r) => r.status === 'skipped').length,
       },
       failed: failed.map((f) => ({ id: f.id, log: f.log, error: f.error ?? null })),
+      incomplete: outcome.tables.incomplete,
     };
     const failure = failed.length
       ? new SkinganError(`${failed.length} job(s) failed: ${failed.map((f) => f.id).join(', ')}`, {
@@ -95,12 +119,7 @@ export async function experimentCommand(
     if (failure) process.exitCode = 1;
     if (opts.json) printJson(failure ? { ...summary, ...errorDocument(failure) } : summary);
     else {
-      const lines = outcome.tables.tables.map(
-        (t) => `  ${t.name}: ${outcome.dir}/tables/${t.name}.{md,csv,json}`,
-      );
-      if (report) lines.push(`report: ${report.html}`);
-      for (const f of failed) lines.push(`failed: ${f.id} (log: ${f.log})`);
-      process.stdout.write(`tables:\n${lines.join('\n')}\n`);
+      process.stdout.write(summaryText(summary));
       if (failure) process.stderr.write(`skingan: ${failure.describe()}\n`);
     }
     if (stop.signal.aborted) process.exitCode = stop.exitCode;

@@ -45,7 +45,7 @@ export async function experimentReport(dir: string): Promise<Report> {
         ? 'noise → image (thesis ch. 6): ACGAN images of every class, translated by one CycleGAN per class, added to the real training images; classifiers compared on the same untouched test images.'
         : 'class → class (thesis ch. 7): nevus images translated into melanoma by CycleGANs trained on the path-rank-filtered MEL images, added to the real training images.',
       `Jobs: ${count('done')} run, ${count('reused')} reused, ${count('failed')} failed, ${count('skipped')} skipped.`,
-      ...(incomplete.length ? [`Incomplete (rows missing): ${incomplete.join(', ')}.`] : []),
+      ...(incomplete.length ? [`Incomplete (not yet in the tables): ${incomplete.join(', ')}.`] : []),
       ...(blur ? [`Warning: ${blur}.`] : []),
     ],
     facts: [

@@ -88,7 +88,7 @@ describe('buildTables', () => {
     expect(await fs.readFile(join(dir, 'tables', 'table-6.2.md'), 'utf8')).toContain('| ISIC-0 |');
   });
 
-  it('lists sets whose predictions are missing and leaves their rows out', async () => {
+  it('lists sets whose predictions are missing and leaves their rows out, and GAN metrics not yet computed', async () => {
     const data = await dataset([
       ['t1', 'MEL'],
       ['t2', 'NV'],
@@ -107,9 +107,15 @@ describe('buildTables', () => {
         { set: base, seed: 1, trainJob: 't0', predictJob: 'p0' },
         { set: other, seed: 1, trainJob: 't1', predictJob: 'missing' },
       ],
-      ganMetricJobs: [],
+      // The FID finished, the KID job was stopped: its cells are empty, and named as missing.
+      ganMetricJobs: [
+        { kind: 'cyclegan', metric: 'fid', job: 'fid' },
+        { kind: 'cyclegan', metric: 'kid', job: 'missing' },
+      ],
       sampleJobs: [],
     };
+    await fs.mkdir(join(dir, 'fid'), { recursive: true });
+    await fs.writeFile(join(dir, 'fid', 'fid.json'), JSON.stringify({ fid: 12.5, extractor: 'test' }));
     const { tables, incomplete } = await buildTables(
       plan,
       [data],
@@ -117,8 +123,10 @@ describe('buildTables', () => {
       dir,
       3,
     );
-    expect(incomplete).toEqual(['cyclegan-4']);
+    expect(incomplete).toEqual(['cyclegan-4', 'gan-metrics cyclegan KID']);
     expect(tables.find((t) => t.name === 'table-6.2')!.table.rows.map((r) => r.label)).toEqual(['ISIC-0']);
+    const gan = tables.find((t) => t.name === 'gan-metrics')!.table;
+    expect(gan.rows[0]!.cells).toEqual({ 'cyclegan.fid': { value: 12.5 }, 'cyclegan.kid': null });
   });
 
   it('names the real-data baselines: their rows, a comparison of the synthetic rows with augmentation, and (nv2mel) their own table', async () => {

@@ -41,7 +41,11 @@ interface CellResult {
 export interface ExperimentTables {
   /** Table 6.2 or 7.2, then the paired comparisons, then (noise2img) FID/KID. */
   tables: { name: string; table: MetricsTable }[];
-  /** Sets whose classifiers have not all finished (their rows are missing). */
+  /**
+   * What the tables lack because its jobs have not finished: training sets (their rows are left
+   * out) and GAN metrics (`gan-metrics <kind> FID|KID`, their cells are left empty or, of a K-fold
+   * plan, averaged over fewer folds).
+   */
   incomplete: string[];
 }
 
@@ -150,7 +154,7 @@ export async function buildTables(
   const vsAugment = augmented && comparisonTable(plan, cells, classes, seed, augmented);
   if (vsAugment) tables.push({ name: 'paired-vs-augment', table: vsAugment });
   if (plan.kind === 'noise2img') {
-    const gan = await ganTable(plan, outOf);
+    const gan = await ganTable(plan, outOf, incomplete);
     if (gan) tables.push({ name: 'gan-metrics', table: gan });
   }
 
@@ -283,6 +287,7 @@ interface GanJson {
 async function ganTable(
   plan: ExperimentPlan,
   outOf: (jobId: string) => string | undefined,
+  incomplete: Set<string>,
 ): Promise<MetricsTable | undefined> {
   // Of a K-fold plan, each fold's generators against that fold's test images: one result a fold.
   const results: Record<string, GanJson[]> = {};
@@ -291,7 +296,10 @@ async function ganTable(
     const text = out
       ? await fs.readFile(join(out, `${g.metric}.json`), 'utf8').catch(() => undefined)
       : undefined;
-    if (!text) continue;
+    if (!text) {
+      incomplete.add(`gan-metrics ${g.kind} ${g.metric.toUpperCase()}`);
+      continue;
+    }
     const key = `${g.kind}.${g.metric}`;
     results[key] = [...(results[key] ?? []), JSON.parse(text) as GanJson];
   }
