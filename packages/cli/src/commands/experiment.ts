@@ -37,13 +37,13 @@ export interface ExperimentSummary {
   report: { html: string; md: string } | null;
   jobs: { total: number; failed: number; skipped: number };
   failed: { id: string; log: string; error: string | null }[];
-  /** Training sets whose rows the tables leave out, because their jobs stopped or failed. */
+  /** What the tables lack because its jobs stopped or failed: training sets, GAN metrics. */
   incomplete: string[];
 }
 
 /**
  * The human form of the summary (stdout). A stopped or failed experiment still writes its tables,
- * so they must not pass for whole ones: the rows they lack are named, with the way to finish them.
+ * so they must not pass for whole ones: what they lack is named, with the way to finish it.
  */
 export function summaryText(s: ExperimentSummary): string {
   const lines = s.tables.map((t) => `  ${t.name}: ${t.md.slice(0, -'.md'.length)}.{md,csv,json}`);
