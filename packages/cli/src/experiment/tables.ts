@@ -154,8 +154,9 @@ export async function buildTables(
   const vsAugment = augmented && comparisonTable(plan, cells, classes, seed, augmented);
   if (vsAugment) tables.push({ name: 'paired-vs-augment', table: vsAugment });
   if (plan.kind === 'noise2img') {
-    const gan = await ganTable(plan, outOf, incomplete);
-    if (gan) tables.push({ name: 'gan-metrics', table: gan });
+    const gan = await ganTable(plan, outOf);
+    for (const m of gan.missing) incomplete.add(m);
+    if (gan.table) tables.push({ name: 'gan-metrics', table: gan.table });
   }
 
   await fs.mkdir(join(dir, 'tables'), { recursive: true });
@@ -287,24 +288,24 @@ interface GanJson {
 async function ganTable(
   plan: ExperimentPlan,
   outOf: (jobId: string) => string | undefined,
-  incomplete: Set<string>,
-): Promise<MetricsTable | undefined> {
+): Promise<{ table?: MetricsTable; missing: string[] }> {
   // Of a K-fold plan, each fold's generators against that fold's test images: one result a fold.
   const results: Record<string, GanJson[]> = {};
+  const missing: string[] = [];
   for (const g of plan.ganMetricJobs) {
     const out = outOf(g.job);
     const text = out
       ? await fs.readFile(join(out, `${g.metric}.json`), 'utf8').catch(() => undefined)
       : undefined;
     if (!text) {
-      incomplete.add(`gan-metrics ${g.kind} ${g.metric.toUpperCase()}`);
+      missing.push(`gan-metrics ${g.kind} ${g.metric.toUpperCase()}`);
       continue;
     }
     const key = `${g.kind}.${g.metric}`;
     results[key] = [...(results[key] ?? []), JSON.parse(text) as GanJson];
   }
   const any = Object.values(results)[0]?.[0];
-  if (!any) return undefined;
+  if (!any) return { missing };
   const kinds = [...new Set(plan.ganMetricJobs.map((g) => g.kind))];
   const folds = new Set(plan.ganMetricJobs.map((g) => g.fold ?? 0)).size;
   const labels = ['all', ...(any.perClass ?? []).map((p) => p.class)];
@@ -314,7 +315,7 @@ async function ganTable(
       .filter((v): v is number => typeof v === 'number');
     return vs.length ? { value: vs.reduce((a, b) => a + b, 0) / vs.length } : null;
   };
-  return {
+  const table: MetricsTable = {
     title: 'Image quality against the real test images (lower is better)',
     rowHeader: 'class',
     columns: kinds.flatMap((k) => [
@@ -339,4 +340,5 @@ async function ganTable(
       'Per-class values use few test images per class: read them as a ranking, not as absolute values.',
     ],
   };
+  return { table, missing };
 }
