@@ -148,7 +148,8 @@ interface Measured {
 }
 
 /**
- * Features of every sample, loaded at the extractor's size, and the classifier's probabilities,
+ * Features of every sample, loaded at the extractor's size (or at `decodeSize`, which the extractor
+ * then resizes to its input), and the classifier's probabilities,
  * from the images loaded at the classifier's own size: resizing the extractor's input to it instead
  * (e.g. 64² images decoded at the ResNet-50's 224², then shrunk bilinearly to a 64² classifier)
  * aliases fine patterns and made class fidelity depend on --extractor; this way it is what
@@ -160,20 +161,19 @@ export async function measureImages(
   samples: readonly Sample[],
   batchSize: number,
   what: string,
+  decodeSize?: number,
 ): Promise<Measured> {
   const progress = new Progress({ label: `${what} features`, total: samples.length, unit: 'images' });
   const parts: FeatureMatrix[] = [];
   const probs: number[][] = [];
   for (let start = 0; start < samples.length; start += batchSize) {
     const chunk = samples.slice(start, start + batchSize);
-    const images = await loadImages(chunk, extractor.inputSize);
+    const side = decodeSize ?? extractor.inputSize;
+    const images = await loadImages(chunk, side);
     try {
       parts.push(await extractFeatures(extractor, images, { batchSize }));
       if (classifier) {
-        const own =
-          classifier.inputSize === extractor.inputSize
-            ? images
-            : await loadImages(chunk, classifier.inputSize);
+        const own = classifier.inputSize === side ? images : await loadImages(chunk, classifier.inputSize);
         try {
           probs.push(...(await predictProbabilities(classifier, own, { batchSize })));
         } finally {

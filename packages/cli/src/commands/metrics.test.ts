@@ -99,6 +99,15 @@ describe(`skingan metrics fid|kid|prd (${name})`, () => {
     expect([fresh.code, extracting.test(fresh.stderr)]).toEqual([0, true]);
     const small = JSON.parse(runCli(['metrics', 'fid', ...args, '--input-size', '40', '--json'], env).stdout);
     expect(small.extractor).toBe('test-random-conv (64-d, 40px)');
+    // --size decodes both folders at that side (as a generator's), with or without the store:
+    // one measure either way, and coarser than the extractor's own input.
+    expect([out.decodeSize, cached.decodeSize]).toEqual([32, 32]);
+    const at16 = ['--real', ISIC_MINI, '--fake', fake, '--extractor', 'test', '--size', '16', '--json'];
+    const direct16 = JSON.parse(runCli(['metrics', 'fid', ...at16], env).stdout);
+    const stored16 = JSON.parse(runCli(['metrics', 'fid', ...at16, '--cache'], env).stdout);
+    expect([direct16.decodeSize, stored16.decodeSize]).toEqual([16, 16]);
+    expect(stored16.fid).toBeCloseTo(direct16.fid, 4);
+    expect(Math.abs(direct16.fid - out.fid)).toBeGreaterThan(1e-3);
 
     const k = runCli([
       'metrics',

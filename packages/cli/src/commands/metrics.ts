@@ -47,11 +47,15 @@ interface GanOptions {
   json?: boolean;
   /** Vectors from (and into) the fast path's feature store, of the images decoded at `size`. */
   cache?: boolean;
-  size: number;
+  /** Side the images are decoded at (default: the store's 128 with `cache`, else the extractor's input). */
+  size?: number;
   store?: string;
 }
 
 type GanMetric = 'fid' | 'kid' | 'prd';
+
+/** `--size` with `--cache` by default: the side `features extract` stores by default. */
+const STORE_SIZE = 128;
 
 /** `skingan metrics classify|fid|kid|prd|gan`. */
 export function registerMetrics(program: Command): void {
@@ -101,9 +105,8 @@ export function registerMetrics(program: Command): void {
       )
       .option(
         '--size <n>',
-        'with --cache: side the images are decoded at (the store’s)',
+        'side both folders are decoded at before the extractor resizes them to its input: the generator’s size measures real and generated images at the same detail (default: with --cache 128, the store’s; without, the extractor’s input size)',
         intOption('--size'),
-        128,
       )
       .option(
         '--store <dir>',
@@ -224,7 +227,7 @@ async function ganMetric(
       });
     }
   }
-  const { extractor, realF, fakeF } = opts.cache
+  const { extractor, realF, fakeF, decodeSize } = opts.cache
     ? await storedFeatures(opts, real.samples, fake.samples)
     : await computedFeatures(opts, real.samples, fake.samples);
   try {
@@ -255,7 +258,12 @@ async function ganMetric(
         )
       : undefined;
     if (opts.json) {
-      const out: Record<string, unknown> = { ...flatten(all), extractor: extractor.name, dim: realF.cols };
+      const out: Record<string, unknown> = {
+        ...flatten(all),
+        extractor: extractor.name,
+        dim: realF.cols,
+        decodeSize,
+      };
       if (per)
         out.perClass = per.map((p) => ({
           class: p.class,
@@ -264,7 +272,7 @@ async function ganMetric(
       printJson(out);
       return;
     }
-    process.stdout.write(`${headline(all, extractor.name, realF.rows, fakeF.rows)}\n`);
+    process.stdout.write(`${headline(all, extractor.name, decodeSize, realF.rows, fakeF.rows)}\n`);
     if (per) {
       const entries = per
         .filter((p) => p.value)
@@ -280,17 +288,23 @@ async function ganMetric(
   }
 }
 
-type Features = { extractor: { name: string; dispose(): void }; realF: FeatureMatrix; fakeF: FeatureMatrix };
+type Features = {
+  extractor: { name: string; dispose(): void };
+  realF: FeatureMatrix;
+  fakeF: FeatureMatrix;
+  /** The side both folders were decoded at. */
+  decodeSize: number;
+};
 
 async function computedFeatures(opts: GanOptions, real: Sample[], fake: Sample[]): Promise<Features> {
   const extractor = await loadFeatureExtractor(opts.extractor, extractorOptions(opts));
   try {
-    const { features: realF } = await measureImages(extractor, undefined, real, opts.batchSize, 'real');
+    const measure = (s: Sample[], what: string) =>
+      measureImages(extractor, undefined, s, opts.batchSize, what, opts.size);
+    const { features: realF } = await measure(real, 'real');
     const same = resolve(opts.real) === resolve(opts.fake);
-    const fakeF = same
-      ? realF
-      : (await measureImages(extractor, undefined, fake, opts.batchSize, 'generated')).features;
-    return { extractor, realF, fakeF };
+    const fakeF = same ? realF : (await measure(fake, 'generated')).features;
+    return { extractor, realF, fakeF, decodeSize: opts.size ?? extractor.inputSize };
   } catch (e) {
     extractor.dispose();
     throw e;
@@ -300,7 +314,7 @@ async function computedFeatures(opts: GanOptions, real: Sample[], fake: Sample[]
 async function storedFeatures(opts: GanOptions, real: Sample[], fake: Sample[]): Promise<Features> {
   const source = await openFeatureSource({
     extractor: opts.extractor,
-    size: opts.size,
+    size: opts.size ?? STORE_SIZE,
     batchSize: opts.batchSize,
     ...(opts.layer ? { layer: opts.layer } : {}),
     ...(opts.inputSize !== undefined ? { inputSize: opts.inputSize } : {}),
@@ -314,7 +328,12 @@ async function storedFeatures(opts: GanOptions, real: Sample[], fake: Sample[]):
       data: Float64Array.from(p.x),
     }));
     // The source disposes its extractor; only the name is needed after.
-    return { extractor: { name: source.extractor.name, dispose() {} }, realF: realF!, fakeF: fakeF! };
+    return {
+      extractor: { name: source.extractor.name, dispose() {} },
+      realF: realF!,
+      fakeF: fakeF!,
+      decodeSize: source.flags.size,
+    };
   } finally {
     source.dispose();
   }
@@ -355,8 +374,8 @@ function flatten(c: Computed): Record<string, number> {
   };
 }
 
-function headline(c: Computed, extractor: string, nReal: number, nFake: number): string {
-  const where = `(extractor: ${extractor}; ${nReal} real vs ${nFake} generated images)`;
+function headline(c: Computed, extractor: string, decodeSize: number, nReal: number, nFake: number): string {
+  const where = `(extractor: ${extractor}; ${nReal} real vs ${nFake} generated images, decoded at ${decodeSize}²)`;
   if (c.fid) return `FID ${c.fid.fid.toFixed(4)} ${where}`;
   if (c.kid) return `KID ${c.kid.kid.toFixed(6)} ± ${c.kid.std.toFixed(6)} ${where}`;
   const p = c.prdc!;

@@ -43,7 +43,10 @@ const ExperimentConfigSchema = z.strictObject({
     method: z.enum(['network', 'head']).default('network'),
     /** The head's feature network: `resnet50`, `test`, or a tfjs model folder. */
     extractor: z.string().default('resnet50'),
-    /** The side it runs at (`--input-size`; default its own, 224 for resnet50). */
+    /**
+     * The side it runs at (`--input-size`; default its own, 224 for resnet50); FID/KID's extractor
+     * too where it is the same network, whatever `method` (`ganMetricMeasure`).
+     */
     inputSize: int().min(32).optional(),
     /**
      * `head` with baselines `augment`: augmented views of each train image (`data augment --views`,
@@ -74,7 +77,10 @@ const ExperimentConfigSchema = z.strictObject({
    * val 0.1, test 1/K). 1: one split, as before.
    */
   folds: int().min(1).default(1),
-  /** Feature extractor for FID/KID: `test`, `resnet50`, or a tfjs model folder. */
+  /**
+   * Feature extractor for FID/KID: `test`, `resnet50`, or a tfjs model folder; it sees real and
+   * synthetic images decoded at the generators' size.
+   */
   extractor: z.string().default('test'),
 });
 export type ExperimentConfig = z.infer<typeof ExperimentConfigSchema>;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { SkinganError } from '@skingan/core';
 import type { SplitPart } from '@skingan/data';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { resolveExperimentConfig } from './config.js';
+import { type ExperimentConfig, resolveExperimentConfig } from './config.js';
 import { type DataKeys, type LesionKey, lesionKey } from './data-keys.js';
 import { planJobs } from './job.js';
 import { describeClassifiers, describeSplit, sizeMismatch } from './pipelines/common.js';
@@ -653,14 +653,47 @@ describe('describeClassifiers', () => {
     const plan = noise2imgPlan(['/d'], native, fakeKeys(), ['MEL']);
     const job = plan.jobs.find((j) => j.args[1] === 'head')!;
     expect(job.args.join(' ')).toContain('--extractor resnet50 --input-size 128 --size 128');
-    // FID/KID read the heads' store when they use the same extractor (the test preset's FID: `test`).
-    const fid = (config: typeof native) =>
-      noise2imgPlan(['/d'], config, fakeKeys(), ['MEL'])
-        .jobs.find((j) => j.id === 'fid/acgan')!
-        .args.join(' ');
-    expect(fid(native)).toContain('--extractor test --per-class');
-    const same = { ...native, extractor: 'resnet50' };
-    expect(fid(same)).toContain('--extractor resnet50 --cache --size 128 --input-size 128 --per-class');
+  });
+});
+
+describe('FID/KID of noise2img', () => {
+  const fidJob = (config: ExperimentConfig) =>
+    noise2imgPlan(['/d'], config, fakeKeys(), ['MEL']).jobs.find((j) => j.id === 'fid/acgan')!;
+  const fid = (config: ExperimentConfig) => fidJob(config).args.join(' ');
+
+  it('one measure whatever the classifier method: both folders at the generators’ size, the heads’ input size', async () => {
+    const heads = await resolveExperimentConfig('ham');
+    const networks = await resolveExperimentConfig('ham', undefined, {
+      classifier: { method: 'network' },
+    } as never);
+    expect(fid(heads)).toContain('--extractor resnet50 --cache --size 64 --input-size 128 --per-class');
+    // Networks have no store to share: the same decode and input sizes, the vectors computed in the job.
+    expect(fid(networks)).toContain('--extractor resnet50 --size 64 --input-size 128 --per-class');
+    expect(fidJob(heads).deps).toEqual([
+      'real-test',
+      'acgan-1000',
+      'features/real',
+      'features/acgan/acgan-1000',
+    ]);
+    expect(fidJob(networks).deps).toEqual(['real-test', 'acgan-1000']);
+  });
+
+  it('reads the heads’ store only where the heads decode at the generators’ size with the same extractor', async () => {
+    // The test preset: generators at 32², FID on the `test` extractor, heads on resnet50.
+    const head = await resolveExperimentConfig('test', undefined, {
+      classifier: { preset: 'test', size: 128, method: 'head', inputSize: 128 },
+    } as never);
+    expect(fid(head)).toContain('--extractor test --size 32 --per-class');
+    // Same extractor, but the heads decode at 128²: its input size, not its store.
+    expect(fid({ ...head, extractor: 'resnet50' })).toContain(
+      '--extractor resnet50 --size 32 --input-size 128 --per-class',
+    );
+    const at32 = { ...head, extractor: 'resnet50', classifier: { ...head.classifier, size: 32 } };
+    expect(fid(at32)).toContain('--extractor resnet50 --cache --size 32 --input-size 128 --per-class');
+    // Of a thesis-sized plan, the smaller generator's side (ACGAN 128², CycleGAN 256²).
+    expect(fid(await resolveExperimentConfig('thesis'))).toContain(
+      '--extractor resnet50 --size 128 --per-class',
+    );
   });
 });
 
@@ -783,9 +816,10 @@ describe('folds', () => {
     // folds (4aa9222): a change here changes the plans, job keys and folders of every experiment.
     // (The cells' digests since: the GAN rows name their `source`; jobs and keys unchanged. The
     // jobs' since 6 December: each CycleGAN learns from `trainImages` of each domain, drawn;
-    // noise2img's later that day: no more unread `real-train/<class>` subsets.)
+    // noise2img's later that day: no more unread `real-train/<class>` subsets; on 6 December
+    // again, its FID/KID jobs decode at the generators' size, `--size 32`.)
     expect([digest(planJobs(n2i.jobs, '/e', 'c')), digest(n2i.cells)]).toEqual([
-      '962a3e1c231ab724',
+      'd5d037c3b7c27244',
       '3a28f7dfa418ab56',
     ]);
     expect([digest(planJobs(nv.jobs, '/e', 'c')), digest(nv.cells)]).toEqual([

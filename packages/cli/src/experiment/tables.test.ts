@@ -127,6 +127,18 @@ describe('buildTables', () => {
     expect(tables.find((t) => t.name === 'table-6.2')!.table.rows.map((r) => r.label)).toEqual(['ISIC-0']);
     const gan = tables.find((t) => t.name === 'gan-metrics')!.table;
     expect(gan.rows[0]!.cells).toEqual({ 'cyclegan.fid': { value: 12.5 }, 'cyclegan.kid': null });
+
+    // Written again without the FID (its job's folder gone): no GAN-metrics table, and none left
+    // from the first write; the other tables are rewritten.
+    const again = await buildTables(plan, [data], (id) => (id === 'p0' ? join(dir, id) : undefined), dir, 3);
+    expect(again.tables.map((t) => t.name)).toEqual(['table-6.2']);
+    const files = (await fs.readdir(join(dir, 'tables'))).sort();
+    expect(files.filter((f) => f.startsWith('gan-metrics'))).toEqual([]);
+    expect(files.filter((f) => f.startsWith('table-6.2'))).toEqual([
+      'table-6.2.csv',
+      'table-6.2.json',
+      'table-6.2.md',
+    ]);
   });
 
   it('names the real-data baselines: their rows, a comparison of the synthetic rows with augmentation, and (nv2mel) their own table', async () => {

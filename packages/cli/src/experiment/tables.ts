@@ -38,6 +38,16 @@ interface CellResult {
   report: ClassificationReport;
 }
 
+/** Every table `buildTables` can write, as `tables/<name>.{md,csv,json}`. */
+const TABLE_NAMES = [
+  'table-6.2',
+  'table-7.2',
+  'baselines',
+  'paired-vs-isic-0',
+  'paired-vs-augment',
+  'gan-metrics',
+];
+
 export interface ExperimentTables {
   /** Table 6.2 or 7.2, then the paired comparisons, then (noise2img) FID/KID. */
   tables: { name: string; table: MetricsTable }[];
@@ -165,6 +175,13 @@ export async function buildTables(
     await writeFileAtomic(join(dir, 'tables', `${name}.csv`), renderCsv(table));
     await writeJsonAtomic(join(dir, 'tables', `${name}.json`), tableToJson(table));
   }
+  // A table an earlier write made and this one cannot (its jobs' results are gone or now fail)
+  // must not stay beside the new ones as if current.
+  const written = new Set(tables.map((t) => t.name));
+  for (const name of TABLE_NAMES.filter((n) => !written.has(n))) {
+    for (const ext of ['md', 'csv', 'json'])
+      await fs.rm(join(dir, 'tables', `${name}.${ext}`), { force: true });
+  }
   return { tables, incomplete: [...incomplete] };
 }
 
@@ -281,6 +298,8 @@ interface GanJson {
   kid?: number;
   kidStd?: number;
   extractor: string;
+  /** The side real and synthetic images were decoded at (absent in results of older builds). */
+  decodeSize?: number;
   perClass?: { class: string; fid?: number; kid?: number; skipped?: string }[];
 }
 
@@ -332,6 +351,11 @@ async function ganTable(
     })),
     notes: [
       extractorNote(any.extractor),
+      ...(any.decodeSize
+        ? [
+            `Real and synthetic images alike decoded at ${any.decodeSize}² (the generators' size) before the extractor.`,
+          ]
+        : []),
       ...(folds > 1
         ? [
             `Means over the ${folds} folds: each fold's generators against that fold's test images (the only images they never saw).`,

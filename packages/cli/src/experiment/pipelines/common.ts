@@ -262,10 +262,17 @@ export function sizeMismatch(
   kind: ExperimentPlan['kind'],
   config: Pick<ExperimentConfig, 'classifier' | 'acgan' | 'cyclegan'>,
 ): string | undefined {
-  const gans = kind === 'noise2img' ? [config.acgan.size, config.cyclegan.size] : [config.cyclegan.size];
-  const made = Math.min(...gans);
+  const made = generatedSize(kind, config);
   if (config.classifier.size <= made) return undefined;
   return `the classifiers read images at ${config.classifier.size}², the generators make them at ${made}²: synthetic images are upsampled (blurrier than the real ones), which a classifier can tell apart; set classifier.size to ${made} to compare like with like`;
+}
+
+/** The side every synthetic image of a plan exists at: noise2img's ACGAN and CycleGAN, nv2mel's CycleGAN. */
+export function generatedSize(
+  kind: ExperimentPlan['kind'],
+  config: Pick<ExperimentConfig, 'acgan' | 'cyclegan'>,
+): number {
+  return kind === 'noise2img' ? Math.min(config.acgan.size, config.cyclegan.size) : config.cyclegan.size;
 }
 
 /** The split rule of a plan made with `keys`. */

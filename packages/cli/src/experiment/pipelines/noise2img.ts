@@ -10,6 +10,7 @@ import {
   type ExperimentPlan,
   featuresJobId,
   ganTrainFlags,
+  generatedSize,
   ISIC0,
   REAL_FEATURES,
   setCells,
@@ -130,7 +131,7 @@ export function noise2imgPlan(
   const cells = sets.flatMap((set) => setCells(jobs, data, config, keys, set, classes));
 
   const ganMetricJobs: ExperimentPlan['ganMetricJobs'] = [];
-  const shared = sharedFeatureFlags(config);
+  const measure = ganMetricMeasure(config);
   for (const kind of ['acgan', 'cyclegan']) {
     for (const metric of ['fid', 'kid'] as const) {
       const id = `${metric}/${kind}`;
@@ -146,7 +147,7 @@ export function noise2imgPlan(
           `{job:${kind}-${nMax}}/data`,
           '--extractor',
           config.extractor,
-          ...shared,
+          ...measure.flags,
           '--per-class',
           '--json',
         ],
@@ -154,7 +155,7 @@ export function noise2imgPlan(
         deps: [
           'real-test',
           `${kind}-${nMax}`,
-          ...(shared.length
+          ...(measure.sharesHeadStore
             ? [REAL_FEATURES, featuresJobId(sets.find((s) => s.slug === `${kind}-${nMax}`)!)]
             : []),
         ],
@@ -180,12 +181,27 @@ export function noise2imgPlan(
 }
 
 /**
- * FID and KID through the heads' feature store where the heads use the same extractor: the
- * vectors of the test images and of the largest synthetic sets are then computed once for the
- * heads and both metrics (ResNet-50 over 8,000 images a set is the experiment's largest cost).
+ * How FID/KID see the images, the same whatever the classifier method: real test and synthetic
+ * images decoded at the generators' size (so both reach the extractor at the same detail; real
+ * 128² files beside 64² samples would otherwise differ in sharpness alone), fed to `extractor` at
+ * the heads' input size where the heads use that extractor. Where the heads also decode at that
+ * size, the metrics read their feature store: the vectors of the test images and the largest
+ * synthetic sets (ResNet-50 over 8,000 images a set, the experiment's largest cost) are then
+ * computed once for the heads and both metrics.
  */
-function sharedFeatureFlags(config: ExperimentConfig): string[] {
+export function ganMetricMeasure(config: ExperimentConfig): { flags: string[]; sharesHeadStore: boolean } {
   const c = config.classifier;
-  if (c.method !== 'head' || c.extractor !== config.extractor) return [];
-  return ['--cache', '--size', String(c.size), ...(c.inputSize ? ['--input-size', String(c.inputSize)] : [])];
+  const size = generatedSize('noise2img', config);
+  const sameExtractor = c.extractor === config.extractor;
+  const inputSize = sameExtractor ? c.inputSize : undefined;
+  const sharesHeadStore = c.method === 'head' && sameExtractor && c.size === size;
+  return {
+    flags: [
+      ...(sharesHeadStore ? ['--cache'] : []),
+      '--size',
+      String(size),
+      ...(inputSize !== undefined ? ['--input-size', String(inputSize)] : []),
+    ],
+    sharesHeadStore,
+  };
 }
