@@ -46,7 +46,7 @@ export interface ExperimentSummary {
  * so they must not pass for whole ones: what they lack is named, with the way to finish it.
  */
 export function summaryText(s: ExperimentSummary): string {
-  const lines = s.tables.map((t) => `  ${t.name}: ${t.md.slice(0, -'.md'.length)}.{md,csv,json}`);
+  const lines = s.tables.map((t) => `  ${t.name}: ${join(s.dir, 'tables', t.name)}.{md,csv,json}`);
   if (s.report) lines.push(`report: ${s.report.html}`);
   for (const f of s.failed) lines.push(`failed: ${f.id} (log: ${f.log})`);
   if (s.incomplete.length) {
