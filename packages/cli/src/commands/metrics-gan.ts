@@ -166,9 +166,9 @@ export async function measureImages(
   const progress = new Progress({ label: `${what} features`, total: samples.length, unit: 'images' });
   const parts: FeatureMatrix[] = [];
   const probs: number[][] = [];
+  const side = decodeSize ?? extractor.inputSize;
   for (let start = 0; start < samples.length; start += batchSize) {
     const chunk = samples.slice(start, start + batchSize);
-    const side = decodeSize ?? extractor.inputSize;
     const images = await loadImages(chunk, side);
     try {
       parts.push(await extractFeatures(extractor, images, { batchSize }));
