@@ -46,11 +46,12 @@ const TABLE_NAMES = [
   'paired-vs-isic-0',
   'paired-vs-augment',
   'gan-metrics',
-];
+] as const;
+type TableName = (typeof TABLE_NAMES)[number];
 
 export interface ExperimentTables {
   /** Table 6.2 or 7.2, then the paired comparisons, then (noise2img) FID/KID. */
-  tables: { name: string; table: MetricsTable }[];
+  tables: { name: TableName; table: MetricsTable }[];
   /**
    * What the tables lack because its jobs have not finished: training sets (their rows are left
    * out) and GAN metrics (`gan-metrics <kind> FID|KID`, their cells are left empty or, of a K-fold
@@ -121,7 +122,7 @@ export async function buildTables(
     );
   }
 
-  const tables: { name: string; table: MetricsTable }[] = [];
+  const tables: ExperimentTables['tables'] = [];
   if (plan.kind === 'noise2img') {
     const rows = plan.sets
       .filter((s) => summaries.has(s.slug))
