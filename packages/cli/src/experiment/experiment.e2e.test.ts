@@ -46,6 +46,17 @@ describe(`skingan experiment (${name}, 3 classes, test preset)`, () => {
     expect(r.stdout).toMatch(/report: .*report\.html/);
     await expectNoise2imgTables(full(), ['MEL', 'NV', 'BCC']);
     expect(await fs.readFile(join(full(), 'tables', 'gan-metrics.md'), 'utf8')).toMatch(/test-random-conv/);
+    // No heads' store here: each FID job keeps one vector per image it measured (real test +
+    // that generator's images) in its folder, where the KID job of the same generator reads them.
+    const planned: { jobs: { id: string; out: string }[] } = JSON.parse(
+      await fs.readFile(join(full(), 'experiment.json'), 'utf8'),
+    );
+    for (const kind of ['acgan', 'cyclegan']) {
+      const out = planned.jobs.find((j) => j.id === `fid/${kind}`)!.out;
+      const { nReal, nFake } = JSON.parse(await fs.readFile(join(out, 'fid.json'), 'utf8'));
+      const stored = (await fs.readFile(join(out, 'features', 'index.jsonl'), 'utf8')).trim().split('\n');
+      expect(stored).toHaveLength(nReal + nFake);
+    }
   }, 900_000);
 
   it.skipIf(!haveChromium)(

@@ -667,8 +667,11 @@ describe('FID/KID of noise2img', () => {
       classifier: { method: 'network' },
     } as never);
     expect(fid(heads)).toContain('--extractor resnet50 --cache --size 64 --input-size 128 --per-class');
-    // Networks have no store to share: the same decode and input sizes, the vectors computed in the job.
-    expect(fid(networks)).toContain('--extractor resnet50 --size 64 --input-size 128 --per-class');
+    // Networks have no store to share: the same decode and input sizes, the vectors computed in
+    // FID's job and kept in its folder, where KID's job (after it) reads them.
+    expect(fid(networks)).toContain(
+      '--extractor resnet50 --size 64 --input-size 128 --cache --store {out}/features --per-class',
+    );
     expect(fidJob(heads).deps).toEqual([
       'real-test',
       'acgan-1000',
@@ -676,6 +679,17 @@ describe('FID/KID of noise2img', () => {
       'features/acgan/acgan-1000',
     ]);
     expect(fidJob(networks).deps).toEqual(['real-test', 'acgan-1000']);
+    const kid = (config: ExperimentConfig) =>
+      noise2imgPlan(['/d'], config, fakeKeys(), ['MEL']).jobs.find((j) => j.id === 'kid/cyclegan')!;
+    expect(kid(networks).args.join(' ')).toContain('--cache --store {job:fid/cyclegan}/features --per-class');
+    expect(kid(networks).deps).toEqual(['real-test', 'cyclegan-1000', 'fid/cyclegan']);
+    expect(kid(heads).args).not.toContain('--store');
+    expect(kid(heads).deps).toEqual([
+      'real-test',
+      'cyclegan-1000',
+      'features/real',
+      'features/cyclegan/cyclegan-1000',
+    ]);
   });
 
   it('reads the heads’ store only where the heads decode at the generators’ size with the same extractor', async () => {
@@ -683,16 +697,16 @@ describe('FID/KID of noise2img', () => {
     const head = await resolveExperimentConfig('test', undefined, {
       classifier: { preset: 'test', size: 128, method: 'head', inputSize: 128 },
     } as never);
-    expect(fid(head)).toContain('--extractor test --size 32 --per-class');
+    expect(fid(head)).toContain('--extractor test --size 32 --cache --store {out}/features --per-class');
     // Same extractor, but the heads decode at 128²: its input size, not its store.
     expect(fid({ ...head, extractor: 'resnet50' })).toContain(
-      '--extractor resnet50 --size 32 --input-size 128 --per-class',
+      '--extractor resnet50 --size 32 --input-size 128 --cache --store {out}/features --per-class',
     );
     const at32 = { ...head, extractor: 'resnet50', classifier: { ...head.classifier, size: 32 } };
     expect(fid(at32)).toContain('--extractor resnet50 --cache --size 32 --input-size 128 --per-class');
     // Of a thesis-sized plan, the smaller generator's side (ACGAN 128², CycleGAN 256²).
     expect(fid(await resolveExperimentConfig('thesis'))).toContain(
-      '--extractor resnet50 --size 128 --per-class',
+      '--extractor resnet50 --size 128 --cache --store {out}/features --per-class',
     );
   });
 });
@@ -817,9 +831,10 @@ describe('folds', () => {
     // (The cells' digests since: the GAN rows name their `source`; jobs and keys unchanged. The
     // jobs' since 6 December: each CycleGAN learns from `trainImages` of each domain, drawn;
     // noise2img's later that day: no more unread `real-train/<class>` subsets; on 6 December
-    // again, its FID/KID jobs decode at the generators' size, `--size 32`.)
+    // again, its FID/KID jobs decode at the generators' size, `--size 32`; on 7 December, without
+    // the heads' store FID keeps its vectors in its folder and KID reads them there.)
     expect([digest(planJobs(n2i.jobs, '/e', 'c')), digest(n2i.cells)]).toEqual([
-      'd5d037c3b7c27244',
+      '54c9d792683bd590',
       '3a28f7dfa418ab56',
     ]);
     expect([digest(planJobs(nv.jobs, '/e', 'c')), digest(nv.cells)]).toEqual([

@@ -135,6 +135,7 @@ export function noise2imgPlan(
   for (const kind of ['acgan', 'cyclegan']) {
     for (const metric of ['fid', 'kid'] as const) {
       const id = `${metric}/${kind}`;
+      const fidId = `fid/${kind}`;
       jobs.push({
         id,
         stage: 'metrics',
@@ -148,6 +149,10 @@ export function noise2imgPlan(
           '--extractor',
           config.extractor,
           ...measure.flags,
+          // Without the heads' store, FID's job keeps the vectors it computes and KID's reads them.
+          ...(measure.sharesHeadStore
+            ? []
+            : ['--cache', '--store', metric === 'fid' ? '{out}/features' : `{job:${fidId}}/features`]),
           '--per-class',
           '--json',
         ],
@@ -157,7 +162,9 @@ export function noise2imgPlan(
           `${kind}-${nMax}`,
           ...(measure.sharesHeadStore
             ? [REAL_FEATURES, featuresJobId(sets.find((s) => s.slug === `${kind}-${nMax}`)!)]
-            : []),
+            : metric === 'kid'
+              ? [fidId]
+              : []),
         ],
         stdoutFile: `${metric}.json`,
       });
@@ -187,7 +194,8 @@ export function noise2imgPlan(
  * the heads' input size where the heads use that extractor. Where the heads also decode at that
  * size, the metrics read their feature store: the vectors of the test images and the largest
  * synthetic sets (ResNet-50 over 8,000 images a set, the experiment's largest cost) are then
- * computed once for the heads and both metrics.
+ * computed once for the heads and both metrics. Elsewhere (networks, another decode size) FID's job
+ * stores the vectors in its folder and KID's job, after it, reads them there: once for both metrics.
  */
 export function ganMetricMeasure(config: ExperimentConfig): { flags: string[]; sharesHeadStore: boolean } {
   const c = config.classifier;
