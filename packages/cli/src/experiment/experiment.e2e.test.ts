@@ -47,7 +47,8 @@ describe(`skingan experiment (${name}, 3 classes, test preset)`, () => {
     await expectNoise2imgTables(full(), ['MEL', 'NV', 'BCC']);
     expect(await fs.readFile(join(full(), 'tables', 'gan-metrics.md'), 'utf8')).toMatch(/test-random-conv/);
     // No heads' store here: each FID job keeps one vector per image it measured (real test +
-    // that generator's images) in its folder, where the KID job of the same generator reads them.
+    // that generator's images) in its folder. That the KID job reads them there (its flags and its
+    // dependency on the FID job) is asserted by the plan tests; it would extract nothing new here.
     const planned: { jobs: { id: string; out: string }[] } = JSON.parse(
       await fs.readFile(join(full(), 'experiment.json'), 'utf8'),
     );
