@@ -7,7 +7,7 @@ and the training results (torch-seed-{s}.json from torch_classifier_test_predict
 skingan-seed-{s}.train.json from `classifier train --json`); writes seeds.csv and prints a
 markdown table (mean ± the 95% t-interval half-width over seeds) and Welch's t-test of the means.
 """
-import csv, json, os, sys
+import csv, json, os
 from scipy import stats
 
 MINOR = ['AK', 'DF', 'VASC', 'SCC']
