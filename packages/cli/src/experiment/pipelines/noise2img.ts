@@ -135,7 +135,6 @@ export function noise2imgPlan(
   for (const kind of ['acgan', 'cyclegan']) {
     for (const metric of ['fid', 'kid'] as const) {
       const id = `${metric}/${kind}`;
-      const fidId = `fid/${kind}`;
       jobs.push({
         id,
         stage: 'metrics',
@@ -149,10 +148,7 @@ export function noise2imgPlan(
           '--extractor',
           config.extractor,
           ...measure.flags,
-          // Without the heads' store, FID's job keeps the vectors it computes and KID's reads them.
-          ...(measure.sharesHeadStore
-            ? []
-            : ['--cache', '--store', metric === 'fid' ? '{out}/features' : `{job:${fidId}}/features`]),
+          ...measure.ownStore(metric, kind).flags,
           '--per-class',
           '--json',
         ],
@@ -162,9 +158,7 @@ export function noise2imgPlan(
           `${kind}-${nMax}`,
           ...(measure.sharesHeadStore
             ? [REAL_FEATURES, featuresJobId(sets.find((s) => s.slug === `${kind}-${nMax}`)!)]
-            : metric === 'kid'
-              ? [fidId]
-              : []),
+            : measure.ownStore(metric, kind).deps),
         ],
         stdoutFile: `${metric}.json`,
       });
@@ -197,7 +191,12 @@ export function noise2imgPlan(
  * computed once for the heads and both metrics. Elsewhere (networks, another decode size) FID's job
  * stores the vectors in its folder and KID's job, after it, reads them there: once for both metrics.
  */
-export function ganMetricMeasure(config: ExperimentConfig): { flags: string[]; sharesHeadStore: boolean } {
+export function ganMetricMeasure(config: ExperimentConfig): {
+  flags: string[];
+  sharesHeadStore: boolean;
+  /** Without the heads' store: FID's job keeps its vectors in its folder, KID's job reads them there after it. */
+  ownStore(metric: 'fid' | 'kid', kind: string): { flags: string[]; deps: string[] };
+} {
   const c = config.classifier;
   const size = generatedSize('noise2img', config);
   const sameExtractor = c.extractor === config.extractor;
@@ -211,5 +210,12 @@ export function ganMetricMeasure(config: ExperimentConfig): { flags: string[]; s
       ...(inputSize !== undefined ? ['--input-size', String(inputSize)] : []),
     ],
     sharesHeadStore,
+    ownStore(metric, kind) {
+      if (sharesHeadStore) return { flags: [], deps: [] };
+      const fid = `fid/${kind}`;
+      return metric === 'fid'
+        ? { flags: ['--cache', '--store', '{out}/features'], deps: [] }
+        : { flags: ['--cache', '--store', `{job:${fid}}/features`], deps: [fid] };
+    },
   };
 }
