@@ -127,5 +127,7 @@ export {
   type PairedSeedDifference,
   pairedSeedDifference,
   type SeedAggregate,
+  type WelchDifference,
+  welchDifference,
 } from './stats/seeds.js';
 export { binomialHalfCdf, studentTQuantile } from './stats/special.js';

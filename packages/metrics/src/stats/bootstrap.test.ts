@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { bootstrapCI } from './bootstrap.js';
 import { classificationIntervals } from './classification-intervals.js';
 import { compareClassifiers } from './paired.js';
-import { aggregateSeeds, pairedSeedDifference } from './seeds.js';
 
 /** 400 test images of 3 classes; the classifier is right with probability `skill`. */
 function simulate(seed: number, skill: number) {
@@ -86,51 +85,5 @@ describe('paired comparison', () => {
     expect(c.accuracy.mcnemar.pValue).toBeLessThan(1e-6);
     expect(c.balancedAccuracy.excludesZero).toBe(true);
     expect(c.recall).toHaveLength(3);
-  });
-});
-
-describe('aggregateSeeds', () => {
-  it('mean, sample std and t interval, by hand', () => {
-    const a = aggregateSeeds([0.7, 0.72, 0.74]);
-    expect(a.mean).toBeCloseTo(0.72, 15);
-    expect(a.std).toBeCloseTo(0.02, 15);
-    const half = (4.302652729911275 * 0.02) / Math.sqrt(3); // t_{0.975, 2} from scipy
-    expect(a.lower).toBeCloseTo(0.72 - half, 9);
-    expect(a.upper).toBeCloseTo(0.72 + half, 9);
-  });
-
-  it('one run has no spread; NaN runs are counted, not averaged', () => {
-    expect(Number.isNaN(aggregateSeeds([0.5]).std)).toBe(true);
-    const a = aggregateSeeds([0.5, Number.NaN, 0.7]);
-    expect(a.n).toBe(2);
-    expect(a.undefinedRuns).toBe(1);
-    expect(a.mean).toBeCloseTo(0.6, 15);
-  });
-});
-
-describe('pairedSeedDifference', () => {
-  it('mean difference, t interval and paired t-test p, against scipy.stats.ttest_rel', () => {
-    const d = pairedSeedDifference([0.5, 0.6, 0.7], [0.55, 0.62, 0.78]);
-    // differences 0.05, 0.02, 0.08: mean 0.05, std 0.03, t = 0.05 / (0.03 / √3)
-    expect(d.mean).toBeCloseTo(0.05, 12);
-    expect(d.std).toBeCloseTo(0.03, 12);
-    expect(d.t).toBeCloseTo(2.886751345948129, 9);
-    expect(d.pValue).toBeCloseTo(0.10197348986612546, 9);
-    expect(d.lower).toBeCloseTo(0.05 - 0.07452413135531263, 9);
-    expect(d.upper).toBeCloseTo(0.05 + 0.07452413135531263, 9);
-    const e = pairedSeedDifference([0.61, 0.58, 0.64, 0.6, 0.63], [0.6, 0.6, 0.62, 0.61, 0.62]);
-    expect(e.t).toBeCloseTo(-0.2721655269759087, 9);
-    expect(e.pValue).toBeCloseTo(0.7989658591927787, 9);
-  });
-
-  it('leaves out pairs with a NaN, and handles no spread and too few pairs', () => {
-    const d = pairedSeedDifference([0.5, Number.NaN, 0.6, 0.7], [0.55, 0.9, Number.NaN, 0.75]);
-    expect(d.n).toBe(2);
-    expect(d.undefinedRuns).toBe(2);
-    expect(d.mean).toBeCloseTo(0.05, 12);
-    expect(pairedSeedDifference([0.5, 0.6], [0.5, 0.6]).pValue).toBe(1);
-    expect(pairedSeedDifference([0.5, 0.25], [0.625, 0.375]).pValue).toBe(0); // exact binary fractions: std 0
-    expect(Number.isNaN(pairedSeedDifference([0.5], [0.6]).pValue)).toBe(true);
-    expect(() => pairedSeedDifference([0.5], [0.6, 0.7])).toThrow('paired runs differ in number: 1 vs 2');
   });
 });

@@ -77,3 +77,57 @@ export function pairedSeedDifference(
   const t = agg.mean / (agg.std / Math.sqrt(agg.n));
   return { ...agg, t, pValue: Math.min(1, 2 * studentTCdf(-Math.abs(t), agg.n - 1)) };
 }
+
+/** B − A over two independent sets of runs (different seeds, or different programs). */
+export interface WelchDifference {
+  a: SeedAggregate;
+  b: SeedAggregate;
+  /** mean(b) − mean(a). */
+  difference: number;
+  /** Welch's interval of the difference: difference ± t_{(1+level)/2, df} · se. */
+  lower: number;
+  upper: number;
+  level: number;
+  /** Welch–Satterthwaite degrees of freedom (not an integer in general). */
+  df: number;
+  t: number;
+  /** Two-sided p-value of Welch's t-test (equal means, variances not assumed equal). */
+  pValue: number;
+}
+
+/**
+ * The unpaired comparison of two rows over seeds: Welch's t-test and interval for mean(b) − mean(a).
+ * For runs that share nothing seed by seed (another program, another split), where
+ * `pairedSeedDifference` does not apply. NaN values are left out; with fewer than two runs on a
+ * side everything but the difference is NaN.
+ */
+export function welchDifference(
+  a: readonly number[],
+  b: readonly number[],
+  options: { level?: number } = {},
+): WelchDifference {
+  const sa = aggregateSeeds(a, options);
+  const sb = aggregateSeeds(b, options);
+  const difference = sb.mean - sa.mean;
+  const nan = Number.NaN;
+  const base = { a: sa, b: sb, difference, level: sa.level };
+  if (sa.n < 2 || sb.n < 2) return { ...base, lower: nan, upper: nan, df: nan, t: nan, pValue: nan };
+  const va = sa.std ** 2 / sa.n;
+  const vb = sb.std ** 2 / sb.n;
+  const se = Math.sqrt(va + vb);
+  if (se === 0) {
+    const t = difference === 0 ? 0 : Math.sign(difference) * Infinity;
+    return { ...base, lower: difference, upper: difference, df: nan, t, pValue: difference === 0 ? 1 : 0 };
+  }
+  const df = (va + vb) ** 2 / (va ** 2 / (sa.n - 1) + vb ** 2 / (sb.n - 1));
+  const half = studentTQuantile((1 + sa.level) / 2, df) * se;
+  const t = difference / se;
+  return {
+    ...base,
+    lower: difference - half,
+    upper: difference + half,
+    df,
+    t,
+    pValue: Math.min(1, 2 * studentTCdf(-Math.abs(t), df)),
+  };
+}
