@@ -85,10 +85,12 @@ async function head(opts: HeadFlags): Promise<void> {
   const classes = dataset.labelSpace.classes;
   const source = await openFeatureSource(opts);
   try {
-    const [trainRows, valRows, testRows] = (await featureRowsByPart(source, [train, val, test], {
-      label: 'features',
-      ...(opts.json ? { quiet: true } : {}),
-    })) as [FeatureRows, FeatureRows, FeatureRows];
+    const [trainRows, valRows, testRows] = (
+      await featureRowsByPart(source, [train, val, test], {
+        label: 'features',
+        ...(opts.json ? { quiet: true } : {}),
+      })
+    ).parts as [FeatureRows, FeatureRows, FeatureRows];
     const fitStarted = performance.now();
     const result = trainLinearHead(trainRows, valRows, {
       numClasses: classes.length,

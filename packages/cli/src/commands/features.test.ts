@@ -148,9 +148,31 @@ describe(`skingan features extract and classifier head (${name})`, () => {
       const parts = [samples.slice(0, 5), samples.slice(5, 7), samples.slice(7, 10)];
       hashAll.mockClear();
       save.mockClear();
-      const rows = await featureRowsByPart(source, parts, { label: 'features', quiet: true });
+      const {
+        parts: rows,
+        extracted,
+        reused,
+      } = await featureRowsByPart(source, parts, {
+        label: 'features',
+        quiet: true,
+      });
       expect(hashAll).toHaveBeenCalledTimes(1);
       expect(save).toHaveBeenCalledTimes(1);
+      const distinct = new Set(
+        await Promise.all(
+          parts.flat().map(async (s) =>
+            createHash('sha256')
+              .update(await readFile(s.path))
+              .digest('hex'),
+          ),
+        ),
+      ).size;
+      expect(extracted + reused).toBe(distinct);
+      // Asked again, every vector is found in the store.
+      expect(await featureRowsByPart(source, parts, { label: 'features', quiet: true })).toMatchObject({
+        extracted: 0,
+        reused: distinct,
+      });
       expect(rows.map((r) => r.labels.length)).toEqual([5, 2, 3]);
       const dim = source.store.identity.dim;
       for (const [p, part] of parts.entries()) {

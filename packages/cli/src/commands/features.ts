@@ -149,21 +149,23 @@ async function featureRows(
 
 /**
  * The rows of several parts of a dataset (train, val, test) with their labels, from one lookup:
- * every file is hashed in one concurrent pass and the hash cache is saved once.
+ * every file is hashed in one concurrent pass and the hash cache is saved once. `extracted` and
+ * `reused` count distinct images: computed now, and found in the store.
  */
 export async function featureRowsByPart(
   source: FeatureSource,
   parts: readonly (readonly Sample[])[],
   options: { label: string; quiet?: boolean } = { label: 'features' },
-): Promise<FeatureRows[]> {
+): Promise<{ parts: FeatureRows[]; extracted: number; reused: number }> {
   const dim = source.store.identity.dim;
-  const { x } = await featureRows(source, parts.flat(), options);
+  const { x, extracted, reused } = await featureRows(source, parts.flat(), options);
   let offset = 0;
-  return parts.map((samples) => {
-    const rows = x.subarray(offset * dim, (offset + samples.length) * dim);
+  const rows = parts.map((samples) => {
+    const part = x.subarray(offset * dim, (offset + samples.length) * dim);
     offset += samples.length;
-    return { x: rows, labels: Int32Array.from(samples.map((s) => s.label)), dim };
+    return { x: part, labels: Int32Array.from(samples.map((s) => s.label)), dim };
   });
+  return { parts: rows, extracted, reused };
 }
 
 /** What identifies an extractor's weights: the hash of its files (the test network: its name). */

@@ -94,6 +94,13 @@ describe(`skingan metrics fid|kid|prd (${name})`, () => {
     const extracting = /features: \d+\/\d+ images/;
     const again = runCli(['metrics', 'kid', ...args, '--subsets', '10'], env);
     expect([again.code, extracting.test(again.stderr)]).toEqual([0, false]);
+    // …and its JSON counts them: every distinct image found in the store, none computed.
+    const againJson = JSON.parse(
+      runCli(['metrics', 'kid', ...args, '--subsets', '10', '--json'], env).stdout,
+    );
+    const distinct = cached.features.extracted + cached.features.reused;
+    expect(distinct).toBeGreaterThan(60);
+    expect(againJson.features).toEqual({ extracted: 0, reused: distinct });
     // The control: into an empty store the same command does extract, and says so.
     const fresh = runCli(['metrics', 'kid', ...args, '--subsets', '10', '--store', join(dir, 'fresh')], env);
     expect([fresh.code, extracting.test(fresh.stderr)]).toEqual([0, true]);

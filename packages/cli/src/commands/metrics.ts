@@ -227,7 +227,7 @@ async function ganMetric(
       });
     }
   }
-  const { extractor, realF, fakeF, decodeSize } = opts.cache
+  const { extractor, realF, fakeF, decodeSize, stored } = opts.cache
     ? await storedFeatures(opts, real.samples, fake.samples)
     : await computedFeatures(opts, real.samples, fake.samples);
   try {
@@ -263,6 +263,7 @@ async function ganMetric(
         extractor: extractor.name,
         dim: realF.cols,
         decodeSize,
+        ...(stored ? { features: stored } : {}),
       };
       if (per)
         out.perClass = per.map((p) => ({
@@ -294,6 +295,8 @@ type Features = {
   fakeF: FeatureMatrix;
   /** The side both folders were decoded at. */
   decodeSize: number;
+  /** With --cache: distinct images whose vectors were computed now, and found in the store. */
+  stored?: { extracted: number; reused: number };
 };
 
 async function computedFeatures(opts: GanOptions, real: Sample[], fake: Sample[]): Promise<Features> {
@@ -321,7 +324,10 @@ async function storedFeatures(opts: GanOptions, real: Sample[], fake: Sample[]):
     ...(opts.store ? { store: opts.store } : {}),
   });
   try {
-    const parts = await featureRowsByPart(source, [real, fake], { label: 'features', quiet: opts.json });
+    const { parts, extracted, reused } = await featureRowsByPart(source, [real, fake], {
+      label: 'features',
+      quiet: opts.json,
+    });
     const [realF, fakeF] = parts.map((p) => ({
       rows: p.labels.length,
       cols: p.dim,
@@ -333,6 +339,7 @@ async function storedFeatures(opts: GanOptions, real: Sample[], fake: Sample[]):
       realF: realF!,
       fakeF: fakeF!,
       decodeSize: source.flags.size,
+      stored: { extracted, reused },
     };
   } finally {
     source.dispose();

@@ -47,8 +47,8 @@ describe(`skingan experiment (${name}, 3 classes, test preset)`, () => {
     await expectNoise2imgTables(full(), ['MEL', 'NV', 'BCC']);
     expect(await fs.readFile(join(full(), 'tables', 'gan-metrics.md'), 'utf8')).toMatch(/test-random-conv/);
     // No heads' store here: each FID job keeps one vector per image it measured (real test +
-    // that generator's images) in its folder. That the KID job reads them there (its flags and its
-    // dependency on the FID job) is asserted by the plan tests; it would extract nothing new here.
+    // that generator's images) in its folder, and the KID job of that generator reads them there
+    // (its flags and its dependency on the FID job: the plan tests) without extracting any again.
     const planned: { jobs: { id: string; out: string }[] } = JSON.parse(
       await fs.readFile(join(full(), 'experiment.json'), 'utf8'),
     );
@@ -57,6 +57,9 @@ describe(`skingan experiment (${name}, 3 classes, test preset)`, () => {
       const { nReal, nFake } = JSON.parse(await fs.readFile(join(out, 'fid.json'), 'utf8'));
       const stored = (await fs.readFile(join(out, 'features', 'index.jsonl'), 'utf8')).trim().split('\n');
       expect(stored).toHaveLength(nReal + nFake);
+      const kidOut = planned.jobs.find((j) => j.id === `kid/${kind}`)!.out;
+      const { features } = JSON.parse(await fs.readFile(join(kidOut, 'kid.json'), 'utf8'));
+      expect(features).toEqual({ extracted: 0, reused: stored.length });
     }
   }, 900_000);
 
