@@ -135,6 +135,7 @@ export function noise2imgPlan(
   for (const kind of ['acgan', 'cyclegan']) {
     for (const metric of ['fid', 'kid'] as const) {
       const id = `${metric}/${kind}`;
+      const own = measure.ownStore(metric, kind);
       jobs.push({
         id,
         stage: 'metrics',
@@ -148,17 +149,18 @@ export function noise2imgPlan(
           '--extractor',
           config.extractor,
           ...measure.flags,
-          ...measure.ownStore(metric, kind).flags,
+          ...own.flags,
           '--per-class',
           '--json',
         ],
-        // Through the heads' store: after the feature jobs that fill it with these images.
+        // Through the heads' store: after the feature jobs that fill it with these images;
+        // through their own: KID after FID.
         deps: [
           'real-test',
           `${kind}-${nMax}`,
           ...(measure.sharesHeadStore
             ? [REAL_FEATURES, featuresJobId(sets.find((s) => s.slug === `${kind}-${nMax}`)!)]
-            : measure.ownStore(metric, kind).deps),
+            : own.deps),
         ],
         stdoutFile: `${metric}.json`,
       });
